@@ -1,0 +1,53 @@
+/*
+ * The arca CLI (wireguard-tools style: one file per subcommand group, dispatched from main.c).
+ *
+ * Exit codes (documented in docs/cli.md):
+ *   0  success
+ *   1  the operation failed or its answer is "no" (invalid policy, denied, not verified, ...)
+ *   2  usage error (unknown command or flag, missing argument)
+ *   3  could not reach or trust the CAS (network, TLS, pinning)
+ */
+#ifndef ARCA_CLI_H
+#define ARCA_CLI_H
+
+#include <stdbool.h>
+
+enum { ARCA_EXIT_OK = 0, ARCA_EXIT_FAIL = 1, ARCA_EXIT_USAGE = 2, ARCA_EXIT_CAS = 3 };
+
+enum arca_output { ARCA_OUTPUT_TEXT = 0, ARCA_OUTPUT_JSON = 1 };
+
+/* Global options, parsed before the group name and passed to every group (no globals). */
+struct arca_cli {
+    const char *cas;         /* --cas HOST:PORT or $ARCA_CAS; NULL = last attested CAS */
+    const char *identity;    /* --identity DIR or $ARCA_IDENTITY; NULL = ~/.config/arca */
+    enum arca_output output; /* -o json */
+    const char *argv0;
+};
+
+/* Each group gets argv starting at its own name (argv[0] = "session"). Returns an exit code. */
+int cmd_session(struct arca_cli *cli, int argc, char **argv);
+int cmd_self(struct arca_cli *cli, int argc, char **argv);
+int cmd_cas(struct arca_cli *cli, int argc, char **argv);
+int cmd_audit(struct arca_cli *cli, int argc, char **argv);
+int cmd_evidence(struct arca_cli *cli, int argc, char **argv);
+
+/* Remote session subcommands (session_remote.c), dispatched from cmd_session.c; argv[0] is the
+ * subcommand name ("create", ...). */
+int session_create(struct arca_cli *cli, int argc, char **argv);
+int session_update(struct arca_cli *cli, int argc, char **argv);
+int session_read(struct arca_cli *cli, int argc, char **argv);
+int session_list(struct arca_cli *cli, int argc, char **argv);
+int session_history(struct arca_cli *cli, int argc, char **argv);
+int session_verify(struct arca_cli *cli, int argc, char **argv);
+
+/*
+ * Shared option helper for groups: strips "-o FORMAT"/"--output FORMAT"/"-o json" anywhere in
+ * argv into cli->output (so `-o json` works everywhere); returns the new argc or -1 on a bad
+ * format (message printed).
+ */
+int cli_take_output_flag(struct arca_cli *cli, int argc, char **argv);
+
+/* Prints "arca: " + message to stderr; returns code (for `return cli_fail(...)`). */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,10 @@
+/* arca audit: placeholder until its issue lands. */
+#include "cli.h"
+
+int cmd_audit(struct arca_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    return cli_fail(ARCA_EXIT_USAGE, "'audit' is not implemented yet");
+}

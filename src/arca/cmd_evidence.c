@@ -1,0 +1,10 @@
+/* arca evidence: placeholder until its issue lands. */
+#include "cli.h"
+
+int cmd_evidence(struct arca_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    return cli_fail(ARCA_EXIT_USAGE, "'evidence' is not implemented yet");
+}

@@ -1,0 +1,10 @@
+/* arca self: placeholder until its issue lands. */
+#include "cli.h"
+
+int cmd_self(struct arca_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    return cli_fail(ARCA_EXIT_USAGE, "'self' is not implemented yet");
+}

@@ -1,0 +1,47 @@
+/*
+ * TLS contexts for arcad (libevent bufferevent_openssl), the CLI and arca-run, built here so
+ * that nothing else includes OpenSSL. struct ssl_st / ssl_ctx_st are only forward-declared;
+ * libevent's bufferevent_ssl.h takes them as such.
+ *
+ * Identity model (DESIGN §3): peers are identified by SHA-256 of their certificate's DER SPKI;
+ * certificates may be self-signed, chains are not validated, only the key counts.
+ */
+#ifndef ARCA_CRYPTO_TLS_H
+#define ARCA_CRYPTO_TLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+struct ssl_st;
+struct ssl_ctx_st;
+
+enum arca_tls_client_auth {
+    ARCA_TLS_CLIENT_CERT_NONE = 0,     /* do not ask */
+    ARCA_TLS_CLIENT_CERT_OPTIONAL = 1, /* ask; accept any certificate or none */
+    ARCA_TLS_CLIENT_CERT_REQUIRED = 2, /* ask; handshake fails without one */
+};
+
+/* A server context: TLS 1.3 preferred, 1.2 minimum, with cert/key (chain optional). Client
+ * certificates of any issuer are accepted (self-signed allowed); applications authorise by key.
+ * Free with arca_tls_ctx_free. */
+int arca_tls_server_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
+                            const struct arca_x509 *const *chain, size_t chain_count,
+                            enum arca_tls_client_auth auth, struct ssl_ctx_st **out);
+/* A client context presenting cert/key (both may be NULL) and accepting the server only if its
+ * key id equals pinned_key_id (NULL: no server check, for the first contact only). */
+int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
+                            const uint8_t *pinned_key_id, struct ssl_ctx_st **out);
+void arca_tls_ctx_free(struct ssl_ctx_st *ctx);
+/* A new connection object for ctx; never returns NULL silently: NULL only with an error set. */
+struct ssl_st *arca_tls_new(struct ssl_ctx_st *ctx);
+void arca_tls_free(struct ssl_st *ssl);
+/* The peer's key id; ARCA_ERR_UNAUTHENTICATED if the peer presented no certificate. */
+int arca_tls_peer_key_id(struct ssl_st *ssl, uint8_t out[ARCA_SHA256_LEN]);
+/* The peer's certificate's key (new reference). */
+int arca_tls_peer_key(struct ssl_st *ssl, struct arca_key **out);
+/* Negotiated protocol, e.g. "TLSv1.3" (static). */
+const char *arca_tls_version(struct ssl_st *ssl);
+
+#endif
