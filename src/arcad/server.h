@@ -1,0 +1,142 @@
+/*
+ * arcad's server core: the context passed everywhere (no globals), the routing interface the
+ * client API and the enclave API (src/arcad/enclave_api.c) plug into, and the request/answer
+ * helpers handlers use.
+ *
+ * Threading: arcad runs one libevent loop per worker thread, each with its own evhttp on
+ * SO_REUSEPORT listeners. A handler runs on the worker thread that accepted the connection and
+ * must answer the request exactly once (arcad_reply_*) before it returns. Routers are filled
+ * before the workers start and are read-only afterwards, so routing takes no lock. Anything a
+ * handler shares with other threads (store, audit, metrics, the enclave API's own state) must be
+ * thread-safe on its own.
+ */
+#ifndef ARCAD_SERVER_H
+#define ARCAD_SERVER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/crypto.h"
+
+struct ssl_ctx_st;
+struct arca_store; /* store/store.h */
+struct arca_audit; /* audit/audit.h */
+struct arcad_metrics;
+struct arcad_router;
+struct arcad_request;
+
+/* Limits and addresses (arcad's flags; see docs/arcad.md). Strings are borrowed from argv. */
+struct arcad_config {
+    const char *data_dir;
+    const char *client_listen;  /* HOST:PORT, default 127.0.0.1:8081 */
+    const char *enclave_listen; /* HOST:PORT, default 127.0.0.1:18765 */
+    const char *metrics_listen; /* HOST:PORT or NULL (off) */
+    bool allow_simulation;      /* accept simulated evidence (INSECURE) */
+    int workers;                /* event-loop threads; 0 = number of cores */
+    size_t max_header_bytes;    /* request line + headers */
+    size_t max_body_bytes;      /* request body */
+    int request_timeout_s;      /* read/write timeout per request and idle keep-alive */
+    int max_conns_per_worker;   /* connections with a request in flight, per worker */
+};
+
+/* arcad's own identity, created on first start in DATA_DIR (see identity.c). */
+struct arcad_identity {
+    struct arca_key *key;            /* the CAS key pair (P-256); owned */
+    struct arca_x509 *ca;            /* self-signed CAS CA certificate for key; owned */
+    struct arca_x509 *cert;          /* server certificate for key issued by ca; owned */
+    uint8_t key_id[ARCA_SHA256_LEN]; /* SHA-256 of the SPKI: "the CAS key" */
+    char key_hex[2 * ARCA_SHA256_LEN + 1];
+    char key_b58[64]; /* Base58Check form */
+};
+
+/* Everything a handler may need; one per process, created by main and passed to every
+ * handler through its request. */
+struct arcad_ctx {
+    struct arcad_config cfg;
+    struct arcad_identity id;
+    struct arca_store *store;      /* sealed store; NULL only in unit tests */
+    struct arca_audit *audit;      /* signed audit log; NULL only in unit tests */
+    struct arcad_metrics *metrics; /* never NULL once arcad_ctx_init succeeded */
+    struct ssl_ctx_st *client_tls; /* client API: client certificate optional at TLS level */
+    struct ssl_ctx_st *enclave_tls;
+    struct arcad_router *client_router;
+    struct arcad_router *enclave_router;
+    void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
+    void (*enclave_state_free)(void *state);
+};
+
+/* ---- routing ---------------------------------------------------------------------------- */
+
+/* A handler answers req exactly once with an arcad_reply_* call. arg is what was registered. */
+typedef void (*arcad_handler)(struct arcad_request *req, void *arg);
+
+enum arcad_route_flags {
+    ARCAD_ROUTE_EXACT = 0,   /* path must equal the registered path */
+    ARCAD_ROUTE_PREFIX = 1,  /* path starts with the registered path (rest: path_rest) */
+    ARCAD_ROUTE_NO_CERT = 2, /* reachable without a client certificate (else 401) */
+};
+
+/* A new empty router (free with arcad_router_free). NULL on allocation failure. */
+struct arcad_router *arcad_router_new(void);
+void arcad_router_free(struct arcad_router *r);
+/*
+ * Adds a route; method is "GET", "POST", "PUT" or "DELETE"; path starts with '/'. Routes are
+ * tried in the order added; the first whose method and path match wins. A path that matches
+ * a route with another method is answered 405. name labels the route in metrics (static
+ * string, e.g. "sessions_read"). Returns 0, ARCA_ERR_INVALID_ARG or ARCA_ERR_ALLOC.
+ */
+int arcad_router_add(struct arcad_router *r, const char *method, const char *path, int flags,
+                     const char *name, arcad_handler h, void *arg);
+
+/* The enclave API plugs in through enclave_api_register() (enclave_api.h). */
+
+/* ---- request accessors (all borrowed, valid until the reply) ---------------------------- */
+
+struct arcad_ctx *arcad_request_ctx(struct arcad_request *req);
+/* "GET", "POST", ... */
+const char *arcad_request_method(struct arcad_request *req);
+/* The decoded path without the query ("/v1/sessions/a/b"). */
+const char *arcad_request_path(struct arcad_request *req);
+/* For a PREFIX route: the path after the registered prefix ("" if none). */
+const char *arcad_request_path_rest(struct arcad_request *req);
+/* The decoded value of query parameter name, or NULL if absent. */
+const char *arcad_request_query(struct arcad_request *req, const char *name);
+/* The body (bounded by cfg.max_body_bytes); *p may be NULL when n is 0. */
+void arcad_request_body(struct arcad_request *req, const uint8_t **p, size_t *n);
+/* Parses the body as a JSON object into *out (caller json_decref's). ARCA_ERR_FORMAT with the
+ * line and column of the problem. */
+int arcad_request_json(struct arcad_request *req, json_t **out);
+/* The TLS peer's key id (SHA-256 of its SPKI). false if the client sent no certificate. */
+bool arcad_request_peer_key_id(struct arcad_request *req, uint8_t out[ARCA_SHA256_LEN]);
+/* The TLS peer's public key (new reference, arca_key_free it); ARCA_ERR_UNAUTHENTICATED
+ * without a client certificate. */
+int arcad_request_peer_key(struct arcad_request *req, struct arca_key **out);
+/* The peer address as "IP:PORT" (for logs). */
+const char *arcad_request_peer_addr(struct arcad_request *req);
+
+/* ---- answers (each consumes the request) ------------------------------------------------- */
+
+/* Sends body as JSON with status; steals the reference to body (may be NULL: empty {}). */
+void arcad_reply_json(struct arcad_request *req, int status, json_t *body);
+/* Sends {"msg": ["<formatted>"]} with status. The message must never hold secret values. */
+void arcad_reply_error(struct arcad_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps an arca_err code to its HTTP status and sends arca_err_detail() as the message. */
+void arcad_reply_err(struct arcad_request *req, int code);
+/* Sends raw bytes with a content type (metrics text, ...). */
+void arcad_reply_raw(struct arcad_request *req, int status, const char *content_type, const void *p,
+                     size_t n);
+
+/* The HTTP status arca answers for an arca_err code (400, 401, 403, 404, 409, 413, 500...). */
+int arcad_err_status(int code);
+
+/* ---- metrics (thread-safe) ---------------------------------------------------------------- */
+
+/* Counts an attestation outcome ("ok", "denied", "invalid", ...) for Prometheus. */
+void arcad_metrics_attestation(struct arcad_metrics *m, const char *result);
+
+#endif
