@@ -1,0 +1,121 @@
+/*
+ * The signed audit log (DESIGN §7; the established CAS's S-AUDIT).
+ *
+ * A log is a file of JSON lines, one per event. Each line is
+ *
+ *   {"event":"session_created","fields":{...},"seq":12,"time":"2026-11-26T14:00:00Z","sig":"B64"}
+ *
+ * where everything before `,"sig":` (plus the closing brace) is the line's canonical content
+ * (jansson compact output with sorted keys) and sig is arca_sign(identity key, SHA-256) over
+ *   "arca-audit-v1" NUL || u32be len(prev sig) || prev sig || content
+ * with prev sig empty for seq 1. Sequence numbers start at 1 and grow by 1, across restarts.
+ * Every open of the log writes an "audit_opened" line carrying the signing key's SPKI (base64
+ * DER) so a verifier can check the key against a pinned CAS key hash.
+ *
+ * Checkpoints (seq, signature) are kept in the sealed store: the latest one is refreshed every
+ * checkpoint_every lines, on arca_audit_checkpoint and on close; every 250th line is also kept
+ * as a history checkpoint. At open the file's last line is compared with the store's latest
+ * checkpoint, so a truncated or rolled-back file is refused.
+ *
+ * Audit lines must never hold secret values: callers pass names, hashes and key ids only.
+ */
+#ifndef ARCA_AUDIT_AUDIT_H
+#define ARCA_AUDIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+/* Event names the server uses (free text is allowed too: [a-z0-9_]+). */
+#define ARCA_AUDIT_OPENED "audit_opened"
+#define ARCA_AUDIT_STARTED "cas_started"
+#define ARCA_AUDIT_STOPPED "cas_stopped"
+#define ARCA_AUDIT_SESSION_CREATED "session_created"
+#define ARCA_AUDIT_SESSION_UPDATED "session_updated"
+#define ARCA_AUDIT_SESSION_READ "session_read"
+#define ARCA_AUDIT_ACCESS_DENIED "access_denied"
+#define ARCA_AUDIT_ATTESTATION "attestation"
+
+#define ARCA_AUDIT_HISTORY_EVERY 250
+#define ARCA_AUDIT_LINE_MAX ((size_t)1 << 20) /* 1 MiB per line */
+
+struct arca_audit_options {
+    const char *path;          /* the log file (appended to; created if absent) */
+    struct arca_key *key;      /* signing key pair (borrowed; keep it alive until close) */
+    struct arca_store *store;  /* checkpoints (borrowed); NULL = no checkpoints (tests) */
+    unsigned checkpoint_every; /* refresh the latest checkpoint every N lines (0 = 1) */
+    bool fsync_each;           /* fsync the file after each line (default false: the
+                                  checkpoint write syncs) */
+};
+
+struct arca_audit;
+
+/*
+ * Opens the log: verifies the existing file completely (signatures, sequence; see
+ * arca_audit_verify_file), checks its end against the store's latest checkpoint (refuses with
+ * ARCA_ERR_TAMPERED naming the line if the file is shorter or differs), then appends an
+ * "audit_opened" line. *out freed with arca_audit_close.
+ */
+int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **out);
+
+/*
+ * Appends one signed line for event with fields (a JSON object, borrowed, may be NULL;
+ * must not hold secrets). Thread-safe. *seq_out (may be NULL) gets the line's seq.
+ * The line is written with a single write(2); on failure the log refuses further appends
+ * (ARCA_ERR_IO) rather than leave a gap.
+ */
+int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
+                      uint64_t *seq_out);
+/* Records the latest line as the store's checkpoint now (durable). Thread-safe. */
+int arca_audit_checkpoint(struct arca_audit *a);
+/* Writes the checkpoint, closes the file. NULL is fine. */
+void arca_audit_close(struct arca_audit *a);
+
+/* ---- verification ------------------------------------------------------------------------- */
+
+struct arca_audit_verify_opts {
+    const struct arca_key *key; /* public key to verify with; NULL = the key of the log's
+                                    audit_opened lines (then cas_key may pin it) */
+    const uint8_t *cas_key;     /* optional 32-byte SHA-256 SPKI the key must have */
+    const struct arca_store_checkpoint *checkpoints; /* optional: each must match a line */
+    size_t checkpoint_count;
+};
+
+struct arca_audit_verify_result {
+    bool ok;
+    uint64_t lines;    /* lines read */
+    uint64_t last_seq; /* seq of the last good line */
+    uint64_t bad_line; /* 1-based line number where it breaks (0 if ok or not line-bound) */
+    char reason[512];  /* why it breaks ("" if ok) */
+    uint8_t key_id[ARCA_SHA256_LEN]; /* SHA-256 SPKI of the key that verified */
+    size_t last_sig_len;
+    uint8_t last_sig[ARCA_STORE_SIG_MAX];
+};
+
+/*
+ * Verifies a whole log held in memory. Returns 0 when the check ran (res->ok says whether the
+ * log verified; res->bad_line and res->reason say where and why not), negative on bad
+ * arguments or allocation failure. Detects changed, removed, inserted, reordered lines, a
+ * truncated last line and (with checkpoints) a truncated or rolled-back file.
+ */
+int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_verify_opts *opts,
+                          struct arca_audit_verify_result *res);
+/* As arca_audit_verify_buf on a file (ARCA_ERR_IO if it cannot be read). */
+int arca_audit_verify_file(const char *path, const struct arca_audit_verify_opts *opts,
+                           struct arca_audit_verify_result *res);
+
+/*
+ * Parses one line (without its newline) into its content bytes, seq and signature, checking
+ * the framing and JSON shape (not the signature). For the verifier and the fuzzer. *content
+ * points into line. *obj (may be NULL) gets the parsed object (json_decref).
+ */
+int arca_audit_line_parse(const char *line, size_t len, const char **content, size_t *content_len,
+                          uint64_t *seq, struct arca_buf *sig, json_t **obj);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * The sealed store (DESIGN §7): arcad's persistent state, every record AES-256-GCM encrypted.
+ *
+ * A store is an opaque, thread-safe handle over a backend (store/backend.h; SQLite today, a
+ * PostgreSQL backend can implement the same operations later). Reads run concurrently (one
+ * backend reader connection per caller, no global lock); writes are serialised and each write
+ * is one transaction that is durable when the call returns 0.
+ *
+ * Protection:
+ *  - each record is sealed with AES-256-GCM under a key derived from the database key, with
+ *    the table name, the record key and the record version as associated data (records cannot
+ *    be swapped, moved or re-versioned); record keys are stored only as keyed hashes, so
+ *    session names are not visible in the database file;
+ *  - every write extends a state hash chain (head = SHA-256(prev head || table || key ||
+ *    version || SHA-256(ciphertext))); the head and the commit number are sealed in the
+ *    key-store file together with the database key, and checked when the store opens;
+ *  - reads check the record against the chain journal (a record replaced by an older copy is
+ *    refused with ARCA_ERR_TAMPERED);
+ *  - the key-store is sealed with a key the caller's sealer supplies (simulation: derived from
+ *    the platform secret and arcad's measurement; Gramine: the enclave sealing key).
+ *
+ * Errors: ARCA_ERR_TAMPERED (detail names the table/record or key-store field that failed),
+ * ARCA_ERR_NOT_FOUND, ARCA_ERR_EXISTS (write-once record exists), ARCA_ERR_CONFLICT (the
+ * active pointer is not what the caller expected), ARCA_ERR_REPLAY (single-use value used
+ * again), ARCA_ERR_EXPIRED, ARCA_ERR_IO (the backend failed). Details never hold record
+ * contents.
+ */
+#ifndef ARCA_STORE_STORE_H
+#define ARCA_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+#define ARCA_STORE_KEY_LEN 32  /* database key and sealing key */
+#define ARCA_STORE_HASH_LEN 32 /* session hash, key ids, chain head */
+
+/*
+ * The sealing interface: returns in key[32] the sealing key for purpose (the store asks for
+ * "arca-keystore"). 0 or a negative arca_err. The store wipes the key after use.
+ *  - simulation: arcad passes a callback over arca_sim_seal_key(platform, measurement,
+ *    purpose) (evidence/sim.h); the store itself has no evidence dependency;
+ *  - Gramine-SGX (hook, not implemented): read the 16-byte key from
+ *    /dev/attestation/keys/_sgx_mrenclave and expand it with HKDF(purpose) to 32 bytes.
+ */
+struct arca_store_sealer {
+    int (*get_key)(void *ctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN]);
+    void *ctx;
+};
+
+/* A sealer over a fixed 32-byte key (copied into *sealer; wiped by arca_store_sealer_wipe).
+ * For tests and for callers that already derived the key. */
+struct arca_store_fixed_sealer {
+    struct arca_store_sealer sealer;
+    uint8_t key[ARCA_STORE_KEY_LEN];
+};
+void arca_store_fixed_sealer_init(struct arca_store_fixed_sealer *fs,
+                                  const uint8_t key[ARCA_STORE_KEY_LEN]);
+void arca_store_fixed_sealer_wipe(struct arca_store_fixed_sealer *fs);
+
+struct arca_store_options {
+    const char *path;                       /* database file (required) */
+    const char *keystore_path;              /* NULL = path + ".key-store" */
+    const struct arca_store_sealer *sealer; /* required */
+    bool create;                            /* create database and key-store if both are absent */
+    unsigned readers;                       /* reader connections (0 = 4) */
+    int busy_timeout_ms;                    /* 0 = 5000 */
+};
+
+struct arca_store;
+
+/*
+ * Opens (or with opt->create, creates) the store: unseals the key-store, walks the state
+ * chain, checks head and commit number against the sealed ones and checks every live record
+ * against the chain. Refuses with ARCA_ERR_TAMPERED and a detail naming what mismatched
+ * (key-store seal, chain head, commit number / rollback, record) or ARCA_ERR_NOT_FOUND when
+ * the files are absent and create is false. One of the two files missing is ARCA_ERR_TAMPERED.
+ * *out is freed with arca_store_close.
+ */
+int arca_store_open(const struct arca_store_options *opt, struct arca_store **out);
+/* Closes connections and wipes keys. NULL is fine. No call may be running on s. */
+void arca_store_close(struct arca_store *s);
+
+/* The current commit number and chain head (for status pages and tests). */
+int arca_store_state(struct arca_store *s, uint64_t *commit, uint8_t head[ARCA_STORE_HASH_LEN]);
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+/* One immutable session version. All pointers owned by the struct (arca_store_session_free). */
+struct arca_store_session {
+    char *name;                               /* NUL-terminated */
+    uint64_t version;                         /* 1 for the first version, +1 per update */
+    uint8_t hash[ARCA_STORE_HASH_LEN];        /* the session hash (its record key) */
+    bool has_predecessor;                     /* false for the first version */
+    uint8_t predecessor[ARCA_STORE_HASH_LEN]; /* hash of the previous version */
+    uint8_t creator[ARCA_STORE_HASH_LEN];     /* key id (SHA-256 SPKI) of the creator */
+    int64_t created_at;                       /* seconds since the epoch */
+    char *yaml;                               /* the YAML as uploaded, NUL-terminated */
+    size_t yaml_len;
+    uint8_t *model; /* optional canonical model bytes (NULL/0 if none) */
+    size_t model_len;
+};
+/* Frees the members and the struct. NULL is fine. */
+void arca_store_session_free(struct arca_store_session *rec);
+
+/* The active pointer of a session name. */
+struct arca_store_active {
+    char *name; /* owned (arca_store_active_clear / arca_store_active_list_free) */
+    uint8_t hash[ARCA_STORE_HASH_LEN];
+    uint64_t version;
+};
+void arca_store_active_clear(struct arca_store_active *a);
+void arca_store_active_list_free(struct arca_store_active *list, size_t count);
+
+/*
+ * Writes a new session version, its secrets blob (may be NULL/0: none) and moves the active
+ * pointer of rec->name to it, in one durable transaction:
+ *  - rec->has_predecessor false: create; ARCA_ERR_EXISTS if the name has an active version;
+ *  - rec->has_predecessor true: update; ARCA_ERR_CONFLICT unless the active hash equals
+ *    rec->predecessor (ARCA_ERR_NOT_FOUND if the name has none).
+ * ARCA_ERR_EXISTS if a version with rec->hash is stored already (history is immutable).
+ * The secrets blob is opaque (the secret engine's serialisation); it is sealed like any record.
+ */
+int arca_store_session_commit(struct arca_store *s, const struct arca_store_session *rec,
+                              const void *secrets, size_t secrets_len);
+
+/* Any stored version by hash. *out freed with arca_store_session_free. */
+int arca_store_session_get(struct arca_store *s, const uint8_t hash[ARCA_STORE_HASH_LEN],
+                           struct arca_store_session **out);
+/* The active version of name (convenience: active pointer, then get). */
+int arca_store_session_get_active(struct arca_store *s, const char *name,
+                                  struct arca_store_session **out);
+/* The active pointer of name; out->name owned by out (arca_store_active_clear). */
+int arca_store_active_get(struct arca_store *s, const char *name, struct arca_store_active *out);
+/* All active pointers whose name starts with prefix ("" or NULL = all), sorted by name.
+ * *list is malloc'ed (arca_store_active_list_free); *count may be 0 (then *list is NULL). */
+int arca_store_active_list(struct arca_store *s, const char *prefix,
+                           struct arca_store_active **list, size_t *count);
+/* The secrets blob stored with session version hash, appended to out (pass a secret buffer).
+ * ARCA_ERR_NOT_FOUND if the version has none. */
+int arca_store_secrets_get(struct arca_store *s, const uint8_t hash[ARCA_STORE_HASH_LEN],
+                           struct arca_buf *out);
+
+/* ---- single-use values (challenges, OTP replay) -------------------------------------------- */
+
+/*
+ * Stores a single-use value under (ns, id): ns is a short namespace ("challenge", "otp:svc"),
+ * id the value's bytes (a nonce, an OTP code); data (may be NULL/0) is returned by take.
+ * ARCA_ERR_REPLAY if (ns, id) is stored already or was taken before (the chain remembers),
+ * which is how OTP reuse is refused. expires_at in seconds since the epoch.
+ */
+int arca_store_once_put(struct arca_store *s, const char *ns, const void *id, size_t idlen,
+                        int64_t expires_at, const void *data, size_t datalen);
+/*
+ * Consumes (ns, id) atomically: appends its data to out (may be NULL) and deletes it.
+ * ARCA_ERR_REPLAY if it was taken before, ARCA_ERR_NOT_FOUND if never stored,
+ * ARCA_ERR_EXPIRED (and it is deleted) if now >= expires_at.
+ */
+int arca_store_once_take(struct arca_store *s, const char *ns, const void *id, size_t idlen,
+                         int64_t now, struct arca_buf *out);
+/* Deletes every single-use value expired at now; *purged (may be NULL) gets the count. */
+int arca_store_once_purge(struct arca_store *s, int64_t now, size_t *purged);
+
+/* ---- audit checkpoints ------------------------------------------------------------------- */
+
+#define ARCA_STORE_SIG_MAX 512
+struct arca_store_checkpoint {
+    uint64_t seq;   /* sequence number of the audit line */
+    int64_t time;   /* when it was recorded */
+    size_t sig_len; /* signature of that line */
+    uint8_t sig[ARCA_STORE_SIG_MAX];
+};
+/* Records cp as the latest checkpoint; with history also keeps it in the history list. */
+int arca_store_checkpoint_put(struct arca_store *s, const struct arca_store_checkpoint *cp,
+                              bool history);
+/* The latest checkpoint; ARCA_ERR_NOT_FOUND if none. */
+int arca_store_checkpoint_latest(struct arca_store *s, struct arca_store_checkpoint *out);
+/* History checkpoints in increasing seq, at most max (the newest max). *list malloc'ed (free()). */
+int arca_store_checkpoint_list(struct arca_store *s, size_t max,
+                               struct arca_store_checkpoint **list, size_t *count);
+
+/* ---- server metadata (generic key/value) --------------------------------------------------- */
+
+/* Stores value under key (a NUL-terminated name), replacing any previous value. */
+int arca_store_meta_put(struct arca_store *s, const char *key, const void *value, size_t len);
+/* Appends the value to out (secret buffer if the value is private). ARCA_ERR_NOT_FOUND. */
+int arca_store_meta_get(struct arca_store *s, const char *key, struct arca_buf *out);
+int arca_store_meta_delete(struct arca_store *s, const char *key);
+
+#endif
