@@ -22,6 +22,11 @@ struct arca_placeholder {
     const char *format; /* the text after the first ':' up to '|' (or "" if none) */
     size_t format_len;
     bool escape_json; /* "|escape(json)" given */
+    /* The format is a legacy suffix (".hex", ".crt", ".key", ".chain") split off the name:
+     * `$$SCONE::db.hex$$` gives name "db", format ".hex". Secret names may themselves contain
+     * '.', so arca_placeholder_expand falls back to the whole text as the name (format "") when
+     * the renderer does not know the split name. */
+    bool legacy_suffix;
 };
 
 /*
@@ -42,16 +47,32 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
                                   const char **canonical);
 
 /*
- * Renders one secret for a placeholder: appends the value of secret `name` in canonical format
- * `format` to out (a secret buffer). Returns 0, or a negative code (e.g. ARCA_ERR_NOT_FOUND).
+ * Renders one secret for a placeholder: appends the value of secret `name` in format `format`
+ * to out (a secret buffer). `format` is the format as written in the placeholder, NUL-terminated
+ * ("" when none, ".hex" etc. for legacy suffixes): only the renderer knows the secret's kind, so
+ * it canonicalises with arca_placeholder_format_check(). Returns 0, or a negative code
+ * (ARCA_ERR_NOT_FOUND for an unknown name, ARCA_ERR_FORMAT for a format invalid for the kind).
+ * The detail must never contain the value. secrets/secrets.h provides arca_secret_set_render.
  */
 typedef int (*arca_placeholder_render_fn)(void *ctx, const char *name, size_t name_len,
                                           const char *format, struct arca_buf *out);
 
+/* Longest format text accepted (e.g. "privatekey:pkcs8:pem" is 20). */
+#define ARCA_PLACEHOLDER_FORMAT_MAX 64
+
+/*
+ * Appends p[0..n) to out with JSON string escaping and no surrounding quotes ('"', '\\' and
+ * control characters escaped; \u00XX for those without a short form). ARCA_ERR_FORMAT if the
+ * bytes are not valid UTF-8 (JSON cannot carry them: render with :base64 or :hex instead).
+ * out unchanged on failure.
+ */
+int arca_placeholder_json_escape(const void *p, size_t n, struct arca_buf *out);
+
 /*
  * Expands every placeholder of text into out (a secret buffer), applying |escape(json) after
  * rendering. If binary_ok is false, a rendered value containing a NUL byte is refused (argv and
- * environment cannot carry it). Leaves out unchanged on failure.
+ * environment cannot carry it). Leaves out unchanged on failure. Errors name the placeholder's
+ * offset and secret name, never a value. Text without placeholders is copied as is.
  */
 int arca_placeholder_expand(const char *text, size_t len, arca_placeholder_render_fn render,
                             void *ctx, bool binary_ok, struct arca_buf *out);
