@@ -1,0 +1,169 @@
+/*
+ * arca-run internals (docs/internals/launch.md): one file per concern.
+ *
+ *   provider*.c  evidence providers behind one interface (sim, gramine, tsm)
+ *   attest.c     the enclave API client: key pair K, TLS pinned to ARCA_CAS_KEY, challenge, attest
+ *   config.c     parser of the delivered configuration (untrusted input: bounded and strict)
+ *   apply.c      private mount namespace, private tmpfs, bind mounts of injected files
+ *   exec.c       environment, working directory, fexecve of the measured file descriptor
+ *
+ * Every function returns 0 or a negative enum arca_err with arca_err_detail() saying what is
+ * wrong and where; none of them logs or prints a secret value.
+ */
+#ifndef ARCARUN_H
+#define ARCARUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "evidence/claims.h"
+
+/* ---- evidence providers ----------------------------------------------------------------- */
+
+#define ARCARUN_GRAMINE_DIR "/dev/attestation"
+#define ARCARUN_TSM_DIR "/sys/kernel/config/tsm/report"
+#define ARCARUN_MAX_EVIDENCE ((size_t)64 << 10) /* configfs-tsm caps outblob at 32 KiB */
+
+/* Where the providers look (borrowed strings; NULL = the defaults above / sim.h's default). */
+struct arcarun_provider_opts {
+    const char *sim_dir;
+    const char *gramine_dir;
+    const char *tsm_dir;
+    const uint8_t *measurement; /* 32 bytes: SHA-256 of the program (used by sim only) */
+};
+
+/* Evidence produced by a provider: owned by the caller, free with arcarun_evidence_free. */
+struct arcarun_evidence {
+    enum arca_evidence_type type;
+    struct arca_buf ev;  /* quote / report / simulated evidence */
+    struct arca_buf aux; /* SNP certificate table from configfs-tsm auxblob (may be empty) */
+};
+
+void arcarun_evidence_init(struct arcarun_evidence *e);
+void arcarun_evidence_free(struct arcarun_evidence *e);
+
+struct arcarun_provider {
+    const char *name; /* "sim", "gramine", "tsm" */
+    /* Produces evidence whose REPORTDATA is report_data; fills out (initialised by caller). */
+    int (*evidence)(const struct arcarun_provider_opts *opts, const uint8_t report_data[64],
+                    struct arcarun_evidence *out);
+};
+
+/*
+ * Chooses the provider for ARCA_TEE's value tee ("sim", "gramine", "tsm", "auto"; NULL or ""
+ * = "auto"). auto picks gramine if <gramine_dir>/quote exists, else tsm if tsm_dir exists,
+ * and never the INSECURE simulation. *out points to static storage.
+ */
+int arcarun_provider_select(const char *tee, const struct arcarun_provider_opts *opts,
+                            const struct arcarun_provider **out);
+
+int arcarun_provider_sim_evidence(const struct arcarun_provider_opts *opts,
+                                  const uint8_t report_data[64], struct arcarun_evidence *out);
+int arcarun_provider_gramine_evidence(const struct arcarun_provider_opts *opts,
+                                      const uint8_t report_data[64], struct arcarun_evidence *out);
+int arcarun_provider_tsm_evidence(const struct arcarun_provider_opts *opts,
+                                  const uint8_t report_data[64], struct arcarun_evidence *out);
+/*
+ * The configfs-tsm exchange on an already created report directory (open fd): writes inblob,
+ * reads generation, provider, outblob, auxblob (optional), generation again; ARCA_ERR_CONFLICT
+ * if another writer raced us. Split out so tests can drive it on a fake directory.
+ */
+int arcarun_tsm_request(int reqfd, const char *reqpath, const uint8_t report_data[64],
+                        struct arcarun_evidence *out);
+
+/* Reads a whole small file at dirfd/name into out (bounded by out's max). */
+int arcarun_read_file_at(int dirfd, const char *dirpath, const char *name, struct arca_buf *out);
+
+/* ---- the delivered configuration --------------------------------------------------------- */
+
+struct arcarun_file {
+    char *path;       /* absolute, normalised (no "." / ".." / "//") */
+    unsigned mode;    /* permission bits (0..07777) */
+    uint8_t *content; /* secret: wiped on free */
+    size_t len;
+};
+
+struct arcarun_config {
+    char **argv; /* NULL-terminated; argc entries; values may hold secrets */
+    size_t argc;
+    char **envp; /* NULL-terminated "NAME=VALUE"; envc entries; secret */
+    size_t envc;
+    char *pwd;
+    struct arcarun_file *files;
+    size_t nfiles;
+};
+
+/* Limits on what arcad may send (a compromised or confused server cannot exhaust us). */
+#define ARCARUN_CONFIG_MAX_BYTES ((size_t)16 << 20)
+#define ARCARUN_CONFIG_MAX_ARGS 4096
+#define ARCARUN_CONFIG_MAX_ENV 4096
+#define ARCARUN_CONFIG_MAX_FILES 1024
+#define ARCARUN_CONFIG_MAX_PATH 4095
+
+/*
+ * Parses the configuration answer of POST /v1/attest (docs/arca-run.md, "Wire format") into
+ * *out (zeroed first). Strict: unknown members, missing members, wrong types, NUL bytes in argv
+ * or environment, '=' or empty environment names, relative or non-normal paths, duplicate file
+ * paths and out-of-range modes are ARCA_ERR_FORMAT naming the member. On failure *out is left
+ * empty. Free with arcarun_config_free (wipes every value).
+ */
+int arcarun_config_parse(const void *json, size_t len, struct arcarun_config *out);
+void arcarun_config_free(struct arcarun_config *c);
+
+/* ---- the protocol client ----------------------------------------------------------------- */
+
+struct arcarun_attest_params {
+    const char *cas_addr;      /* HOST:PORT of arcad's enclave API */
+    const uint8_t *cas_key_id; /* 32 bytes: SHA-256 of arcad's SPKI (ARCA_CAS_KEY) */
+    const char *config_id;     /* session/service[@OTP] */
+    const char *access_token;  /* service access token or NULL (secret) */
+    const struct arcarun_provider *provider;
+    const struct arcarun_provider_opts *popts;
+    char *const *host_argv; /* the launcher's own arguments for @@N (host_argv[0] = program) */
+    size_t host_argc;
+    char *const *host_envp; /* the host environment for \@\@NAME (NULL-terminated) */
+    long timeout_ms;        /* whole exchange; 0 = 30 s */
+};
+
+/*
+ * Runs the enclave API exchange (DESIGN §4): fresh P-256 key pair K and self-signed certificate,
+ * TLS to cas_addr pinned to cas_key_id, POST /v1/challenge, evidence with REPORTDATA =
+ * arca_launch_binding(SPKI(K), nonce, config id), POST /v1/attest. On success *answer (a secret
+ * buffer the caller initialised) holds the configuration JSON. On refusal the error is
+ * ARCA_ERR_POLICY / ARCA_ERR_DENIED / ... with arcad's message in the detail.
+ */
+int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answer);
+
+/* ---- applying and executing ---------------------------------------------------------------- */
+
+/*
+ * Enters a private mount namespace (as root; otherwise through a new user namespace mapping
+ * our own uid/gid) and places every file of c at its path: content on a private tmpfs, each
+ * bind-mounted over its exact path. A missing path is made on a tmpfs copy of the nearest
+ * existing directory whose other entries are bind-mounted back, so nothing is written to disk
+ * and the directory's other files stay visible. With no files nothing happens. ARCA_ERR_DENIED
+ * with a clear message if no mount namespace can be had: we never fall back to disk.
+ * staging_parent: where the short-lived staging mount point is made (NULL = "/tmp").
+ */
+int arcarun_apply_files(const struct arcarun_config *c, const char *staging_parent);
+
+/* Enters the namespaces only (used by apply; exposed for tests). */
+int arcarun_enter_mount_ns(void);
+
+/*
+ * chdir(c->pwd) and fexecve(fd, c->argv, c->envp). Only returns on failure. fd must be the
+ * descriptor that was measured (opened without O_CLOEXEC so that scripts work: the
+ * interpreter reads them through /dev/fd/N).
+ */
+int arcarun_exec(int fd, const struct arcarun_config *c);
+
+/*
+ * Opens the program for measuring and executing: a name without '/' is searched in PATH.
+ * *fd is a read-only descriptor of the regular file (not close-on-exec, see arcarun_exec);
+ * *resolved (malloc'ed, caller frees) the path that was opened.
+ */
+int arcarun_program_open(const char *program, int *fd, char **resolved);
+
+#endif

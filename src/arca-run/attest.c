@@ -1,0 +1,331 @@
+/*
+ * The enclave API client (DESIGN §4). A fresh key pair K per launch, a self-signed certificate
+ * for it presented over TLS, arcad authenticated only by its key (ARCA_CAS_KEY, pinned through
+ * libcurl's CURLOPT_PINNEDPUBLICKEY on the SHA-256 of its SPKI), then challenge and attest.
+ * The evidence binds K, the nonce and the config id, so the answer can only be read by the
+ * holder of K: a man in the middle presenting another key cannot use our evidence.
+ */
+#include "arcarun.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/launch_config.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "crypto/crypto.h"
+
+#define ANSWER_MAX ARCARUN_CONFIG_MAX_BYTES
+
+struct client {
+    CURL *curl;
+    struct arca_buf cert_pem;
+    struct arca_buf key_pem; /* secret */
+    char pin[128];
+    char base[600];
+};
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct arca_buf *b = arg;
+    size_t n = size * nmemb;
+    if (arca_buf_put(b, p, n) < 0)
+        return 0; /* too large: curl aborts the transfer */
+    return n;
+}
+
+static void client_free(struct client *cl)
+{
+    if (cl->curl != NULL)
+        curl_easy_cleanup(cl->curl);
+    arca_buf_free(&cl->cert_pem);
+    arca_buf_free(&cl->key_pem);
+}
+
+static int client_init(struct client *cl, const struct arcarun_attest_params *p,
+                       const struct arca_key *k)
+{
+    memset(cl, 0, sizeof(*cl));
+    arca_buf_init(&cl->cert_pem, 0);
+    arca_buf_init_secret(&cl->key_pem, 0);
+    struct arca_x509 *cert = NULL;
+    int64_t now = arca_time_now();
+    struct arca_x509_params xp = {
+        .common_name = "arca-run",
+        .eku = ARCA_EKU_CLIENT,
+        .not_before = now - 300,
+        .not_after = now + 3600,
+    };
+    int rc;
+    ARCA_GUARD(rc, arca_x509_build(&xp, k, NULL, NULL, &cert), out);
+    ARCA_GUARD(rc, arca_x509_to_pem(cert, &cl->cert_pem), out);
+    ARCA_GUARD(rc, arca_key_private_pem(k, &cl->key_pem), out);
+
+    struct arca_buf b64;
+    arca_buf_init(&b64, 128);
+    rc = arca_base64_encode(&b64, p->cas_key_id, ARCA_SHA256_LEN);
+    if (rc == 0)
+        snprintf(cl->pin, sizeof(cl->pin), "sha256//%s", arca_buf_cstr(&b64));
+    arca_buf_free(&b64);
+    if (rc < 0)
+        goto out;
+    ARCA_GUARD_ENSURE(rc, strlen(p->cas_addr) < 500, out, ARCA_ERR_INVALID_ARG,
+                      "ARCA_CAS_ADDR: too long");
+    snprintf(cl->base, sizeof(cl->base), "https://%s", p->cas_addr);
+
+    cl->curl = curl_easy_init();
+    ARCA_GUARD_ENSURE(rc, cl->curl != NULL, out, ARCA_ERR_ALLOC, "libcurl: cannot initialise");
+    struct curl_blob cb = {cl->cert_pem.data, cl->cert_pem.len, CURL_BLOB_NOCOPY};
+    struct curl_blob kb = {cl->key_pem.data, cl->key_pem.len, CURL_BLOB_NOCOPY};
+    long timeout = p->timeout_ms > 0 ? p->timeout_ms : 30000;
+    CURLcode cc = CURLE_OK;
+    /* arcad's certificate is self-issued: we do not validate a chain or a host name but pin
+     * its key, which is the identity the user gave us (ARCA_CAS_KEY). */
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_PINNEDPUBLICKEY, cl->pin);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLCERT_BLOB, &cb);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLCERTTYPE, "PEM");
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLKEY_BLOB, &kb);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLKEYTYPE, "PEM");
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT_MS, timeout);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "https");
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, on_body);
+    ARCA_GUARD_ENSURE(rc, cc == CURLE_OK, out, ARCA_ERR_INTERNAL, "libcurl: %s",
+                      curl_easy_strerror(cc));
+out:
+    arca_x509_free(cert);
+    if (rc < 0)
+        client_free(cl);
+    return rc;
+}
+
+/* Maps arcad's HTTP status of a refusal to an arca error code. */
+static int status_err(long status)
+{
+    switch (status) {
+    case 400:
+        return ARCA_ERR_FORMAT;
+    case 401:
+        return ARCA_ERR_UNAUTHENTICATED;
+    case 403:
+        return ARCA_ERR_POLICY;
+    case 404:
+        return ARCA_ERR_NOT_FOUND;
+    case 409:
+        return ARCA_ERR_REPLAY;
+    case 413:
+        return ARCA_ERR_TOO_LARGE;
+    case 429:
+        return ARCA_ERR_LIMIT;
+    default:
+        return ARCA_ERR_NETWORK;
+    }
+}
+
+/* POSTs body (JSON) to path; *answer gets the 200 body. Other statuses become an error whose
+ * detail is arcad's message (arcad's messages never contain secrets). */
+static int post(struct client *cl, const char *path, const char *body, size_t len,
+                struct arca_buf *answer)
+{
+    char url[700];
+    snprintf(url, sizeof(url), "%s%s", cl->base, path);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    ARCA_ENSURE(hdr != NULL, ARCA_ERR_ALLOC, "libcurl: out of memory");
+    CURLcode cc = curl_easy_setopt(cl->curl, CURLOPT_URL, url);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdr);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, answer);
+    if (cc == CURLE_OK)
+        cc = curl_easy_perform(cl->curl);
+    curl_slist_free_all(hdr);
+    if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        ARCA_BAIL(ARCA_ERR_UNAUTHENTICATED,
+                  "%s: the server's key is not ARCA_CAS_KEY (wrong CAS or a man in the middle)",
+                  cl->base + 8);
+    if (cc != CURLE_OK)
+        ARCA_BAIL(ARCA_ERR_NETWORK, "%s%s: %s", cl->base + 8, path, curl_easy_strerror(cc));
+    long status = 0;
+    curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200)
+        return 0;
+    /* A refusal: show arcad's reason ({"msg": [...]}). */
+    char msg[300] = "";
+    json_t *j = json_loadb((const char *)answer->data, answer->len, 0, NULL);
+    json_t *m = json_is_object(j) ? json_object_get(j, "msg") : NULL;
+    if (json_is_array(m) && json_is_string(json_array_get(m, 0)))
+        snprintf(msg, sizeof(msg), "%s", json_string_value(json_array_get(m, 0)));
+    else if (json_is_string(m))
+        snprintf(msg, sizeof(msg), "%s", json_string_value(m));
+    json_decref(j);
+    arca_buf_reset(answer);
+    ARCA_BAIL(status_err(status), "%s refused (HTTP %ld): %s", path, status,
+              msg[0] ? msg : "no reason given");
+}
+
+static int get_nonce(struct client *cl, uint8_t nonce[ARCA_LAUNCH_NONCE_LEN])
+{
+    struct arca_buf ans;
+    arca_buf_init(&ans, 4096);
+    int rc = post(cl, "/v1/challenge", "{}", 2, &ans);
+    if (rc == 0) {
+        json_t *j = json_loadb((const char *)ans.data, ans.len, 0, NULL);
+        json_t *n = json_is_object(j) ? json_object_get(j, "nonce") : NULL;
+        if (!json_is_string(n))
+            rc = arca_err_set(ARCA_ERR_FORMAT, "/v1/challenge: answer has no nonce");
+        else
+            rc = arca_hex_decode_fixed(nonce, ARCA_LAUNCH_NONCE_LEN, json_string_value(n),
+                                       json_string_length(n));
+        if (rc < 0)
+            rc = arca_err_wrap(rc, "/v1/challenge: nonce");
+        json_decref(j);
+    }
+    arca_buf_free(&ans);
+    return rc;
+}
+
+static int b64_member(json_t *obj, const char *name, const struct arca_buf *b)
+{
+    struct arca_buf enc;
+    arca_buf_init(&enc, 0);
+    int rc = arca_base64_encode(&enc, b->data, b->len);
+    if (rc == 0 && json_object_set_new(obj, name, json_string(arca_buf_cstr(&enc))) != 0)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "attest request: out of memory");
+    arca_buf_free(&enc);
+    return rc;
+}
+
+/* The evidence types' names on the wire (DESIGN §4). */
+static const char *evidence_type_wire(enum arca_evidence_type t)
+{
+    switch (t) {
+    case ARCA_EVIDENCE_SIM:
+        return "sim";
+    case ARCA_EVIDENCE_SGX_DCAP:
+        return "sgx-dcap";
+    case ARCA_EVIDENCE_TDX:
+        return "tdx";
+    case ARCA_EVIDENCE_SNP:
+        return "snp";
+    default:
+        return "none";
+    }
+}
+
+/* The attest request. It carries the access token and the host environment (\@\@NAME), so it
+ * is wiped after sending. */
+static int build_request(const struct arcarun_attest_params *p, const struct arcarun_evidence *ev,
+                         char **out, size_t *len)
+{
+    int rc = 0;
+    json_t *req = json_object();
+    json_t *host = json_object();
+    json_t *hargv = json_array();
+    json_t *henv = json_object();
+    ARCA_GUARD_ENSURE(rc, req && host && hargv && henv, out, ARCA_ERR_ALLOC,
+                      "attest request: out of memory");
+    json_object_set_new(req, "config_id", json_string(p->config_id));
+    json_object_set_new(req, "evidence_type", json_string(evidence_type_wire(ev->type)));
+    ARCA_GUARD(rc, b64_member(req, "evidence", &ev->ev), out);
+    if (ev->aux.len > 0)
+        ARCA_GUARD(rc, b64_member(req, "aux", &ev->aux), out);
+    if (p->access_token != NULL)
+        json_object_set_new(req, "access_token", json_string(p->access_token));
+    for (size_t i = 0; i < p->host_argc; i++) {
+        json_t *s = json_string(p->host_argv[i]);
+        ARCA_GUARD_ENSURE(rc, s != NULL, out, ARCA_ERR_FORMAT,
+                          "host argument %zu is not valid UTF-8", i);
+        json_array_append_new(hargv, s);
+    }
+    for (char *const *e = p->host_envp; e != NULL && *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq == NULL || eq == *e)
+            continue;
+        json_t *v = json_string(eq + 1);
+        if (v == NULL)
+            continue; /* not UTF-8: cannot be pulled in by \@\@NAME anyway */
+        json_object_setn_new(henv, *e, (size_t)(eq - *e), v);
+    }
+    json_object_set(host, "argv", hargv);
+    json_object_set(host, "env", henv);
+    json_object_set(req, "host", host);
+    *out = json_dumps(req, JSON_COMPACT);
+    ARCA_GUARD_ENSURE(rc, *out != NULL, out, ARCA_ERR_ALLOC, "attest request: out of memory");
+    *len = strlen(*out);
+out:
+    json_decref(hargv);
+    json_decref(henv);
+    json_decref(host);
+    json_decref(req);
+    return rc;
+}
+
+int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answer)
+{
+    ARCA_ENSURE_REF(p);
+    ARCA_ENSURE_REF(answer);
+    ARCA_ENSURE(p->cas_addr && p->cas_key_id && p->config_id && p->provider && p->popts,
+                ARCA_ERR_INVALID_ARG, "attest: incomplete parameters");
+    struct arca_key *k = NULL;
+    struct client cl;
+    memset(&cl, 0, sizeof(cl));
+    struct arca_buf spki;
+    arca_buf_init(&spki, 0);
+    struct arcarun_evidence ev;
+    arcarun_evidence_init(&ev);
+    char *req = NULL;
+    size_t reqlen = 0;
+    int rc;
+    bool have_client = false;
+
+    ARCA_GUARD(rc, arca_key_generate(ARCA_KEY_P256, &k), out);
+    ARCA_GUARD(rc, arca_key_spki_der(k, &spki), out);
+    ARCA_GUARD(rc, client_init(&cl, p, k), out);
+    have_client = true;
+
+    uint8_t nonce[ARCA_LAUNCH_NONCE_LEN];
+    ARCA_GUARD(rc, get_nonce(&cl, nonce), out);
+    uint8_t rd[64];
+    ARCA_GUARD(rc, arca_launch_binding(spki.data, spki.len, nonce, p->config_id, rd), out);
+    rc = p->provider->evidence(p->popts, rd, &ev);
+    if (rc < 0) {
+        rc = arca_err_wrap(rc, "evidence (%s)", p->provider->name);
+        goto out;
+    }
+    ARCA_GUARD(rc, build_request(p, &ev, &req, &reqlen), out);
+    arca_buf_reset(answer);
+    ARCA_GUARD(rc, post(&cl, "/v1/attest", req, reqlen, answer), out);
+out:
+    if (req != NULL)
+        arca_wipe_free(req, reqlen);
+    arcarun_evidence_free(&ev);
+    if (have_client)
+        client_free(&cl);
+    arca_buf_free(&spki);
+    arca_key_free(k);
+    return rc;
+}

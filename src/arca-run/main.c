@@ -1,0 +1,202 @@
+/*
+ * arca-run: attests a program to arcad and runs it with the configuration the policy gives it
+ * (docs/arca-run.md).
+ *
+ *   arca-run --measure PROGRAM      prints the simulation measurement (SHA-256, 64 hex)
+ *   arca-run PROGRAM [ARG...]       attests, applies the configuration, execs PROGRAM
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arcarun.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "evidence/sim.h"
+
+extern char **environ;
+
+/* jansson holds secret values (the configuration, the access token): wipe what it frees. */
+static void *wiping_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void wiping_free(void *p)
+{
+    if (p != NULL)
+        arca_wipe(p, malloc_usable_size(p));
+    free(p);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: arca-run PROGRAM [ARG...]\n"
+               "       arca-run --measure PROGRAM\n"
+               "environment:\n"
+               "  ARCA_CAS_ADDR (or SCONE_CAS_ADDR)   HOST:PORT of arcad's enclave API\n"
+               "  ARCA_CONFIG_ID (or SCONE_CONFIG_ID) SESSION/SERVICE[@OTP]\n"
+               "  ARCA_CAS_KEY                        64 hex: SHA-256 of arcad's public key\n"
+               "  ARCA_TEE                            sim | gramine | tsm | auto (default)\n"
+               "  ARCA_SIM_DIR                        simulation platform directory (INSECURE)\n"
+               "  ARCA_SERVICE_ACCESS_TOKEN           service access token, if the session "
+               "has one\n");
+}
+
+static const char *env2(const char *a, const char *b)
+{
+    const char *v = getenv(a);
+    if (v == NULL || v[0] == '\0')
+        v = getenv(b);
+    return (v != NULL && v[0] != '\0') ? v : NULL;
+}
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "arca-run: %s: %s (%s)\n", what, arca_err_detail(), arca_strerror(rc));
+    return 1;
+}
+
+static int cmd_measure(const char *program)
+{
+    int fd = -1;
+    char *resolved = NULL;
+    int rc = arcarun_program_open(program, &fd, &resolved);
+    if (rc < 0)
+        return fail("measure", rc);
+    uint8_t m[32];
+    rc = arca_sim_measure_fd(fd, m);
+    close(fd);
+    free(resolved);
+    if (rc < 0)
+        return fail("measure", rc);
+    char hex[65];
+    arca_hex_fmt(hex, m, sizeof(m));
+    printf("%s\n", hex);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("arca-run %s\n", ARCA_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--measure") == 0) {
+        if (argc != 3) {
+            usage(stderr);
+            return 2;
+        }
+        return cmd_measure(argv[2]);
+    }
+    int first = 1;
+    if (strcmp(argv[1], "--") == 0)
+        first = 2;
+    if (first >= argc || argv[first][0] == '-') {
+        usage(stderr);
+        return 2;
+    }
+    const char *lvl = getenv("ARCA_LOG_LEVEL");
+    if (lvl != NULL && arca_log_level_parse(lvl) >= 0)
+        arca_log_set_level((enum arca_log_level)arca_log_level_parse(lvl));
+    json_set_alloc_funcs(wiping_malloc, wiping_free);
+
+    const char *addr = env2("ARCA_CAS_ADDR", "SCONE_CAS_ADDR");
+    const char *config_id = env2("ARCA_CONFIG_ID", "SCONE_CONFIG_ID");
+    const char *cas_key = getenv("ARCA_CAS_KEY");
+    const char *token = env2("ARCA_SERVICE_ACCESS_TOKEN", "SCONE_SERVICE_ACCESS_TOKEN");
+    if (addr == NULL) {
+        fprintf(stderr, "arca-run: ARCA_CAS_ADDR (or SCONE_CAS_ADDR) is not set: HOST:PORT of "
+                        "arcad's enclave API\n");
+        return 1;
+    }
+    if (config_id == NULL) {
+        fprintf(stderr, "arca-run: ARCA_CONFIG_ID (or SCONE_CONFIG_ID) is not set: "
+                        "SESSION/SERVICE[@OTP]\n");
+        return 1;
+    }
+    uint8_t key_id[32];
+    if (cas_key == NULL || arca_hex_decode_fixed(key_id, 32, cas_key, strlen(cas_key)) < 0) {
+        fprintf(stderr, "arca-run: ARCA_CAS_KEY must be 64 hex digits: the SHA-256 of arcad's "
+                        "public key (arca cas show / arcad's log)\n");
+        return 1;
+    }
+
+    int fd = -1;
+    char *resolved = NULL;
+    int rc = arcarun_program_open(argv[first], &fd, &resolved);
+    if (rc < 0)
+        return fail("program", rc);
+    uint8_t measurement[32];
+    rc = arca_sim_measure_fd(fd, measurement);
+    if (rc < 0)
+        return fail("measure", rc);
+    char mhex[65];
+    arca_hex_fmt(mhex, measurement, 32);
+
+    struct arcarun_provider_opts popts = {
+        .sim_dir = getenv("ARCA_SIM_DIR"),
+        .gramine_dir = getenv("ARCA_GRAMINE_DIR"), /* testing: a fake /dev/attestation */
+        .tsm_dir = getenv("ARCA_TSM_DIR"),         /* testing: a fake configfs-tsm */
+        .measurement = measurement,
+    };
+    const struct arcarun_provider *prov = NULL;
+    rc = arcarun_provider_select(getenv("ARCA_TEE"), &popts, &prov);
+    if (rc < 0)
+        return fail("ARCA_TEE", rc);
+    arca_info("arca-run", "attesting %s (sha256 %s) as %s via %s using %s", resolved, mhex,
+              config_id, addr, prov->name);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "arca-run: libcurl initialisation failed\n");
+        return 1;
+    }
+    struct arcarun_attest_params ap = {
+        .cas_addr = addr,
+        .cas_key_id = key_id,
+        .config_id = config_id,
+        .access_token = token,
+        .provider = prov,
+        .popts = &popts,
+        .host_argv = argv + first,
+        .host_argc = (size_t)(argc - first),
+        .host_envp = environ,
+    };
+    struct arca_buf answer;
+    arca_buf_init_secret(&answer, ARCARUN_CONFIG_MAX_BYTES);
+    rc = arcarun_attest(&ap, &answer);
+    curl_global_cleanup();
+    if (rc < 0) {
+        arca_buf_free(&answer);
+        return fail("attestation refused or failed", rc);
+    }
+    struct arcarun_config cfg;
+    rc = arcarun_config_parse(answer.data, answer.len, &cfg);
+    arca_buf_free(&answer);
+    if (rc < 0)
+        return fail("configuration", rc);
+    rc = arcarun_apply_files(&cfg, NULL);
+    if (rc < 0) {
+        arcarun_config_free(&cfg);
+        return fail("injection files", rc);
+    }
+    arca_info("arca-run", "attested: executing %s with %zu arguments, %zu variables, %zu files",
+              resolved, cfg.argc, cfg.envc, cfg.nfiles);
+    free(resolved);
+    rc = arcarun_exec(fd, &cfg);
+    arcarun_config_free(&cfg);
+    return fail("exec", rc);
+}
