@@ -169,6 +169,14 @@ int arca_snp_verify(const void *report, size_t n, const struct arca_snp_certs *c
                     struct arca_claims *claims);
 
 /*
+ * Verifies only the certificate chain in certs (ARK pinned -> ASK/ASVK -> VCEK/VLEK when a key
+ * certificate is given; key may be NULL to check an ASK/ASVK alone) at now, as
+ * arca_snp_verify does; *product (may be NULL) gets the product of the root.
+ */
+int arca_snp_chain_verify(const struct arca_snp_certs *certs, int64_t now,
+                          enum arca_snp_product *product);
+
+/*
  * Which pinned product root certifies certs (the product of the chain); UNKNOWN if none.
  * Informational: arca_snp_verify checks it.
  */
