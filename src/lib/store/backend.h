@@ -1,0 +1,95 @@
+/*
+ * The store's backend interface: what a database must offer the sealed store (store.c does all
+ * cryptography, the backend only keeps opaque rows). SQLite implements it in store_sqlite.c; a
+ * PostgreSQL backend implements the same table of operations later (DESIGN §8).
+ *
+ * Data model: rows (table, rkey[32]) -> (version, nonce[12], ciphertext), where rkey is a keyed
+ * hash of the record key, and an append-only journal of (seq, commit, table, rkey, version,
+ * cthash[32]) entries, one per row write or delete (cthash all zero for a delete). Readers get,
+ * with each row, the newest journal entry for its key in the same snapshot.
+ *
+ * Threads: read operations may be called from any number of threads at once; write operations
+ * (begin .. commit/rollback) are serialised by the caller. All operations return 0 or a negative
+ * arca_err (ARCA_ERR_NOT_FOUND for an absent row), with a detail naming the operation.
+ */
+#ifndef ARCA_STORE_BACKEND_H
+#define ARCA_STORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+#define ARCA_STORE_RKEY_LEN 32
+#define ARCA_STORE_NONCE_LEN 12
+
+struct arca_store_row {
+    bool present; /* a row exists */
+    uint64_t ver; /* row version */
+    uint8_t nonce[ARCA_STORE_NONCE_LEN];
+    struct arca_buf ct;                /* ciphertext || tag (caller inits and frees) */
+    bool journaled;                    /* the journal has an entry for this key */
+    uint64_t jver;                     /* newest journal entry: version */
+    uint8_t jhash[32];                 /* newest journal entry: cthash (zero = deleted) */
+    uint8_t rkey[ARCA_STORE_RKEY_LEN]; /* filled by scan */
+};
+
+struct arca_store_jentry {
+    uint64_t seq;
+    uint64_t commit;
+    int tbl;
+    uint8_t rkey[ARCA_STORE_RKEY_LEN];
+    uint64_t ver;
+    uint8_t cthash[32];
+};
+
+typedef int (*arca_store_row_cb)(void *arg, const struct arca_store_row *row);
+typedef int (*arca_store_jentry_cb)(void *arg, const struct arca_store_jentry *e);
+
+struct arca_store_backend_ops {
+    const char *name;
+    /* Opens path (creating the schema when create is set and the file is absent). *be freed
+     * with close. */
+    int (*open)(const char *path, bool create, unsigned readers, int busy_timeout_ms, void **be);
+    void (*close)(void *be);
+    /* Structural self-check of the database (SQLite: PRAGMA quick_check). */
+    int (*check)(void *be);
+
+    /* ---- reads (any thread) ---- */
+    /* Fills row for (tbl, rkey): present=false with journaled=true means "deleted";
+     * ARCA_ERR_NOT_FOUND if neither a row nor a journal entry exists. */
+    int (*get)(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+               struct arca_store_row *row);
+    /* Calls cb for every row of tbl (in rkey order); cb's negative return stops the scan. */
+    int (*scan)(void *be, int tbl, arca_store_row_cb cb, void *arg);
+    /* Calls cb for every journal entry in seq order. */
+    int (*journal_walk)(void *be, arca_store_jentry_cb cb, void *arg);
+    /* Number of rows, and of keys whose newest journal entry is not a delete. */
+    int (*count_live)(void *be, uint64_t *rows, uint64_t *journal_live);
+
+    /* ---- writes (serialised by the caller) ---- */
+    int (*begin)(void *be);
+    /* As get, inside the write transaction. */
+    int (*wget)(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+                struct arca_store_row *row);
+    int (*put)(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
+               const uint8_t nonce[ARCA_STORE_NONCE_LEN], const void *ct, size_t ctlen);
+    int (*del)(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN]);
+    int (*journal_add)(void *be, const struct arca_store_jentry *e);
+    /* Durable when it returns 0. */
+    int (*commit)(void *be);
+    void (*rollback)(void *be);
+};
+
+extern const struct arca_store_backend_ops arca_store_sqlite_ops;
+
+/*
+ * Fault injection for tests (cheap, off by default): after arca_store_fault_arm(n), the n-th
+ * subsequent call of a store I/O or backend operation fails with ARCA_ERR_IO ("injected
+ * fault"); n = 0 disarms. arca_store_fault_hit() is what the wrappers call.
+ */
+void arca_store_fault_arm(long n);
+bool arca_store_fault_hit(const char *where);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * The key-store file (internal to store/): the database key, the commit number and the state
+ * chain head, sealed with AES-256-GCM under the sealing key.
+ *
+ * File layout (108 bytes): magic "ARCAKS01" | nonce[12] | AEAD(payload) (72 + 16-byte tag),
+ * payload = dbkey[32] | u64be commit | head[32], associated data = the magic.
+ * Rewritten atomically on every commit: write a temporary file, fsync, rename, fsync the
+ * directory.
+ */
+#ifndef ARCA_STORE_KEYSTORE_H
+#define ARCA_STORE_KEYSTORE_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define ARCA_KEYSTORE_MAGIC "ARCAKS01"
+#define ARCA_KEYSTORE_FILE_LEN 108
+
+struct arca_keystore {
+    uint8_t dbkey[ARCA_STORE_KEY_LEN]; /* secret: wipe */
+    uint64_t commit;
+    uint8_t head[ARCA_STORE_HASH_LEN];
+};
+
+/* Reads and unseals path. ARCA_ERR_NOT_FOUND if absent, ARCA_ERR_TAMPERED (detail says what)
+ * if the file is malformed or the seal does not verify. ks unchanged on failure. */
+int arca_keystore_read(const char *path, const uint8_t seal[ARCA_STORE_KEY_LEN],
+                       struct arca_keystore *ks);
+/* Seals ks with a fresh nonce and replaces path atomically and durably. */
+int arca_keystore_write(const char *path, const uint8_t seal[ARCA_STORE_KEY_LEN],
+                        const struct arca_keystore *ks);
+
+#endif

@@ -1,0 +1,472 @@
+/*
+ * SQLite backend of the sealed store (backend.h).
+ *
+ * One writer connection (its mutex is only ever taken by the serialised writer) and a pool of
+ * reader connections, each with its own mutex: a reader takes the first free connection
+ * (trylock, starting at a rotating index) and waits on one only when all are busy, so reads
+ * never queue behind a global lock. WAL mode lets readers run during a write; every statement
+ * is prepared once per connection; synchronous=FULL makes COMMIT durable.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "store/backend.h"
+
+enum {
+    ST_GET,
+    ST_SCAN,
+    ST_JWALK,
+    ST_COUNT_ROWS,
+    ST_COUNT_LIVE,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PUT,
+    ST_DEL,
+    ST_JADD,
+    ST_COUNT
+};
+
+static const char *const sql_text[ST_COUNT] = {
+    [ST_GET] =
+        "SELECT (SELECT ver FROM journal WHERE tbl=?1 AND rkey=?2 ORDER BY seq DESC LIMIT 1),"
+        " (SELECT cthash FROM journal WHERE tbl=?1 AND rkey=?2 ORDER BY seq DESC LIMIT 1),"
+        " r.ver, r.nonce, r.ct FROM (SELECT 1) LEFT JOIN rec r ON r.tbl=?1 AND r.rkey=?2",
+    [ST_SCAN] = "SELECT r.rkey, r.ver, r.nonce, r.ct,"
+                " (SELECT ver FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
+                "  ORDER BY seq DESC LIMIT 1),"
+                " (SELECT cthash FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
+                "  ORDER BY seq DESC LIMIT 1)"
+                " FROM rec r WHERE r.tbl=?1 ORDER BY r.rkey",
+    [ST_JWALK] = "SELECT seq, commit_no, tbl, rkey, ver, cthash FROM journal ORDER BY seq",
+    [ST_COUNT_ROWS] = "SELECT count(*) FROM rec",
+    [ST_COUNT_LIVE] = "SELECT count(*) FROM journal j WHERE j.seq = (SELECT max(seq) FROM journal k"
+                      " WHERE k.tbl=j.tbl AND k.rkey=j.rkey) AND j.cthash != zeroblob(32)",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_PUT] = "INSERT OR REPLACE INTO rec(tbl, rkey, ver, nonce, ct) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_DEL] = "DELETE FROM rec WHERE tbl=?1 AND rkey=?2",
+    [ST_JADD] = "INSERT INTO journal(seq, commit_no, tbl, rkey, ver, cthash)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+static const char schema[] =
+    "CREATE TABLE rec(tbl INTEGER NOT NULL, rkey BLOB NOT NULL, ver INTEGER NOT NULL,"
+    " nonce BLOB NOT NULL, ct BLOB NOT NULL, PRIMARY KEY (tbl, rkey)) WITHOUT ROWID;"
+    "CREATE TABLE journal(seq INTEGER PRIMARY KEY, commit_no INTEGER NOT NULL,"
+    " tbl INTEGER NOT NULL, rkey BLOB NOT NULL, ver INTEGER NOT NULL, cthash BLOB NOT NULL);"
+    "CREATE INDEX journal_key ON journal(tbl, rkey, seq);"
+    "PRAGMA user_version = 1;";
+
+struct sq_conn {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    sqlite3_stmt *st[ST_COUNT];
+};
+
+struct sq {
+    struct sq_conn w;
+    struct sq_conn *r;
+    unsigned nr;
+    atomic_uint rr;
+};
+
+static int sq_err(sqlite3 *db, int rc, const char *what)
+{
+    int prim = rc & 0xff;
+    const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+        return arca_err_set(ARCA_ERR_TAMPERED, "store: database file is damaged (%s: %s)", what,
+                            msg);
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+        return arca_err_set(ARCA_ERR_TIMEOUT, "store: database busy (%s: %s)", what, msg);
+    if (prim == SQLITE_NOMEM)
+        return arca_err_set(ARCA_ERR_ALLOC, "store: out of memory (%s)", what);
+    return arca_err_set(ARCA_ERR_IO, "store: %s: %s", what, msg);
+}
+
+static void conn_close(struct sq_conn *c)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        sqlite3_finalize(c->st[i]);
+        c->st[i] = NULL;
+    }
+    if (c->db != NULL)
+        sqlite3_close_v2(c->db);
+    c->db = NULL;
+    pthread_mutex_destroy(&c->mu);
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    if (rc != SQLITE_OK)
+        return sq_err(db, rc, what);
+    return 0;
+}
+
+static int conn_open(struct sq_conn *c, const char *path, bool create, int busy_ms)
+{
+    memset(c, 0, sizeof(*c));
+    if (pthread_mutex_init(&c->mu, NULL) != 0)
+        return arca_err_set(ARCA_ERR_INTERNAL, "store: mutex init");
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+                (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    int err;
+    if (rc != SQLITE_OK) {
+        err = sq_err(c->db, rc, "open");
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, busy_ms);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    ARCA_GUARD(err, exec(c->db, "PRAGMA journal_mode=WAL", "journal_mode"), fail);
+    ARCA_GUARD(err, exec(c->db, "PRAGMA synchronous=FULL", "synchronous"), fail);
+    ARCA_GUARD(err, exec(c->db, "PRAGMA cell_size_check=ON", "cell_size_check"), fail);
+    if (create)
+        ARCA_GUARD(err, exec(c->db, schema, "create schema"), fail);
+    for (int i = 0; i < ST_COUNT; i++) {
+        rc = sqlite3_prepare_v3(c->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL);
+        if (rc != SQLITE_OK) {
+            err = sq_err(c->db, rc, "prepare (schema missing or damaged)");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    conn_close(c);
+    return err;
+}
+
+static void sq_close(void *be)
+{
+    struct sq *q = be;
+    if (q == NULL)
+        return;
+    for (unsigned i = 0; i < q->nr; i++)
+        conn_close(&q->r[i]);
+    free(q->r);
+    conn_close(&q->w);
+    free(q);
+}
+
+static int sq_open(const char *path, bool create, unsigned readers, int busy_ms, void **out)
+{
+    if (arca_store_fault_hit("backend open"))
+        return ARCA_ERR_IO;
+    struct sq *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        return arca_err_set(ARCA_ERR_ALLOC, "store: backend");
+    int rc = conn_open(&q->w, path, create, busy_ms);
+    if (rc < 0) {
+        free(q);
+        return rc;
+    }
+    q->r = calloc(readers, sizeof(*q->r));
+    if (q->r == NULL) {
+        sq_close(q);
+        return arca_err_set(ARCA_ERR_ALLOC, "store: reader pool");
+    }
+    for (unsigned i = 0; i < readers; i++) {
+        rc = conn_open(&q->r[i], path, false, busy_ms);
+        if (rc < 0) {
+            sq_close(q);
+            return rc;
+        }
+        q->nr++;
+    }
+    *out = q;
+    return 0;
+}
+
+static struct sq_conn *reader_take(struct sq *q)
+{
+    unsigned start = atomic_fetch_add(&q->rr, 1);
+    for (unsigned i = 0; i < q->nr; i++) {
+        struct sq_conn *c = &q->r[(start + i) % q->nr];
+        if (pthread_mutex_trylock(&c->mu) == 0)
+            return c;
+    }
+    struct sq_conn *c = &q->r[start % q->nr];
+    pthread_mutex_lock(&c->mu);
+    return c;
+}
+
+static void reader_give(struct sq_conn *c)
+{
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Copies a blob column of exactly n bytes; a wrong size means someone edited the file. */
+static int col_fixed(sqlite3_stmt *st, int col, uint8_t *out, size_t n, const char *what)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_BLOB || (size_t)sqlite3_column_bytes(st, col) != n)
+        return arca_err_set(ARCA_ERR_TAMPERED, "store: %s is not a %zu-byte value", what, n);
+    memcpy(out, sqlite3_column_blob(st, col), n);
+    return 0;
+}
+
+/* Fills row from the columns (ver, nonce, ct) at col and (jver, jhash) at jcol. */
+static int row_fill(sqlite3_stmt *st, int col, int jcol, struct arca_store_row *row)
+{
+    row->journaled = sqlite3_column_type(st, jcol) != SQLITE_NULL;
+    if (row->journaled) {
+        row->jver = (uint64_t)sqlite3_column_int64(st, jcol);
+        ARCA_TRY(col_fixed(st, jcol + 1, row->jhash, 32, "journal hash"));
+    }
+    row->present = sqlite3_column_type(st, col) != SQLITE_NULL;
+    if (!row->present)
+        return 0;
+    row->ver = (uint64_t)sqlite3_column_int64(st, col);
+    ARCA_TRY(col_fixed(st, col + 1, row->nonce, ARCA_STORE_NONCE_LEN, "record nonce"));
+    if (sqlite3_column_type(st, col + 2) != SQLITE_BLOB)
+        return arca_err_set(ARCA_ERR_TAMPERED, "store: record ciphertext is not a blob");
+    arca_buf_reset(&row->ct);
+    return arca_buf_put(&row->ct, sqlite3_column_blob(st, col + 2),
+                        (size_t)sqlite3_column_bytes(st, col + 2));
+}
+
+static int get_on(struct sq_conn *c, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+                  struct arca_store_row *row)
+{
+    sqlite3_stmt *st = c->st[ST_GET];
+    sqlite3_bind_int(st, 1, tbl);
+    sqlite3_bind_blob(st, 2, rkey, ARCA_STORE_RKEY_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int err = 0;
+    if (rc != SQLITE_ROW)
+        err = sq_err(c->db, rc, "read record");
+    else
+        err = row_fill(st, 2, 0, row);
+    stmt_done(st);
+    if (err == 0 && !row->present && !row->journaled)
+        err = ARCA_ERR_NOT_FOUND;
+    return err;
+}
+
+static int sq_get(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+                  struct arca_store_row *row)
+{
+    if (arca_store_fault_hit("backend get"))
+        return ARCA_ERR_IO;
+    struct sq_conn *c = reader_take(be);
+    int rc = get_on(c, tbl, rkey, row);
+    reader_give(c);
+    return rc;
+}
+
+static int sq_wget(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+                   struct arca_store_row *row)
+{
+    if (arca_store_fault_hit("backend wget"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    return get_on(&q->w, tbl, rkey, row);
+}
+
+static int sq_scan(void *be, int tbl, arca_store_row_cb cb, void *arg)
+{
+    if (arca_store_fault_hit("backend scan"))
+        return ARCA_ERR_IO;
+    struct sq_conn *c = reader_take(be);
+    sqlite3_stmt *st = c->st[ST_SCAN];
+    sqlite3_bind_int(st, 1, tbl);
+    struct arca_store_row row;
+    memset(&row, 0, sizeof(row));
+    arca_buf_init(&row.ct, 0);
+    int err = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ARCA_GUARD(err, col_fixed(st, 0, row.rkey, ARCA_STORE_RKEY_LEN, "record key"), out);
+        ARCA_GUARD(err, row_fill(st, 1, 4, &row), out);
+        ARCA_GUARD(err, cb(arg, &row), out);
+    }
+    if (rc != SQLITE_DONE)
+        err = sq_err(c->db, rc, "scan records");
+out:
+    stmt_done(st);
+    reader_give(c);
+    arca_buf_free(&row.ct);
+    return err;
+}
+
+static int sq_journal_walk(void *be, arca_store_jentry_cb cb, void *arg)
+{
+    if (arca_store_fault_hit("backend journal walk"))
+        return ARCA_ERR_IO;
+    struct sq_conn *c = reader_take(be);
+    sqlite3_stmt *st = c->st[ST_JWALK];
+    struct arca_store_jentry e;
+    int err = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&e, 0, sizeof(e));
+        e.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        e.commit = (uint64_t)sqlite3_column_int64(st, 1);
+        e.tbl = sqlite3_column_int(st, 2);
+        ARCA_GUARD(err, col_fixed(st, 3, e.rkey, ARCA_STORE_RKEY_LEN, "journal key"), out);
+        e.ver = (uint64_t)sqlite3_column_int64(st, 4);
+        ARCA_GUARD(err, col_fixed(st, 5, e.cthash, 32, "journal hash"), out);
+        ARCA_GUARD(err, cb(arg, &e), out);
+    }
+    if (rc != SQLITE_DONE)
+        err = sq_err(c->db, rc, "walk journal");
+out:
+    stmt_done(st);
+    reader_give(c);
+    return err;
+}
+
+static int count_one(struct sq_conn *c, int which, uint64_t *out)
+{
+    sqlite3_stmt *st = c->st[which];
+    int rc = sqlite3_step(st);
+    int err = 0;
+    if (rc == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        err = sq_err(c->db, rc, "count");
+    stmt_done(st);
+    return err;
+}
+
+static int sq_count_live(void *be, uint64_t *rows, uint64_t *live)
+{
+    struct sq_conn *c = reader_take(be);
+    int err = count_one(c, ST_COUNT_ROWS, rows);
+    if (err == 0)
+        err = count_one(c, ST_COUNT_LIVE, live);
+    reader_give(c);
+    return err;
+}
+
+static int sq_check(void *be)
+{
+    if (arca_store_fault_hit("backend check"))
+        return ARCA_ERR_IO;
+    struct sq_conn *c = reader_take(be);
+    sqlite3_stmt *st = NULL;
+    int err = 0;
+    int rc = sqlite3_prepare_v2(c->db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        err = sq_err(c->db, rc, "quick_check");
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        err = sq_err(c->db, rc, "quick_check");
+    } else {
+        const char *res = (const char *)sqlite3_column_text(st, 0);
+        if (res == NULL || strcmp(res, "ok") != 0)
+            err = arca_err_set(ARCA_ERR_TAMPERED, "store: database file is damaged: %.200s",
+                               res != NULL ? res : "(no result)");
+    }
+out:
+    sqlite3_finalize(st);
+    reader_give(c);
+    return err;
+}
+
+static int step_done(struct sq_conn *c, int which, const char *what)
+{
+    sqlite3_stmt *st = c->st[which];
+    int rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(c->db, rc, what);
+    return 0;
+}
+
+static int sq_begin(void *be)
+{
+    if (arca_store_fault_hit("backend begin"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    return step_done(&q->w, ST_BEGIN, "begin");
+}
+
+static int sq_commit(void *be)
+{
+    if (arca_store_fault_hit("backend commit"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    return step_done(&q->w, ST_COMMIT, "commit");
+}
+
+static void sq_rollback(void *be)
+{
+    struct sq *q = be;
+    /* fails harmlessly when SQLite already rolled back on its own */
+    (void)step_done(&q->w, ST_ROLLBACK, "rollback");
+}
+
+static int sq_put(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
+                  const uint8_t nonce[ARCA_STORE_NONCE_LEN], const void *ct, size_t ctlen)
+{
+    if (arca_store_fault_hit("backend put"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    sqlite3_stmt *st = q->w.st[ST_PUT];
+    sqlite3_bind_int(st, 1, tbl);
+    sqlite3_bind_blob(st, 2, rkey, ARCA_STORE_RKEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ver);
+    sqlite3_bind_blob(st, 4, nonce, ARCA_STORE_NONCE_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 5, ct, ctlen, SQLITE_STATIC);
+    return step_done(&q->w, ST_PUT, "write record");
+}
+
+static int sq_del(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN])
+{
+    if (arca_store_fault_hit("backend delete"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    sqlite3_stmt *st = q->w.st[ST_DEL];
+    sqlite3_bind_int(st, 1, tbl);
+    sqlite3_bind_blob(st, 2, rkey, ARCA_STORE_RKEY_LEN, SQLITE_STATIC);
+    return step_done(&q->w, ST_DEL, "delete record");
+}
+
+static int sq_journal_add(void *be, const struct arca_store_jentry *e)
+{
+    if (arca_store_fault_hit("backend journal"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    sqlite3_stmt *st = q->w.st[ST_JADD];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)e->commit);
+    sqlite3_bind_int(st, 3, e->tbl);
+    sqlite3_bind_blob(st, 4, e->rkey, ARCA_STORE_RKEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)e->ver);
+    sqlite3_bind_blob(st, 6, e->cthash, 32, SQLITE_STATIC);
+    return step_done(&q->w, ST_JADD, "append journal");
+}
+
+const struct arca_store_backend_ops arca_store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .check = sq_check,
+    .get = sq_get,
+    .scan = sq_scan,
+    .journal_walk = sq_journal_walk,
+    .count_live = sq_count_live,
+    .begin = sq_begin,
+    .wget = sq_wget,
+    .put = sq_put,
+    .del = sq_del,
+    .journal_add = sq_journal_add,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+};
