@@ -142,8 +142,13 @@ static int cache_read(const char *path, struct arca_buf *out, int64_t *mtime)
                       "snp kds cache: %s is not a regular file", path);
     *mtime = (int64_t)st.st_mtime;
     for (;;) {
-        ARCA_GUARD(rc, arca_buf_reserve(out, 4096), out);
-        ssize_t r = read(fd, out->data + out->len, out->cap - out->len);
+        /* Never read more than the buffer may still hold (its max). */
+        size_t room = out->max - out->len;
+        ARCA_GUARD_ENSURE(rc, room > 0, out, ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path,
+                          out->max);
+        ARCA_GUARD(rc, arca_buf_reserve(out, room < 4096 ? room : 4096), out);
+        ssize_t r =
+            read(fd, out->data + out->len, room < out->cap - out->len ? room : out->cap - out->len);
         if (r < 0 && errno == EINTR)
             continue;
         ARCA_GUARD_ENSURE(rc, r >= 0, out, ARCA_ERR_IO, "snp kds cache: read %s: %s", path,
