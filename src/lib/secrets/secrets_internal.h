@@ -1,0 +1,36 @@
+/*
+ * Internals of the secret engine shared by its .c files (not for other modules).
+ */
+#ifndef ARCA_SECRETS_INTERNAL_H
+#define ARCA_SECRETS_INTERNAL_H
+
+#include "secrets/secrets.h"
+
+struct arca_secret_value {
+    int refs; /* not atomic: a set and its values are used by one thread at a time */
+    enum arca_secret_kind kind;
+    unsigned flags;
+    uint8_t *bytes; /* ascii/binary: len bytes + a NUL; wiped on free */
+    size_t len;
+    struct arca_key *key;     /* private-key; x509: the certificate's key or NULL */
+    struct arca_x509 *cert;   /* x509 / x509-ca */
+    struct arca_x509 **chain; /* x509: nearest issuer first, up to the root */
+    size_t chain_count;
+};
+
+struct arca_secret_entry {
+    char *name; /* owned, NUL-terminated */
+    size_t name_len;
+    struct arca_secret_value *value; /* one reference */
+};
+
+struct arca_secret_set {
+    struct arca_secret_entry *v;
+    size_t n;
+    size_t cap;
+};
+
+/* "ascii", "binary", ... (static). */
+const char *arca_secret_kind_str(enum arca_secret_kind kind);
+
+#endif
