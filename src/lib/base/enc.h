@@ -40,7 +40,9 @@ int arca_base58check_encode(struct arca_buf *out, uint8_t version, const void *p
 /* Verifies the checksum; payload goes to out, the version byte to *version. */
 int arca_base58check_decode(struct arca_buf *out, uint8_t *version, const char *s, size_t len);
 
-/* The version byte arca uses for key hashes in Base58Check form. */
-#define ARCA_KEYHASH_B58_VERSION 0x2a
+/* The version byte arca uses for key hashes in Base58Check form: 10, as in the established CAS's
+ * published governance key example; with a 32-byte hash it gives the 50-character form (a version
+ * byte above 29 would give 51 characters). */
+#define ARCA_KEYHASH_B58_VERSION 0x0a
 
 #endif

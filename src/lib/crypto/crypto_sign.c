@@ -1,0 +1,186 @@
+/*
+ * Signatures (ECDSA, Ed25519, RSA-PSS) and X25519 key agreement through EVP_DigestSign /
+ * EVP_DigestVerify / EVP_PKEY_derive.
+ */
+#include "crypto/crypto_internal.h"
+
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+
+/* Sets up mctx for signing (sign=1) or verifying with k: digest alg for ECDSA/RSA, none for
+ * Ed25519 (pure EdDSA), and PSS padding with the given salt length for RSA. */
+static int sig_init(EVP_MD_CTX *mctx, const struct arca_key *k, enum arca_hash_alg alg, int sign,
+                    int pss_saltlen)
+{
+    int id = EVP_PKEY_get_base_id(k->pkey);
+    const EVP_MD *md = NULL;
+    if (id == EVP_PKEY_X25519)
+        return arca_err_set(ARCA_ERR_INVALID_ARG, "X25519 keys cannot sign or verify");
+    if (id != EVP_PKEY_ED25519) {
+        md = arca_md(alg);
+        if (md == NULL)
+            return ARCA_ERR_INVALID_ARG;
+    }
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = sign ? EVP_DigestSignInit(mctx, &pctx, md, NULL, k->pkey)
+                  : EVP_DigestVerifyInit(mctx, &pctx, md, NULL, k->pkey);
+    if (ok != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot initialise");
+    if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) {
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pss_saltlen) != 1 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)
+            return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot set RSA-PSS parameters");
+    }
+    return 0;
+}
+
+int arca_sign(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+              struct arca_buf *sig)
+{
+    ARCA_ENSURE_REF(k);
+    ARCA_ENSURE_REF(sig);
+    ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "sign: input is NULL");
+    ARCA_ENSURE(k->priv, ARCA_ERR_INVALID_ARG, "sign: the %s key has no private part",
+                arca_key_type_name(arca_key_type(k)));
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    if (mctx == NULL)
+        return arca_ossl_err(ARCA_ERR_ALLOC, "sign: EVP_MD_CTX_new");
+    static const uint8_t empty[1];
+    uint8_t *s = NULL;
+    size_t slen = 0;
+    int rc = sig_init(mctx, k, alg, 1, RSA_PSS_SALTLEN_DIGEST);
+    if (rc == 0 && EVP_DigestSign(mctx, NULL, &slen, n ? p : empty, n) != 1)
+        rc = arca_ossl_err(ARCA_ERR_CRYPTO, "sign: cannot size the signature");
+    if (rc == 0 && (s = malloc(slen)) == NULL)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "sign: out of memory");
+    if (rc == 0 && EVP_DigestSign(mctx, s, &slen, n ? p : empty, n) != 1)
+        rc = arca_ossl_err(ARCA_ERR_CRYPTO, "sign: signing failed");
+    if (rc == 0)
+        rc = arca_buf_put(sig, s, slen);
+    free(s);
+    EVP_MD_CTX_free(mctx);
+    return rc;
+}
+
+static int verify_common(const struct arca_key *k, enum arca_hash_alg alg, int saltlen,
+                         const void *p, size_t n, const void *sig, size_t siglen)
+{
+    ARCA_ENSURE_REF(k);
+    ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "verify: input is NULL");
+    ARCA_ENSURE(sig != NULL || siglen == 0, ARCA_ERR_INVALID_ARG, "verify: signature is NULL");
+    if (siglen == 0)
+        return arca_err_set(ARCA_ERR_SIGNATURE, "signature is empty");
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    if (mctx == NULL)
+        return arca_ossl_err(ARCA_ERR_ALLOC, "verify: EVP_MD_CTX_new");
+    static const uint8_t empty[1];
+    int rc = sig_init(mctx, k, alg, 0, saltlen);
+    if (rc == 0 && EVP_DigestVerify(mctx, sig, siglen, n ? p : empty, n) != 1) {
+        /* A bad signature and a malformed one are the same answer to the caller. */
+        ERR_clear_error();
+        rc = arca_err_set(ARCA_ERR_SIGNATURE, "%s signature does not verify",
+                          arca_key_type_name(arca_key_type(k)));
+    }
+    EVP_MD_CTX_free(mctx);
+    return rc;
+}
+
+int arca_verify(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+                const void *sig, size_t siglen)
+{
+    return verify_common(k, alg, RSA_PSS_SALTLEN_DIGEST, p, n, sig, siglen);
+}
+
+int arca_verify_rsa_pss(const struct arca_key *k, enum arca_hash_alg alg, int saltlen,
+                        const void *p, size_t n, const void *sig, size_t siglen)
+{
+    ARCA_ENSURE_REF(k);
+    int id = EVP_PKEY_get_base_id(k->pkey);
+    ARCA_ENSURE(id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS, ARCA_ERR_INVALID_ARG,
+                "RSA-PSS verify: the key is %s, not RSA", arca_key_type_name(arca_key_type(k)));
+    ARCA_ENSURE(saltlen >= -1, ARCA_ERR_INVALID_ARG, "RSA-PSS verify: bad salt length %d", saltlen);
+    return verify_common(k, alg, saltlen == -1 ? RSA_PSS_SALTLEN_DIGEST : saltlen, p, n, sig,
+                         siglen);
+}
+
+/* Reads a coord_len-byte integer, big- or little-endian. Extra high-order bytes beyond the
+ * curve's size must be zero (SNP pads r and s to 72 bytes). */
+static BIGNUM *coord_to_bn(const uint8_t *v, size_t coord_len, size_t field, bool le)
+{
+    if (coord_len > field) {
+        for (size_t i = field; i < coord_len; i++) {
+            uint8_t b = le ? v[i] : v[coord_len - 1 - i];
+            if (b != 0)
+                return NULL;
+        }
+        if (!le)
+            v += coord_len - field;
+        coord_len = field;
+    }
+    return le ? BN_lebin2bn(v, (int)coord_len, NULL) : BN_bin2bn(v, (int)coord_len, NULL);
+}
+
+int arca_verify_ecdsa_raw(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+                          const void *r, const void *s, size_t coord_len, bool little_endian)
+{
+    ARCA_ENSURE_REF(k);
+    ARCA_ENSURE_REF(r);
+    ARCA_ENSURE_REF(s);
+    enum arca_key_type t = arca_key_type(k);
+    size_t field = t == ARCA_KEY_P256 ? 32 : t == ARCA_KEY_P384 ? 48 : 0;
+    ARCA_ENSURE(field != 0, ARCA_ERR_INVALID_ARG, "ECDSA verify: the key is %s, not P-256/P-384",
+                arca_key_type_name(t));
+    ARCA_ENSURE(coord_len >= field && coord_len <= 128, ARCA_ERR_INVALID_ARG,
+                "ECDSA verify: coordinate length %zu invalid for %s", coord_len,
+                arca_key_type_name(t));
+    BIGNUM *br = coord_to_bn(r, coord_len, field, little_endian);
+    BIGNUM *bs = coord_to_bn(s, coord_len, field, little_endian);
+    if (br == NULL || bs == NULL) {
+        BN_free(br);
+        BN_free(bs);
+        ERR_clear_error();
+        return arca_err_set(ARCA_ERR_SIGNATURE, "ECDSA signature: r or s out of range");
+    }
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    if (es == NULL || ECDSA_SIG_set0(es, br, bs) != 1) {
+        ECDSA_SIG_free(es);
+        BN_free(br);
+        BN_free(bs);
+        return arca_ossl_err(ARCA_ERR_ALLOC, "ECDSA signature: cannot build");
+    }
+    unsigned char *der = NULL;
+    int dlen = i2d_ECDSA_SIG(es, &der);
+    ECDSA_SIG_free(es);
+    if (dlen <= 0)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "ECDSA signature: cannot encode");
+    int rc = verify_common(k, alg, 0, p, n, der, (size_t)dlen);
+    OPENSSL_free(der);
+    return rc;
+}
+
+int arca_x25519(const struct arca_key *mine, const struct arca_key *peer, uint8_t out[32])
+{
+    ARCA_ENSURE_REF(mine);
+    ARCA_ENSURE_REF(peer);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(arca_key_type(mine) == ARCA_KEY_X25519 && arca_key_type(peer) == ARCA_KEY_X25519,
+                ARCA_ERR_INVALID_ARG, "x25519: both keys must be X25519 (got %s and %s)",
+                arca_key_type_name(arca_key_type(mine)), arca_key_type_name(arca_key_type(peer)));
+    ARCA_ENSURE(mine->priv, ARCA_ERR_INVALID_ARG, "x25519: our key has no private part");
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine->pkey, NULL);
+    size_t len = 32;
+    int rc = 0;
+    /* OpenSSL refuses an all-zero shared secret (a small-order peer point). */
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+        EVP_PKEY_derive_set_peer(ctx, peer->pkey) != 1 || EVP_PKEY_derive(ctx, out, &len) != 1 ||
+        len != 32) {
+        OPENSSL_cleanse(out, 32);
+        rc = arca_ossl_err(ARCA_ERR_CRYPTO, "x25519: key agreement failed");
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}

@@ -1,0 +1,220 @@
+/*
+ * TLS contexts for arcad, the CLI and arca-run. Peers are identified by the SHA-256 of their
+ * certificate's SPKI (DESIGN §3): chains are not validated, the verify callbacks accept any
+ * certificate and the application authorises the key id (servers) or the pinned key id is
+ * compared here (clients).
+ */
+#include "crypto/tls.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto_internal.h"
+
+static CRYPTO_ONCE pin_once = CRYPTO_ONCE_STATIC_INIT;
+static int pin_index = -1;
+
+static void pin_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    free(ptr);
+}
+
+static void pin_index_init(void)
+{
+    pin_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, pin_free);
+}
+
+/* Servers: any client certificate is acceptable at the TLS layer (self-signed included);
+ * the application authorises the key id it reads with arca_tls_peer_key_id. */
+static int accept_any_cb(int ok, X509_STORE_CTX *ctx)
+{
+    (void)ok;
+    (void)ctx;
+    return 1;
+}
+
+/* Clients: chain errors are ignored; the leaf's key id must equal the pinned one if a pin is
+ * set. Runs for every certificate and error; only depth 0 (the server's own) is decisive. */
+static int pin_verify_cb(int ok, X509_STORE_CTX *xctx)
+{
+    (void)ok;
+    if (X509_STORE_CTX_get_error_depth(xctx) != 0)
+        return 1;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+    if (ssl == NULL)
+        return 0;
+    const uint8_t *pin = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_index);
+    if (pin == NULL)
+        return 1;
+    X509 *cert = X509_STORE_CTX_get_current_cert(xctx);
+    uint8_t id[ARCA_SHA256_LEN];
+    if (cert == NULL || X509_get0_pubkey(cert) == NULL ||
+        arca_pkey_id(X509_get0_pubkey(cert), id) < 0) {
+        X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
+        return 0;
+    }
+    if (!arca_memeq(id, pin, sizeof(id))) {
+        X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
+        return 0;
+    }
+    return 1;
+}
+
+static int ctx_common(SSL_CTX *ctx, const struct arca_x509 *cert, const struct arca_key *key,
+                      const struct arca_x509 *const *chain, size_t chain_count)
+{
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "TLS: cannot set the minimum version");
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    if (cert == NULL && key == NULL)
+        return 0;
+    ARCA_ENSURE(cert != NULL && key != NULL, ARCA_ERR_INVALID_ARG,
+                "TLS: give both a certificate and its key, or neither");
+    ARCA_ENSURE(key->priv, ARCA_ERR_INVALID_ARG, "TLS: the key has no private part");
+    if (SSL_CTX_use_certificate(ctx, cert->x509) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, key->pkey) != 1)
+        return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: cannot use the certificate or key");
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: the key does not match the certificate");
+    for (size_t i = 0; i < chain_count; i++)
+        if (chain[i] == NULL || SSL_CTX_add1_chain_cert(ctx, chain[i]->x509) != 1)
+            return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: cannot add a chain certificate");
+    return 0;
+}
+
+int arca_tls_server_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
+                            const struct arca_x509 *const *chain, size_t chain_count,
+                            enum arca_tls_client_auth auth, struct ssl_ctx_st **out)
+{
+    ARCA_ENSURE_REF(cert);
+    ARCA_ENSURE_REF(key);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(chain_count == 0 || chain != NULL, ARCA_ERR_INVALID_ARG,
+                "TLS: chain is NULL but chain_count is %zu", chain_count);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return arca_ossl_err(ARCA_ERR_ALLOC, "TLS: SSL_CTX_new");
+    int rc = ctx_common(ctx, cert, key, chain, chain_count);
+    if (rc == 0) {
+        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+        /* Needed for session resumption whenever client certificates are requested. */
+        static const unsigned char sid_ctx[] = "arca";
+        SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+        switch (auth) {
+        case ARCA_TLS_CLIENT_CERT_NONE:
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+            break;
+        case ARCA_TLS_CLIENT_CERT_OPTIONAL:
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cb);
+            break;
+        case ARCA_TLS_CLIENT_CERT_REQUIRED:
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                               accept_any_cb);
+            break;
+        default:
+            rc = arca_err_set(ARCA_ERR_INVALID_ARG, "TLS: unknown client auth mode %d", (int)auth);
+        }
+    }
+    if (rc < 0) {
+        SSL_CTX_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
+                            const uint8_t *pinned_key_id, struct ssl_ctx_st **out)
+{
+    ARCA_ENSURE_REF(out);
+    if (CRYPTO_THREAD_run_once(&pin_once, pin_index_init) != 1 || pin_index < 0)
+        return arca_ossl_err(ARCA_ERR_INTERNAL, "TLS: cannot allocate the pin index");
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        return arca_ossl_err(ARCA_ERR_ALLOC, "TLS: SSL_CTX_new");
+    int rc = ctx_common(ctx, cert, key, NULL, 0);
+    if (rc == 0 && pinned_key_id != NULL) {
+        uint8_t *pin = malloc(ARCA_SHA256_LEN);
+        if (pin == NULL) {
+            rc = arca_err_set(ARCA_ERR_ALLOC, "TLS: out of memory");
+        } else {
+            memcpy(pin, pinned_key_id, ARCA_SHA256_LEN);
+            if (SSL_CTX_set_ex_data(ctx, pin_index, pin) != 1) {
+                free(pin);
+                rc = arca_ossl_err(ARCA_ERR_ALLOC, "TLS: cannot store the pin");
+            }
+        }
+    }
+    if (rc < 0) {
+        SSL_CTX_free(ctx);
+        return rc;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, pin_verify_cb);
+    *out = ctx;
+    return 0;
+}
+
+void arca_tls_ctx_free(struct ssl_ctx_st *ctx)
+{
+    SSL_CTX_free(ctx);
+}
+
+struct ssl_st *arca_tls_new(struct ssl_ctx_st *ctx)
+{
+    if (ctx == NULL) {
+        arca_err_set(ARCA_ERR_INVALID_ARG, "TLS: context is NULL");
+        return NULL;
+    }
+    SSL *ssl = SSL_new(ctx);
+    if (ssl == NULL)
+        arca_ossl_err(ARCA_ERR_ALLOC, "TLS: SSL_new failed");
+    return ssl;
+}
+
+void arca_tls_free(struct ssl_st *ssl)
+{
+    SSL_free(ssl);
+}
+
+int arca_tls_peer_key_id(struct ssl_st *ssl, uint8_t out[ARCA_SHA256_LEN])
+{
+    ARCA_ENSURE_REF(ssl);
+    ARCA_ENSURE_REF(out);
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    if (peer == NULL)
+        return arca_err_set(ARCA_ERR_UNAUTHENTICATED, "TLS: the peer presented no certificate");
+    EVP_PKEY *pkey = X509_get0_pubkey(peer);
+    if (pkey == NULL)
+        return arca_ossl_err(ARCA_ERR_UNAUTHENTICATED, "TLS: unreadable peer key");
+    return arca_pkey_id(pkey, out);
+}
+
+int arca_tls_peer_key(struct ssl_st *ssl, struct arca_key **out)
+{
+    ARCA_ENSURE_REF(ssl);
+    ARCA_ENSURE_REF(out);
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    if (peer == NULL)
+        return arca_err_set(ARCA_ERR_UNAUTHENTICATED, "TLS: the peer presented no certificate");
+    EVP_PKEY *pkey = X509_get_pubkey(peer);
+    if (pkey == NULL)
+        return arca_ossl_err(ARCA_ERR_UNAUTHENTICATED, "TLS: unreadable peer key");
+    struct arca_key *k = arca_key_wrap(pkey, false);
+    if (k == NULL)
+        return ARCA_ERR_ALLOC;
+    *out = k;
+    return 0;
+}
+
+const char *arca_tls_version(struct ssl_st *ssl)
+{
+    return ssl != NULL ? SSL_get_version(ssl) : "none";
+}
