@@ -1,10 +1,184 @@
-/* arca session: placeholder until its issue lands. */
+/*
+ * arca session: local commands (check, hash) and the dispatch of the remote ones (create,
+ * update, read, list, history, verify; session_remote.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/enc.h"
+#include "base/err.h"
 #include "cli.h"
+#include "policy/session.h"
+
+static void session_usage(FILE *f)
+{
+    fprintf(f, "usage: arca session COMMAND [ARGS...]\n\n"
+               "Local commands (no CAS needed):\n"
+               "  check FILE...                 validate session files; every error is listed as\n"
+               "                                FILE:LINE:COL: key.path: message\n"
+               "  hash [--creator-key HEX64] FILE\n"
+               "                                print the canonical session hash (64 hex); the\n"
+               "                                creator key id defaults to all zeros\n\n"
+               "Commands talking to a CAS:\n"
+               "  create FILE                   upload a new session\n"
+               "  update FILE                   upload a new version (predecessor required)\n"
+               "  read NAME                     read the active (or --hash) version\n"
+               "  list                          list sessions\n"
+               "  history NAME                  walk the predecessor chain\n"
+               "  verify NAME                   verify a session's hash chain\n\n"
+               "Options: -o json for machine-readable output.\n"
+               "Exit codes: 0 success/valid, 1 invalid or failed, 2 usage, 3 CAS unreachable.\n");
+}
+
+static void print_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int session_check(struct arca_cli *cli, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_fail(ARCA_EXIT_USAGE, "session check needs at least one FILE");
+    int status = ARCA_EXIT_OK;
+    bool json = cli->output == ARCA_OUTPUT_JSON;
+    if (json)
+        printf("[");
+    for (int i = 1; i < argc; i++) {
+        struct arca_diag diag;
+        struct arca_session *s = NULL;
+        arca_diag_init(&diag);
+        int rc = arca_session_load_file(argv[i], &s, &diag);
+        if (rc == ARCA_ERR_ALLOC) {
+            arca_diag_free(&diag);
+            return cli_fail(ARCA_EXIT_FAIL, "out of memory");
+        }
+        if (rc < 0)
+            status = ARCA_EXIT_FAIL;
+        if (json) {
+            printf("%s{\"file\":", i > 1 ? "," : "");
+            print_json_string(stdout, argv[i]);
+            printf(",\"valid\":%s,\"errors\":[", rc == 0 ? "true" : "false");
+            for (size_t j = 0; j < diag.n; j++) {
+                const struct arca_diag_entry *e = &diag.v[j];
+                printf("%s{\"line\":%u,\"col\":%u,\"path\":", j ? "," : "", e->line, e->col);
+                print_json_string(stdout, e->path ? e->path : "");
+                printf(",\"message\":");
+                print_json_string(stdout, e->msg);
+                printf("}");
+            }
+            printf("]}");
+        } else if (rc < 0) {
+            struct arca_buf out;
+            arca_buf_init(&out, 0);
+            if (arca_diag_format(&diag, &out) == 0)
+                fputs(arca_buf_cstr(&out), stderr);
+            if (diag.n == 0)
+                fprintf(stderr, "%s: invalid (%s)\n", argv[i], arca_strerror(rc));
+            arca_buf_free(&out);
+        } else {
+            printf("%s: ok\n", argv[i]);
+        }
+        arca_session_free(s);
+        arca_diag_free(&diag);
+    }
+    if (json)
+        printf("]\n");
+    return status;
+}
+
+static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
+{
+    uint8_t creator[32] = {0};
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--creator-key") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail(ARCA_EXIT_USAGE, "--creator-key needs 64 hex characters");
+            const char *h = argv[++i];
+            if (strlen(h) != 64 || arca_hex_decode_fixed(creator, 32, h, 64) < 0)
+                return cli_fail(ARCA_EXIT_USAGE,
+                                "--creator-key: expected 64 hex characters (a key id)");
+        } else if (argv[i][0] == '-' && argv[i][1] != 0) {
+            return cli_fail(ARCA_EXIT_USAGE, "session hash: unknown option '%s'", argv[i]);
+        } else if (file != NULL) {
+            return cli_fail(ARCA_EXIT_USAGE, "session hash takes one FILE");
+        } else {
+            file = argv[i];
+        }
+    }
+    if (file == NULL)
+        return cli_fail(ARCA_EXIT_USAGE, "session hash needs a FILE");
+    struct arca_diag diag;
+    struct arca_session *s = NULL;
+    arca_diag_init(&diag);
+    int rc = arca_session_load_file(file, &s, &diag);
+    if (rc < 0) {
+        struct arca_buf out;
+        arca_buf_init(&out, 0);
+        if (arca_diag_format(&diag, &out) == 0)
+            fputs(arca_buf_cstr(&out), stderr);
+        arca_buf_free(&out);
+        arca_diag_free(&diag);
+        return ARCA_EXIT_FAIL;
+    }
+    arca_diag_free(&diag);
+    uint8_t h[32];
+    rc = arca_session_hash(s, creator, h);
+    arca_session_free(s);
+    if (rc < 0)
+        return cli_fail(ARCA_EXIT_FAIL, "cannot hash the session: %s", arca_err_detail());
+    char hex[65];
+    arca_hex_fmt(hex, h, 32);
+    if (cli->output == ARCA_OUTPUT_JSON)
+        printf("{\"file\":\"%s\",\"hash\":\"%s\"}\n", file, hex);
+    else
+        printf("%s\n", hex);
+    return ARCA_EXIT_OK;
+}
 
 int cmd_session(struct arca_cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    return cli_fail(ARCA_EXIT_USAGE, "'session' is not implemented yet");
+    static const struct {
+        const char *name;
+        int (*run)(struct arca_cli *, int, char **);
+    } cmds[] = {
+        {"check", session_check},     {"hash", session_hash_cmd}, {"create", session_create},
+        {"update", session_update},   {"read", session_read},     {"list", session_list},
+        {"history", session_history}, {"verify", session_verify},
+    };
+    argc = cli_take_output_flag(cli, argc, argv);
+    if (argc < 0)
+        return ARCA_EXIT_USAGE;
+    if (argc < 2) {
+        session_usage(stderr);
+        return ARCA_EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        session_usage(stdout);
+        return ARCA_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if (strcmp(sub, cmds[i].name) == 0) {
+            for (int j = 2; j < argc; j++)
+                if (strcmp(argv[j], "--help") == 0 && (i == 0 || i == 1)) {
+                    session_usage(stdout);
+                    return ARCA_EXIT_OK;
+                }
+            return cmds[i].run(cli, argc - 1, argv + 1);
+        }
+    }
+    session_usage(stderr);
+    return cli_fail(ARCA_EXIT_USAGE, "unknown session command '%s'", sub);
 }
