@@ -1,17 +1,405 @@
-/* arca session create|update|read|list|history|verify: placeholder until the server lands. */
-#include "cli.h"
+/*
+ * arca session create|update|read|list|history|verify: the remote session commands over the
+ * client API (docs/cli.md). Dispatched from cmd_session.c with argv[0] = the subcommand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define NOT_YET(fn)                                                                                \
-    int fn(struct arca_cli *cli, int argc, char **argv)                                            \
-    {                                                                                              \
-        (void)cli;                                                                                 \
-        (void)argc;                                                                                \
-        return cli_fail(ARCA_EXIT_USAGE, "'session %s' is not implemented yet", argv[0]);          \
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "base/enc.h"
+#include "base/err.h"
+#include "client.h"
+#include "policy/session.h"
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+}
+
+static int fail_rc(const char *what, int rc)
+{
+    return cli_fail(arca_client_exit_code(rc), "%s: %s", what, arca_err_detail());
+}
+
+/* Reads a session file (bounded) into b. */
+static int read_session_file(const char *path, struct arca_buf *b)
+{
+    arca_buf_init(b, ARCA_SESSION_MAX_BYTES);
+    return arca_file_read(path, b);
+}
+
+/* Loads the YAML to learn the session name and report errors locally before uploading. */
+static int load_local(const char *path, const struct arca_buf *b, struct arca_session **out)
+{
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_session_load((const char *)b->data, b->len, path, out, &d);
+    if (rc < 0) {
+        struct arca_buf msg;
+        arca_buf_init(&msg, 0);
+        arca_diag_format(&d, &msg);
+        fprintf(stderr, "%s", arca_buf_cstr(&msg));
+        arca_buf_free(&msg);
     }
+    arca_diag_free(&d);
+    return rc;
+}
 
-NOT_YET(session_create)
-NOT_YET(session_update)
-NOT_YET(session_read)
-NOT_YET(session_list)
-NOT_YET(session_history)
-NOT_YET(session_verify)
+static int upload(struct arca_cli *cli, const char *what, const void *body, size_t n)
+{
+    struct arca_client *c = NULL;
+    json_t *a = NULL;
+    long status = 0;
+    int rc = arca_client_open(cli, true, &c);
+    if (rc == 0)
+        rc = arca_client_json(c, "POST", "/v1/sessions", body, n, &status, &a);
+    arca_client_free(c);
+    if (rc < 0) {
+        json_decref(a);
+        return fail_rc(what, rc);
+    }
+    if (cli->output == ARCA_OUTPUT_JSON)
+        print_json(a);
+    else
+        printf("%s\n", json_string_value(json_object_get(a, "hash")));
+    json_decref(a);
+    return ARCA_EXIT_OK;
+}
+
+static int one_file_arg(int argc, char **argv, const char *cmd, const char **file)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+            printf("usage: arca session %s FILE [-o json]\n", cmd);
+            return -2;
+        }
+        cli_fail(ARCA_EXIT_USAGE, "usage: arca session %s FILE [-o json]", cmd);
+        return -1;
+    }
+    *file = argv[1];
+    return 0;
+}
+
+int session_create(struct arca_cli *cli, int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    const char *file = NULL;
+    int u = argc < 0 ? -1 : one_file_arg(argc, argv, "create", &file);
+    if (u < 0)
+        return u == -2 ? ARCA_EXIT_OK : ARCA_EXIT_USAGE;
+    struct arca_buf b;
+    int rc = read_session_file(file, &b);
+    struct arca_session *s = NULL;
+    if (rc < 0) {
+        arca_buf_free(&b);
+        return cli_fail(ARCA_EXIT_FAIL, "session create: %s", arca_err_detail());
+    }
+    if (load_local(file, &b, &s) < 0) {
+        arca_buf_free(&b);
+        return cli_fail(ARCA_EXIT_FAIL, "session create: %s is not a valid session", file);
+    }
+    bool pred = s->has_predecessor;
+    arca_session_free(s);
+    if (pred) {
+        arca_buf_free(&b);
+        return cli_fail(ARCA_EXIT_FAIL,
+                        "session create: %s has a predecessor; use `arca session update`", file);
+    }
+    rc = upload(cli, "session create", b.data, b.len);
+    arca_buf_free(&b);
+    return rc;
+}
+
+/* The active version's JSON answer for name (read access needed). */
+static int get_active(struct arca_cli *cli, const char *name, const char *hash, json_t **out)
+{
+    struct arca_client *c = NULL;
+    long status = 0;
+    char path[1200];
+    if (hash != NULL)
+        snprintf(path, sizeof(path), "/v1/sessions/%s?hash=%s", name, hash);
+    else
+        snprintf(path, sizeof(path), "/v1/sessions/%s", name);
+    int rc = arca_client_open(cli, true, &c);
+    if (rc == 0)
+        rc = arca_client_json(c, "GET", path, NULL, 0, &status, out);
+    arca_client_free(c);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/*
+ * Sets the top-level `predecessor:` of the YAML text to hash: replaces an existing top-level
+ * line, else appends one. The result is loaded again by the caller, so a YAML layout this
+ * simple edit does not understand is caught before upload.
+ */
+static int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
+{
+    const char *p = (const char *)in->data;
+    size_t n = in->len;
+    bool done = false;
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t end = nl != NULL ? (size_t)(nl - p) + 1 : n;
+        if (!done && end - i >= 12 && memcmp(p + i, "predecessor:", 12) == 0) {
+            ARCA_TRY(arca_buf_printf(out, "predecessor: \"%s\"\n", hash));
+            done = true;
+        } else {
+            ARCA_TRY(arca_buf_put(out, p + i, end - i));
+        }
+        i = end;
+    }
+    if (!done) {
+        if (n > 0 && p[n - 1] != '\n')
+            ARCA_TRY(arca_buf_put_u8(out, '\n'));
+        ARCA_TRY(arca_buf_printf(out, "predecessor: \"%s\"\n", hash));
+    }
+    return 0;
+}
+
+int session_update(struct arca_cli *cli, int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    const char *file = NULL;
+    int u = argc < 0 ? -1 : one_file_arg(argc, argv, "update", &file);
+    if (u < 0)
+        return u == -2 ? ARCA_EXIT_OK : ARCA_EXIT_USAGE;
+    struct arca_buf b, nb;
+    arca_buf_init(&nb, ARCA_SESSION_MAX_BYTES);
+    struct arca_session *s = NULL, *s2 = NULL;
+    json_t *active = NULL;
+    int exit_code = ARCA_EXIT_OK;
+    int rc = read_session_file(file, &b);
+    if (rc < 0) {
+        exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s", arca_err_detail());
+        goto out;
+    }
+    if (load_local(file, &b, &s) < 0) {
+        exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s is not a valid session", file);
+        goto out;
+    }
+    rc = get_active(cli, s->name.s, NULL, &active);
+    if (rc < 0) {
+        exit_code = fail_rc("session update: reading the active version", rc);
+        goto out;
+    }
+    const char *hash = json_string_value(json_object_get(active, "hash"));
+    if (hash == NULL || set_predecessor(&b, hash, &nb) < 0 || load_local(file, &nb, &s2) < 0) {
+        exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: cannot set predecessor in %s", file);
+        goto out;
+    }
+    exit_code = upload(cli, "session update", nb.data, nb.len);
+out:
+    arca_session_free(s);
+    arca_session_free(s2);
+    json_decref(active);
+    arca_buf_free(&b);
+    arca_buf_free(&nb);
+    return exit_code;
+}
+
+int session_read(struct arca_cli *cli, int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    if (argc < 0)
+        return ARCA_EXIT_USAGE;
+    const char *name = NULL, *hash = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--hash") == 0 && i + 1 < argc)
+            hash = argv[++i];
+        else if (argv[i][0] != '-' && name == NULL)
+            name = argv[i];
+        else
+            return cli_fail(ARCA_EXIT_USAGE,
+                            "usage: arca session read NAME [--hash HASH] [-o json]");
+    }
+    if (name == NULL)
+        return cli_fail(ARCA_EXIT_USAGE, "usage: arca session read NAME [--hash HASH] [-o json]");
+    if (arca_session_name_check(name, strlen(name), true) < 0)
+        return cli_fail(ARCA_EXIT_USAGE, "session read: %s", arca_err_detail());
+    if (hash != NULL) {
+        uint8_t h[32];
+        if (arca_hex_decode_fixed(h, 32, hash, strlen(hash)) < 0)
+            return cli_fail(ARCA_EXIT_USAGE, "session read: --hash needs 64 hex digits");
+    }
+    json_t *a = NULL;
+    int rc = get_active(cli, name, hash, &a);
+    if (rc < 0)
+        return fail_rc("session read", rc);
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        print_json(a);
+    } else {
+        printf("# %s version %lld hash %s\n", name,
+               (long long)json_integer_value(json_object_get(a, "version")),
+               json_string_value(json_object_get(a, "hash")));
+        const char *y = json_string_value(json_object_get(a, "session"));
+        printf("%s", y != NULL ? y : "");
+    }
+    json_decref(a);
+    return ARCA_EXIT_OK;
+}
+
+int session_list(struct arca_cli *cli, int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    if (argc < 0)
+        return ARCA_EXIT_USAGE;
+    const char *prefix = "";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+            prefix = argv[++i];
+        else if (argv[i][0] != '-')
+            prefix = argv[i];
+        else
+            return cli_fail(ARCA_EXIT_USAGE, "usage: arca session list [PREFIX] [-o json]");
+    }
+    char *esc = curl_easy_escape(NULL, prefix, (int)strlen(prefix));
+    if (esc == NULL)
+        return cli_fail(ARCA_EXIT_FAIL, "out of memory");
+    char path[2048];
+    snprintf(path, sizeof(path), "/v1/sessions?prefix=%s", esc);
+    curl_free(esc);
+    struct arca_client *c = NULL;
+    json_t *a = NULL;
+    long status = 0;
+    int rc = arca_client_open(cli, true, &c);
+    if (rc == 0)
+        rc = arca_client_json(c, "GET", path, NULL, 0, &status, &a);
+    arca_client_free(c);
+    if (rc < 0) {
+        json_decref(a);
+        return fail_rc("session list", rc);
+    }
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        print_json(a);
+    } else {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(a, "sessions"), i, v)
+        {
+            printf("%s\t%lld\t%s\n", json_string_value(json_object_get(v, "name")),
+                   (long long)json_integer_value(json_object_get(v, "version")),
+                   json_string_value(json_object_get(v, "hash")));
+        }
+    }
+    json_decref(a);
+    return ARCA_EXIT_OK;
+}
+
+int session_history(struct arca_cli *cli, int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    if (argc != 2 || argv[1][0] == '-')
+        return cli_fail(ARCA_EXIT_USAGE, "usage: arca session history NAME [-o json]");
+    const char *name = argv[1];
+    if (arca_session_name_check(name, strlen(name), true) < 0)
+        return cli_fail(ARCA_EXIT_USAGE, "session history: %s", arca_err_detail());
+    char path[1200];
+    snprintf(path, sizeof(path), "/v1/history/%s", name);
+    struct arca_client *c = NULL;
+    json_t *a = NULL;
+    long status = 0;
+    int rc = arca_client_open(cli, true, &c);
+    if (rc == 0)
+        rc = arca_client_json(c, "GET", path, NULL, 0, &status, &a);
+    arca_client_free(c);
+    if (rc < 0) {
+        json_decref(a);
+        return fail_rc("session history", rc);
+    }
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        print_json(a);
+    } else {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(a, "versions"), i, v)
+        {
+            printf("%lld\t%s\t%s\n", (long long)json_integer_value(json_object_get(v, "version")),
+                   json_string_value(json_object_get(v, "hash")),
+                   json_string_value(json_object_get(v, "created_at")));
+        }
+    }
+    json_decref(a);
+    return ARCA_EXIT_OK;
+}
+
+int session_verify(struct arca_cli *cli, int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    const char *file = NULL;
+    int u = argc < 0 ? -1 : one_file_arg(argc, argv, "verify", &file);
+    if (u < 0)
+        return u == -2 ? ARCA_EXIT_OK : ARCA_EXIT_USAGE;
+    struct arca_buf b;
+    struct arca_session *s = NULL;
+    json_t *a = NULL;
+    int exit_code = ARCA_EXIT_OK;
+    int rc = read_session_file(file, &b);
+    if (rc < 0 || load_local(file, &b, &s) < 0) {
+        exit_code = cli_fail(ARCA_EXIT_FAIL, "session verify: %s",
+                             rc < 0 ? arca_err_detail() : "invalid session");
+        goto out;
+    }
+    rc = get_active(cli, s->name.s, NULL, &a);
+    if (rc < 0) {
+        exit_code = fail_rc("session verify", rc);
+        goto out;
+    }
+    const char *hash = json_string_value(json_object_get(a, "hash"));
+    const char *creator = json_string_value(json_object_get(a, "creator"));
+    uint8_t cid[32], local[32], remote[32];
+    if (hash == NULL || creator == NULL ||
+        arca_hex_decode_fixed(cid, 32, creator, strlen(creator)) < 0 ||
+        arca_hex_decode_fixed(remote, 32, hash, strlen(hash)) < 0) {
+        exit_code = cli_fail(ARCA_EXIT_CAS, "session verify: the CAS answer lacks hash/creator");
+        goto out;
+    }
+    /* The file may be the update template without predecessor: compare with the active one's. */
+    const char *pred = json_string_value(json_object_get(a, "predecessor"));
+    if (!s->has_predecessor && pred != NULL) {
+        struct arca_buf nb;
+        arca_buf_init(&nb, ARCA_SESSION_MAX_BYTES);
+        struct arca_session *s2 = NULL;
+        if (set_predecessor(&b, pred, &nb) == 0 && load_local(file, &nb, &s2) == 0) {
+            arca_session_free(s);
+            s = s2;
+        }
+        arca_buf_free(&nb);
+    }
+    if (arca_session_hash(s, cid, local) < 0) {
+        exit_code = cli_fail(ARCA_EXIT_FAIL, "session verify: %s", arca_err_detail());
+        goto out;
+    }
+    bool same = arca_memeq(local, remote, 32);
+    char lh[65];
+    arca_hex_fmt(lh, local, 32);
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        json_t *o = json_pack("{s:s, s:b, s:s, s:s}", "name", s->name.s, "verified", same,
+                              "active_hash", hash, "local_hash", lh);
+        print_json(o);
+        json_decref(o);
+    } else if (same) {
+        printf("verified: %s is the active version of '%s'\n%s\n", file, s->name.s, hash);
+    } else {
+        fprintf(stderr,
+                "arca: session verify: %s differs from the active version of '%s'\n"
+                "  local  %s\n  active %s\n",
+                file, s->name.s, lh, hash);
+    }
+    exit_code = same ? ARCA_EXIT_OK : ARCA_EXIT_FAIL;
+out:
+    arca_session_free(s);
+    json_decref(a);
+    arca_buf_free(&b);
+    return exit_code;
+}

@@ -23,8 +23,9 @@
 #include "crypto/crypto.h"
 
 struct ssl_ctx_st;
-struct arca_store; /* store/store.h */
-struct arca_audit; /* audit/audit.h */
+struct arca_store;        /* store/store.h */
+struct arca_audit;        /* audit/audit.h */
+struct arca_sim_platform; /* evidence/sim.h */
 struct arcad_metrics;
 struct arcad_router;
 struct arcad_request;
@@ -65,7 +66,9 @@ struct arcad_ctx {
     struct ssl_ctx_st *enclave_tls;
     struct arcad_router *client_router;
     struct arcad_router *enclave_router;
-    void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
+    struct arca_sim_platform *sim; /* INSECURE simulation platform (evidence, sealing) */
+    uint8_t measurement[32];       /* arcad's own (simulated) measurement: SHA-256 of its binary */
+    void *enclave_state;           /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };
 

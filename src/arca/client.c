@@ -1,0 +1,369 @@
+/* The CLI's identity files, pinned-CAS database and libcurl mutual-TLS client (client.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "base/enc.h"
+#include "base/err.h"
+#include "client.h"
+#include "crypto/crypto.h"
+
+#define ANSWER_MAX ((size_t)16 << 20)
+
+int arca_file_read(const char *path, struct arca_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "%s: %s", path,
+                            strerror(errno));
+    uint8_t tmp[8192];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = arca_err_set(ARCA_ERR_IO, "%s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (arca_buf_put(out, tmp, (size_t)n) < 0) {
+            rc = arca_err_set(ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, out->max);
+            break;
+        }
+    }
+    arca_wipe(tmp, sizeof(tmp));
+    close(fd);
+    return rc;
+}
+
+int arca_file_write(const char *path, const void *p, size_t n, unsigned mode)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "%s: %s", tmp, strerror(errno));
+    const uint8_t *q = p;
+    while (n > 0) {
+        ssize_t w = write(fd, q, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            ARCA_BAIL(ARCA_ERR_IO, "%s: %s", path, strerror(e));
+        }
+        q += w;
+        n -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        ARCA_BAIL(ARCA_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+const char *arca_identity_dir(const struct arca_cli *cli)
+{
+    static char buf[4096];
+    if (cli->identity != NULL && cli->identity[0] != '\0')
+        return cli->identity;
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(buf, sizeof(buf), "%s/arca", xdg);
+    else
+        snprintf(buf, sizeof(buf), "%s/.config/arca", home != NULL ? home : ".");
+    return buf;
+}
+
+int arca_cas_db_load(const struct arca_cli *cli, json_t **out)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/cas.json", arca_identity_dir(cli));
+    struct arca_buf b;
+    arca_buf_init(&b, 1 << 20);
+    int rc = arca_file_read(path, &b);
+    if (rc == ARCA_ERR_NOT_FOUND) {
+        arca_buf_free(&b);
+        *out = json_pack("{s:n, s:{}}", "default", "cas");
+        return *out != NULL ? 0 : arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    }
+    if (rc < 0) {
+        arca_buf_free(&b);
+        return rc;
+    }
+    json_error_t e;
+    json_t *j = json_loadb((const char *)b.data, b.len, 0, &e);
+    arca_buf_free(&b);
+    ARCA_ENSURE(j != NULL && json_is_object(j), ARCA_ERR_FORMAT,
+                "%s: not a valid pinned-CAS file (line %d: %s); remove it and run `arca cas "
+                "attest` again",
+                path, e.line, j == NULL ? e.text : "not an object");
+    if (!json_is_object(json_object_get(j, "cas")))
+        json_object_set_new(j, "cas", json_object());
+    *out = j;
+    return 0;
+}
+
+int arca_cas_db_save(const struct arca_cli *cli, json_t *db)
+{
+    const char *dir = arca_identity_dir(cli);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        ARCA_BAIL(ARCA_ERR_IO, "%s: %s", dir, strerror(errno));
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/cas.json", dir);
+    char *s = json_dumps(db, JSON_INDENT(2) | JSON_SORT_KEYS);
+    ARCA_ENSURE(s != NULL, ARCA_ERR_ALLOC, "out of memory");
+    int rc = arca_file_write(path, s, strlen(s), 0644);
+    free(s);
+    return rc;
+}
+
+struct arca_client {
+    CURL *curl;
+    char addr[512];
+    char pin[128];
+    struct arca_buf cert;
+    struct arca_buf key; /* secret */
+};
+
+const char *arca_client_addr(const struct arca_client *c)
+{
+    return c->addr;
+}
+
+void arca_client_free(struct arca_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->curl != NULL)
+        curl_easy_cleanup(c->curl);
+    arca_buf_free(&c->cert);
+    arca_buf_free(&c->key);
+    free(c);
+}
+
+int arca_client_open_addr(const struct arca_cli *cli, const char *addr,
+                          const uint8_t *pinned_key_id, bool with_identity,
+                          struct arca_client **out)
+{
+    ARCA_ENSURE_REF(addr);
+    ARCA_ENSURE(strlen(addr) < 500 && strchr(addr, '/') == NULL && strchr(addr, ':') != NULL,
+                ARCA_ERR_INVALID_ARG, "CAS address '%s': expected HOST:PORT", addr);
+    static bool curl_ready;
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    struct arca_client *c = calloc(1, sizeof(*c));
+    ARCA_ENSURE(c != NULL, ARCA_ERR_ALLOC, "out of memory");
+    arca_buf_init(&c->cert, 1 << 16);
+    arca_buf_init_secret(&c->key, 1 << 16);
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    int rc = 0;
+    if (with_identity) {
+        char path[4200];
+        const char *dir = arca_identity_dir(cli);
+        snprintf(path, sizeof(path), "%s/cert.pem", dir);
+        rc = arca_file_read(path, &c->cert);
+        if (rc == 0) {
+            snprintf(path, sizeof(path), "%s/key.pem", dir);
+            rc = arca_file_read(path, &c->key);
+        }
+        if (rc == ARCA_ERR_NOT_FOUND)
+            rc = arca_err_set(rc, "no client identity in %s; create one with `arca self keygen`",
+                              dir);
+        if (rc < 0)
+            goto fail;
+    }
+    if (pinned_key_id != NULL) {
+        struct arca_buf b;
+        arca_buf_init(&b, 128);
+        rc = arca_base64_encode(&b, pinned_key_id, 32);
+        if (rc == 0)
+            snprintf(c->pin, sizeof(c->pin), "sha256//%s", arca_buf_cstr(&b));
+        arca_buf_free(&b);
+        if (rc < 0)
+            goto fail;
+    }
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        rc = arca_err_set(ARCA_ERR_ALLOC, "curl_easy_init failed");
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    arca_client_free(c);
+    return rc;
+}
+
+int arca_client_open(const struct arca_cli *cli, bool with_identity, struct arca_client **out)
+{
+    json_t *db = NULL;
+    ARCA_TRY(arca_cas_db_load(cli, &db));
+    const char *addr = cli->cas;
+    if (addr == NULL || addr[0] == '\0')
+        addr = json_string_value(json_object_get(db, "default"));
+    if (addr == NULL) {
+        json_decref(db);
+        ARCA_BAIL(ARCA_ERR_NOT_FOUND,
+                  "no CAS given and none attested yet: run `arca cas attest HOST:PORT` (or pass "
+                  "--cas / set ARCA_CAS)");
+    }
+    const char *key_hex = json_string_value(
+        json_object_get(json_object_get(json_object_get(db, "cas"), addr), "cas_key"));
+    uint8_t kid[32];
+    int rc = 0;
+    if (key_hex == NULL || arca_hex_decode_fixed(kid, 32, key_hex, strlen(key_hex)) < 0)
+        rc = arca_err_set(ARCA_ERR_NOT_FOUND,
+                          "CAS %s is not attested: run `arca cas attest %s` first", addr, addr);
+    else
+        rc = arca_client_open_addr(cli, addr, kid, with_identity, out);
+    json_decref(db);
+    return rc;
+}
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct arca_buf *b = arg;
+    size_t n = size * nmemb;
+    return arca_buf_put(b, p, n) == 0 ? n : 0;
+}
+
+int arca_client_request(struct arca_client *c, const char *method, const char *path,
+                        const void *body, size_t n, long *status, struct arca_buf *answer)
+{
+    ARCA_ENSURE_REF(c);
+    ARCA_ENSURE_REF(path);
+    char url[4800];
+    snprintf(url, sizeof(url), "https://%s%s", c->addr, path);
+    CURL *h = c->curl;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    /* arcad's certificate is self-issued: trust comes from the pinned key, not from a CA. */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    if (c->pin[0] != '\0')
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->pin);
+    if (c->cert.len > 0) {
+        struct curl_blob cert = {c->cert.data, c->cert.len, CURL_BLOB_NOCOPY};
+        struct curl_blob key = {c->key.data, c->key.len, CURL_BLOB_NOCOPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    struct curl_slist *hdrs = NULL;
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+        hdrs = curl_slist_append(hdrs, "Expect:");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    struct arca_buf tmp;
+    arca_buf_init(&tmp, ANSWER_MAX);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &tmp);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode cc = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        const char *hint = cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH
+                               ? " (the CAS key changed: this is not the attested CAS; run `arca "
+                                 "cas attest` again only if you expected a new CAS)"
+                               : "";
+        rc = arca_err_set(ARCA_ERR_NETWORK, "CAS %s: %s%s", c->addr,
+                          errbuf[0] ? errbuf : curl_easy_strerror(cc), hint);
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+        rc = arca_buf_put(answer, tmp.data, tmp.len);
+    }
+    arca_buf_free(&tmp);
+    return rc;
+}
+
+static int status_code(long status)
+{
+    switch (status) {
+    case 400:
+        return ARCA_ERR_FORMAT;
+    case 401:
+        return ARCA_ERR_UNAUTHENTICATED;
+    case 403:
+        return ARCA_ERR_DENIED;
+    case 404:
+        return ARCA_ERR_NOT_FOUND;
+    case 409:
+        return ARCA_ERR_CONFLICT;
+    case 413:
+        return ARCA_ERR_TOO_LARGE;
+    default:
+        return ARCA_ERR_NETWORK;
+    }
+}
+
+int arca_client_json(struct arca_client *c, const char *method, const char *path, const void *body,
+                     size_t n, long *status, json_t **out)
+{
+    struct arca_buf b;
+    arca_buf_init(&b, ANSWER_MAX);
+    *out = NULL;
+    int rc = arca_client_request(c, method, path, body, n, status, &b);
+    if (rc < 0) {
+        arca_buf_free(&b);
+        return rc;
+    }
+    json_error_t e;
+    json_t *j = json_loadb((const char *)b.data, b.len, 0, &e);
+    arca_buf_free(&b);
+    if (*status >= 200 && *status < 300) {
+        ARCA_ENSURE(j != NULL, ARCA_ERR_NETWORK, "CAS %s answered invalid JSON: %s", c->addr,
+                    e.text);
+        *out = j;
+        return 0;
+    }
+    /* An error answer: {"msg": [...]} */
+    struct arca_buf msg;
+    arca_buf_init(&msg, 8192);
+    json_t *m = json_object_get(j, "msg");
+    size_t i;
+    json_t *v;
+    json_array_foreach(m, i, v)
+    {
+        if (json_is_string(v))
+            arca_buf_printf(&msg, "%s%s", i ? "; " : "", json_string_value(v));
+    }
+    rc = arca_err_set(status_code(*status), "CAS answered %ld: %s", *status,
+                      msg.len ? arca_buf_cstr(&msg) : "(no message)");
+    arca_buf_free(&msg);
+    *out = j;
+    return rc;
+}
+
+int arca_client_exit_code(int rc)
+{
+    if (rc == ARCA_ERR_NETWORK || rc == ARCA_ERR_TIMEOUT)
+        return ARCA_EXIT_CAS;
+    return rc < 0 ? ARCA_EXIT_FAIL : ARCA_EXIT_OK;
+}

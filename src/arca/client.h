@@ -1,0 +1,75 @@
+/*
+ * The CLI's side of arca's identities and its HTTPS client (libcurl, mutual TLS).
+ *
+ * Identity directory (--identity DIR, $ARCA_IDENTITY, default ~/.config/arca), mode 0700:
+ *   key.pem   this client's P-256 private key (PKCS#8 PEM, 0600)
+ *   cert.pem  a self-signed certificate for it (only the key counts to arcad)
+ *   cas.json  pinned CASes: {"default": ADDR, "cas": {ADDR: {"cas_key": HEX64, ...}}}
+ * Every connection to a CAS pins its key (CURLOPT_PINNEDPUBLICKEY sha256//...) as recorded by
+ * `arca cas attest`; the CA chain itself is not trusted.
+ */
+#ifndef ARCA_CLIENT_H
+#define ARCA_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "cli.h"
+
+/* Reads a whole file (at most out->max bytes) into out. ARCA_ERR_NOT_FOUND / ARCA_ERR_IO with
+ * the path in the detail. */
+int arca_file_read(const char *path, struct arca_buf *out);
+/* Writes a file atomically (temp file, fsync, rename) with the given mode. */
+int arca_file_write(const char *path, const void *p, size_t n, unsigned mode);
+
+/* The identity directory for cli (borrowed or static storage); never NULL. */
+const char *arca_identity_dir(const struct arca_cli *cli);
+
+/* Reads cas.json of the identity dir into *out (json_decref), or an empty object. */
+int arca_cas_db_load(const struct arca_cli *cli, json_t **out);
+/* Writes cas.json atomically. */
+int arca_cas_db_save(const struct arca_cli *cli, json_t *db);
+
+struct arca_client;
+
+/*
+ * A client for the CAS of cli (--cas, $ARCA_CAS, else the default in cas.json), pinned to the
+ * key `arca cas attest` recorded for that address. With_identity presents the client's
+ * certificate (error if `arca self keygen` was not run). Errors have a detail that says what
+ * to do; ARCA_ERR_NOT_FOUND when no CAS is known or attested. Free with arca_client_free.
+ */
+int arca_client_open(const struct arca_cli *cli, bool with_identity, struct arca_client **out);
+/*
+ * As arca_client_open for an explicit address, pinned to pinned_key_id (NULL: no pin, for the
+ * first contact of `arca cas attest` only).
+ */
+int arca_client_open_addr(const struct arca_cli *cli, const char *addr,
+                          const uint8_t *pinned_key_id, bool with_identity,
+                          struct arca_client **out);
+void arca_client_free(struct arca_client *c);
+const char *arca_client_addr(const struct arca_client *c);
+
+/*
+ * One request: method "GET"/"POST", path starting with '/' (query included), optional body.
+ * *status gets the HTTP status, answer the body (bounded to 16 MiB). Returns ARCA_ERR_NETWORK
+ * (with curl's reason) when no answer came, including TLS and pin failures.
+ */
+int arca_client_request(struct arca_client *c, const char *method, const char *path,
+                        const void *body, size_t n, long *status, struct arca_buf *answer);
+
+/*
+ * The same, parsing the answer as JSON into *out (json_decref). When the status is not 2xx,
+ * prints the server's {"msg": [...]} to stderr and returns the matching negative code (the
+ * answer is still returned in *out if it parsed). Convenience for the subcommands.
+ */
+int arca_client_json(struct arca_client *c, const char *method, const char *path, const void *body,
+                     size_t n, long *status, json_t **out);
+
+/* Maps a failed client call to a CLI exit code: network/TLS => ARCA_EXIT_CAS, else FAIL. */
+int arca_client_exit_code(int rc);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * arcad internals shared between its own files, the unit tests and the fuzz target. Not an
+ * interface for other modules (they use server.h).
+ */
+#ifndef ARCAD_INTERNAL_H
+#define ARCAD_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "base/buf.h"
+#include "server.h"
+
+#define ARCAD_MAX_ROUTES 64
+#define ARCAD_STATUS_SLOTS 12 /* 200 201 400 401 403 404 405 409 413 500 503 other */
+#define ARCAD_LATENCY_BUCKETS 10
+
+/* Lock-free counters per route (relaxed atomics: metrics need no ordering). */
+struct arcad_route_stats {
+    atomic_uint_fast64_t by_status[ARCAD_STATUS_SLOTS];
+    atomic_uint_fast64_t latency[ARCAD_LATENCY_BUCKETS]; /* non-cumulative bucket counts */
+    atomic_uint_fast64_t latency_count;
+    atomic_uint_fast64_t latency_sum_ms;
+};
+
+struct arcad_route {
+    char *method;
+    char *path;
+    size_t path_len;
+    int flags;
+    const char *name;
+    arcad_handler handler;
+    void *arg;
+    struct arcad_route_stats stats;
+};
+
+struct arcad_router {
+    struct arcad_route routes[ARCAD_MAX_ROUTES];
+    size_t count;
+    struct arcad_route_stats unmatched;
+};
+
+/* The HTTP status codes of the status slots (last: 0 = other) and latency bucket bounds. */
+const int *arcad_status_codes(void);
+const double *arcad_latency_bounds_ms(void);
+
+struct arcad_request {
+    struct arcad_ctx *ctx;
+    const char *method;
+    char *path;       /* decoded, owned */
+    const char *rest; /* into path */
+    struct evkeyvalq query;
+    bool have_query;
+    const uint8_t *body;
+    size_t body_len;
+    bool have_peer;
+    uint8_t peer_id[ARCA_SHA256_LEN];
+    struct arca_key *peer_key; /* owned; NULL without a certificate */
+    char peer_addr[72];
+    const struct arcad_route *route;
+    bool replied;
+    int status;
+    /* Where the answer goes: a buffer (tests, fuzzing) or the transport. */
+    struct arca_buf *sink;
+    void (*send)(struct arcad_request *req, int status, const char *content_type, const void *p,
+                 size_t n);
+    void *transport; /* struct evhttp_request * for http.c */
+};
+
+/* Routes req (method, body, peer already set) for uri; always answers. */
+void arcad_dispatch(struct arcad_router *r, struct arcad_request *req, const char *uri);
+/* Frees what arcad_dispatch allocated in req. */
+void arcad_request_cleanup(struct arcad_request *req);
+
+/*
+ * Runs one request through router r without a network: for unit tests and the fuzz target.
+ * peer_id NULL = no client certificate. The answer body replaces answer's contents; *status
+ * gets the HTTP status. Returns 0 unless an argument is NULL.
+ */
+int arcad_dispatch_raw(struct arcad_ctx *ctx, struct arcad_router *r, const char *method,
+                       const char *uri, const void *body, size_t n, const uint8_t *peer_id,
+                       int *status, struct arca_buf *answer);
+
+/* Registers the client API (api.c) on ctx->client_router. */
+int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
+
+/* Metrics (metrics.c): process-wide counters beyond the per-route ones in the routers. */
+#define ARCAD_ATTEST_RESULTS 5 /* ok denied invalid insecure error */
+struct arcad_metrics {
+    atomic_int_fast64_t connections; /* connections with a request, all workers */
+    atomic_uint_fast64_t attestations[ARCAD_ATTEST_RESULTS];
+    atomic_uint_fast64_t sessions_created;
+    atomic_uint_fast64_t sessions_updated;
+    int64_t started_at;
+};
+struct arcad_metrics *arcad_metrics_new(void);
+void arcad_metrics_free(struct arcad_metrics *m);
+/* Renders Prometheus text exposition format for ctx into out. */
+int arcad_metrics_render(struct arcad_ctx *ctx, struct arca_buf *out);
+
+/* Identity (identity.c): loads or, on first start, creates DATA_DIR/identity, its private key
+ * sealed with sealer's key for purpose "arcad-identity". *created says which. Free with
+ * arcad_identity_free. */
+struct arca_store_sealer;
+int arcad_identity_load_or_create(const char *data_dir, const struct arca_store_sealer *sealer,
+                                  struct arcad_identity *id, bool *created);
+void arcad_identity_free(struct arcad_identity *id);
+
+/* The HTTP server (http.c): runs until SIGTERM/SIGINT, then drains. */
+int arcad_serve(struct arcad_ctx *ctx);
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * arcad's identity (DESIGN §3): one P-256 key pair (the CAS key; its SPKI hash is what
+ * clients pin), a self-signed CAS CA certificate for it, and the TLS server certificate the CA
+ * issues for the same key. Created on first start in DATA_DIR/identity/:
+ *   key.sealed  nonce(12) || AES-256-GCM(sealing key "arcad-identity", PKCS#8 DER), 0600
+ *   ca.pem      the CAS CA certificate
+ *   cert.pem    the server certificate
+ * The sealing key comes from the caller's sealer (simulation: platform secret + arcad's
+ * measurement), so a copied data directory is useless on another host or with another binary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arcad_internal.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "store/store.h"
+
+#define IDENTITY_AAD "arcad-identity-v1"
+#define IDENTITY_FILE_MAX (64 * 1024)
+
+static int read_file(const char *path, struct arca_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "%s: %s", path,
+                            strerror(errno));
+    uint8_t tmp[4096];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = arca_err_set(ARCA_ERR_IO, "%s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (arca_buf_put(out, tmp, (size_t)n) < 0) {
+            rc = arca_err_set(ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, out->max);
+            break;
+        }
+    }
+    arca_wipe(tmp, sizeof(tmp));
+    close(fd);
+    return rc;
+}
+
+/* Writes atomically (temp file, fsync, rename, fsync dir) so a crash never leaves half a key. */
+static int write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
+{
+    char path[4096], tmp[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "%s: %s", tmp, strerror(errno));
+    const uint8_t *q = p;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(fd, q, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            ARCA_BAIL(ARCA_ERR_IO, "%s: %s", tmp, strerror(e));
+        }
+        q += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        unlink(tmp);
+        ARCA_BAIL(ARCA_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+    }
+    ARCA_ENSURE(rename(tmp, path) == 0, ARCA_ERR_IO, "%s: %s", path, strerror(errno));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static int identity_fill_ids(struct arcad_identity *id)
+{
+    ARCA_TRY(arca_key_id(id->key, id->key_id));
+    arca_hex_fmt(id->key_hex, id->key_id, sizeof(id->key_id));
+    struct arca_buf b;
+    arca_buf_init(&b, 128);
+    int rc = arca_base58check_encode(&b, ARCA_KEYHASH_B58_VERSION, id->key_id, sizeof(id->key_id));
+    if (rc == 0 && b.len < sizeof(id->key_b58))
+        memcpy(id->key_b58, arca_buf_cstr(&b), b.len + 1);
+    arca_buf_free(&b);
+    return rc;
+}
+
+static int identity_create(const char *dir, const uint8_t seal_key[32], struct arcad_identity *id)
+{
+    int rc = 0;
+    struct arca_buf der, sealed, pem;
+    arca_buf_init_secret(&der, IDENTITY_FILE_MAX);
+    arca_buf_init(&sealed, IDENTITY_FILE_MAX);
+    arca_buf_init(&pem, IDENTITY_FILE_MAX);
+    ARCA_GUARD(rc, arca_key_generate(ARCA_KEY_P256, &id->key), out);
+    int64_t now = arca_time_now();
+    struct arca_x509_params ca = {.common_name = "arca CAS CA",
+                                  .organization = "arca",
+                                  .is_ca = true,
+                                  .path_len = 0,
+                                  .not_before = now - 3600,
+                                  .not_after = now + 20LL * 365 * 86400};
+    ARCA_GUARD(rc, arca_x509_build(&ca, id->key, NULL, NULL, &id->ca), out);
+    static const char *const san[] = {"dns:localhost", "dns:arcad", "ip:127.0.0.1", "ip:::1"};
+    struct arca_x509_params leaf = {.common_name = "arcad",
+                                    .organization = "arca",
+                                    .path_len = -1,
+                                    .san = san,
+                                    .san_count = 4,
+                                    .eku = ARCA_EKU_SERVER,
+                                    .not_before = now - 3600,
+                                    .not_after = now + 20LL * 365 * 86400};
+    ARCA_GUARD(rc, arca_x509_build(&leaf, id->key, id->ca, id->key, &id->cert), out);
+
+    uint8_t nonce[ARCA_AEAD_NONCE_LEN];
+    ARCA_GUARD(rc, arca_random(nonce, sizeof(nonce)), out);
+    ARCA_GUARD(rc, arca_key_private_der(id->key, &der), out);
+    ARCA_GUARD(rc, arca_buf_put(&sealed, nonce, sizeof(nonce)), out);
+    ARCA_GUARD(rc,
+               arca_aead_seal(seal_key, nonce, IDENTITY_AAD, strlen(IDENTITY_AAD), der.data,
+                              der.len, &sealed),
+               out);
+    ARCA_GUARD(rc, write_file(dir, "key.sealed", sealed.data, sealed.len, 0600), out);
+    ARCA_GUARD(rc, arca_x509_to_pem(id->ca, &pem), out);
+    ARCA_GUARD(rc, write_file(dir, "ca.pem", pem.data, pem.len, 0644), out);
+    arca_buf_reset(&pem);
+    ARCA_GUARD(rc, arca_x509_to_pem(id->cert, &pem), out);
+    ARCA_GUARD(rc, write_file(dir, "cert.pem", pem.data, pem.len, 0644), out);
+out:
+    arca_buf_free(&der);
+    arca_buf_free(&sealed);
+    arca_buf_free(&pem);
+    return rc;
+}
+
+static int identity_load(const char *dir, const uint8_t seal_key[32], struct arcad_identity *id)
+{
+    int rc = 0;
+    char path[4096];
+    struct arca_buf sealed, der, pem;
+    arca_buf_init(&sealed, IDENTITY_FILE_MAX);
+    arca_buf_init_secret(&der, IDENTITY_FILE_MAX);
+    arca_buf_init(&pem, IDENTITY_FILE_MAX);
+    snprintf(path, sizeof(path), "%s/key.sealed", dir);
+    ARCA_GUARD(rc, read_file(path, &sealed), out);
+    ARCA_GUARD_ENSURE(rc, sealed.len > ARCA_AEAD_NONCE_LEN + ARCA_AEAD_TAG_LEN, out,
+                      ARCA_ERR_TAMPERED, "%s: too short to be a sealed key", path);
+    rc = arca_aead_open(seal_key, sealed.data, IDENTITY_AAD, strlen(IDENTITY_AAD),
+                        sealed.data + ARCA_AEAD_NONCE_LEN, sealed.len - ARCA_AEAD_NONCE_LEN, &der);
+    if (rc < 0) {
+        rc = arca_err_set(ARCA_ERR_TAMPERED,
+                          "%s: cannot unseal (modified, or sealed on another platform or by "
+                          "another arcad binary)",
+                          path);
+        goto out;
+    }
+    ARCA_GUARD(rc, arca_key_from_der(der.data, der.len, &id->key), out);
+    snprintf(path, sizeof(path), "%s/ca.pem", dir);
+    ARCA_GUARD(rc, read_file(path, &pem), out);
+    ARCA_GUARD(rc, arca_x509_from_pem(pem.data, pem.len, &id->ca), out);
+    arca_buf_reset(&pem);
+    snprintf(path, sizeof(path), "%s/cert.pem", dir);
+    ARCA_GUARD(rc, read_file(path, &pem), out);
+    ARCA_GUARD(rc, arca_x509_from_pem(pem.data, pem.len, &id->cert), out);
+    uint8_t kid[ARCA_SHA256_LEN], cid[ARCA_SHA256_LEN];
+    ARCA_GUARD(rc, arca_key_id(id->key, kid), out);
+    ARCA_GUARD(rc, arca_x509_key_id(id->cert, cid), out);
+    ARCA_GUARD_ENSURE(rc, arca_memeq(kid, cid, sizeof(kid)), out, ARCA_ERR_TAMPERED,
+                      "%s: certificate is not for arcad's key", path);
+out:
+    arca_buf_free(&sealed);
+    arca_buf_free(&der);
+    arca_buf_free(&pem);
+    return rc;
+}
+
+int arcad_identity_load_or_create(const char *data_dir, const struct arca_store_sealer *sealer,
+                                  struct arcad_identity *id, bool *created)
+{
+    ARCA_ENSURE_REF(data_dir);
+    ARCA_ENSURE_REF(sealer);
+    ARCA_ENSURE_REF(id);
+    memset(id, 0, sizeof(*id));
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/identity", data_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        ARCA_BAIL(ARCA_ERR_IO, "%s: %s", dir, strerror(errno));
+    uint8_t seal_key[32];
+    ARCA_TRY(sealer->get_key(sealer->ctx, "arcad-identity", seal_key));
+    char probe[4200];
+    snprintf(probe, sizeof(probe), "%s/key.sealed", dir);
+    bool exists = access(probe, F_OK) == 0;
+    int rc = exists ? identity_load(dir, seal_key, id) : identity_create(dir, seal_key, id);
+    arca_wipe(seal_key, sizeof(seal_key));
+    if (rc == 0)
+        rc = identity_fill_ids(id);
+    if (rc < 0) {
+        arcad_identity_free(id);
+        return rc;
+    }
+    if (created != NULL)
+        *created = !exists;
+    return 0;
+}
+
+void arcad_identity_free(struct arcad_identity *id)
+{
+    if (id == NULL)
+        return;
+    arca_key_free(id->key);
+    arca_x509_free(id->ca);
+    arca_x509_free(id->cert);
+    memset(id, 0, sizeof(*id));
+}

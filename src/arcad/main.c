@@ -1,0 +1,260 @@
+/* arcad: the arca CAS server. See `arcad --help` and docs/arcad.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arcad_internal.h"
+#include "audit/audit.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "crypto/tls.h"
+#include "enclave_api.h"
+#include "evidence/sim.h"
+#include "store/store.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: arcad --data-dir DIR [--client-listen HOST:PORT] [--enclave-listen HOST:PORT]\n"
+            "             [--allow-simulation] [--metrics-listen HOST:PORT] [options]\n\n"
+            "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
+            "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
+            "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
+            "  --metrics-listen HOST:PORT Prometheus metrics (plain HTTP); default off\n"
+            "  --allow-simulation        accept INSECURE simulated evidence from programs\n"
+            "  --workers N               event-loop threads (default: number of cores)\n"
+            "  --max-body BYTES          largest request body (default 1048576)\n"
+            "  --max-header BYTES        largest request head (default 16384)\n"
+            "  --timeout SECONDS         request read/write and idle timeout (default 30)\n"
+            "  --max-connections N       connections per worker (default 1024)\n"
+            "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
+            "  --log-level LEVEL         debug, info, warn, error (default info)\n"
+            "  --log-json                log JSON lines\n"
+            "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
+}
+
+static int parse_num(const char *flag, const char *v, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi) {
+        fprintf(stderr, "arcad: %s: expected a number from %ld to %ld, got '%s'\n", flag, lo, hi,
+                v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* The store's sealer in simulation: HKDF over the platform secret and arcad's measurement. */
+struct sim_sealer {
+    struct arca_sim_platform *p;
+    const uint8_t *measurement;
+};
+
+static int sim_get_key(void *vctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN])
+{
+    struct sim_sealer *s = vctx;
+    return arca_sim_seal_key(s->p, s->measurement, purpose, key);
+}
+
+int main(int argc, char **argv)
+{
+    struct arcad_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    struct arcad_config *cfg = &ctx.cfg;
+    cfg->client_listen = "127.0.0.1:8081";
+    cfg->enclave_listen = "127.0.0.1:18765";
+    cfg->max_header_bytes = 16 * 1024;
+    cfg->max_body_bytes = 1024 * 1024;
+    cfg->request_timeout_s = 30;
+    cfg->max_conns_per_worker = 1024;
+    const char *sim_dir = getenv("ARCA_SIM_DIR");
+
+    enum { O_DATA = 256, O_CL, O_EN, O_ME, O_SIM, O_W, O_MB, O_MH, O_TO, O_MC, O_SD, O_LL, O_LJ };
+    static const struct option opts[] = {
+        {"data-dir", required_argument, NULL, O_DATA},
+        {"client-listen", required_argument, NULL, O_CL},
+        {"enclave-listen", required_argument, NULL, O_EN},
+        {"metrics-listen", required_argument, NULL, O_ME},
+        {"allow-simulation", no_argument, NULL, O_SIM},
+        {"workers", required_argument, NULL, O_W},
+        {"max-body", required_argument, NULL, O_MB},
+        {"max-header", required_argument, NULL, O_MH},
+        {"timeout", required_argument, NULL, O_TO},
+        {"max-connections", required_argument, NULL, O_MC},
+        {"sim-dir", required_argument, NULL, O_SD},
+        {"log-level", required_argument, NULL, O_LL},
+        {"log-json", no_argument, NULL, O_LJ},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    long n;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA:
+            cfg->data_dir = optarg;
+            break;
+        case O_CL:
+            cfg->client_listen = optarg;
+            break;
+        case O_EN:
+            cfg->enclave_listen = optarg;
+            break;
+        case O_ME:
+            cfg->metrics_listen = optarg;
+            break;
+        case O_SIM:
+            cfg->allow_simulation = true;
+            break;
+        case O_W:
+            if (parse_num("--workers", optarg, 1, 256, &n) < 0)
+                return 2;
+            cfg->workers = (int)n;
+            break;
+        case O_MB:
+            if (parse_num("--max-body", optarg, 1024, 64L << 20, &n) < 0)
+                return 2;
+            cfg->max_body_bytes = (size_t)n;
+            break;
+        case O_MH:
+            if (parse_num("--max-header", optarg, 1024, 1L << 20, &n) < 0)
+                return 2;
+            cfg->max_header_bytes = (size_t)n;
+            break;
+        case O_TO:
+            if (parse_num("--timeout", optarg, 1, 3600, &n) < 0)
+                return 2;
+            cfg->request_timeout_s = (int)n;
+            break;
+        case O_MC:
+            if (parse_num("--max-connections", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->max_conns_per_worker = (int)n;
+            break;
+        case O_SD:
+            sim_dir = optarg;
+            break;
+        case O_LL: {
+            int lvl = arca_log_level_parse(optarg);
+            if (lvl < 0) {
+                fprintf(stderr, "arcad: --log-level: unknown level '%s'\n", optarg);
+                return 2;
+            }
+            arca_log_set_level((enum arca_log_level)lvl);
+            break;
+        }
+        case O_LJ:
+            arca_log_set_json(true);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("arcad %s\n", ARCA_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "arcad: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (cfg->data_dir == NULL) {
+        fprintf(stderr, "arcad: --data-dir DIR is required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (cfg->workers == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->workers = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+    }
+
+    int rc = 0;
+    bool created = false;
+    struct sim_sealer sealer_ctx = {0};
+    struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "arcad: --data-dir %s: %s\n", cfg->data_dir, strerror(errno));
+        return 1;
+    }
+    ARCA_GUARD(rc, arca_sim_platform_open(sim_dir, &ctx.sim), fail);
+    ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
+    sealer_ctx.p = ctx.sim;
+    sealer_ctx.measurement = ctx.measurement;
+    ARCA_GUARD(rc, arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created), fail);
+
+    char dbpath[4096];
+    snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
+    struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
+    ARCA_GUARD(rc, arca_store_open(&sopt, &ctx.store), fail);
+
+    char logpath[4096];
+    snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
+    struct arca_audit_options aopt = {
+        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = 1};
+    ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
+
+    ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
+                      "out of memory");
+    const struct arca_x509 *chain[1] = {ctx.id.ca};
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
+               fail);
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
+               fail);
+    ctx.client_router = arcad_router_new();
+    ctx.enclave_router = arcad_router_new();
+    ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
+                      ARCA_ERR_ALLOC, "out of memory");
+    ARCA_GUARD(rc, arcad_api_register(ctx.client_router, &ctx), fail);
+    ARCA_GUARD(rc, enclave_api_register(ctx.enclave_router, &ctx), fail);
+
+    printf("CAS key: %s\nCAS key (base58check): %s\n%s\n", ctx.id.key_hex, ctx.id.key_b58,
+           created ? "identity created" : "identity loaded");
+    if (cfg->allow_simulation)
+        printf("WARNING: --allow-simulation: INSECURE simulated evidence is accepted\n");
+    fflush(stdout);
+    arca_info("arcad", "CAS key %s (%s)%s", ctx.id.key_hex, ctx.id.key_b58,
+              cfg->allow_simulation ? "; INSECURE simulation allowed" : "");
+    json_t *f = json_pack("{s:s, s:s, s:b}", "cas_key", ctx.id.key_hex, "version", ARCA_VERSION,
+                          "allow_simulation", cfg->allow_simulation);
+    arca_audit_append(ctx.audit, ARCA_AUDIT_STARTED, f, NULL);
+    json_decref(f);
+
+    rc = arcad_serve(&ctx);
+    if (rc == 0)
+        arca_audit_append(ctx.audit, ARCA_AUDIT_STOPPED, NULL, NULL);
+
+fail:
+    if (rc < 0)
+        fprintf(stderr, "arcad: %s\n",
+                arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
+    if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
+        ctx.enclave_state_free(ctx.enclave_state);
+    arca_audit_close(ctx.audit);
+    arca_store_close(ctx.store);
+    arcad_router_free(ctx.client_router);
+    arcad_router_free(ctx.enclave_router);
+    arca_tls_ctx_free(ctx.client_tls);
+    arca_tls_ctx_free(ctx.enclave_tls);
+    arcad_metrics_free(ctx.metrics);
+    arcad_identity_free(&ctx.id);
+    arca_sim_platform_free(ctx.sim);
+    if (rc == 0)
+        arca_info("arcad", "stopped");
+    return rc < 0 ? 1 : 0;
+}
