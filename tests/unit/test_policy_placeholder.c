@@ -398,7 +398,7 @@ static void test_expand_legacy_dotted_name(void **state)
     struct arca_buf b;
     arca_buf_init_secret(&b, 0);
     assert_int_equal(expand("$$SCONE::nope.hex$$", false, &b), ARCA_ERR_NOT_FOUND);
-    assert_non_null(strstr(arca_err_detail(), "\"nope\" or \"nope.hex\""));
+    assert_non_null(strstr(arca_err_detail(), "offset 0 (secret \"nope\"): no such secret"));
     arca_buf_free(&b);
 }
 
@@ -410,7 +410,8 @@ static void test_expand_errors(void **state)
         int rc;
         const char *detail;
     } cases[] = {
-        {"a $$SCONE::missing$$", ARCA_ERR_NOT_FOUND, "offset 2: no secret named \"missing\""},
+        {"a $$SCONE::missing$$", ARCA_ERR_NOT_FOUND,
+         "offset 2 (secret \"missing\"): no such secret"},
         {"$$SCONE::pw:hex$$", ARCA_ERR_FORMAT, "format \"hex\" is not valid for a ascii secret"},
         {"$$SCONE::blob:pem$$", ARCA_ERR_FORMAT, "(secret \"blob\")"},
         {"$$SCONE::latin|escape(json)$$", ARCA_ERR_FORMAT, "not valid UTF-8"},

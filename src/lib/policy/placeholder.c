@@ -5,6 +5,7 @@
  */
 #include "policy/placeholder.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -393,19 +394,16 @@ static int render_one(const char *text, const struct arca_placeholder *ph,
     fmt[ph->format_len] = '\0';
     int rc = render(ctx, ph->name, ph->name_len, fmt, value);
     if (rc == ARCA_ERR_NOT_FOUND && ph->legacy_suffix) {
-        /* Secret names may contain '.': try the whole text as a name. */
-        size_t whole = ph->name_len + ph->format_len;
+        /* Secret names may contain '.': try the whole text as a name. If that is unknown too,
+         * report the first failure (details never hold values, so keeping a copy is fine). */
+        char first[ARCA_ERR_DETAIL_MAX + 1];
+        snprintf(first, sizeof(first), "%s", arca_err_detail());
         arca_buf_reset(value);
-        rc = render(ctx, ph->name, whole, "", value);
+        rc = render(ctx, ph->name, ph->name_len + ph->format_len, "", value);
         if (rc == ARCA_ERR_NOT_FOUND)
-            return arca_err_set(rc,
-                                "placeholder at offset %zu: no secret named \"%.*s\" or \"%.*s\"",
-                                ph->start, (int)ph->name_len, ph->name, (int)whole, ph->name);
+            arca_err_set(rc, "%s", first);
     }
     (void)text;
-    if (rc == ARCA_ERR_NOT_FOUND)
-        return arca_err_set(rc, "placeholder at offset %zu: no secret named \"%.*s\"", ph->start,
-                            (int)ph->name_len, ph->name);
     if (rc < 0)
         return arca_err_wrap(rc, "placeholder at offset %zu (secret \"%.*s\")", ph->start,
                              (int)ph->name_len, ph->name);

@@ -358,11 +358,13 @@ int arca_secret_set_decode(const void *p, size_t n, struct arca_secret_set **out
                           "secret set: name of entry %u at offset %zu: "
                           "truncated",
                           i, at);
-        ARCA_GUARD_ENSURE(
-            rc,
-            name_len > 0 && name_len <= ARCA_SECRET_NAME_MAX && memchr(name, 0, name_len) == NULL,
-            fail, ARCA_ERR_FORMAT, "secret set: entry %u at offset %zu: invalid name length %u", i,
-            at, name_len);
+        ARCA_GUARD_ENSURE(rc,
+                          name_len > 0 && name_len <= ARCA_SECRET_NAME_MAX &&
+                              memchr(name, 0, name_len) == NULL,
+                          fail, ARCA_ERR_FORMAT,
+                          "secret set: entry %u at offset %zu: invalid name (empty, too long or "
+                          "with NUL; length %u)",
+                          i, at, name_len);
         ARCA_GUARD_ENSURE(rc, set_find(s, (const char *)name, name_len) < 0, fail, ARCA_ERR_FORMAT,
                           "secret set: entry %u at offset %zu: duplicate name", i, at);
         struct arca_secret_value *v = NULL;
