@@ -124,7 +124,7 @@ static int status_err(long status)
 {
     switch (status) {
     case 400:
-        return ARCA_ERR_FORMAT;
+        return ARCA_ERR_POLICY;
     case 401:
         return ARCA_ERR_UNAUTHENTICATED;
     case 403:
@@ -239,7 +239,7 @@ static const char *evidence_type_wire(enum arca_evidence_type t)
 /* The attest request. It carries the access token and the host environment (\@\@NAME), so it
  * is wiped after sending. */
 static int build_request(const struct arcarun_attest_params *p, const struct arcarun_evidence *ev,
-                         char **out, size_t *len)
+                         const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], char **out, size_t *len)
 {
     int rc = 0;
     json_t *req = json_object();
@@ -248,7 +248,10 @@ static int build_request(const struct arcarun_attest_params *p, const struct arc
     json_t *henv = json_object();
     ARCA_GUARD_ENSURE(rc, req && host && hargv && henv, out, ARCA_ERR_ALLOC,
                       "attest request: out of memory");
+    char nhex[2 * ARCA_LAUNCH_NONCE_LEN + 1];
+    arca_hex_fmt(nhex, nonce, ARCA_LAUNCH_NONCE_LEN);
     json_object_set_new(req, "config_id", json_string(p->config_id));
+    json_object_set_new(req, "nonce", json_string(nhex));
     json_object_set_new(req, "evidence_type", json_string(evidence_type_wire(ev->type)));
     ARCA_GUARD(rc, b64_member(req, "evidence", &ev->ev), out);
     if (ev->aux.len > 0)
@@ -316,7 +319,7 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
         rc = arca_err_wrap(rc, "evidence (%s)", p->provider->name);
         goto out;
     }
-    ARCA_GUARD(rc, build_request(p, &ev, &req, &reqlen), out);
+    ARCA_GUARD(rc, build_request(p, &ev, nonce, &req, &reqlen), out);
     arca_buf_reset(answer);
     ARCA_GUARD(rc, post(&cl, "/v1/attest", req, reqlen, answer), out);
 out:
