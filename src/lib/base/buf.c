@@ -233,7 +233,7 @@ int arca_cur_get_ptr(struct arca_cur *c, const uint8_t **p, size_t n)
 
 int arca_cur_get_sub(struct arca_cur *c, struct arca_cur *sub, size_t n)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     ARCA_TRY(arca_cur_get_ptr(c, &p, n));
     arca_cur_init(sub, p, n);
     return 0;
