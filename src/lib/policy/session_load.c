@@ -111,8 +111,10 @@ static bool expect(struct ld *L, const struct arca_ynode *n, enum arca_ynode_typ
 static bool check_keys(struct ld *L, const struct arca_ynode *m, const char *what,
                        const char *const *allowed, const char *const *unsupported)
 {
-    if (!expect(L, m, ARCA_YNODE_MAP, what))
+    if (m->type != ARCA_YNODE_MAP) {
+        err(L, m->pos, "%s must be a mapping, got %s", what, type_name(m));
         return false;
+    }
     for (size_t i = 0; i + 1 < m->n_items; i += 2) {
         const struct arca_ynode *k = &m->items[i];
         bool ok = false;
@@ -1154,8 +1156,11 @@ static void parse_service(struct ld *L, const struct arca_ynode *n, struct arca_
         pp(L, o);
     }
     field_str(L, n, "pwd", &svc->pwd, false);
-    if (svc->pwd.s != NULL && svc->pwd.s[0] != '/')
+    if (svc->pwd.s != NULL && svc->pwd.s[0] != '/') {
+        size_t o = pk(L, "pwd");
         err(L, svc->pwd.pos, "pwd must be an absolute path");
+        pp(L, o);
+    }
     field_str(L, n, "image_name", &svc->image_name, false);
     field_str(L, n, "fspf_path", &svc->fspf_path, false);
     parse_key32(L, n, "fspf_key", &svc->fspf_key);
@@ -1648,8 +1653,11 @@ static void parse_image(struct ld *L, const struct arca_ynode *n, struct arca_im
                 if (check_keys(L, it, "a volume mount", vk, NULL)) {
                     field_str(L, it, "name", &iv->name, true);
                     field_str(L, it, "path", &iv->path, true);
-                    if (iv->path.s != NULL && iv->path.s[0] != '/')
+                    if (iv->path.s != NULL && iv->path.s[0] != '/') {
+                        size_t op = pk(L, "path");
                         err(L, iv->path.pos, "path must be absolute");
+                        pp(L, op);
+                    }
                     const struct arca_ynode *up = arca_ynode_get(it, "update_policy");
                     if (up != NULL) {
                         size_t ou = pk(L, "update_policy");
@@ -2475,7 +2483,9 @@ int arca_session_load(const char *yaml, size_t len, const char *filename, struct
     size_t diag_start = diag != NULL ? diag->n : 0;
     int rc = arca_ytree_parse(yaml ? yaml : "", len, L.file, &L.root, diag);
     if (rc < 0)
-        return rc == ARCA_ERR_UNSUPPORTED ? rc : (rc == ARCA_ERR_ALLOC ? rc : ARCA_ERR_FORMAT);
+        return (rc == ARCA_ERR_UNSUPPORTED || rc == ARCA_ERR_ALLOC || rc == ARCA_ERR_TOO_LARGE)
+                   ? rc
+                   : ARCA_ERR_FORMAT;
     L.s = calloc(1, sizeof(*L.s));
     if (L.s == NULL || (L.s->filename = strdup(L.file)) == NULL) {
         arca_ynode_free(L.root);
