@@ -16,7 +16,7 @@
 
 #define ANSWER_MAX ((size_t)16 << 20)
 
-int arca_file_read(const char *path, struct arca_buf *out)
+int cli_file_read(const char *path, struct arca_buf *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -44,7 +44,7 @@ int arca_file_read(const char *path, struct arca_buf *out)
     return rc;
 }
 
-int arca_file_write(const char *path, const void *p, size_t n, unsigned mode)
+int cli_file_write(const char *path, const void *p, size_t n, unsigned mode)
 {
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
@@ -92,7 +92,7 @@ int arca_cas_db_load(const struct arca_cli *cli, json_t **out)
     snprintf(path, sizeof(path), "%s/cas.json", arca_identity_dir(cli));
     struct arca_buf b;
     arca_buf_init(&b, 1 << 20);
-    int rc = arca_file_read(path, &b);
+    int rc = cli_file_read(path, &b);
     if (rc == ARCA_ERR_NOT_FOUND) {
         arca_buf_free(&b);
         *out = json_pack("{s:n, s:{}}", "default", "cas");
@@ -124,7 +124,7 @@ int arca_cas_db_save(const struct arca_cli *cli, json_t *db)
     snprintf(path, sizeof(path), "%s/cas.json", dir);
     char *s = json_dumps(db, JSON_INDENT(2) | JSON_SORT_KEYS);
     ARCA_ENSURE(s != NULL, ARCA_ERR_ALLOC, "out of memory");
-    int rc = arca_file_write(path, s, strlen(s), 0644);
+    int rc = cli_file_write(path, s, strlen(s), 0644);
     free(s);
     return rc;
 }
@@ -175,10 +175,10 @@ int arca_client_open_addr(const struct arca_cli *cli, const char *addr,
         char path[4200];
         const char *dir = arca_identity_dir(cli);
         snprintf(path, sizeof(path), "%s/cert.pem", dir);
-        rc = arca_file_read(path, &c->cert);
+        rc = cli_file_read(path, &c->cert);
         if (rc == 0) {
             snprintf(path, sizeof(path), "%s/key.pem", dir);
-            rc = arca_file_read(path, &c->key);
+            rc = cli_file_read(path, &c->key);
         }
         if (rc == ARCA_ERR_NOT_FOUND)
             rc = arca_err_set(rc, "no client identity in %s; create one with `arca self keygen`",

@@ -60,8 +60,8 @@ static int self_keygen(struct arca_cli *cli, int argc, char **argv)
     ARCA_GUARD(rc, arca_x509_build(&p, key, NULL, NULL, &cert), out);
     ARCA_GUARD(rc, arca_key_private_pem(key, &kpem), out);
     ARCA_GUARD(rc, arca_x509_to_pem(cert, &cpem), out);
-    ARCA_GUARD(rc, arca_file_write(kpath, kpem.data, kpem.len, 0600), out);
-    ARCA_GUARD(rc, arca_file_write(cpath, cpem.data, cpem.len, 0644), out);
+    ARCA_GUARD(rc, cli_file_write(kpath, kpem.data, kpem.len, 0600), out);
+    ARCA_GUARD(rc, cli_file_write(cpath, cpem.data, cpem.len, 0644), out);
 out:
     arca_key_free(key);
     arca_x509_free(cert);
@@ -85,7 +85,7 @@ static int self_show(struct arca_cli *cli)
     struct arca_x509 *cert = NULL;
     uint8_t kid[32];
     char hex[65];
-    int rc = arca_file_read(cpath, &pem);
+    int rc = cli_file_read(cpath, &pem);
     if (rc == ARCA_ERR_NOT_FOUND) {
         arca_buf_free(&pem);
         arca_buf_free(&b58);

@@ -31,7 +31,7 @@ static int fail_rc(const char *what, int rc)
 static int read_session_file(const char *path, struct arca_buf *b)
 {
     arca_buf_init(b, ARCA_SESSION_MAX_BYTES);
-    return arca_file_read(path, b);
+    return cli_file_read(path, b);
 }
 
 /* Loads the YAML to learn the session name and report errors locally before uploading. */

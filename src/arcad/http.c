@@ -137,7 +137,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
         ev_uint16_t port = 0;
         evhttp_connection_get_peer(evcon, &addr, &port);
         snprintf(req.peer_addr, sizeof(req.peer_addr), "%s:%u", addr ? addr : "?", port);
-        if (!conn_admit(w, evcon)) {
+        /* The metrics listener is not capped: it must stay scrapeable under load. */
+        if (s->router != NULL && !conn_admit(w, evcon)) {
             evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
             arcad_reply_error(&req, 503, "too many connections; retry later");
             return;
