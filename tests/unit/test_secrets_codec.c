@@ -153,6 +153,9 @@ static void test_round_trip(void **state)
     size_t pw_len;
     const uint8_t *pw = arca_secret_value_bytes(arca_secret_set_get(s, "pw", 2), &pw_len);
     for (size_t n = 0; n < a.len; n++) {
+        /* Every prefix near the start and the end, a sample in between (parsing keys is slow). */
+        if (n > 256 && a.len - n > 64 && n % 11 != 0)
+            continue;
         d = NULL;
         int rc = arca_secret_set_decode(a.data, n, &d);
         if (rc != ARCA_ERR_TRUNCATED && rc != ARCA_ERR_FORMAT)
