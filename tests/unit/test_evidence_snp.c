@@ -513,6 +513,25 @@ static void test_neg_wrong_ark(void **state)
     arca_key_free(k);
 }
 
+static void test_neg_forged_vcek(void **state)
+{
+    struct fixture *f = *state;
+    /* The VCEK with one bit of its RSA-PSS signature flipped: names match, signature not. */
+    struct arca_buf der;
+    slurp(GSG "/vcek.testcer", &der);
+    der.data[der.len - 5] ^= 0x01;
+    struct arca_snp_certs c = {0};
+    assert_int_equal(arca_snp_certs_load_key(&c, der.data, der.len), 0);
+    assert_fails(arca_snp_verify(f->rep.data, f->rep.len, &c, f->now, NULL), ARCA_ERR_CERT,
+                 "VCEK 'SEV-VCEK' is not signed by 'SEV-Milan' (RSA-PSS SHA-384)");
+    /* The same with the caller's chain (identical to the embedded one). */
+    assert_int_equal(arca_snp_certs_load_file(&c, GSG "/milan.testcer"), 0);
+    assert_fails(arca_snp_verify(f->rep.data, f->rep.len, &c, f->now, NULL), ARCA_ERR_CERT,
+                 "is not signed by 'SEV-Milan'");
+    arca_snp_certs_clear(&c);
+    arca_buf_free(&der);
+}
+
 static void test_neg_validity(void **state)
 {
     struct fixture *f = *state;
@@ -688,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_neg_other_chip),
         cmocka_unit_test_setup_teardown(test_neg_tcb_mismatch, setup_gsg, teardown),
         cmocka_unit_test_setup_teardown(test_neg_wrong_ark, setup_gsg, teardown),
+        cmocka_unit_test_setup_teardown(test_neg_forged_vcek, setup_gsg, teardown),
         cmocka_unit_test_setup_teardown(test_neg_validity, setup_gsg, teardown),
         cmocka_unit_test_setup_teardown(test_neg_malformed, setup_gsg, teardown),
         cmocka_unit_test(test_certs_loading),

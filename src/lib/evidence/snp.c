@@ -400,9 +400,12 @@ fail:
 
 /* ---- embedded roots ------------------------------------------------------------------------ */
 
+static bool buf_eq(const struct arca_buf *a, const struct arca_buf *b);
+
 /* The embedded certificates parsed once: [product][0 ARK, 1 ASK, 2 ASVK]. They are public and
  * immutable, so one process-wide copy is shared by every verification. */
 static struct arca_x509 *embedded[4][3];
+static struct arca_buf embedded_der[4][3]; /* their DER, to recognise a caller's copy */
 static int embedded_rc;
 static pthread_once_t embedded_once = PTHREAD_ONCE_INIT;
 
@@ -427,7 +430,46 @@ static void embedded_load(void)
                                        arca_snp_product_name(p));
             return;
         }
+        /* The signatures among the embedded certificates never change: check them once here
+         * (ARK self-signature, ASK and ASVK by the ARK) rather than on every verification.
+         * Names and validity at "now" are still checked per verification. */
+        struct arca_key *ark_key = NULL;
+        rc = arca_x509_public_key(embedded[p][0], &ark_key);
+        for (int i = 0; rc == 0 && i < 3; i++)
+            rc = arca_x509_verify_signature(embedded[p][i], ark_key);
+        arca_key_free(ark_key);
+        for (int i = 0; rc == 0 && i < 3; i++) {
+            arca_buf_init(&embedded_der[p][i], 1 << 16);
+            rc = arca_x509_to_der(embedded[p][i], &embedded_der[p][i]);
+        }
+        if (rc < 0) {
+            embedded_rc = arca_err_wrap(ARCA_ERR_INTERNAL, "snp: embedded %s certificates",
+                                        arca_snp_product_name(p));
+            return;
+        }
     }
+}
+
+static bool is_embedded(const struct arca_x509 *x)
+{
+    for (int p = ARCA_SNP_PRODUCT_MILAN; p <= ARCA_SNP_PRODUCT_TURIN; p++)
+        for (int i = 0; i < 3; i++)
+            if (x == embedded[p][i])
+                return true;
+    return false;
+}
+
+/* The embedded copy of x if x is byte-identical to an embedded certificate, else x. */
+static const struct arca_x509 *embedded_twin(const struct arca_x509 *x, struct arca_buf *tmp)
+{
+    arca_buf_reset(tmp);
+    if (arca_x509_to_der(x, tmp) < 0)
+        return x;
+    for (int p = ARCA_SNP_PRODUCT_MILAN; p <= ARCA_SNP_PRODUCT_TURIN; p++)
+        for (int i = 1; i < 3; i++)
+            if (buf_eq(tmp, &embedded_der[p][i]))
+                return embedded[p][i];
+    return x;
 }
 
 static int embedded_get(void)
@@ -447,6 +489,7 @@ static int text_of(int (*fn)(const struct arca_x509 *, struct arca_buf *),
 
 static bool buf_eq(const struct arca_buf *a, const struct arca_buf *b)
 {
+    /* Not constant time: only public certificates are compared. */
     return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
@@ -484,6 +527,12 @@ static int chain_resolve(const struct arca_snp_certs *certs, struct snp_chain *c
     ARCA_GUARD(rc, embedded_get(), out);
     ch->key = certs->key;
     ch->intermediate = certs->intermediate;
+    if (ch->intermediate != NULL) {
+        arca_buf_init(&a, 1 << 16);
+        ch->intermediate = embedded_twin(ch->intermediate, &a);
+        arca_buf_free(&a);
+        arca_buf_init(&a, 4096);
+    }
     ARCA_GUARD_ENSURE(rc, ch->key != NULL || ch->intermediate != NULL, out, ARCA_ERR_INVALID_ARG,
                       "snp: neither a VCEK/VLEK nor an ASK/ASVK certificate given");
     if (ch->key != NULL) {
@@ -563,10 +612,12 @@ enum arca_snp_product arca_snp_certs_product(const struct arca_snp_certs *certs)
     return ch.product;
 }
 
-/* Checks that child is signed by parent (RSA-PSS SHA-384 for every AMD certificate), that the
- * issuer name matches, and that child is valid at now; *not_after gets its notAfter. */
-static int chain_link(const struct arca_x509 *child, const char *child_role,
-                      const struct arca_x509 *parent, int64_t now, int64_t *not_after)
+/* Checks that child is signed by parent (RSA-PSS SHA-384 for every AMD certificate) unless
+ * sig_checked (both embedded: verified once at load), that the issuer name matches, and that
+ * child is valid at now; *not_after gets its notAfter. */
+static int chain_link_ex(const struct arca_x509 *child, const char *child_role,
+                         const struct arca_x509 *parent, int64_t now, int64_t *not_after,
+                         bool sig_checked)
 {
     struct arca_buf cn, pcn, a, b;
     struct arca_key *pk = NULL;
@@ -583,8 +634,10 @@ static int chain_link(const struct arca_x509 *child, const char *child_role,
     ARCA_GUARD_ENSURE(rc, buf_eq(&a, &b), out, ARCA_ERR_CERT,
                       "snp: %s '%s' is issued by '%s', not by '%s'", child_role, ccn,
                       arca_buf_cstr(&a), pname);
-    ARCA_GUARD(rc, arca_x509_public_key(parent, &pk), out);
-    rc = arca_x509_verify_signature(child, pk);
+    if (!sig_checked) {
+        ARCA_GUARD(rc, arca_x509_public_key(parent, &pk), out);
+        rc = arca_x509_verify_signature(child, pk);
+    }
     if (rc < 0) {
         rc = arca_err_set(ARCA_ERR_CERT, "snp: %s '%s' is not signed by '%s' (RSA-PSS SHA-384)",
                           child_role, ccn, pname);
@@ -610,6 +663,13 @@ out:
     arca_buf_free(&a);
     arca_buf_free(&b);
     return rc;
+}
+
+static int chain_link(const struct arca_x509 *child, const char *child_role,
+                      const struct arca_x509 *parent, int64_t now, int64_t *not_after)
+{
+    return chain_link_ex(child, child_role, parent, now, not_after,
+                         is_embedded(child) && is_embedded(parent));
 }
 
 /* Verifies the resolved chain root first; *expiry gets the earliest notAfter. */
@@ -696,7 +756,7 @@ static int check_tcb(const struct snp_chain *ch, const struct arca_snp_report *r
     };
     size_t count = ch->product == ARCA_SNP_PRODUCT_TURIN ? 5 : 4;
     for (size_t i = 0; i < count; i++) {
-        int have;
+        int have = -1;
         ARCA_TRY(ext_spl(ch->key, spl[i].oid, spl[i].name, role, &have));
         ARCA_ENSURE(have == spl[i].want, ARCA_ERR_POLICY,
                     "snp: TCB mismatch: REPORTED_TCB 0x%016llx has %s %d but the %s was issued "
