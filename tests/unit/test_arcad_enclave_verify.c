@@ -1,0 +1,204 @@
+/*
+ * The enclave API's evidence path without HTTP: real public vectors through the verifiers and
+ * the appraisal at their pinned time (their REPORTDATA is fixed, so the binding is checked
+ * separately: it matches the vector's bytes and nothing we compute), DEBUG tolerance, the
+ * simulation switch, and the RFC 6238 TOTP vectors used for one-time passwords.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/launch_config.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/time.h"
+#include "crypto/launch.h"
+#include "enclave_verify.h"
+#include "evidence/appraise.h"
+#include "policy/session.h"
+
+#define PHALA ARCA_TESTVECTORS "/phala-dcap-qvl/"
+#define TDX_MRTD                                                                                   \
+    "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b25388731" \
+    "18b7"
+#define SGX_MRENCLAVE "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *b = malloc(1 << 20);
+    assert_non_null(b);
+    *len = fread(b, 1, 1 << 20, f);
+    fclose(f);
+    return b;
+}
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t t = 0;
+    assert_int_equal(arca_time_parse_rfc3339(rfc3339, &t), 0);
+    return t;
+}
+
+static struct arca_session *session(const char *variant, const char *security)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "name: vec\nversion: \"0.3.10\"\nservices:\n  - name: app\n    command: app\n"
+             "    attestation:\n%ssecurity:\n  attestation:\n%s",
+             variant, security);
+    struct arca_session *s = NULL;
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_session_load(yaml, strlen(yaml), "vec.yaml", &s, &d);
+    if (rc < 0) {
+        struct arca_buf b;
+        arca_buf_init(&b, 0);
+        arca_diag_format(&d, &b);
+        fail_msg("session: %s", arca_buf_cstr(&b));
+    }
+    arca_diag_free(&d);
+    return s;
+}
+
+static int appraise(const struct arca_claims *c, const struct arca_session *s)
+{
+    const struct arca_service *svc = arca_session_find_service(s, "app");
+    return arca_appraise(c, &s->security, svc->variants, svc->n_variants, NULL);
+}
+
+static void test_tdx_vector(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *q = slurp(PHALA "tdx_quote", &n);
+    struct enclave_verify_cfg cfg = {.collateral_path = PHALA "tdx_quote_collateral.json"};
+    struct arca_claims c;
+    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                     at("2025-07-01T00:00:00Z"), &c);
+    if (rc < 0)
+        fail_msg("verify: %s", arca_err_detail());
+    assert_int_equal(c.type, ARCA_EVIDENCE_TDX);
+    struct arca_session *s =
+        session("      tdx: {mrtd: \"" TDX_MRTD "\"}\n", "    mode: hardware\n");
+    assert_int_equal(appraise(&c, s), 0);
+    arca_session_free(s);
+    /* Another MRTD: refused, naming the factor. */
+    s = session("      tdx: {mrtd: "
+                "\"00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+                "0000000000000000\"}\n",
+                "    mode: hardware\n");
+    assert_int_equal(appraise(&c, s), ARCA_ERR_POLICY);
+    assert_non_null(strstr(arca_err_detail(), "MRTD differs"));
+    arca_session_free(s);
+    /* The binding: the vector's REPORTDATA is fixed; ours differs, which arcad refuses. */
+    uint8_t want[64], rd[64];
+    assert_int_equal(arca_hex_decode_fixed(rd, 64,
+                                           "9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c121"
+                                           "1d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b"
+                                           "7e518fadb92c2b523f20",
+                                           128),
+                     0);
+    assert_memory_equal(c.report_data, rd, 64);
+    uint8_t spki[4] = {0x30, 2, 5, 0}, nonce[32] = {0};
+    assert_int_equal(arca_launch_binding(spki, sizeof(spki), nonce, "vec/app", want), 0);
+    assert_memory_not_equal(want, c.report_data, 64);
+    /* Outside the collateral's window: refused as expired. */
+    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                        at("2025-09-01T00:00:00Z"), &c) < 0);
+    free(q);
+}
+
+static void test_sgx_vector_tolerances(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *q = slurp(PHALA "sgx_quote", &n);
+    struct enclave_verify_cfg cfg = {.collateral_path = PHALA "sgx_quote_collateral.json"};
+    struct arca_claims c;
+    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0,
+                                     at("2025-07-01T00:00:00Z"), &c);
+    if (rc < 0)
+        fail_msg("verify: %s", arca_err_detail());
+    const char *variant = "      mrenclave: [\"" SGX_MRENCLAVE "\"]\n";
+    /* ConfigurationAndSWHardeningNeeded with advisories: refused unless tolerated. */
+    struct arca_session *s = session(variant, "    mode: hardware\n");
+    assert_int_equal(appraise(&c, s), ARCA_ERR_POLICY);
+    arca_session_free(s);
+    s = session(variant, "    mode: hardware\n"
+                         "    tolerate: [insecure-configuration, software-hardening-needed]\n"
+                         "    ignore_advisories: [INTEL-SA-00289, INTEL-SA-00615]\n");
+    rc = appraise(&c, s);
+    if (rc < 0)
+        fail_msg("appraise: %s", arca_err_detail());
+    /* DEBUG: the same claims with the DEBUG bit are refused unless debug-mode is tolerated. */
+    c.debug = true;
+    assert_int_equal(appraise(&c, s), ARCA_ERR_POLICY);
+    assert_non_null(strstr(arca_err_detail(), "DEBUG"));
+    arca_session_free(s);
+    s = session(variant,
+                "    mode: hardware\n"
+                "    tolerate: [debug-mode, insecure-configuration, software-hardening-needed]\n"
+                "    ignore_advisories: [INTEL-SA-00289, INTEL-SA-00615]\n");
+    assert_int_equal(appraise(&c, s), 0);
+    arca_session_free(s);
+    /* Sent as the wrong type: refused. */
+    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                        at("2025-07-01T00:00:00Z"), &c) < 0);
+    free(q);
+}
+
+static void test_no_collateral(void **state)
+{
+    (void)state;
+    struct enclave_verify_cfg cfg = {0};
+    struct arca_claims c;
+    uint8_t q[64] = {0};
+    assert_int_equal(
+        enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, sizeof(q), NULL, 0, 0, &c),
+        ARCA_ERR_NOT_FOUND);
+    assert_non_null(strstr(arca_err_detail(), "ARCA_COLLATERAL"));
+    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SIM, q, sizeof(q), NULL, 0, 0, &c),
+                     ARCA_ERR_INSECURE);
+    assert_non_null(strstr(arca_err_detail(), "--allow-simulation"));
+    assert_int_equal(enclave_evidence_type_parse("sgx-dcap"), ARCA_EVIDENCE_SGX_DCAP);
+    assert_int_equal(enclave_evidence_type_parse("epid"), -1);
+}
+
+/* RFC 6238 appendix B, SHA-1 rows (8 digits) and the 6-digit truncation. */
+static void test_totp_rfc6238(void **state)
+{
+    (void)state;
+    const char *key = "12345678901234567890";
+    static const struct {
+        uint64_t t;
+        uint32_t code;
+    } v[] = {{59, 94287082},         {1111111109, 7081804},  {1111111111, 14050471},
+             {1234567890, 89005924}, {2000000000, 69279037}, {20000000000ULL, 65353130}};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        uint32_t code = 0;
+        assert_int_equal(arca_totp(key, 20, v[i].t / 30, 8, &code), 0);
+        assert_int_equal(code, v[i].code);
+        assert_int_equal(arca_totp(key, 20, v[i].t / 30, 6, &code), 0);
+        assert_int_equal(code, v[i].code % 1000000);
+    }
+    uint32_t code;
+    assert_int_equal(arca_totp(key, 20, 1, 5, &code), ARCA_ERR_INVALID_ARG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tdx_vector),
+        cmocka_unit_test(test_sgx_vector_tolerances),
+        cmocka_unit_test(test_no_collateral),
+        cmocka_unit_test(test_totp_rfc6238),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
