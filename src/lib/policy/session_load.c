@@ -2315,10 +2315,14 @@ static void check_key32_secret(struct ld *L, const struct arca_key32_ref *k, con
 static void check_cross(struct ld *L)
 {
     struct arca_session *s = L->s;
-    check_unique(L, "services", &s->services[0].name, s->n_services, sizeof(*s->services));
-    check_unique(L, "secrets", &s->secrets[0].name, s->n_secrets, sizeof(*s->secrets));
-    check_unique(L, "images", &s->images[0].name, s->n_images, sizeof(*s->images));
-    check_unique(L, "volumes", &s->volumes[0].name, s->n_volumes, sizeof(*s->volumes));
+    if (s->n_services > 0)
+        check_unique(L, "services", &s->services[0].name, s->n_services, sizeof(*s->services));
+    if (s->n_secrets > 0)
+        check_unique(L, "secrets", &s->secrets[0].name, s->n_secrets, sizeof(*s->secrets));
+    if (s->n_images > 0)
+        check_unique(L, "images", &s->images[0].name, s->n_images, sizeof(*s->images));
+    if (s->n_volumes > 0)
+        check_unique(L, "volumes", &s->volumes[0].name, s->n_volumes, sizeof(*s->volumes));
 
     for (size_t i = 0; i < s->n_secrets; i++) {
         struct arca_secret *x = &s->secrets[i];
