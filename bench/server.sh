@@ -1,0 +1,56 @@
+#!/bin/sh
+# arcad benchmark: session reads/s and durable writes/s with p50/p99 latency at 1, 16 and 64
+# concurrent mutual-TLS clients (bench/loadgen.c). Starts a throw-away arcad on loopback.
+#
+#   bench/server.sh [BUILD_DIR] [SECONDS]      (default: build, 5)
+#
+# On a small machine the load generator competes with arcad for CPU; if taskset exists and
+# there are >= 2 cores, arcad is pinned to the first half of the cores and loadgen to the rest
+# (printed with the figures). Every figure line is followed by the command that reproduces it
+# against a running arcad.
+set -eu
+BUILD=${1:-build}
+SECS=${2:-5}
+BIN=$BUILD/bin
+for b in arcad arca loadgen; do
+    [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b missing (cmake --build $BUILD)" >&2; exit 2; }
+done
+TMP=$(mktemp -d /tmp/arca-bench-XXXXXX)
+mkdir -m 700 "$TMP/sim"
+CORES=$(nproc)
+SRV_PIN=""
+GEN_PIN=""
+if command -v taskset >/dev/null 2>&1 && [ "$CORES" -ge 2 ]; then
+    HALF=$((CORES / 2))
+    SRV_PIN="taskset -c 0-$((HALF - 1))"
+    GEN_PIN="taskset -c $HALF-$((CORES - 1))"
+fi
+WORKERS=${ARCAD_WORKERS:-$(( CORES / 2 > 0 ? CORES / 2 : 1 ))}
+$SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
+    --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" \
+    --log-level warn >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
+PID=$!
+cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+i=0
+until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 200 ] || { cat "$TMP/arcad.err" >&2; exit 1; }
+    sleep 0.05
+done
+ADDR=$(sed -n 's/^client API listening on //p' "$TMP/arcad.out")
+KEY=$(sed -n 's/^CAS key: //p' "$TMP/arcad.out")
+ID="$TMP/id"
+"$BIN/arca" --identity "$ID" self keygen >/dev/null
+"$BIN/arca" --identity "$ID" cas attest "$ADDR" --accept-simulation >/dev/null
+printf 'name: bench-read\nversion: "0.3"\nsecrets:\n  - name: k\n    kind: binary\n' >"$TMP/s.yaml"
+"$BIN/arca" --identity "$ID" session create "$TMP/s.yaml" >/dev/null
+
+echo "# arcad $( "$BIN/arcad" --version 2>/dev/null || true) on $(uname -sr), $CORES cores," \
+     "$WORKERS arcad workers${SRV_PIN:+, arcad pinned: $SRV_PIN, loadgen: $GEN_PIN}; ${SECS}s per figure"
+for mode in read write; do
+    for n in 1 16 64; do
+        CMD="$BIN/loadgen --cas $ADDR --cas-key $KEY --identity $ID --mode $mode --clients $n --duration $SECS"
+        $GEN_PIN $CMD
+        echo "  reproduce: ${GEN_PIN:+$GEN_PIN }$CMD"
+    done
+done
