@@ -315,13 +315,15 @@ int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_
                 (unsigned long long)last, (unsigned long long)cps[ncp - 1]->seq);
         goto out;
     }
+    if (res->lines == 0) {
+        fail_at(res, 0, "the log is empty");
+        goto out;
+    }
     res->ok = true;
     res->last_sig_len = prev.len;
     if (prev.len > 0)
         memcpy(res->last_sig, prev.data, prev.len);
 out:
-    if (res->ok == false && res->reason[0] == '\0' && rc == 0)
-        fail_at(res, 0, "the log is empty");
     free(cps);
     arca_key_free(logkey);
     arca_buf_free(&sig);
