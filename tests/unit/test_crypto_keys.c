@@ -122,6 +122,22 @@ static void roundtrip_one(struct arca_key *k)
     assert_int_equal(arca_key_id(k2, id2), 0);
     assert_memory_equal(id, id2, 32);
     arca_key_free(k2);
+    if (t == ARCA_KEY_P256) {
+        /* As `openssl ecparam -genkey` writes it: an EC PARAMETERS block first. */
+        struct arca_buf withparams;
+        arca_buf_init_secret(&withparams, 0);
+        assert_int_equal(arca_buf_put_str(&withparams, "-----BEGIN EC PARAMETERS-----\n"
+                                                       "BggqhkjOPQMBBw==\n"
+                                                       "-----END EC PARAMETERS-----\n"),
+                         0);
+        assert_int_equal(arca_buf_put(&withparams, b.data, b.len), 0);
+        k2 = NULL;
+        assert_int_equal(arca_key_from_pem(withparams.data, withparams.len, &k2), 0);
+        assert_int_equal(arca_key_id(k2, id2), 0);
+        assert_memory_equal(id, id2, 32);
+        arca_key_free(k2);
+        arca_buf_free(&withparams);
+    }
     arca_buf_free(&b);
     /* SPKI PEM */
     arca_buf_init(&b, 0);
@@ -367,6 +383,10 @@ static void test_parse_negative(void **state)
     const char *enc = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE "
                       "KEY-----\n";
     assert_int_equal(arca_key_from_pem(enc, strlen(enc), &k), ARCA_ERR_UNSUPPORTED);
+    const char *legacy_enc = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+                             "DEK-Info: AES-128-CBC,00000000000000000000000000000000\n\nAAAA\n"
+                             "-----END RSA PRIVATE KEY-----\n";
+    assert_int_equal(arca_key_from_pem(legacy_enc, strlen(legacy_enc), &k), ARCA_ERR_UNSUPPORTED);
     const uint8_t der[] = {0x30, 0x03, 0x02, 0x01};
     assert_int_equal(arca_key_from_der(der, sizeof(der), &k), ARCA_ERR_FORMAT);
     assert_int_equal(arca_key_from_der(der, 0, &k), ARCA_ERR_FORMAT);

@@ -199,6 +199,52 @@ static void test_client_cert_required(void **state)
     ident_free(&client);
 }
 
+/* A server certificate issued by a CA the client has never seen, with the CA sent as chain, and
+ * a client certificate from another unknown CA: only the pinned key matters on either side. */
+static void test_issued_certs(void **state)
+{
+    (void)state;
+    struct ident ca, server, client;
+    ident_make(&ca, ARCA_KEY_P384, "some CA");
+    struct arca_x509_params p = {.common_name = "arcad",
+                                 .eku = ARCA_EKU_SERVER,
+                                 .not_before = T0 - 86400,
+                                 .not_after = T0 + 3650LL * 86400};
+    assert_int_equal(arca_key_generate(ARCA_KEY_P256, &server.key), 0);
+    assert_int_equal(arca_x509_build(&p, server.key, ca.cert, ca.key, &server.cert), 0);
+    assert_int_equal(arca_key_id(server.key, server.id), 0);
+    /* An expired client certificate is fine too: validity is not arca's identity check. */
+    assert_int_equal(arca_key_generate(ARCA_KEY_ED25519, &client.key), 0);
+    struct arca_x509_params cp = {.common_name = "old client",
+                                  .eku = ARCA_EKU_CLIENT,
+                                  .not_before = 1000000000,
+                                  .not_after = 1000086400};
+    assert_int_equal(arca_x509_build(&cp, client.key, NULL, NULL, &client.cert), 0);
+    assert_int_equal(arca_key_id(client.key, client.id), 0);
+    SSL_CTX *sctx = NULL, *cctx = NULL, *wrong = NULL;
+    const struct arca_x509 *chain[] = {ca.cert};
+    assert_int_equal(arca_tls_server_ctx_new(server.cert, server.key, chain, 1,
+                                             ARCA_TLS_CLIENT_CERT_REQUIRED, &sctx),
+                     0);
+    assert_int_equal(arca_tls_client_ctx_new(client.cert, client.key, server.id, &cctx), 0);
+    /* Pinning the CA's key instead of the server's must fail. */
+    assert_int_equal(arca_tls_client_ctx_new(client.cert, client.key, ca.id, &wrong), 0);
+    struct server_run srv;
+    uint8_t saw[32];
+    const char *ver = NULL;
+    assert_true(handshake(sctx, cctx, &srv, saw, &ver));
+    assert_memory_equal(saw, server.id, 32);
+    assert_int_equal(srv.peer_rc, 0);
+    assert_memory_equal(srv.peer_id, client.id, 32);
+    assert_false(handshake(sctx, wrong, &srv, saw, &ver));
+    arca_tls_ctx_free(sctx);
+    arca_tls_ctx_free(cctx);
+    arca_tls_ctx_free(wrong);
+    ident_free(&ca);
+    ident_free(&server);
+    ident_free(&client);
+}
+
 static void test_ctx_errors(void **state)
 {
     (void)state;
@@ -231,9 +277,8 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* a peer aborting the handshake must not kill the test */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mutual_pinned),
-        cmocka_unit_test(test_pin_mismatch_and_none),
-        cmocka_unit_test(test_client_cert_required),
+        cmocka_unit_test(test_mutual_pinned),        cmocka_unit_test(test_pin_mismatch_and_none),
+        cmocka_unit_test(test_client_cert_required), cmocka_unit_test(test_issued_certs),
         cmocka_unit_test(test_ctx_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

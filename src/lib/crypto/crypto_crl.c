@@ -75,7 +75,7 @@ int arca_x509_crl_parse_any(const void *p, size_t n, struct arca_x509_crl **out)
         start++;
     ARCA_ENSURE(start < end, ARCA_ERR_FORMAT, "CRL: empty input");
     if (b[start] == 0x30)
-        return arca_x509_crl_from_der(p, n, out); /* a DER SEQUENCE */
+        return arca_x509_crl_from_der(b + start, end - start, out); /* a DER SEQUENCE */
     if (end - start >= 10 && memcmp(b + start, "-----BEGIN", 10) == 0)
         return arca_x509_crl_from_pem(b + start, end - start, out);
     while (end > start && is_space(b[end - 1]))

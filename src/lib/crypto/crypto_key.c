@@ -191,11 +191,13 @@ int arca_key_bits(const struct arca_key *k)
     }
 }
 
-/* The PEM label of the first "-----BEGIN X-----" line, into label[cap]; false if none. */
+/* The label of the first "-----BEGIN X-----" line whose label mentions KEY (skipping e.g. the
+ * "EC PARAMETERS" block that `openssl ecparam -genkey` writes first), into label[cap]. */
 static bool pem_first_label(const char *p, size_t n, char *label, size_t cap)
 {
     static const char begin[] = "-----BEGIN ";
     size_t bl = sizeof(begin) - 1;
+    bool found = false;
     for (size_t i = 0; i + bl <= n; i++) {
         if (memcmp(p + i, begin, bl) != 0)
             continue;
@@ -203,9 +205,13 @@ static bool pem_first_label(const char *p, size_t n, char *label, size_t cap)
         while (j < n && p[j] != '-' && p[j] != '\n' && o + 1 < cap)
             label[o++] = p[j++];
         label[o] = '\0';
-        return j < n && p[j] == '-';
+        if (j >= n || p[j] != '-')
+            return false;
+        found = true;
+        if (strstr(label, "KEY") != NULL)
+            return true;
     }
-    return false;
+    return found;
 }
 
 int arca_key_from_pem(const void *pem, size_t n, struct arca_key **out)
@@ -217,6 +223,9 @@ int arca_key_from_pem(const void *pem, size_t n, struct arca_key **out)
     if (!pem_first_label(pem, n, label, sizeof(label)))
         return arca_err_set(ARCA_ERR_FORMAT, "key PEM: no '-----BEGIN ...-----' line found");
     if (strcmp(label, "ENCRYPTED PRIVATE KEY") == 0)
+        return arca_err_set(ARCA_ERR_UNSUPPORTED, "key PEM: encrypted private keys are not "
+                                                  "supported (store the key unencrypted)");
+    if (memmem(pem, n, "Proc-Type: 4,ENCRYPTED", 22) != NULL)
         return arca_err_set(ARCA_ERR_UNSUPPORTED, "key PEM: encrypted private keys are not "
                                                   "supported (store the key unencrypted)");
     bool priv = strstr(label, "PRIVATE KEY") != NULL;

@@ -41,27 +41,18 @@ static int accept_any_cb(int ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
-/* Clients: chain errors are ignored; the leaf's key id must equal the pinned one if a pin is
- * set. Runs for every certificate and error; only depth 0 (the server's own) is decisive. */
-static int pin_verify_cb(int ok, X509_STORE_CTX *xctx)
+/* Clients: replaces OpenSSL's chain verification (X509_verify_cert) for the server's
+ * certificate: chains are irrelevant in arca's identity model, only the key counts. Called once
+ * per full handshake with the server's certificate; arg is the pinned key id or NULL. */
+static int pin_cert_verify_cb(X509_STORE_CTX *xctx, void *arg)
 {
-    (void)ok;
-    if (X509_STORE_CTX_get_error_depth(xctx) != 0)
-        return 1;
-    SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
-    if (ssl == NULL)
-        return 0;
-    const uint8_t *pin = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_index);
+    const uint8_t *pin = arg;
     if (pin == NULL)
         return 1;
-    X509 *cert = X509_STORE_CTX_get_current_cert(xctx);
+    X509 *cert = X509_STORE_CTX_get0_cert(xctx);
     uint8_t id[ARCA_SHA256_LEN];
     if (cert == NULL || X509_get0_pubkey(cert) == NULL ||
-        arca_pkey_id(X509_get0_pubkey(cert), id) < 0) {
-        X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
-        return 0;
-    }
-    if (!arca_memeq(id, pin, sizeof(id))) {
+        arca_pkey_id(X509_get0_pubkey(cert), id) < 0 || !arca_memeq(id, pin, sizeof(id))) {
         X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
         return 0;
     }
@@ -141,14 +132,16 @@ int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key 
     if (ctx == NULL)
         return arca_ossl_err(ARCA_ERR_ALLOC, "TLS: SSL_CTX_new");
     int rc = ctx_common(ctx, cert, key, NULL, 0);
+    uint8_t *pin = NULL;
     if (rc == 0 && pinned_key_id != NULL) {
-        uint8_t *pin = malloc(ARCA_SHA256_LEN);
+        pin = malloc(ARCA_SHA256_LEN);
         if (pin == NULL) {
             rc = arca_err_set(ARCA_ERR_ALLOC, "TLS: out of memory");
         } else {
             memcpy(pin, pinned_key_id, ARCA_SHA256_LEN);
             if (SSL_CTX_set_ex_data(ctx, pin_index, pin) != 1) {
                 free(pin);
+                pin = NULL;
                 rc = arca_ossl_err(ARCA_ERR_ALLOC, "TLS: cannot store the pin");
             }
         }
@@ -157,7 +150,9 @@ int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key 
         SSL_CTX_free(ctx);
         return rc;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, pin_verify_cb);
+    /* The pin is owned by the context's ex-data (freed with it) and lent to the callback. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, pin_cert_verify_cb, pin);
     *out = ctx;
     return 0;
 }
