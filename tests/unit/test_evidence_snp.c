@@ -601,6 +601,14 @@ static void test_certs_loading(void **state)
     assert_int_equal(system(cmd), 0);
     assert_fails(arca_snp_certs_load_dir(&c, dir), ARCA_ERR_NOT_FOUND, "has no VCEK/VLEK");
     assert_null(c.key);
+    assert_null(c.ark);
+    /* Loaders merge: a key from a file, the chain from a directory. */
+    assert_int_equal(arca_snp_certs_load_file(&c, GSG "/vcek.testcer"), 0);
+    assert_int_equal(arca_snp_certs_load_dir(&c, dir), 0);
+    assert_non_null(c.key);
+    assert_non_null(c.ark);
+    assert_int_equal(arca_snp_verify(b.data, b.len, &c, at("2023-01-01T00:00:00Z"), NULL), 0);
+    arca_snp_certs_clear(&c);
     assert_fails(arca_snp_certs_load_key(&c, "garbage", 7), ARCA_ERR_FORMAT, "");
     assert_null(c.key);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

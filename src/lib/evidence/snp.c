@@ -267,6 +267,21 @@ static int certs_parse_all(const void *p, size_t n, struct arca_x509 ***list, si
     return 0;
 }
 
+/* Moves every filled slot of next over the same slot of certs (freeing what was there);
+ * next is left empty. */
+static void certs_merge(struct arca_snp_certs *certs, struct arca_snp_certs *next)
+{
+    struct arca_x509 **dst[3] = {&certs->key, &certs->intermediate, &certs->ark};
+    struct arca_x509 **src[3] = {&next->key, &next->intermediate, &next->ark};
+    for (int i = 0; i < 3; i++) {
+        if (*src[i] != NULL) {
+            arca_x509_free(*dst[i]);
+            *dst[i] = *src[i];
+            *src[i] = NULL;
+        }
+    }
+}
+
 /* Places each certificate of p into the slot its role says; only_key restricts to a key
  * certificate. On failure certs is unchanged. */
 static int certs_load(struct arca_snp_certs *certs, const void *p, size_t n, bool only_key,
@@ -295,19 +310,7 @@ static int certs_load(struct arca_snp_certs *certs, const void *p, size_t n, boo
                                              : "ASK/ASVK");
         *slot = arca_x509_ref(list[i]);
     }
-    /* Success: move what was found over the old slots. */
-    if (next.key != NULL) {
-        arca_x509_free(certs->key);
-        certs->key = next.key;
-    }
-    if (next.intermediate != NULL) {
-        arca_x509_free(certs->intermediate);
-        certs->intermediate = next.intermediate;
-    }
-    if (next.ark != NULL) {
-        arca_x509_free(certs->ark);
-        certs->ark = next.ark;
-    }
+    certs_merge(certs, &next);
     arca_x509_list_free(list, count);
     return 0;
 fail:
@@ -386,12 +389,11 @@ int arca_snp_certs_load_dir(struct arca_snp_certs *certs, const char *dir)
             continue;
         ARCA_GUARD(rc, arca_snp_certs_load_file(&next, path), fail);
     }
-    ARCA_GUARD_ENSURE(rc, next.key != NULL, fail, ARCA_ERR_NOT_FOUND,
+    ARCA_GUARD_ENSURE(rc, next.key != NULL || certs->key != NULL, fail, ARCA_ERR_NOT_FOUND,
                       "snp: collateral directory %s has no VCEK/VLEK (vcek.der, vcek.pem, "
                       "vlek.der, vlek.pem)",
                       dir);
-    arca_snp_certs_clear(certs);
-    *certs = next;
+    certs_merge(certs, &next);
     return 0;
 fail:
     arca_snp_certs_clear(&next);

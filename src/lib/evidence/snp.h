@@ -141,8 +141,11 @@ void arca_snp_certs_clear(struct arca_snp_certs *c);
  * - arca_snp_certs_load_file: a file holding either, by path;
  * - arca_snp_certs_load_dir: a collateral directory: "vcek.der|vcek.pem|vlek.der|vlek.pem"
  *   (also the KDS/snpguest names "vcek.crt", "vlek.crt"), "cert_chain", "cert_chain.pem",
- *   "ask.pem|asvk.pem", "ark.pem" - every file present is loaded; the key certificate is
- *   required (ARCA_ERR_NOT_FOUND naming the directory otherwise).
+ *   "ask.pem|asvk.pem", "ark.pem" (and .der) - every file present is loaded; a key
+ *   certificate must be found there or already be in *certs (ARCA_ERR_NOT_FOUND naming the
+ *   directory otherwise).
+ * All loaders merge: slots they do not fill keep what they held, so several files and
+ * directories can be combined.
  */
 int arca_snp_certs_load_key(struct arca_snp_certs *certs, const void *p, size_t n);
 int arca_snp_certs_load_chain(struct arca_snp_certs *certs, const void *p, size_t n);
