@@ -1,7 +1,7 @@
 /*
  * Known-answer tests: SHA-2 "abc" (FIPS 180-2), HMAC (RFC 4231 cases 1-2), HKDF (RFC 5869
- * cases 1-3), AES-256-GCM (the GCM specification's AES-256 cases 13-16 as used in NIST's
- * gcmEncryptExtIV256 set, incl. AAD and tag mismatch), Ed25519 (RFC 8032 §7.1 tests 1-3 and
+ * cases 1-3), AES-256-GCM (two NIST gcmEncryptExtIV256 vectors and the GCM specification's
+ * AES-256 cases 13-16, incl. AAD, with tag/ciphertext/AAD tampering), Ed25519 (RFC 8032 §7.1 tests 1-3 and
  * SHA(abc)), Base58Check (a known Bitcoin address), plus constant-time compare and RNG.
  */
 #include <setjmp.h>
@@ -143,6 +143,14 @@ struct gcm_vec {
 };
 
 static const struct gcm_vec gcm_vecs[] = {
+    /* gcmEncryptExtIV256.rsp [PTlen = 0, AADlen = 0] Count = 0 */
+    {"b52c505a37d78eda5dd34f20c22540ea1b58963cf8e5bf8ffa85f9f2492505b4", "516c33929df5a3284ff463d7",
+     "", "", "", "bdc1ac884d332457a1d2664f168c76f0"},
+    /* gcmEncryptExtIV256.rsp [PTlen = 128, AADlen = 128] Count = 0 */
+    {"92e11dcdaa866f5ce790fd24501f92509aacf4cb8b1339d50c9c1240935dd08b", "ac93a1a6145299bde902f21a",
+     "2d71bcfa914e4ac045b2aa60955fad24", "1e0889016f67601c8ebea4943bc23ad6",
+     "8995ae2e6df3dbf96fac7b7137bae67f", "eca5aa77d51d4a0a14d9c51e1da474ab"},
+    /* The GCM specification's AES-256 test cases 13-16. */
     {"0000000000000000000000000000000000000000000000000000000000000000", "000000000000000000000000",
      "", "", "", "530f8afbc74536b9a963b4f1c4cb738b"},
     {"0000000000000000000000000000000000000000000000000000000000000000", "000000000000000000000000",
