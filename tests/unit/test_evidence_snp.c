@@ -368,6 +368,40 @@ static void test_turin_tcb_layout(void **state)
     arca_buf_free(&p);
 }
 
+/* No public Turin report exists; a report edited to claim the Turin VCEK's chip and TCB gets
+ * through the Turin-specific checks (8-byte hwID, fmcSPL, Turin TCB layout) and then fails
+ * only at the signature, which proves those checks accept the right values. */
+static void test_turin_vcek_checks(void **state)
+{
+    (void)state;
+    struct arca_buf b;
+    struct arca_snp_certs c;
+    report(GSG "/attestation.bin", &b);
+    certs_key_chain(&c, VIRTEE "/vcek_turin.der", VIRTEE "/cert_chain_turin");
+    static const uint8_t hwid[8] = {0x1e, 0x55, 0x0a, 0x8e, 0xe5, 0xcf, 0x9f, 0x4d};
+    memcpy(b.data + 0x1A0, hwid, 8);
+    /* fmc 0, bl 0, tee 0, snp 0, ucode 9 */
+    uint64_t tcb = 0x0900000000000000ULL;
+    for (int i = 0; i < 8; i++)
+        b.data[0x180 + i] = (uint8_t)(tcb >> (8 * i));
+    int64_t now = at("2025-01-01T00:00:00Z");
+    assert_fails(arca_snp_verify(b.data, b.len, &c, now, NULL), ARCA_ERR_SIGNATURE,
+                 "does not verify with the VCEK");
+    b.data[0x180] = 1; /* FMC 1 */
+    assert_fails(arca_snp_verify(b.data, b.len, &c, now, NULL), ARCA_ERR_POLICY,
+                 "has fmcSPL 1 but the VCEK was issued for fmcSPL 0");
+    b.data[0x180] = 0;
+    b.data[0x183] = 2; /* Turin SNP SPL is byte 3 */
+    assert_fails(arca_snp_verify(b.data, b.len, &c, now, NULL), ARCA_ERR_POLICY,
+                 "has snpSPL 2 but the VCEK was issued for snpSPL 0");
+    b.data[0x183] = 0;
+    b.data[0x1A0 + 7] ^= 1;
+    assert_fails(arca_snp_verify(b.data, b.len, &c, now, NULL), ARCA_ERR_POLICY,
+                 "hwID mismatch: the VCEK belongs to chip 1e550a8ee5cf9f4d");
+    arca_snp_certs_clear(&c);
+    arca_buf_free(&b);
+}
+
 /* ---- negatives ---------------------------------------------------------------------------- */
 
 struct fixture {
@@ -710,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_verify_trustee_vlek_v3),
         cmocka_unit_test(test_chains_milan_genoa_turin),
         cmocka_unit_test(test_turin_tcb_layout),
+        cmocka_unit_test(test_turin_vcek_checks),
         cmocka_unit_test_setup_teardown(test_neg_flip_body, setup_gsg, teardown),
         cmocka_unit_test_setup_teardown(test_neg_flip_signature, setup_gsg, teardown),
         cmocka_unit_test(test_neg_other_chip),
