@@ -24,6 +24,14 @@
 #include "store/store.h"
 
 #define IDENTITY_AAD "arcad-identity-v1"
+
+/* dir + "/" + name into out[n]; ARCA_ERR_TOO_LARGE rather than a silently cut path. */
+static int path_join(char *out, size_t n, const char *dir, const char *name)
+{
+    int w = snprintf(out, n, "%s/%s", dir, name);
+    ARCA_ENSURE(w >= 0 && (size_t)w < n, ARCA_ERR_TOO_LARGE, "path %s/%s is too long", dir, name);
+    return 0;
+}
 #define IDENTITY_FILE_MAX (64 * 1024)
 
 static int read_file(const char *path, struct arca_buf *out)
@@ -58,8 +66,9 @@ static int read_file(const char *path, struct arca_buf *out)
 static int write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
 {
     char path[4096], tmp[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    ARCA_TRY(path_join(path, sizeof(path), dir, name));
+    int tw = snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    ARCA_ENSURE(tw > 0 && (size_t)tw < sizeof(tmp), ARCA_ERR_TOO_LARGE, "%s: path too long", dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "%s: %s", tmp, strerror(errno));
     const uint8_t *q = p;
@@ -159,7 +168,7 @@ static int identity_load(const char *dir, const uint8_t seal_key[32], struct arc
     arca_buf_init(&sealed, IDENTITY_FILE_MAX);
     arca_buf_init_secret(&der, IDENTITY_FILE_MAX);
     arca_buf_init(&pem, IDENTITY_FILE_MAX);
-    snprintf(path, sizeof(path), "%s/key.sealed", dir);
+    ARCA_GUARD(rc, path_join(path, sizeof(path), dir, "key.sealed"), out);
     ARCA_GUARD(rc, read_file(path, &sealed), out);
     ARCA_GUARD_ENSURE(rc, sealed.len > ARCA_AEAD_NONCE_LEN + ARCA_AEAD_TAG_LEN, out,
                       ARCA_ERR_TAMPERED, "%s: too short to be a sealed key", path);
@@ -173,11 +182,11 @@ static int identity_load(const char *dir, const uint8_t seal_key[32], struct arc
         goto out;
     }
     ARCA_GUARD(rc, arca_key_from_der(der.data, der.len, &id->key), out);
-    snprintf(path, sizeof(path), "%s/ca.pem", dir);
+    ARCA_GUARD(rc, path_join(path, sizeof(path), dir, "ca.pem"), out);
     ARCA_GUARD(rc, read_file(path, &pem), out);
     ARCA_GUARD(rc, arca_x509_from_pem(pem.data, pem.len, &id->ca), out);
     arca_buf_reset(&pem);
-    snprintf(path, sizeof(path), "%s/cert.pem", dir);
+    ARCA_GUARD(rc, path_join(path, sizeof(path), dir, "cert.pem"), out);
     ARCA_GUARD(rc, read_file(path, &pem), out);
     ARCA_GUARD(rc, arca_x509_from_pem(pem.data, pem.len, &id->cert), out);
     uint8_t kid[ARCA_SHA256_LEN], cid[ARCA_SHA256_LEN];
@@ -200,13 +209,13 @@ int arcad_identity_load_or_create(const char *data_dir, const struct arca_store_
     ARCA_ENSURE_REF(id);
     memset(id, 0, sizeof(*id));
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/identity", data_dir);
+    ARCA_TRY(path_join(dir, sizeof(dir), data_dir, "identity"));
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         ARCA_BAIL(ARCA_ERR_IO, "%s: %s", dir, strerror(errno));
     uint8_t seal_key[32];
     ARCA_TRY(sealer->get_key(sealer->ctx, "arcad-identity", seal_key));
     char probe[4200];
-    snprintf(probe, sizeof(probe), "%s/key.sealed", dir);
+    ARCA_TRY(path_join(probe, sizeof(probe), dir, "key.sealed"));
     bool exists = access(probe, F_OK) == 0;
     int rc = exists ? identity_load(dir, seal_key, id) : identity_create(dir, seal_key, id);
     arca_wipe(seal_key, sizeof(seal_key));
