@@ -62,7 +62,8 @@ static int setup(void **state)
     snprintf(p, sizeof(p), "%s/etc/other", root_dir);
     write_file(p, "keep", 0644);
     snprintf(p, sizeof(p), "%s/etc/link", root_dir);
-    symlink("other", p);
+    if (symlink("other", p) != 0)
+        return -1;
     snprintf(p, sizeof(p), "%s/etc/sub", root_dir);
     mkdir(p, 0755);
     snprintf(p, sizeof(p), "%s/etc/sub/deep", root_dir);
