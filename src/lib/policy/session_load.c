@@ -290,8 +290,8 @@ static bool decode_hex_fixed(struct ld *L, const char *what, const char *t, size
 {
     for (size_t i = 0; i < len; i++) {
         if (hexval(t[i]) < 0) {
-            err(L, pos, "%s: '%c' at offset %zu is not a hex digit", what,
-                (t[i] >= 0x20 && t[i] < 0x7f) ? t[i] : '?', i);
+            /* the character itself is not shown: the text may be a secret value */
+            err(L, pos, "%s: the character at offset %zu is not a hex digit", what, i);
             return false;
         }
     }
