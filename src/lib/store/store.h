@@ -50,6 +50,14 @@ struct arca_store_sealer {
     void *ctx;
 };
 
+/*
+ * Gramine-SGX sealing hook (documented, NOT implemented yet): a get_key for struct
+ * arca_store_sealer that will read the 16-byte MRENCLAVE sealing key from
+ * /dev/attestation/keys/_sgx_mrenclave and expand it with HKDF-SHA-256(info = purpose) to 32
+ * bytes. Today it returns ARCA_ERR_UNSUPPORTED with a detail saying so. ctx is unused.
+ */
+int arca_store_gramine_get_key(void *ctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN]);
+
 /* A sealer over a fixed 32-byte key (copied into *sealer; wiped by arca_store_sealer_wipe).
  * For tests and for callers that already derived the key. */
 struct arca_store_fixed_sealer {
