@@ -1,0 +1,32 @@
+/* Fuzz collateral loading: combined JSON, PCS responses, TCB Info / QE Identity documents, the
+ * raw-member scanner, and CRL sniffing. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evidence/collateral.h"
+#include "evidence/tcb.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct arca_dcap_collateral c;
+    struct arca_tcb_info *t = NULL;
+    struct arca_qe_identity *q = NULL;
+    const char *start;
+    size_t len;
+
+    arca_dcap_collateral_init(&c);
+    (void)arca_dcap_collateral_load_bytes(&c, data, size, "fuzz");
+    arca_dcap_collateral_free(&c);
+    if (arca_json_raw_member((const char *)data, size, "tcbInfo", &start, &len) == 0 &&
+        (start < (const char *)data || start + len > (const char *)data + size))
+        __builtin_trap();
+    if (arca_tcb_info_parse((const char *)data, size, &t) == 0) {
+        static const uint8_t svn[16];
+        (void)arca_tcb_level_select(t, svn, 0, svn);
+    }
+    arca_tcb_info_free(t);
+    if (arca_qe_identity_parse((const char *)data, size, &q) == 0)
+        (void)arca_isv_level_select(q->levels, q->nlevels, 0);
+    arca_qe_identity_free(q);
+    return 0;
+}
