@@ -269,6 +269,59 @@ static void test_certificate_chain(void **state)
     arca_secret_set_free(s);
 }
 
+static void key_id_of(const struct arca_secret_set *s, const char *name, uint8_t out[32])
+{
+    assert_int_equal(arca_key_id(arca_secret_value_key(get(s, name)), out), 0);
+}
+
+static void test_renewal(void **state)
+{
+    (void)state;
+    struct arca_secret_set *s = new_set();
+    generate_ok(pki, PKI_COUNT, NULL, s);
+    struct arca_secret_value *web0 = arca_secret_value_ref(get(s, "web"));
+    struct arca_secret_value *client0 = arca_secret_value_ref(get(s, "client"));
+    size_t renewed = 99;
+    assert_int_equal(arca_secrets_renew(pki, PKI_COUNT, NOW + 10 * DAY, s, &renewed), 0);
+    assert_int_equal(renewed, 0);
+    assert_ptr_equal(get(s, "web"), web0);
+
+    /* Past 2/3 of 90 days: only the web certificate, with the same key. */
+    int64_t t1 = NOW + 61 * DAY;
+    assert_int_equal(arca_secrets_renew(pki, PKI_COUNT, t1, s, &renewed), 0);
+    assert_int_equal(renewed, 1);
+    assert_ptr_not_equal(get(s, "web"), web0);
+    assert_ptr_equal(get(s, "client"), client0);
+    assert_ptr_equal(arca_secret_value_key(get(s, "web")), arca_secret_value_key(web0));
+    int64_t nb, na;
+    assert_int_equal(arca_x509_validity(arca_secret_value_cert(get(s, "web")), &nb, &na), 0);
+    assert_int_equal(nb, t1 - ARCA_SECRET_BACKDATE_SECONDS);
+    assert_int_equal(na, t1 + 90 * DAY);
+    const struct arca_x509 *roots[] = {arca_secret_value_cert(get(s, "root"))};
+    const struct arca_x509 *untrusted[] = {arca_secret_value_cert(get(s, "inter"))};
+    assert_int_equal(arca_x509_verify_chain(arca_secret_value_cert(get(s, "web")), untrusted, 1,
+                                            roots, 1, NULL, 0, t1 + 80 * DAY, ARCA_EKU_SERVER),
+                     0);
+
+    /* Past 2/3 of the intermediate's year: it and everything it issued, keys unchanged. */
+    uint8_t before[32], after[32];
+    key_id_of(s, "client", before);
+    assert_int_equal(arca_secrets_renew(pki, PKI_COUNT, NOW + 250 * DAY, s, &renewed), 0);
+    assert_int_equal(renewed, 3);
+    key_id_of(s, "client", after);
+    assert_memory_equal(before, after, 32);
+    assert_ptr_not_equal(get(s, "client"), client0);
+    roots[0] = arca_secret_value_cert(get(s, "root"));
+    untrusted[0] = arca_secret_value_cert(get(s, "inter"));
+    assert_int_equal(arca_x509_verify_chain(arca_secret_value_cert(get(s, "client")), untrusted, 1,
+                                            roots, 1, NULL, 0, NOW + 300 * DAY, ARCA_EKU_CLIENT),
+                     0);
+    assert_int_equal(arca_secret_set_count(s), PKI_COUNT);
+    arca_secret_value_free(web0);
+    arca_secret_value_free(client0);
+    arca_secret_set_free(s);
+}
+
 static void test_generation_errors(void **state)
 {
     (void)state;
@@ -502,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_ascii_binary),      cmocka_unit_test(test_private_keys),
         cmocka_unit_test(test_certificate_chain), cmocka_unit_test(test_generation_errors),
         cmocka_unit_test(test_external_values),   cmocka_unit_test(test_migration),
+        cmocka_unit_test(test_renewal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

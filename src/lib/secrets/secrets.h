@@ -212,4 +212,14 @@ int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,
  */
 bool arca_secret_value_needs_renewal(const struct arca_secret_value *v, int64_t now);
 
+/*
+ * Automatic renewal without a session update: re-issues, with the same keys, every generated
+ * x509/x509-ca certificate of specs whose value in set needs renewal at now, and every
+ * certificate issued (directly or further down) by one that is re-issued, so chains stay
+ * consistent. Nothing else changes (no key is regenerated, whatever migrate says). *renewed
+ * (may be NULL) gets the number of certificates re-issued. set unchanged on failure.
+ */
+int arca_secrets_renew(const struct arca_secret_spec *specs, size_t count, int64_t now,
+                       struct arca_secret_set *set, size_t *renewed);
+
 #endif

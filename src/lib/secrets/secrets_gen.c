@@ -78,6 +78,8 @@ struct gen {
     int64_t now;
     struct arca_secret_set *work; /* the result being built */
     uint8_t *state;               /* per spec: 0 todo, 1 in progress, 2 done */
+    /* Renewal: certificates without a private_key secret keep the key of their value here. */
+    const struct arca_secret_set *reuse_keys;
 };
 
 static const struct arca_secret_spec *spec_find(const struct gen *g, const char *name, size_t *idx)
@@ -201,6 +203,12 @@ static int gen_x509(struct gen *g, const struct arca_secret_spec *sp,
             first_dns = e + 4;
     }
 
+    if (key == NULL && g->reuse_keys != NULL) {
+        struct arca_secret_value *prev =
+            arca_secret_set_get(g->reuse_keys, sp->name, strlen(sp->name));
+        if (prev != NULL && prev->cert != NULL)
+            key = prev->key;
+    }
     if (key == NULL) {
         /* No private_key named: the certificate gets its own fresh P-256 key. */
         ARCA_GUARD(rc, arca_key_generate(ARCA_KEY_P256, &fresh), done);
@@ -337,11 +345,8 @@ static int gen_one(struct gen *g, size_t i)
     return rc;
 }
 
-int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,
-                          const struct arca_secret_set *old, int64_t now,
-                          struct arca_secret_set *set)
+static int check_specs(const struct arca_secret_spec *specs, size_t count)
 {
-    ARCA_ENSURE_REF(set);
     ARCA_ENSURE(specs != NULL || count == 0, ARCA_ERR_INVALID_ARG, "secrets: specs are NULL");
     ARCA_ENSURE(count <= ARCA_SECRET_SET_MAX, ARCA_ERR_TOO_LARGE, "secrets: %zu definitions",
                 count);
@@ -353,28 +358,103 @@ int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,
             ARCA_ENSURE(strcmp(specs[j].name, n) != 0, ARCA_ERR_INVALID_ARG,
                         "secrets: '%s' is defined twice", n);
     }
+    return 0;
+}
 
-    /* Build into a copy so that set is unchanged on failure. */
-    struct gen g = {.specs = specs, .count = count, .old = old, .now = now};
-    int rc = arca_secret_set_new(&g.work);
+/*
+ * Runs generation over g->specs starting from the entries of set whose drop flag is false (drop
+ * may be NULL), and swaps the result into set on success only.
+ */
+static int run(struct gen *g, struct arca_secret_set *set, const bool *drop)
+{
+    int rc = arca_secret_set_new(&g->work);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < set->n; i++)
-        ARCA_GUARD(rc,
-                   arca_secret_set_add(g.work, set->v[i].name, set->v[i].name_len, set->v[i].value),
-                   done);
-    g.state = calloc(count ? count : 1, 1);
-    ARCA_GUARD_ENSURE(rc, g.state != NULL, done, ARCA_ERR_ALLOC, "out of memory");
-    for (size_t i = 0; i < count; i++)
-        ARCA_GUARD(rc, gen_one(&g, i), done);
+    for (size_t i = 0; i < set->n; i++) {
+        if (drop == NULL || !drop[i])
+            ARCA_GUARD(
+                rc,
+                arca_secret_set_add(g->work, set->v[i].name, set->v[i].name_len, set->v[i].value),
+                done);
+    }
+    g->state = calloc(g->count ? g->count : 1, 1);
+    ARCA_GUARD_ENSURE(rc, g->state != NULL, done, ARCA_ERR_ALLOC, "out of memory");
+    for (size_t i = 0; i < g->count; i++)
+        ARCA_GUARD(rc, gen_one(g, i), done);
 
     /* Commit: swap the contents. */
     struct arca_secret_set tmp = *set;
-    *set = *g.work;
-    *g.work = tmp;
+    *set = *g->work;
+    *g->work = tmp;
 done:
-    arca_secret_set_free(g.work);
-    free(g.state);
+    arca_secret_set_free(g->work);
+    free(g->state);
+    g->work = NULL;
+    g->state = NULL;
+    return rc;
+}
+
+int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,
+                          const struct arca_secret_set *old, int64_t now,
+                          struct arca_secret_set *set)
+{
+    ARCA_ENSURE_REF(set);
+    ARCA_TRY(check_specs(specs, count));
+    struct gen g = {.specs = specs, .count = count, .old = old, .now = now};
+    return run(&g, set, NULL);
+}
+
+/* 1 if spec i's certificate must be re-issued at now (itself or an issuer above it is due). */
+static bool renewal_due(const struct arca_secret_spec *specs, size_t count,
+                        const struct arca_secret_set *set, int64_t now, size_t i, size_t depth)
+{
+    const struct arca_secret_spec *sp = &specs[i];
+    if ((sp->kind != ARCA_SECRET_X509 && sp->kind != ARCA_SECRET_X509_CA) || sp->value != NULL ||
+        sp->external || depth > count)
+        return false;
+    struct arca_secret_value *v = arca_secret_set_get(set, sp->name, strlen(sp->name));
+    if (v == NULL || !(v->flags & ARCA_SECRET_FLAG_GENERATED))
+        return false;
+    if (arca_secret_value_needs_renewal(v, now))
+        return true;
+    if (sp->issuer == NULL)
+        return false;
+    for (size_t j = 0; j < count; j++) {
+        if (strcmp(specs[j].name, sp->issuer) == 0)
+            return renewal_due(specs, count, set, now, j, depth + 1);
+    }
+    return false;
+}
+
+int arca_secrets_renew(const struct arca_secret_spec *specs, size_t count, int64_t now,
+                       struct arca_secret_set *set, size_t *renewed)
+{
+    ARCA_ENSURE_REF(set);
+    ARCA_TRY(check_specs(specs, count));
+    bool *drop = calloc(set->n ? set->n : 1, sizeof(*drop));
+    if (drop == NULL)
+        ARCA_BAIL(ARCA_ERR_ALLOC, "out of memory");
+    size_t due = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!renewal_due(specs, count, set, now, i, 0))
+            continue;
+        for (size_t k = 0; k < set->n; k++) {
+            if (strcmp(set->v[k].name, specs[i].name) == 0) {
+                drop[k] = true;
+                due++;
+            }
+        }
+    }
+    int rc = 0;
+    if (due > 0) {
+        /* Keys stay: private-key values are kept as they are in set, and certificates without
+         * a private_key secret reuse the key of their current value. */
+        struct gen g = {.specs = specs, .count = count, .now = now, .reuse_keys = set};
+        rc = run(&g, set, drop); /* set is only swapped after every value is made */
+    }
+    free(drop);
+    if (rc == 0 && renewed != NULL)
+        *renewed = due;
     return rc;
 }
 
