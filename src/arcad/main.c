@@ -202,7 +202,7 @@ int main(int argc, char **argv)
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
     struct arca_audit_options aopt = {
-        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = 1};
+        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = 128};
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
 
     ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
