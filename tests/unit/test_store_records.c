@@ -226,6 +226,10 @@ static void test_wrong_key_and_missing(void **state)
     uint64_t commit;
     assert_int_equal(arca_store_state(f->s, &commit, NULL), 0);
     assert_true(commit >= 1);
+    /* a second opener of the same store is refused while the first holds it */
+    struct arca_store *twice = NULL;
+    assert_int_equal(test_store_open(f->dir, &f->fs, false, &twice), ARCA_ERR_EXISTS);
+    assert_non_null(strstr(arca_err_detail(), "in use by another process"));
     arca_store_close(f->s);
     f->s = NULL;
     uint8_t k[32];

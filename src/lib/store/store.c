@@ -11,11 +11,14 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -31,6 +34,7 @@ struct arca_store {
     const struct arca_store_backend_ops *ops;
     void *be;
     char *ks_path;
+    int lock_fd; /* flock on "<keystore>.lock": one process per store */
     uint8_t seal[ARCA_STORE_KEY_LEN];
     uint8_t dbkey[ARCA_STORE_KEY_LEN];
     uint8_t reckey[ARCA_AEAD_KEY_LEN];
@@ -486,6 +490,8 @@ void arca_store_close(struct arca_store *s)
     if (s->be != NULL)
         s->ops->close(s->be);
     free(s->ks_path);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&s->wmu);
     arca_wipe(s, sizeof(*s));
     free(s);
@@ -503,6 +509,7 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     if (s == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "store");
     s->ops = &arca_store_sqlite_ops;
+    s->lock_fd = -1;
     pthread_mutex_init(&s->wmu, NULL);
     struct arca_keystore ks;
     memset(&ks, 0, sizeof(ks));
@@ -512,6 +519,33 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     else if (asprintf(&s->ks_path, "%s.key-store", opt->path) < 0)
         s->ks_path = NULL;
     ARCA_GUARD_ENSURE(rc, s->ks_path != NULL, fail, ARCA_ERR_ALLOC, "store: path");
+    /* Two processes writing one store would each extend the chain from their own head: the
+     * second one is refused here, with a clear error, instead of failing on its first write. */
+    {
+        char *lock = NULL;
+        ARCA_GUARD_ENSURE(rc, asprintf(&lock, "%s.lock", s->ks_path) >= 0, fail, ARCA_ERR_ALLOC,
+                          "store: path");
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        int e = errno;
+        if (s->lock_fd >= 0 && flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            e = errno;
+            close(s->lock_fd);
+            s->lock_fd = -1;
+            rc = e == EWOULDBLOCK
+                     ? arca_err_set(ARCA_ERR_EXISTS,
+                                    "store: %s is in use by another process (lock %s)", opt->path,
+                                    lock)
+                     : arca_err_set(ARCA_ERR_IO, "store: lock %s: %s", lock, strerror(e));
+            free(lock);
+            goto fail;
+        }
+        if (s->lock_fd < 0) {
+            rc = arca_err_set(ARCA_ERR_IO, "store: lock %s: %s", lock, strerror(e));
+            free(lock);
+            goto fail;
+        }
+        free(lock);
+    }
     rc = opt->sealer->get_key(opt->sealer->ctx, SEAL_PURPOSE, s->seal);
     if (rc < 0) {
         rc = arca_err_wrap(rc, "store: sealing key");
