@@ -28,6 +28,14 @@ static int fuzz_render(void *ctx, const char *name, size_t name_len, const char 
     return arca_buf_put(out, value, n);
 }
 
+static enum arca_secret_kind fuzz_kind(void *ctx, const char *name, size_t name_len)
+{
+    (void)ctx;
+    if (name_len == 0 || name[0] == 'z')
+        return ARCA_SECRET_NONE;
+    return (enum arca_secret_kind)(1 + (unsigned char)name[0] % 8);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -44,6 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ph.name + ph.name_len > text + len || ph.name_len == 0)
             abort();
     }
+
+    size_t count;
+    (void)arca_placeholder_check(text, len, fuzz_kind, NULL, &count);
 
     struct arca_buf out;
     arca_buf_init_secret(&out, 1 << 20);

@@ -444,6 +444,47 @@ static void test_expand_limit(void **state)
     assert_int_equal(arca_placeholder_expand("x", 1, NULL, NULL, false, &b), ARCA_ERR_INVALID_ARG);
 }
 
+static enum arca_secret_kind fake_kind(void *ctx, const char *name, size_t name_len)
+{
+    (void)ctx;
+    for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++) {
+        if (strlen(fakes[i].name) == name_len && memcmp(fakes[i].name, name, name_len) == 0)
+            return fakes[i].kind;
+    }
+    return ARCA_SECRET_NONE;
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    size_t n = 99;
+    const char *ok = "a $$SCONE::pw$$ b $$SCONE::blob:base64|escape(json)$$ $$SCONE::cert.chain$$ "
+                     "$$SCONE::db.crt$$ $$SCONE::cert:privatekey:pkcs8:der$$";
+    assert_int_equal(arca_placeholder_check(ok, strlen(ok), fake_kind, NULL, &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(arca_placeholder_check("none", 4, fake_kind, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    struct {
+        const char *text;
+        int rc;
+        const char *detail;
+    } bad[] = {
+        {"x $$SCONE::nope$$", ARCA_ERR_NOT_FOUND, "offset 2: no secret named \"nope\""},
+        {"$$SCONE::nope.hex$$", ARCA_ERR_NOT_FOUND, "no secret named \"nope\""},
+        {"$$SCONE::pw:hex$$", ARCA_ERR_FORMAT, "(secret \"pw\"): format \"hex\" is not valid"},
+        {"$$SCONE::pw.hex$$", ARCA_ERR_FORMAT, "not valid for a ascii secret"},
+        {"$$SCONE::cert:pem$$", ARCA_ERR_FORMAT, "valid: crt = crt:pem"},
+        {"$$SCONE::$$SCONE::pw$$$$", ARCA_ERR_FORMAT, "nested"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = arca_placeholder_check(bad[i].text, strlen(bad[i].text), fake_kind, NULL, &n);
+        if (rc != bad[i].rc || strstr(arca_err_detail(), bad[i].detail) == NULL)
+            print_error("check %zu: rc %d detail %s\n", i, rc, arca_err_detail());
+        assert_int_equal(rc, bad[i].rc);
+        assert_non_null(strstr(arca_err_detail(), bad[i].detail));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_json_escape),   cmocka_unit_test(test_expand),
         cmocka_unit_test(test_expand_binary), cmocka_unit_test(test_expand_legacy_dotted_name),
         cmocka_unit_test(test_expand_errors), cmocka_unit_test(test_expand_limit),
+        cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

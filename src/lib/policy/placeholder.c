@@ -466,3 +466,45 @@ done:
     arca_buf_free(&escaped);
     return rc < 0 ? rc : 0;
 }
+
+int arca_placeholder_check(const char *text, size_t len, arca_placeholder_kind_fn kind_of,
+                           void *ctx, size_t *count)
+{
+    ARCA_ENSURE_REF(kind_of);
+    ARCA_ENSURE(text != NULL || len == 0, ARCA_ERR_INVALID_ARG, "placeholder: text is NULL");
+    size_t pos = 0, n = 0;
+    for (;;) {
+        struct arca_placeholder ph;
+        int found = arca_placeholder_next(text, len, &pos, &ph);
+        if (found < 0)
+            return found;
+        if (found == 0)
+            break;
+        n++;
+        size_t name_len = ph.name_len;
+        const char *format = ph.format;
+        size_t format_len = ph.format_len;
+        enum arca_secret_kind kind = kind_of(ctx, ph.name, name_len);
+        if (kind == ARCA_SECRET_NONE && ph.legacy_suffix) {
+            /* As in expansion: a dotted name that only looks like a legacy suffix. */
+            kind = kind_of(ctx, ph.name, ph.name_len + ph.format_len);
+            if (kind != ARCA_SECRET_NONE) {
+                name_len += ph.format_len;
+                format = "";
+                format_len = 0;
+            }
+        }
+        if (kind == ARCA_SECRET_NONE)
+            return arca_err_set(ARCA_ERR_NOT_FOUND,
+                                "placeholder at offset %zu: no secret named \"%.*s\"", ph.start,
+                                (int)name_len, ph.name);
+        const char *canonical;
+        int rc = arca_placeholder_format_check(kind, format, format_len, &canonical);
+        if (rc < 0)
+            return arca_err_wrap(rc, "placeholder at offset %zu (secret \"%.*s\")", ph.start,
+                                 (int)name_len, ph.name);
+    }
+    if (count != NULL)
+        *count = n;
+    return 0;
+}

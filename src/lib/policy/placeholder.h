@@ -77,4 +77,21 @@ int arca_placeholder_json_escape(const void *p, size_t n, struct arca_buf *out);
 int arca_placeholder_expand(const char *text, size_t len, arca_placeholder_render_fn render,
                             void *ctx, bool binary_ok, struct arca_buf *out);
 
+/*
+ * Tells the kind of secret `name` for arca_placeholder_check, or ARCA_SECRET_NONE if the session
+ * has no such secret.
+ */
+typedef enum arca_secret_kind (*arca_placeholder_kind_fn)(void *ctx, const char *name,
+                                                          size_t name_len);
+
+/*
+ * Validates every placeholder of text without rendering anything (for session validation):
+ * well-formed, naming a known secret, with a format valid for that secret's kind (legacy
+ * suffixes fall back to a dotted name as in expansion). Returns 0 and the number of placeholders
+ * in *count (may be NULL), or the first error: ARCA_ERR_FORMAT / ARCA_ERR_UNSUPPORTED, or
+ * ARCA_ERR_NOT_FOUND for an unknown secret, with the offset and the name in the detail.
+ */
+int arca_placeholder_check(const char *text, size_t len, arca_placeholder_kind_fn kind_of,
+                           void *ctx, size_t *count);
+
 #endif
