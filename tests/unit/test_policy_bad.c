@@ -419,6 +419,8 @@ static const struct bad cases[] = {
      "placeholder '$$SCONE::nofrag$$' does not name a config-fragment"},
     {H "access_policy: [CREATOR]\n", 3, "access_policy must be a mapping, got a list"},
     {H "access_policy:\n  update:\n    - [CREATOR]\n", 5, "expected a policy entry, got a list"},
+    {H "access_policy:\n  update:\n    - require-all:\n        - $$SCONE::admins$$\n", 6,
+     "access_policy.update: placeholder '$$SCONE::admins$$' names no secret"},
     /* ---- security ---- */
     {H "security:\n  foo: 1\n", 4, "unknown key 'foo' in security (expected one of: attestation"},
     {H "security:\n  attestation:\n    mode: paranoid\n", 5,

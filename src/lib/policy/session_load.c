@@ -2312,6 +2312,17 @@ static void check_key32_secret(struct ld *L, const struct arca_key32_ref *k, con
         err(L, k->pos, "%s secret '%s' has %zu bytes, 32 are needed", what, t->name.s, sz);
 }
 
+/* Access-policy placeholders name a secret of this session (its value is read at check time). */
+static void check_ap_secrets(struct ld *L, const struct arca_ap_node *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind == ARCA_AP_SECRET && arca_session_find_secret(L->s, v[i].secret.s) == NULL)
+            err(L, v[i].pos, "placeholder '$$SCONE::%.128s$$' names no secret of this session",
+                v[i].secret.s);
+        check_ap_secrets(L, v[i].children, v[i].n_children);
+    }
+}
+
 static void check_cross(struct ld *L)
 {
     struct arca_session *s = L->s;
@@ -2428,6 +2439,20 @@ static void check_cross(struct ld *L)
         check_key32_secret(L, &s->volumes[i].fspf_key, "fspf_key");
         pp(L, oi);
         pp(L, o);
+    }
+    {
+        static const char *const ops[] = {"access_policy.read", "access_policy.update",
+                                          "access_policy.create_sessions",
+                                          "access_policy.list_sessions"};
+        const struct arca_ap_rule *rules[] = {&s->access.read, &s->access.update,
+                                              &s->access.create_sessions, &s->access.list_sessions};
+        for (int i = 0; i < 4; i++) {
+            if (!rules[i]->written)
+                continue; /* a copied default was checked where it was written */
+            size_t o = pk(L, ops[i]);
+            check_ap_secrets(L, rules[i]->entries, rules[i]->n_entries);
+            pp(L, o);
+        }
     }
     if (s->security.otp_secret.s != NULL) {
         size_t o = pk(L, "security.attestation.one_time_password_shared_secret");
