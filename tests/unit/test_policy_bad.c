@@ -552,12 +552,38 @@ static void test_size_limit(void **state)
     free(big);
 }
 
+/* A large fragment used many times is bounded like the input itself. */
+static void test_fragment_bomb(void **state)
+{
+    (void)state;
+    struct arca_buf y;
+    arca_buf_init(&y, 0);
+    arca_buf_printf(&y, "name: t\nversion: \"0.3\"\nsecrets:\n  - name: f\n    kind: "
+                        "config-fragment\n    value:\n");
+    for (int i = 0; i < 3000; i++)
+        arca_buf_printf(&y, "      - mrenclave: " MR "\n");
+    arca_buf_printf(&y, "services:\n");
+    for (int i = 0; i < 40; i++)
+        arca_buf_printf(&y, "  - name: s%d\n    attestation: $$SCONE::f$$\n", i);
+    struct arca_diag diag;
+    struct arca_session *s = NULL;
+    arca_diag_init(&diag);
+    int rc = arca_session_load(arca_buf_cstr(&y), y.len, "bomb.yaml", &s, &diag);
+    assert_true(rc < 0);
+    assert_null(s);
+    assert_int_equal(diag.n, 1);
+    assert_non_null(
+        strstr(diag.v[0].msg, "config-fragment substitution makes the session too large"));
+    arca_diag_free(&diag);
+    arca_buf_free(&y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_size),       cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_unsupported_code), cmocka_unit_test(test_all_errors_listed),
-        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_size_limit),       cmocka_unit_test(test_fragment_bomb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@ struct ld {
     size_t plen;
     struct arca_session *s;
     struct arca_ynode *root;
+    size_t copied; /* nodes copied by fragment substitution (bounded like the input) */
 };
 
 /* ---- diagnostics and key paths ------------------------------------------------------------- */
@@ -408,11 +409,28 @@ static const struct arca_ynode *frag_of(struct ld *L, const struct arca_ynode *n
     return fragment_value(L, name, nlen);
 }
 
+static size_t ynode_count(const struct arca_ynode *n)
+{
+    size_t c = 1;
+    for (size_t i = 0; i < n->n_items; i++)
+        c += ynode_count(&n->items[i]);
+    return c;
+}
+
+/* Charges a fragment copy against the node budget, so that a large fragment used many times
+ * cannot blow up memory ("billion laughs" through fragments). */
+static int charge(struct ld *L, const struct arca_ynode *f)
+{
+    L->copied += ynode_count(f);
+    return L->copied > ARCA_SESSION_MAX_NODES ? ARCA_ERR_TOO_LARGE : 0;
+}
+
 /* Replaces fragment placeholders in n (one level: fragment values are not rescanned). */
 static int subst(struct ld *L, struct arca_ynode *n)
 {
     const struct arca_ynode *f = frag_of(L, n);
     if (f != NULL) {
+        ARCA_TRY(charge(L, f));
         struct arca_ynode copy;
         ARCA_TRY(arca_ynode_copy(&copy, f));
         arca_ynode_clear(n);
@@ -424,6 +442,7 @@ static int subst(struct ld *L, struct arca_ynode *n)
             const struct arca_ynode *fi = frag_of(L, &n->items[i]);
             if (fi != NULL && fi->type == ARCA_YNODE_SEQ) {
                 /* splice the fragment's items in place of the placeholder (lists merge) */
+                ARCA_TRY(charge(L, fi));
                 size_t add = fi->n_items;
                 size_t total = n->n_items - 1 + add;
                 if (total > ARCA_SESSION_MAX_NODES)
