@@ -43,11 +43,62 @@
 struct enclave_state {
     int nonce_ttl;
     struct enclave_verify_cfg vcfg;
+    uint8_t nonce_key[32]; /* per process: nonces do not outlive arcad */
 };
 
 static void state_free(void *p)
 {
+    if (p != NULL)
+        arca_wipe(p, sizeof(struct enclave_state));
     free(p);
+}
+
+/*
+ * Nonces are stateless until used: N = expiry (u64be) || 8 random bytes || first 16 bytes of
+ * HMAC-SHA-256(nonce_key, "arca-nonce-v1" || expiry || random). Issuing one writes nothing
+ * (an unauthenticated peer cannot fill the store, and a challenge costs no disk write); using
+ * one records it with the store's single-use API until it expires, which refuses a replay.
+ */
+#define NONCE_LABEL "arca-nonce-v1"
+
+static int nonce_mac(const struct enclave_state *st, const uint8_t n[16], uint8_t mac[32])
+{
+    uint8_t msg[sizeof(NONCE_LABEL) - 1 + 16];
+    memcpy(msg, NONCE_LABEL, sizeof(NONCE_LABEL) - 1);
+    memcpy(msg + sizeof(NONCE_LABEL) - 1, n, 16);
+    return arca_hmac(ARCA_SHA256, st->nonce_key, sizeof(st->nonce_key), msg, sizeof(msg), mac);
+}
+
+static int nonce_make(const struct enclave_state *st, int64_t now,
+                      uint8_t nonce[ARCA_LAUNCH_NONCE_LEN])
+{
+    uint64_t exp = (uint64_t)(now + st->nonce_ttl);
+    for (int i = 7; i >= 0; i--) {
+        nonce[i] = (uint8_t)(exp & 0xff);
+        exp >>= 8;
+    }
+    ARCA_TRY(arca_random(nonce + 8, 8));
+    uint8_t mac[32];
+    ARCA_TRY(nonce_mac(st, nonce, mac));
+    memcpy(nonce + 16, mac, 16);
+    return 0;
+}
+
+/* Checks that we issued the nonce and that it is unexpired; *expires gets its expiry. */
+static int nonce_check(const struct enclave_state *st, const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN],
+                       int64_t now, int64_t *expires)
+{
+    uint8_t mac[32];
+    ARCA_TRY(nonce_mac(st, nonce, mac));
+    ARCA_ENSURE(arca_memeq(mac, nonce + 16, 16), ARCA_ERR_UNAUTHENTICATED,
+                "nonce: not issued by this CAS (or before its last restart)");
+    uint64_t exp = 0;
+    for (int i = 0; i < 8; i++)
+        exp = (exp << 8) | nonce[i];
+    ARCA_ENSURE(exp <= (uint64_t)INT64_MAX && (int64_t)exp > now, ARCA_ERR_EXPIRED,
+                "nonce: expired (older than %d s)", st->nonce_ttl);
+    *expires = (int64_t)exp;
+    return 0;
 }
 
 /* ---- the outcome record (audit, metrics, log) ------------------------------------------- */
@@ -89,12 +140,8 @@ static void h_challenge(struct arcad_request *req, void *arg)
     struct enclave_state *st = arg;
     struct arcad_ctx *ctx = arcad_request_ctx(req);
     uint8_t nonce[ARCA_LAUNCH_NONCE_LEN];
-    int rc = arca_random(nonce, sizeof(nonce));
-    if (rc == 0 && ctx->store == NULL)
-        rc = arca_err_set(ARCA_ERR_INTERNAL, "challenge: no store");
-    if (rc == 0)
-        rc = arca_store_once_put(ctx->store, NONCE_NS, nonce, sizeof(nonce),
-                                 arca_time_now() + st->nonce_ttl, NULL, 0);
+    (void)ctx;
+    int rc = nonce_make(st, arca_time_now(), nonce);
     if (rc < 0) {
         arcad_reply_err(req, rc);
         return;
@@ -466,15 +513,13 @@ static int attest(struct arcad_ctx *ctx, struct enclave_state *st, struct arcad_
     arca_hex_fmt(o->peer, kid, 32);
     ARCA_GUARD(rc, arca_key_spki_der(peer, &spki), out);
 
-    /* The nonce first: it is consumed by any attempt, successful or not. */
+    /* The nonce first: it is used up by any attempt, successful or not. */
     ARCA_GUARD_ENSURE(rc, ctx->store != NULL, out, ARCA_ERR_INTERNAL, "no store");
-    rc = arca_store_once_take(ctx->store, NONCE_NS, r->nonce, sizeof(r->nonce), now, NULL);
+    int64_t expires = 0;
+    ARCA_GUARD(rc, nonce_check(st, r->nonce, now, &expires), out);
+    rc = arca_store_once_put(ctx->store, NONCE_NS, r->nonce, sizeof(r->nonce), expires, NULL, 0);
     if (rc == ARCA_ERR_REPLAY)
         rc = arca_err_set(rc, "nonce: used already (replayed attestation)");
-    else if (rc == ARCA_ERR_EXPIRED)
-        rc = arca_err_set(rc, "nonce: expired (older than %d s)", st->nonce_ttl);
-    else if (rc == ARCA_ERR_NOT_FOUND)
-        rc = arca_err_set(ARCA_ERR_UNAUTHENTICATED, "nonce: not issued by this CAS");
     if (rc < 0)
         goto out;
 
@@ -563,6 +608,11 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
     struct enclave_state *st = calloc(1, sizeof(*st));
     ARCA_ENSURE(st != NULL, ARCA_ERR_ALLOC, "enclave API: out of memory");
     st->nonce_ttl = NONCE_TTL_DEFAULT;
+    int rk = arca_random(st->nonce_key, sizeof(st->nonce_key));
+    if (rk < 0) {
+        free(st);
+        return rk;
+    }
     /* Test hook (docs/internals/launch.md): shorter nonce lifetime for expiry tests. */
     const char *ttl = getenv("ARCA_TEST_NONCE_TTL");
     if (ttl != NULL && atoi(ttl) > 0 && atoi(ttl) <= 3600)
