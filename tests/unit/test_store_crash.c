@@ -1,9 +1,10 @@
 /*
  * Crash consistency: a child process writes a stream of records (metadata values and session
  * updates) and reports each one on a pipe after the store call returned; the parent kills it
- * with SIGKILL at random moments, 60 times. After every kill the store must open (recovering
- * an interrupted key-store update), every acknowledged record must be there, and the state
- * chain must verify (open checks it).
+ * with SIGKILL at random moments, 60 times. The child also compacts the journal every 16
+ * writes, so some kills land inside a compaction. After every kill the store must open
+ * (recovering an interrupted key-store update), every acknowledged record must be there, and
+ * the state chain must verify (open checks it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,6 +85,11 @@ static void child(const char *dir, struct arca_store_fixed_sealer *fs, uint32_t 
         }
         if (write(wfd, &ack, sizeof(ack)) != sizeof(ack))
             _exit(5);
+        /* compact now and then, so that kills also land inside a compaction */
+        if (n % 16 == 15 && arca_store_compact(s, NULL) != 0) {
+            fprintf(stderr, "child compact: %s\n", arca_err_detail());
+            _exit(6);
+        }
     }
 }
 

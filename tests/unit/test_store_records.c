@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include "base/err.h"
 #include "store/store.h"
@@ -321,6 +322,75 @@ static void test_concurrent(void **state)
     }
 }
 
+static void sql_exec(const char *dir, const char *q)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/arca.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_compact(void **state)
+{
+    struct fx *f = *state;
+    struct arca_store_session v1, v2;
+    test_session(&v1, "cmp", 0x51, NULL, 1);
+    assert_int_equal(arca_store_session_commit(f->s, &v1, "x", 1), 0);
+    for (int i = 0; i < 40; i++) {
+        char val[16];
+        snprintf(val, sizeof(val), "v%d", i);
+        assert_int_equal(arca_store_meta_put(f->s, "counter", val, strlen(val)), 0);
+    }
+    assert_int_equal(arca_store_once_put(f->s, "challenge", "c1", 2, INT64_MAX, NULL, 0), 0);
+    assert_int_equal(arca_store_once_take(f->s, "challenge", "c1", 2, 0, NULL), 0);
+    uint64_t removed = 0, commit0, commit1;
+    arca_store_state(f->s, &commit0, NULL);
+    assert_int_equal(arca_store_compact(f->s, &removed), 0);
+    assert_int_equal(removed, 39); /* 39 old counters + the once put - the base entry */
+    arca_store_state(f->s, &commit1, NULL);
+    assert_int_equal(commit1, commit0 + 1);
+    /* nothing left to gain */
+    assert_int_equal(arca_store_compact(f->s, &removed), 0);
+    assert_int_equal(removed, 0);
+    /* writes continue on the compacted chain, then a reopen verifies it */
+    test_session(&v2, "cmp", 0x52, v1.hash, 2);
+    assert_int_equal(arca_store_session_commit(f->s, &v2, NULL, 0), 0);
+    reopen(f);
+    struct arca_buf b;
+    arca_buf_init(&b, 0);
+    assert_int_equal(arca_store_meta_get(f->s, "counter", &b), 0);
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.data, "v39", 3);
+    arca_buf_free(&b);
+    assert_int_equal(arca_store_once_put(f->s, "challenge", "c1", 2, INT64_MAX, NULL, 0),
+                     ARCA_ERR_REPLAY);
+    struct arca_store_session *got = NULL;
+    assert_int_equal(arca_store_session_get(f->s, v1.hash, &got), 0);
+    arca_store_session_free(got);
+    assert_int_equal(arca_store_session_get_active(f->s, "cmp", &got), 0);
+    assert_int_equal(got->version, 2);
+    arca_store_session_free(got);
+    arca_store_close(f->s);
+    f->s = NULL;
+    /* a forged base (cutting history) and a removed base are refused */
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "cp %s/arca.db %s/keep.db", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    sql_exec(f->dir, "UPDATE journal SET cthash=randomblob(32) WHERE seq=1");
+    struct arca_store *s = NULL;
+    assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), ARCA_ERR_TAMPERED);
+    assert_non_null(strstr(arca_err_detail(), "compaction base"));
+    snprintf(cmd, sizeof(cmd), "cp %s/keep.db %s/arca.db", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    sql_exec(f->dir, "DELETE FROM journal WHERE seq=1");
+    assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), ARCA_ERR_TAMPERED);
+    snprintf(cmd, sizeof(cmd), "cp %s/keep.db %s/arca.db", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    reopen(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_key_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

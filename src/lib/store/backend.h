@@ -5,7 +5,8 @@
  *
  * Data model: rows (table, rkey[32]) -> (version, nonce[12], ciphertext), where rkey is a keyed
  * hash of the record key, and an append-only journal of (seq, commit, table, rkey, version,
- * cthash[32]) entries, one per row write or delete (cthash all zero for a delete). Readers get,
+ * cthash[32]) entries, one per row write or delete (cthash all zero for a delete), possibly
+ * starting with a compaction base entry (table 0, see store.c). Readers get,
  * with each row, the newest journal entry for its key in the same snapshot.
  *
  * Threads: read operations may be called from any number of threads at once; write operations
@@ -77,6 +78,8 @@ struct arca_store_backend_ops {
                const uint8_t nonce[ARCA_STORE_NONCE_LEN], const void *ct, size_t ctlen);
     int (*del)(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN]);
     int (*journal_add)(void *be, const struct arca_store_jentry *e);
+    /* Removes every journal entry (compaction re-adds the ones it keeps, same transaction). */
+    int (*journal_clear)(void *be);
     /* Durable when it returns 0. */
     int (*commit)(void *be);
     void (*rollback)(void *be);

@@ -44,7 +44,8 @@ struct arca_store {
     uint64_t commit;
     uint64_t seq;
     uint8_t head[ARCA_STORE_HASH_LEN];
-    bool broken; /* a commit landed but the key-store could not follow: refuse writes */
+    bool broken;           /* a commit landed but the key-store could not follow: refuse writes */
+    uint64_t rows_at_open; /* live records found by open() (compaction heuristic) */
 };
 
 /* ---- fixed sealer --------------------------------------------------------------------------- */
@@ -366,12 +367,30 @@ static int tx_del(struct wtx *tx, int tbl, const void *key, size_t keylen)
 /* ---- open / close --------------------------------------------------------------------------- */
 
 struct walk {
+    const struct arca_store *s;
     uint64_t seq;
     uint64_t commit;
     uint8_t head[32];
     uint64_t prev_commit; /* the commit before the last one, and the head after it */
     uint8_t prev_head[32];
 };
+
+/*
+ * A compaction base entry (seq 1, table 0) stands for all history up to commit C: it carries
+ * the head after C in its rkey field and, in its cthash field, HMAC(index key,
+ * "arca-store-base" || u64be C || head) so that only this store can have made it (otherwise
+ * anyone could cut the journal's beginning, and with it deleted records and tombstones).
+ */
+static int base_mac(const struct arca_store *s, uint64_t commit, const uint8_t head[32],
+                    uint8_t out[32])
+{
+    uint8_t m[15 + 8 + 32];
+    memcpy(m, "arca-store-base", 15);
+    for (int i = 0; i < 8; i++)
+        m[15 + i] = (uint8_t)(commit >> (56 - 8 * i));
+    memcpy(m + 23, head, 32);
+    return arca_hmac(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), m, sizeof(m), out);
+}
 
 static int walk_cb(void *arg, const struct arca_store_jentry *e)
 {
@@ -381,6 +400,17 @@ static int walk_cb(void *arg, const struct arca_store_jentry *e)
                             "store: state journal entry %llu follows %llu (entries removed or "
                             "inserted)",
                             (unsigned long long)e->seq, (unsigned long long)w->seq);
+    if (e->tbl == 0 && e->seq == 1) {
+        uint8_t mac[32];
+        ARCA_TRY(base_mac(w->s, e->ver, e->rkey, mac));
+        if (e->commit != e->ver || !arca_memeq(mac, e->cthash, 32))
+            return arca_err_set(ARCA_ERR_TAMPERED,
+                                "store: the state journal's compaction base does not verify");
+        w->seq = 1;
+        w->commit = e->commit;
+        memcpy(w->head, e->rkey, 32);
+        return 0;
+    }
     if (e->commit != w->commit && e->commit != w->commit + 1)
         return arca_err_set(ARCA_ERR_TAMPERED,
                             "store: state journal entry %llu has commit %llu after commit %llu",
@@ -422,6 +452,7 @@ static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bo
     ARCA_TRY(s->ops->check(s->be));
     struct walk w;
     memset(&w, 0, sizeof(w));
+    w.s = s;
     ARCA_TRY(s->ops->journal_walk(s->be, walk_cb, &w));
     *reseal = false;
     if (ks->commit == w.commit) {
@@ -465,7 +496,107 @@ static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bo
     s->commit = w.commit;
     s->seq = w.seq;
     memcpy(s->head, w.head, 32);
+    s->rows_at_open = rows;
     return 0;
+}
+
+/* ---- compaction ----------------------------------------------------------------------------- */
+
+struct collect {
+    struct walk w;
+    struct arca_store_jentry *e;
+    size_t n, cap;
+};
+
+static int collect_cb(void *arg, const struct arca_store_jentry *e)
+{
+    struct collect *c = arg;
+    ARCA_TRY(walk_cb(&c->w, e)); /* compaction must not launder a modified journal */
+    if (e->tbl == 0)
+        return 0;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 256;
+        struct arca_store_jentry *ne = realloc(c->e, ncap * sizeof(*ne));
+        if (ne == NULL)
+            return arca_err_set(ARCA_ERR_ALLOC, "store: compaction");
+        c->e = ne;
+        c->cap = ncap;
+    }
+    c->e[c->n++] = *e;
+    return 0;
+}
+
+static int by_key_newest(const void *a, const void *b)
+{
+    const struct arca_store_jentry *x = a, *y = b;
+    if (x->tbl != y->tbl)
+        return x->tbl < y->tbl ? -1 : 1;
+    int c = memcmp(x->rkey, y->rkey, ARCA_STORE_RKEY_LEN);
+    if (c != 0)
+        return c;
+    return x->seq > y->seq ? -1 : x->seq < y->seq; /* newest first */
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const struct arca_store_jentry *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int arca_store_compact(struct arca_store *s, uint64_t *removed)
+{
+    ARCA_ENSURE_REF(s);
+    struct wtx tx;
+    ARCA_TRY(tx_begin(s, &tx));
+    struct collect c;
+    memset(&c, 0, sizeof(c));
+    c.w.s = s;
+    int rc;
+    /* the writer mutex is held and nothing is written yet: the reader snapshot is current */
+    ARCA_GUARD(rc, s->ops->journal_walk(s->be, collect_cb, &c), fail);
+    ARCA_GUARD_ENSURE(rc, c.w.commit == s->commit && arca_memeq(c.w.head, s->head, 32), fail,
+                      ARCA_ERR_TAMPERED,
+                      "store: the state journal changed under the running store (commit %llu)",
+                      (unsigned long long)c.w.commit);
+    size_t kept = 0;
+    if (c.n > 0) {
+        qsort(c.e, c.n, sizeof(*c.e), by_key_newest);
+        for (size_t i = 0; i < c.n; i++)
+            if (i == 0 || c.e[i].tbl != c.e[kept - 1].tbl ||
+                memcmp(c.e[i].rkey, c.e[kept - 1].rkey, ARCA_STORE_RKEY_LEN) != 0)
+                c.e[kept++] = c.e[i];
+        qsort(c.e, kept, sizeof(*c.e), by_seq);
+    }
+    uint64_t before = c.w.seq;
+    if (kept == 0 || kept + 1 >= before) { /* nothing to gain */
+        free(c.e);
+        tx_abort(&tx);
+        if (removed != NULL)
+            *removed = 0;
+        return 0;
+    }
+    ARCA_GUARD(rc, s->ops->journal_clear(s->be), fail);
+    struct arca_store_jentry base;
+    memset(&base, 0, sizeof(base));
+    base.seq = 1;
+    base.commit = s->commit;
+    base.tbl = 0;
+    memcpy(base.rkey, s->head, 32);
+    base.ver = s->commit;
+    ARCA_GUARD(rc, base_mac(s, s->commit, s->head, base.cthash), fail);
+    ARCA_GUARD(rc, s->ops->journal_add(s->be, &base), fail);
+    tx.seq = 1;
+    for (size_t i = 0; i < kept; i++)
+        ARCA_GUARD(rc, tx_journal(&tx, c.e[i].tbl, c.e[i].rkey, c.e[i].ver, c.e[i].cthash), fail);
+    free(c.e);
+    rc = tx_commit(&tx);
+    if (rc == 0 && removed != NULL)
+        *removed = before - tx.seq;
+    return rc;
+fail:
+    free(c.e);
+    tx_abort(&tx);
+    return rc;
 }
 
 static int derive_keys(struct arca_store *s)
@@ -596,6 +727,15 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
                   (unsigned long long)s->commit);
     }
     arca_wipe(&ks, sizeof(ks));
+    /* Superseded journal entries only slow down the next open: drop them once they are the
+     * large majority (tombstones and the newest entry of every key stay). */
+    if (s->seq > 4 * (s->rows_at_open + 256)) {
+        uint64_t removed = 0;
+        ARCA_GUARD(rc, arca_store_compact(s, &removed), fail);
+        if (removed > 0)
+            arca_info("store", "compacted the state journal: %llu superseded entries removed",
+                      (unsigned long long)removed);
+    }
     *out = s;
     return 0;
 fail:

@@ -94,6 +94,15 @@ void arca_store_close(struct arca_store *s);
 /* The current commit number and chain head (for status pages and tests). */
 int arca_store_state(struct arca_store *s, uint64_t *commit, uint8_t head[ARCA_STORE_HASH_LEN]);
 
+/*
+ * Drops superseded state-journal entries (older versions of records that were rewritten),
+ * keeping the newest entry of every key (deletions too, so taken single-use values stay
+ * refused) behind an authenticated base entry that stands for the history before. One
+ * durable write. open() does this by itself when most of the journal is superseded.
+ * *removed (may be NULL) gets the number of entries dropped (0 if not worth it).
+ */
+int arca_store_compact(struct arca_store *s, uint64_t *removed);
+
 /* ---- sessions ------------------------------------------------------------------------------ */
 
 /* One immutable session version. All pointers owned by the struct (arca_store_session_free). */

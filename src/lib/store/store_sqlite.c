@@ -28,6 +28,7 @@ enum {
     ST_PUT,
     ST_DEL,
     ST_JADD,
+    ST_JCLEAR,
     ST_COUNT
 };
 
@@ -45,7 +46,8 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_JWALK] = "SELECT seq, commit_no, tbl, rkey, ver, cthash FROM journal ORDER BY seq",
     [ST_COUNT_ROWS] = "SELECT count(*) FROM rec",
     [ST_COUNT_LIVE] = "SELECT count(*) FROM journal j WHERE j.seq = (SELECT max(seq) FROM journal k"
-                      " WHERE k.tbl=j.tbl AND k.rkey=j.rkey) AND j.cthash != zeroblob(32)",
+                      " WHERE k.tbl=j.tbl AND k.rkey=j.rkey) AND j.cthash != zeroblob(32)"
+                      " AND j.tbl != 0",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -53,6 +55,7 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_DEL] = "DELETE FROM rec WHERE tbl=?1 AND rkey=?2",
     [ST_JADD] = "INSERT INTO journal(seq, commit_no, tbl, rkey, ver, cthash)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_JCLEAR] = "DELETE FROM journal",
 };
 
 static const char schema[] =
@@ -453,6 +456,14 @@ static int sq_journal_add(void *be, const struct arca_store_jentry *e)
     return step_done(&q->w, ST_JADD, "append journal");
 }
 
+static int sq_journal_clear(void *be)
+{
+    if (arca_store_fault_hit("backend journal clear"))
+        return ARCA_ERR_IO;
+    struct sq *q = be;
+    return step_done(&q->w, ST_JCLEAR, "clear journal");
+}
+
 const struct arca_store_backend_ops arca_store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -467,6 +478,7 @@ const struct arca_store_backend_ops arca_store_sqlite_ops = {
     .put = sq_put,
     .del = sq_del,
     .journal_add = sq_journal_add,
+    .journal_clear = sq_journal_clear,
     .commit = sq_commit,
     .rollback = sq_rollback,
 };
