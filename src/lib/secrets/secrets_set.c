@@ -223,7 +223,7 @@ done:
 /* Reads a u32be length and borrows that many bytes (at most BLOB_MAX). */
 static int get_blob(struct arca_cur *c, const uint8_t **p, size_t *n, const char *what)
 {
-    uint32_t len;
+    uint32_t len = 0;
     size_t at = c->off;
     if (arca_cur_get_u32be(c, &len) < 0)
         ARCA_BAIL(ARCA_ERR_TRUNCATED, "secret set: %s length at offset %zu: truncated", what, at);
@@ -239,8 +239,8 @@ static int get_blob(struct arca_cur *c, const uint8_t **p, size_t *n, const char
 
 static int get_cert(struct arca_cur *c, struct arca_x509 **out)
 {
-    const uint8_t *p;
-    size_t n, at = c->off;
+    const uint8_t *p = NULL;
+    size_t n = 0, at = c->off;
     ARCA_TRY(get_blob(c, &p, &n, "certificate"));
     int rc = arca_x509_from_der(p, n, out);
     if (rc < 0)
@@ -251,8 +251,8 @@ static int get_cert(struct arca_cur *c, struct arca_x509 **out)
 /* *out NULL when the blob is empty and optional. */
 static int get_key(struct arca_cur *c, bool optional, struct arca_key **out)
 {
-    const uint8_t *p;
-    size_t n, at = c->off;
+    const uint8_t *p = NULL;
+    size_t n = 0, at = c->off;
     *out = NULL;
     ARCA_TRY(get_blob(c, &p, &n, "private key"));
     if (n == 0 && optional)
@@ -270,7 +270,7 @@ static int get_key(struct arca_cur *c, bool optional, struct arca_key **out)
 
 static int decode_value(struct arca_cur *c, struct arca_secret_value **out)
 {
-    uint8_t kind, flags;
+    uint8_t kind = 0, flags = 0;
     size_t at = c->off;
     if (arca_cur_get_u8(c, &kind) < 0 || arca_cur_get_u8(c, &flags) < 0)
         ARCA_BAIL(ARCA_ERR_TRUNCATED, "secret set: value header at offset %zu: truncated", at);
@@ -280,8 +280,8 @@ static int decode_value(struct arca_cur *c, struct arca_secret_value **out)
     switch (kind) {
     case ARCA_SECRET_ASCII:
     case ARCA_SECRET_BINARY: {
-        const uint8_t *p;
-        size_t n;
+        const uint8_t *p = NULL;
+        size_t n = 0;
         ARCA_TRY(get_blob(c, &p, &n, "value"));
         rc = arca_secret_value_new_bytes((enum arca_secret_kind)kind, p, n, flags, out);
         if (rc < 0)
@@ -333,23 +333,23 @@ int arca_secret_set_decode(const void *p, size_t n, struct arca_secret_set **out
     ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "secret set: input is NULL");
     struct arca_cur c;
     arca_cur_init(&c, p, n);
-    const uint8_t *magic;
+    const uint8_t *magic = NULL;
     if (arca_cur_get_ptr(&c, &magic, sizeof(set_magic)) < 0)
         ARCA_BAIL(ARCA_ERR_TRUNCATED, "secret set: %zu bytes, shorter than the header", n);
     if (memcmp(magic, set_magic, sizeof(set_magic)) != 0)
         ARCA_BAIL(ARCA_ERR_FORMAT, "secret set: bad magic or version at offset 0");
-    uint32_t count;
+    uint32_t count = 0;
     if (arca_cur_get_u32be(&c, &count) < 0)
         ARCA_BAIL(ARCA_ERR_TRUNCATED, "secret set: count at offset 8: truncated");
     if (count > ARCA_SECRET_SET_MAX)
         ARCA_BAIL(ARCA_ERR_FORMAT, "secret set: %u secrets (at most %d)", count,
                   ARCA_SECRET_SET_MAX);
-    struct arca_secret_set *s;
+    struct arca_secret_set *s = NULL;
     ARCA_TRY(arca_secret_set_new(&s));
     int rc = 0;
     for (uint32_t i = 0; i < count; i++) {
-        uint16_t name_len;
-        const uint8_t *name;
+        uint16_t name_len = 0;
+        const uint8_t *name = NULL;
         size_t at = c.off;
         ARCA_GUARD_ENSURE(rc,
                           arca_cur_get_u16be(&c, &name_len) == 0 &&

@@ -353,7 +353,7 @@ static int parse_x509_value(enum arca_secret_kind kind, const char *value, size_
     size_t off = 0;
     int rc = 0;
     for (;;) {
-        struct pem_block b;
+        struct pem_block b = {0};
         int found = pem_next(value, len, &off, &b);
         ARCA_GUARD(rc, found, done);
         if (found == 0)
