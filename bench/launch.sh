@@ -126,6 +126,8 @@ if ! command -v nginx >/dev/null 2>&1; then
 fi
 mkdir -p "$TMP/nginx/www" "$TMP/nginx/logs"
 echo "hello" >"$TMP/nginx/www/hello.txt"
+chmod 711 "$TMP"                                  # nginx workers run as www-data
+chmod 755 "$TMP/nginx" "$TMP/nginx/www"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=nginx \
     -keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" 2>/dev/null
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
