@@ -501,23 +501,32 @@ struct flip {
     const char *detail;
 };
 
+/* Runs every flip without a cache, then again with a warm cache (a cached chain must never
+ * hide a change in what is not cached, nor in what the cache key covers). */
 static void run_flips(const char *quote, const char *collateral, const char *when,
                       const struct flip *f, size_t n)
 {
     struct arca_buf b = load(quote);
     struct arca_dcap_collateral col;
     struct arca_claims c;
+    struct arca_dcap_cache *cache;
+    struct arca_dcap_opts o = {0};
     load_collateral(&col, collateral);
-    assert_int_equal(arca_dcap_verify(b.data, b.len, &col, NULL, at(when), &c, NULL), 0);
-    for (size_t i = 0; i < n; i++) {
-        assert_true(f[i].off < b.len);
-        b.data[f[i].off] ^= 0x01;
-        int rc = arca_dcap_verify(b.data, b.len, &col, NULL, at(when), &c, NULL);
-        if (rc != f[i].code || !strstr(arca_err_detail(), f[i].detail))
-            fail_msg("%s %s (offset %zu): got %d \"%s\", want %d \"%s\"", quote, f[i].region,
-                     f[i].off, rc, arca_err_detail(), f[i].code, f[i].detail);
-        b.data[f[i].off] ^= 0x01;
+    assert_int_equal(arca_dcap_cache_new(0, &cache), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        o.cache = pass ? cache : NULL;
+        assert_int_equal(arca_dcap_verify(b.data, b.len, &col, &o, at(when), &c, NULL), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(f[i].off < b.len);
+            b.data[f[i].off] ^= 0x01;
+            int rc = arca_dcap_verify(b.data, b.len, &col, &o, at(when), &c, NULL);
+            if (rc != f[i].code || !strstr(arca_err_detail(), f[i].detail))
+                fail_msg("%s %s (offset %zu): got %d \"%s\", want %d \"%s\"", quote, f[i].region,
+                         f[i].off, rc, arca_err_detail(), f[i].code, f[i].detail);
+            b.data[f[i].off] ^= 0x01;
+        }
     }
+    arca_dcap_cache_free(cache);
     arca_dcap_collateral_free(&col);
     arca_buf_free(&b);
 }
@@ -733,6 +742,17 @@ static void test_revoked_pck(void **state)
     col.pck_crl = ccrl_empty;
     assert_err(arca_dcap_verify(q.data, q.len, &col, &o, t, &c, NULL), ARCA_ERR_NOT_FOUND,
                "no SGX extension");
+    /* The same through a cache. */
+    struct arca_dcap_cache *cache;
+    assert_int_equal(arca_dcap_cache_new(0, &cache), 0);
+    o.cache = cache;
+    assert_err(arca_dcap_verify(q.data, q.len, &col, &o, t, &c, NULL), ARCA_ERR_NOT_FOUND,
+               "no SGX extension");
+    col.pck_crl = ccrl;
+    assert_err(arca_dcap_verify(q.data, q.len, &col, &o, t, &c, NULL), ARCA_ERR_REVOKED,
+               "PCK certificate chain");
+    col.pck_crl = ccrl_empty;
+    arca_dcap_cache_free(cache);
     arca_x509_crl_free(ccrl);
     arca_dcap_collateral_free(&col);
     arca_buf_free(&pem);
@@ -743,6 +763,70 @@ static void test_revoked_pck(void **state)
     arca_key_free(kl);
     arca_key_free(kc);
     arca_key_free(kr);
+    arca_buf_free(&b);
+}
+
+static void test_cache(void **state)
+{
+    (void)state;
+    struct arca_buf b = load("phala-dcap-qvl/sgx_quote");
+    struct arca_dcap_collateral col;
+    struct arca_claims c0, c;
+    struct arca_dcap_report r0, r;
+    struct arca_dcap_cache *cache;
+    uint64_t hits, misses;
+    int64_t t = at("2025-07-01T00:00:00Z");
+
+    load_collateral(&col, "phala-dcap-qvl/sgx_quote_collateral.json");
+    assert_int_equal(arca_dcap_cache_new(4, &cache), 0);
+    struct arca_dcap_opts o = {.cache = cache};
+    assert_int_equal(arca_dcap_verify(b.data, b.len, &col, NULL, t, &c0, &r0), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(arca_dcap_verify(b.data, b.len, &col, &o, t, &c, &r), 0);
+        assert_memory_equal(&c, &c0, sizeof c);
+        assert_memory_equal(&r, &r0, sizeof r);
+    }
+    arca_dcap_cache_stats(cache, &hits, &misses);
+    assert_int_equal(misses, 3); /* PCK chain, TCB Info, QE Identity */
+    assert_int_equal(hits, 6);
+
+    /* A cached entry does not outlive its window: after the CRLs expire it is verified again. */
+    assert_err(arca_dcap_verify(b.data, b.len, &col, &o, at("2025-07-20T00:00:00Z"), &c, NULL),
+               ARCA_ERR_EXPIRED, "PCK CRL is valid from");
+    /* Changed collateral bytes change the key. */
+    char *p = strstr(col.tcb_info.json, "\"tcbEvaluationDataNumber\":");
+    p += strlen("\"tcbEvaluationDataNumber\":");
+    *p = '2';
+    assert_err(arca_dcap_verify(b.data, b.len, &col, &o, t, &c, NULL), ARCA_ERR_SIGNATURE,
+               "TCB Info signature does not verify");
+    *p = '1';
+    assert_int_equal(arca_dcap_verify(b.data, b.len, &col, &o, t, &c, NULL), 0);
+    /* Another PCK CRL (here one of the Platform CA) changes the key of the warm PCK entry. */
+    struct arca_x509_crl *saved = col.pck_crl;
+    struct arca_buf crl = load("google-go-tdx-guest/pckcrl");
+    assert_int_equal(arca_x509_crl_parse_any(crl.data, crl.len, &col.pck_crl), 0);
+    assert_err(arca_dcap_verify(b.data, b.len, &col, &o, t, &c, NULL), ARCA_ERR_CERT,
+               "PCK CRL is not signed");
+    arca_x509_crl_free(col.pck_crl);
+    col.pck_crl = saved;
+    arca_buf_free(&crl);
+    /* Another trust anchor: another key, so the cached chain does not apply. */
+    struct arca_key *k;
+    struct arca_x509 *root;
+    struct arca_x509_params pr = {.common_name = "Intel SGX Root CA",
+                                  .is_ca = true,
+                                  .path_len = -1,
+                                  .not_before = t - 86400,
+                                  .not_after = t + 86400};
+    assert_int_equal(arca_key_generate(ARCA_KEY_P256, &k), 0);
+    assert_int_equal(arca_x509_build(&pr, k, NULL, NULL, &root), 0);
+    o.root = root;
+    assert_err(arca_dcap_verify(b.data, b.len, &col, &o, t, &c, NULL), ARCA_ERR_CERT,
+               "Root CA CRL is not signed");
+    arca_x509_free(root);
+    arca_key_free(k);
+    arca_dcap_cache_free(cache);
+    arca_dcap_collateral_free(&col);
     arca_buf_free(&b);
 }
 
@@ -789,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_collateral_window),
         cmocka_unit_test(test_wrong_root),
         cmocka_unit_test(test_revoked_pck),
+        cmocka_unit_test(test_cache),
         cmocka_unit_test(test_collateral_loading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* Intel DCAP quote verification; see dcap_verify.h and attestation-evidence.md §1.7. */
 #include "evidence/dcap_verify.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,8 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "crypto/crypto.h"
+#include "crypto/dcap.h"
+#include "evidence/dcap_internal.h"
 #include "evidence/dcap_quote.h"
 #include "evidence/pck.h"
 #include "evidence/tcb.h"
@@ -27,7 +30,73 @@ struct vctx {
     int64_t expiry;
     struct arca_claims *claims;
     struct arca_dcap_report *rep;
+    /* cache keys' common part (only with opts->cache) */
+    uint8_t root_id[32], root_crl_id[32], pck_crl_id[32];
 };
+
+/* The pinned root, parsed once per process (read-only afterwards, never freed). */
+static pthread_once_t pinned_once = PTHREAD_ONCE_INIT;
+static struct arca_x509 *pinned_root;
+static void pinned_init(void)
+{
+    if (arca_intel_sgx_root_ca(&pinned_root) < 0)
+        pinned_root = NULL;
+}
+
+/* Narrows [*lo, *hi) to a certificate's validity. */
+static int narrow_cert(const struct arca_x509 *c, int64_t *lo, int64_t *hi)
+{
+    int64_t nb, na;
+    ARCA_TRY(arca_x509_validity(c, &nb, &na));
+    if (nb > *lo)
+        *lo = nb;
+    if (na < *hi)
+        *hi = na;
+    return 0;
+}
+
+static int narrow_crl(const struct arca_x509_crl *crl, int64_t *lo, int64_t *hi)
+{
+    int64_t tu, nu;
+    if (!crl)
+        return 0;
+    ARCA_TRY(arca_x509_crl_validity(crl, &tu, &nu));
+    if (tu > *lo)
+        *lo = tu;
+    if (nu < *hi)
+        *hi = nu;
+    return 0;
+}
+
+/* SHA-256 over a domain label, the common ids and the given parts. */
+static int cache_key(const struct vctx *v, const char *label, const void *a, size_t alen,
+                     const void *b, size_t blen, uint8_t out[32])
+{
+    struct arca_hash_ctx *h = NULL;
+    uint64_t lens[2] = {alen, blen};
+    uint8_t flags = (uint8_t)(v->opts->allow_missing_crls ? 1 : 0);
+    int rc = arca_hash_ctx_new(ARCA_SHA256, &h);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, label, strlen(label) + 1);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, v->root_id, 32);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, v->root_crl_id, 32);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, v->pck_crl_id, 32);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, &flags, 1);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, lens, sizeof lens);
+    if (rc == 0 && alen)
+        rc = arca_hash_ctx_update(h, a, alen);
+    if (rc == 0 && blen)
+        rc = arca_hash_ctx_update(h, b, blen);
+    if (rc == 0)
+        rc = arca_hash_ctx_final(h, out);
+    arca_hash_ctx_free(h);
+    return rc;
+}
 
 static void fmt_time(int64_t t, char *out)
 {
@@ -108,8 +177,44 @@ static int check_crl(const char *what, const struct arca_x509_crl *crl,
     return 0;
 }
 
-/* Steps 4-5: PCK chain to the pinned root, with CRLs. */
+static int check_pck_chain_uncached(struct vctx *v);
+
+/* Steps 4-5 through the cache: a hit stands for the whole chain + CRL + extension step. */
 static int check_pck_chain(struct vctx *v)
+{
+    uint8_t key[32];
+    struct dcap_cache_val val;
+    if (!v->opts->cache)
+        return check_pck_chain_uncached(v);
+    ARCA_TRY(cache_key(v, "arca-dcap-pck", v->q->cert_data, v->q->cert_len, NULL, 0, key));
+    if (dcap_cache_lookup(v->opts->cache, key, v->now, &val)) {
+        v->pck_key = val.pck_key;
+        v->ext = val.ext;
+        if (val.crl_expiry)
+            note_expiry(v, val.crl_expiry);
+        if (v->rep)
+            v->rep->crls_checked = val.crls_checked;
+        return 0;
+    }
+    int64_t before = v->expiry;
+    ARCA_TRY(check_pck_chain_uncached(v));
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    ARCA_TRY(narrow_cert(v->pck[0], &lo, &hi));
+    ARCA_TRY(narrow_cert(v->pck[1], &lo, &hi));
+    ARCA_TRY(narrow_cert(v->root, &lo, &hi));
+    ARCA_TRY(narrow_crl(v->col->root_crl, &lo, &hi));
+    ARCA_TRY(narrow_crl(v->col->pck_crl, &lo, &hi));
+    memset(&val, 0, sizeof val);
+    val.crl_expiry = v->expiry != before ? v->expiry : 0;
+    val.crls_checked = v->rep ? v->rep->crls_checked : false;
+    val.pck_key = v->pck_key;
+    val.ext = v->ext;
+    dcap_cache_store(v->opts->cache, key, &val, lo, hi);
+    return 0;
+}
+
+/* Steps 4-5: PCK chain to the pinned root, with CRLs. */
+static int check_pck_chain_uncached(struct vctx *v)
 {
     const struct arca_x509 *untrusted[8];
     const struct arca_x509_crl *crls[2];
@@ -164,9 +269,63 @@ static int check_qe_report_signature(struct vctx *v)
     return 0;
 }
 
+static int check_signed_json_uncached(struct vctx *v, const struct arca_dcap_signed_json *s,
+                                      const char *what);
+
+/* Step 7 (authenticity) and parsing of a signed document, through the cache, keyed by the
+ * exact bytes, the signature and the chain: exactly one of tcb / qe is non-NULL and receives
+ * the parsed document (the caller frees it). */
+static int check_signed_doc(struct vctx *v, const struct arca_dcap_signed_json *s, const char *what,
+                            struct arca_tcb_info **tcb, struct arca_qe_identity **qe)
+{
+    uint8_t key[32], ids[8 * 32 + 64];
+    size_t nids = 0;
+    struct dcap_cache_val val;
+    bool cached = v->opts->cache && s->chain_len >= 1 && s->chain_len <= 8;
+
+    if (cached) {
+        memcpy(ids, s->signature, 64);
+        for (size_t i = 0; i < s->chain_len; i++)
+            ARCA_TRY(arca_x509_der_id(s->chain[i], ids + 64 + 32 * nids++));
+        ARCA_TRY(cache_key(v, tcb ? "arca-dcap-tcb-info" : "arca-dcap-qe-identity", s->json, s->len,
+                           ids, 64 + 32 * nids, key));
+        if (dcap_cache_lookup(v->opts->cache, key, v->now, &val)) {
+            if (tcb && val.tcb) {
+                *tcb = val.tcb;
+                val.tcb = NULL;
+            } else if (qe && val.qe) {
+                *qe = val.qe;
+                val.qe = NULL;
+            }
+            arca_tcb_info_free(val.tcb);
+            arca_qe_identity_free(val.qe);
+            arca_key_free(val.pck_key);
+            if ((tcb && *tcb) || (qe && *qe))
+                return 0;
+        }
+    }
+    ARCA_TRY(check_signed_json_uncached(v, s, what));
+    if (tcb)
+        ARCA_TRY(arca_tcb_info_parse(s->json, s->len, tcb));
+    else
+        ARCA_TRY(arca_qe_identity_parse(s->json, s->len, qe));
+    if (!cached)
+        return 0;
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    for (size_t i = 0; i + 1 < s->chain_len || i == 0; i++)
+        ARCA_TRY(narrow_cert(s->chain[i], &lo, &hi)); /* the chain's own root is not used */
+    ARCA_TRY(narrow_cert(v->root, &lo, &hi));
+    ARCA_TRY(narrow_crl(v->col->root_crl, &lo, &hi));
+    memset(&val, 0, sizeof val);
+    val.tcb = tcb ? *tcb : NULL;
+    val.qe = qe ? *qe : NULL;
+    dcap_cache_store(v->opts->cache, key, &val, lo, hi);
+    return 0;
+}
+
 /* Step 7: issuer chain and signature of a signed JSON document. */
-static int check_signed_json(struct vctx *v, const struct arca_dcap_signed_json *s,
-                             const char *what)
+static int check_signed_json_uncached(struct vctx *v, const struct arca_dcap_signed_json *s,
+                                      const char *what)
 {
     struct arca_key *k = NULL;
     const struct arca_x509 *untrusted[8];
@@ -229,8 +388,7 @@ static int check_tcb_info(struct vctx *v)
     char a[16], b[16];
 
     ARCA_ENSURE(s->json != NULL, ARCA_ERR_NOT_FOUND, "collateral: no TCB Info");
-    ARCA_TRY(check_signed_json(v, s, "TCB Info"));
-    ARCA_TRY(arca_tcb_info_parse(s->json, s->len, &v->tcb));
+    ARCA_TRY(check_signed_doc(v, s, "TCB Info", &v->tcb, NULL));
     ARCA_TRY(window("TCB Info", v->tcb->issue_date, v->tcb->next_update, v->now));
     note_expiry(v, v->tcb->next_update);
     ARCA_ENSURE(v->tcb->tdx == tdx, ARCA_ERR_CONFLICT, "TCB Info id is %s but the quote is %s",
@@ -259,8 +417,7 @@ static int check_qe_identity(struct vctx *v, enum arca_tcb_status *qe_status, st
                     "collateral: no QE Identity");
         return 0;
     }
-    ARCA_TRY(check_signed_json(v, s, "QE Identity"));
-    ARCA_TRY(arca_qe_identity_parse(s->json, s->len, &v->qe));
+    ARCA_TRY(check_signed_doc(v, s, "QE Identity", NULL, &v->qe));
     ARCA_TRY(window("QE Identity", v->qe->issue_date, v->qe->next_update, v->now));
     note_expiry(v, v->qe->next_update);
     ARCA_ENSURE(strcmp(v->qe->id, want) == 0, ARCA_ERR_CONFLICT,
@@ -451,10 +608,24 @@ int arca_dcap_verify(const void *p, size_t n, const struct arca_dcap_collateral 
     if (opts->root) {
         v.root = opts->root;
     } else {
-        ARCA_TRY(arca_intel_sgx_root_ca(&pinned));
-        v.root = pinned;
+        pthread_once(&pinned_once, pinned_init);
+        if (pinned_root) {
+            v.root = pinned_root;
+        } else {
+            ARCA_TRY(arca_intel_sgx_root_ca(&pinned));
+            v.root = pinned;
+        }
     }
-    rc = run(&v, &c);
+    rc = 0;
+    if (opts->cache) {
+        rc = arca_x509_der_id(v.root, v.root_id);
+        if (rc == 0 && col->root_crl)
+            rc = arca_x509_crl_der_id(col->root_crl, v.root_crl_id);
+        if (rc == 0 && col->pck_crl)
+            rc = arca_x509_crl_der_id(col->pck_crl, v.pck_crl_id);
+    }
+    if (rc == 0)
+        rc = run(&v, &c);
     arca_x509_list_free(v.pck, v.npck);
     arca_key_free(v.pck_key);
     arca_tcb_info_free(v.tcb);

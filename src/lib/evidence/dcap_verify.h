@@ -17,6 +17,22 @@
 
 struct arca_x509;
 
+/*
+ * A per-process cache of verification steps that do not depend on the quote itself: the PCK
+ * chain with its CRLs (keyed by SHA-256 of the quote's certification data, the root and the
+ * CRLs) and the TCB Info / QE Identity issuer chains and signatures (keyed by SHA-256 of the
+ * exact JSON bytes, signature, chain and root CRL). An entry holds only while "now" is inside
+ * the intersection of the validity windows it depended on. With a warm cache a verification
+ * costs the quote signature, the QE report signature, the binding hash and the TCB matching.
+ * Thread-safe (one mutex). Free with arca_dcap_cache_free (NULL is fine).
+ */
+struct arca_dcap_cache;
+/* max_entries 0 = 256. */
+int arca_dcap_cache_new(size_t max_entries, struct arca_dcap_cache **out);
+void arca_dcap_cache_free(struct arca_dcap_cache *c);
+/* Hits and misses so far (for tests and metrics). */
+void arca_dcap_cache_stats(struct arca_dcap_cache *c, uint64_t *hits, uint64_t *misses);
+
 struct arca_dcap_opts {
     /* Trust anchor; NULL = the pinned Intel SGX Root CA. Borrowed. */
     const struct arca_x509 *root;
@@ -24,6 +40,8 @@ struct arca_dcap_opts {
      * tools that lack them). Defaults (false) are strict: missing pieces are errors. */
     bool allow_missing_crls;
     bool allow_missing_qe_identity;
+    /* Optional cache (borrowed; may be shared between threads). NULL = verify everything. */
+    struct arca_dcap_cache *cache;
 };
 
 /* Status details beyond struct arca_claims, for reports and the CLI. */

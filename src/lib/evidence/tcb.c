@@ -365,3 +365,55 @@ enum arca_tcb_status arca_tcb_status_merge(enum arca_tcb_status platform,
     }
     return platform;
 }
+
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *d = malloc(n ? n : 1);
+    if (d && n)
+        memcpy(d, p, n);
+    return d;
+}
+
+struct arca_tcb_info *arca_tcb_info_dup(const struct arca_tcb_info *t)
+{
+    if (!t)
+        return NULL;
+    struct arca_tcb_info *d = dup_bytes(t, sizeof *t);
+    if (!d)
+        return NULL;
+    d->levels = NULL;
+    d->modules = NULL;
+    d->nmodules = 0;
+    d->levels = dup_bytes(t->levels, t->nlevels * sizeof *t->levels);
+    d->modules = calloc(t->nmodules + 1, sizeof *d->modules);
+    if (!d->levels || !d->modules) {
+        arca_tcb_info_free(d);
+        return NULL;
+    }
+    for (size_t i = 0; i < t->nmodules; i++) {
+        d->modules[i] = t->modules[i];
+        d->modules[i].levels =
+            dup_bytes(t->modules[i].levels, t->modules[i].nlevels * sizeof *t->modules[i].levels);
+        d->nmodules = i + 1;
+        if (!d->modules[i].levels) {
+            arca_tcb_info_free(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+struct arca_qe_identity *arca_qe_identity_dup(const struct arca_qe_identity *q)
+{
+    if (!q)
+        return NULL;
+    struct arca_qe_identity *d = dup_bytes(q, sizeof *q);
+    if (!d)
+        return NULL;
+    d->levels = dup_bytes(q->levels, q->nlevels * sizeof *q->levels);
+    if (!d->levels) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}

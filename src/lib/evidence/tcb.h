@@ -85,6 +85,10 @@ void arca_tcb_info_free(struct arca_tcb_info *t);
 int arca_qe_identity_parse(const char *json, size_t n, struct arca_qe_identity **out);
 void arca_qe_identity_free(struct arca_qe_identity *q);
 
+/* Deep copies (free with the matching _free); NULL on allocation failure. */
+struct arca_tcb_info *arca_tcb_info_dup(const struct arca_tcb_info *t);
+struct arca_qe_identity *arca_qe_identity_dup(const struct arca_qe_identity *q);
+
 /* "UpToDate" etc. -> enum; ARCA_TCB_UNKNOWN for anything else. */
 enum arca_tcb_status arca_tcb_status_parse(const char *s);
 
