@@ -34,27 +34,28 @@ enum {
 
 static const char *const sql_text[ST_COUNT] = {
     [ST_GET] =
-        "SELECT (SELECT ver FROM journal WHERE tbl=?1 AND rkey=?2 ORDER BY seq DESC LIMIT 1),"
-        " (SELECT cthash FROM journal WHERE tbl=?1 AND rkey=?2 ORDER BY seq DESC LIMIT 1),"
-        " r.ver, r.nonce, r.ct FROM (SELECT 1) LEFT JOIN rec r ON r.tbl=?1 AND r.rkey=?2",
-    [ST_SCAN] = "SELECT r.rkey, r.ver, r.nonce, r.ct,"
-                " (SELECT ver FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
-                "  ORDER BY seq DESC LIMIT 1),"
-                " (SELECT cthash FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
-                "  ORDER BY seq DESC LIMIT 1)"
-                " FROM rec r WHERE r.tbl=?1 ORDER BY r.rkey",
+        ("SELECT (SELECT ver FROM journal WHERE tbl=?1 AND rkey=?2 ORDER BY seq DESC LIMIT 1),"
+         " (SELECT cthash FROM journal WHERE tbl=?1 AND rkey=?2 ORDER BY seq DESC LIMIT 1),"
+         " r.ver, r.nonce, r.ct FROM (SELECT 1) LEFT JOIN rec r ON r.tbl=?1 AND r.rkey=?2"),
+    [ST_SCAN] = ("SELECT r.rkey, r.ver, r.nonce, r.ct,"
+                 " (SELECT ver FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
+                 "  ORDER BY seq DESC LIMIT 1),"
+                 " (SELECT cthash FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
+                 "  ORDER BY seq DESC LIMIT 1)"
+                 " FROM rec r WHERE r.tbl=?1 ORDER BY r.rkey"),
     [ST_JWALK] = "SELECT seq, commit_no, tbl, rkey, ver, cthash FROM journal ORDER BY seq",
     [ST_COUNT_ROWS] = "SELECT count(*) FROM rec",
-    [ST_COUNT_LIVE] = "SELECT count(*) FROM journal j WHERE j.seq = (SELECT max(seq) FROM journal k"
-                      " WHERE k.tbl=j.tbl AND k.rkey=j.rkey) AND j.cthash != zeroblob(32)"
-                      " AND j.tbl != 0",
+    [ST_COUNT_LIVE] =
+        ("SELECT count(*) FROM journal j WHERE j.seq = (SELECT max(seq) FROM journal k"
+         " WHERE k.tbl=j.tbl AND k.rkey=j.rkey) AND j.cthash != zeroblob(32)"
+         " AND j.tbl != 0"),
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_PUT] = "INSERT OR REPLACE INTO rec(tbl, rkey, ver, nonce, ct) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_DEL] = "DELETE FROM rec WHERE tbl=?1 AND rkey=?2",
-    [ST_JADD] = "INSERT INTO journal(seq, commit_no, tbl, rkey, ver, cthash)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_JADD] = ("INSERT INTO journal(seq, commit_no, tbl, rkey, ver, cthash)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
     [ST_JCLEAR] = "DELETE FROM journal",
 };
 
