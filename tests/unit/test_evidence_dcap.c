@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "base/buf.h"
 #include "base/enc.h"
@@ -830,6 +831,51 @@ static void test_cache(void **state)
     arca_buf_free(&b);
 }
 
+struct thread_arg {
+    const struct arca_buf *quote;
+    const struct arca_dcap_collateral *col;
+    struct arca_dcap_cache *cache;
+    int64_t t;
+    int failures;
+};
+
+static void *verify_loop(void *p)
+{
+    struct thread_arg *a = p;
+    struct arca_dcap_opts o = {.cache = a->cache};
+    struct arca_claims c;
+    for (int i = 0; i < 15; i++)
+        if (arca_dcap_verify(a->quote->data, a->quote->len, a->col, &o, a->t, &c, NULL) != 0 ||
+            c.tcb_status != ARCA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+            a->failures++;
+    return NULL;
+}
+
+/* Threads sharing a cache smaller than the working set (3 entries), so entries are evicted and
+ * replaced while others read them. */
+static void test_cache_threads(void **state)
+{
+    (void)state;
+    struct arca_buf b = load("phala-dcap-qvl/sgx_quote");
+    struct arca_dcap_collateral col;
+    struct arca_dcap_cache *cache;
+    pthread_t th[4];
+    struct thread_arg a[4];
+    load_collateral(&col, "phala-dcap-qvl/sgx_quote_collateral.json");
+    assert_int_equal(arca_dcap_cache_new(2, &cache), 0);
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct thread_arg){&b, &col, cache, at("2025-07-01T00:00:00Z"), 0};
+        assert_int_equal(pthread_create(&th[i], NULL, verify_loop, &a[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(a[i].failures, 0);
+    }
+    arca_dcap_cache_free(cache);
+    arca_dcap_collateral_free(&col);
+    arca_buf_free(&b);
+}
+
 static void test_collateral_loading(void **state)
 {
     (void)state;
@@ -874,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_wrong_root),
         cmocka_unit_test(test_revoked_pck),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache_threads),
         cmocka_unit_test(test_collateral_loading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
