@@ -294,7 +294,8 @@ int arca_sim_platform_id(const struct arca_sim_platform *p, uint8_t out[32])
 {
     ARCA_ENSURE_REF(p);
     ARCA_ENSURE_REF(out);
-    return arca_key_id(p->key, out);
+    int rc = arca_key_id(p->key, out);
+    return rc < 0 ? arca_err_wrap(rc, "simulation TEE (INSECURE): platform id") : 0;
 }
 
 /* ---- measurement --------------------------------------------------------------------------- */
@@ -369,10 +370,15 @@ int arca_sim_evidence_make(const struct arca_sim_platform *p, const uint8_t meas
     ARCA_GUARD(rc, arca_buf_put_u16be(&b, (uint16_t)spki.len), out);
     ARCA_GUARD(rc, arca_buf_put(&b, spki.data, spki.len), out);
     ARCA_GUARD(rc, arca_sign(p->key, ARCA_SHA256, b.data, b.len, &sig), out);
+    /* An over-long field would make the u16 lengths lie: never emit such evidence. */
+    ARCA_GUARD_ENSURE(rc, spki.len <= SIM_SPKI_MAX && sig.len <= SIM_SIG_MAX, out,
+                      ARCA_ERR_INTERNAL, "simulation TEE (INSECURE): key or signature too long");
     ARCA_GUARD(rc, arca_buf_put_u16be(&b, (uint16_t)sig.len), out);
     ARCA_GUARD(rc, arca_buf_put(&b, sig.data, sig.len), out);
     ARCA_GUARD(rc, arca_buf_put(ev, b.data, b.len), out);
 out:
+    if (rc < 0)
+        rc = arca_err_wrap(rc, "simulation TEE (INSECURE): make evidence");
     arca_buf_free(&b);
     arca_buf_free(&spki);
     arca_buf_free(&sig);
@@ -474,6 +480,7 @@ int arca_sim_seal_key(const struct arca_sim_platform *p, const uint8_t measureme
     uint8_t info[32 + 256];
     memcpy(info, measurement, 32);
     memcpy(info + 32, purpose, plen);
-    return arca_hkdf(ARCA_SHA256, SIM_SEAL_SALT, strlen(SIM_SEAL_SALT), p->secret,
-                     sizeof(p->secret), info, 32 + plen, out, 32);
+    int rc = arca_hkdf(ARCA_SHA256, SIM_SEAL_SALT, strlen(SIM_SEAL_SALT), p->secret,
+                       sizeof(p->secret), info, 32 + plen, out, 32);
+    return rc < 0 ? arca_err_wrap(rc, "simulation TEE (INSECURE): seal key") : 0;
 }

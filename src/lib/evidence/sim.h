@@ -39,18 +39,18 @@ struct arca_sim_platform; /* opaque; holds the key pair and the (secret) platfor
  * *out is freed by the caller with arca_sim_platform_free.
  */
 int arca_sim_platform_open(const char *dir, struct arca_sim_platform **out);
-/* Frees p, wiping its secret and private key. NULL is fine. */
+/* INSECURE simulation TEE: frees p, wiping its secret and private key. NULL is fine. */
 void arca_sim_platform_free(struct arca_sim_platform *p);
-/* The directory the platform lives in (borrowed from p). */
+/* INSECURE simulation TEE: the directory the platform lives in (borrowed from p). */
 const char *arca_sim_platform_dir(const struct arca_sim_platform *p);
 
-/* SHA-256 of the platform key's DER SPKI: the platform id. */
+/* INSECURE simulation TEE: SHA-256 of the platform key's DER SPKI, the platform id. */
 int arca_sim_platform_id(const struct arca_sim_platform *p, uint8_t out[32]);
 
-/* SHA-256 of every byte of the file, read with pread from offset 0 to EOF: the file offset of
+/* INSECURE simulation TEE measurement: SHA-256 of every byte of the file, read with pread from offset 0 to EOF: the file offset of
  * fd is not moved, so the same fd can then be fexecve'd. fd must be a regular file. */
 int arca_sim_measure_fd(int fd, uint8_t out[32]);
-/* As arca_sim_measure_fd for a path (opened O_RDONLY|O_CLOEXEC). */
+/* INSECURE simulation TEE: as arca_sim_measure_fd for a path (opened O_RDONLY|O_CLOEXEC). */
 int arca_sim_measure_path(const char *path, uint8_t out[32]);
 
 /* INSECURE: makes simulated evidence for measurement and report_data signed by the platform
