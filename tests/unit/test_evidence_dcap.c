@@ -233,6 +233,60 @@ static void test_parse_others(void **state)
     arca_buf_free(&b);
 }
 
+/* A v4 quote with an SGX body (TEE type 0) and the v4 signature-data layout (certification
+ * data type 6 wrapping QE report, signature, auth data and the type 5 chain), assembled from
+ * the pieces of the v3 vector: structure only (its signature no longer covers it). */
+static void test_parse_sgx_v4_layout(void **state)
+{
+    (void)state;
+    struct arca_buf b = load("phala-dcap-qvl/sgx_quote");
+    struct arca_dcap_quote q3, q4;
+    struct arca_buf v4, inner;
+    assert_int_equal(arca_dcap_quote_parse(b.data, b.len, &q3), 0);
+    arca_buf_init(&v4, 0);
+    arca_buf_init(&inner, 0);
+    /* inner: QE report, its signature, auth data, type 5 chain */
+    assert_int_equal(arca_buf_put(&inner, q3.qe_report_raw, 384), 0);
+    assert_int_equal(arca_buf_put(&inner, q3.qe_report_signature, 64), 0);
+    assert_int_equal(arca_buf_put_u16le(&inner, (uint16_t)q3.qe_auth_len), 0);
+    assert_int_equal(arca_buf_put(&inner, q3.qe_auth_data, q3.qe_auth_len), 0);
+    assert_int_equal(arca_buf_put_u16le(&inner, 5), 0);
+    assert_int_equal(arca_buf_put_u32le(&inner, (uint32_t)q3.cert_len), 0);
+    assert_int_equal(arca_buf_put(&inner, q3.cert_data, q3.cert_len), 0);
+    assert_int_equal(arca_buf_put(&v4, b.data, 432), 0);
+    v4.data[0] = 4;
+    assert_int_equal(arca_buf_put_u32le(&v4, (uint32_t)(128 + 6 + inner.len)), 0);
+    assert_int_equal(arca_buf_put(&v4, q3.signature, 64), 0);
+    assert_int_equal(arca_buf_put(&v4, q3.attestation_key, 64), 0);
+    assert_int_equal(arca_buf_put_u16le(&v4, 6), 0);
+    assert_int_equal(arca_buf_put_u32le(&v4, (uint32_t)inner.len), 0);
+    assert_int_equal(arca_buf_put(&v4, inner.data, inner.len), 0);
+    assert_int_equal(arca_dcap_quote_parse(v4.data, v4.len, &q4), 0);
+    assert_int_equal(q4.version, 4);
+    assert_int_equal(q4.body_type, ARCA_DCAP_BODY_SGX);
+    assert_memory_equal(q4.sgx.mrenclave, q3.sgx.mrenclave, 32);
+    assert_memory_equal(&q4.qe_report, &q3.qe_report, sizeof q3.qe_report);
+    assert_int_equal(q4.cert_len, q3.cert_len);
+    /* Its quote signature covers the changed version byte: verification must refuse it. */
+    struct arca_dcap_collateral col;
+    struct arca_claims c;
+    load_collateral(&col, "phala-dcap-qvl/sgx_quote_collateral.json");
+    assert_err(arca_dcap_verify(v4.data, v4.len, &col, NULL, at("2025-07-01T00:00:00Z"), &c, NULL),
+               ARCA_ERR_SIGNATURE, "quote signature does not verify");
+    /* A wrong outer type and an inner size overrun are named. */
+    v4.data[436 + 128] = 7;
+    assert_err(arca_dcap_quote_parse(v4.data, v4.len, &q4), ARCA_ERR_UNSUPPORTED,
+               "outer certification data type 7");
+    v4.data[436 + 128] = 6;
+    v4.data[436 + 133] = 0x01; /* size + 16 MiB */
+    assert_err(arca_dcap_quote_parse(v4.data, v4.len, &q4), ARCA_ERR_TRUNCATED,
+               "overruns the signature data");
+    arca_dcap_collateral_free(&col);
+    arca_buf_free(&inner);
+    arca_buf_free(&v4);
+    arca_buf_free(&b);
+}
+
 static void test_parse_rejects_truncation(void **state)
 {
     (void)state;
@@ -905,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_parse_sgx_v3),
         cmocka_unit_test(test_parse_tdx_v4_and_v5),
         cmocka_unit_test(test_parse_others),
+        cmocka_unit_test(test_parse_sgx_v4_layout),
         cmocka_unit_test(test_parse_rejects_truncation),
         cmocka_unit_test(test_pck_extensions),
         cmocka_unit_test(test_verify_sgx_phala),
