@@ -327,8 +327,8 @@ static int tx_put(struct wtx *tx, const struct arca_store_record *rec)
 {
     struct arca_store *s = tx->s;
     uint8_t rkey[ARCA_STORE_RKEY_LEN], nonce[ARCA_STORE_NONCE_LEN], h[32];
-    uint64_t ver;
-    bool present;
+    uint64_t ver = 0;
+    bool present = false;
     struct arca_buf plain, aad, ct;
     arca_buf_init_secret(&plain, 0);
     arca_buf_init(&aad, 256);
@@ -354,8 +354,8 @@ out:
 static int tx_del(struct wtx *tx, int tbl, const void *key, size_t keylen)
 {
     uint8_t rkey[ARCA_STORE_RKEY_LEN], zero[32] = {0};
-    uint64_t ver;
-    bool present;
+    uint64_t ver = 0;
+    bool present = false;
     ARCA_TRY(row_key(tx->s, tbl, key, keylen, rkey));
     ARCA_TRY(tx_next_ver(tx, tbl, rkey, &ver, &present));
     if (!present)
