@@ -140,9 +140,11 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
         return cli_fail(ARCA_EXIT_FAIL, "cannot hash the session: %s", arca_err_detail());
     char hex[65];
     arca_hex_fmt(hex, h, 32);
-    if (cli->output == ARCA_OUTPUT_JSON)
-        printf("{\"file\":\"%s\",\"hash\":\"%s\"}\n", file, hex);
-    else
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        printf("{\"file\":");
+        print_json_string(stdout, file);
+        printf(",\"hash\":\"%s\"}\n", hex);
+    } else
         printf("%s\n", hex);
     return ARCA_EXIT_OK;
 }

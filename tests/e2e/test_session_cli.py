@@ -82,3 +82,11 @@ def test_json_output(tmp_path):
     assert doc[1]["valid"] is False
     assert doc[1]["errors"][0]["line"] == 1
     assert "version" in doc[1]["errors"][0]["message"]
+
+
+def test_hash_json():
+    r = run("-o", "json", "session", "hash", EXAMPLES[0])
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
+    assert doc["file"] == EXAMPLES[0]
+    assert doc["hash"] == run("session", "hash", EXAMPLES[0]).stdout.strip()
