@@ -81,6 +81,70 @@ static int cmd_measure(const char *program)
     return 0;
 }
 
+/* Attests, applies and execs; returns the exit status on failure (never on success). */
+static int launch(char **host_argv, size_t host_argc, const char *addr, const char *config_id,
+                  const uint8_t key_id[32], const char *token, int fd, const char *resolved)
+{
+    uint8_t measurement[32];
+    int rc = arca_sim_measure_fd(fd, measurement);
+    if (rc < 0)
+        return fail("measure", rc);
+    char mhex[65];
+    arca_hex_fmt(mhex, measurement, 32);
+
+    struct arcarun_provider_opts popts = {
+        .sim_dir = getenv("ARCA_SIM_DIR"),
+        .gramine_dir = getenv("ARCA_GRAMINE_DIR"), /* testing: a fake /dev/attestation */
+        .tsm_dir = getenv("ARCA_TSM_DIR"),         /* testing: a fake configfs-tsm */
+        .measurement = measurement,
+    };
+    const struct arcarun_provider *prov = NULL;
+    rc = arcarun_provider_select(getenv("ARCA_TEE"), &popts, &prov);
+    if (rc < 0)
+        return fail("ARCA_TEE", rc);
+    arca_info("arca-run", "attesting %s (sha256 %s) as %s via %s using %s", resolved, mhex,
+              config_id, addr, prov->name);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "arca-run: libcurl initialisation failed\n");
+        return 1;
+    }
+    struct arcarun_attest_params ap = {
+        .cas_addr = addr,
+        .cas_key_id = key_id,
+        .config_id = config_id,
+        .access_token = token,
+        .provider = prov,
+        .popts = &popts,
+        .host_argv = host_argv,
+        .host_argc = host_argc,
+        .host_envp = environ,
+    };
+    struct arca_buf answer;
+    arca_buf_init_secret(&answer, ARCARUN_CONFIG_MAX_BYTES);
+    rc = arcarun_attest(&ap, &answer);
+    curl_global_cleanup();
+    if (rc < 0) {
+        arca_buf_free(&answer);
+        return fail("attestation refused or failed", rc);
+    }
+    struct arcarun_config cfg;
+    rc = arcarun_config_parse(answer.data, answer.len, &cfg);
+    arca_buf_free(&answer);
+    if (rc < 0)
+        return fail("configuration", rc);
+    rc = arcarun_apply_files(&cfg, NULL);
+    if (rc < 0) {
+        arcarun_config_free(&cfg);
+        return fail("injection files", rc);
+    }
+    arca_info("arca-run", "attested: executing %s with %zu arguments, %zu variables, %zu files",
+              resolved, cfg.argc, cfg.envc, cfg.nfiles);
+    rc = arcarun_exec(fd, &cfg);
+    arcarun_config_free(&cfg);
+    return fail("exec", rc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -140,63 +204,8 @@ int main(int argc, char **argv)
     int rc = arcarun_program_open(argv[first], &fd, &resolved);
     if (rc < 0)
         return fail("program", rc);
-    uint8_t measurement[32];
-    rc = arca_sim_measure_fd(fd, measurement);
-    if (rc < 0)
-        return fail("measure", rc);
-    char mhex[65];
-    arca_hex_fmt(mhex, measurement, 32);
-
-    struct arcarun_provider_opts popts = {
-        .sim_dir = getenv("ARCA_SIM_DIR"),
-        .gramine_dir = getenv("ARCA_GRAMINE_DIR"), /* testing: a fake /dev/attestation */
-        .tsm_dir = getenv("ARCA_TSM_DIR"),         /* testing: a fake configfs-tsm */
-        .measurement = measurement,
-    };
-    const struct arcarun_provider *prov = NULL;
-    rc = arcarun_provider_select(getenv("ARCA_TEE"), &popts, &prov);
-    if (rc < 0)
-        return fail("ARCA_TEE", rc);
-    arca_info("arca-run", "attesting %s (sha256 %s) as %s via %s using %s", resolved, mhex,
-              config_id, addr, prov->name);
-
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "arca-run: libcurl initialisation failed\n");
-        return 1;
-    }
-    struct arcarun_attest_params ap = {
-        .cas_addr = addr,
-        .cas_key_id = key_id,
-        .config_id = config_id,
-        .access_token = token,
-        .provider = prov,
-        .popts = &popts,
-        .host_argv = argv + first,
-        .host_argc = (size_t)(argc - first),
-        .host_envp = environ,
-    };
-    struct arca_buf answer;
-    arca_buf_init_secret(&answer, ARCARUN_CONFIG_MAX_BYTES);
-    rc = arcarun_attest(&ap, &answer);
-    curl_global_cleanup();
-    if (rc < 0) {
-        arca_buf_free(&answer);
-        return fail("attestation refused or failed", rc);
-    }
-    struct arcarun_config cfg;
-    rc = arcarun_config_parse(answer.data, answer.len, &cfg);
-    arca_buf_free(&answer);
-    if (rc < 0)
-        return fail("configuration", rc);
-    rc = arcarun_apply_files(&cfg, NULL);
-    if (rc < 0) {
-        arcarun_config_free(&cfg);
-        return fail("injection files", rc);
-    }
-    arca_info("arca-run", "attested: executing %s with %zu arguments, %zu variables, %zu files",
-              resolved, cfg.argc, cfg.envc, cfg.nfiles);
+    rc = launch(argv + first, (size_t)(argc - first), addr, config_id, key_id, token, fd, resolved);
     free(resolved);
-    rc = arcarun_exec(fd, &cfg);
-    arcarun_config_free(&cfg);
-    return fail("exec", rc);
+    close(fd);
+    return rc;
 }
