@@ -552,6 +552,43 @@ static void test_size_limit(void **state)
     free(big);
 }
 
+/* Explicit values are secrets: no diagnostic may repeat them, whatever is wrong with them. */
+static void test_no_secret_in_diagnostics(void **state)
+{
+    (void)state;
+    static const char *const leaky[] = {
+        H SEC "    kind: ascii\n    value: \"S3CRETvalueXYZ\\x01\"\n",
+        H SEC "    kind: binary\n    value: S3CRETvalueXYZ\n",
+        H SEC "    kind: binary\n    value: 00S3CRETvalueXYZ0\n",
+        H SEC "    kind: private-key\n    value: S3CRETvalueXYZ\n",
+        H SEC "    kind: private-key\n    value: \"-----BEGIN PRIVATE KEY-----\\nS3CRETvalueXYZ\\n"
+              "-----END PRIVATE KEY-----\\n\"\n",
+        H SEC "    kind: x509\n    value: S3CRETvalueXYZ\n",
+        H SEC "    kind: binary\n    size: 3\n    value: 53334352455476616c75655859\n",
+        H SVC "    one_time_password_shared_secret: S3CRETvalueXYZ\n",
+        H SVC "    one_time_password_shared_secret: S3CRETVALUEXYZ\n",
+        H "security:\n  attestation:\n    one_time_password_shared_secret: S3CRETvalueXYZ\n",
+        H SVC "    fspf_path: /f\n    fspf_key: S3CRETvalueXYZ\n    fspf_tag: 00\n",
+    };
+    for (size_t i = 0; i < sizeof(leaky) / sizeof(leaky[0]); i++) {
+        struct arca_diag diag;
+        struct arca_session *s = NULL;
+        arca_diag_init(&diag);
+        assert_true(arca_session_load(leaky[i], strlen(leaky[i]), "x.yaml", &s, &diag) < 0);
+        struct arca_buf out;
+        arca_buf_init(&out, 0);
+        arca_diag_format(&diag, &out);
+        if (strstr(arca_buf_cstr(&out), "S3CRET") != NULL ||
+            strstr(arca_buf_cstr(&out), "53334352") != NULL)
+            fprintf(stderr, "case %zu leaks: %s", i, arca_buf_cstr(&out));
+        assert_null(strstr(arca_buf_cstr(&out), "S3CRET"));
+        assert_null(strstr(arca_buf_cstr(&out), "53334352"));
+        assert_true(diag.n >= 1);
+        arca_buf_free(&out);
+        arca_diag_free(&diag);
+    }
+}
+
 /* A large fragment used many times is bounded like the input itself. */
 static void test_fragment_bomb(void **state)
 {
@@ -581,9 +618,13 @@ static void test_fragment_bomb(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_size),       cmocka_unit_test(test_bad_table),
-        cmocka_unit_test(test_unsupported_code), cmocka_unit_test(test_all_errors_listed),
-        cmocka_unit_test(test_size_limit),       cmocka_unit_test(test_fragment_bomb),
+        cmocka_unit_test(test_table_size),
+        cmocka_unit_test(test_bad_table),
+        cmocka_unit_test(test_unsupported_code),
+        cmocka_unit_test(test_all_errors_listed),
+        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_fragment_bomb),
+        cmocka_unit_test(test_no_secret_in_diagnostics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
