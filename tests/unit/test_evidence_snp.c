@@ -734,6 +734,74 @@ static void test_kds_fetch_file_url(void **state)
     arca_buf_free(&b);
 }
 
+static void test_kds_certs_fetch(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/arca-kds2-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct arca_buf b;
+    report(GSG "/attestation.bin", &b);
+    struct arca_snp_report r;
+    assert_int_equal(arca_snp_report_parse(b.data, b.len, &r), 0);
+    assert_int_equal(arca_snp_report_product(&r), ARCA_SNP_PRODUCT_UNKNOWN); /* v2 */
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p %s/kds/vcek/v1/Milan && cp %s %s/kds/vcek/v1/Milan/cert_chain && "
+             "cp %s %s/kds/vcek/v1/Milan/"
+             "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1"
+             "936776b564ea464cdce40c05f63c9b610c5068b006b5d",
+             dir, GSG "/milan.testcer", dir, GSG "/vcek.testcer", dir);
+    assert_int_equal(system(cmd), 0);
+    char base[512];
+    snprintf(base, sizeof(base), "file://%s/kds", dir);
+    struct arca_snp_kds kds = {.base_url = base};
+    struct arca_snp_certs c = {0};
+    int64_t now = at("2024-01-01T00:00:00Z");
+    int rc = arca_snp_certs_fetch(&kds, b.data, b.len, ARCA_SNP_PRODUCT_UNKNOWN, now, &c);
+    if (rc != 0)
+        fail_msg("fetch: %s", arca_err_detail());
+    assert_non_null(c.key);
+    assert_non_null(c.intermediate);
+    assert_non_null(c.ark);
+    assert_int_equal(arca_snp_verify(b.data, b.len, &c, now, NULL), 0);
+    arca_snp_certs_clear(&c);
+    /* Asked for Genoa explicitly: not on the mirror, certs unchanged. */
+    assert_fails(arca_snp_certs_fetch(&kds, b.data, b.len, ARCA_SNP_PRODUCT_GENOA, now, &c),
+                 ARCA_ERR_NETWORK, "/vcek/v1/Genoa/3ac3fe21");
+    assert_null(c.key);
+
+    /* A v3 report names its product (CPUID family 19h model 01h: Milan). */
+    struct arca_buf v;
+    report(COCO "/test-vlek-report.bin", &v);
+    assert_int_equal(arca_snp_report_parse(v.data, v.len, &r), 0);
+    assert_int_equal(arca_snp_report_product(&r), ARCA_SNP_PRODUCT_MILAN);
+    r.cpuid_fam_id = 0x19;
+    r.cpuid_mod_id = 0x11;
+    assert_int_equal(arca_snp_report_product(&r), ARCA_SNP_PRODUCT_GENOA);
+    r.cpuid_fam_id = 0x1a;
+    r.cpuid_mod_id = 0x02;
+    assert_int_equal(arca_snp_report_product(&r), ARCA_SNP_PRODUCT_TURIN);
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p %s/kds/vlek/v1/Milan && cp %s %s/kds/vlek/v1/Milan/cert_chain", dir,
+             GSG "/milan.testcer", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "cp %s %s/kds/vlek/v1/Milan/cert_chain",
+             GSG "/trust/ask_ark_milan_vlek.pem", dir);
+    assert_int_equal(system(cmd), 0);
+    /* VLEK report: only the ASVK chain comes from KDS; the VLEK is added from the host. */
+    rc = arca_snp_certs_fetch(&kds, v.data, v.len, ARCA_SNP_PRODUCT_UNKNOWN, now, &c);
+    if (rc != 0)
+        fail_msg("fetch vlek chain: %s", arca_err_detail());
+    assert_null(c.key);
+    assert_int_equal(arca_snp_certs_load_file(&c, COCO "/test-vlek.der"), 0);
+    assert_int_equal(arca_snp_verify(v.data, v.len, &c, at("2025-06-01T00:00:00Z"), NULL), 0);
+    arca_snp_certs_clear(&c);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    arca_buf_free(&v);
+    arca_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_neg_malformed, setup_gsg, teardown),
         cmocka_unit_test(test_certs_loading),
         cmocka_unit_test(test_kds_fetch_file_url),
+        cmocka_unit_test(test_kds_certs_fetch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,20 @@ void arca_snp_tcb_decode(uint64_t raw, enum arca_snp_product product, struct arc
     out->microcode = b[7];
 }
 
+enum arca_snp_product arca_snp_report_product(const struct arca_snp_report *r)
+{
+    if (r == NULL || r->version < 3)
+        return ARCA_SNP_PRODUCT_UNKNOWN;
+    uint8_t fam = r->cpuid_fam_id, model = r->cpuid_mod_id;
+    if (fam == 0x19 && model < 0x10)
+        return ARCA_SNP_PRODUCT_MILAN;
+    if (fam == 0x19 && ((model >= 0x10 && model < 0x20) || (model >= 0xA0 && model < 0xB0)))
+        return ARCA_SNP_PRODUCT_GENOA; /* Genoa, and Bergamo/Siena which share its keys */
+    if (fam == 0x1A)
+        return ARCA_SNP_PRODUCT_TURIN;
+    return ARCA_SNP_PRODUCT_UNKNOWN;
+}
+
 /* ---- report parsing --------------------------------------------------------------------- */
 
 int arca_snp_report_parse(const void *p, size_t n, struct arca_snp_report *out)

@@ -218,6 +218,20 @@ struct arca_snp_kds {
     int64_t refresh_secs;
 };
 
+/* The product a report names through its CPUID fields (version >= 3: family 19h models 0xh
+ * Milan, 1xh/Axh Genoa; family 1Ah Turin); UNKNOWN for version 2 reports or other CPUs. */
+enum arca_snp_product arca_snp_report_product(const struct arca_snp_report *r);
+
+/*
+ * Fills certs (merging, as the loaders do) with what KDS serves for a raw report: the VCEK and
+ * the ASK+ARK chain for a VCEK-signed report, the ASVK+ARK chain for a VLEK-signed one (a VLEK
+ * itself comes from the host, not KDS). product UNKNOWN = the report's CPUID product, else
+ * Milan, Genoa, Turin in turn (version 2 reports do not name their product). On failure certs
+ * is unchanged and the detail is the last fetch's.
+ */
+int arca_snp_certs_fetch(const struct arca_snp_kds *kds, const void *report, size_t n,
+                         enum arca_snp_product product, int64_t now, struct arca_snp_certs *certs);
+
 /* The VCEK for a parsed report (its CHIP_ID and REPORTED_TCB) of product; appends DER to out.
  * now decides the staleness of cached entries. */
 int arca_snp_kds_fetch_vcek(const struct arca_snp_kds *kds, enum arca_snp_product product,

@@ -301,3 +301,58 @@ int arca_snp_kds_fetch_chain(const struct arca_snp_kds *kds, enum arca_snp_produ
     int64_t age = kds->refresh_secs > 0 ? kds->refresh_secs : KDS_DEFAULT_REFRESH;
     return cached_get(kds, path, name, age, now, validate_pem_chain, out);
 }
+
+/* One product: the key certificate (VCEK reports) and the chain, merged into certs. */
+static int fetch_one(const struct arca_snp_kds *kds, const struct arca_snp_report *r,
+                     enum arca_snp_product product, int64_t now, struct arca_snp_certs *certs)
+{
+    bool vlek = arca_snp_report_signing_key(r) == ARCA_SNP_KEY_VLEK;
+    struct arca_snp_certs next = {0};
+    struct arca_buf b;
+    int rc;
+    arca_buf_init(&b, KDS_MAX_BODY);
+    if (!vlek) {
+        ARCA_GUARD(rc, arca_snp_kds_fetch_vcek(kds, product, r, now, &b), out);
+        ARCA_GUARD(rc, arca_snp_certs_load_key(&next, b.data, b.len), out);
+        arca_buf_reset(&b);
+    }
+    ARCA_GUARD(rc, arca_snp_kds_fetch_chain(kds, product, vlek, now, &b), out);
+    ARCA_GUARD(rc, arca_snp_certs_load_chain(&next, b.data, b.len), out);
+    /* Merge through the loaders' own rule: replace only what was fetched. */
+    struct arca_x509 **dst[3] = {&certs->key, &certs->intermediate, &certs->ark};
+    struct arca_x509 **src[3] = {&next.key, &next.intermediate, &next.ark};
+    for (int i = 0; i < 3; i++) {
+        if (*src[i] != NULL) {
+            arca_x509_free(*dst[i]);
+            *dst[i] = *src[i];
+            *src[i] = NULL;
+        }
+    }
+    rc = 0;
+out:
+    arca_snp_certs_clear(&next);
+    arca_buf_free(&b);
+    return rc;
+}
+
+int arca_snp_certs_fetch(const struct arca_snp_kds *kds, const void *report, size_t n,
+                         enum arca_snp_product product, int64_t now, struct arca_snp_certs *certs)
+{
+    ARCA_ENSURE_REF(kds);
+    ARCA_ENSURE_REF(certs);
+    struct arca_snp_report r;
+    ARCA_TRY(arca_snp_report_parse(report, n, &r));
+    if (product == ARCA_SNP_PRODUCT_UNKNOWN)
+        product = arca_snp_report_product(&r);
+    if (product != ARCA_SNP_PRODUCT_UNKNOWN)
+        return fetch_one(kds, &r, product, now, certs);
+    /* A version 2 report does not say which product made it: KDS answers 404 for the others. */
+    int rc = ARCA_ERR_NOT_FOUND;
+    for (int p = ARCA_SNP_PRODUCT_MILAN; p <= ARCA_SNP_PRODUCT_TURIN; p++) {
+        rc = fetch_one(kds, &r, p, now, certs);
+        if (rc == 0)
+            return 0;
+    }
+    return arca_err_wrap(rc, "snp kds: no product (Milan, Genoa, Turin) has certificates for "
+                             "this report");
+}
