@@ -10,11 +10,15 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,6 +273,41 @@ static void test_exec_script(void **state)
     unsetenv("HOST_ONLY");
 }
 
+/* Where no mount namespace can be had (here: unshare(2) denied by a seccomp filter), arca-run
+ * refuses with a clear message and writes nothing. */
+static void test_no_namespace_refused(void **state)
+{
+    (void)state;
+    struct cfg_store s;
+    make_config(&s);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            _exit(98);
+        int rc = arcarun_apply_files(&s.c, stage_dir);
+        if (rc != ARCA_ERR_DENIED)
+            _exit(1);
+        if (strstr(arca_err_detail(), "cannot get a private mount namespace") == NULL ||
+            strstr(arca_err_detail(), "will not write injected files to disk") == NULL)
+            _exit(2);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    host_unchanged();
+}
+
 static void test_program_open_errors(void **state)
 {
     (void)state;
@@ -289,9 +328,8 @@ static void test_program_open_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_apply_root),
-        cmocka_unit_test(test_apply_userns),
-        cmocka_unit_test(test_exec_script),
+        cmocka_unit_test(test_apply_root),          cmocka_unit_test(test_apply_userns),
+        cmocka_unit_test(test_exec_script),         cmocka_unit_test(test_no_namespace_refused),
         cmocka_unit_test(test_program_open_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
