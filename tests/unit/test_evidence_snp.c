@@ -783,9 +783,6 @@ static void test_kds_certs_fetch(void **state)
     assert_int_equal(arca_snp_report_product(&r), ARCA_SNP_PRODUCT_TURIN);
     snprintf(cmd, sizeof(cmd),
              "mkdir -p %s/kds/vlek/v1/Milan && cp %s %s/kds/vlek/v1/Milan/cert_chain", dir,
-             GSG "/milan.testcer", dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "cp %s %s/kds/vlek/v1/Milan/cert_chain",
              GSG "/trust/ask_ark_milan_vlek.pem", dir);
     assert_int_equal(system(cmd), 0);
     /* VLEK report: only the ASVK chain comes from KDS; the VLEK is added from the host. */
