@@ -36,7 +36,15 @@ struct arca_audit {
     uint64_t seq;
     size_t last_sig_len;
     uint8_t last_sig[ARCA_STORE_SIG_MAX];
-    uint64_t since_cp; /* lines since the last checkpoint */
+    uint64_t since_cp; /* lines since the last checkpoint (under mu) */
+    bool hist_pending; /* a 250th line waits for its history checkpoint (under mu) */
+    struct arca_store_checkpoint hist;
+    /* group checkpointing: one thread at a time writes a checkpoint covering every line
+     * written so far; appenders whose line it covers just wait for it (under cp_mu) */
+    pthread_mutex_t cp_mu;
+    pthread_cond_t cp_cond;
+    bool cp_running;
+    uint64_t cp_done; /* highest seq known to be checkpointed */
 };
 
 /* The signed message: domain || u32be len(prev) || prev || content. */
@@ -437,22 +445,63 @@ out:
     return rc;
 }
 
-static int checkpoint_locked(struct arca_audit *a, bool history)
+/* Makes sure a checkpoint covering seq upto is in the store (durably) before returning. */
+static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
 {
-    if (a->store == NULL || a->seq == 0)
+    if (a->store == NULL)
         return 0;
-    /* the line must be on disk before the store says it exists */
-    if (fsync(a->fd) != 0)
-        return arca_err_set(ARCA_ERR_IO, "audit log %s: fsync: %s", a->path, strerror(errno));
-    struct arca_store_checkpoint cp;
-    memset(&cp, 0, sizeof(cp));
-    cp.seq = a->seq;
-    cp.time = arca_time_now();
-    cp.sig_len = a->last_sig_len;
-    memcpy(cp.sig, a->last_sig, a->last_sig_len);
-    ARCA_TRY(arca_store_checkpoint_put(a->store, &cp, history));
-    a->since_cp = 0;
-    return 0;
+    int rc = 0;
+    pthread_mutex_lock(&a->cp_mu);
+    while (a->cp_done < upto) {
+        if (a->cp_running) {
+            pthread_cond_wait(&a->cp_cond, &a->cp_mu);
+            continue;
+        }
+        a->cp_running = true;
+        pthread_mutex_unlock(&a->cp_mu);
+
+        struct arca_store_checkpoint cp, hist;
+        bool with_hist;
+        memset(&cp, 0, sizeof(cp));
+        pthread_mutex_lock(&a->mu);
+        cp.seq = a->seq;
+        cp.sig_len = a->last_sig_len;
+        memcpy(cp.sig, a->last_sig, a->last_sig_len);
+        with_hist = a->hist_pending;
+        hist = a->hist;
+        a->hist_pending = false;
+        a->since_cp = 0;
+        pthread_mutex_unlock(&a->mu);
+        cp.time = arca_time_now();
+        hist.time = cp.time;
+
+        /* the lines must be on disk before the store says they exist */
+        if (fsync(a->fd) != 0)
+            rc = arca_err_set(ARCA_ERR_IO, "audit log %s: fsync: %s", a->path, strerror(errno));
+        if (rc == 0 && with_hist)
+            rc = arca_store_checkpoint_put(a->store, &hist, true);
+        if (rc == 0)
+            rc = arca_store_checkpoint_put(a->store, &cp, false);
+        if (rc < 0) {
+            pthread_mutex_lock(&a->mu);
+            a->since_cp = a->every; /* retry at the next line */
+            if (with_hist && !a->hist_pending) {
+                a->hist_pending = true;
+                a->hist = hist;
+            }
+            pthread_mutex_unlock(&a->mu);
+        }
+
+        pthread_mutex_lock(&a->cp_mu);
+        a->cp_running = false;
+        if (rc == 0 && cp.seq > a->cp_done)
+            a->cp_done = cp.seq;
+        pthread_cond_broadcast(&a->cp_cond);
+        if (rc < 0)
+            break;
+    }
+    pthread_mutex_unlock(&a->cp_mu);
+    return rc;
 }
 
 int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
@@ -465,6 +514,8 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
                 ARCA_ERR_INVALID_ARG, "audit: event name must be [a-z0-9_]+");
     pthread_mutex_lock(&a->mu);
     int rc;
+    bool need_cp = false;
+    uint64_t seq = 0;
     if (a->broken) {
         rc = arca_err_set(ARCA_ERR_IO,
                           "audit log %s: a previous write failed; restart to "
@@ -472,13 +523,21 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
                           a->path);
     } else {
         rc = write_line(a, event, fields);
-        if (rc == 0 && seq_out != NULL)
-            *seq_out = a->seq;
-        if (rc == 0 && a->store != NULL &&
-            (a->since_cp >= a->every || a->seq % ARCA_AUDIT_HISTORY_EVERY == 0))
-            rc = checkpoint_locked(a, a->seq % ARCA_AUDIT_HISTORY_EVERY == 0);
+        seq = a->seq;
+        if (rc == 0 && a->seq % ARCA_AUDIT_HISTORY_EVERY == 0) {
+            memset(&a->hist, 0, sizeof(a->hist));
+            a->hist.seq = a->seq;
+            a->hist.sig_len = a->last_sig_len;
+            memcpy(a->hist.sig, a->last_sig, a->last_sig_len);
+            a->hist_pending = true;
+        }
+        need_cp = rc == 0 && a->store != NULL && (a->since_cp >= a->every || a->hist_pending);
     }
     pthread_mutex_unlock(&a->mu);
+    if (need_cp)
+        rc = checkpoint_upto(a, seq);
+    if (rc == 0 && seq_out != NULL)
+        *seq_out = seq;
     return rc;
 }
 
@@ -486,9 +545,9 @@ int arca_audit_checkpoint(struct arca_audit *a)
 {
     ARCA_ENSURE_REF(a);
     pthread_mutex_lock(&a->mu);
-    int rc = checkpoint_locked(a, false);
+    uint64_t seq = a->seq;
     pthread_mutex_unlock(&a->mu);
-    return rc;
+    return checkpoint_upto(a, seq);
 }
 
 void arca_audit_close(struct arca_audit *a)
@@ -496,12 +555,14 @@ void arca_audit_close(struct arca_audit *a)
     if (a == NULL)
         return;
     if (a->fd >= 0) {
-        if (a->since_cp > 0 && !a->broken)
-            (void)checkpoint_locked(a, false);
+        if ((a->since_cp > 0 || a->hist_pending) && !a->broken)
+            (void)checkpoint_upto(a, a->seq);
         close(a->fd);
     }
     arca_key_free(a->key);
     free(a->path);
+    pthread_cond_destroy(&a->cp_cond);
+    pthread_mutex_destroy(&a->cp_mu);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -517,6 +578,8 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     if (a == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "audit");
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->cp_mu, NULL);
+    pthread_cond_init(&a->cp_cond, NULL);
     a->fd = -1;
     a->key = arca_key_ref(opt->key);
     a->store = opt->store;
@@ -556,6 +619,7 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
             goto fail;
         }
         a->seq = res.last_seq;
+        a->cp_done = have_cp ? cp.seq : 0;
         a->last_sig_len = res.last_sig_len;
         memcpy(a->last_sig, res.last_sig, res.last_sig_len);
     }
@@ -580,6 +644,7 @@ fail:
     arca_buf_free(&spki);
     arca_buf_free(&b64);
     a->since_cp = 0; /* no checkpoint on a failed open */
+    a->hist_pending = false;
     arca_audit_close(a);
     return rc;
 }
