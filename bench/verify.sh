@@ -7,5 +7,5 @@ build=${1:-/tmp/build-bench-verify}
 secs=${2:-2}
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DARCA_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target bench_verify >/dev/null
-echo "# command: $build/bench_verify $secs"
-exec "$build/bench_verify" "$secs"
+echo "# command: $build/bin/bench_verify $secs"
+exec "$build/bin/bench_verify" "$secs"

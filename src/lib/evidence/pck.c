@@ -58,7 +58,7 @@ static int parse_tcb(struct arca_cur *v, struct arca_pck_ext *e)
             ARCA_TRY(octets(&pair, e->cpusvn, 16, "CPUSVN"));
         } else {
             struct arca_cur iv;
-            uint64_t x;
+            uint64_t x = 0;
             ARCA_TRY(arca_der_expect(&pair, ARCA_DER_INTEGER, &iv, "TCB component SVN"));
             if (b == 17) {
                 ARCA_TRY(arca_der_uint(&iv, UINT16_MAX, &x));
@@ -117,7 +117,7 @@ int arca_pck_ext_parse(const void *der, size_t n, struct arca_pck_ext *out)
             break;
         case 5: {
             struct arca_cur ev;
-            uint64_t x;
+            uint64_t x = 0;
             ARCA_TRY(arca_der_expect(&pair, ARCA_DER_ENUMERATED, &ev, "SGX type"));
             ARCA_TRY(arca_der_uint(&ev, 255, &x));
             e.sgx_type = (int)x;

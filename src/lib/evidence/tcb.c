@@ -107,7 +107,7 @@ static int parse_isv_levels(json_t *arr, struct arca_isv_level **out, size_t *n,
     ARCA_ENSURE(lv != NULL, ARCA_ERR_ALLOC, "%s: out of memory", where);
     json_array_foreach(arr, i, e)
     {
-        uint64_t svn;
+        uint64_t svn = 0;
         int rc;
         snprintf(w, sizeof w, "%s tcbLevels[%zu]", where, i);
         json_t *tcb = json_object_get(e, "tcb");
@@ -134,7 +134,7 @@ static int comp_array(json_t *tcb, const char *key, uint8_t out[16], const char 
                 "%s: \"%s\" must be an array of 16 components", where, key);
     json_array_foreach(arr, i, e)
     {
-        uint64_t svn;
+        uint64_t svn = 0;
         char w[128];
         snprintf(w, sizeof w, "%s %s[%zu]", where, key, i);
         ARCA_TRY(j_uint(e, "svn", 255, &svn, w));
@@ -157,7 +157,7 @@ void arca_tcb_info_free(struct arca_tcb_info *t)
 static int tcb_info_fill(json_t *root, struct arca_tcb_info *t)
 {
     const char *W = "TCB Info";
-    uint64_t x;
+    uint64_t x = 0;
     json_t *id = json_object_get(root, "id");
 
     ARCA_TRY(j_uint(root, "version", 100, &x, W));
@@ -270,7 +270,7 @@ void arca_qe_identity_free(struct arca_qe_identity *q)
 static int qe_fill(json_t *root, struct arca_qe_identity *q)
 {
     const char *W = "QE Identity";
-    uint64_t x;
+    uint64_t x = 0;
     uint8_t b4[4];
     json_t *id = json_object_get(root, "id");
 
