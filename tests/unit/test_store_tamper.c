@@ -18,6 +18,7 @@
 #include "store_test_util.h"
 
 #define N_SESSIONS 6
+#define N_META 48 /* enough records that most database pages hold record bytes */
 
 struct fx {
     char *dir;
@@ -71,8 +72,11 @@ static void restore(struct fx *f)
 
 static const char *meta_val(int i)
 {
-    static char b[64];
-    snprintf(b, sizeof(b), "metadata value number %d", i);
+    static char b[256];
+    snprintf(b, sizeof(b),
+             "metadata value number %d, padded so that the database pages fill up with sealed "
+             "record bytes rather than free space: ................................ %d",
+             i, i);
     return b;
 }
 
@@ -99,7 +103,7 @@ static int setup(void **state)
             return -1;
         memcpy(prev, v.hash, 32);
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_META; i++) {
         char key[16];
         snprintf(key, sizeof(key), "m%d", i);
         if (arca_store_meta_put(s, key, meta_val(i), strlen(meta_val(i))) != 0)
@@ -109,6 +113,11 @@ static int setup(void **state)
     struct arca_store_checkpoint cp = {.seq = 42, .time = 1, .sig_len = 3, .sig = {1, 2, 3}};
     arca_store_checkpoint_put(s, &cp, true);
     arca_store_close(s);
+    /* drop free pages (page layout is not part of the chain) so that flips hit data */
+    sqlite3 *db = NULL;
+    if (sqlite3_open(f->db, &db) != SQLITE_OK || sqlite3_exec(db, "VACUUM", 0, 0, 0) != SQLITE_OK)
+        return -1;
+    sqlite3_close(db);
     f->db_bytes = slurp(f->db, &f->db_len);
     f->ks_bytes = slurp(f->ks, &f->ks_len);
     *state = f;
@@ -173,7 +182,7 @@ static int read_all(struct arca_store *s)
             errors++;
         }
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_META; i++) {
         char key[16];
         snprintf(key, sizeof(key), "m%d", i);
         struct arca_buf b;
@@ -328,7 +337,7 @@ static void test_record_edits(void **state)
            " ct=(SELECT ct FROM t WHERE t.rkey != rec.rkey) WHERE tbl=6 AND rkey IN"
            " (SELECT rkey FROM t);");
     int refused = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_META; i++) {
         char key[16];
         snprintf(key, sizeof(key), "m%d", i);
         struct arca_buf b;
