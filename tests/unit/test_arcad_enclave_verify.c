@@ -154,6 +154,72 @@ static void test_sgx_vector_tolerances(void **state)
     free(q);
 }
 
+#define SEV ARCA_TESTVECTORS "/google-go-sev-guest/"
+#define SNP_MEASUREMENT                                                                            \
+    "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e487" \
+    "2b01"
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t n;
+    uint8_t *b = slurp(from, &n);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+}
+
+/* SEV-SNP: the Milan report with its VCEK and the KDS chain in a certificate directory. Its
+ * guest policy has the DEBUG bit: a real vector for "DEBUG not tolerated". */
+static void test_snp_vector(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/arcad-snp-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char p[128];
+    snprintf(p, sizeof(p), "%s/vcek.der", dir);
+    copy_file(SEV "vcek.testcer", p);
+    snprintf(p, sizeof(p), "%s/cert_chain.pem", dir);
+    copy_file(SEV "milan.testcer", p);
+    size_t n;
+    uint8_t *r = slurp(SEV "attestation.bin", &n);
+    struct enclave_verify_cfg cfg = {.snp_certs_path = dir};
+    struct arca_claims c;
+    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, n, NULL, 0,
+                                     at("2023-01-01T00:00:00Z"), &c);
+    if (rc < 0)
+        fail_msg("verify: %s", arca_err_detail());
+    assert_int_equal(c.type, ARCA_EVIDENCE_SNP);
+    assert_int_equal(c.report_data[0], 1);
+    assert_int_equal(c.report_data[4], 5);
+    assert_true(c.debug);
+    struct arca_session *s =
+        session("      snp: {measurement: \"" SNP_MEASUREMENT "\"}\n", "    mode: hardware\n");
+    assert_int_equal(appraise(&c, s), ARCA_ERR_POLICY);
+    assert_non_null(strstr(arca_err_detail(), "DEBUG mode, which is not tolerated"));
+    arca_session_free(s);
+    s = session("      snp: {measurement: \"" SNP_MEASUREMENT "\"}\n",
+                "    mode: hardware\n    tolerate: [debug-mode]\n");
+    rc = appraise(&c, s);
+    if (rc < 0)
+        fail_msg("appraise: %s", arca_err_detail());
+    arca_session_free(s);
+    s = session("      snp: {measurement: \"" SNP_MEASUREMENT "\", min_tcb: {snp: 9}}\n",
+                "    mode: hardware\n    tolerate: [debug-mode]\n");
+    assert_int_equal(appraise(&c, s), ARCA_ERR_POLICY);
+    assert_non_null(strstr(arca_err_detail(), "min_tcb"));
+    arca_session_free(s);
+    /* A flipped byte of the report: the signature fails. */
+    r[0x90] ^= 1;
+    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, n, NULL, 0,
+                                        at("2023-01-01T00:00:00Z"), &c) < 0);
+    free(r);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_no_collateral(void **state)
 {
     (void)state;
@@ -195,9 +261,8 @@ static void test_totp_rfc6238(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tdx_vector),
-        cmocka_unit_test(test_sgx_vector_tolerances),
-        cmocka_unit_test(test_no_collateral),
+        cmocka_unit_test(test_tdx_vector),   cmocka_unit_test(test_sgx_vector_tolerances),
+        cmocka_unit_test(test_snp_vector),   cmocka_unit_test(test_no_collateral),
         cmocka_unit_test(test_totp_rfc6238),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
