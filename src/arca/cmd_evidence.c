@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "base/enc.h"
@@ -230,13 +231,11 @@ static int snp_run(const struct opts *o, const struct arca_buf *b, struct arca_c
     ARCA_ENSURE(o->ncollateral > 0, ARCA_ERR_NOT_FOUND,
                 "SNP reports do not carry their VCEK/VLEK: give it with --collateral");
     for (size_t i = 0; rc == 0 && i < o->ncollateral; i++) {
-        struct arca_buf tmp;
-        arca_buf_init(&tmp, EVIDENCE_MAX);
         /* A directory is a collateral dir; a file is the key certificate or a chain. */
-        rc = arca_file_read(o->collateral[i], EVIDENCE_MAX, &tmp) == 0
-                 ? arca_snp_certs_load_file(&certs, o->collateral[i])
-                 : arca_snp_certs_load_dir(&certs, o->collateral[i]);
-        arca_buf_free(&tmp);
+        struct stat st;
+        bool dir = stat(o->collateral[i], &st) == 0 && S_ISDIR(st.st_mode);
+        rc = dir ? arca_snp_certs_load_dir(&certs, o->collateral[i])
+                 : arca_snp_certs_load_file(&certs, o->collateral[i]);
     }
     arca_buf_init(&raw, 4096);
     if (rc == 0)
