@@ -676,6 +676,21 @@ static void test_flip_collateral(void **state)
     arca_buf_free(&b);
 }
 
+/* Genuine collateral of another platform: every signature verifies, the FMSPC does not match. */
+static void test_collateral_of_other_platform(void **state)
+{
+    (void)state;
+    struct arca_buf b = load("phala-dcap-qvl/tdx_quote");
+    struct arca_dcap_collateral col;
+    struct arca_claims c;
+    load_collateral(&col, "phala-dcap-qvl/tdx_quote_outdated_collateral.json");
+    assert_err(arca_dcap_verify(b.data, b.len, &col, NULL, at("2026-03-01T00:00:00Z"), &c, NULL),
+               ARCA_ERR_CONFLICT,
+               "TCB Info is for FMSPC 90c06f000000, the PCK certificate says b0c06f000000");
+    arca_dcap_collateral_free(&col);
+    arca_buf_free(&b);
+}
+
 static void test_collateral_window(void **state)
 {
     (void)state;
@@ -971,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_flip_regions_sgx),
         cmocka_unit_test(test_flip_regions_tdx),
         cmocka_unit_test(test_flip_collateral),
+        cmocka_unit_test(test_collateral_of_other_platform),
         cmocka_unit_test(test_collateral_window),
         cmocka_unit_test(test_wrong_root),
         cmocka_unit_test(test_revoked_pck),
