@@ -220,6 +220,55 @@ static void test_snp_vector(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The same report with its VCEK delivered in an extended-report certificate table (what
+ * configfs-tsm's auxblob holds): no configured certificates needed, the roots are pinned. */
+static void test_snp_aux_table(void **state)
+{
+    (void)state;
+    size_t rn, vn;
+    uint8_t *r = slurp(SEV "attestation.bin", &rn);
+    uint8_t *vcek = slurp(SEV "vcek.testcer", &vn);
+    /* two entries + terminator, then the certificate; VCEK GUID little-endian as stored. */
+    static const uint8_t guid[16] = {0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45,
+                                     0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+    static const uint8_t other[16] = {1, 2, 3};
+    struct arca_buf t;
+    arca_buf_init(&t, 0);
+    uint32_t off = 3 * 24;
+    assert_int_equal(arca_buf_put(&t, other, 16), 0);
+    assert_int_equal(arca_buf_put_u32le(&t, off), 0);
+    assert_int_equal(arca_buf_put_u32le(&t, 1), 0);
+    assert_int_equal(arca_buf_put(&t, guid, 16), 0);
+    assert_int_equal(arca_buf_put_u32le(&t, off), 0);
+    assert_int_equal(arca_buf_put_u32le(&t, (uint32_t)vn), 0);
+    uint8_t zero[24] = {0};
+    assert_int_equal(arca_buf_put(&t, zero, 24), 0);
+    assert_int_equal(arca_buf_put(&t, vcek, vn), 0);
+    struct enclave_verify_cfg cfg = {0};
+    struct arca_claims c;
+    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, t.len,
+                                     at("2023-01-01T00:00:00Z"), &c);
+    if (rc < 0)
+        fail_msg("verify: %s", arca_err_detail());
+    /* Without a table and without configuration: refused, naming both. */
+    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0,
+                                             at("2023-01-01T00:00:00Z"), &c),
+                     ARCA_ERR_NOT_FOUND);
+    assert_non_null(strstr(arca_err_detail(), "ARCA_SNP_CERTS"));
+    /* An entry pointing outside the table, and a table without terminator. */
+    t.data[16] = 0xff;
+    t.data[17] = 0xff;
+    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, t.len,
+                                             at("2023-01-01T00:00:00Z"), &c),
+                     ARCA_ERR_FORMAT);
+    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, 20,
+                                             at("2023-01-01T00:00:00Z"), &c),
+                     ARCA_ERR_TRUNCATED);
+    arca_buf_free(&t);
+    free(vcek);
+    free(r);
+}
+
 static void test_no_collateral(void **state)
 {
     (void)state;
@@ -261,9 +310,9 @@ static void test_totp_rfc6238(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tdx_vector),   cmocka_unit_test(test_sgx_vector_tolerances),
-        cmocka_unit_test(test_snp_vector),   cmocka_unit_test(test_no_collateral),
-        cmocka_unit_test(test_totp_rfc6238),
+        cmocka_unit_test(test_tdx_vector),    cmocka_unit_test(test_sgx_vector_tolerances),
+        cmocka_unit_test(test_snp_vector),    cmocka_unit_test(test_snp_aux_table),
+        cmocka_unit_test(test_no_collateral), cmocka_unit_test(test_totp_rfc6238),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
