@@ -1,0 +1,19 @@
+/*
+ * The SEV-SNP certificate table a launcher sends with its report (configfs-tsm auxblob) is
+ * untrusted input parsed by arcad before anything is verified.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "enclave_verify.h"
+#include "evidence/snp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct arca_snp_certs certs;
+    memset(&certs, 0, sizeof(certs));
+    (void)enclave_snp_certs_from_table(data, size, &certs);
+    arca_snp_certs_clear(&certs);
+    return 0;
+}
