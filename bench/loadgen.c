@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 {
     struct opts o = {.mode = "read", .clients = 1, .duration = 5, .session = "bench-read"};
     const char *cas_key = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
@@ -215,7 +215,6 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
-        i++;
     }
     uint8_t kid[32];
     if (o.cas == NULL || o.identity == NULL || cas_key == NULL || o.clients < 1 ||
