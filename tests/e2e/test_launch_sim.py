@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from launch_util import (KeyPair, attestation_events, measure, run_arca_run, session_yaml,
+from launch_util import (ARCA_RUN, KeyPair, attestation_events, measure, run_arca_run, session_yaml,
                          upload_session, write_program)
 
 
@@ -92,3 +92,37 @@ def test_measure_cli(tmp_path):
     prog = write_program(tmp_path)
     import hashlib
     assert measure(prog) == hashlib.sha256(open(prog, "rb").read()).hexdigest()
+
+
+def test_unprivileged_user_namespace(arcad, creator, tmp_path):
+    """arca-run started by an ordinary user (nobody) still gets its private mount namespace,
+    through an unprivileged user namespace, and the injected file appears for the program."""
+    import shutil
+    import subprocess
+    import tempfile
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root to become nobody (setpriv)")
+    d = tempfile.mkdtemp(prefix="arca-unpriv-")
+    try:
+        os.chmod(d, 0o777)
+        prog = write_program(d)
+        os.chmod(prog, 0o755)
+        sim = os.path.join(d, "sim")
+        os.mkdir(sim, 0o700)
+        os.chown(sim, 65534, 65534)
+        upload_session(arcad, creator, session_yaml("launch-unpriv", measure(prog)))
+        out = os.path.join(d, "out.txt")
+        env = {"PATH": "/usr/bin:/bin", "ARCA_CAS_ADDR": "127.0.0.1:%d" % arcad.enclave,
+               "ARCA_CONFIG_ID": "launch-unpriv/app", "ARCA_CAS_KEY": arcad.cas_key,
+               "ARCA_TEE": "sim", "ARCA_SIM_DIR": sim}
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            ARCA_RUN, prog, out],
+                           capture_output=True, text=True, env=env, timeout=60)
+        if "cannot get a private mount namespace" in r.stderr:
+            pytest.skip("unprivileged user namespaces are disabled here")
+        assert r.returncode == 0, r.stderr
+        got = parse_output(out)
+        assert got["file"] == "password=" + got["env"]["PW"]
+        assert os.stat(out).st_uid == 65534  # the program kept the caller's identity
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
