@@ -35,6 +35,26 @@ static int write_proc_file(const char *path, const char *text)
     return w == (ssize_t)n ? 0 : -(w < 0 ? e : EIO);
 }
 
+/* True if /proc/self/mountinfo lists a mount with shared propagation, or cannot be read (the
+ * cautious answer). */
+static bool any_mount_shared(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (f == NULL)
+        return true;
+    char line[4096];
+    bool shared = false;
+    while (!shared && fgets(line, sizeof(line), f) != NULL) {
+        /* Optional fields sit between the mount options and the " - " separator. */
+        char *sep = strstr(line, " - ");
+        if (sep != NULL)
+            *sep = '\0';
+        shared = strstr(line, " shared:") != NULL;
+    }
+    fclose(f);
+    return shared;
+}
+
 int arcarun_enter_mount_ns(void)
 {
     if (unshare(CLONE_NEWNS) != 0) {
@@ -67,8 +87,18 @@ int arcarun_enter_mount_ns(void)
                       strerror(-rc));
     }
     /* Nothing we mount from here on may propagate back to the host's namespace. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        ARCA_BAIL(ARCA_ERR_DENIED, "mount namespace: cannot make / private: %s", strerror(errno));
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        int e = errno;
+        /* In a chroot "/" is not a mount point (EINVAL) and the mount holding it cannot be
+         * named. It is safe to go on only if no mount we can see takes part in propagation:
+         * bind mounts of a shared host mount would show as shared here. */
+        if (e == EINVAL && !any_mount_shared())
+            return 0;
+        ARCA_BAIL(ARCA_ERR_DENIED,
+                  "mount namespace: cannot make / private (%s)%s: refusing, as injected files "
+                  "could become visible outside arca-run",
+                  strerror(e), e == EINVAL ? ", and shared mounts exist in this chroot" : "");
+    }
     return 0;
 }
 
