@@ -1,7 +1,6 @@
 /*
  * The enclave API (DESIGN §4: challenge, attest, configuration delivery), served on arcad's
- * second listener (--enclave-listen). Implemented by src/arcad/enclave_api.c; until that file
- * exists, enclave_api_stub.c provides a default that registers nothing.
+ * second listener (--enclave-listen). Implemented by src/arcad/enclave_api.c.
  */
 #ifndef ARCAD_ENCLAVE_API_H
 #define ARCAD_ENCLAVE_API_H
