@@ -18,9 +18,11 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("robust")
     a = Arcad(tmp, ["--timeout", "2", "--max-body", "65536", "--max-header", "8192",
                     "--max-connections", "40"])
-    ident = make_identity(tmp, "me", a)
-    yield a, ident
-    a.kill()
+    try:
+        ident = make_identity(tmp, "me", a)
+        yield a, ident
+    finally:
+        a.kill()
 
 
 def healthy(a, ident):

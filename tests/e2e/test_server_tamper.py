@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from conftest import ARCAD, Arcad, https_json, make_identity
+from conftest import ARCAD, https_json, make_identity
 
 FLIPS = int(os.environ.get("ARCA_TAMPER_FLIPS", "200"))
 SESSIONS = 4
@@ -35,8 +35,8 @@ def start(a, timeout=20):
     raise AssertionError("arcad neither started nor refused")
 
 
-def test_flipped_bytes_are_detected(tmp_path):
-    a = Arcad(tmp_path, workers=1)
+def test_flipped_bytes_are_detected(tmp_path, arcad_factory):
+    a = arcad_factory(workers=1)
     me = make_identity(tmp_path, "owner", a)
     expected = {}
     for i in range(SESSIONS):
