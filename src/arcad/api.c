@@ -23,6 +23,7 @@
 #include "govern/access.h"
 #include "policy/session.h"
 #include "secrets/secrets.h"
+#include "secrets/session_specs.h"
 #include "store/store.h"
 
 #define HISTORY_MAX 10000
@@ -74,52 +75,6 @@ static int check_access(struct arcad_request *req, const struct arca_session *mo
 
 /* ---- secrets ------------------------------------------------------------------------------ */
 
-static int build_specs(const struct arca_session *s, struct arca_secret_spec **out,
-                       const char ***strs_out)
-{
-    size_t n = s->n_secrets, nstr = 0;
-    for (size_t i = 0; i < n; i++)
-        nstr += s->secrets[i].n_dns + s->secrets[i].n_san;
-    struct arca_secret_spec *specs = calloc(n ? n : 1, sizeof(*specs));
-    const char **strs = calloc(nstr ? nstr : 1, sizeof(*strs));
-    if (specs == NULL || strs == NULL) {
-        free(specs);
-        free(strs);
-        ARCA_BAIL(ARCA_ERR_ALLOC, "out of memory");
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct arca_secret *d = &s->secrets[i];
-        struct arca_secret_spec *sp = &specs[i];
-        sp->name = d->name.s;
-        sp->kind = d->kind;
-        sp->size = d->has_size ? d->size : 0;
-        sp->key_type = d->key_type;
-        sp->migrate = d->migrate;
-        sp->value = d->value.s;
-        sp->value_len = d->value.len;
-        sp->external = d->has_import || d->provided_by.s != NULL;
-        sp->private_key = d->private_key.s;
-        sp->issuer = d->issuer.s;
-        sp->common_name = d->common_name.s;
-        sp->endpoint = d->endpoint == ARCA_ENDPOINT_SERVER   ? ARCA_EKU_SERVER
-                       : d->endpoint == ARCA_ENDPOINT_CLIENT ? ARCA_EKU_CLIENT
-                                                             : 0;
-        sp->dns = &strs[k];
-        sp->dns_count = d->n_dns;
-        for (size_t j = 0; j < d->n_dns; j++)
-            strs[k++] = d->dns[j].s;
-        sp->san = &strs[k];
-        sp->san_count = d->n_san;
-        for (size_t j = 0; j < d->n_san; j++)
-            strs[k++] = d->san[j].s;
-        sp->valid_for = d->has_valid_for ? d->valid_for : 0;
-    }
-    *out = specs;
-    *strs_out = strs;
-    return 0;
-}
-
 /* Generates (create) or migrates (update, old_hash given) the session's secrets and appends
  * their serialisation to blob (a secret buffer). */
 static int secrets_for(struct arcad_ctx *ctx, const struct arca_session *s, const uint8_t *old_hash,
@@ -127,8 +82,6 @@ static int secrets_for(struct arcad_ctx *ctx, const struct arca_session *s, cons
 {
     int rc = 0;
     struct arca_secret_set *old = NULL, *set = NULL;
-    struct arca_secret_spec *specs = NULL;
-    const char **strs = NULL;
     if (s->n_secrets == 0)
         return 0;
     if (old_hash != NULL) {
@@ -143,13 +96,10 @@ static int secrets_for(struct arcad_ctx *ctx, const struct arca_session *s, cons
         if (rc < 0)
             return rc;
     }
-    ARCA_GUARD(rc, build_specs(s, &specs, &strs), out);
     ARCA_GUARD(rc, arca_secret_set_new(&set), out);
-    ARCA_GUARD(rc, arca_secrets_generate(specs, s->n_secrets, old, arca_time_now(), set), out);
+    ARCA_GUARD(rc, arca_secrets_generate_for_session(s, old, arca_time_now(), set), out);
     ARCA_GUARD(rc, arca_secret_set_encode(set, blob), out);
 out:
-    free(specs);
-    free(strs);
     arca_secret_set_free(set);
     arca_secret_set_free(old);
     return rc;
