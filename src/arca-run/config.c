@@ -212,8 +212,9 @@ int arcarun_config_parse(const void *json, size_t len, struct arcarun_config *ou
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (root == NULL)
-        ARCA_BAIL(ARCA_ERR_FORMAT, "configuration: not JSON: %.80s at line %d column %d", jerr.text,
-                  jerr.line, jerr.column);
+        /* Not jerr.text: jansson quotes the token "near" the error, which may be a secret. */
+        ARCA_BAIL(ARCA_ERR_FORMAT, "configuration: not JSON (line %d column %d)", jerr.line,
+                  jerr.column);
     static const char *const members[] = {"argv", "env", "pwd", "files", NULL};
     int rc = 0;
     ARCA_GUARD_ENSURE(rc, json_is_object(root), out, ARCA_ERR_FORMAT,

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,6 +86,9 @@ int arcarun_exec(int fd, const struct arcarun_config *c)
                 "exec: incomplete configuration");
     if (chdir(c->pwd) != 0)
         ARCA_BAIL(ARCA_ERR_IO, "pwd %s: cannot change into it: %s", c->pwd, strerror(errno));
+    /* main() ignores SIGPIPE for arca-run's own sockets; an ignored disposition survives exec,
+     * so give the program the default back (a program writing to a closed pipe expects to die). */
+    signal(SIGPIPE, SIG_DFL);
     fexecve(fd, c->argv, c->envp);
     ARCA_BAIL(ARCA_ERR_IO, "exec: %s", strerror(errno));
 }

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,11 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     rc = arcarun_provider_select(getenv("ARCA_TEE"), &popts, &prov);
     if (rc < 0)
         return fail("ARCA_TEE", rc);
-    arca_info("arca-run", "attesting %s (sha256 %s) as %s via %s using %s", resolved, mhex,
+    /* The one-time password after '@' is a credential: never in the log. */
+    const char *slash = strrchr(config_id, '/');
+    const char *at = strchr(slash != NULL ? slash : config_id, '@');
+    int shown = at != NULL ? (int)(at - config_id) : (int)strlen(config_id);
+    arca_info("arca-run", "attesting %s (sha256 %s) as %.*s via %s using %s", resolved, mhex, shown,
               config_id, addr, prov->name);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -147,6 +152,9 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
 
 int main(int argc, char **argv)
 {
+    /* A CAS closing the connection mid-write must be an error return, not a silent death by
+     * SIGPIPE (arcarun_exec gives the program the default disposition back). */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

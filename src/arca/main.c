@@ -1,4 +1,5 @@
 /* arca: the command-line client. See `arca --help` and docs/cli.md. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,9 @@ int cli_take_output_flag(struct arca_cli *cli, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A CAS closing the TLS connection mid-write must give exit code 3 with a message, not a
+     * silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     struct arca_cli cli = {.cas = getenv("ARCA_CAS"),
                            .identity = getenv("ARCA_IDENTITY"),
                            .output = ARCA_OUTPUT_TEXT,
