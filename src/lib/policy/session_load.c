@@ -815,6 +815,11 @@ static void parse_digest_list(struct ld *L, const struct arca_ynode *n, const ch
         (*out)[0].pos = n->pos;
         if (get_hex_fixed(L, n, what, (*out)[0].v, 32))
             *count = 1;
+        else {
+            /* An empty list is freed by nobody (callers count entries): do not keep it. */
+            free(*out);
+            *out = NULL;
+        }
         return;
     }
     if (!expect(L, n, ARCA_YNODE_SEQ, "a hex string or a list of hex strings"))
@@ -839,6 +844,10 @@ static void parse_digest_list(struct ld *L, const struct arca_ynode *n, const ch
         else if (get_hex_fixed(L, it, what, (*out)[*count].v, 32))
             (*out)[(*count)++].pos = it->pos;
         pp(L, o);
+    }
+    if (*count == 0) {
+        free(*out);
+        *out = NULL;
     }
 }
 
