@@ -16,6 +16,7 @@
 #include "enclave_api.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +44,18 @@
 struct enclave_state {
     int nonce_ttl;
     struct enclave_verify_cfg vcfg;
-    uint8_t nonce_key[32]; /* per process: nonces do not outlive arcad */
+    pthread_mutex_t fetch_lock; /* vcfg.fetch_lock */
+    char pcs_cache[4096];       /* DATA_DIR/collateral-cache/pcs */
+    char kds_cache[4096];       /* DATA_DIR/collateral-cache/kds */
+    uint8_t nonce_key[32];      /* per process: nonces do not outlive arcad */
 };
 
 static void state_free(void *p)
 {
-    if (p != NULL)
+    if (p != NULL) {
+        pthread_mutex_destroy(&((struct enclave_state *)p)->fetch_lock);
         arca_wipe(p, sizeof(struct enclave_state));
+    }
     free(p);
 }
 
@@ -618,15 +624,31 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
     if (ttl != NULL && atoi(ttl) > 0 && atoi(ttl) <= 3600)
         st->nonce_ttl = atoi(ttl);
     st->vcfg.allow_simulation = ctx->cfg.allow_simulation;
-    st->vcfg.collateral_path = getenv("ARCA_COLLATERAL");
-    st->vcfg.snp_certs_path = getenv("ARCA_SNP_CERTS");
+    /* Collateral is loaded once by main (ctx->collateral); only unit tests that build a
+     * context by hand still name a path, which is then read on every attestation. */
+    st->vcfg.collateral = ctx->collateral;
+    st->vcfg.collateral_path = ctx->collateral == NULL ? ctx->cfg.collateral : NULL;
+    st->vcfg.snp_certs_path = ctx->cfg.snp_certs;
+    st->vcfg.dcap_cache = ctx->dcap_cache;
+    st->vcfg.pcs_url = ctx->cfg.pcs_url;
+    st->vcfg.kds_url = ctx->cfg.kds_url;
+    if (ctx->cfg.data_dir != NULL) {
+        snprintf(st->pcs_cache, sizeof(st->pcs_cache), "%s/collateral-cache/pcs",
+                 ctx->cfg.data_dir);
+        snprintf(st->kds_cache, sizeof(st->kds_cache), "%s/collateral-cache/kds",
+                 ctx->cfg.data_dir);
+        st->vcfg.pcs_cache_dir = st->pcs_cache;
+        st->vcfg.kds_cache_dir = st->kds_cache;
+    }
+    pthread_mutex_init(&st->fetch_lock, NULL);
+    st->vcfg.fetch_lock = &st->fetch_lock;
     int rc = arcad_router_add(r, "POST", "/v1/challenge", ARCAD_ROUTE_EXACT, "enclave_challenge",
                               h_challenge, st);
     if (rc == 0)
         rc = arcad_router_add(r, "POST", "/v1/attest", ARCAD_ROUTE_EXACT, "enclave_attest",
                               h_attest, st);
     if (rc < 0) {
-        free(st);
+        state_free(st);
         return rc;
     }
     ctx->enclave_state = st;

@@ -3,12 +3,18 @@
  */
 #include "enclave_verify.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "crypto/crypto.h"
 #include "evidence/collateral.h"
+#include "evidence/collateral_fetch.h"
+#include "evidence/dcap_quote.h"
 #include "evidence/dcap_verify.h"
+#include "evidence/pck.h"
 #include "evidence/sim.h"
 #include "evidence/snp.h"
 
@@ -38,20 +44,112 @@ int enclave_evidence_type_parse(const char *s)
     return -1;
 }
 
+int enclave_collateral_load(const char *path, struct arca_dcap_collateral **out)
+{
+    ARCA_ENSURE_REF(path);
+    ARCA_ENSURE_REF(out);
+    *out = NULL;
+    struct arca_dcap_collateral *col = calloc(1, sizeof(*col));
+    ARCA_ENSURE(col != NULL, ARCA_ERR_ALLOC, "collateral: out of memory");
+    arca_dcap_collateral_init(col);
+    int rc = arca_dcap_collateral_load_path(col, path);
+    if (rc < 0) {
+        arca_dcap_collateral_free(col);
+        free(col);
+        return arca_err_wrap(rc, "collateral %s", path);
+    }
+    *out = col;
+    return 0;
+}
+
+void enclave_collateral_free(struct arca_dcap_collateral *col)
+{
+    if (col == NULL)
+        return;
+    arca_dcap_collateral_free(col);
+    free(col);
+}
+
+/* Fetches (or reads from the on-disk cache) the collateral for the quote's platform: FMSPC from
+ * the PCK certificate, the PCK CA ("processor" or "platform") from its issuer's name. */
+static int dcap_fetch(const struct enclave_verify_cfg *cfg, const void *ev, size_t n, int64_t now,
+                      struct arca_dcap_collateral *col)
+{
+    struct arca_dcap_quote q;
+    ARCA_TRY(arca_dcap_quote_parse(ev, n, &q));
+    struct arca_x509 **list = NULL;
+    size_t nl = 0;
+    ARCA_TRY(arca_x509_list_from_pem(q.cert_data, q.cert_len, &list, &nl));
+    struct arca_pck_ext ext;
+    struct arca_buf cn;
+    arca_buf_init(&cn, 4096);
+    int rc = nl >= 2 ? arca_pck_ext_from_cert(list[0], &ext)
+                     : arca_err_set(ARCA_ERR_CERT, "quote: PCK chain too short");
+    if (rc == 0)
+        rc = arca_x509_subject_cn(list[1], &cn);
+    if (rc == 0) {
+        struct arca_pcs pcs = {.base_url = cfg->pcs_url, .cache_dir = cfg->pcs_cache_dir};
+        const char *ca = strstr(arca_buf_cstr(&cn), "Processor") ? "processor" : "platform";
+        if (cfg->fetch_lock != NULL)
+            pthread_mutex_lock(cfg->fetch_lock);
+        rc = arca_pcs_collateral_get(&pcs, q.body_type != ARCA_DCAP_BODY_SGX, ext.fmspc, ca, now,
+                                     col);
+        if (cfg->fetch_lock != NULL)
+            pthread_mutex_unlock(cfg->fetch_lock);
+        if (rc < 0)
+            rc = arca_err_wrap(rc, "collateral from %s", cfg->pcs_url);
+    }
+    arca_buf_free(&cn);
+    arca_x509_list_free(list, nl);
+    return rc;
+}
+
+/* Errors after which collateral from the PCS may do better than the configured one: TCB Info
+ * of another platform (CONFLICT), no matching TCB level (NOT_FOUND), outdated (EXPIRED), or
+ * CRLs of the other PCK CA (CERT). Errors of the quote itself (signature, format, revocation)
+ * are final. Fetched collateral is verified exactly as configured collateral is. */
+static bool dcap_refetch_helps(int rc)
+{
+    return rc == ARCA_ERR_CONFLICT || rc == ARCA_ERR_NOT_FOUND || rc == ARCA_ERR_EXPIRED ||
+           rc == ARCA_ERR_CERT;
+}
+
 static int verify_dcap(const struct enclave_verify_cfg *cfg, int type, const void *ev, size_t n,
                        int64_t now, struct arca_claims *claims)
 {
-    ARCA_ENSURE(cfg->collateral_path != NULL, ARCA_ERR_NOT_FOUND,
-                "%s evidence: no DCAP collateral configured (ARCA_COLLATERAL)",
+    ARCA_ENSURE(cfg->collateral != NULL || cfg->collateral_path != NULL || cfg->pcs_url != NULL,
+                ARCA_ERR_NOT_FOUND,
+                "%s evidence: no DCAP collateral configured (arcad --collateral or --pcs-url, "
+                "or ARCA_COLLATERAL)",
                 enclave_evidence_type_name(type));
-    struct arca_dcap_collateral col;
-    arca_dcap_collateral_init(&col);
-    int rc = arca_dcap_collateral_load_path(&col, cfg->collateral_path);
-    if (rc == 0) {
-        struct arca_dcap_opts opts = {0};
-        rc = arca_dcap_verify(ev, n, &col, &opts, now, claims, NULL);
+    struct arca_dcap_opts opts = {.cache = cfg->dcap_cache};
+    int rc = 1; /* nothing tried yet */
+    if (cfg->collateral != NULL) {
+        rc = arca_dcap_verify(ev, n, cfg->collateral, &opts, now, claims, NULL);
+    } else if (cfg->collateral_path != NULL) {
+        struct arca_dcap_collateral col;
+        arca_dcap_collateral_init(&col);
+        rc = arca_dcap_collateral_load_path(&col, cfg->collateral_path);
+        if (rc == 0)
+            rc = arca_dcap_verify(ev, n, &col, &opts, now, claims, NULL);
+        arca_dcap_collateral_free(&col);
     }
-    arca_dcap_collateral_free(&col);
+    if (cfg->pcs_url != NULL && (rc == 1 || dcap_refetch_helps(rc))) {
+        char first[512] = "";
+        if (rc < 0)
+            snprintf(first, sizeof(first), "%s", arca_err_detail());
+        struct arca_dcap_collateral col;
+        arca_dcap_collateral_init(&col);
+        rc = dcap_fetch(cfg, ev, n, now, &col);
+        if (rc == 0)
+            rc = arca_dcap_verify(ev, n, &col, &opts, now, claims, NULL);
+        arca_dcap_collateral_free(&col);
+        if (rc < 0 && first[0] != '\0') {
+            char second[512];
+            snprintf(second, sizeof(second), "%s", arca_err_detail());
+            rc = arca_err_set(rc, "%s (configured collateral: %s)", second, first);
+        }
+    }
     if (rc == 0 && (int)claims->type != type)
         rc = arca_err_set(ARCA_ERR_FORMAT, "evidence_type %s but the quote is %s",
                           enclave_evidence_type_name(type),
@@ -127,9 +225,9 @@ int enclave_snp_certs_from_table(const void *aux, size_t n, struct arca_snp_cert
 static int verify_snp(const struct enclave_verify_cfg *cfg, const void *ev, size_t n,
                       const void *aux, size_t auxn, int64_t now, struct arca_claims *claims)
 {
-    ARCA_ENSURE(cfg->snp_certs_path != NULL || auxn > 0, ARCA_ERR_NOT_FOUND,
+    ARCA_ENSURE(cfg->snp_certs_path != NULL || cfg->kds_url != NULL || auxn > 0, ARCA_ERR_NOT_FOUND,
                 "snp evidence: no VCEK: the launcher sent no certificate table (auxblob) and "
-                "none is configured (ARCA_SNP_CERTS)");
+                "none is configured (arcad --snp-certs or --kds-url, or ARCA_SNP_CERTS)");
     struct arca_snp_certs certs;
     memset(&certs, 0, sizeof(certs));
     int rc = 0;
@@ -137,6 +235,17 @@ static int verify_snp(const struct enclave_verify_cfg *cfg, const void *ev, size
         rc = enclave_snp_certs_from_table(aux, auxn, &certs);
     if (rc == 0 && cfg->snp_certs_path != NULL)
         rc = arca_snp_certs_load_dir(&certs, cfg->snp_certs_path);
+    if (rc == 0 && certs.key == NULL && cfg->kds_url != NULL) {
+        /* VCEKs never change for a (chip, TCB): after the first fetch this reads the cache. */
+        struct arca_snp_kds kds = {.base_url = cfg->kds_url, .cache_dir = cfg->kds_cache_dir};
+        if (cfg->fetch_lock != NULL)
+            pthread_mutex_lock(cfg->fetch_lock);
+        rc = arca_snp_certs_fetch(&kds, ev, n, ARCA_SNP_PRODUCT_UNKNOWN, now, &certs);
+        if (cfg->fetch_lock != NULL)
+            pthread_mutex_unlock(cfg->fetch_lock);
+        if (rc < 0)
+            rc = arca_err_wrap(rc, "VCEK from %s", cfg->kds_url);
+    }
     if (rc == 0 && certs.key == NULL)
         rc = arca_err_set(ARCA_ERR_NOT_FOUND, "no VCEK or VLEK in the certificate table");
     /* The ARK is always checked against the pinned AMD roots by arca_snp_verify. */

@@ -1,6 +1,7 @@
 /* arcad: the arca CAS server. See `arcad --help` and docs/arcad.md. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "base/log.h"
 #include "crypto/tls.h"
 #include "enclave_api.h"
+#include "enclave_verify.h"
+#include "evidence/dcap_verify.h"
 #include "evidence/sim.h"
 #include "store/store.h"
 
@@ -32,6 +35,13 @@ static void usage(FILE *f)
             "  --timeout SECONDS         request read/write and idle timeout (default 30)\n"
             "  --max-connections N       connections per worker (default 1024)\n"
             "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
+            "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
+            "                            (default $ARCA_COLLATERAL)\n"
+            "  --pcs-url URL             Intel PCS/PCCS base URL for collateral that --collateral\n"
+            "                            lacks (cached in DATA_DIR/collateral-cache); default off\n"
+            "  --kds-url URL             AMD KDS base URL for SEV-SNP VCEKs (cached likewise);\n"
+            "                            default off\n"
+            "  --snp-certs DIR           SEV-SNP VCEK/ASK/ARK directory (default $ARCA_SNP_CERTS)\n"
             "  --log-level LEVEL         debug, info, warn, error (default info)\n"
             "  --log-json                log JSON lines\n"
             "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
@@ -75,8 +85,33 @@ int main(int argc, char **argv)
     cfg->request_timeout_s = 30;
     cfg->max_conns_per_worker = 1024;
     const char *sim_dir = getenv("ARCA_SIM_DIR");
+    /* The environment variables of the first release stay as fallbacks of the flags. */
+    cfg->collateral = getenv("ARCA_COLLATERAL");
+    cfg->snp_certs = getenv("ARCA_SNP_CERTS");
+    /* A peer that resets a TLS connection mid-handshake or mid-answer makes the next write
+     * raise SIGPIPE, whose default action would kill arcad: ignore it from the very start
+     * (writes then fail with EPIPE, which the connection code handles). */
+    signal(SIGPIPE, SIG_IGN);
 
-    enum { O_DATA = 256, O_CL, O_EN, O_ME, O_SIM, O_W, O_MB, O_MH, O_TO, O_MC, O_SD, O_LL, O_LJ };
+    enum {
+        O_DATA = 256,
+        O_CL,
+        O_EN,
+        O_ME,
+        O_SIM,
+        O_W,
+        O_MB,
+        O_MH,
+        O_TO,
+        O_MC,
+        O_SD,
+        O_LL,
+        O_LJ,
+        O_COL,
+        O_PCS,
+        O_KDS,
+        O_SNP
+    };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
         {"client-listen", required_argument, NULL, O_CL},
@@ -91,6 +126,10 @@ int main(int argc, char **argv)
         {"sim-dir", required_argument, NULL, O_SD},
         {"log-level", required_argument, NULL, O_LL},
         {"log-json", no_argument, NULL, O_LJ},
+        {"collateral", required_argument, NULL, O_COL},
+        {"pcs-url", required_argument, NULL, O_PCS},
+        {"kds-url", required_argument, NULL, O_KDS},
+        {"snp-certs", required_argument, NULL, O_SNP},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -154,6 +193,18 @@ int main(int argc, char **argv)
         case O_LJ:
             arca_log_set_json(true);
             break;
+        case O_COL:
+            cfg->collateral = optarg;
+            break;
+        case O_PCS:
+            cfg->pcs_url = optarg;
+            break;
+        case O_KDS:
+            cfg->kds_url = optarg;
+            break;
+        case O_SNP:
+            cfg->snp_certs = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -175,6 +226,22 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (cfg->collateral != NULL && cfg->collateral[0] == '\0')
+        cfg->collateral = NULL;
+    if (cfg->snp_certs != NULL && cfg->snp_certs[0] == '\0')
+        cfg->snp_certs = NULL;
+    if (cfg->snp_certs != NULL) {
+        struct stat st;
+        const char *why = NULL;
+        if (stat(cfg->snp_certs, &st) != 0)
+            why = strerror(errno);
+        else if (!S_ISDIR(st.st_mode))
+            why = "not a directory";
+        if (why != NULL) {
+            fprintf(stderr, "arcad: --snp-certs %s: %s\n", cfg->snp_certs, why);
+            return 2;
+        }
+    }
     if (cfg->workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->workers = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
@@ -188,6 +255,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "arcad: --data-dir %s: %s\n", cfg->data_dir, strerror(errno));
         return 1;
     }
+    if (cfg->pcs_url != NULL || cfg->kds_url != NULL) {
+        /* The fetchers' caches live below it (collateral-cache/pcs, collateral-cache/kds). */
+        char cdir[4096];
+        snprintf(cdir, sizeof(cdir), "%s/collateral-cache", cfg->data_dir);
+        if (mkdir(cdir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "arcad: %s: %s\n", cdir, strerror(errno));
+            return 1;
+        }
+    }
+    /* Collateral once, before the workers start: from then on it is only read. */
+    if (cfg->collateral != NULL) {
+        rc = enclave_collateral_load(cfg->collateral, &ctx.collateral);
+        if (rc < 0) {
+            fprintf(stderr, "arcad: --collateral: %s\n",
+                    arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
+            return 2;
+        }
+    }
+    ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
     ARCA_GUARD(rc, arca_sim_platform_open(sim_dir, &ctx.sim), fail);
     ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
     sealer_ctx.p = ctx.sim;
@@ -254,6 +340,8 @@ fail:
     arcad_metrics_free(ctx.metrics);
     arcad_identity_free(&ctx.id);
     arca_sim_platform_free(ctx.sim);
+    arca_dcap_cache_free(ctx.dcap_cache);
+    enclave_collateral_free(ctx.collateral);
     if (rc == 0)
         arca_info("arcad", "stopped");
     return rc < 0 ? 1 : 0;

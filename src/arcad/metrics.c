@@ -9,6 +9,7 @@
 #include "arcad_internal.h"
 #include "base/err.h"
 #include "base/time.h"
+#include "evidence/dcap_verify.h"
 #include "store/store.h"
 
 static const char *const attest_results[ARCAD_ATTEST_RESULTS] = {"ok", "denied", "invalid",
@@ -125,6 +126,20 @@ int arcad_metrics_render(struct arcad_ctx *ctx, struct arca_buf *out)
         ARCA_TRY(arca_buf_printf(out, "arcad_attestations_total{result=\"%s\"} %llu\n",
                                  attest_results[i],
                                  (unsigned long long)atomic_load(&m->attestations[i])));
+    if (ctx->dcap_cache != NULL) {
+        uint64_t hits = 0, misses = 0;
+        arca_dcap_cache_stats(ctx->dcap_cache, &hits, &misses);
+        ARCA_TRY(arca_buf_printf(out,
+                                 "# HELP arcad_collateral_cache_hits_total DCAP verification "
+                                 "steps answered by the cache.\n"
+                                 "# TYPE arcad_collateral_cache_hits_total counter\n"
+                                 "arcad_collateral_cache_hits_total %llu\n"
+                                 "# HELP arcad_collateral_cache_misses_total DCAP verification "
+                                 "steps computed in full.\n"
+                                 "# TYPE arcad_collateral_cache_misses_total counter\n"
+                                 "arcad_collateral_cache_misses_total %llu\n",
+                                 (unsigned long long)hits, (unsigned long long)misses));
+    }
     ARCA_TRY(arca_buf_printf(out,
                              "# HELP arcad_session_writes_total Session versions committed.\n"
                              "# TYPE arcad_session_writes_total counter\n"

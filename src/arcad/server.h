@@ -23,9 +23,11 @@
 #include "crypto/crypto.h"
 
 struct ssl_ctx_st;
-struct arca_store;        /* store/store.h */
-struct arca_audit;        /* audit/audit.h */
-struct arca_sim_platform; /* evidence/sim.h */
+struct arca_store;           /* store/store.h */
+struct arca_audit;           /* audit/audit.h */
+struct arca_sim_platform;    /* evidence/sim.h */
+struct arca_dcap_collateral; /* evidence/collateral.h */
+struct arca_dcap_cache;      /* evidence/dcap_verify.h */
 struct arcad_metrics;
 struct arcad_router;
 struct arcad_request;
@@ -42,6 +44,10 @@ struct arcad_config {
     size_t max_body_bytes;      /* request body */
     int request_timeout_s;      /* read/write timeout per request and idle keep-alive */
     int max_conns_per_worker;   /* connections with a request in flight, per worker */
+    const char *collateral;     /* --collateral DIR|FILE (else $ARCA_COLLATERAL) or NULL */
+    const char *pcs_url;        /* --pcs-url: Intel PCS / PCCS base URL, or NULL (no fetch) */
+    const char *kds_url;        /* --kds-url: AMD KDS base URL (or mirror), or NULL */
+    const char *snp_certs;      /* --snp-certs DIR (else $ARCA_SNP_CERTS) or NULL */
 };
 
 /* arcad's own identity, created on first start in DATA_DIR (see identity.c). */
@@ -68,7 +74,13 @@ struct arcad_ctx {
     struct arcad_router *enclave_router;
     struct arca_sim_platform *sim; /* INSECURE simulation platform (evidence, sealing) */
     uint8_t measurement[32];       /* arcad's own (simulated) measurement: SHA-256 of its binary */
-    void *enclave_state;           /* owned by enclave_api.c (set in enclave_api_register) */
+    /* Intel collateral of --collateral, loaded once by main before the workers start and
+     * read-only afterwards (shared by the workers without a lock); NULL if none. Owned. */
+    struct arca_dcap_collateral *collateral;
+    /* Verification-step cache shared by the workers (thread-safe on its own); its hit and
+     * miss counts are in /metrics. NULL only in unit tests. Owned. */
+    struct arca_dcap_cache *dcap_cache;
+    void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };
 
