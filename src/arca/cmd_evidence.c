@@ -2,11 +2,11 @@
  * arca evidence verify FILE [--type sgx|tdx|snp] [--collateral FILE|DIR]... [--at RFC3339]
  *                           [--tolerate LIST] [--ignore-advisories LIST|*]
  *                           [--allow-missing-crls] [--allow-missing-qe-identity]
- *                           [--pcs URL] [--cache DIR] [-o json]
+ *                           [--pcs URL] [--kds URL] [--cache DIR] [-o json]
  *
- * Verifies SGX / TDX quotes and SEV-SNP reports offline against collateral files (or, for Intel
- * quotes without --collateral, collateral fetched from Intel PCS / a PCCS through the on-disk
- * cache), prints the claims and the status, and exits 0 only when the evidence is genuine and
+ * Verifies SGX / TDX quotes and SEV-SNP reports offline against collateral files (or, without
+ * --collateral, collateral fetched through an on-disk cache: Intel quotes from Intel PCS / a
+ * PCCS, SNP reports' VCEK and chain from AMD KDS / a mirror), prints the claims and the status, and exits 0 only when the evidence is genuine and
  * within tolerance (default: UpToDate and not DEBUG).
  */
 #include <jansson.h>
@@ -43,30 +43,34 @@ struct opts {
     struct arca_str adv[ARCA_CLAIMS_MAX_ADVISORIES];
     struct arca_dcap_opts dcap;
     const char *pcs_url;
+    const char *kds_url;
     const char *cache_dir;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: arca evidence verify FILE [--type sgx|tdx|snp] [--collateral FILE|DIR]...\n"
-            "                            [--at RFC3339] [--tolerate LIST]\n"
-            "                            [--ignore-advisories LIST|*] [--allow-missing-crls]\n"
-            "                            [--allow-missing-qe-identity] [--pcs URL] [--cache DIR]\n"
-            "                            [-o json]\n\n"
-            "Verifies an SGX/TDX DCAP quote or an SEV-SNP report and prints its claims.\n"
-            "  --type          evidence type (default: detected from the bytes)\n"
-            "  --collateral    Intel: PCS TCB Info / QE Identity responses, CRLs, the TCB signing\n"
-            "                  chain, or a combined collateral JSON (files or a directory; may be\n"
-            "                  repeated). SNP: the VCEK/VLEK and optionally ASK/ASVK/ARK.\n"
-            "  --at            verification time (default: now)\n"
-            "  --tolerate      comma list: debug-mode, outdated-tcb, software-hardening-needed,\n"
-            "                  insecure-configuration, hyperthreading, insecure-igpu, aepic-leak\n"
-            "  --ignore-advisories  comma list of INTEL-SA-NNNNN, or *\n"
-            "  --pcs URL       Intel PCS/PCCS base URL when no --collateral is given\n"
-            "                  (default https://api.trustedservices.intel.com)\n"
-            "  --cache DIR     collateral cache directory (default $XDG_CACHE_HOME/arca/pcs)\n"
-            "Exit codes: 0 genuine and tolerated, 1 not verified or not tolerated, 2 usage.\n");
+    fprintf(
+        f, "usage: arca evidence verify FILE [--type sgx|tdx|snp] [--collateral FILE|DIR]...\n"
+           "                            [--at RFC3339] [--tolerate LIST]\n"
+           "                            [--ignore-advisories LIST|*] [--allow-missing-crls]\n"
+           "                            [--allow-missing-qe-identity] [--pcs URL] [--kds URL]\n"
+           "                            [--cache DIR] [-o json]\n\n"
+           "Verifies an SGX/TDX DCAP quote or an SEV-SNP report and prints its claims.\n"
+           "  --type          evidence type (default: detected from the bytes)\n"
+           "  --collateral    Intel: PCS TCB Info / QE Identity responses, CRLs, the TCB signing\n"
+           "                  chain, or a combined collateral JSON (files or a directory; may be\n"
+           "                  repeated). SNP: the VCEK/VLEK and optionally ASK/ASVK/ARK.\n"
+           "  --at            verification time (default: now)\n"
+           "  --tolerate      comma list: debug-mode, outdated-tcb, software-hardening-needed,\n"
+           "                  insecure-configuration, hyperthreading, insecure-igpu, aepic-leak\n"
+           "  --ignore-advisories  comma list of INTEL-SA-NNNNN, or *\n"
+           "  --pcs URL       Intel PCS/PCCS base URL when no --collateral is given\n"
+           "                  (default https://api.trustedservices.intel.com)\n"
+           "  --kds URL       AMD KDS base URL (or a mirror, file:// too) for SNP reports when no\n"
+           "                  --collateral is given (default https://kdsintf.amd.com)\n"
+           "  --cache DIR     collateral cache directory (default $XDG_CACHE_HOME/arca/pcs for\n"
+           "                  Intel, $XDG_CACHE_HOME/arca/kds for AMD; ~/.cache without XDG)\n"
+           "Exit codes: 0 genuine and tolerated, 1 not verified or not tolerated, 2 usage.\n");
 }
 
 static const struct {
@@ -152,6 +156,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
             o->dcap.allow_missing_qe_identity = true;
         } else if (strcmp(a, "--pcs") == 0 && has_val) {
             o->pcs_url = argv[++i];
+        } else if (strcmp(a, "--kds") == 0 && has_val) {
+            o->kds_url = argv[++i];
         } else if (strcmp(a, "--cache") == 0 && has_val) {
             o->cache_dir = argv[++i];
         } else if (a[0] == '-') {
@@ -179,6 +185,36 @@ static int detect(const struct arca_buf *b)
     return 0;
 }
 
+/* The default cache directory for kind ("pcs", "kds"): $XDG_CACHE_HOME/arca/KIND, else
+ * ~/.cache/arca/KIND, else ./.arca-KIND-cache. */
+static const char *cache_dir(const struct opts *o, const char *kind, char *buf, size_t len)
+{
+    if (o->cache_dir)
+        return o->cache_dir;
+    const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    if (x && *x)
+        snprintf(buf, len, "%s/arca/%s", x, kind);
+    else if (h && *h)
+        snprintf(buf, len, "%s/.cache/arca/%s", h, kind);
+    else
+        snprintf(buf, len, ".arca-%s-cache", kind);
+    return buf;
+}
+
+/* mkdir -p for the cache (the KDS fetcher creates only the last level). */
+static void mkdirs(const char *dir)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            (void)mkdir(p, 0700);
+            *s = '/';
+        }
+    (void)mkdir(p, 0700);
+}
+
 static int intel_collateral(const struct opts *o, const struct arca_buf *b,
                             struct arca_dcap_collateral *col)
 {
@@ -201,18 +237,9 @@ static int intel_collateral(const struct opts *o, const struct arca_buf *b,
     if (rc == 0)
         rc = arca_x509_subject_cn(list[1], &cn);
     if (rc == 0) {
-        struct arca_pcs pcs = {.base_url = o->pcs_url, .cache_dir = o->cache_dir};
         char defcache[1024];
-        if (!pcs.cache_dir) {
-            const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-            if (x && *x)
-                snprintf(defcache, sizeof defcache, "%s/arca/pcs", x);
-            else if (h && *h)
-                snprintf(defcache, sizeof defcache, "%s/.cache/arca/pcs", h);
-            else
-                snprintf(defcache, sizeof defcache, ".arca-pcs-cache");
-            pcs.cache_dir = defcache;
-        }
+        struct arca_pcs pcs = {.base_url = o->pcs_url,
+                               .cache_dir = cache_dir(o, "pcs", defcache, sizeof defcache)};
         const char *ca = strstr(arca_buf_cstr(&cn), "Processor") ? "processor" : "platform";
         rc = arca_pcs_collateral_get(&pcs, q.body_type != ARCA_DCAP_BODY_SGX, ext.fmspc, ca, o->at,
                                      col);
@@ -228,8 +255,6 @@ static int snp_run(const struct opts *o, const struct arca_buf *b, struct arca_c
     struct arca_buf raw;
     int rc = 0;
     memset(&certs, 0, sizeof certs);
-    ARCA_ENSURE(o->ncollateral > 0, ARCA_ERR_NOT_FOUND,
-                "SNP reports do not carry their VCEK/VLEK: give it with --collateral");
     for (size_t i = 0; rc == 0 && i < o->ncollateral; i++) {
         /* A directory is a collateral dir; a file is the key certificate or a chain. */
         struct stat st;
@@ -240,6 +265,17 @@ static int snp_run(const struct opts *o, const struct arca_buf *b, struct arca_c
     arca_buf_init(&raw, 4096);
     if (rc == 0)
         rc = arca_snp_report_load(b->data, b->len, &raw);
+    if (rc == 0 && o->ncollateral == 0) {
+        /* Reports do not carry their VCEK: fetch it (and the chain) from KDS via the cache. */
+        char defcache[1024];
+        struct arca_snp_kds kds = {.base_url = o->kds_url,
+                                   .cache_dir = cache_dir(o, "kds", defcache, sizeof defcache)};
+        mkdirs(kds.cache_dir);
+        rc = arca_snp_certs_fetch(&kds, raw.data, raw.len, ARCA_SNP_PRODUCT_UNKNOWN, o->at, &certs);
+        if (rc < 0)
+            rc = arca_err_wrap(rc, "no --collateral: VCEK from %s",
+                               o->kds_url ? o->kds_url : "https://kdsintf.amd.com");
+    }
     if (rc == 0)
         rc = arca_snp_verify(raw.data, raw.len, &certs, o->at, c);
     arca_buf_free(&raw);

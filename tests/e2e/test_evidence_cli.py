@@ -95,5 +95,39 @@ def test_snp_through_the_snp_verifier():
     assert j["type"] == "snp"
     assert j["measurement"] == ("a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c"
                                 "23500644e0e692e6be917f9050d3d38c")
-    r = arca(os.path.join(snp, "test-report.bin"), "--at", "2025-01-01T00:00:00Z")
-    assert r.returncode == 1 and "VCEK" in r.stderr
+
+
+
+def test_snp_unreachable_kds(tmp_path):
+    # Without --collateral the VCEK comes from KDS; here from a mirror that does not exist
+    # (tests never use the network), with an empty cache: refused, naming the KDS.
+    snp = os.path.join(TV, "coco-trustee", "snp")
+    r = arca(os.path.join(snp, "test-report.bin"), "--at", "2025-01-01T00:00:00Z", "--kds",
+             "file:///nonexistent/kds", "--cache", str(tmp_path / "cache"))
+    assert r.returncode == 1 and "VCEK" in r.stderr and "file:///nonexistent/kds" in r.stderr
+
+
+# The VCEK URL path of google-go-sev-guest's attestation.bin (hwID; file:// drops the query).
+GSG_HWID = ("3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359"
+            "669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d")
+
+
+def test_snp_vcek_from_kds_mirror_then_cache(tmp_path):
+    gsg = os.path.join(TV, "google-go-sev-guest")
+    mirror = tmp_path / "kds"
+    milan = mirror / "vcek" / "v1" / "Milan"
+    os.makedirs(milan)
+    shutil.copy(os.path.join(gsg, "milan.testcer"), milan / "cert_chain")
+    shutil.copy(os.path.join(gsg, "vcek.testcer"), milan / GSG_HWID)
+    cache = tmp_path / "cache"
+    args = [os.path.join(gsg, "attestation.bin"), "--type", "snp", "--at",
+            "2023-01-01T00:00:00Z", "--tolerate", "debug-mode", "--kds", "file://%s" % mirror,
+            "--cache", str(cache), "-o", "json"]
+    r = arca(*args)
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["verified"] and j["type"] == "snp"
+    assert os.listdir(cache)  # what KDS served is cached...
+    shutil.rmtree(mirror)
+    r = arca(*args)  # ...and used once the mirror is gone
+    assert r.returncode == 0, r.stderr
