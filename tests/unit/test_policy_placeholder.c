@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -485,6 +486,70 @@ static void test_check(void **state)
     }
 }
 
+/* A lookup where "later" exists with a kind not known yet (an import without a kind). */
+static bool fake_lookup(void *ctx, const char *name, size_t name_len, enum arca_secret_kind *kind)
+{
+    if (name_len == 5 && memcmp(name, "later", 5) == 0) {
+        *kind = ARCA_SECRET_NONE;
+        return true;
+    }
+    *kind = fake_kind(ctx, name, name_len);
+    return *kind != ARCA_SECRET_NONE;
+}
+
+struct problems {
+    size_t n;
+    int rc[8];
+    size_t offset[8];
+    char name[8][32];
+};
+
+static void collect(void *ctx, const struct arca_placeholder_problem *p)
+{
+    struct problems *ps = ctx;
+    assert_non_null(p->detail);
+    if (ps->n < 8) {
+        ps->rc[ps->n] = p->rc;
+        ps->offset[ps->n] = p->offset;
+        snprintf(ps->name[ps->n], sizeof(ps->name[0]), "%.*s", (int)p->name_len,
+                 p->name ? p->name : "");
+    }
+    ps->n++;
+}
+
+static void test_check_each(void **state)
+{
+    (void)state;
+    struct problems ps = {0};
+    size_t n = 0;
+    const char *t = "$$SCONE::later:hex$$ $$SCONE::nope.crt$$ $$SCONE::pw:hex$$ $$SCONE::db.crt$$ "
+                    "$$SCONE::pw$$";
+    assert_int_equal(arca_placeholder_check_each(t, strlen(t), fake_lookup, collect, &ps, &n),
+                     ARCA_ERR_NOT_FOUND);
+    assert_int_equal(n, 5);
+    assert_int_equal(ps.n, 2);
+    assert_int_equal(ps.rc[0], ARCA_ERR_NOT_FOUND);
+    assert_int_equal(ps.offset[0], 21);
+    assert_string_equal(ps.name[0], "nope");
+    assert_int_equal(ps.rc[1], ARCA_ERR_FORMAT);
+    assert_string_equal(ps.name[1], "pw");
+    /* a malformed placeholder ends the scan after the problems before it */
+    memset(&ps, 0, sizeof(ps));
+    const char *m = "$$SCONE::nope$$ $$SCONE::pw";
+    assert_int_equal(arca_placeholder_check_each(m, strlen(m), fake_lookup, collect, &ps, NULL),
+                     ARCA_ERR_NOT_FOUND);
+    assert_int_equal(ps.n, 2);
+    assert_int_equal(ps.rc[1], ARCA_ERR_FORMAT);
+    assert_string_equal(ps.name[1], "");
+    /* without a callback: the first problem, as arca_placeholder_check */
+    assert_int_equal(arca_placeholder_check_each(t, strlen(t), fake_lookup, NULL, NULL, NULL),
+                     ARCA_ERR_NOT_FOUND);
+    assert_non_null(strstr(arca_err_detail(), "offset 21: no secret named \"nope\""));
+    assert_int_equal(
+        arca_placeholder_check_each("$$SCONE::later$$", 16, fake_lookup, NULL, NULL, &n), 0);
+    assert_int_equal(n, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,7 +558,7 @@ int main(void)
         cmocka_unit_test(test_json_escape),   cmocka_unit_test(test_expand),
         cmocka_unit_test(test_expand_binary), cmocka_unit_test(test_expand_legacy_dotted_name),
         cmocka_unit_test(test_expand_errors), cmocka_unit_test(test_expand_limit),
-        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_check),         cmocka_unit_test(test_check_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -650,6 +650,42 @@ static void test_name_check(void **state)
     assert_string_equal(arca_fspf_policy_name(ARCA_FSPF_EPHEMERAL), "ephemeral");
 }
 
+/* Placeholder validation resolves dotted secret names as expansion does, skips the formats of
+ * imports without a kind, and lists every bad placeholder of a string, not just the first. */
+static void test_placeholder_validation(void **state)
+{
+    (void)state;
+    arca_session_free(load_ok(
+        "name: p\nversion: \"0.3\"\nservices:\n  - name: s\n    attestation: {mrenclave: " MR "}\n"
+        "    command: run $$SCONE::db.crt$$ $$SCONE::db.key$$ "
+        "$$SCONE::db.key:hex$$ $$SCONE::k.hex$$\n"
+        "    environment:\n      I: $$SCONE::imp:base64$$\n"
+        "secrets:\n  - name: db.crt\n    kind: ascii\n"
+        "  - name: db.key\n    kind: binary\n"
+        "  - name: k\n    kind: binary\n"
+        "  - name: imp\n    import: {session: other, secret: x}\n"));
+    const char *bad =
+        "name: p\nversion: \"0.3\"\nservices:\n  - name: s\n    attestation: {mrenclave: " MR "}\n"
+        "    command: run $$SCONE::nope.crt$$ $$SCONE::db.crt:privatekey$$ "
+        "$$SCONE::db.crt$$\n"
+        "secrets:\n  - name: db.crt\n    kind: ascii\n";
+    struct arca_diag diag;
+    struct arca_session *s = NULL;
+    arca_diag_init(&diag);
+    assert_true(arca_session_load(bad, strlen(bad), "bad.yaml", &s, &diag) < 0);
+    assert_null(s);
+    struct arca_buf b;
+    arca_buf_init(&b, 0);
+    assert_int_equal(arca_diag_format(&diag, &b), 0);
+    const char *text = arca_buf_cstr(&b);
+    assert_int_equal(diag.n, 2);
+    assert_non_null(strstr(text, "bad.yaml:6:"));
+    assert_non_null(strstr(text, "placeholder '$$SCONE::nope$$' names no secret"));
+    assert_non_null(strstr(text, "placeholder for ascii secret 'db.crt'"));
+    arca_buf_free(&b);
+    arca_diag_free(&diag);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_load_file_missing),
         cmocka_unit_test(test_name_check),
+        cmocka_unit_test(test_placeholder_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -467,44 +467,98 @@ done:
     return rc < 0 ? rc : 0;
 }
 
-int arca_placeholder_check(const char *text, size_t len, arca_placeholder_kind_fn kind_of,
-                           void *ctx, size_t *count)
+/* Reports one problem: to the callback, or (none) as the error detail of the return value. */
+static int check_problem(arca_placeholder_problem_fn problem, void *ctx,
+                         const struct arca_placeholder_problem *p)
 {
-    ARCA_ENSURE_REF(kind_of);
+    if (problem != NULL) {
+        problem(ctx, p);
+        return p->rc;
+    }
+    /* p->detail is arca_err_detail() itself here (or a constant): wrap it, never copy it. */
+    if (p->name == NULL)
+        return p->rc;
+    if (p->rc == ARCA_ERR_NOT_FOUND)
+        return arca_err_set(p->rc, "placeholder at offset %zu: no secret named \"%.*s\"", p->offset,
+                            (int)p->name_len, p->name);
+    return arca_err_wrap(p->rc, "placeholder at offset %zu (secret \"%.*s\")", p->offset,
+                         (int)p->name_len, p->name);
+}
+
+int arca_placeholder_check_each(const char *text, size_t len, arca_placeholder_lookup_fn lookup,
+                                arca_placeholder_problem_fn problem, void *ctx, size_t *count)
+{
+    ARCA_ENSURE_REF(lookup);
     ARCA_ENSURE(text != NULL || len == 0, ARCA_ERR_INVALID_ARG, "placeholder: text is NULL");
     size_t pos = 0, n = 0;
+    int first = 0;
     for (;;) {
         struct arca_placeholder ph;
         int found = arca_placeholder_next(text, len, &pos, &ph);
-        if (found < 0)
-            return found;
         if (found == 0)
             break;
+        if (found < 0) {
+            struct arca_placeholder_problem p = {
+                .rc = found, .offset = pos, .detail = arca_err_detail()};
+            int rc = check_problem(problem, ctx, &p);
+            return first < 0 ? first : rc;
+        }
         n++;
         size_t name_len = ph.name_len;
         const char *format = ph.format;
         size_t format_len = ph.format_len;
-        enum arca_secret_kind kind = kind_of(ctx, ph.name, name_len);
-        if (kind == ARCA_SECRET_NONE && ph.legacy_suffix) {
+        enum arca_secret_kind kind = ARCA_SECRET_NONE;
+        bool known = lookup(ctx, ph.name, name_len, &kind);
+        if (!known && ph.legacy_suffix &&
+            lookup(ctx, ph.name, ph.name_len + ph.format_len, &kind)) {
             /* As in expansion: a dotted name that only looks like a legacy suffix. */
-            kind = kind_of(ctx, ph.name, ph.name_len + ph.format_len);
-            if (kind != ARCA_SECRET_NONE) {
-                name_len += ph.format_len;
-                format = "";
-                format_len = 0;
-            }
+            known = true;
+            name_len += ph.format_len;
+            format = "";
+            format_len = 0;
         }
-        if (kind == ARCA_SECRET_NONE)
-            return arca_err_set(ARCA_ERR_NOT_FOUND,
-                                "placeholder at offset %zu: no secret named \"%.*s\"", ph.start,
-                                (int)name_len, ph.name);
-        const char *canonical;
-        int rc = arca_placeholder_format_check(kind, format, format_len, &canonical);
-        if (rc < 0)
-            return arca_err_wrap(rc, "placeholder at offset %zu (secret \"%.*s\")", ph.start,
-                                 (int)name_len, ph.name);
+        struct arca_placeholder_problem p = {
+            .offset = ph.start, .name = ph.name, .name_len = name_len, .kind = kind};
+        if (!known) {
+            p.rc = ARCA_ERR_NOT_FOUND;
+            p.detail = "no such secret";
+        } else if (kind == ARCA_SECRET_NONE) {
+            continue; /* kind not known until the value arrives */
+        } else {
+            const char *canonical;
+            p.rc = arca_placeholder_format_check(kind, format, format_len, &canonical);
+            if (p.rc == 0)
+                continue;
+            p.detail = arca_err_detail();
+        }
+        int rc = check_problem(problem, ctx, &p);
+        if (problem == NULL)
+            return rc;
+        if (first == 0)
+            first = rc;
     }
     if (count != NULL)
         *count = n;
-    return 0;
+    return first;
+}
+
+/* Adapts an arca_placeholder_kind_fn (ARCA_SECRET_NONE = no such secret) to a lookup. */
+struct kind_adapter {
+    arca_placeholder_kind_fn kind_of;
+    void *ctx;
+};
+
+static bool kind_lookup(void *ctx, const char *name, size_t name_len, enum arca_secret_kind *kind)
+{
+    const struct kind_adapter *a = ctx;
+    *kind = a->kind_of(a->ctx, name, name_len);
+    return *kind != ARCA_SECRET_NONE;
+}
+
+int arca_placeholder_check(const char *text, size_t len, arca_placeholder_kind_fn kind_of,
+                           void *ctx, size_t *count)
+{
+    ARCA_ENSURE_REF(kind_of);
+    struct kind_adapter a = {kind_of, ctx};
+    return arca_placeholder_check_each(text, len, kind_lookup, NULL, &a, count);
 }

@@ -94,4 +94,37 @@ typedef enum arca_secret_kind (*arca_placeholder_kind_fn)(void *ctx, const char 
 int arca_placeholder_check(const char *text, size_t len, arca_placeholder_kind_fn kind_of,
                            void *ctx, size_t *count);
 
+/*
+ * Looks a secret up for arca_placeholder_check_each: returns true if the session has a secret
+ * `name` and sets *kind to its kind, which may be ARCA_SECRET_NONE for a secret whose kind is not
+ * known yet (imported without a kind: its formats are checked when the value arrives).
+ */
+typedef bool (*arca_placeholder_lookup_fn)(void *ctx, const char *name, size_t name_len,
+                                           enum arca_secret_kind *kind);
+
+/* One problem found by arca_placeholder_check_each; every pointer is borrowed for the call. */
+struct arca_placeholder_problem {
+    int rc; /* ARCA_ERR_FORMAT (malformed, or format invalid for the kind), ARCA_ERR_NOT_FOUND
+                      (no such secret), ARCA_ERR_UNSUPPORTED (kind without formats) */
+    size_t offset;    /* offset of the placeholder in the text */
+    const char *name; /* the secret name (the split one when neither it nor the dotted one
+                         exists); NULL for a malformed placeholder */
+    size_t name_len;
+    enum arca_secret_kind kind; /* the secret's kind (format problems only) */
+    const char *detail;         /* what is wrong, without offset or name; never a value */
+};
+
+typedef void (*arca_placeholder_problem_fn)(void *ctx, const struct arca_placeholder_problem *p);
+
+/*
+ * The validator behind arca_placeholder_check, reporting every problem instead of the first:
+ * calls problem(ctx, ...) for each (a malformed placeholder ends the scan, since the rest of the
+ * text cannot be split reliably). A dotted secret name (`db.crt`) resolves as in expansion.
+ * Returns 0 when there was no problem, else the code of the first one; *count (may be NULL)
+ * gets the number of placeholders seen. With problem NULL it stops at the first problem, whose
+ * detail (offset and name included) is left in arca_err_detail().
+ */
+int arca_placeholder_check_each(const char *text, size_t len, arca_placeholder_lookup_fn lookup,
+                                arca_placeholder_problem_fn problem, void *ctx, size_t *count);
+
 #endif

@@ -2273,38 +2273,46 @@ static void check_unique(struct ld *L, const char *list, const struct arca_str *
     }
 }
 
-/* Checks the placeholders in text (secret exists, format valid for its kind). */
+/* Where check_placeholders reports: the loader and the position of the checked string. */
+struct ph_check {
+    struct ld *L;
+    struct arca_pos pos;
+};
+
+static bool ph_lookup(void *ctx, const char *name, size_t name_len, enum arca_secret_kind *kind)
+{
+    const struct ph_check *c = ctx;
+    char buf[ARCA_SESSION_COMPONENT_MAX + 1];
+    if (name_len > ARCA_SESSION_COMPONENT_MAX)
+        return false; /* longer than any secret name can be */
+    memcpy(buf, name, name_len);
+    buf[name_len] = 0;
+    const struct arca_secret *sec = arca_session_find_secret(c->L->s, buf);
+    if (sec == NULL)
+        return false;
+    *kind = sec->kind; /* NONE for an import without a kind: checked when the value arrives */
+    return true;
+}
+
+static void ph_problem(void *ctx, const struct arca_placeholder_problem *p)
+{
+    const struct ph_check *c = ctx;
+    int n = p->name_len > 128 ? 128 : (int)p->name_len;
+    if (p->name == NULL)
+        err(c->L, c->pos, "bad placeholder: %s", p->detail);
+    else if (p->rc == ARCA_ERR_NOT_FOUND)
+        err(c->L, c->pos, "placeholder '$$SCONE::%.*s$$' names no secret of this session", n,
+            p->name);
+    else
+        err(c->L, c->pos, "placeholder for %s secret '%.*s': %s", arca_secret_kind_name(p->kind), n,
+            p->name, p->detail);
+}
+
+/* Checks every placeholder in text (secret exists, format valid for its kind), all errors. */
 static void check_placeholders(struct ld *L, const char *text, size_t len, struct arca_pos pos)
 {
-    size_t at = 0;
-    for (;;) {
-        struct arca_placeholder ph;
-        int rc = arca_placeholder_next(text, len, &at, &ph);
-        if (rc == 0)
-            return;
-        if (rc < 0) {
-            err(L, pos, "bad placeholder: %s", arca_err_detail());
-            return;
-        }
-        char name[ARCA_SESSION_COMPONENT_MAX + 1];
-        if (ph.name_len > ARCA_SESSION_COMPONENT_MAX) {
-            err(L, pos, "placeholder secret name is too long");
-            continue;
-        }
-        memcpy(name, ph.name, ph.name_len);
-        name[ph.name_len] = 0;
-        const struct arca_secret *sec = arca_session_find_secret(L->s, name);
-        if (sec == NULL) {
-            err(L, pos, "placeholder '$$SCONE::%s$$' names no secret of this session", name);
-            continue;
-        }
-        if (sec->kind == ARCA_SECRET_NONE)
-            continue; /* imported without a kind: checked when the value arrives */
-        const char *canon = NULL;
-        if (arca_placeholder_format_check(sec->kind, ph.format, ph.format_len, &canon) < 0)
-            err(L, pos, "placeholder for %s secret '%s': %s", arca_secret_kind_name(sec->kind),
-                name, arca_err_detail());
-    }
+    struct ph_check c = {L, pos};
+    (void)arca_placeholder_check_each(text, len, ph_lookup, ph_problem, &c, NULL);
 }
 
 static void check_secret_ref(struct ld *L, const struct arca_str *ref, enum arca_secret_kind want,
