@@ -367,3 +367,35 @@ int arca_client_exit_code(int rc)
         return ARCA_EXIT_CAS;
     return rc < 0 ? ARCA_EXIT_FAIL : ARCA_EXIT_OK;
 }
+
+int cli_dispatch(struct arca_cli *cli, const struct cli_sub *subs, size_t n_subs,
+                 void (*usage)(FILE *f), int argc, char **argv)
+{
+    argc = cli_take_output_flag(cli, argc, argv);
+    if (argc < 0)
+        return ARCA_EXIT_USAGE;
+    if (argc < 2) {
+        usage(stderr);
+        return ARCA_EXIT_USAGE;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+            (i == 1 && strcmp(argv[i], "help") == 0)) {
+            usage(stdout);
+            return ARCA_EXIT_OK;
+        }
+    }
+    for (size_t i = 0; i < n_subs; i++)
+        if (strcmp(argv[1], subs[i].name) == 0)
+            return subs[i].run(cli, argc - 1, argv + 1);
+    usage(stderr);
+    return cli_fail(ARCA_EXIT_USAGE, "%s: unknown subcommand '%s'", argv[0], argv[1]);
+}
+
+void cli_print_json(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+}

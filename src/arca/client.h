@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -71,5 +72,24 @@ int arca_client_json(struct arca_client *c, const char *method, const char *path
 
 /* Maps a failed client call to a CLI exit code: network/TLS => ARCA_EXIT_CAS, else FAIL. */
 int arca_client_exit_code(int rc);
+
+/* One subcommand of a command group; run gets argv starting at the subcommand's name. */
+struct cli_sub {
+    const char *name;
+    int (*run)(struct arca_cli *cli, int argc, char **argv);
+};
+
+/*
+ * The shared dispatch of a group (argv[0] = group name): takes -o/--output anywhere, then
+ * runs the subcommand argv[1] from subs. No subcommand: usage to stderr, ARCA_EXIT_USAGE;
+ * "-h", "--help" or "help" as the subcommand, or -h/--help anywhere after it: usage to stdout,
+ * ARCA_EXIT_OK (so every `arca GROUP SUB --help` shows the group's help); unknown subcommand:
+ * usage and an error naming it, ARCA_EXIT_USAGE. Returns the exit code.
+ */
+int cli_dispatch(struct arca_cli *cli, const struct cli_sub *subs, size_t n_subs,
+                 void (*usage)(FILE *f), int argc, char **argv);
+
+/* Prints j to stdout as indented JSON with sorted keys and a newline. j stays the caller's. */
+void cli_print_json(const json_t *j);
 
 #endif

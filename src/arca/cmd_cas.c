@@ -27,12 +27,15 @@
 
 static void cas_usage(FILE *f)
 {
-    fprintf(f, "usage: arca cas attest HOST:PORT [--accept-simulation] [--measurement HEX]...\n"
+    fprintf(f, "usage: arca cas attest [HOST:PORT] [--accept-simulation] [--measurement HEX]...\n"
                "       arca cas show [-o json]\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
-               "later commands (it becomes the default CAS). Simulated evidence is INSECURE and\n"
-               "accepted only with --accept-simulation; --measurement restricts the accepted\n"
-               "measurements of the arcad binary.\n");
+               "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
+               "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
+               "--accept-simulation; --measurement (up to 16 times) restricts the accepted\n"
+               "measurements of the arcad binary.\n"
+               "show prints the pinned key of the CAS (--cas, else the default one).\n"
+               "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");
 }
 
 static int verify_answer(json_t *a, const uint8_t nonce[32], bool accept_sim, uint8_t (*meas)[32],
@@ -154,9 +157,7 @@ static int cas_attest(struct arca_cli *cli, int argc, char **argv)
     if (cli->output == ARCA_OUTPUT_JSON) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "address", addr, "cas_key", khex,
                               "measurement", mhex, "evidence_type", "sim", "insecure", 1);
-        char *s = json_dumps(o, JSON_INDENT(2));
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(o);
         json_decref(o);
     } else {
         printf("WARNING: %s runs on INSECURE simulated evidence (no TEE)\n"
@@ -194,9 +195,7 @@ static int cas_show(struct arca_cli *cli)
         json_object_set(o, "measurement", json_object_get(e, "measurement"));
         json_object_set(o, "attested_at", json_object_get(e, "attested_at"));
         json_object_set(o, "insecure", json_object_get(e, "insecure"));
-        char *s = json_dumps(o, JSON_INDENT(2));
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(o);
         json_decref(o);
     } else {
         uint8_t kid[32];
@@ -212,22 +211,15 @@ static int cas_show(struct arca_cli *cli)
     return ARCA_EXIT_OK;
 }
 
+static int cas_show_cmd(struct arca_cli *cli, int argc, char **argv)
+{
+    if (argc > 1)
+        return cli_fail(ARCA_EXIT_USAGE, "cas show: unknown argument '%s'", argv[1]);
+    return cas_show(cli);
+}
+
 int cmd_cas(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
-    if (argc < 0)
-        return ARCA_EXIT_USAGE;
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cas_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? ARCA_EXIT_USAGE : ARCA_EXIT_OK;
-    }
-    if (strcmp(argv[1], "attest") == 0)
-        return cas_attest(cli, argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0) {
-        if (argc > 2)
-            return cli_fail(ARCA_EXIT_USAGE, "cas show: unknown argument '%s'", argv[2]);
-        return cas_show(cli);
-    }
-    cas_usage(stderr);
-    return cli_fail(ARCA_EXIT_USAGE, "cas: unknown subcommand '%s'", argv[1]);
+    static const struct cli_sub subs[] = {{"attest", cas_attest}, {"show", cas_show_cmd}};
+    return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), cas_usage, argc, argv);
 }

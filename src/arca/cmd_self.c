@@ -109,9 +109,7 @@ static int self_show(struct arca_cli *cli)
         json_t *j =
             json_pack("{s:s, s:s, s:s, s:s}", "key_hash", hex, "key_hash_b58", arca_buf_cstr(&b58),
                       "identity", dir, "certificate", arca_buf_cstr(&pem));
-        char *s = json_dumps(j, JSON_INDENT(2));
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(j);
         json_decref(j);
     } else {
         printf("identity:     %s\nkey hash:     %s\nkey hash b58: %s\n", dir, hex,
@@ -123,22 +121,15 @@ static int self_show(struct arca_cli *cli)
     return ARCA_EXIT_OK;
 }
 
+static int self_show_cmd(struct arca_cli *cli, int argc, char **argv)
+{
+    if (argc > 1)
+        return cli_fail(ARCA_EXIT_USAGE, "self show: unknown argument '%s'", argv[1]);
+    return self_show(cli);
+}
+
 int cmd_self(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
-    if (argc < 0)
-        return ARCA_EXIT_USAGE;
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        self_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? ARCA_EXIT_USAGE : ARCA_EXIT_OK;
-    }
-    if (strcmp(argv[1], "keygen") == 0)
-        return self_keygen(cli, argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0) {
-        if (argc > 2)
-            return cli_fail(ARCA_EXIT_USAGE, "self show: unknown argument '%s'", argv[2]);
-        return self_show(cli);
-    }
-    self_usage(stderr);
-    return cli_fail(ARCA_EXIT_USAGE, "self: unknown subcommand '%s'", argv[1]);
+    static const struct cli_sub subs[] = {{"keygen", self_keygen}, {"show", self_show_cmd}};
+    return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), self_usage, argc, argv);
 }

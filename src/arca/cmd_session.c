@@ -9,26 +9,33 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "cli.h"
+#include "client.h"
 #include "policy/session.h"
 
 static void session_usage(FILE *f)
 {
-    fprintf(f, "usage: arca session COMMAND [ARGS...]\n\n"
+    fprintf(f, "usage: arca session COMMAND [ARGS...] [-o json]\n\n"
                "Local commands (no CAS needed):\n"
                "  check FILE...                 validate session files; every error is listed as\n"
                "                                FILE:LINE:COL: key.path: message\n"
                "  hash [--creator-key HEX64] FILE\n"
                "                                print the canonical session hash (64 hex); the\n"
                "                                creator key id defaults to all zeros\n\n"
-               "Commands talking to a CAS:\n"
-               "  create FILE                   upload a new session\n"
-               "  update FILE                   upload a new version (predecessor required)\n"
-               "  read NAME                     read the active (or --hash) version\n"
-               "  list                          list sessions\n"
-               "  history NAME                  walk the predecessor chain\n"
-               "  verify NAME                   verify a session's hash chain\n\n"
-               "Options: -o json for machine-readable output.\n"
-               "Exit codes: 0 success/valid, 1 invalid or failed, 2 usage, 3 CAS unreachable.\n");
+               "Commands talking to a CAS (after `arca self keygen` and `arca cas attest`):\n"
+               "  create FILE                   upload a new session (FILE has no predecessor)\n"
+               "  update FILE                   upload FILE as the next version: its predecessor\n"
+               "                                is set to the active version's hash\n"
+               "  read NAME [--hash HASH]       print the active (or the given) version, without\n"
+               "                                secret values\n"
+               "  list [PREFIX | --prefix PREFIX]\n"
+               "                                list the sessions you may list\n"
+               "  history NAME                  list the versions of NAME, newest first\n"
+               "  verify FILE                   check that FILE is the active version of its\n"
+               "                                session (same canonical hash)\n\n"
+               "Options: -o json (anywhere) for machine-readable output; --help after any\n"
+               "command shows this help.\n"
+               "Exit codes: 0 success/valid, 1 invalid, failed or not verified, 2 usage,\n"
+               "3 CAS unreachable or untrusted.\n");
 }
 
 static void print_json_string(FILE *f, const char *s)
@@ -151,36 +158,10 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
 
 int cmd_session(struct arca_cli *cli, int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(struct arca_cli *, int, char **);
-    } cmds[] = {
+    static const struct cli_sub subs[] = {
         {"check", session_check},     {"hash", session_hash_cmd}, {"create", session_create},
         {"update", session_update},   {"read", session_read},     {"list", session_list},
         {"history", session_history}, {"verify", session_verify},
     };
-    argc = cli_take_output_flag(cli, argc, argv);
-    if (argc < 0)
-        return ARCA_EXIT_USAGE;
-    if (argc < 2) {
-        session_usage(stderr);
-        return ARCA_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        session_usage(stdout);
-        return ARCA_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        if (strcmp(sub, cmds[i].name) == 0) {
-            for (int j = 2; j < argc; j++)
-                if (strcmp(argv[j], "--help") == 0 && (i == 0 || i == 1)) {
-                    session_usage(stdout);
-                    return ARCA_EXIT_OK;
-                }
-            return cmds[i].run(cli, argc - 1, argv + 1);
-        }
-    }
-    session_usage(stderr);
-    return cli_fail(ARCA_EXIT_USAGE, "unknown session command '%s'", sub);
+    return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), session_usage, argc, argv);
 }

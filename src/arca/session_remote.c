@@ -1,6 +1,7 @@
 /*
  * arca session create|update|read|list|history|verify: the remote session commands over the
- * client API (docs/cli.md). Dispatched from cmd_session.c with argv[0] = the subcommand.
+ * client API (docs/cli.md). Dispatched by cli_dispatch from cmd_session.c with argv[0] = the
+ * subcommand, -o/--output and --help already taken.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +14,6 @@
 #include "base/err.h"
 #include "client.h"
 #include "policy/session.h"
-
-static void print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (s != NULL)
-        printf("%s\n", s);
-    free(s);
-}
 
 static int fail_rc(const char *what, int rc)
 {
@@ -65,34 +58,28 @@ static int upload(struct arca_cli *cli, const char *what, const void *body, size
         return fail_rc(what, rc);
     }
     if (cli->output == ARCA_OUTPUT_JSON)
-        print_json(a);
+        cli_print_json(a);
     else
         printf("%s\n", json_string_value(json_object_get(a, "hash")));
     json_decref(a);
     return ARCA_EXIT_OK;
 }
 
+/* The single FILE argument of create/update/verify (--help is handled by cli_dispatch). */
 static int one_file_arg(int argc, char **argv, const char *cmd, const char **file)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-            printf("usage: arca session %s FILE [-o json]\n", cmd);
-            return -2;
-        }
-        cli_fail(ARCA_EXIT_USAGE, "usage: arca session %s FILE [-o json]", cmd);
-        return -1;
-    }
+    if (argc != 2 || argv[1][0] == '-')
+        return cli_fail(ARCA_EXIT_USAGE, "usage: arca session %s FILE [-o json]", cmd);
     *file = argv[1];
-    return 0;
+    return ARCA_EXIT_OK;
 }
 
 int session_create(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
     const char *file = NULL;
-    int u = argc < 0 ? -1 : one_file_arg(argc, argv, "create", &file);
-    if (u < 0)
-        return u == -2 ? ARCA_EXIT_OK : ARCA_EXIT_USAGE;
+    int u = one_file_arg(argc, argv, "create", &file);
+    if (u != ARCA_EXIT_OK)
+        return u;
     struct arca_buf b;
     int rc = read_session_file(file, &b);
     struct arca_session *s = NULL;
@@ -116,16 +103,12 @@ int session_create(struct arca_cli *cli, int argc, char **argv)
     return rc;
 }
 
-/* The active version's JSON answer for name (read access needed). */
-static int get_active(struct arca_cli *cli, const char *name, const char *hash, json_t **out)
+/* GET path from the CAS (identity presented) as JSON into *out (NULL on failure). */
+static int get_json(struct arca_cli *cli, const char *path, json_t **out)
 {
     struct arca_client *c = NULL;
     long status = 0;
-    char path[1200];
-    if (hash != NULL)
-        snprintf(path, sizeof(path), "/v1/sessions/%s?hash=%s", name, hash);
-    else
-        snprintf(path, sizeof(path), "/v1/sessions/%s", name);
+    *out = NULL;
     int rc = arca_client_open(cli, true, &c);
     if (rc == 0)
         rc = arca_client_json(c, "GET", path, NULL, 0, &status, out);
@@ -135,6 +118,17 @@ static int get_active(struct arca_cli *cli, const char *name, const char *hash, 
         *out = NULL;
     }
     return rc;
+}
+
+/* The active version's JSON answer for name (read access needed). */
+static int get_active(struct arca_cli *cli, const char *name, const char *hash, json_t **out)
+{
+    char path[1200];
+    if (hash != NULL)
+        snprintf(path, sizeof(path), "/v1/sessions/%s?hash=%s", name, hash);
+    else
+        snprintf(path, sizeof(path), "/v1/sessions/%s", name);
+    return get_json(cli, path, out);
 }
 
 /*
@@ -169,11 +163,10 @@ static int set_predecessor(const struct arca_buf *in, const char *hash, struct a
 
 int session_update(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
     const char *file = NULL;
-    int u = argc < 0 ? -1 : one_file_arg(argc, argv, "update", &file);
-    if (u < 0)
-        return u == -2 ? ARCA_EXIT_OK : ARCA_EXIT_USAGE;
+    int u = one_file_arg(argc, argv, "update", &file);
+    if (u != ARCA_EXIT_OK)
+        return u;
     struct arca_buf b, nb;
     arca_buf_init(&nb, ARCA_SESSION_MAX_BYTES);
     struct arca_session *s = NULL, *s2 = NULL;
@@ -210,9 +203,6 @@ out:
 
 int session_read(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
-    if (argc < 0)
-        return ARCA_EXIT_USAGE;
     const char *name = NULL, *hash = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--hash") == 0 && i + 1 < argc)
@@ -237,7 +227,7 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
     if (rc < 0)
         return fail_rc("session read", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
-        print_json(a);
+        cli_print_json(a);
     } else {
         printf("# %s version %lld hash %s\n", name,
                (long long)json_integer_value(json_object_get(a, "version")),
@@ -251,9 +241,6 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
 
 int session_list(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
-    if (argc < 0)
-        return ARCA_EXIT_USAGE;
     const char *prefix = "";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
@@ -269,19 +256,12 @@ int session_list(struct arca_cli *cli, int argc, char **argv)
     char path[2048];
     snprintf(path, sizeof(path), "/v1/sessions?prefix=%s", esc);
     curl_free(esc);
-    struct arca_client *c = NULL;
     json_t *a = NULL;
-    long status = 0;
-    int rc = arca_client_open(cli, true, &c);
-    if (rc == 0)
-        rc = arca_client_json(c, "GET", path, NULL, 0, &status, &a);
-    arca_client_free(c);
-    if (rc < 0) {
-        json_decref(a);
+    int rc = get_json(cli, path, &a);
+    if (rc < 0)
         return fail_rc("session list", rc);
-    }
     if (cli->output == ARCA_OUTPUT_JSON) {
-        print_json(a);
+        cli_print_json(a);
     } else {
         size_t i;
         json_t *v;
@@ -298,7 +278,6 @@ int session_list(struct arca_cli *cli, int argc, char **argv)
 
 int session_history(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
     if (argc != 2 || argv[1][0] == '-')
         return cli_fail(ARCA_EXIT_USAGE, "usage: arca session history NAME [-o json]");
     const char *name = argv[1];
@@ -306,19 +285,12 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
         return cli_fail(ARCA_EXIT_USAGE, "session history: %s", arca_err_detail());
     char path[1200];
     snprintf(path, sizeof(path), "/v1/history/%s", name);
-    struct arca_client *c = NULL;
     json_t *a = NULL;
-    long status = 0;
-    int rc = arca_client_open(cli, true, &c);
-    if (rc == 0)
-        rc = arca_client_json(c, "GET", path, NULL, 0, &status, &a);
-    arca_client_free(c);
-    if (rc < 0) {
-        json_decref(a);
+    int rc = get_json(cli, path, &a);
+    if (rc < 0)
         return fail_rc("session history", rc);
-    }
     if (cli->output == ARCA_OUTPUT_JSON) {
-        print_json(a);
+        cli_print_json(a);
     } else {
         size_t i;
         json_t *v;
@@ -335,11 +307,10 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
 
 int session_verify(struct arca_cli *cli, int argc, char **argv)
 {
-    argc = cli_take_output_flag(cli, argc, argv);
     const char *file = NULL;
-    int u = argc < 0 ? -1 : one_file_arg(argc, argv, "verify", &file);
-    if (u < 0)
-        return u == -2 ? ARCA_EXIT_OK : ARCA_EXIT_USAGE;
+    int u = one_file_arg(argc, argv, "verify", &file);
+    if (u != ARCA_EXIT_OK)
+        return u;
     struct arca_buf b;
     struct arca_session *s = NULL;
     json_t *a = NULL;
@@ -386,7 +357,7 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     if (cli->output == ARCA_OUTPUT_JSON) {
         json_t *o = json_pack("{s:s, s:b, s:s, s:s}", "name", s->name.s, "verified", same,
                               "active_hash", hash, "local_hash", lh);
-        print_json(o);
+        cli_print_json(o);
         json_decref(o);
     } else if (same) {
         printf("verified: %s is the active version of '%s'\n%s\n", file, s->name.s, hash);

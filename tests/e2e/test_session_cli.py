@@ -1,4 +1,4 @@
-"""`arca session check|hash|--help`: exit codes, error listing, hash output (no CAS needed)."""
+"""`arca session check|hash`, `arca GROUP [SUB] --help`: exit codes, error listing, hash output (no CAS needed)."""
 import glob
 import json
 import os
@@ -54,6 +54,32 @@ def test_help():
     assert r.returncode == 0
     for word in ("check", "hash", "create", "update", "read", "list", "history", "verify"):
         assert word in r.stdout
+    assert "verify FILE" in r.stdout and "verify NAME" not in r.stdout
+
+
+def test_every_subcommand_help():
+    """`--help` after any subcommand shows its group's help (exit 0), never a usage error."""
+    cases = {
+        "session": ["check", "hash", "create", "update", "read", "list", "history", "verify"],
+        "self": ["keygen", "show"],
+        "cas": ["attest", "show"],
+    }
+    for group, subs in cases.items():
+        for sub in subs:
+            for flag in ("--help", "-h"):
+                r = run(group, sub, flag)
+                assert r.returncode == 0, (group, sub, r.stderr)
+                assert r.stdout.startswith("usage: arca " + group), (group, sub)
+                assert r.stderr == ""
+        r = run(group, "help")
+        assert r.returncode == 0 and r.stdout.startswith("usage: arca " + group)
+        r = run(group, "bogus")
+        assert r.returncode == 2 and "unknown subcommand 'bogus'" in r.stderr
+        r = run(group)
+        assert r.returncode == 2 and r.stderr.startswith("usage: arca " + group)
+    for group in ("audit", "evidence"):
+        r = run(group, "--help")
+        assert r.returncode == 0 and "verify FILE" in r.stdout, group
 
 
 def test_hash_format_and_creator(tmp_path):
