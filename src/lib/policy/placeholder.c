@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "policy/session.h"
 
 #define PH_OPEN "$$SCONE:"
 #define PH_OPEN_LEN 8 /* "$$SCONE:" ; a second ':' must follow */
@@ -204,31 +205,6 @@ static const struct format_alias fragment_formats[] = {
     {NULL, NULL},
 };
 
-static const char *kind_name(enum arca_secret_kind kind)
-{
-    switch (kind) {
-    case ARCA_SECRET_ASCII:
-        return "ascii";
-    case ARCA_SECRET_BINARY:
-        return "binary";
-    case ARCA_SECRET_PRIVATE_KEY:
-        return "private-key";
-    case ARCA_SECRET_X509:
-        return "x509";
-    case ARCA_SECRET_X509_CA:
-        return "x509-ca";
-    case ARCA_SECRET_CONFIG_FRAGMENT:
-        return "config-fragment";
-    case ARCA_SECRET_PGP_KEY:
-        return "pgp-key";
-    case ARCA_SECRET_AAD_TOKEN:
-        return "aad-token";
-    case ARCA_SECRET_NONE:
-        break;
-    }
-    return "none";
-}
-
 int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format, size_t len,
                                   const char **canonical)
 {
@@ -262,7 +238,7 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
     case ARCA_SECRET_PGP_KEY:
     case ARCA_SECRET_AAD_TOKEN:
         ARCA_BAIL(ARCA_ERR_UNSUPPORTED, "secrets of kind %s are not supported by arca",
-                  kind_name(kind));
+                  arca_secret_kind_name(kind));
     case ARCA_SECRET_NONE:
         ARCA_BAIL(ARCA_ERR_INVALID_ARG, "placeholder format: no secret kind");
     }
@@ -275,7 +251,7 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
     /* Formats are short identifiers, never secret; quote at most the limit. */
     int shown = len > ARCA_PLACEHOLDER_FORMAT_MAX ? ARCA_PLACEHOLDER_FORMAT_MAX : (int)len;
     ARCA_BAIL(ARCA_ERR_FORMAT, "format \"%.*s\" is not valid for a %s secret; valid: %s", shown,
-              format ? format : "", kind_name(kind), valid);
+              format ? format : "", arca_secret_kind_name(kind), valid);
 }
 
 /* ---- JSON escaping ----------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "policy/session.h" /* arca_secret_kind_name */
 #include "secrets/secrets_internal.h"
 
 /*
@@ -111,7 +112,7 @@ static int dependency(struct gen *g, const struct arca_secret_spec *sp, const ch
                   sp->name, field, ref);
     if (v->kind != want)
         ARCA_BAIL(ARCA_ERR_INVALID_ARG, "secret '%s': %s '%s' is a %s secret, not %s", sp->name,
-                  field, ref, arca_secret_kind_str(v->kind), arca_secret_kind_str(want));
+                  field, ref, arca_secret_kind_name(v->kind), arca_secret_kind_name(want));
     *out = v;
     return 0;
 }
@@ -315,7 +316,7 @@ static int produce(struct gen *g, const struct arca_secret_spec *sp, struct arca
     case ARCA_SECRET_PGP_KEY:
     case ARCA_SECRET_AAD_TOKEN:
         ARCA_BAIL(ARCA_ERR_UNSUPPORTED, "secret '%s': kind %s is not supported by arca", sp->name,
-                  arca_secret_kind_str(sp->kind));
+                  arca_secret_kind_name(sp->kind));
     default:
         ARCA_BAIL(ARCA_ERR_INVALID_ARG, "secret '%s': no kind", sp->name);
     }

@@ -30,7 +30,4 @@ struct arca_secret_set {
     size_t cap;
 };
 
-/* "ascii", "binary", ... (static). */
-const char *arca_secret_kind_str(enum arca_secret_kind kind);
-
 #endif

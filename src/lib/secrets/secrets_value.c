@@ -7,6 +7,7 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "policy/placeholder.h"
+#include "policy/session.h" /* arca_secret_kind_name */
 #include "secrets/secrets_internal.h"
 
 static struct arca_secret_value *value_alloc(enum arca_secret_kind kind, unsigned flags)
@@ -26,7 +27,7 @@ int arca_secret_value_new_bytes(enum arca_secret_kind kind, const void *p, size_
     ARCA_ENSURE_REF(out);
     ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "secret value: bytes are NULL");
     ARCA_ENSURE(kind == ARCA_SECRET_ASCII || kind == ARCA_SECRET_BINARY, ARCA_ERR_INVALID_ARG,
-                "secret value: kind %s does not hold bytes", arca_secret_kind_str(kind));
+                "secret value: kind %s does not hold bytes", arca_secret_kind_name(kind));
     ARCA_ENSURE(n <= ARCA_SECRET_SIZE_MAX, ARCA_ERR_TOO_LARGE,
                 "secret value: %zu bytes is more than the limit %u", n, ARCA_SECRET_SIZE_MAX);
     if (kind == ARCA_SECRET_ASCII && n > 0 && memchr(p, 0, n) != NULL)
@@ -80,7 +81,7 @@ int arca_secret_value_new_x509(enum arca_secret_kind kind, struct arca_x509 *cer
     ARCA_ENSURE_REF(cert);
     ARCA_ENSURE_REF(out);
     ARCA_ENSURE(kind == ARCA_SECRET_X509 || kind == ARCA_SECRET_X509_CA, ARCA_ERR_INVALID_ARG,
-                "secret value: kind %s does not hold a certificate", arca_secret_kind_str(kind));
+                "secret value: kind %s does not hold a certificate", arca_secret_kind_name(kind));
     ARCA_ENSURE(chain != NULL || chain_count == 0, ARCA_ERR_INVALID_ARG,
                 "secret value: chain is NULL");
     ARCA_ENSURE(chain_count <= ARCA_SECRET_CHAIN_MAX, ARCA_ERR_TOO_LARGE,
@@ -171,31 +172,6 @@ struct arca_x509 *const *arca_secret_value_chain(const struct arca_secret_value 
     return v ? v->chain : NULL;
 }
 
-const char *arca_secret_kind_str(enum arca_secret_kind kind)
-{
-    switch (kind) {
-    case ARCA_SECRET_ASCII:
-        return "ascii";
-    case ARCA_SECRET_BINARY:
-        return "binary";
-    case ARCA_SECRET_PRIVATE_KEY:
-        return "private-key";
-    case ARCA_SECRET_X509:
-        return "x509";
-    case ARCA_SECRET_X509_CA:
-        return "x509-ca";
-    case ARCA_SECRET_CONFIG_FRAGMENT:
-        return "config-fragment";
-    case ARCA_SECRET_PGP_KEY:
-        return "pgp-key";
-    case ARCA_SECRET_AAD_TOKEN:
-        return "aad-token";
-    case ARCA_SECRET_NONE:
-        break;
-    }
-    return "none";
-}
-
 /* ---- rendering ----------------------------------------------------------------------------- */
 
 static bool is_x509(const struct arca_secret_value *v)
@@ -259,7 +235,7 @@ static int render_into(const struct arca_secret_value *v, const char *f, struct 
                                      v->chain_count, "", tmp);
     }
     ARCA_BAIL(ARCA_ERR_FORMAT, "format \"%.32s\" does not apply to a %s secret", f,
-              arca_secret_kind_str(v->kind));
+              arca_secret_kind_name(v->kind));
 }
 
 int arca_secret_value_render(const struct arca_secret_value *v, const char *format,
@@ -435,10 +411,10 @@ int arca_secret_value_parse(const char *name, enum arca_secret_kind kind, const 
     default:
         return arca_err_set(ARCA_ERR_UNSUPPORTED,
                             "secret '%s': explicit values of kind %s are not handled here", name,
-                            arca_secret_kind_str(kind));
+                            arca_secret_kind_name(kind));
     }
     if (rc < 0)
         return arca_err_wrap(rc, "secret '%s': explicit %s value", name,
-                             arca_secret_kind_str(kind));
+                             arca_secret_kind_name(kind));
     return 0;
 }
