@@ -255,6 +255,7 @@ static void test_snp_aux_table(void **state)
                                              at("2023-01-01T00:00:00Z"), &c),
                      ARCA_ERR_NOT_FOUND);
     assert_non_null(strstr(arca_err_detail(), "ARCA_SNP_CERTS"));
+    assert_non_null(strstr(arca_err_detail(), "--kds-url"));
     /* An entry pointing outside the table, and a table without terminator. */
     t.data[16] = 0xff;
     t.data[17] = 0xff;
@@ -279,6 +280,8 @@ static void test_no_collateral(void **state)
         enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, sizeof(q), NULL, 0, 0, &c),
         ARCA_ERR_NOT_FOUND);
     assert_non_null(strstr(arca_err_detail(), "ARCA_COLLATERAL"));
+    assert_non_null(strstr(arca_err_detail(), "--collateral"));
+    assert_non_null(strstr(arca_err_detail(), "--pcs-url"));
     assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SIM, q, sizeof(q), NULL, 0, 0, &c),
                      ARCA_ERR_INSECURE);
     assert_non_null(strstr(arca_err_detail(), "--allow-simulation"));
