@@ -73,6 +73,33 @@ static int check_access(struct arcad_request *req, const struct arca_session *mo
     return arca_access_check(arca_access_rule(&model->access, op), &subj, allowed);
 }
 
+/*
+ * Decides op on stored version rec for the request's client, against rec's own policy. When not
+ * allowed or on error, replies (403 with the audit event, else the error) and returns false;
+ * `what` completes "not allowed to ..." (e.g. "update 'a/b'").
+ */
+static bool require_access(struct arcad_request *req, const struct arca_store_session *rec,
+                           enum arca_access_op op, const char *what)
+{
+    struct arca_session *model = NULL;
+    bool allowed = false;
+    int rc = load_model(rec, &model);
+    if (rc == 0)
+        rc = check_access(req, model, rec->creator, op, &allowed);
+    arca_session_free(model);
+    if (rc < 0) {
+        arcad_reply_err(req, rc);
+        return false;
+    }
+    if (!allowed) {
+        audit_denied(req, arca_access_op_name(op), rec->name);
+        arcad_reply_error(req, 403,
+                          "not allowed to %s (its access_policy.%s does not list your key)", what,
+                          arca_access_op_name(op));
+    }
+    return allowed;
+}
+
 /* ---- secrets ------------------------------------------------------------------------------ */
 
 /* Generates (create) or migrates (update, old_hash given) the session's secrets and appends
@@ -128,7 +155,8 @@ static void reply_diag(struct arcad_request *req, int rc, const struct arca_diag
 static void h_session_upload(struct arcad_request *req, void *arg)
 {
     struct arcad_ctx *ctx = req->ctx;
-    struct arca_session *s = NULL, *active_model = NULL, *parent_model = NULL;
+    struct arca_session *s = NULL;
+    char what[1400];
     struct arca_store_session *active = NULL, *parent = NULL;
     char *parent_name = NULL;
     struct arca_buf blob;
@@ -157,7 +185,6 @@ static void h_session_upload(struct arcad_request *req, void *arg)
         goto out;
     }
     const uint8_t *creator = client;
-    bool allowed = false;
     if (!s->has_predecessor) {
         if (active != NULL) {
             char h[65];
@@ -177,20 +204,13 @@ static void h_session_upload(struct arcad_request *req, void *arg)
                                   name, parent_name);
                 goto out;
             }
-            if (rc < 0 || (rc = load_model(parent, &parent_model)) < 0 ||
-                (rc = check_access(req, parent_model, parent->creator, ARCA_ACCESS_CREATE_SESSIONS,
-                                   &allowed)) < 0) {
+            if (rc < 0) {
                 arcad_reply_err(req, rc);
                 goto out;
             }
-            if (!allowed) {
-                audit_denied(req, "create_sessions", parent_name);
-                arcad_reply_error(req, 403,
-                                  "not allowed to create sessions in namespace '%s' (its "
-                                  "access_policy.create_sessions does not list your key)",
-                                  parent_name);
+            snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
+            if (!require_access(req, parent, ARCA_ACCESS_CREATE_SESSIONS, what))
                 goto out;
-            }
         }
     } else {
         if (active == NULL) {
@@ -210,20 +230,9 @@ static void h_session_upload(struct arcad_request *req, void *arg)
                               p, name, h);
             goto out;
         }
-        if ((rc = load_model(active, &active_model)) < 0 ||
-            (rc = check_access(req, active_model, active->creator, ARCA_ACCESS_UPDATE, &allowed)) <
-                0) {
-            arcad_reply_err(req, rc);
+        snprintf(what, sizeof(what), "update '%s'", name);
+        if (!require_access(req, active, ARCA_ACCESS_UPDATE, what))
             goto out;
-        }
-        if (!allowed) {
-            audit_denied(req, "update", name);
-            arcad_reply_error(req, 403,
-                              "not allowed to update '%s' (its access_policy.update does not "
-                              "list your key)",
-                              name);
-            goto out;
-        }
         creator = active->creator;
     }
 
@@ -282,8 +291,6 @@ out:
     arca_diag_free(&d);
     arca_buf_free(&blob);
     arca_session_free(s);
-    arca_session_free(active_model);
-    arca_session_free(parent_model);
     arca_store_session_free(active);
     arca_store_session_free(parent);
     free(parent_name);
@@ -297,8 +304,6 @@ static bool authorize_active(struct arcad_request *req, const char *name, enum a
 {
     struct arcad_ctx *ctx = req->ctx;
     struct arca_store_session *active = NULL;
-    struct arca_session *model = NULL;
-    bool allowed = false;
     int rc = arca_session_name_check(name, strlen(name), true);
     if (rc < 0) {
         arcad_reply_err(req, rc);
@@ -309,21 +314,14 @@ static bool authorize_active(struct arcad_request *req, const char *name, enum a
         arcad_reply_error(req, 404, "Session not found: '%s'", name);
         return false;
     }
-    if (rc < 0 || (rc = load_model(active, &model)) < 0 ||
-        (rc = check_access(req, model, active->creator, op, &allowed)) < 0) {
+    if (rc < 0) {
         arcad_reply_err(req, rc);
-        arca_store_session_free(active);
-        arca_session_free(model);
         return false;
     }
-    arca_session_free(model);
-    if (!allowed) {
-        audit_denied(req, arca_access_op_name(op), name);
-        arcad_reply_error(req, 403,
-                          "not allowed to %s session '%s' (its access_policy.%s does "
-                          "not list your key)",
-                          op == ARCA_ACCESS_READ ? "read" : arca_access_op_name(op), name,
-                          arca_access_op_name(op));
+    char what[1200];
+    snprintf(what, sizeof(what), "%s session '%s'",
+             op == ARCA_ACCESS_READ ? "read" : arca_access_op_name(op), name);
+    if (!require_access(req, active, op, what)) {
         arca_store_session_free(active);
         return false;
     }
