@@ -106,6 +106,38 @@ static bool expect(struct ld *L, const struct arca_ynode *n, enum arca_ynode_typ
 }
 
 /*
+ * Parses one list item into base[i] (base is the array of items; earlier items are base[0..i)).
+ * ctx is the caller's.
+ */
+typedef void (*item_fn)(struct ld *L, const struct arca_ynode *it, void *base, size_t i, void *ctx);
+
+/*
+ * The items of the list n (its key already on the path): an array of n->n_items elements of
+ * size bytes (calloc'ed, owned by the model it is stored in), each filled by fn with its index
+ * on the path, and *count set. Not a list (error `what` given), an empty one or OOM: NULL and
+ * *count 0.
+ */
+static void *parse_seq(struct ld *L, const struct arca_ynode *n, const char *what, size_t size,
+                       size_t *count, item_fn fn, void *ctx)
+{
+    *count = 0;
+    if (!expect(L, n, ARCA_YNODE_SEQ, what) || n->n_items == 0)
+        return NULL;
+    void *arr = calloc(n->n_items, size);
+    if (arr == NULL) {
+        L->oom = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < n->n_items; i++) {
+        size_t oi = pi(L, i);
+        fn(L, &n->items[i], arr, i, ctx);
+        pp(L, oi);
+    }
+    *count = n->n_items;
+    return arr;
+}
+
+/*
  * Reports keys of map m not in allowed (NULL-terminated) as unknown, and keys in unsupported
  * as documented but not supported by arca. Returns false if m is not a map.
  */
@@ -1014,6 +1046,12 @@ static void parse_variant(struct ld *L, const struct arca_ynode *n, struct arca_
             "variants to allow several TEEs)");
 }
 
+static void variant_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i, void *ctx)
+{
+    (void)ctx;
+    parse_variant(L, it, (struct arca_att_variant *)base + i);
+}
+
 static void parse_attestation(struct ld *L, const struct arca_ynode *n, struct arca_service *svc)
 {
     if (n->type == ARCA_YNODE_MAP) {
@@ -1026,21 +1064,9 @@ static void parse_attestation(struct ld *L, const struct arca_ynode *n, struct a
         parse_variant(L, n, &svc->variants[0]);
         return;
     }
-    if (!expect(L, n, ARCA_YNODE_SEQ, "an attestation variant or a list of variants"))
-        return;
-    if (n->n_items == 0)
-        return; /* reported as "no attestation variant" by the cross checks */
-    svc->variants = calloc(n->n_items, sizeof(*svc->variants));
-    if (svc->variants == NULL) {
-        L->oom = true;
-        return;
-    }
-    svc->n_variants = n->n_items;
-    for (size_t i = 0; i < n->n_items; i++) {
-        size_t o = pi(L, i);
-        parse_variant(L, &n->items[i], &svc->variants[i]);
-        pp(L, o);
-    }
+    /* An empty list is reported as "no attestation variant" by the cross checks. */
+    svc->variants = parse_seq(L, n, "an attestation variant or a list of variants",
+                              sizeof(*svc->variants), &svc->n_variants, variant_fn, NULL);
 }
 
 static void parse_platform_list(struct ld *L, const struct arca_ynode *n, const char *what,
@@ -1580,6 +1606,50 @@ static void parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_s
 
 /* ---- images and volumes -------------------------------------------------------------------- */
 
+/* update_policy of a volume export or mount, if given (out unchanged when absent). */
+static void field_update_policy(struct ld *L, const struct arca_ynode *it,
+                                enum arca_fspf_policy *out)
+{
+    const struct arca_ynode *up = arca_ynode_get(it, "update_policy");
+    if (up != NULL) {
+        size_t o = pk(L, "update_policy");
+        *out = parse_policy(L, up, false);
+        pp(L, o);
+    }
+}
+
+static void volume_export_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i,
+                             void *ctx)
+{
+    (void)ctx;
+    static const char *const ek[] = {"to", "update_policy", "volume_alias", NULL};
+    static const char *const tk[] = {"session", "session_hash", "namespace", "cas_url", NULL};
+    struct arca_volume_export *e = (struct arca_volume_export *)base + i;
+    e->pos = it->pos;
+    if (!check_keys(L, it, "a volume export", ek, NULL))
+        return;
+    const struct arca_ynode *to = arca_ynode_get(it, "to");
+    if (to == NULL) {
+        err(L, it->pos, "missing mandatory key 'to'");
+    } else {
+        size_t ot = pk(L, "to");
+        if (check_keys(L, to, "to", tk, NULL)) {
+            if (arca_ynode_get(to, "namespace") != NULL)
+                err(L, arca_ynode_get(to, "namespace")->pos,
+                    "volumes can only be exported to sessions, not namespaces");
+            else if (arca_ynode_get(to, "cas_url") != NULL)
+                err(L, arca_ynode_get(to, "cas_url")->pos,
+                    "volumes can only be exported to sessions on the same CAS");
+            else
+                parse_ref_fields(L, to, &e->to, false);
+        }
+        pp(L, ot);
+    }
+    field_update_policy(L, it, &e->update_policy);
+    field_str(L, it, "volume_alias", &e->volume_alias, false);
+    check_name(L, "volume_alias", &e->volume_alias, false);
+}
+
 static void parse_volume(struct ld *L, const struct arca_ynode *n, struct arca_volume *vo)
 {
     static const char *const keys[] = {"name", "fspf_key", "fspf_tag", "export", "import", NULL};
@@ -1597,48 +1667,8 @@ static void parse_volume(struct ld *L, const struct arca_ynode *n, struct arca_v
     const struct arca_ynode *ex = arca_ynode_get(n, "export");
     if (ex != NULL) {
         size_t o = pk(L, "export");
-        if (expect(L, ex, ARCA_YNODE_SEQ, "a list of export targets") && ex->n_items > 0) {
-            vo->exports = calloc(ex->n_items, sizeof(*vo->exports));
-            if (vo->exports == NULL)
-                L->oom = true;
-            for (size_t i = 0; vo->exports != NULL && i < ex->n_items; i++) {
-                static const char *const ek[] = {"to", "update_policy", "volume_alias", NULL};
-                const struct arca_ynode *it = &ex->items[i];
-                struct arca_volume_export *e = &vo->exports[vo->n_exports++];
-                size_t oi = pi(L, i);
-                e->pos = it->pos;
-                if (check_keys(L, it, "a volume export", ek, NULL)) {
-                    const struct arca_ynode *to = arca_ynode_get(it, "to");
-                    static const char *const tk[] = {"session", "session_hash", "namespace",
-                                                     "cas_url", NULL};
-                    if (to == NULL) {
-                        err(L, it->pos, "missing mandatory key 'to'");
-                    } else {
-                        size_t ot = pk(L, "to");
-                        if (check_keys(L, to, "to", tk, NULL)) {
-                            if (arca_ynode_get(to, "namespace") != NULL)
-                                err(L, arca_ynode_get(to, "namespace")->pos,
-                                    "volumes can only be exported to sessions, not namespaces");
-                            else if (arca_ynode_get(to, "cas_url") != NULL)
-                                err(L, arca_ynode_get(to, "cas_url")->pos,
-                                    "volumes can only be exported to sessions on the same CAS");
-                            else
-                                parse_ref_fields(L, to, &e->to, false);
-                        }
-                        pp(L, ot);
-                    }
-                    const struct arca_ynode *up = arca_ynode_get(it, "update_policy");
-                    if (up != NULL) {
-                        size_t ou = pk(L, "update_policy");
-                        e->update_policy = parse_policy(L, up, false);
-                        pp(L, ou);
-                    }
-                    field_str(L, it, "volume_alias", &e->volume_alias, false);
-                    check_name(L, "volume_alias", &e->volume_alias, false);
-                }
-                pp(L, oi);
-            }
-        }
+        vo->exports = parse_seq(L, ex, "a list of export targets", sizeof(*vo->exports),
+                                &vo->n_exports, volume_export_fn, NULL);
         pp(L, o);
     }
     const struct arca_ynode *im = arca_ynode_get(n, "import");
@@ -1657,6 +1687,59 @@ static void parse_volume(struct ld *L, const struct arca_ynode *n, struct arca_v
     }
 }
 
+static void image_volume_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i,
+                            void *ctx)
+{
+    (void)ctx;
+    static const char *const vk[] = {"name", "path", "update_policy", NULL};
+    struct arca_image_volume *iv = (struct arca_image_volume *)base + i;
+    iv->pos = it->pos;
+    if (!check_keys(L, it, "a volume mount", vk, NULL))
+        return;
+    field_str(L, it, "name", &iv->name, true);
+    field_str(L, it, "path", &iv->path, true);
+    if (iv->path.s != NULL && iv->path.s[0] != '/') {
+        size_t op = pk(L, "path");
+        err(L, iv->path.pos, "path must be absolute");
+        pp(L, op);
+    }
+    field_update_policy(L, it, &iv->update_policy);
+}
+
+static void injection_file_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i,
+                              void *ctx)
+{
+    (void)ctx;
+    static const char *const fk[] = {"path", "content", "permission", NULL};
+    struct arca_injection_file *files = base, *f = &files[i];
+    f->pos = it->pos;
+    f->mode = 0700;
+    if (it->type == ARCA_YNODE_SCALAR) {
+        get_str(L, it, &f->path, false);
+    } else if (check_keys(L, it, "an injection file", fk, NULL)) {
+        field_str(L, it, "path", &f->path, true);
+        const struct arca_ynode *c = arca_ynode_get(it, "content");
+        if (c != NULL) {
+            size_t oc = pk(L, "content");
+            f->has_content = get_str(L, c, &f->content, true);
+            pp(L, oc);
+        }
+        const struct arca_ynode *p = arca_ynode_get(it, "permission");
+        if (p != NULL) {
+            uint64_t m;
+            size_t op = pk(L, "permission");
+            if (get_uint(L, p, 07777, true, &m))
+                f->mode = (uint32_t)m;
+            pp(L, op);
+        }
+    }
+    if (f->path.s != NULL && f->path.s[0] != '/')
+        err(L, f->path.pos, "injection file path must be absolute");
+    for (size_t j = 0; f->path.s != NULL && j < i; j++)
+        if (files[j].path.s && strcmp(files[j].path.s, f->path.s) == 0)
+            err(L, f->path.pos, "injection file '%.100s' is listed twice", f->path.s);
+}
+
 static void parse_image(struct ld *L, const struct arca_ynode *n, struct arca_image *im)
 {
     static const char *const keys[] = {"name", "volumes", "injection_files", NULL};
@@ -1668,77 +1751,15 @@ static void parse_image(struct ld *L, const struct arca_ynode *n, struct arca_im
     const struct arca_ynode *vs = arca_ynode_get(n, "volumes");
     if (vs != NULL) {
         size_t o = pk(L, "volumes");
-        if (expect(L, vs, ARCA_YNODE_SEQ, "a list of volume mounts") && vs->n_items > 0) {
-            im->volumes = calloc(vs->n_items, sizeof(*im->volumes));
-            if (im->volumes == NULL)
-                L->oom = true;
-            for (size_t i = 0; im->volumes != NULL && i < vs->n_items; i++) {
-                static const char *const vk[] = {"name", "path", "update_policy", NULL};
-                const struct arca_ynode *it = &vs->items[i];
-                struct arca_image_volume *iv = &im->volumes[im->n_volumes++];
-                size_t oi = pi(L, i);
-                iv->pos = it->pos;
-                if (check_keys(L, it, "a volume mount", vk, NULL)) {
-                    field_str(L, it, "name", &iv->name, true);
-                    field_str(L, it, "path", &iv->path, true);
-                    if (iv->path.s != NULL && iv->path.s[0] != '/') {
-                        size_t op = pk(L, "path");
-                        err(L, iv->path.pos, "path must be absolute");
-                        pp(L, op);
-                    }
-                    const struct arca_ynode *up = arca_ynode_get(it, "update_policy");
-                    if (up != NULL) {
-                        size_t ou = pk(L, "update_policy");
-                        iv->update_policy = parse_policy(L, up, false);
-                        pp(L, ou);
-                    }
-                }
-                pp(L, oi);
-            }
-        }
+        im->volumes = parse_seq(L, vs, "a list of volume mounts", sizeof(*im->volumes),
+                                &im->n_volumes, image_volume_fn, NULL);
         pp(L, o);
     }
     const struct arca_ynode *fs = arca_ynode_get(n, "injection_files");
     if (fs != NULL) {
         size_t o = pk(L, "injection_files");
-        if (expect(L, fs, ARCA_YNODE_SEQ, "a list of injection files") && fs->n_items > 0) {
-            im->files = calloc(fs->n_items, sizeof(*im->files));
-            if (im->files == NULL)
-                L->oom = true;
-            for (size_t i = 0; im->files != NULL && i < fs->n_items; i++) {
-                static const char *const fk[] = {"path", "content", "permission", NULL};
-                const struct arca_ynode *it = &fs->items[i];
-                struct arca_injection_file *f = &im->files[im->n_files++];
-                size_t oi = pi(L, i);
-                f->pos = it->pos;
-                f->mode = 0700;
-                if (it->type == ARCA_YNODE_SCALAR) {
-                    get_str(L, it, &f->path, false);
-                } else if (check_keys(L, it, "an injection file", fk, NULL)) {
-                    field_str(L, it, "path", &f->path, true);
-                    const struct arca_ynode *c = arca_ynode_get(it, "content");
-                    if (c != NULL) {
-                        size_t oc = pk(L, "content");
-                        f->has_content = get_str(L, c, &f->content, true);
-                        pp(L, oc);
-                    }
-                    const struct arca_ynode *p = arca_ynode_get(it, "permission");
-                    if (p != NULL) {
-                        uint64_t m;
-                        size_t op = pk(L, "permission");
-                        if (get_uint(L, p, 07777, true, &m))
-                            f->mode = (uint32_t)m;
-                        pp(L, op);
-                    }
-                }
-                if (f->path.s != NULL && f->path.s[0] != '/')
-                    err(L, f->path.pos, "injection file path must be absolute");
-                for (size_t j = 0; f->path.s != NULL && j + 1 < im->n_files; j++)
-                    if (im->files[j].path.s && strcmp(im->files[j].path.s, f->path.s) == 0)
-                        err(L, f->path.pos, "injection file '%.100s' is listed twice", f->path.s);
-                pp(L, oi);
-            }
-        }
+        im->files = parse_seq(L, fs, "a list of injection files", sizeof(*im->files), &im->n_files,
+                              injection_file_fn, NULL);
         pp(L, o);
     }
 }
@@ -2208,48 +2229,40 @@ static void parse_version(struct ld *L, const struct arca_ynode *root)
 }
 
 static void *parse_list(struct ld *L, const struct arca_ynode *root, const char *key, size_t size,
-                        size_t *count, void (*fn)(struct ld *, const struct arca_ynode *, void *))
+                        size_t *count, item_fn fn)
 {
     const struct arca_ynode *n = arca_ynode_get(root, key);
     *count = 0;
-    if (n == NULL)
-        return NULL;
+    if (n == NULL || arca_ynode_is_null(n))
+        return NULL; /* "services:" with nothing after it: an empty list */
     size_t o = pk(L, key);
-    void *arr = NULL;
-    if (arca_ynode_is_null(n)) {
-        /* "services:" with nothing after it: an empty list */
-    } else if (expect(L, n, ARCA_YNODE_SEQ, "a list") && n->n_items > 0) {
-        arr = calloc(n->n_items, size);
-        if (arr == NULL) {
-            L->oom = true;
-        } else {
-            for (size_t i = 0; i < n->n_items; i++) {
-                size_t oi = pi(L, i);
-                fn(L, &n->items[i], (char *)arr + i * size);
-                pp(L, oi);
-            }
-            *count = n->n_items;
-        }
-    }
+    void *arr = parse_seq(L, n, "a list", size, count, fn, NULL);
     pp(L, o);
     return arr;
 }
 
-static void svc_fn(struct ld *L, const struct arca_ynode *n, void *p)
+static void svc_fn(struct ld *L, const struct arca_ynode *n, void *base, size_t i, void *ctx)
 {
-    parse_service(L, n, p);
+    (void)ctx;
+    parse_service(L, n, (struct arca_service *)base + i);
 }
-static void sec_fn(struct ld *L, const struct arca_ynode *n, void *p)
+
+static void sec_fn(struct ld *L, const struct arca_ynode *n, void *base, size_t i, void *ctx)
 {
-    parse_secret(L, n, p);
+    (void)ctx;
+    parse_secret(L, n, (struct arca_secret *)base + i);
 }
-static void img_fn(struct ld *L, const struct arca_ynode *n, void *p)
+
+static void img_fn(struct ld *L, const struct arca_ynode *n, void *base, size_t i, void *ctx)
 {
-    parse_image(L, n, p);
+    (void)ctx;
+    parse_image(L, n, (struct arca_image *)base + i);
 }
-static void vol_fn(struct ld *L, const struct arca_ynode *n, void *p)
+
+static void vol_fn(struct ld *L, const struct arca_ynode *n, void *base, size_t i, void *ctx)
 {
-    parse_volume(L, n, p);
+    (void)ctx;
+    parse_volume(L, n, (struct arca_volume *)base + i);
 }
 
 /* ---- cross checks -------------------------------------------------------------------------- */
