@@ -106,6 +106,27 @@ static bool expect(struct ld *L, const struct arca_ynode *n, enum arca_ynode_typ
 }
 
 /*
+ * The zeroed array (size bytes an element) for the items of list n, or NULL when n is not a list
+ * (error `what`), is empty (error `empty` at n, or silently when empty is NULL) or on OOM.
+ * Owned by the model the caller stores it in.
+ */
+static void *seq_alloc(struct ld *L, const struct arca_ynode *n, const char *what,
+                       const char *empty, size_t size)
+{
+    if (!expect(L, n, ARCA_YNODE_SEQ, what))
+        return NULL;
+    if (n->n_items == 0) {
+        if (empty != NULL)
+            err(L, n->pos, "%s", empty);
+        return NULL;
+    }
+    void *arr = calloc(n->n_items, size);
+    if (arr == NULL)
+        L->oom = true;
+    return arr;
+}
+
+/*
  * Parses one list item into base[i] (base is the array of items; earlier items are base[0..i)).
  * ctx is the caller's.
  */
@@ -121,13 +142,9 @@ static void *parse_seq(struct ld *L, const struct arca_ynode *n, const char *wha
                        size_t *count, item_fn fn, void *ctx)
 {
     *count = 0;
-    if (!expect(L, n, ARCA_YNODE_SEQ, what) || n->n_items == 0)
+    void *arr = seq_alloc(L, n, what, NULL, size);
+    if (arr == NULL)
         return NULL;
-    void *arr = calloc(n->n_items, size);
-    if (arr == NULL) {
-        L->oom = true;
-        return NULL;
-    }
     for (size_t i = 0; i < n->n_items; i++) {
         size_t oi = pi(L, i);
         fn(L, &n->items[i], arr, i, ctx);
@@ -306,15 +323,10 @@ range:
     return false;
 }
 
-static int hexval(char c)
+/* A hex digit in any case (isxdigit without the locale). */
+static bool is_hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /* Exactly n bytes of hex; messages say how long it should be. */
@@ -322,7 +334,7 @@ static bool decode_hex_fixed(struct ld *L, const char *what, const char *t, size
                              struct arca_pos pos, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < len; i++) {
-        if (hexval(t[i]) < 0) {
+        if (!is_hex_digit(t[i])) {
             /* the character itself is not shown: the text may be a secret value */
             err(L, pos, "%s: the character at offset %zu is not a hex digit", what, i);
             return false;
@@ -332,9 +344,8 @@ static bool decode_hex_fixed(struct ld *L, const char *what, const char *t, size
         err(L, pos, "%s must be %zu hex characters (%zu bytes), got %zu", what, 2 * n, n, len);
         return false;
     }
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(hexval(t[2 * i]) << 4 | hexval(t[2 * i + 1]));
-    return true;
+    /* Checked above, so decoding cannot fail; the shared decoder does the work. */
+    return arca_hex_decode_fixed(out, n, t, len) == 0;
 }
 
 static bool get_hex_fixed(struct ld *L, const struct arca_ynode *n, const char *what, uint8_t *out,
@@ -741,17 +752,10 @@ static void parse_command(struct ld *L, const struct arca_ynode *n, struct arca_
         split_command(L, n, svc);
         return;
     }
-    if (!expect(L, n, ARCA_YNODE_SEQ, "a string or a list of strings"))
+    svc->argv = seq_alloc(L, n, "a string or a list of strings", "command is an empty list",
+                          sizeof(*svc->argv));
+    if (svc->argv == NULL)
         return;
-    if (n->n_items == 0) {
-        err(L, n->pos, "command is an empty list");
-        return;
-    }
-    svc->argv = calloc(n->n_items, sizeof(*svc->argv));
-    if (svc->argv == NULL) {
-        L->oom = true;
-        return;
-    }
     for (size_t i = 0; i < n->n_items; i++) {
         size_t o = pi(L, i);
         get_str(L, &n->items[i], &svc->argv[i], true);
@@ -854,17 +858,11 @@ static void parse_digest_list(struct ld *L, const struct arca_ynode *n, const ch
         }
         return;
     }
-    if (!expect(L, n, ARCA_YNODE_SEQ, "a hex string or a list of hex strings"))
+    char empty[96];
+    snprintf(empty, sizeof(empty), "%s list is empty", what);
+    *out = seq_alloc(L, n, "a hex string or a list of hex strings", empty, sizeof(**out));
+    if (*out == NULL)
         return;
-    if (n->n_items == 0) {
-        err(L, n->pos, "%s list is empty", what);
-        return;
-    }
-    *out = calloc(n->n_items, sizeof(**out));
-    if (*out == NULL) {
-        L->oom = true;
-        return;
-    }
     for (size_t i = 0; i < n->n_items; i++) {
         size_t o = pi(L, i);
         const struct arca_ynode *it = &n->items[i];
@@ -957,7 +955,7 @@ static void parse_min_tcb(struct ld *L, const struct arca_ynode *n, struct arca_
         return;
     }
     uint64_t v;
-    if (n->type == ARCA_YNODE_SCALAR && n->len == 16 && hexval(n->text[0]) >= 0 &&
+    if (n->type == ARCA_YNODE_SCALAR && n->len == 16 && is_hex_digit(n->text[0]) &&
         strncmp(n->text, "0x", 2) != 0) {
         uint8_t b[8];
         if (!decode_hex_fixed(L, "min_tcb", n->text, n->len, n->pos, b, 8))
@@ -1072,15 +1070,9 @@ static void parse_attestation(struct ld *L, const struct arca_ynode *n, struct a
 static void parse_platform_list(struct ld *L, const struct arca_ynode *n, const char *what,
                                 struct arca_platform_ref **out, size_t *count)
 {
-    if (!expect(L, n, ARCA_YNODE_SEQ, "a list of 64-hex-character keys"))
+    *out = seq_alloc(L, n, "a list of 64-hex-character keys", NULL, sizeof(**out));
+    if (*out == NULL)
         return;
-    if (n->n_items == 0)
-        return;
-    *out = calloc(n->n_items, sizeof(**out));
-    if (*out == NULL) {
-        L->oom = true;
-        return;
-    }
     for (size_t i = 0; i < n->n_items; i++) {
         const struct arca_ynode *it = &n->items[i];
         struct arca_platform_ref *p = &(*out)[*count];
@@ -1330,15 +1322,9 @@ static void parse_str_list(struct ld *L, const struct arca_ynode *n, struct arca
             *count = 1;
         return;
     }
-    if (!expect(L, n, ARCA_YNODE_SEQ, "a list of strings"))
+    *out = seq_alloc(L, n, "a list of strings", NULL, sizeof(**out));
+    if (*out == NULL)
         return;
-    if (n->n_items == 0)
-        return;
-    *out = calloc(n->n_items, sizeof(**out));
-    if (*out == NULL) {
-        L->oom = true;
-        return;
-    }
     for (size_t i = 0; i < n->n_items; i++) {
         size_t o = pi(L, i);
         if (get_str(L, &n->items[i], &(*out)[*count], false))
@@ -1772,17 +1758,10 @@ static bool parse_ap_node(struct ld *L, const struct arca_ynode *n, struct arca_
 static void parse_ap_children(struct ld *L, const struct arca_ynode *n, struct arca_ap_node *a,
                               int depth)
 {
-    if (!expect(L, n, ARCA_YNODE_SEQ, "a list of policy entries"))
+    a->children =
+        seq_alloc(L, n, "a list of policy entries", "the list is empty", sizeof(*a->children));
+    if (a->children == NULL)
         return;
-    if (n->n_items == 0) {
-        err(L, n->pos, "the list is empty");
-        return;
-    }
-    a->children = calloc(n->n_items, sizeof(*a->children));
-    if (a->children == NULL) {
-        L->oom = true;
-        return;
-    }
     for (size_t i = 0; i < n->n_items; i++) {
         size_t o = pi(L, i);
         if (parse_ap_node(L, &n->items[i], &a->children[a->n_children], true, depth + 1))
