@@ -384,6 +384,8 @@ static bool whole_placeholder(const char *t, size_t len, const char **name, size
         return false; /* "$$" inside: several or nested placeholders */
     const char *colon = memchr(b, ':', (size_t)(e - b));
     const char *bar = memchr(b, '|', (size_t)(e - b));
+    if (colon != NULL && bar != NULL && bar < colon)
+        colon = NULL; /* "name|x:y": the ':' is after the escape, not a format */
     const char *nend = colon ? colon : (bar ? bar : e);
     *name = b;
     *nlen = (size_t)(nend - b);
