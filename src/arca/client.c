@@ -11,6 +11,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "client.h"
 #include "crypto/crypto.h"
 
@@ -118,8 +119,7 @@ int arca_cas_db_load(const struct arca_cli *cli, json_t **out)
 int arca_cas_db_save(const struct arca_cli *cli, json_t *db)
 {
     const char *dir = arca_identity_dir(cli);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        ARCA_BAIL(ARCA_ERR_IO, "%s: %s", dir, strerror(errno));
+    ARCA_TRY(arca_mkdirs(dir, 0700));
     char path[4200];
     snprintf(path, sizeof(path), "%s/cas.json", dir);
     char *s = json_dumps(db, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/time.h"
 #include "cli.h"
 #include "crypto/crypto.h"
@@ -201,20 +202,6 @@ static const char *cache_dir(const struct opts *o, const char *kind, char *buf, 
     return buf;
 }
 
-/* mkdir -p for the cache (the KDS fetcher creates only the last level). */
-static void mkdirs(const char *dir)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            (void)mkdir(p, 0700);
-            *s = '/';
-        }
-    (void)mkdir(p, 0700);
-}
-
 static int intel_collateral(const struct opts *o, const struct arca_buf *b,
                             struct arca_dcap_collateral *col)
 {
@@ -270,7 +257,7 @@ static int snp_run(const struct opts *o, const struct arca_buf *b, struct arca_c
         char defcache[1024];
         struct arca_snp_kds kds = {.base_url = o->kds_url,
                                    .cache_dir = cache_dir(o, "kds", defcache, sizeof defcache)};
-        mkdirs(kds.cache_dir);
+        (void)arca_mkdirs(kds.cache_dir, 0700); /* the fetcher reports what fails */
         rc = arca_snp_certs_fetch(&kds, raw.data, raw.len, ARCA_SNP_PRODUCT_UNKNOWN, o->at, &certs);
         if (rc < 0)
             rc = arca_err_wrap(rc, "no --collateral: VCEK from %s",

@@ -10,6 +10,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/time.h"
 #include "client.h"
 #include "crypto/crypto.h"
@@ -42,8 +43,8 @@ static int self_keygen(struct arca_cli *cli, int argc, char **argv)
     if (!force && access(kpath, F_OK) == 0)
         return cli_fail(ARCA_EXIT_FAIL,
                         "an identity exists in %s already (use --force to replace it)", dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return cli_fail(ARCA_EXIT_FAIL, "%s: %s", dir, strerror(errno));
+    if (arca_mkdirs(dir, 0700) < 0)
+        return cli_fail(ARCA_EXIT_FAIL, "%s", arca_err_detail());
     struct arca_key *key = NULL;
     struct arca_x509 *cert = NULL;
     struct arca_buf kpem, cpem;

@@ -116,3 +116,21 @@ def test_hash_json():
     doc = json.loads(r.stdout)
     assert doc["file"] == EXAMPLES[0]
     assert doc["hash"] == run("session", "hash", EXAMPLES[0]).stdout.strip()
+
+
+def test_keygen_on_a_fresh_home(tmp_path):
+    """A new user has no ~/.config: `arca self keygen` creates the whole path."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, HOME=str(home))
+    env.pop("ARCA_IDENTITY", None)
+    r = subprocess.run([ARCA, "self", "keygen"], capture_output=True, text=True, timeout=60,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    ident = home / ".config" / "arca"
+    assert (ident / "key.pem").exists()
+    assert oct((ident / "key.pem").stat().st_mode & 0o777) in ("0o600", "0o400")
+    r = subprocess.run([ARCA, "self", "show", "-o", "json"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"[0-9a-f]{64}", json.loads(r.stdout)["key_hash"])
