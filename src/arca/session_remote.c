@@ -20,10 +20,10 @@ static int fail_rc(const char *what, int rc)
     return cli_fail(arca_client_exit_code(rc), "%s: %s", what, arca_err_detail());
 }
 
-/* Reads a session file (bounded) into b. */
+/* Reads a session file (bounded) into b, a secret buffer: explicit `value:`s may be in it. */
 static int read_session_file(const char *path, struct arca_buf *b)
 {
-    arca_buf_init(b, ARCA_SESSION_MAX_BYTES);
+    arca_buf_init_secret(b, ARCA_SESSION_MAX_BYTES);
     return cli_file_read(path, b);
 }
 
@@ -168,7 +168,7 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
     if (u != ARCA_EXIT_OK)
         return u;
     struct arca_buf b, nb;
-    arca_buf_init(&nb, ARCA_SESSION_MAX_BYTES);
+    arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
     struct arca_session *s = NULL, *s2 = NULL;
     json_t *active = NULL;
     int exit_code = ARCA_EXIT_OK;
@@ -339,7 +339,7 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     const char *pred = json_string_value(json_object_get(a, "predecessor"));
     if (!s->has_predecessor && pred != NULL) {
         struct arca_buf nb;
-        arca_buf_init(&nb, ARCA_SESSION_MAX_BYTES);
+        arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
         struct arca_session *s2 = NULL;
         if (set_predecessor(&b, pred, &nb) == 0 && load_local(file, &nb, &s2) == 0) {
             arca_session_free(s);

@@ -419,8 +419,14 @@ static int check_access_token(const struct arca_session *s, const struct attest_
     ARCA_ENSURE(r->access_token != NULL, ARCA_ERR_UNAUTHENTICATED,
                 "the session requires a service access token and none was sent "
                 "(ARCA_SERVICE_ACCESS_TOKEN)");
-    size_t n = strlen(r->access_token);
-    ARCA_ENSURE(n == t->len && arca_memeq(r->access_token, t->s, n), ARCA_ERR_UNAUTHENTICATED,
+    /* Compare digests so that neither the contents nor the length leak through timing. */
+    uint8_t got[ARCA_SHA256_LEN], want[ARCA_SHA256_LEN];
+    ARCA_TRY(arca_sha256(r->access_token, strlen(r->access_token), got));
+    ARCA_TRY(arca_sha256(t->s, t->len, want));
+    bool same = arca_memeq(got, want, sizeof(got));
+    arca_wipe(got, sizeof(got));
+    arca_wipe(want, sizeof(want));
+    ARCA_ENSURE(same, ARCA_ERR_UNAUTHENTICATED,
                 "the service access token does not match the session's");
     return 0;
 }
@@ -466,6 +472,7 @@ static int check_otp(struct arcad_ctx *ctx, const struct arca_session *s,
                    arca_totp(key.data, key.len, (uint64_t)(now / OTP_STEP + d), OTP_DIGITS, &code),
                    out);
         ok |= code == got;
+        arca_wipe(&code, sizeof(code));
     }
     ARCA_GUARD_ENSURE(rc, ok, out, ARCA_ERR_UNAUTHENTICATED,
                       "the one-time password is not valid now");

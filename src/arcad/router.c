@@ -142,8 +142,10 @@ int arcad_request_json(struct arcad_request *req, json_t **out)
     json_error_t jerr;
     ARCA_ENSURE(req->body_len > 0, ARCA_ERR_FORMAT, "request body: empty, expected a JSON object");
     json_t *j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    ARCA_ENSURE(j != NULL, ARCA_ERR_FORMAT, "request body: invalid JSON at line %d column %d: %s",
-                jerr.line, jerr.column, jerr.text);
+    /* jansson's error text quotes the token near the error, which may be part of a secret
+     * (an access token, a host environment value): report the position only. */
+    ARCA_ENSURE(j != NULL, ARCA_ERR_FORMAT, "request body: invalid JSON at line %d column %d",
+                jerr.line, jerr.column);
     if (!json_is_object(j)) {
         json_decref(j);
         ARCA_BAIL(ARCA_ERR_FORMAT, "request body: expected a JSON object");

@@ -200,3 +200,27 @@ def test_sigterm_drains(arcad_factory):
     assert '"cas_stopped"' in a.audit()
     a.start()  # restarts into the same state (identity, store, audit log)
     assert a.alive()
+
+
+def test_bad_json_is_not_echoed(server):
+    """A malformed attest body is refused by position only: jansson's error text quotes the
+    input near the error, which may be an access token or a host environment value."""
+    import http.client
+    a, me = server
+    token = "tokZ9f1c2e77notEchoed"
+    # An unquoted value: jansson's error text would quote its start ("invalid token near
+    # 'tokZ'").
+    body = '{"config_id": "s/x", "access_token": %s}' % token
+    conn = http.client.HTTPSConnection("127.0.0.1", a.enclave, context=tls_context(me),
+                                       timeout=30)
+    try:
+        conn.request("POST", "/v1/attest", body=body.encode())
+        r = conn.getresponse()
+        data = r.read().decode(errors="replace")
+    finally:
+        conn.close()
+    assert r.status == 400, data
+    assert "line 1" in data and "column" in data, data
+    assert token[:4] not in data
+    assert token[:4] not in a.logs()
+    assert healthy(a, me)
