@@ -112,4 +112,11 @@ void arcad_identity_free(struct arcad_identity *id);
 /* The HTTP server (http.c): runs until SIGTERM/SIGINT, then drains. */
 int arcad_serve(struct arcad_ctx *ctx);
 
+/* Checks cfg's listen addresses before any state is created (http.c): each parses as HOST:PORT
+ * (ARCA_ERR_INVALID_ARG), the client and enclave APIs do not share a port (ARCA_ERR_INVALID_ARG),
+ * and no fixed port is taken already (ARCA_ERR_IO). The listeners use SO_REUSEPORT, so without
+ * this a second arcad of the same user would silently join the first one's port and receive
+ * part of its connections. Nothing to free. */
+int arcad_listen_check(const struct arcad_config *cfg);
+
 #endif

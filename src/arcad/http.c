@@ -231,6 +231,73 @@ static int parse_addr(const char *what, const char *hostport, struct sockaddr_st
     return 0;
 }
 
+static in_port_t addr_port(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                    : ((const struct sockaddr_in6 *)ss)->sin6_port;
+}
+
+/* Would a and b (same port) collide? Same address, or either the wildcard of its family. */
+static bool addr_overlaps(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (addr_port(a) == 0 || addr_port(a) != addr_port(b))
+        return false;
+    if (a->ss_family != b->ss_family)
+        return false; /* a v6 wildcard may still cover v4; the bind probe then reports it */
+    if (a->ss_family == AF_INET) {
+        in_addr_t x = ((const struct sockaddr_in *)a)->sin_addr.s_addr;
+        in_addr_t y = ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+        return x == y || x == htonl(INADDR_ANY) || y == htonl(INADDR_ANY);
+    }
+    const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+    const struct in6_addr *y = &((const struct sockaddr_in6 *)b)->sin6_addr;
+    return memcmp(x, y, sizeof(*x)) == 0 || IN6_IS_ADDR_UNSPECIFIED(x) ||
+           IN6_IS_ADDR_UNSPECIFIED(y);
+}
+
+/* Binds a plain socket (SO_REUSEADDR like the real listeners, no SO_REUSEPORT) and closes it:
+ * that fails with EADDRINUSE when anything listens there, a SO_REUSEPORT group included. */
+static int probe_port_free(const char *what, const char *hostport,
+                           const struct sockaddr_storage *ss, int sslen)
+{
+    if (addr_port(ss) == 0)
+        return 0;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "%s %s: socket: %s", what, hostport, strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int r = bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen);
+    int e = errno;
+    close(fd);
+    ARCA_ENSURE(r == 0, ARCA_ERR_IO, "%s %s: cannot listen: %s%s", what, hostport, strerror(e),
+                e == EADDRINUSE ? " (another arcad or program listens there; pick another port)"
+                                : "");
+    return 0;
+}
+
+int arcad_listen_check(const struct arcad_config *cfg)
+{
+    struct sockaddr_storage c, e, m;
+    int cl, el, ml = 0;
+    ARCA_TRY(parse_addr("--client-listen", cfg->client_listen, &c, &cl));
+    ARCA_TRY(parse_addr("--enclave-listen", cfg->enclave_listen, &e, &el));
+    if (cfg->metrics_listen != NULL)
+        ARCA_TRY(parse_addr("--metrics-listen", cfg->metrics_listen, &m, &ml));
+    ARCA_ENSURE(!addr_overlaps(&c, &e), ARCA_ERR_INVALID_ARG,
+                "--client-listen %s and --enclave-listen %s: the two APIs need different ports",
+                cfg->client_listen, cfg->enclave_listen);
+    if (cfg->metrics_listen != NULL) {
+        ARCA_ENSURE(!addr_overlaps(&m, &c) && !addr_overlaps(&m, &e), ARCA_ERR_INVALID_ARG,
+                    "--metrics-listen %s: its port is already used by the client or enclave API",
+                    cfg->metrics_listen);
+    }
+    ARCA_TRY(probe_port_free("--client-listen", cfg->client_listen, &c, cl));
+    ARCA_TRY(probe_port_free("--enclave-listen", cfg->enclave_listen, &e, el));
+    if (cfg->metrics_listen != NULL)
+        ARCA_TRY(probe_port_free("--metrics-listen", cfg->metrics_listen, &m, ml));
+    return 0;
+}
+
 static int server_setup(struct worker *w, struct server *s, const char *what,
                         struct sockaddr_storage *ss, int sslen, struct arcad_router *router,
                         struct ssl_ctx_st *tls, bool reuseport)

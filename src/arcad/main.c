@@ -242,6 +242,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* Before any state exists: a typo in an address is a usage error, a taken port a failure. */
+    int lrc = arcad_listen_check(cfg);
+    if (lrc < 0) {
+        fprintf(stderr, "arcad: %s\n", arca_err_detail());
+        return lrc == ARCA_ERR_INVALID_ARG ? 2 : 1;
+    }
     if (cfg->workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->workers = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
