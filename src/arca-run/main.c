@@ -200,6 +200,29 @@ int main(int argc, char **argv)
                         "SESSION/SERVICE[@OTP]\n");
         return 1;
     }
+    /* Checked here so that a typo names the variable instead of surfacing as a network or
+     * policy error after a round trip. */
+    const char *colon = strrchr(addr, ':');
+    char *port_end = NULL;
+    long port = colon != NULL ? strtol(colon + 1, &port_end, 10) : 0;
+    if (colon == NULL || colon == addr || port_end == colon + 1 || *port_end != '\0' || port < 1 ||
+        port > 65535) {
+        fprintf(stderr,
+                "arca-run: ARCA_CAS_ADDR '%.200s' is not HOST:PORT (port 1-65535) of arcad's "
+                "enclave API\n",
+                addr);
+        return 1;
+    }
+    const char *slash = strchr(config_id, '/');
+    const char *at = strchr(config_id, '@');
+    size_t id_len = at != NULL ? (size_t)(at - config_id) : strlen(config_id);
+    if (slash == NULL || slash == config_id || (size_t)(slash - config_id) >= id_len ||
+        config_id[id_len - 1] == '/') {
+        /* Up to the '@' only: what follows is a one-time password. */
+        fprintf(stderr, "arca-run: ARCA_CONFIG_ID '%.*s' is not SESSION/SERVICE[@OTP]\n",
+                (int)(id_len > 200 ? 200 : id_len), config_id);
+        return 1;
+    }
     uint8_t key_id[32];
     if (cas_key == NULL || arca_hex_decode_fixed(key_id, 32, cas_key, strlen(cas_key)) < 0) {
         fprintf(stderr, "arca-run: ARCA_CAS_KEY must be 64 hex digits: the SHA-256 of arcad's "
