@@ -275,7 +275,7 @@ static void test_format_table(void **state)
         } else {
             assert_int_equal(rc, ARCA_ERR_FORMAT);
             assert_string_equal(canon, "untouched");
-            assert_non_null(strstr(arca_err_detail(), "is not valid for a"));
+            assert_non_null(strstr(arca_err_detail(), "is not valid for "));
             assert_non_null(strstr(arca_err_detail(), "valid:"));
         }
     }
@@ -413,7 +413,7 @@ static void test_expand_errors(void **state)
     } cases[] = {
         {"a $$SCONE::missing$$", ARCA_ERR_NOT_FOUND,
          "offset 2 (secret \"missing\"): no such secret"},
-        {"$$SCONE::pw:hex$$", ARCA_ERR_FORMAT, "format \"hex\" is not valid for a ascii secret"},
+        {"$$SCONE::pw:hex$$", ARCA_ERR_FORMAT, "format \"hex\" is not valid for ascii secrets"},
         {"$$SCONE::blob:pem$$", ARCA_ERR_FORMAT, "(secret \"blob\")"},
         {"$$SCONE::latin|escape(json)$$", ARCA_ERR_FORMAT, "not valid UTF-8"},
         {"ok $$SCONE::pw$$ then $$SCONE::pw", ARCA_ERR_FORMAT, "no closing"},
@@ -473,7 +473,7 @@ static void test_check(void **state)
         {"x $$SCONE::nope$$", ARCA_ERR_NOT_FOUND, "offset 2: no secret named \"nope\""},
         {"$$SCONE::nope.hex$$", ARCA_ERR_NOT_FOUND, "no secret named \"nope\""},
         {"$$SCONE::pw:hex$$", ARCA_ERR_FORMAT, "(secret \"pw\"): format \"hex\" is not valid"},
-        {"$$SCONE::pw.hex$$", ARCA_ERR_FORMAT, "not valid for a ascii secret"},
+        {"$$SCONE::pw.hex$$", ARCA_ERR_FORMAT, "not valid for ascii secrets"},
         {"$$SCONE::cert:pem$$", ARCA_ERR_FORMAT, "valid: crt = crt:pem"},
         {"$$SCONE::$$SCONE::pw$$$$", ARCA_ERR_FORMAT, "nested"},
     };

@@ -107,7 +107,7 @@ static void test_render_bytes(void **state)
     /* Wrong formats per kind. */
     assert_int_equal(expand(s, "$$SCONE::pw:hex$$", &b), ARCA_ERR_FORMAT);
     assert_int_equal(expand(s, "$$SCONE::bin:pem$$", &b), ARCA_ERR_FORMAT);
-    assert_non_null(strstr(arca_err_detail(), "not valid for a binary secret"));
+    assert_non_null(strstr(arca_err_detail(), "not valid for binary secrets"));
     assert_int_equal(expand(s, "$$SCONE::missing$$", &b), ARCA_ERR_NOT_FOUND);
     assert_int_equal(b.len, 0);
     arca_buf_free(&b);

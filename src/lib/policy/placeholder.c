@@ -250,7 +250,7 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
     }
     /* Formats are short identifiers, never secret; quote at most the limit. */
     int shown = len > ARCA_PLACEHOLDER_FORMAT_MAX ? ARCA_PLACEHOLDER_FORMAT_MAX : (int)len;
-    ARCA_BAIL(ARCA_ERR_FORMAT, "format \"%.*s\" is not valid for a %s secret; valid: %s", shown,
+    ARCA_BAIL(ARCA_ERR_FORMAT, "format \"%.*s\" is not valid for %s secrets; valid: %s", shown,
               format ? format : "", arca_secret_kind_name(kind), valid);
 }
 
