@@ -19,30 +19,7 @@
 
 int cli_file_read(const char *path, struct arca_buf *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "%s: %s", path,
-                            strerror(errno));
-    uint8_t tmp[8192];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, tmp, sizeof(tmp));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = arca_err_set(ARCA_ERR_IO, "%s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (arca_buf_put(out, tmp, (size_t)n) < 0) {
-            rc = arca_err_set(ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, out->max);
-            break;
-        }
-    }
-    arca_wipe(tmp, sizeof(tmp));
-    close(fd);
-    return rc;
+    return arca_file_read(path, 0, out);
 }
 
 int cli_file_write(const char *path, const void *p, size_t n, unsigned mode)

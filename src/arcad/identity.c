@@ -19,6 +19,7 @@
 #include "arcad_internal.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "store/store.h"
@@ -33,34 +34,6 @@ static int path_join(char *out, size_t n, const char *dir, const char *name)
     return 0;
 }
 #define IDENTITY_FILE_MAX (64 * 1024)
-
-static int read_file(const char *path, struct arca_buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "%s: %s", path,
-                            strerror(errno));
-    uint8_t tmp[4096];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, tmp, sizeof(tmp));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = arca_err_set(ARCA_ERR_IO, "%s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (arca_buf_put(out, tmp, (size_t)n) < 0) {
-            rc = arca_err_set(ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, out->max);
-            break;
-        }
-    }
-    arca_wipe(tmp, sizeof(tmp));
-    close(fd);
-    return rc;
-}
 
 /* Writes atomically (temp file, fsync, rename, fsync dir) so a crash never leaves half a key. */
 static int write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
@@ -169,7 +142,7 @@ static int identity_load(const char *dir, const uint8_t seal_key[32], struct arc
     arca_buf_init_secret(&der, IDENTITY_FILE_MAX);
     arca_buf_init(&pem, IDENTITY_FILE_MAX);
     ARCA_GUARD(rc, path_join(path, sizeof(path), dir, "key.sealed"), out);
-    ARCA_GUARD(rc, read_file(path, &sealed), out);
+    ARCA_GUARD(rc, arca_file_read(path, 0, &sealed), out);
     ARCA_GUARD_ENSURE(rc, sealed.len > ARCA_AEAD_NONCE_LEN + ARCA_AEAD_TAG_LEN, out,
                       ARCA_ERR_TAMPERED, "%s: too short to be a sealed key", path);
     rc = arca_aead_open(seal_key, sealed.data, IDENTITY_AAD, strlen(IDENTITY_AAD),
@@ -183,11 +156,11 @@ static int identity_load(const char *dir, const uint8_t seal_key[32], struct arc
     }
     ARCA_GUARD(rc, arca_key_from_der(der.data, der.len, &id->key), out);
     ARCA_GUARD(rc, path_join(path, sizeof(path), dir, "ca.pem"), out);
-    ARCA_GUARD(rc, read_file(path, &pem), out);
+    ARCA_GUARD(rc, arca_file_read(path, 0, &pem), out);
     ARCA_GUARD(rc, arca_x509_from_pem(pem.data, pem.len, &id->ca), out);
     arca_buf_reset(&pem);
     ARCA_GUARD(rc, path_join(path, sizeof(path), dir, "cert.pem"), out);
-    ARCA_GUARD(rc, read_file(path, &pem), out);
+    ARCA_GUARD(rc, arca_file_read(path, 0, &pem), out);
     ARCA_GUARD(rc, arca_x509_from_pem(pem.data, pem.len, &id->cert), out);
     uint8_t kid[ARCA_SHA256_LEN], cid[ARCA_SHA256_LEN];
     ARCA_GUARD(rc, arca_key_id(id->key, kid), out);

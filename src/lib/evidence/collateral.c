@@ -358,33 +358,6 @@ out:
 
 /* ---- files ------------------------------------------------------------------------------ */
 
-int arca_file_read(const char *path, size_t max, struct arca_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t chunk[8192];
-    size_t got;
-    struct arca_buf tmp;
-
-    ARCA_ENSURE(f != NULL, ARCA_ERR_IO, "%s: %s", path, strerror(errno));
-    arca_buf_init(&tmp, max);
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (arca_buf_put(&tmp, chunk, got) < 0) {
-            fclose(f);
-            arca_buf_free(&tmp);
-            ARCA_BAIL(ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, max);
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        arca_buf_free(&tmp);
-        ARCA_BAIL(ARCA_ERR_IO, "%s: read error", path);
-    }
-    int rc = arca_buf_put(out, tmp.data ? tmp.data : (const uint8_t *)"", tmp.len);
-    arca_buf_free(&tmp);
-    return rc;
-}
-
 static bool has(const void *p, size_t n, const char *needle)
 {
     size_t k = strlen(needle);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/fs.h"
 
 struct arca_x509;
 struct arca_x509_crl;
@@ -76,9 +77,6 @@ int arca_dcap_collateral_load_path(struct arca_dcap_collateral *c, const char *p
  */
 int arca_json_raw_member(const char *json, size_t n, const char *key, const char **start,
                          size_t *len);
-
-/* Reads a whole file into out (at most max bytes). */
-int arca_file_read(const char *path, size_t max, struct arca_buf *out);
 
 /* The pinned Intel SGX Root CA (DER, 659 bytes) and a fresh certificate object of it (free with
  * arca_x509_free). */

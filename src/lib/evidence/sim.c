@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
 
@@ -104,22 +105,7 @@ static int read_private(const char *path, struct arca_buf *out)
     ARCA_GUARD_ENSURE(rc, fstat(fd, &st) == 0, out, ARCA_ERR_IO,
                       "simulation TEE (INSECURE): stat %s: %s", path, strerror(errno));
     ARCA_GUARD(rc, check_private(&st, path, false), out);
-    for (;;) {
-        /* Never read more than the buffer may still hold (its max). */
-        size_t room = out->max - out->len;
-        ARCA_GUARD_ENSURE(rc, room > 0, out, ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path,
-                          out->max);
-        ARCA_GUARD(rc, arca_buf_reserve(out, room < 4096 ? room : 4096), out);
-        ssize_t r =
-            read(fd, out->data + out->len, room < out->cap - out->len ? room : out->cap - out->len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        ARCA_GUARD_ENSURE(rc, r >= 0, out, ARCA_ERR_IO, "simulation TEE (INSECURE): read %s: %s",
-                          path, strerror(errno));
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-    }
+    ARCA_GUARD(rc, arca_fd_read_all(fd, path, out), out);
 out:
     close(fd);
     return rc;

@@ -22,6 +22,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "crypto/crypto.h"
@@ -343,40 +344,13 @@ int arca_snp_certs_load_chain(struct arca_snp_certs *certs, const void *p, size_
     return certs_load(certs, p, n, false, "certificate chain");
 }
 
-static int read_file(const char *path, struct arca_buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "%s: %s", path,
-                            strerror(errno));
-    int rc = 0;
-    for (;;) {
-        /* Never read more than the buffer may still hold (its max). */
-        size_t room = out->max - out->len;
-        ARCA_GUARD_ENSURE(rc, room > 0, out, ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path,
-                          out->max);
-        ARCA_GUARD(rc, arca_buf_reserve(out, room < 4096 ? room : 4096), out);
-        ssize_t r =
-            read(fd, out->data + out->len, room < out->cap - out->len ? room : out->cap - out->len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        ARCA_GUARD_ENSURE(rc, r >= 0, out, ARCA_ERR_IO, "%s: read: %s", path, strerror(errno));
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-    }
-out:
-    close(fd);
-    return rc;
-}
-
 int arca_snp_certs_load_file(struct arca_snp_certs *certs, const char *path)
 {
     ARCA_ENSURE_REF(certs);
     ARCA_ENSURE_REF(path);
     struct arca_buf b;
     arca_buf_init(&b, SNP_CERT_FILE_MAX);
-    int rc = read_file(path, &b);
+    int rc = arca_file_read(path, 0, &b);
     if (rc == 0) {
         rc = certs_load(certs, b.data, b.len, false, path);
     }

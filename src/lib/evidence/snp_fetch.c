@@ -20,6 +20,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
 #include "evidence/snp.h"
@@ -141,22 +142,7 @@ static int cache_read(const char *path, struct arca_buf *out, int64_t *mtime)
     ARCA_GUARD_ENSURE(rc, fstat(fd, &st) == 0 && S_ISREG(st.st_mode), out, ARCA_ERR_IO,
                       "snp kds cache: %s is not a regular file", path);
     *mtime = (int64_t)st.st_mtime;
-    for (;;) {
-        /* Never read more than the buffer may still hold (its max). */
-        size_t room = out->max - out->len;
-        ARCA_GUARD_ENSURE(rc, room > 0, out, ARCA_ERR_TOO_LARGE, "%s: larger than %zu bytes", path,
-                          out->max);
-        ARCA_GUARD(rc, arca_buf_reserve(out, room < 4096 ? room : 4096), out);
-        ssize_t r =
-            read(fd, out->data + out->len, room < out->cap - out->len ? room : out->cap - out->len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        ARCA_GUARD_ENSURE(rc, r >= 0, out, ARCA_ERR_IO, "snp kds cache: read %s: %s", path,
-                          strerror(errno));
-        if (r == 0)
-            break;
-        out->len += (size_t)r;
-    }
+    ARCA_GUARD(rc, arca_fd_read_all(fd, path, out), out);
 out:
     close(fd);
     return rc;
