@@ -17,15 +17,16 @@ int arcarun_provider_sim_evidence(const struct arcarun_provider_opts *opts,
     ARCA_ENSURE(opts->measurement != NULL, ARCA_ERR_INVALID_ARG,
                 "sim provider: no program measurement");
     struct arca_sim_platform *plat = NULL;
+    /* The sim module's details already say "simulation TEE (INSECURE)". */
     int rc = arca_sim_platform_open(opts->sim_dir, &plat);
     if (rc < 0)
-        return arca_err_wrap(rc, "simulation TEE (INSECURE)");
+        return rc;
     arca_warn("arca-run", "using the INSECURE simulation TEE (platform %s): for development only",
               arca_sim_platform_dir(plat));
     rc = arca_sim_evidence_make(plat, opts->measurement, report_data, &out->ev);
     arca_sim_platform_free(plat);
     if (rc < 0)
-        return arca_err_wrap(rc, "simulation TEE (INSECURE)");
+        return rc;
     out->type = ARCA_EVIDENCE_SIM;
     return 0;
 }
