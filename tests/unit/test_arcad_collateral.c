@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,24 +30,6 @@
 
 #define PHALA ARCA_TESTVECTORS "/phala-dcap-qvl/"
 #define GSG ARCA_TESTVECTORS "/google-go-sev-guest/"
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t *b = malloc(1 << 20);
-    assert_non_null(b);
-    *len = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    return b;
-}
-
-static int64_t at(const char *rfc3339)
-{
-    int64_t t = 0;
-    assert_int_equal(arca_time_parse_rfc3339(rfc3339, &t), 0);
-    return t;
-}
 
 static double now_s(void)
 {

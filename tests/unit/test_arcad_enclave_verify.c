@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +29,6 @@
     "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b25388731" \
     "18b7"
 #define SGX_MRENCLAVE "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t *b = malloc(1 << 20);
-    assert_non_null(b);
-    *len = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    return b;
-}
-
-static int64_t at(const char *rfc3339)
-{
-    int64_t t = 0;
-    assert_int_equal(arca_time_parse_rfc3339(rfc3339, &t), 0);
-    return t;
-}
 
 static struct arca_session *session(const char *variant, const char *security)
 {

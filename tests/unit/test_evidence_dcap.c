@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
 #include <pthread.h>
 
 #include "base/buf.h"
@@ -32,13 +34,6 @@ static struct arca_buf load(const char *rel)
     if (arca_file_read(path, 1 << 22, &b) != 0)
         fail_msg("cannot read %s: %s", path, arca_err_detail());
     return b;
-}
-
-static int64_t at(const char *s)
-{
-    int64_t t;
-    assert_int_equal(arca_time_parse_rfc3339(s, &t), 0);
-    return t;
 }
 
 static void assert_hex(const uint8_t *p, size_t n, const char *hex)

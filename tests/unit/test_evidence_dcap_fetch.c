@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
 #include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -28,13 +30,6 @@
 #include "evidence/dcap_verify.h"
 
 static const uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
-
-static int64_t at(const char *s)
-{
-    int64_t t;
-    assert_int_equal(arca_time_parse_rfc3339(s, &t), 0);
-    return t;
-}
 
 static char dir[256];
 

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/time.h"
@@ -24,14 +26,7 @@
 #define VIRTEE TV "/virtee-sev"
 #define COCO TV "/coco-trustee/snp"
 
-static int64_t at(const char *s)
-{
-    int64_t t = 0;
-    assert_int_equal(arca_time_parse_rfc3339(s, &t), 0);
-    return t;
-}
-
-static void slurp(const char *path, struct arca_buf *out)
+static void slurp_buf(const char *path, struct arca_buf *out)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -48,7 +43,7 @@ static void slurp(const char *path, struct arca_buf *out)
 static void report(const char *path, struct arca_buf *out)
 {
     struct arca_buf file;
-    slurp(path, &file);
+    slurp_buf(path, &file);
     arca_buf_init(out, 0);
     assert_int_equal(arca_snp_report_load(file.data, file.len, out), 0);
     assert_int_equal(out->len, ARCA_SNP_REPORT_LEN);
@@ -552,7 +547,7 @@ static void test_neg_forged_vcek(void **state)
     struct fixture *f = *state;
     /* The VCEK with one bit of its RSA-PSS signature flipped: names match, signature not. */
     struct arca_buf der;
-    slurp(GSG "/vcek.testcer", &der);
+    slurp_buf(GSG "/vcek.testcer", &der);
     der.data[der.len - 5] ^= 0x01;
     struct arca_snp_certs c = {0};
     assert_int_equal(arca_snp_certs_load_key(&c, der.data, der.len), 0);

@@ -1,0 +1,38 @@
+/*
+ * Helpers shared by the unit tests (include after <cmocka.h>): pinned times and whole files.
+ */
+#ifndef ARCA_TEST_UTIL_H
+#define ARCA_TEST_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/time.h"
+
+/* The RFC 3339 time s as seconds; fails the test if it does not parse. */
+static inline int64_t at(const char *s)
+{
+    int64_t t = 0;
+    assert_int_equal(arca_time_parse_rfc3339(s, &t), 0);
+    return t;
+}
+
+/* The whole file at path (malloc'ed, the caller frees); fails the test if unreadable. */
+static inline uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    uint8_t *p = malloc((size_t)n + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+#endif
