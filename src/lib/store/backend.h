@@ -1,12 +1,12 @@
 /*
- * The store's backend interface: what a database must offer the sealed store (store.c does all
+ * The store's backend interface: what a database must offer the sealed store (engine.c does all
  * cryptography, the backend only keeps opaque rows). SQLite implements it in store_sqlite.c; a
  * PostgreSQL backend implements the same table of operations later (DESIGN §8).
  *
  * Data model: rows (table, rkey[32]) -> (version, nonce[12], ciphertext), where rkey is a keyed
  * hash of the record key, and an append-only journal of (seq, commit, table, rkey, version,
  * cthash[32]) entries, one per row write or delete (cthash all zero for a delete), possibly
- * starting with a compaction base entry (table 0, see store.c). Readers get,
+ * starting with a compaction base entry (table 0, see journal.c). Readers get,
  * with each row, the newest journal entry for its key in the same snapshot.
  *
  * Threads: read operations may be called from any number of threads at once; write operations

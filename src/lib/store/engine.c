@@ -1,0 +1,578 @@
+/*
+ * The store engine (engine.h): keys, sealing and opening of rows, write transactions, the
+ * key-store, and the checks at open and on every read. The journal and chain are in
+ * journal.c, the typed records in sessions.c, once.c, checkpoint.c and meta.c.
+ *
+ * Keys: the database key (random, 32 bytes, sealed in the key-store) never encrypts anything
+ * itself; HKDF-SHA-256 derives the record key (AES-256-GCM) and the index key (HMAC-SHA-256
+ * of table || record key = the row key the backend sees, so names stay hidden).
+ * Associated data of a record: "arca-store-v1" || u8 table || lv(table name) || row key ||
+ * u64be version; the decrypted record also names its own table and key, checked on read.
+ */
+#include "store/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "crypto/crypto.h"
+#include "store/keystore.h"
+
+#define AAD_PREFIX "arca-store-v1"
+#define SEAL_PURPOSE "arca-keystore"
+
+/* ---- fixed sealer --------------------------------------------------------------------------- */
+
+static int fixed_get_key(void *ctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN])
+{
+    struct arca_store_fixed_sealer *fs = ctx;
+    (void)purpose;
+    memcpy(key, fs->key, ARCA_STORE_KEY_LEN);
+    return 0;
+}
+
+void arca_store_fixed_sealer_init(struct arca_store_fixed_sealer *fs,
+                                  const uint8_t key[ARCA_STORE_KEY_LEN])
+{
+    memcpy(fs->key, key, ARCA_STORE_KEY_LEN);
+    fs->sealer.get_key = fixed_get_key;
+    fs->sealer.ctx = fs;
+}
+
+void arca_store_fixed_sealer_wipe(struct arca_store_fixed_sealer *fs)
+{
+    arca_wipe(fs->key, sizeof(fs->key));
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static int row_key(const struct arca_store *s, int tbl, const void *key, size_t keylen,
+                   uint8_t rkey[ARCA_STORE_RKEY_LEN])
+{
+    struct arca_buf b;
+    arca_buf_init_secret(&b, ARCA_STORE_NAME_MAX + 16);
+    int rc = arca_buf_put_u8(&b, (uint8_t)tbl);
+    if (rc == 0)
+        rc = arca_buf_put(&b, key, keylen);
+    if (rc == 0)
+        rc = arca_hmac(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), b.data, b.len, rkey);
+    arca_buf_free(&b);
+    return rc;
+}
+
+static int build_aad(int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
+                     struct arca_buf *aad)
+{
+    const char *name = arca_store_table_name(tbl);
+    ARCA_TRY(arca_buf_put_str(aad, AAD_PREFIX));
+    ARCA_TRY(arca_buf_put_u8(aad, (uint8_t)tbl));
+    ARCA_TRY(arca_buf_put_lv(aad, name, strlen(name)));
+    ARCA_TRY(arca_buf_put(aad, rkey, ARCA_STORE_RKEY_LEN));
+    return arca_buf_put_u64be(aad, ver);
+}
+
+static int ct_hash(const uint8_t nonce[ARCA_STORE_NONCE_LEN], const struct arca_buf *ct,
+                   uint8_t out[32])
+{
+    struct arca_hash_ctx *h = NULL;
+    ARCA_TRY(arca_hash_ctx_new(ARCA_SHA256, &h));
+    int rc = arca_hash_ctx_update(h, nonce, ARCA_STORE_NONCE_LEN);
+    if (rc == 0)
+        rc = arca_hash_ctx_update(h, ct->data != NULL ? ct->data : (const uint8_t *)"", ct->len);
+    if (rc == 0)
+        rc = arca_hash_ctx_final(h, out);
+    arca_hash_ctx_free(h);
+    return rc;
+}
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* A short, non-secret name for a row in error details. */
+static void row_label(int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], char out[64])
+{
+    snprintf(out, 64, "%s record #%02x%02x%02x%02x", arca_store_table_name(tbl), rkey[0], rkey[1],
+             rkey[2], rkey[3]);
+}
+
+/*
+ * Checks a fetched row against the journal, decrypts it into plain (a secret buffer) and
+ * decodes it into rec (borrowing plain). Anything that does not match is ARCA_ERR_TAMPERED.
+ */
+static int row_open(const struct arca_store *s, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+                    const struct arca_store_row *row, struct arca_buf *plain,
+                    struct arca_store_record *rec)
+{
+    char label[64];
+    row_label(tbl, rkey, label);
+    uint8_t h[32];
+    ARCA_TRY(ct_hash(row->nonce, &row->ct, h));
+    if (!row->journaled || row->jver != row->ver || !arca_memeq(h, row->jhash, 32))
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: %s (version %llu) does not match the state journal: the "
+                            "database was modified or rolled back",
+                            label, (unsigned long long)row->ver);
+    struct arca_buf aad;
+    arca_buf_init(&aad, 256);
+    int rc = build_aad(tbl, rkey, row->ver, &aad);
+    size_t mark = plain->len;
+    if (rc == 0)
+        rc = arca_aead_open(s->reckey, row->nonce, aad.data, aad.len, row->ct.data, row->ct.len,
+                            plain);
+    arca_buf_free(&aad);
+    if (rc == ARCA_ERR_TAMPERED || rc == ARCA_ERR_CRYPTO || rc == ARCA_ERR_FORMAT ||
+        rc == ARCA_ERR_TRUNCATED)
+        return arca_err_set(ARCA_ERR_TAMPERED, "store: %s fails authentication", label);
+    ARCA_TRY(rc);
+    rc = arca_store_record_decode(plain->data + mark, plain->len - mark, rec);
+    if (rc < 0)
+        return arca_err_set(ARCA_ERR_TAMPERED, "store: %s does not decode: %s", label,
+                            arca_err_detail());
+    uint8_t check[ARCA_STORE_RKEY_LEN];
+    ARCA_TRY(row_key(s, rec->tbl, rec->key, rec->key_len, check));
+    if (rec->tbl != tbl || !arca_memeq(check, rkey, sizeof(check)))
+        return arca_err_set(ARCA_ERR_TAMPERED, "store: %s holds another record", label);
+    return 0;
+}
+
+static void row_init(struct arca_store_row *row)
+{
+    memset(row, 0, sizeof(*row));
+    arca_buf_init(&row->ct, 0);
+}
+
+/* Reads record (tbl, key). ARCA_ERR_NOT_FOUND if absent; *deleted (may be NULL) tells whether
+ * it existed once. */
+static int rec_get(struct arca_store *s, bool in_write, int tbl, const void *key, size_t keylen,
+                   struct arca_buf *plain, struct arca_store_record *rec, bool *deleted)
+{
+    uint8_t rkey[ARCA_STORE_RKEY_LEN];
+    ARCA_TRY(row_key(s, tbl, key, keylen, rkey));
+    struct arca_store_row row;
+    row_init(&row);
+    int rc = in_write ? s->ops->wget(s->be, tbl, rkey, &row) : s->ops->get(s->be, tbl, rkey, &row);
+    if (deleted != NULL)
+        *deleted = rc == 0 && !row.present && row.journaled;
+    if (rc == 0 && !row.present) {
+        if (row.journaled && !is_zero(row.jhash, 32)) {
+            char label[64];
+            row_label(tbl, rkey, label);
+            rc = arca_err_set(ARCA_ERR_TAMPERED,
+                              "store: %s is missing from the database but the state journal "
+                              "lists it",
+                              label);
+        } else {
+            rc = ARCA_ERR_NOT_FOUND;
+        }
+    }
+    if (rc == 0)
+        rc = row_open(s, tbl, rkey, &row, plain, rec);
+    arca_buf_free(&row.ct);
+    return rc;
+}
+
+int arca_store_get(struct arca_store *s, int tbl, const void *key, size_t keylen,
+                   struct arca_buf *plain, struct arca_store_record *rec)
+{
+    return rec_get(s, false, tbl, key, keylen, plain, rec, NULL);
+}
+
+int arca_store_get_data(struct arca_store *s, int tbl, const void *key, size_t keylen,
+                        struct arca_buf *out)
+{
+    struct arca_buf plain;
+    arca_buf_init_secret(&plain, 0);
+    struct arca_store_record r;
+    int rc = rec_get(s, false, tbl, key, keylen, &plain, &r, NULL);
+    if (rc == 0)
+        rc = arca_buf_put(out, r.data, r.data_len);
+    arca_buf_free(&plain);
+    return rc;
+}
+
+int arca_store_tx_get(struct arca_store_tx *tx, int tbl, const void *key, size_t keylen,
+                      struct arca_buf *plain, struct arca_store_record *rec, bool *deleted)
+{
+    return rec_get(tx->s, true, tbl, key, keylen, plain, rec, deleted);
+}
+
+int arca_store_check_name(const char *name)
+{
+    ARCA_ENSURE(name != NULL && name[0] != '\0', ARCA_ERR_INVALID_ARG, "store: empty name");
+    ARCA_ENSURE(strlen(name) <= ARCA_STORE_NAME_MAX, ARCA_ERR_TOO_LARGE,
+                "store: name longer than %d bytes", ARCA_STORE_NAME_MAX);
+    return 0;
+}
+
+struct scan {
+    struct arca_store *s;
+    int tbl;
+    arca_store_rec_cb cb;
+    void *arg;
+};
+
+static int scan_cb(void *arg, const struct arca_store_row *row)
+{
+    struct scan *sc = arg;
+    struct arca_buf plain;
+    arca_buf_init_secret(&plain, 0);
+    struct arca_store_record rec;
+    int rc = row_open(sc->s, sc->tbl, row->rkey, row, &plain, &rec);
+    if (rc == 0)
+        rc = sc->cb(sc->arg, &rec);
+    arca_buf_free(&plain);
+    return rc;
+}
+
+int arca_store_scan(struct arca_store *s, int tbl, arca_store_rec_cb cb, void *arg)
+{
+    ARCA_ENSURE_REF(s);
+    ARCA_ENSURE_REF(cb);
+    struct scan sc = {.s = s, .tbl = tbl, .cb = cb, .arg = arg};
+    return s->ops->scan(s->be, tbl, scan_cb, &sc);
+}
+
+/* ---- write transactions --------------------------------------------------------------------- */
+
+int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
+{
+    pthread_mutex_lock(&s->wmu);
+    if (s->broken) {
+        pthread_mutex_unlock(&s->wmu);
+        return arca_err_set(ARCA_ERR_IO, "store: a previous commit could not update the "
+                                         "key-store; restart to recover");
+    }
+    int rc = s->ops->begin(s->be);
+    if (rc < 0) {
+        pthread_mutex_unlock(&s->wmu);
+        return rc;
+    }
+    tx->s = s;
+    tx->commit = s->commit + 1;
+    tx->seq = s->seq;
+    memcpy(tx->head, s->head, 32);
+    return 0;
+}
+
+void arca_store_tx_abort(struct arca_store_tx *tx)
+{
+    tx->s->ops->rollback(tx->s->be);
+    pthread_mutex_unlock(&tx->s->wmu);
+}
+
+int arca_store_tx_commit(struct arca_store_tx *tx)
+{
+    struct arca_store *s = tx->s;
+    int rc = s->ops->commit(s->be);
+    if (rc < 0) {
+        s->ops->rollback(s->be);
+        pthread_mutex_unlock(&s->wmu);
+        return rc;
+    }
+    s->commit = tx->commit;
+    s->seq = tx->seq;
+    memcpy(s->head, tx->head, 32);
+    struct arca_keystore ks;
+    memcpy(ks.dbkey, s->dbkey, sizeof(ks.dbkey));
+    ks.commit = s->commit;
+    memcpy(ks.head, s->head, sizeof(ks.head));
+    rc = arca_keystore_write(s->ks_path, s->seal, &ks);
+    arca_wipe(&ks, sizeof(ks));
+    if (rc < 0) {
+        /* The database is one commit ahead of the key-store, which open() tolerates; a second
+         * commit would not be, so stop writing until a restart re-seals. */
+        s->broken = true;
+        rc = arca_err_wrap(rc, "store: commit %llu landed but the key-store was not updated",
+                           (unsigned long long)s->commit);
+    }
+    pthread_mutex_unlock(&s->wmu);
+    return rc;
+}
+
+/* Version the next write of rkey gets: one more than the journal's newest entry. */
+static int tx_next_ver(struct arca_store_tx *tx, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
+                       uint64_t *ver, bool *present)
+{
+    struct arca_store_row row;
+    row_init(&row);
+    int rc = tx->s->ops->wget(tx->s->be, tbl, rkey, &row);
+    if (rc == ARCA_ERR_NOT_FOUND) {
+        *ver = 1;
+        *present = false;
+        rc = 0;
+    } else if (rc == 0) {
+        *ver = row.jver + 1;
+        *present = row.present;
+    }
+    arca_buf_free(&row.ct);
+    return rc;
+}
+
+int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *rec)
+{
+    struct arca_store *s = tx->s;
+    uint8_t rkey[ARCA_STORE_RKEY_LEN], nonce[ARCA_STORE_NONCE_LEN], h[32];
+    uint64_t ver = 0;
+    bool present = false;
+    struct arca_buf plain, aad, ct;
+    arca_buf_init_secret(&plain, 0);
+    arca_buf_init(&aad, 256);
+    arca_buf_init(&ct, 0);
+    int rc;
+    ARCA_GUARD(rc, row_key(s, rec->tbl, rec->key, rec->key_len, rkey), out);
+    ARCA_GUARD(rc, tx_next_ver(tx, rec->tbl, rkey, &ver, &present), out);
+    ARCA_GUARD(rc, arca_store_record_encode(rec, &plain), out);
+    ARCA_GUARD(rc, build_aad(rec->tbl, rkey, ver, &aad), out);
+    ARCA_GUARD(rc, arca_random(nonce, sizeof(nonce)), out);
+    ARCA_GUARD(rc, arca_aead_seal(s->reckey, nonce, aad.data, aad.len, plain.data, plain.len, &ct),
+               out);
+    ARCA_GUARD(rc, s->ops->put(s->be, rec->tbl, rkey, ver, nonce, ct.data, ct.len), out);
+    ARCA_GUARD(rc, ct_hash(nonce, &ct, h), out);
+    ARCA_GUARD(rc, arca_store_tx_journal(tx, rec->tbl, rkey, ver, h), out);
+out:
+    arca_buf_free(&plain);
+    arca_buf_free(&aad);
+    arca_buf_free(&ct);
+    return rc;
+}
+
+int arca_store_tx_del(struct arca_store_tx *tx, int tbl, const void *key, size_t keylen)
+{
+    uint8_t rkey[ARCA_STORE_RKEY_LEN], zero[32] = {0};
+    uint64_t ver = 0;
+    bool present = false;
+    ARCA_TRY(row_key(tx->s, tbl, key, keylen, rkey));
+    ARCA_TRY(tx_next_ver(tx, tbl, rkey, &ver, &present));
+    if (!present)
+        return ARCA_ERR_NOT_FOUND;
+    ARCA_TRY(tx->s->ops->del(tx->s->be, tbl, rkey));
+    return arca_store_tx_journal(tx, tbl, rkey, ver, zero);
+}
+
+/* ---- open / close --------------------------------------------------------------------------- */
+
+static int count_cb(void *arg, const struct arca_store_record *rec)
+{
+    (void)rec;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
+/* Everything open() checks once the key is known: structure, chain, key-store, records. */
+static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bool *reseal)
+{
+    ARCA_TRY(s->ops->check(s->be));
+    struct arca_store_walk w;
+    ARCA_TRY(arca_store_journal_walk(s, &w));
+    *reseal = false;
+    if (ks->commit == w.commit) {
+        if (!arca_memeq(ks->head, w.head, 32))
+            return arca_err_set(ARCA_ERR_TAMPERED,
+                                "store: state chain head at commit %llu differs from the sealed "
+                                "head: the database was modified",
+                                (unsigned long long)w.commit);
+    } else if (w.commit == ks->commit + 1 && w.prev_commit == ks->commit) {
+        /* a crash between the database commit and the key-store update */
+        if (!arca_memeq(ks->head, w.prev_head, 32))
+            return arca_err_set(ARCA_ERR_TAMPERED,
+                                "store: state chain head at commit %llu differs from the sealed "
+                                "head: the database was modified",
+                                (unsigned long long)ks->commit);
+        *reseal = true;
+    } else if (w.commit < ks->commit) {
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: database is at commit %llu but the key-store sealed commit "
+                            "%llu: the database was rolled back or truncated",
+                            (unsigned long long)w.commit, (unsigned long long)ks->commit);
+    } else {
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: database is at commit %llu but the key-store sealed commit "
+                            "%llu: the key-store was rolled back or belongs to another database",
+                            (unsigned long long)w.commit, (unsigned long long)ks->commit);
+    }
+    uint64_t rows = 0;
+    for (int t = ARCA_ST_FIRST; t <= ARCA_ST_LAST; t++)
+        ARCA_TRY(arca_store_scan(s, t, count_cb, &rows));
+    uint64_t nrows = 0, live = 0;
+    ARCA_TRY(s->ops->count_live(s->be, &nrows, &live));
+    if (nrows != rows || live != rows)
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: the database holds %llu records but the state journal lists "
+                            "%llu: records were removed or added",
+                            (unsigned long long)nrows, (unsigned long long)live);
+    s->commit = w.commit;
+    s->seq = w.seq;
+    memcpy(s->head, w.head, 32);
+    s->rows_at_open = rows;
+    return 0;
+}
+
+static int derive_keys(struct arca_store *s)
+{
+    static const char salt[] = "arca-store-v1";
+    ARCA_TRY(arca_hkdf(ARCA_SHA256, salt, sizeof(salt) - 1, s->dbkey, sizeof(s->dbkey),
+                       "record key", 10, s->reckey, sizeof(s->reckey)));
+    return arca_hkdf(ARCA_SHA256, salt, sizeof(salt) - 1, s->dbkey, sizeof(s->dbkey), "index key",
+                     9, s->idxkey, sizeof(s->idxkey));
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+void arca_store_close(struct arca_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->be != NULL)
+        s->ops->close(s->be);
+    free(s->ks_path);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&s->wmu);
+    arca_wipe(s, sizeof(*s));
+    free(s);
+}
+
+int arca_store_open(const struct arca_store_options *opt, struct arca_store **out)
+{
+    ARCA_ENSURE_REF(opt);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(opt->path != NULL && opt->path[0] != '\0', ARCA_ERR_INVALID_ARG,
+                "store: no database path");
+    ARCA_ENSURE(opt->sealer != NULL && opt->sealer->get_key != NULL, ARCA_ERR_INVALID_ARG,
+                "store: no sealer");
+    struct arca_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return arca_err_set(ARCA_ERR_ALLOC, "store");
+    s->ops = &arca_store_sqlite_ops;
+    s->lock_fd = -1;
+    pthread_mutex_init(&s->wmu, NULL);
+    struct arca_keystore ks;
+    memset(&ks, 0, sizeof(ks));
+    int rc;
+    if (opt->keystore_path != NULL)
+        s->ks_path = strdup(opt->keystore_path);
+    else if (asprintf(&s->ks_path, "%s.key-store", opt->path) < 0)
+        s->ks_path = NULL;
+    ARCA_GUARD_ENSURE(rc, s->ks_path != NULL, fail, ARCA_ERR_ALLOC, "store: path");
+    /* Two processes writing one store would each extend the chain from their own head: the
+     * second one is refused here, with a clear error, instead of failing on its first write. */
+    {
+        char *lock = NULL;
+        ARCA_GUARD_ENSURE(rc, asprintf(&lock, "%s.lock", s->ks_path) >= 0, fail, ARCA_ERR_ALLOC,
+                          "store: path");
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        int e = errno;
+        if (s->lock_fd >= 0 && flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            e = errno;
+            close(s->lock_fd);
+            s->lock_fd = -1;
+            rc = e == EWOULDBLOCK
+                     ? arca_err_set(ARCA_ERR_EXISTS,
+                                    "store: %s is in use by another process (lock %s)", opt->path,
+                                    lock)
+                     : arca_err_set(ARCA_ERR_IO, "store: lock %s: %s", lock, strerror(e));
+            free(lock);
+            goto fail;
+        }
+        if (s->lock_fd < 0) {
+            rc = arca_err_set(ARCA_ERR_IO, "store: lock %s: %s", lock, strerror(e));
+            free(lock);
+            goto fail;
+        }
+        free(lock);
+    }
+    rc = opt->sealer->get_key(opt->sealer->ctx, SEAL_PURPOSE, s->seal);
+    if (rc < 0) {
+        rc = arca_err_wrap(rc, "store: sealing key");
+        goto fail;
+    }
+    bool have_db = file_exists(opt->path), have_ks = file_exists(s->ks_path);
+    bool create_db = false;
+    if (!have_db && !have_ks) {
+        ARCA_GUARD_ENSURE(rc, opt->create, fail, ARCA_ERR_NOT_FOUND,
+                          "store: no database at %s (and no key-store at %s)", opt->path,
+                          s->ks_path);
+        /* key-store first: a crash before the database exists leaves commit 0, which the
+         * next open completes */
+        ARCA_GUARD(rc, arca_random(ks.dbkey, sizeof(ks.dbkey)), fail);
+        ARCA_GUARD(rc, arca_keystore_write(s->ks_path, s->seal, &ks), fail);
+        create_db = true;
+    } else if (!have_ks) {
+        ARCA_GUARD(rc,
+                   arca_err_set(ARCA_ERR_TAMPERED,
+                                "store: database %s exists but its key-store %s is missing",
+                                opt->path, s->ks_path),
+                   fail);
+    } else {
+        ARCA_GUARD(rc, arca_keystore_read(s->ks_path, s->seal, &ks), fail);
+        if (!have_db) {
+            ARCA_GUARD_ENSURE(rc, ks.commit == 0 && opt->create, fail, ARCA_ERR_TAMPERED,
+                              "store: database %s is missing but the key-store %s sealed "
+                              "commit %llu",
+                              opt->path, s->ks_path, (unsigned long long)ks.commit);
+            create_db = true;
+        }
+    }
+    memcpy(s->dbkey, ks.dbkey, sizeof(s->dbkey));
+    ARCA_GUARD(rc, derive_keys(s), fail);
+    ARCA_GUARD(rc,
+               s->ops->open(opt->path, create_db, opt->readers ? opt->readers : 4,
+                            opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000, &s->be),
+               fail);
+    bool reseal = false;
+    ARCA_GUARD(rc, store_verify(s, &ks, &reseal), fail);
+    if (reseal) {
+        ks.commit = s->commit;
+        memcpy(ks.head, s->head, 32);
+        ARCA_GUARD(rc, arca_keystore_write(s->ks_path, s->seal, &ks), fail);
+        arca_info("store",
+                  "recovered: key-store advanced to commit %llu after an interrupted "
+                  "commit",
+                  (unsigned long long)s->commit);
+    }
+    arca_wipe(&ks, sizeof(ks));
+    /* Superseded journal entries only slow down the next open: drop them once they are the
+     * large majority (tombstones and the newest entry of every key stay). */
+    if (s->seq > 4 * (s->rows_at_open + 256)) {
+        uint64_t removed = 0;
+        ARCA_GUARD(rc, arca_store_compact(s, &removed), fail);
+        if (removed > 0)
+            arca_info("store", "compacted the state journal: %llu superseded entries removed",
+                      (unsigned long long)removed);
+    }
+    *out = s;
+    return 0;
+fail:
+    arca_wipe(&ks, sizeof(ks));
+    arca_store_close(s);
+    return rc;
+}
+
+int arca_store_state(struct arca_store *s, uint64_t *commit, uint8_t head[ARCA_STORE_HASH_LEN])
+{
+    ARCA_ENSURE_REF(s);
+    pthread_mutex_lock(&s->wmu);
+    if (commit != NULL)
+        *commit = s->commit;
+    if (head != NULL)
+        memcpy(head, s->head, ARCA_STORE_HASH_LEN);
+    pthread_mutex_unlock(&s->wmu);
+    return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * The store engine's interface for the typed tables (internal to store/).
+ *
+ * The engine (engine.c, journal.c) owns everything that protects a record: the keys, row
+ * sealing and opening, write transactions, the state journal and its hash chain, the
+ * key-store, verification at open and on every read. The typed tables (sessions.c, once.c,
+ * checkpoint.c, meta.c) only build and read struct arca_store_record values through the
+ * functions below; they never see a key, a ciphertext or the backend.
+ *
+ * Plaintext rule: every decrypted record lives in a secret buffer the caller of
+ * arca_store_get / arca_store_tx_get passes (or, for arca_store_scan, one the engine owns for
+ * the duration of the callback); decoded records only borrow it. A table that copies a field
+ * out must wipe that copy when it is freed (store.h says which ones).
+ */
+#ifndef ARCA_STORE_ENGINE_H
+#define ARCA_STORE_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "crypto/crypto.h"
+#include "store/backend.h"
+#include "store/record.h"
+#include "store/store.h"
+
+/* The store handle (store.h). Only engine.c and journal.c touch its members. */
+struct arca_store {
+    const struct arca_store_backend_ops *ops;
+    void *be;
+    char *ks_path;
+    int lock_fd; /* flock on "<keystore>.lock": one process per store */
+    uint8_t seal[ARCA_STORE_KEY_LEN];
+    uint8_t dbkey[ARCA_STORE_KEY_LEN];
+    uint8_t reckey[ARCA_AEAD_KEY_LEN]; /* AES-256-GCM */
+    uint8_t idxkey[32];                /* HMAC-SHA-256 */
+    pthread_mutex_t wmu;               /* serialises writers; readers never take it */
+    /* writer state, under wmu */
+    uint64_t commit;
+    uint64_t seq;
+    uint8_t head[ARCA_STORE_HASH_LEN];
+    bool broken;           /* a commit landed but the key-store could not follow: refuse writes */
+    uint64_t rows_at_open; /* live records found by open() (compaction heuristic) */
+};
+
+/* ---- reads (any thread) -------------------------------------------------------------------- */
+
+/*
+ * Reads record (tbl, key): checks the row against the journal, decrypts it appended to plain
+ * (pass a secret buffer) and decodes it into *rec, which borrows plain. ARCA_ERR_NOT_FOUND if
+ * absent; ARCA_ERR_TAMPERED (detail names the row, never its contents) if anything mismatches.
+ */
+int arca_store_get(struct arca_store *s, int tbl, const void *key, size_t keylen,
+                   struct arca_buf *plain, struct arca_store_record *rec);
+
+/* As arca_store_get, then appends the record's data field (secrets blob, metadata value) to out
+ * (pass a secret buffer for secrets); the plaintext is wiped. out unchanged on failure;
+ * ARCA_ERR_NOT_FOUND comes back without a detail, for the caller to word. */
+int arca_store_get_data(struct arca_store *s, int tbl, const void *key, size_t keylen,
+                        struct arca_buf *out);
+
+/* Called once per verified record of a table; rec and its bytes are valid only during the
+ * call (they are wiped afterwards). A negative return stops the scan and is returned. */
+typedef int (*arca_store_rec_cb)(void *arg, const struct arca_store_record *rec);
+/* Opens and verifies every row of tbl (in row-key order, i.e. no meaningful order) and calls
+ * cb for each. Any row that does not verify stops the scan with ARCA_ERR_TAMPERED. */
+int arca_store_scan(struct arca_store *s, int tbl, arca_store_rec_cb cb, void *arg);
+
+/* Checks a session name or metadata key: non-empty, at most ARCA_STORE_NAME_MAX bytes. */
+int arca_store_check_name(const char *name);
+
+/* ---- write transactions ---------------------------------------------------------------------- */
+
+/* One write transaction: holds the writer mutex from begin until commit or abort. */
+struct arca_store_tx {
+    struct arca_store *s;
+    uint64_t commit;
+    uint64_t seq;
+    uint8_t head[ARCA_STORE_HASH_LEN];
+};
+
+/* Takes the writer mutex and opens a backend transaction. On failure nothing is held. */
+int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx);
+/* Rolls back and releases the mutex. */
+void arca_store_tx_abort(struct arca_store_tx *tx);
+/* Commits, advances the in-memory head and rewrites the key-store; releases the mutex either
+ * way. Returns 0 only once both are durable. */
+int arca_store_tx_commit(struct arca_store_tx *tx);
+/* As arca_store_get, inside tx (sees its own writes). *deleted (may be NULL) tells whether the
+ * record existed once and was deleted (then the result is ARCA_ERR_NOT_FOUND). */
+int arca_store_tx_get(struct arca_store_tx *tx, int tbl, const void *key, size_t keylen,
+                      struct arca_buf *plain, struct arca_store_record *rec, bool *deleted);
+/* Seals rec (its table and key name the row) and journals it. */
+int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *rec);
+/* Deletes (tbl, key) and journals the deletion. ARCA_ERR_NOT_FOUND if no live row. */
+int arca_store_tx_del(struct arca_store_tx *tx, int tbl, const void *key, size_t keylen);
+
+/* ---- journal and chain (journal.c; for the engine only) ------------------------------------ */
+
+/* Appends a journal entry for (tbl, rkey, ver, cthash) to tx and extends its head. */
+int arca_store_tx_journal(struct arca_store_tx *tx, int tbl,
+                          const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
+                          const uint8_t cthash[32]);
+
+/* The result of walking the whole journal (arca_store_journal_walk). */
+struct arca_store_walk {
+    const struct arca_store *s;
+    uint64_t seq;
+    uint64_t commit;
+    uint8_t head[32];
+    uint64_t prev_commit; /* the commit before the last one, and the head after it */
+    uint8_t prev_head[32];
+};
+/* Walks the journal from its beginning (or compaction base), checking sequence, commits,
+ * tables and the base's MAC, and recomputes the head into *w. ARCA_ERR_TAMPERED on a break. */
+int arca_store_journal_walk(struct arca_store *s, struct arca_store_walk *w);
+
+#endif
