@@ -1,5 +1,4 @@
 /* Audit checkpoints (store.h): the latest (seq, signature) and the history list. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,4 @@
 /* Server metadata (store.h): a generic sealed key/value table. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"

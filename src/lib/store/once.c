@@ -1,5 +1,4 @@
 /* Single-use values (store.h): challenges and OTP replay, remembered by their tombstones. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

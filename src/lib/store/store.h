@@ -119,7 +119,8 @@ struct arca_store_session {
     uint8_t *model; /* optional canonical model bytes (NULL/0 if none) */
     size_t model_len;
 };
-/* Frees the members and the struct. NULL is fine. */
+/* Wipes and frees the members (decrypted plaintext: name, yaml, model) and the struct. NULL is
+ * fine. Only for structs the store returned (it relies on its own allocation sizes). */
 void arca_store_session_free(struct arca_store_session *rec);
 
 /* The active pointer of a session name. */
@@ -128,6 +129,7 @@ struct arca_store_active {
     uint8_t hash[ARCA_STORE_HASH_LEN];
     uint64_t version;
 };
+/* Both wipe the names before freeing them. */
 void arca_store_active_clear(struct arca_store_active *a);
 void arca_store_active_list_free(struct arca_store_active *list, size_t count);
 
