@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "audit/audit.h"
+#include "base/enc.h"
 #include "base/err.h"
 #include "store_test_util.h"
 
@@ -333,6 +334,124 @@ static void test_threads_and_history(void **state)
     free(list);
 }
 
+/* Copies the store's files (database, its WAL, the key-store) from dir to dir/NAME. */
+static void copy_store(const char *from, const char *to)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp -p '%s'/arca.db* '%s'/", to, from, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Database and key-store rolled back together to an older consistent copy: the store alone
+ * cannot tell (its chain and seal agree), the audit log that outlived it can. */
+static void test_store_rollback(void **state)
+{
+    struct fx *f = *state;
+    write_log(f, 2, f->store);
+    arca_store_close(f->store);
+    char saved[600];
+    snprintf(saved, sizeof(saved), "%s/saved", f->dir);
+    copy_store(f->dir, saved);
+
+    assert_int_equal(test_store_open(f->dir, &f->fs, false, &f->store), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(arca_store_meta_put(f->store, "k", "v", 1), 0);
+    uint64_t commit = 0;
+    assert_int_equal(arca_store_state(f->store, &commit, NULL), 0);
+    write_log(f, 1, f->store);
+    struct arca_audit_verify_result r = verify(f, NULL, NULL);
+    assert_true(r.ok);
+    assert_true(r.max_epoch >= commit);
+    assert_int_equal(r.max_epoch_line, r.lines);
+    arca_store_close(f->store);
+
+    copy_store(saved, f->dir); /* the older copy of both files goes back */
+    assert_int_equal(test_store_open(f->dir, &f->fs, false, &f->store), 0);
+    struct arca_audit_options o = {.path = f->path, .key = f->key, .store = f->store};
+    struct arca_audit *a = NULL;
+    assert_int_equal(arca_audit_open(&o, &a), ARCA_ERR_TAMPERED);
+    assert_non_null(strstr(arca_err_detail(), "state rolled back"));
+    assert_null(a);
+
+    /* the current state opens, and a log without a store carries no epochs */
+    struct arca_audit_options nostore = {.path = f->path, .key = f->key};
+    unlink(f->path);
+    a = NULL;
+    assert_int_equal(arca_audit_open(&nostore, &a), 0);
+    arca_audit_close(a);
+    r = verify(f, NULL, NULL);
+    assert_true(r.ok);
+    assert_int_equal(r.max_epoch_line, 0);
+}
+
+/* Appends a line signed with f->key after the file's last line, as a writer that ignored the
+ * rollback check would have: content is the JSON before its closing brace. */
+static void append_signed(struct fx *f, const char *content_fmt, ...)
+{
+    struct lines ls;
+    read_lines(f->path, &ls);
+    const char *last = ls.l[ls.n - 1];
+    const char *b64 = strstr(last, ",\"sig\":\"") + 8;
+    struct arca_buf prev, msg, sig, line;
+    arca_buf_init(&prev, 0);
+    arca_buf_init(&msg, 0);
+    arca_buf_init(&sig, 0);
+    arca_buf_init(&line, 0);
+    assert_int_equal(arca_base64_decode(&prev, b64, strcspn(b64, "\"")), 0);
+    char content[512];
+    va_list ap;
+    va_start(ap, content_fmt);
+    vsnprintf(content, sizeof(content), content_fmt, ap);
+    va_end(ap);
+    assert_int_equal(arca_buf_put(&msg, "arca-audit-v1", 14), 0);
+    assert_int_equal(arca_buf_put_lv(&msg, prev.data, prev.len), 0);
+    assert_int_equal(arca_buf_put_str(&msg, content), 0);
+    assert_int_equal(arca_buf_put_str(&msg, "}"), 0);
+    assert_int_equal(arca_sign(f->key, ARCA_SHA256, msg.data, msg.len, &sig), 0);
+    assert_int_equal(arca_buf_put_str(&line, content), 0);
+    assert_int_equal(arca_buf_put_str(&line, ",\"sig\":\""), 0);
+    assert_int_equal(arca_base64_encode(&line, sig.data, sig.len), 0);
+    assert_int_equal(arca_buf_put_str(&line, "\"}\n"), 0);
+    FILE *fp = fopen(f->path, "a");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(line.data, 1, line.len, fp), line.len);
+    fclose(fp);
+    arca_buf_free(&prev);
+    arca_buf_free(&msg);
+    arca_buf_free(&sig);
+    arca_buf_free(&line);
+    free_lines(&ls);
+}
+
+/* An epoch that goes back along the log is evidence that a rolled-back state was served. */
+static void test_epoch_goes_back(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(arca_store_meta_put(f->store, "k", "v", 1), 0);
+    write_log(f, 1, f->store);
+    struct arca_audit_verify_result r = verify(f, NULL, NULL);
+    assert_true(r.ok);
+    uint64_t n = r.lines;
+    append_signed(f,
+                  "{\"epoch\":1,\"event\":\"session_read\",\"fields\":{},\"seq\":%llu,"
+                  "\"time\":\"2026-12-02T00:00:00Z\"",
+                  (unsigned long long)r.last_seq + 1);
+    expect_break(f, n + 1, "rolled back");
+    /* a malformed epoch is named */
+    struct lines ls;
+    read_lines(f->path, &ls);
+    ls.n--;
+    free(ls.l[ls.n]);
+    write_lines(f->path, &ls);
+    free_lines(&ls);
+    append_signed(f,
+                  "{\"epoch\":\"x\",\"event\":\"session_read\",\"fields\":{},\"seq\":%llu,"
+                  "\"time\":\"2026-12-02T00:00:00Z\"",
+                  (unsigned long long)r.last_seq + 1);
+    expect_break(f, n + 1, "\"epoch\" is not a non-negative integer");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +460,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_reorder_insert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_and_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_goes_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

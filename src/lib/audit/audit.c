@@ -94,7 +94,7 @@ int arca_audit_line_parse(const char *line, size_t len, const char **content, si
     size_t before = sig->len;
     json_t *jseq = json_object_get(o, "seq"), *jev = json_object_get(o, "event"),
            *jtime = json_object_get(o, "time"), *jfields = json_object_get(o, "fields"),
-           *jsig = json_object_get(o, "sig");
+           *jsig = json_object_get(o, "sig"), *jepoch = json_object_get(o, "epoch");
     ARCA_GUARD_ENSURE(rc, json_is_object(o), fail, ARCA_ERR_FORMAT, "line is not a JSON object");
     ARCA_GUARD_ENSURE(rc, json_is_integer(jseq) && json_integer_value(jseq) > 0, fail,
                       ARCA_ERR_FORMAT, "\"seq\" is missing or not a positive integer");
@@ -104,8 +104,12 @@ int arca_audit_line_parse(const char *line, size_t len, const char **content, si
                       "\"time\" is missing or not a string");
     ARCA_GUARD_ENSURE(rc, json_is_object(jfields), fail, ARCA_ERR_FORMAT,
                       "\"fields\" is missing or not an object");
-    ARCA_GUARD_ENSURE(rc, json_object_size(o) == 5, fail, ARCA_ERR_FORMAT,
-                      "line has %zu members (expected event, fields, seq, sig, time)",
+    ARCA_GUARD_ENSURE(
+        rc, jepoch == NULL || (json_is_integer(jepoch) && json_integer_value(jepoch) >= 0), fail,
+        ARCA_ERR_FORMAT, "\"epoch\" is not a non-negative integer");
+    ARCA_GUARD_ENSURE(rc, json_object_size(o) == (jepoch != NULL ? 6u : 5u), fail, ARCA_ERR_FORMAT,
+                      "line has %zu members (expected event, fields, seq, sig, time and an "
+                      "optional epoch)",
                       json_object_size(o));
     ARCA_GUARD_ENSURE(rc,
                       json_is_string(jsig) && json_string_length(jsig) == b64len &&
@@ -243,6 +247,24 @@ int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_
                         (unsigned long long)seq, (unsigned long long)last,
                         (unsigned long long)(seq - last - 1));
             goto out;
+        }
+        json_t *jepoch = json_object_get(obj, "epoch");
+        if (jepoch != NULL) {
+            uint64_t epoch = (uint64_t)json_integer_value(jepoch);
+            if (epoch < res->max_epoch) {
+                json_decref(obj);
+                fail_at(res, lineno,
+                        "store epoch %llu after epoch %llu (line %llu): arcad ran on a state "
+                        "older than one it had already used, i.e. the database and key-store "
+                        "were rolled back",
+                        (unsigned long long)epoch, (unsigned long long)res->max_epoch,
+                        (unsigned long long)res->max_epoch_line);
+                goto out;
+            }
+            if (epoch > res->max_epoch || res->max_epoch_line == 0) {
+                res->max_epoch = epoch;
+                res->max_epoch_line = lineno;
+            }
         }
         const char *ev = json_string_value(json_object_get(obj, "event"));
         if (strcmp(ev, ARCA_AUDIT_OPENED) == 0) {
@@ -390,6 +412,14 @@ static int write_line(struct arca_audit *a, const char *event, const json_t *fie
     int rc = 0;
     json_t *f = fields != NULL ? json_deep_copy(fields) : json_object();
     ARCA_GUARD_ENSURE(rc, o != NULL && f != NULL, out, ARCA_ERR_ALLOC, "audit: line");
+    if (a->store != NULL) {
+        /* The store's commit number when the line is written: every commit it counts is
+         * durable already, so the line proves the store reached at least this state. */
+        uint64_t epoch = 0;
+        ARCA_GUARD(rc, arca_store_state(a->store, &epoch, NULL), out);
+        ARCA_GUARD_ENSURE(rc, json_object_set_new(o, "epoch", json_integer((json_int_t)epoch)) == 0,
+                          out, ARCA_ERR_ALLOC, "audit: line");
+    }
     ARCA_GUARD_ENSURE(rc, json_is_object(f), out, ARCA_ERR_INVALID_ARG,
                       "audit: fields must be a JSON object");
     if (json_object_set_new(o, "event", json_string(event)) != 0 ||
@@ -567,6 +597,25 @@ void arca_audit_close(struct arca_audit *a)
     free(a);
 }
 
+/*
+ * The log is evidence of how far the store had come: a line with epoch E was written after
+ * commit E was durable. A store behind that is an older copy of the database and key-store
+ * put back together, which their own chain and seal cannot show (DESIGN §7).
+ */
+static int check_not_rolled_back(struct arca_store *store, const char *path,
+                                 const struct arca_audit_verify_result *res)
+{
+    uint64_t commit = 0;
+    ARCA_TRY(arca_store_state(store, &commit, NULL));
+    ARCA_ENSURE(res->max_epoch <= commit, ARCA_ERR_TAMPERED,
+                "state rolled back: audit log %s line %llu was written at store commit %llu, "
+                "but the store is at commit %llu (the database and key-store were replaced by "
+                "an older copy)",
+                path, (unsigned long long)res->max_epoch_line, (unsigned long long)res->max_epoch,
+                (unsigned long long)commit);
+    return 0;
+}
+
 int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **out)
 {
     ARCA_ENSURE_REF(opt);
@@ -618,6 +667,8 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
                               (unsigned long long)res.bad_line, res.reason);
             goto fail;
         }
+        if (a->store != NULL)
+            ARCA_GUARD(rc, check_not_rolled_back(a->store, opt->path, &res), fail);
         a->seq = res.last_seq;
         a->cp_done = have_cp ? cp.seq : 0;
         a->last_sig_len = res.last_sig_len;

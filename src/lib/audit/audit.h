@@ -3,7 +3,13 @@
  *
  * A log is a file of JSON lines, one per event. Each line is
  *
- *   {"event":"session_created","fields":{...},"seq":12,"time":"2026-11-26T14:00:00Z","sig":"B64"}
+ *   {"epoch":41,"event":"session_created","fields":{...},"seq":12,"time":"2026-11-26T14:00:00Z","sig":"B64"}
+ *
+ * epoch is the store's commit number when the line was written (absent when the log has no
+ * store). Epochs never decrease along a log, and at open the store must be at least at the
+ * highest epoch the log shows: a database and key-store rolled back together to an older
+ * consistent copy are refused while the log that outlived them is still there (DESIGN §7,
+ * docs/state-protection.md). A log rolled back with them needs a freshness witness.
  *
  * where everything before `,"sig":` (plus the closing brace) is the line's canonical content
  * (jansson compact output with sorted keys) and sig is arca_sign(identity key, SHA-256) over
@@ -15,7 +21,8 @@
  * Checkpoints (seq, signature) are kept in the sealed store: the latest one is refreshed every
  * checkpoint_every lines, on arca_audit_checkpoint and on close; every 250th line is also kept
  * as a history checkpoint. At open the file's last line is compared with the store's latest
- * checkpoint, so a truncated or rolled-back file is refused.
+ * checkpoint, so a truncated or rolled-back file is refused, and the store's commit number with
+ * the log's highest epoch, so a rolled-back store is refused.
  *
  * Audit lines must never hold secret values: callers pass names, hashes and key ids only.
  */
@@ -59,8 +66,9 @@ struct arca_audit;
 /*
  * Opens the log: verifies the existing file completely (signatures, sequence; see
  * arca_audit_verify_file), checks its end against the store's latest checkpoint (refuses with
- * ARCA_ERR_TAMPERED naming the line if the file is shorter or differs), then appends an
- * "audit_opened" line. *out freed with arca_audit_close.
+ * ARCA_ERR_TAMPERED naming the line if the file is shorter or differs) and the store's commit
+ * number against the log's highest epoch (ARCA_ERR_TAMPERED "state rolled back" naming the
+ * line), then appends an "audit_opened" line. *out freed with arca_audit_close.
  */
 int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **out);
 
@@ -96,6 +104,8 @@ struct arca_audit_verify_result {
     uint8_t key_id[ARCA_SHA256_LEN]; /* SHA-256 SPKI of the key that verified */
     size_t last_sig_len;
     uint8_t last_sig[ARCA_STORE_SIG_MAX];
+    uint64_t max_epoch;      /* highest store epoch a line carries (0 if none) */
+    uint64_t max_epoch_line; /* 1-based line that carries it (0 if no line has an epoch) */
 };
 
 /*

@@ -222,4 +222,38 @@ bool arca_secret_value_needs_renewal(const struct arca_secret_value *v, int64_t 
 int arca_secrets_renew(const struct arca_secret_spec *specs, size_t count, int64_t now,
                        struct arca_secret_set *set, size_t *renewed);
 
+/* ---- cost bounds ------------------------------------------------------------------------- */
+
+/*
+ * What a session's definitions can make arcad generate, as an upper bound (every key and
+ * certificate that is neither explicit nor external counts, whether or not migration would keep
+ * an old one), so an uploader cannot make one request cost unbounded CPU (DESIGN §9).
+ * cost_ms estimates generation time on one core: RSA-2048 250, RSA-3072 1000, RSA-4096 3000,
+ * an elliptic-curve key 1, a certificate signature 2 (x509 without private_key adds a P-256
+ * key).
+ */
+struct arca_secrets_cost {
+    size_t keys;         /* private keys generated */
+    size_t rsa_keys;     /* of which RSA */
+    size_t certificates; /* x509 and x509-ca issued */
+    uint64_t cost_ms;    /* estimated generation time */
+};
+
+struct arca_secrets_limits {
+    size_t max_keys;         /* 0 = no limit */
+    size_t max_certificates; /* 0 = no limit */
+    uint64_t max_cost_ms;    /* 0 = no limit */
+};
+
+/* arcad's documented defaults: 256 keys, 256 certificates, 10 s of estimated generation. */
+void arca_secrets_limits_default(struct arca_secrets_limits *lim);
+
+/*
+ * Fills *cost for specs and checks it against lim: 0, or ARCA_ERR_LIMIT whose detail names the
+ * limit that is exceeded and by how much (never a secret value). *cost (may be NULL) is filled
+ * either way.
+ */
+int arca_secrets_cost_check(const struct arca_secret_spec *specs, size_t count,
+                            const struct arca_secrets_limits *lim, struct arca_secrets_cost *cost);
+
 #endif
