@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "evidence/collateral.h"
+#include "evidence/signed_json.h"
 #include "evidence/tcb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -22,6 +22,7 @@
 #include "evidence/dcap_quote.h"
 #include "evidence/dcap_verify.h"
 #include "evidence/pck.h"
+#include "evidence/signed_json.h"
 
 #define TV ARCA_TESTVECTORS
 
