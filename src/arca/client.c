@@ -22,34 +22,6 @@ int cli_file_read(const char *path, struct arca_buf *out)
     return arca_file_read(path, 0, out);
 }
 
-int cli_file_write(const char *path, const void *p, size_t n, unsigned mode)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
-    ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "%s: %s", tmp, strerror(errno));
-    const uint8_t *q = p;
-    while (n > 0) {
-        ssize_t w = write(fd, q, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            ARCA_BAIL(ARCA_ERR_IO, "%s: %s", path, strerror(e));
-        }
-        q += w;
-        n -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        ARCA_BAIL(ARCA_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 const char *arca_identity_dir(const struct arca_cli *cli)
 {
     static char buf[4096];
@@ -101,7 +73,7 @@ int arca_cas_db_save(const struct arca_cli *cli, json_t *db)
     snprintf(path, sizeof(path), "%s/cas.json", dir);
     char *s = json_dumps(db, JSON_INDENT(2) | JSON_SORT_KEYS);
     ARCA_ENSURE(s != NULL, ARCA_ERR_ALLOC, "out of memory");
-    int rc = cli_file_write(path, s, strlen(s), 0644);
+    int rc = arca_file_write(path, s, strlen(s), 0644, 0);
     free(s);
     return rc;
 }

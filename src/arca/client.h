@@ -24,8 +24,6 @@
 /* Reads a whole file (at most out->max bytes) into out. ARCA_ERR_NOT_FOUND / ARCA_ERR_IO with
  * the path in the detail. */
 int cli_file_read(const char *path, struct arca_buf *out);
-/* Writes a file atomically (temp file, fsync, rename) with the given mode. */
-int cli_file_write(const char *path, const void *p, size_t n, unsigned mode);
 
 /* The identity directory for cli (borrowed or static storage); never NULL. */
 const char *arca_identity_dir(const struct arca_cli *cli);

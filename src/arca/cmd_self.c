@@ -61,8 +61,8 @@ static int self_keygen(struct arca_cli *cli, int argc, char **argv)
     ARCA_GUARD(rc, arca_x509_build(&p, key, NULL, NULL, &cert), out);
     ARCA_GUARD(rc, arca_key_private_pem(key, &kpem), out);
     ARCA_GUARD(rc, arca_x509_to_pem(cert, &cpem), out);
-    ARCA_GUARD(rc, cli_file_write(kpath, kpem.data, kpem.len, 0600), out);
-    ARCA_GUARD(rc, cli_file_write(cpath, cpem.data, cpem.len, 0644), out);
+    ARCA_GUARD(rc, arca_file_write(kpath, kpem.data, kpem.len, 0600, ARCA_FILE_SECRET), out);
+    ARCA_GUARD(rc, arca_file_write(cpath, cpem.data, cpem.len, 0644, 0), out);
 out:
     arca_key_free(key);
     arca_x509_free(cert);

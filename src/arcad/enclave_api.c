@@ -27,7 +27,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
-#include "crypto/launch.h"
+#include "crypto/totp.h"
 #include "enclave_verify.h"
 #include "evidence/appraise.h"
 #include "evidence/sim.h"

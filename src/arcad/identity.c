@@ -35,41 +35,12 @@ static int path_join(char *out, size_t n, const char *dir, const char *name)
 }
 #define IDENTITY_FILE_MAX (64 * 1024)
 
-/* Writes atomically (temp file, fsync, rename, fsync dir) so a crash never leaves half a key. */
+/* Atomic and durable (base/fs.h), so a crash never leaves half a key. */
 static int write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
 {
-    char path[4096], tmp[4096];
+    char path[4096];
     ARCA_TRY(path_join(path, sizeof(path), dir, name));
-    int tw = snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    ARCA_ENSURE(tw > 0 && (size_t)tw < sizeof(tmp), ARCA_ERR_TOO_LARGE, "%s: path too long", dir);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "%s: %s", tmp, strerror(errno));
-    const uint8_t *q = p;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, q, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            ARCA_BAIL(ARCA_ERR_IO, "%s: %s", tmp, strerror(e));
-        }
-        q += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        ARCA_BAIL(ARCA_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
-    }
-    ARCA_ENSURE(rename(tmp, path) == 0, ARCA_ERR_IO, "%s: %s", path, strerror(errno));
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return arca_file_write(path, p, n, mode, 0);
 }
 
 static int identity_fill_ids(struct arcad_identity *id)

@@ -19,7 +19,7 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/time.h"
-#include "crypto/launch.h"
+#include "crypto/totp.h"
 #include "enclave_verify.h"
 #include "evidence/appraise.h"
 #include "policy/session.h"

@@ -180,6 +180,17 @@ static void test_readback(void **state)
     assert_memory_equal(a, c, 32);
     arca_x509_free(x);
     assert_int_equal(arca_x509_from_der(der.data, der.len, &x), 0);
+    /* DER ids (cache keys): SHA-256 of the exact encoding, the same after a re-parse, another
+     * for another certificate. */
+    uint8_t id[ARCA_SHA256_LEN], want[ARCA_SHA256_LEN];
+    assert_int_equal(arca_x509_der_id(p.leaf, id), 0);
+    assert_int_equal(arca_sha256(der.data, der.len, want), 0);
+    assert_memory_equal(id, want, sizeof(id));
+    assert_int_equal(arca_x509_der_id(x, want), 0);
+    assert_memory_equal(id, want, sizeof(id));
+    assert_int_equal(arca_x509_der_id(p.inter, want), 0);
+    assert_memory_not_equal(id, want, sizeof(id));
+    assert_int_equal(arca_x509_der_id(NULL, id), ARCA_ERR_INVALID_ARG);
     struct arca_x509 *y = arca_x509_ref(x);
     assert_ptr_equal(x, y);
     arca_x509_free(y);
@@ -275,6 +286,14 @@ static void test_crl(void **state)
     assert_int_equal(nu, T0 + 7 * DAY);
     assert_int_equal(arca_x509_crl_verify_signature(crl, p.int_key), 0);
     assert_int_equal(arca_x509_crl_verify_signature(crl, p.root_key), ARCA_ERR_SIGNATURE);
+    /* DER ids: stable for one CRL, another for another. */
+    uint8_t id1[ARCA_SHA256_LEN], id2[ARCA_SHA256_LEN];
+    assert_int_equal(arca_x509_crl_der_id(crl, id1), 0);
+    assert_int_equal(arca_x509_crl_der_id(crl, id2), 0);
+    assert_memory_equal(id1, id2, sizeof(id1));
+    assert_int_equal(arca_x509_crl_der_id(empty, id2), 0);
+    assert_memory_not_equal(id1, id2, sizeof(id1));
+    assert_int_equal(arca_x509_crl_der_id(NULL, id1), ARCA_ERR_INVALID_ARG);
 
     const struct arca_x509_crl *c1[] = {crl, rootcrl};
     assert_int_equal(arca_x509_verify_chain(p.leaf, u, 1, r, 1, c1, 2, T0 + DAY, 0),

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/time.h"
@@ -17,14 +19,6 @@
 #include "evidence/dcap_verify.h"
 
 #define TV ARCA_TESTVECTORS
-
-#define assert_err(rc, code, substr)                                                               \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (rc_ != (code) || strstr(arca_err_detail(), (substr)) == NULL)                          \
-            fail_msg("got %d (%s), want %d with \"%s\"", rc_, arca_err_detail(), (code),           \
-                     (substr));                                                                    \
-    } while (0)
 
 static void verified(const char *quote, const char *collateral, const char *when,
                      struct arca_claims *c)

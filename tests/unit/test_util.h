@@ -1,5 +1,6 @@
 /*
- * Helpers shared by the unit tests (include after <cmocka.h>): pinned times and whole files.
+ * Helpers shared by the unit tests (include after <cmocka.h>): pinned times, whole files, and
+ * error assertions.
  */
 #ifndef ARCA_TEST_UTIL_H
 #define ARCA_TEST_UTIL_H
@@ -7,6 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
 
 #include "base/time.h"
 
@@ -34,5 +38,14 @@ static inline uint8_t *slurp(const char *path, size_t *len)
     *len = (size_t)n;
     return p;
 }
+
+/* Asserts that rc is code and that the error detail contains substr. */
+#define assert_err(rc, code, substr)                                                               \
+    do {                                                                                           \
+        int rc_ = (rc);                                                                            \
+        if (rc_ != (code) || strstr(arca_err_detail(), (substr)) == NULL)                          \
+            fail_msg("got %d (%s), want %d with \"%s\"", rc_, arca_err_detail(), (code),           \
+                     (substr));                                                                    \
+    } while (0)
 
 #endif

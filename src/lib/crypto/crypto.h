@@ -174,6 +174,9 @@ int arca_x509_san(const struct arca_x509 *c, struct arca_buf *out);
 int arca_x509_verify_signature(const struct arca_x509 *c, const struct arca_key *issuer_key);
 /* SHA-256 of the DER SPKI of the certificate's key. */
 int arca_x509_key_id(const struct arca_x509 *c, uint8_t out[ARCA_SHA256_LEN]);
+/* SHA-256 of the whole certificate's DER encoding: a stable identity of this exact certificate
+ * (cache keys). */
+int arca_x509_der_id(const struct arca_x509 *c, uint8_t out[ARCA_SHA256_LEN]);
 
 /* Certificate building. */
 enum arca_x509_eku { ARCA_EKU_NONE = 0, ARCA_EKU_SERVER = 1, ARCA_EKU_CLIENT = 2 };
@@ -210,6 +213,8 @@ void arca_x509_crl_free(struct arca_x509_crl *crl);
 int arca_x509_crl_validity(const struct arca_x509_crl *crl, int64_t *this_update,
                            int64_t *next_update);
 int arca_x509_crl_verify_signature(const struct arca_x509_crl *crl, const struct arca_key *key);
+/* SHA-256 of the CRL's DER encoding: a stable identity of this exact CRL (cache keys). */
+int arca_x509_crl_der_id(const struct arca_x509_crl *crl, uint8_t out[ARCA_SHA256_LEN]);
 /* Test helper for building revocation tests: a CRL signed by issuer listing the serials. */
 int arca_x509_crl_build(const struct arca_x509 *issuer_cert, const struct arca_key *issuer_key,
                         const struct arca_x509 *const *revoked, size_t revoked_count,
@@ -239,6 +244,20 @@ int arca_pkcs12_parse(const void *der, size_t n, const char *password, struct ar
 int arca_pem_to_der(const void *pem, size_t n, const char *label, struct arca_buf *out);
 int arca_der_to_pem(const void *der, size_t n, const char *label, struct arca_buf *out);
 
-/* Drains OpenSSL's error queue into arca_err_detail() context; for use inside crypto/ only. */
+/* ---- Base58Check ----------------------------------------------------------------------- */
+
+/* Base58Check: version byte || payload || first 4 bytes of SHA-256(SHA-256(version||payload)),
+ * in the Bitcoin alphabet, appended to out. Used for key hashes in the established CAS's
+ * 50-character form. Payloads up to 1024 bytes (the conversion is quadratic). */
+int arca_base58check_encode(struct arca_buf *out, uint8_t version, const void *p, size_t n);
+/* Verifies the checksum (compared in constant time); payload goes to out, the version byte to
+ * *version. ARCA_ERR_FORMAT for a bad character (naming its offset), a text too short or a
+ * checksum mismatch; out is then unchanged. */
+int arca_base58check_decode(struct arca_buf *out, uint8_t *version, const char *s, size_t len);
+
+/* The version byte arca uses for key hashes in Base58Check form: 10, as in the established CAS's
+ * published governance key example; with a 32-byte hash it gives the 50-character form (a version
+ * byte above 29 would give 51 characters). */
+#define ARCA_KEYHASH_B58_VERSION 0x0a
 
 #endif

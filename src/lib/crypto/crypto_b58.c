@@ -1,5 +1,5 @@
 /*
- * Base58Check (declared in base/enc.h). It lives here rather than in base/enc.c because its
+ * Base58Check (crypto.h). It is a crypto function rather than a base/ encoding because its
  * checksum is a double SHA-256 and base/ links no crypto library.
  *
  * Base58 is a base conversion (quadratic in the input size), so both directions refuse inputs
@@ -7,7 +7,6 @@
  */
 #include <string.h>
 
-#include "base/enc.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
 

@@ -130,6 +130,16 @@ int arca_x509_crl_verify_signature(const struct arca_x509_crl *crl, const struct
     return 0;
 }
 
+int arca_x509_crl_der_id(const struct arca_x509_crl *crl, uint8_t out[ARCA_SHA256_LEN])
+{
+    unsigned int n = 0;
+    ARCA_ENSURE_REF(crl);
+    ARCA_ENSURE_REF(out);
+    if (X509_CRL_digest(crl->crl, EVP_sha256(), out, &n) != 1 || n != ARCA_SHA256_LEN)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "CRL digest");
+    return 0;
+}
+
 static int crl_fill(X509_CRL *crl, const struct arca_x509 *issuer_cert,
                     const struct arca_key *issuer_key, const struct arca_x509 *const *revoked,
                     size_t revoked_count, int64_t this_update, int64_t next_update)

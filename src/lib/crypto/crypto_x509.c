@@ -389,3 +389,13 @@ int arca_x509_key_id(const struct arca_x509 *c, uint8_t out[ARCA_SHA256_LEN])
         return arca_ossl_err(ARCA_ERR_FORMAT, "certificate: unreadable public key");
     return arca_pkey_id(pkey, out);
 }
+
+int arca_x509_der_id(const struct arca_x509 *c, uint8_t out[ARCA_SHA256_LEN])
+{
+    unsigned int n = 0;
+    ARCA_ENSURE_REF(c);
+    ARCA_ENSURE_REF(out);
+    if (X509_digest(c->x509, EVP_sha256(), out, &n) != 1 || n != ARCA_SHA256_LEN)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "certificate digest");
+    return 0;
+}

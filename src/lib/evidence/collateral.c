@@ -12,6 +12,7 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "evidence/signed_json.h"
 
 #define COLLATERAL_FILE_MAX ((size_t)4 << 20)
 
@@ -42,91 +43,6 @@ void arca_dcap_collateral_free(struct arca_dcap_collateral *c)
     arca_x509_crl_free(c->root_crl);
     arca_x509_crl_free(c->pck_crl);
     memset(c, 0, sizeof *c);
-}
-
-/* ---- raw JSON member scanner -------------------------------------------------------------- */
-
-static size_t skip_ws(const char *s, size_t i, size_t n)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* s[i] == '"': returns the index just past the closing quote, or 0 on error. */
-static size_t skip_string(const char *s, size_t i, size_t n)
-{
-    for (i++; i < n; i++) {
-        if (s[i] == '\\') {
-            i++;
-            continue;
-        }
-        if (s[i] == '"')
-            return i + 1;
-    }
-    return 0;
-}
-
-/* Returns the index just past the value starting at s[i], or 0 on error. Depth-limited. */
-static size_t skip_value(const char *s, size_t i, size_t n)
-{
-    int depth = 0;
-    if (i >= n)
-        return 0;
-    if (s[i] == '"')
-        return skip_string(s, i, n);
-    if (s[i] != '{' && s[i] != '[') {
-        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' &&
-               s[i] != '\r' && s[i] != '\t')
-            i++;
-        return i;
-    }
-    for (; i < n; i++) {
-        if (s[i] == '"') {
-            size_t j = skip_string(s, i, n);
-            if (!j)
-                return 0;
-            i = j - 1;
-        } else if (s[i] == '{' || s[i] == '[') {
-            if (++depth > 64)
-                return 0;
-        } else if (s[i] == '}' || s[i] == ']') {
-            if (--depth == 0)
-                return i + 1;
-        }
-    }
-    return 0;
-}
-
-int arca_json_raw_member(const char *json, size_t n, const char *key, const char **start,
-                         size_t *len)
-{
-    size_t i = skip_ws(json, 0, n), klen = strlen(key);
-    ARCA_ENSURE(i < n && json[i] == '{', ARCA_ERR_FORMAT, "JSON: expected an object at offset %zu",
-                i);
-    i = skip_ws(json, i + 1, n);
-    while (i < n && json[i] != '}') {
-        ARCA_ENSURE(json[i] == '"', ARCA_ERR_FORMAT, "JSON: expected a member name at offset %zu",
-                    i);
-        size_t kend = skip_string(json, i, n);
-        ARCA_ENSURE(kend, ARCA_ERR_FORMAT, "JSON: unterminated string at offset %zu", i);
-        bool match = kend - i - 2 == klen && memcmp(json + i + 1, key, klen) == 0;
-        i = skip_ws(json, kend, n);
-        ARCA_ENSURE(i < n && json[i] == ':', ARCA_ERR_FORMAT, "JSON: expected ':' at offset %zu",
-                    i);
-        i = skip_ws(json, i + 1, n);
-        size_t vend = skip_value(json, i, n);
-        ARCA_ENSURE(vend > i, ARCA_ERR_FORMAT, "JSON: bad value at offset %zu", i);
-        if (match) {
-            *start = json + i;
-            *len = vend - i;
-            return 0;
-        }
-        i = skip_ws(json, vend, n);
-        if (i < n && json[i] == ',')
-            i = skip_ws(json, i + 1, n);
-    }
-    return arca_err_set(ARCA_ERR_NOT_FOUND, "JSON: no member \"%s\"", key);
 }
 
 /* ---- pieces ----------------------------------------------------------------------------- */
@@ -179,12 +95,10 @@ static int load_pcs(struct arca_dcap_signed_json *dst, const char *body, size_t 
     uint8_t sig[64];
     struct arca_x509 **chain = NULL;
     size_t nchain = 0;
-    json_error_t jerr;
+    json_t *root = NULL;
     int rc;
 
-    json_t *root = json_loadb(body, n, 0, &jerr);
-    ARCA_ENSURE(root != NULL, ARCA_ERR_FORMAT, "%s response: JSON error at line %d column %d: %s",
-                what, jerr.line, jerr.column, jerr.text);
+    ARCA_TRY(arca_json_load_object(body, n, what, &root));
     json_t *s = json_object_get(root, "signature");
     if (!json_is_object(json_object_get(root, member)) || !json_is_string(s)) {
         json_decref(root);
@@ -305,17 +219,15 @@ static int combined_crl(struct arca_dcap_collateral *c, json_t *root, const char
 
 int arca_dcap_collateral_load_combined(struct arca_dcap_collateral *c, const char *json, size_t n)
 {
-    json_error_t jerr;
     struct arca_dcap_collateral tmp;
+    json_t *root = NULL;
     int rc;
 
     ARCA_ENSURE_REF(c);
-    json_t *root = json_loadb(json, n, 0, &jerr);
-    ARCA_ENSURE(json_is_object(root), ARCA_ERR_FORMAT,
-                "collateral JSON: error at line %d column %d: %s", jerr.line, jerr.column,
-                root ? "not an object" : jerr.text);
+    ARCA_ENSURE_REF(json);
     /* Load into a scratch struct first so that c is unchanged on failure. */
     arca_dcap_collateral_init(&tmp);
+    ARCA_GUARD(rc, arca_json_load_object(json, n, "collateral JSON", &root), out);
     ARCA_GUARD(rc,
                combined_signed(root, &tmp.tcb_info, "tcb_info", "tcb_info_signature",
                                "tcb_info_issuer_chain", "TCB Info"),

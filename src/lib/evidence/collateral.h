@@ -70,14 +70,6 @@ int arca_dcap_collateral_load_bytes(struct arca_dcap_collateral *c, const void *
 /* Loads a file, or every regular file of a directory (non-recursive, sorted by name). */
 int arca_dcap_collateral_load_path(struct arca_dcap_collateral *c, const char *path);
 
-/*
- * Finds the raw bytes of member `key` of the top-level JSON object in json[0..n): *start and
- * *len delimit the value exactly as written (for an object from its '{' to the matching '}').
- * ARCA_ERR_NOT_FOUND if absent, ARCA_ERR_FORMAT if the text is not a JSON object.
- */
-int arca_json_raw_member(const char *json, size_t n, const char *key, const char **start,
-                         size_t *len);
-
 /* The pinned Intel SGX Root CA (DER, 659 bytes) and a fresh certificate object of it (free with
  * arca_x509_free). */
 extern const uint8_t arca_intel_sgx_root_ca_der[];

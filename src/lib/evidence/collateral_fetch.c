@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
+#include "evidence/signed_json.h"
 #include "evidence/tcb.h"
 
 #define PCS_BODY_MAX ((size_t)2 << 20)
@@ -155,26 +156,28 @@ static int signed_doc(const struct arca_pcs *pcs, const char *url, const char *h
     const char *raw;
     size_t rawlen;
     char sk[64], ck[64];
-    json_error_t jerr;
+    json_t *body = NULL;
     int rc;
 
     resp_init(&r, hdr);
     ARCA_GUARD(rc, http_get(pcs, url, &r), out);
-    json_t *body = json_loadb((const char *)r.body.data, r.body.len, 0, &jerr);
+    if (arca_json_load_object((const char *)r.body.data, r.body.len, "PCS answer", &body) < 0) {
+        rc = arca_err_wrap(ARCA_ERR_NETWORK, "PCS: GET %s", url);
+        goto out;
+    }
     json_t *sig = json_object_get(body, "signature");
-    ARCA_GUARD_ENSURE(rc, json_is_string(sig), out_body, ARCA_ERR_NETWORK,
+    ARCA_GUARD_ENSURE(rc, json_is_string(sig), out, ARCA_ERR_NETWORK,
                       "PCS: GET %s: response has no signature", url);
     ARCA_GUARD(rc,
                arca_json_raw_member((const char *)r.body.data, r.body.len, member, &raw, &rawlen),
-               out_body);
+               out);
     snprintf(sk, sizeof sk, "%s_signature", key);
     snprintf(ck, sizeof ck, "%s_issuer_chain", key);
     json_object_set_new(obj, key, json_stringn(raw, rawlen));
     json_object_set_new(obj, sk, json_string(json_string_value(sig)));
     rc = header_pem(&r, obj, ck);
-out_body:
-    json_decref(body);
 out:
+    json_decref(body);
     resp_free(&r);
     return rc;
 }
@@ -241,36 +244,6 @@ out:
     return rc;
 }
 
-static int write_atomic(const char *path, const void *p, size_t n)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    ARCA_ENSURE(f != NULL, ARCA_ERR_IO, "PCS cache %s: %s", tmp, strerror(errno));
-    bool ok = fwrite(p, 1, n, f) == n;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        ARCA_BAIL(ARCA_ERR_IO, "PCS cache %s: write failed", path);
-    }
-    return 0;
-}
-
-static void mkdirs(const char *dir)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            (void)mkdir(p, 0700);
-            *s = '/';
-        }
-    (void)mkdir(p, 0700);
-}
-
 int arca_pcs_collateral_get(const struct arca_pcs *pcs, bool tdx, const uint8_t fmspc[6],
                             const char *ca, int64_t now, struct arca_dcap_collateral *out)
 {
@@ -312,8 +285,8 @@ int arca_pcs_collateral_get(const struct arca_pcs *pcs, bool tdx, const uint8_t 
         rc = arca_dcap_collateral_load_combined(&fresh, (const char *)fetched.data, fetched.len);
         if (rc == 0) {
             if (pcs->cache_dir) {
-                mkdirs(pcs->cache_dir);
-                if (write_atomic(arca_buf_cstr(&path), fetched.data, fetched.len) < 0)
+                if (arca_mkdirs(pcs->cache_dir, 0700) < 0 ||
+                    arca_file_write(arca_buf_cstr(&path), fetched.data, fetched.len, 0644, 0) < 0)
                     arca_warn("evidence", "PCS cache: %s", arca_err_detail());
             }
             arca_dcap_collateral_free(&cached);

@@ -9,7 +9,6 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "crypto/crypto.h"
-#include "crypto/dcap.h"
 #include "evidence/dcap_internal.h"
 #include "evidence/dcap_quote.h"
 #include "evidence/pck.h"

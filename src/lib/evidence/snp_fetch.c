@@ -148,35 +148,14 @@ out:
     return rc;
 }
 
-/* Writes atomically (temporary file + rename) so readers never see half a certificate. */
+/* Makes the cache directory on first use; arca_file_write keeps readers from ever seeing half a
+ * certificate. */
 static int cache_write(const char *dir, const char *path, const void *p, size_t n)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         ARCA_BAIL(ARCA_ERR_IO, "snp kds cache: mkdir %s: %s", dir, strerror(errno));
-    char tmp[4096];
-    ARCA_ENSURE(snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) < (int)sizeof(tmp),
-                ARCA_ERR_INVALID_ARG, "snp kds cache: path too long");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        ARCA_BAIL(ARCA_ERR_IO, "snp kds cache: create %s: %s", tmp, strerror(errno));
-    const uint8_t *b = p;
-    size_t done = 0;
-    int rc = 0;
-    while (done < n) {
-        ssize_t w = write(fd, b + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ARCA_GUARD_ENSURE(rc, w > 0, out, ARCA_ERR_IO, "snp kds cache: write %s: %s", tmp,
-                          strerror(errno));
-        done += (size_t)w;
-    }
-out:
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = arca_err_set(ARCA_ERR_IO, "snp kds cache: rename %s: %s", path, strerror(errno));
-    if (rc < 0)
-        (void)unlink(tmp);
-    return rc;
+    int rc = arca_file_write(path, p, n, 0644, 0);
+    return rc < 0 ? arca_err_wrap(rc, "snp kds cache") : 0;
 }
 
 typedef int (*validate_fn)(const struct arca_buf *body);

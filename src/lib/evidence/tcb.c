@@ -9,6 +9,7 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/time.h"
+#include "evidence/signed_json.h"
 
 static const struct {
     const char *name;
@@ -242,21 +243,21 @@ static int tcb_info_fill(json_t *root, struct arca_tcb_info *t)
 
 int arca_tcb_info_parse(const char *json, size_t n, struct arca_tcb_info **out)
 {
-    json_error_t jerr;
+    json_t *root = NULL;
+    struct arca_tcb_info *t = NULL;
+    int rc;
     ARCA_ENSURE_REF(json);
     ARCA_ENSURE_REF(out);
-    json_t *root = json_loadb(json, n, 0, &jerr);
-    ARCA_ENSURE(json_is_object(root), ARCA_ERR_FORMAT, "TCB Info: JSON error at line %d: %s",
-                jerr.line, root ? "not an object" : jerr.text);
-    struct arca_tcb_info *t = calloc(1, sizeof *t);
-    int rc = t ? tcb_info_fill(root, t) : arca_err_set(ARCA_ERR_ALLOC, "TCB Info: out of memory");
-    json_decref(root);
-    if (rc < 0) {
-        arca_tcb_info_free(t);
-        return rc;
-    }
+    ARCA_GUARD(rc, arca_json_load_object(json, n, "TCB Info", &root), out);
+    t = calloc(1, sizeof *t);
+    ARCA_GUARD_ENSURE(rc, t != NULL, out, ARCA_ERR_ALLOC, "TCB Info: out of memory");
+    ARCA_GUARD(rc, tcb_info_fill(root, t), out);
     *out = t;
-    return 0;
+    t = NULL;
+out:
+    arca_tcb_info_free(t);
+    json_decref(root);
+    return rc;
 }
 
 void arca_qe_identity_free(struct arca_qe_identity *q)
@@ -301,21 +302,21 @@ static int qe_fill(json_t *root, struct arca_qe_identity *q)
 
 int arca_qe_identity_parse(const char *json, size_t n, struct arca_qe_identity **out)
 {
-    json_error_t jerr;
+    json_t *root = NULL;
+    struct arca_qe_identity *q = NULL;
+    int rc;
     ARCA_ENSURE_REF(json);
     ARCA_ENSURE_REF(out);
-    json_t *root = json_loadb(json, n, 0, &jerr);
-    ARCA_ENSURE(json_is_object(root), ARCA_ERR_FORMAT, "QE Identity: JSON error at line %d: %s",
-                jerr.line, root ? "not an object" : jerr.text);
-    struct arca_qe_identity *q = calloc(1, sizeof *q);
-    int rc = q ? qe_fill(root, q) : arca_err_set(ARCA_ERR_ALLOC, "QE Identity: out of memory");
-    json_decref(root);
-    if (rc < 0) {
-        arca_qe_identity_free(q);
-        return rc;
-    }
+    ARCA_GUARD(rc, arca_json_load_object(json, n, "QE Identity", &root), out);
+    q = calloc(1, sizeof *q);
+    ARCA_GUARD_ENSURE(rc, q != NULL, out, ARCA_ERR_ALLOC, "QE Identity: out of memory");
+    ARCA_GUARD(rc, qe_fill(root, q), out);
     *out = q;
-    return 0;
+    q = NULL;
+out:
+    arca_qe_identity_free(q);
+    json_decref(root);
+    return rc;
 }
 
 const struct arca_tcb_level *arca_tcb_level_select(const struct arca_tcb_info *t,

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/fs.h"
 #include "crypto/crypto.h"
 #include "store/backend.h"
 
@@ -96,36 +96,6 @@ int arca_keystore_read(const char *path, const uint8_t seal[ARCA_STORE_KEY_LEN],
     return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return arca_err_set(ARCA_ERR_ALLOC, "key-store path");
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return arca_err_set(ARCA_ERR_IO, "key-store directory of %s: %s", path, strerror(errno));
-    int rc = 0;
-    if (fsync(fd) != 0)
-        rc = arca_err_set(ARCA_ERR_IO, "key-store directory fsync: %s", strerror(errno));
-    close(fd);
-    return rc;
-}
-
 int arca_keystore_write(const char *path, const uint8_t seal[ARCA_STORE_KEY_LEN],
                         const struct arca_keystore *ks)
 {
@@ -135,8 +105,7 @@ int arca_keystore_write(const char *path, const uint8_t seal[ARCA_STORE_KEY_LEN]
     uint8_t file[ARCA_KEYSTORE_FILE_LEN];
     struct arca_buf ct;
     arca_buf_init(&ct, ARCA_KEYSTORE_FILE_LEN);
-    char *tmp = NULL;
-    int fd = -1, rc;
+    int rc;
 
     memcpy(payload, ks->dbkey, ARCA_STORE_KEY_LEN);
     for (int i = 0; i < 8; i++)
@@ -149,31 +118,15 @@ int arca_keystore_write(const char *path, const uint8_t seal[ARCA_STORE_KEY_LEN]
                       "key-store: sealed %zu bytes", ct.len);
     memcpy(file + 20, ct.data, ct.len);
 
-    ARCA_GUARD_ENSURE(rc, asprintf(&tmp, "%s.tmp", path) >= 0, out, ARCA_ERR_ALLOC,
-                      "key-store path");
+    /* Two fault points, as before the shared writer: tests count them. */
     ARCA_GUARD_ENSURE(rc, !arca_store_fault_hit("key-store write"), out, ARCA_ERR_IO,
                       "key-store write: injected fault");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ARCA_GUARD_ENSURE(rc, fd >= 0, out, ARCA_ERR_IO, "key-store %s: %s", tmp, strerror(errno));
-    ARCA_GUARD_ENSURE(rc, write_all(fd, file, sizeof(file)) == 0, out, ARCA_ERR_IO,
-                      "key-store %s: write: %s", tmp, strerror(errno));
-    ARCA_GUARD_ENSURE(rc, fsync(fd) == 0, out, ARCA_ERR_IO, "key-store %s: fsync: %s", tmp,
-                      strerror(errno));
-    ARCA_GUARD_ENSURE(rc, close(fd) == 0, out, ARCA_ERR_IO, "key-store %s: close: %s", tmp,
-                      strerror(errno));
-    fd = -1;
     ARCA_GUARD_ENSURE(rc, !arca_store_fault_hit("key-store rename"), out, ARCA_ERR_IO,
                       "key-store rename: injected fault");
-    ARCA_GUARD_ENSURE(rc, rename(tmp, path) == 0, out, ARCA_ERR_IO, "key-store rename to %s: %s",
-                      path, strerror(errno));
-    ARCA_GUARD(rc, fsync_dir_of(path), out);
-    rc = 0;
+    rc = arca_file_write(path, file, sizeof(file), 0600, 0);
+    if (rc < 0)
+        rc = arca_err_wrap(rc, "key-store");
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc < 0 && tmp != NULL)
-        unlink(tmp);
-    free(tmp);
     arca_wipe(payload, sizeof(payload));
     arca_buf_free(&ct);
     return rc;

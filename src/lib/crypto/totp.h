@@ -1,11 +1,11 @@
 /*
- * Crypto for the attested launch that crypto.h does not offer: HMAC-SHA-1, which RFC 6238
- * TOTP (the one-time passwords of `one_time_password_shared_secret`) uses by default and
- * which every authenticator app implements. SHA-1 is used only inside HMAC here, where its
- * collision weakness does not apply.
+ * One-time passwords: RFC 6238 TOTP and the HMAC-SHA-1 it is built on (the attested launch's
+ * `one_time_password_shared_secret`; every authenticator app implements this default). Kept
+ * apart from crypto.h so that SHA-1 is reachable only here: it is used only inside HMAC, where
+ * its collision weakness does not apply.
  */
-#ifndef ARCA_CRYPTO_LAUNCH_H
-#define ARCA_CRYPTO_LAUNCH_H
+#ifndef ARCA_CRYPTO_TOTP_H
+#define ARCA_CRYPTO_TOTP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /*
- * HMAC-SHA-1 and TOTP (launch.h) through OpenSSL 3's EVP_MAC.
+ * HMAC-SHA-1 and TOTP (totp.h) through OpenSSL 3's EVP_MAC.
  */
-#include "crypto/launch.h"
+#include "crypto/totp.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
