@@ -394,6 +394,18 @@ enum arca_tolerate {
     ARCA_TOLERATE_OUTDATED_TCB = 1u << 6,
 };
 
+/* A tolerance and its name in the session language and the CLI ("debug-mode"). */
+struct arca_tolerate_name {
+    const char *name;
+    uint32_t bit; /* one enum arca_tolerate value */
+};
+/* The one table of tolerance names, in documentation order; *count set to its length. Static. */
+const struct arca_tolerate_name *arca_tolerate_table(size_t *count);
+/* The tolerance bit named name (NUL-terminated, exact case), or 0 when it names none. */
+uint32_t arca_tolerate_from_name(const char *name);
+/* The name of one tolerance bit, or "?" when bit is not exactly one tolerance. Static. */
+const char *arca_tolerate_name(uint32_t bit);
+
 struct arca_security {
     struct arca_pos pos;
     enum arca_att_mode mode;
