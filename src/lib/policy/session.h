@@ -335,7 +335,7 @@ enum arca_ap_kind {
     ARCA_AP_CERT,    /* PEM certificate: only its public key counts (key_id) */
     ARCA_AP_KEYHASH, /* key hash: hex64 or 50-char Base58Check */
     ARCA_AP_SIGNER,  /* `signer:` session-signing key: SPKI PEM or Base58Check Ed25519 */
-    ARCA_AP_SECRET,  /* $$SCONE::name$$ evaluated at check time */
+    ARCA_AP_SECRET,  /* $$SCONE::name$$: refused by the loader (not supported by arca yet) */
     ARCA_AP_ALL,     /* require-all: [...] */
     ARCA_AP_AT_LEAST /* require-at-least-N: [...] */
 };
