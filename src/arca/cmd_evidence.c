@@ -74,29 +74,12 @@ static void usage(FILE *f)
            "Exit codes: 0 genuine and tolerated, 1 not verified or not tolerated, 2 usage.\n");
 }
 
-static const struct {
-    const char *name;
-    uint32_t bit;
-} tolerances[] = {
-    {"debug-mode", ARCA_TOLERATE_DEBUG_MODE},
-    {"hyperthreading", ARCA_TOLERATE_HYPERTHREADING},
-    {"insecure-igpu", ARCA_TOLERATE_INSECURE_IGPU},
-    {"software-hardening-needed", ARCA_TOLERATE_SW_HARDENING_NEEDED},
-    {"aepic-leak", ARCA_TOLERATE_AEPIC_LEAK},
-    {"insecure-configuration", ARCA_TOLERATE_INSECURE_CONFIGURATION},
-    {"outdated-tcb", ARCA_TOLERATE_OUTDATED_TCB},
-};
-
 static int parse_tolerate(struct opts *o, char *list)
 {
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        bool found = false;
-        for (size_t i = 0; i < sizeof tolerances / sizeof tolerances[0]; i++)
-            if (strcmp(t, tolerances[i].name) == 0) {
-                o->sec.tolerate |= tolerances[i].bit;
-                found = true;
-            }
-        if (!found)
+        uint32_t bit = arca_tolerate_from_name(t);
+        o->sec.tolerate |= bit;
+        if (bit == 0)
             return cli_fail(ARCA_EXIT_USAGE, "evidence verify: --tolerate: unknown category '%s'",
                             t);
     }

@@ -40,10 +40,11 @@ int arca_appraise_tcb(const struct arca_claims *c, const struct arca_security *s
     if (c->debug && !(s->tolerate & ARCA_TOLERATE_DEBUG_MODE))
         ARCA_BAIL(ARCA_ERR_POLICY,
                   "the %s runs in DEBUG mode, which is not tolerated (security.attestation."
-                  "tolerate: debug-mode; never in production)",
+                  "tolerate: %s; never in production)",
                   c->type == ARCA_EVIDENCE_TDX   ? "TD"
                   : c->type == ARCA_EVIDENCE_SNP ? "VM"
-                                                 : "enclave");
+                                                 : "enclave",
+                  arca_tolerate_name(ARCA_TOLERATE_DEBUG_MODE));
     switch (c->tcb_status) {
     case ARCA_TCB_UP_TO_DATE:
         return 0; /* advisories of an up-to-date level need no tolerance */
@@ -70,13 +71,23 @@ int arca_appraise_tcb(const struct arca_claims *c, const struct arca_security *s
     }
     uint32_t missing = need & ~s->tolerate;
     if (missing) {
+        /* the names come from the one table (arca_tolerate_name); this is only their order */
+        static const uint32_t order[] = {ARCA_TOLERATE_OUTDATED_TCB,
+                                         ARCA_TOLERATE_INSECURE_CONFIGURATION,
+                                         ARCA_TOLERATE_SW_HARDENING_NEEDED};
+        char names[128];
+        size_t off = 0;
+        names[0] = 0;
+        for (size_t i = 0; i < sizeof order / sizeof order[0] && off < sizeof names; i++)
+            if (missing & order[i]) {
+                int w =
+                    snprintf(names + off, sizeof names - off, " %s", arca_tolerate_name(order[i]));
+                if (w > 0)
+                    off += (size_t)w;
+            }
         ARCA_BAIL(ARCA_ERR_POLICY,
-                  "TCB status %s is not tolerated (security.attestation.tolerate needs%s%s%s)",
-                  arca_tcb_status_name(c->tcb_status),
-                  (missing & ARCA_TOLERATE_OUTDATED_TCB) ? " outdated-tcb" : "",
-                  (missing & ARCA_TOLERATE_INSECURE_CONFIGURATION) ? " insecure-configuration" : "",
-                  (missing & ARCA_TOLERATE_SW_HARDENING_NEEDED) ? " software-hardening-needed"
-                                                                : "");
+                  "TCB status %s is not tolerated (security.attestation.tolerate needs%s)",
+                  arca_tcb_status_name(c->tcb_status), names);
     }
     for (unsigned i = 0; i < c->advisory_count; i++)
         if (!advisory_ignored(s, c->advisories[i]))

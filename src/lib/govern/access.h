@@ -16,8 +16,11 @@
  *                 counts: renewed certificates keep access);
  *   signer        an approver's key has that key id (a signer never matches the TLS client
  *                 alone: signers approve by signature);
- *   $$SCONE::s$$  resolved at check time by the caller's callback to CREATOR or a key id;
- *                 unresolvable values are ignored (the entry is not satisfied);
+ *   $$SCONE::s$$  NOT SUPPORTED YET: the session loader refuses such entries ("not supported by
+ *                 arca yet", docs/session-language.md), so no loaded session holds one and no
+ *                 caller sets resolve_secret today. For hand-built rules (and the later SCONE
+ *                 compatibility work) the entry is resolved by resolve_secret to CREATOR or a
+ *                 key id; without the callback, or when it fails, the entry is not satisfied;
  *   require-all   every child is satisfied;
  *   require-at-least-N
  *                 at least N children are satisfied.
@@ -37,9 +40,10 @@ struct arca_access_subject {
     const uint8_t *creator_key_id;  /* 32 bytes; NULL = no creator yet (then CREATOR = client) */
     const uint8_t (*approvers)[32]; /* verified approval key ids (may be NULL) */
     size_t approver_count;
-    /* Resolves a $$SCONE::name$$ entry: sets *is_creator, or fills key_id; returns 0, or a
-     * negative code if the value is absent or unusable (the entry is then ignored). May be
-     * NULL (every secret entry is then ignored). */
+    /* Resolves a $$SCONE::name$$ entry (not supported yet, see above: no caller sets it):
+     * sets *is_creator, or fills key_id; returns 0, or a negative code if the value is absent
+     * or unusable (the entry is then ignored). May be NULL (every secret entry is then
+     * ignored). */
     int (*resolve_secret)(void *arg, const char *name, bool *is_creator, uint8_t key_id[32]);
     void *resolve_arg;
 };

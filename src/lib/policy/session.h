@@ -335,7 +335,7 @@ enum arca_ap_kind {
     ARCA_AP_CERT,    /* PEM certificate: only its public key counts (key_id) */
     ARCA_AP_KEYHASH, /* key hash: hex64 or 50-char Base58Check */
     ARCA_AP_SIGNER,  /* `signer:` session-signing key: SPKI PEM or Base58Check Ed25519 */
-    ARCA_AP_SECRET,  /* $$SCONE::name$$ evaluated at check time */
+    ARCA_AP_SECRET,  /* $$SCONE::name$$: refused by the loader (not supported by arca yet) */
     ARCA_AP_ALL,     /* require-all: [...] */
     ARCA_AP_AT_LEAST /* require-at-least-N: [...] */
 };
@@ -393,6 +393,18 @@ enum arca_tolerate {
     ARCA_TOLERATE_INSECURE_CONFIGURATION = 1u << 5,
     ARCA_TOLERATE_OUTDATED_TCB = 1u << 6,
 };
+
+/* A tolerance and its name in the session language and the CLI ("debug-mode"). */
+struct arca_tolerate_name {
+    const char *name;
+    uint32_t bit; /* one enum arca_tolerate value */
+};
+/* The one table of tolerance names, in documentation order; *count set to its length. Static. */
+const struct arca_tolerate_name *arca_tolerate_table(size_t *count);
+/* The tolerance bit named name (NUL-terminated, exact case), or 0 when it names none. */
+uint32_t arca_tolerate_from_name(const char *name);
+/* The name of one tolerance bit, or "?" when bit is not exactly one tolerance. Static. */
+const char *arca_tolerate_name(uint32_t bit);
 
 struct arca_security {
     struct arca_pos pos;

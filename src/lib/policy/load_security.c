@@ -1,0 +1,132 @@
+/*
+ * Session loader: the security section (singleton_enclaves, service_access_token and
+ * security.attestation: mode, tolerate, ignore_advisories, trusted QE keys, one-time password).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "policy/load_internal.h"
+
+static void attestation_mode(struct ld *L, const struct arca_ynode *m, struct arca_security *sec)
+{
+    sec->mode_pos = m->pos;
+    if (!ld_expect(L, m, ARCA_YNODE_SCALAR, "an attestation mode"))
+        return;
+    if (strcmp(m->text, "hardware") == 0)
+        sec->mode = ARCA_ATT_MODE_HARDWARE;
+    else if (strcmp(m->text, "simulation") == 0)
+        sec->mode = ARCA_ATT_MODE_SIMULATION;
+    else if (strcmp(m->text, "none") == 0)
+        sec->mode = ARCA_ATT_MODE_NONE;
+    else if (strcmp(m->text, "maa") == 0)
+        ld_unsup(L, m->pos, "attestation mode 'maa' (Microsoft Azure Attestation)");
+    else
+        ld_err(L, m->pos,
+               "unknown attestation mode '%.40s' (expected hardware, "
+               "simulation or none)",
+               m->text);
+}
+
+/* One tolerate value, by the one table of tolerance names (arca_tolerate_table). */
+static void tolerate_item(struct ld *L, const struct arca_ynode *it, struct arca_security *sec)
+{
+    if (!ld_expect(L, it, ARCA_YNODE_SCALAR, "a string"))
+        return;
+    uint32_t bit = arca_tolerate_from_name(it->text);
+    if (bit != 0) {
+        sec->tolerate |= bit;
+        return;
+    }
+    if (strcmp(it->text, "maa-managed-tcb") == 0) {
+        ld_unsup(L, it->pos, "'maa-managed-tcb'");
+        return;
+    }
+    char list[256];
+    size_t off = 0, count = 0;
+    const struct arca_tolerate_name *t = arca_tolerate_table(&count);
+    list[0] = 0;
+    for (size_t j = 0; j < count && off < sizeof(list); j++) {
+        int w = snprintf(list + off, sizeof(list) - off, "%s%s", j ? ", " : "", t[j].name);
+        if (w > 0)
+            off += (size_t)w;
+    }
+    ld_err(L, it->pos, "unknown tolerate value '%.40s' (expected %s)", it->text, list);
+}
+
+static void tolerate_list(struct ld *L, const struct arca_ynode *t, struct arca_security *sec)
+{
+    if (!ld_expect(L, t, ARCA_YNODE_SEQ, "a list"))
+        return;
+    for (size_t i = 0; i < t->n_items; i++)
+        LD_AT_INDEX(L, i, tolerate_item(L, &t->items[i], sec));
+}
+
+static void ignore_advisories(struct ld *L, const struct arca_ynode *ia, struct arca_security *sec)
+{
+    if (ia->type == ARCA_YNODE_SCALAR && strcmp(ia->text, "*") == 0) {
+        sec->ignore_all_advisories = true;
+        if (!(sec->tolerate & ARCA_TOLERATE_DEBUG_MODE))
+            ld_err(L, ia->pos,
+                   "ignore_advisories: \"*\" is only allowed when "
+                   "debug-mode is tolerated");
+        return;
+    }
+    if (!ld_expect(L, ia, ARCA_YNODE_SEQ, "a list of advisory ids or \"*\""))
+        return;
+    ld_parse_str_list(L, ia, &sec->ignore_advisories, &sec->n_ignore_advisories);
+    for (size_t i = 0; i < sec->n_ignore_advisories; i++) {
+        const char *id = sec->ignore_advisories[i].s;
+        if (strcmp(id, "*") == 0 || strpbrk(id, " \t") != NULL)
+            ld_err(L, sec->ignore_advisories[i].pos,
+                   "'%.40s' is not an advisory id (like INTEL-SA-00615)", id);
+    }
+}
+
+/* security.attestation (its key on the path). */
+static void security_attestation(struct ld *L, const struct arca_ynode *a,
+                                 struct arca_security *sec)
+{
+    static const char *const ak[] = {"mode",
+                                     "tolerate",
+                                     "ignore_advisories",
+                                     "trusted_scone_qe_pubkeys",
+                                     "one_time_password_shared_secret",
+                                     NULL};
+    static const char *const au[] = {"url", "certificates", NULL};
+    if (!ld_check_keys(L, a, "security.attestation", ak, au))
+        return;
+    const struct arca_ynode *x;
+    if ((x = arca_ynode_get(a, "mode")) != NULL)
+        LD_AT_KEY(L, "mode", attestation_mode(L, x, sec));
+    if ((x = arca_ynode_get(a, "tolerate")) != NULL)
+        LD_AT_KEY(L, "tolerate", tolerate_list(L, x, sec));
+    if ((x = arca_ynode_get(a, "ignore_advisories")) != NULL)
+        LD_AT_KEY(L, "ignore_advisories", ignore_advisories(L, x, sec));
+    if ((x = arca_ynode_get(a, "trusted_scone_qe_pubkeys")) != NULL)
+        LD_AT_KEY(L, "trusted_scone_qe_pubkeys",
+                  ld_parse_platform_list(L, x, "QE public key", &sec->trusted_qe_keys,
+                                         &sec->n_trusted_qe_keys));
+    ld_parse_otp(L, a, &sec->otp_secret);
+}
+
+/* The security mapping n (its key on the path). */
+static void security_fields(struct ld *L, const struct arca_ynode *n, struct arca_security *sec)
+{
+    static const char *const keys[] = {"attestation", "singleton_enclaves", "service_access_token",
+                                       NULL};
+    if (!ld_check_keys(L, n, "security", keys, NULL))
+        return;
+    ld_field_bool(L, n, "singleton_enclaves", &sec->singleton_enclaves);
+    ld_field_str(L, n, "service_access_token", &sec->service_access_token, false);
+    const struct arca_ynode *a = arca_ynode_get(n, "attestation");
+    if (a != NULL)
+        LD_AT_KEY(L, "attestation", security_attestation(L, a, sec));
+}
+
+void ld_parse_security(struct ld *L, const struct arca_ynode *n)
+{
+    struct arca_security *sec = &L->s->security;
+    sec->pos = n->pos;
+    LD_AT_KEY(L, "security", security_fields(L, n, sec));
+}
