@@ -138,11 +138,8 @@ static void test_bad_config(void **state)
 static void test_ratelimit_buckets(void **state)
 {
     (void)state;
-    struct arca_ratelimit_cfg c = {.per_key_rate = 2,
-                                   .per_key_burst = 3,
-                                   .global_rate = 2,
-                                   .global_burst = 4,
-                                   .capacity = 64};
+    struct arca_ratelimit_cfg c = {
+        .per_key_rate = 2, .per_key_burst = 3, .global_rate = 2, .global_burst = 4, .capacity = 64};
     struct arca_ratelimit *r = NULL;
     assert_int_equal(arca_ratelimit_new(&c, &r), 0);
     int64_t now = 0, wait = 0;
