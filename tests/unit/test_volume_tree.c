@@ -189,6 +189,13 @@ static void test_round_trip(void **state)
     assert_true(S_ISDIR(s.st_mode));
     assert_int_equal(stat(f->out, &s), 0);
     assert_int_equal(s.st_mode & 0777, 0750);
+    /* A destination inside the volume is refused and not left behind. */
+    char inside[512];
+    sub(inside, sizeof(inside), f->vol, "plain");
+    assert_int_equal(arca_volume_decrypt_tree(f->vol, f->key, f->tag, inside, NULL, NULL),
+                     ARCA_ERR_INVALID_ARG);
+    assert_absent(inside);
+    assert_int_equal(arca_volume_verify(f->vol, f->key, f->tag), 0);
     /* A non-empty destination is refused. */
     assert_int_equal(arca_volume_decrypt_tree(f->vol, f->key, f->tag, f->out, NULL, NULL),
                      ARCA_ERR_EXISTS);

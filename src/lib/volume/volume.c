@@ -462,6 +462,13 @@ int arca_volume_decrypt_tree(const char *dir, const uint8_t key[ARCA_VOLUME_KEY_
     ARCA_TRY(open_verified(dir, key, tag, &volfd, &m));
     dstfd = vol_open_empty_dir(dst_dir, "destination", 0700, &created);
     ARCA_GUARD(rc, dstfd, out);
+    struct stat vst;
+    ARCA_GUARD_ENSURE(rc, fstat(volfd, &vst) == 0, out, ARCA_ERR_IO, "%s: %s", dir,
+                      strerror(errno));
+    /* Plaintext written into the volume would be exposed there and spoil the volume. */
+    ARCA_GUARD(rc, vol_dir_within(dstfd, vst.st_dev, vst.st_ino), out);
+    ARCA_GUARD_ENSURE(rc, rc == 0, out, ARCA_ERR_INVALID_ARG,
+                      "destination %s lies inside the volume %s", dst_dir, dir);
     ARCA_GUARD(rc, vol_io_init(&io, m->chunk_size, opts), out);
     totals(&io, m);
     ARCA_GUARD(rc, walk_run(m, key, false, volfd, dir, dstfd, dst_dir, &io, &done), out);

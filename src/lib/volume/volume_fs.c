@@ -95,6 +95,34 @@ int vol_open_empty_dir(const char *dir, const char *role, mode_t mode, bool *cre
     return fd;
 }
 
+int vol_dir_within(int fd, dev_t dev, ino_t ino)
+{
+    int cur = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (cur < 0)
+        return arca_err_set(ARCA_ERR_IO, "dup: %s", strerror(errno));
+    int rc = 0;
+    for (int depth = 0; depth < 4096; depth++) {
+        struct stat st, up;
+        int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fstat(cur, &st) != 0 || parent < 0 || fstat(parent, &up) != 0) {
+            rc = arca_err_set(ARCA_ERR_IO, "cannot walk up a directory: %s", strerror(errno));
+            if (parent >= 0)
+                close(parent);
+            break;
+        }
+        close(cur);
+        cur = parent;
+        if (st.st_dev == dev && st.st_ino == ino) {
+            rc = 1;
+            break;
+        }
+        if (up.st_dev == st.st_dev && up.st_ino == st.st_ino)
+            break; /* the root is its own parent */
+    }
+    close(cur);
+    return rc;
+}
+
 void vol_dircache_init(struct vol_dircache *dc, int rootfd)
 {
     dc->rootfd = rootfd;

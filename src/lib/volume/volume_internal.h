@@ -28,6 +28,10 @@ int vol_write_full(int fd, const void *p, size_t n, const char *what);
  * says whether it made it. Returns the descriptor or a negative code. */
 int vol_open_empty_dir(const char *dir, const char *role, mode_t mode, bool *created);
 
+/* 1 if the directory fd is (dev, ino) or lies below it, 0 if not, negative on error: walks
+ * ".." up to the file-system root. */
+int vol_dir_within(int fd, dev_t dev, ino_t ino);
+
 /*
  * Opens the parent directory of a manifest path below rootfd, one component at a time with
  * O_NOFOLLOW. *leaf points into path at the last component. The descriptor belongs to the
