@@ -203,12 +203,7 @@ int vol_open_file(struct vol_dircache *dc, const char *path, size_t len, const c
         close(fd);
         return arca_err_set(ARCA_ERR_FORMAT, "%s/%s: not a regular file", shown, path);
     }
-    /* Back to blocking reads: non-blocking was only to open safely. */
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        close(fd);
-        return arca_err_set(ARCA_ERR_IO, "%s/%s: %s", shown, path, strerror(errno));
-    }
+    /* O_NONBLOCK stays: it has no effect on a regular file, which this now is. */
     return fd;
 }
 
