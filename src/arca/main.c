@@ -19,6 +19,7 @@ static const struct group groups[] = {
     {"cas", cmd_cas, "attest a CAS (arcad) and pin its key; show the pinned CAS"},
     {"audit", cmd_audit, "verify an audit log"},
     {"evidence", cmd_evidence, "verify SGX, TDX and SEV-SNP evidence"},
+    {"fspf", cmd_fspf, "encrypt a tree into a protected volume; show or decrypt a volume"},
 };
 
 static void usage(FILE *f)

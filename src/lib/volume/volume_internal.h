@@ -1,0 +1,99 @@
+/*
+ * Internals of the volume module shared between its files (not for other modules).
+ *
+ * All file access goes through descriptors: a tree is entered from one directory descriptor
+ * and every component below it is opened with openat(O_NOFOLLOW), so no symbolic link and no
+ * rename of a path prefix between check and use can redirect a read or a write (no TOCTOU).
+ */
+#ifndef ARCA_VOLUME_INTERNAL_H
+#define ARCA_VOLUME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "volume/manifest.h"
+#include "volume/volume.h"
+
+/* Reads up to n bytes (retrying short reads and EINTR) into p; *got = bytes read (< n only at
+ * end of file). ARCA_ERR_IO naming what on failure. */
+int vol_read_full(int fd, void *p, size_t n, size_t *got, const char *what);
+/* Writes all n bytes. ARCA_ERR_IO naming what on failure. */
+int vol_write_full(int fd, const void *p, size_t n, const char *what);
+
+/* Opens the directory dir (following symlinks in the given path: the caller named it), or
+ * creates it with mode (less the umask) if missing; refuses a non-empty directory. *created
+ * says whether it made it. Returns the descriptor or a negative code. */
+int vol_open_empty_dir(const char *dir, const char *role, mode_t mode, bool *created);
+
+/* 1 if the directory fd is (dev, ino) or lies below it, 0 if not, negative on error: walks
+ * ".." up to the file-system root. */
+int vol_dir_within(int fd, dev_t dev, ino_t ino);
+
+/*
+ * Opens the parent directory of a manifest path below rootfd, one component at a time with
+ * O_NOFOLLOW. *leaf points into path at the last component. The descriptor belongs to the
+ * cache (reused for siblings, closed by vol_dircache_close); the caller never closes it.
+ */
+struct vol_dircache {
+    int rootfd; /* borrowed */
+    int fd;     /* the cached parent, -1 if none */
+    char *path; /* its path (owned) */
+    size_t len;
+};
+void vol_dircache_init(struct vol_dircache *dc, int rootfd);
+int vol_dircache_parent(struct vol_dircache *dc, const char *path, size_t len, const char **leaf,
+                        int *dirfd);
+void vol_dircache_close(struct vol_dircache *dc);
+
+/*
+ * Lists the tree below rootfd into m (entries unsorted; sizes from lstat; files' modes from
+ * lstat too): directories and regular files only. A symlink or special file is refused naming
+ * it (shown as `shown/path`). With skip_manifest the top-level volume.fspf is left out. A
+ * directory whose device and inode equal (skip_dev, skip_ino) is refused as lying inside the
+ * tree (pass 0, 0 to disable).
+ */
+int vol_scan(int rootfd, const char *shown, bool skip_manifest, dev_t skip_dev, ino_t skip_ino,
+             struct arca_volume_manifest *m);
+
+/* Opens a regular file below rootfd (O_NOFOLLOW, non-blocking so a FIFO swapped in cannot
+ * hang us) and checks that it is one; *st gets its fstat. Returns the fd or a negative code. */
+int vol_open_file(struct vol_dircache *dc, const char *path, size_t len, const char *shown,
+                  struct stat *st);
+
+/* Progress bookkeeping shared by the tree walks. */
+struct vol_progress {
+    const struct arca_volume_opts *opts;
+    struct arca_volume_progress p;
+    uint64_t last_report;
+};
+void vol_progress_bytes(struct vol_progress *pr, uint64_t n);
+void vol_progress_file(struct vol_progress *pr);
+
+/* Buffers and progress for a walk over many files, allocated once: pt holds plaintext (secret,
+ * wiped on free), ct one sealed chunk. */
+struct vol_io {
+    struct arca_buf pt;
+    struct arca_buf ct;
+    struct vol_progress pr;
+};
+int vol_io_init(struct vol_io *io, uint32_t chunk_size, const struct arca_volume_opts *opts);
+void vol_io_free(struct vol_io *io);
+
+/*
+ * Encrypts one file: reads e->size bytes from in (fails if the file turns out shorter or
+ * longer), writes the chunks to out, sets e->salt (fresh) and e->file_tag. Names the file as
+ * shown/path in errors.
+ */
+int vol_file_encrypt(const struct arca_volume_manifest *m, const uint8_t key[32],
+                     struct arca_volume_entry *e, int in, int out, const char *shown,
+                     struct vol_io *io);
+/* Decrypts and authenticates one file from in, writing plaintext to out (or nowhere if out is
+ * -1): every chunk, the end of file and the file tag must match. */
+int vol_file_decrypt(const struct arca_volume_manifest *m, const uint8_t key[32],
+                     const struct arca_volume_entry *e, int in, int out, const char *shown,
+                     struct vol_io *io);
+
+#endif
