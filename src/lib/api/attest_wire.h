@@ -76,9 +76,10 @@ void arca_attest_request_free(struct arca_attest_request *r);
 
 /*
  * Copies the host description into r (replacing any): argv[0..argc) and the "NAME=VALUE"
- * entries of the NULL-terminated envp (may be NULL). Entries without '=' or with an empty
- * name are skipped; so are values that are not UTF-8 (JSON cannot carry them, and \@\@NAME
- * could not use them). An argument that is not UTF-8 is ARCA_ERR_FORMAT ("host argument N").
+ * entries of the NULL-terminated envp (may be NULL); entries without '=' or with an empty name
+ * are skipped. On encoding, variables whose value is not UTF-8 are left out (JSON cannot carry
+ * them, and \@\@NAME could not use them), while an argument that is not UTF-8 is
+ * ARCA_ERR_FORMAT ("host argument N").
  */
 int arca_attest_request_set_host(struct arca_attest_request *r, char *const *argv, size_t argc,
                                  char *const *envp);
