@@ -47,7 +47,9 @@ int arca_attest_check_platforms(const struct arca_service *svc, const struct arc
             else if (arca_hex_decode_fixed(want, 32, (const char *)b, n) < 0)
                 continue;
         }
-        if (arca_memeq(want, id, 32))
+        bool same = arca_memeq(want, id, 32);
+        arca_wipe(want, sizeof(want)); /* may be a secret's bytes */
+        if (same)
             return 0;
     }
     char hex[65];
