@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/attest_wire.h"
 #include "base/buf.h"
 #include "evidence/claims.h"
 
@@ -78,36 +79,20 @@ int arcarun_read_file_at(int dirfd, const char *dirpath, const char *name, struc
 
 /* ---- the delivered configuration --------------------------------------------------------- */
 
-struct arcarun_file {
-    char *path;       /* absolute, normalised (no "." / ".." / "//") */
-    unsigned mode;    /* permission bits (0..07777) */
-    uint8_t *content; /* secret: wiped on free */
-    size_t len;
-};
+/* The delivered configuration is the wire protocol's struct (api/attest_wire.h: argv, envp,
+ * pwd, files with path / mode / content / len, every value wiped on free); these are its
+ * names in arca-run (apply.c, exec.c). */
+#define arcarun_config arca_launch_config
+#define arcarun_file arca_launch_file
 
-struct arcarun_config {
-    char **argv; /* NULL-terminated; argc entries; values may hold secrets */
-    size_t argc;
-    char **envp; /* NULL-terminated "NAME=VALUE"; envc entries; secret */
-    size_t envc;
-    char *pwd;
-    struct arcarun_file *files;
-    size_t nfiles;
-};
-
-/* Limits on what arcad may send (a compromised or confused server cannot exhaust us). */
-#define ARCARUN_CONFIG_MAX_BYTES ((size_t)16 << 20)
-#define ARCARUN_CONFIG_MAX_ARGS 4096
-#define ARCARUN_CONFIG_MAX_ENV 4096
-#define ARCARUN_CONFIG_MAX_FILES 1024
-#define ARCARUN_CONFIG_MAX_PATH 4095
+/* Limits on what arcad may send: the wire protocol's (api/attest_wire.h). */
+#define ARCARUN_CONFIG_MAX_BYTES ARCA_LAUNCH_CONFIG_MAX_BYTES
+#define ARCARUN_CONFIG_MAX_ARGS ARCA_LAUNCH_CONFIG_MAX_ARGS
 
 /*
- * Parses the configuration answer of POST /v1/attest (docs/arca-run.md, "Wire format") into
- * *out (zeroed first). Strict: unknown members, missing members, wrong types, NUL bytes in argv
- * or environment, '=' or empty environment names, relative or non-normal paths, duplicate file
- * paths and out-of-range modes are ARCA_ERR_FORMAT naming the member. On failure *out is left
- * empty. Free with arcarun_config_free (wipes every value).
+ * Parses the configuration answer of POST /v1/attest into *out (zeroed first) with the wire
+ * decoder, arca_launch_config_decode (api/attest_wire.h: strict, bounded, errors name the
+ * member). On failure *out is left empty. Free with arcarun_config_free (wipes every value).
  */
 int arcarun_config_parse(const void *json, size_t len, struct arcarun_config *out);
 void arcarun_config_free(struct arcarun_config *c);

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/launch_config.h"
+#include "api/attest_wire.h"
+#include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -175,7 +176,7 @@ static int post(struct client *cl, const char *path, const char *body, size_t le
         return 0;
     /* A refusal: show arcad's reason ({"msg": [...]}). */
     char msg[300] = "";
-    json_t *j = json_loadb((const char *)answer->data, answer->len, 0, NULL);
+    json_t *j = json_loadb((const char *)answer->data, answer->len, JSON_REJECT_DUPLICATES, NULL);
     json_t *m = json_is_object(j) ? json_object_get(j, "msg") : NULL;
     if (json_is_array(m) && json_is_string(json_array_get(m, 0)))
         snprintf(msg, sizeof(msg), "%s", json_string_value(json_array_get(m, 0)));
@@ -191,99 +192,49 @@ static int get_nonce(struct client *cl, uint8_t nonce[ARCA_LAUNCH_NONCE_LEN])
 {
     struct arca_buf ans;
     arca_buf_init(&ans, 4096);
+    struct arca_challenge_answer a;
     int rc = post(cl, "/v1/challenge", "{}", 2, &ans);
     if (rc == 0) {
-        json_t *j = json_loadb((const char *)ans.data, ans.len, 0, NULL);
-        json_t *n = json_is_object(j) ? json_object_get(j, "nonce") : NULL;
-        if (!json_is_string(n))
-            rc = arca_err_set(ARCA_ERR_FORMAT, "/v1/challenge: answer has no nonce");
-        else
-            rc = arca_hex_decode_fixed(nonce, ARCA_LAUNCH_NONCE_LEN, json_string_value(n),
-                                       json_string_length(n));
+        rc = arca_challenge_answer_decode(ans.data, ans.len, &a);
         if (rc < 0)
-            rc = arca_err_wrap(rc, "/v1/challenge: nonce");
-        json_decref(j);
+            rc = arca_err_wrap(rc, "/v1/challenge");
+        else
+            memcpy(nonce, a.nonce, ARCA_LAUNCH_NONCE_LEN);
     }
     arca_buf_free(&ans);
     return rc;
 }
 
-static int b64_member(json_t *obj, const char *name, const struct arca_buf *b)
+/* The attest request (api/attest_wire.h). It carries the access token and the host
+ * environment (\@\@NAME), so both the struct and the encoded text are wiped. */
+static int build_request(const struct arcarun_attest_params *p, struct arcarun_evidence *ev,
+                         const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], struct arca_buf *out)
 {
-    struct arca_buf enc;
-    arca_buf_init(&enc, 0);
-    int rc = arca_base64_encode(&enc, b->data, b->len);
-    if (rc == 0 && json_object_set_new(obj, name, json_string(arca_buf_cstr(&enc))) != 0)
-        rc = arca_err_set(ARCA_ERR_ALLOC, "attest request: out of memory");
-    arca_buf_free(&enc);
-    return rc;
-}
-
-/* The evidence types' names on the wire (DESIGN §4). */
-static const char *evidence_type_wire(enum arca_evidence_type t)
-{
-    switch (t) {
-    case ARCA_EVIDENCE_SIM:
-        return "sim";
-    case ARCA_EVIDENCE_SGX_DCAP:
-        return "sgx-dcap";
-    case ARCA_EVIDENCE_TDX:
-        return "tdx";
-    case ARCA_EVIDENCE_SNP:
-        return "snp";
-    default:
-        return "none";
-    }
-}
-
-/* The attest request. It carries the access token and the host environment (\@\@NAME), so it
- * is wiped after sending. */
-static int build_request(const struct arcarun_attest_params *p, const struct arcarun_evidence *ev,
-                         const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], char **out, size_t *len)
-{
+    struct arca_attest_request r;
+    arca_attest_request_init(&r);
     int rc = 0;
-    json_t *req = json_object();
-    json_t *host = json_object();
-    json_t *hargv = json_array();
-    json_t *henv = json_object();
-    ARCA_GUARD_ENSURE(rc, req && host && hargv && henv, out, ARCA_ERR_ALLOC,
+    r.config_id = strdup(p->config_id);
+    ARCA_GUARD_ENSURE(rc, r.config_id != NULL, done, ARCA_ERR_ALLOC,
                       "attest request: out of memory");
-    char nhex[2 * ARCA_LAUNCH_NONCE_LEN + 1];
-    arca_hex_fmt(nhex, nonce, ARCA_LAUNCH_NONCE_LEN);
-    json_object_set_new(req, "config_id", json_string(p->config_id));
-    json_object_set_new(req, "nonce", json_string(nhex));
-    json_object_set_new(req, "evidence_type", json_string(evidence_type_wire(ev->type)));
-    ARCA_GUARD(rc, b64_member(req, "evidence", &ev->ev), out);
-    if (ev->aux.len > 0)
-        ARCA_GUARD(rc, b64_member(req, "aux", &ev->aux), out);
-    if (p->access_token != NULL)
-        json_object_set_new(req, "access_token", json_string(p->access_token));
-    for (size_t i = 0; i < p->host_argc; i++) {
-        json_t *s = json_string(p->host_argv[i]);
-        ARCA_GUARD_ENSURE(rc, s != NULL, out, ARCA_ERR_FORMAT,
-                          "host argument %zu is not valid UTF-8", i);
-        json_array_append_new(hargv, s);
+    if (p->access_token != NULL) {
+        r.access_token = strdup(p->access_token);
+        ARCA_GUARD_ENSURE(rc, r.access_token != NULL, done, ARCA_ERR_ALLOC,
+                          "attest request: out of memory");
     }
-    for (char *const *e = p->host_envp; e != NULL && *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        if (eq == NULL || eq == *e)
-            continue;
-        json_t *v = json_string(eq + 1);
-        if (v == NULL)
-            continue; /* not UTF-8: cannot be pulled in by \@\@NAME anyway */
-        json_object_setn_new(henv, *e, (size_t)(eq - *e), v);
-    }
-    json_object_set(host, "argv", hargv);
-    json_object_set(host, "env", henv);
-    json_object_set(req, "host", host);
-    *out = json_dumps(req, JSON_COMPACT);
-    ARCA_GUARD_ENSURE(rc, *out != NULL, out, ARCA_ERR_ALLOC, "attest request: out of memory");
-    *len = strlen(*out);
-out:
-    json_decref(hargv);
-    json_decref(henv);
-    json_decref(host);
-    json_decref(req);
+    r.evidence_type = ev->type;
+    memcpy(r.nonce, nonce, ARCA_LAUNCH_NONCE_LEN);
+    /* The evidence buffers move into the request (freed with it; ev keeps empty ones). */
+    struct arca_buf tmp = r.evidence;
+    r.evidence = ev->ev;
+    ev->ev = tmp;
+    tmp = r.aux;
+    r.aux = ev->aux;
+    ev->aux = tmp;
+    ARCA_GUARD(rc, arca_attest_request_set_host(&r, p->host_argv, p->host_argc, p->host_envp),
+               done);
+    ARCA_GUARD(rc, arca_attest_request_encode(&r, out), done);
+done:
+    arca_attest_request_free(&r);
     return rc;
 }
 
@@ -300,8 +251,8 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
     arca_buf_init(&spki, 0);
     struct arcarun_evidence ev;
     arcarun_evidence_init(&ev);
-    char *req = NULL;
-    size_t reqlen = 0;
+    struct arca_buf req;
+    arca_buf_init_secret(&req, 0);
     int rc;
     bool have_client = false;
 
@@ -319,12 +270,11 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
         rc = arca_err_wrap(rc, "evidence (%s)", p->provider->name);
         goto out;
     }
-    ARCA_GUARD(rc, build_request(p, &ev, nonce, &req, &reqlen), out);
+    ARCA_GUARD(rc, build_request(p, &ev, nonce, &req), out);
     arca_buf_reset(answer);
-    ARCA_GUARD(rc, post(&cl, "/v1/attest", req, reqlen, answer), out);
+    ARCA_GUARD(rc, post(&cl, "/v1/attest", (const char *)req.data, req.len, answer), out);
 out:
-    if (req != NULL)
-        arca_wipe_free(req, reqlen);
+    arca_buf_free(&req);
     arcarun_evidence_free(&ev);
     if (have_client)
         client_free(&cl);

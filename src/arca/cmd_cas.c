@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "api/launch_config.h"
+#include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/time.h"

@@ -13,22 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "base/enc.h"
 #include "base/err.h"
-#include "base/fs.h"
 #include "base/time.h"
 #include "cli.h"
 #include "crypto/crypto.h"
 #include "evidence/appraise.h"
 #include "evidence/claims.h"
-#include "evidence/collateral.h"
-#include "evidence/collateral_fetch.h"
-#include "evidence/dcap_quote.h"
+#include "evidence/collateral_select.h"
 #include "evidence/dcap_verify.h"
-#include "evidence/pck.h"
 #include "evidence/snp.h"
 
 #define EVIDENCE_MAX ((size_t)1 << 20)
@@ -185,69 +180,34 @@ static const char *cache_dir(const struct opts *o, const char *kind, char *buf, 
     return buf;
 }
 
-static int intel_collateral(const struct opts *o, const struct arca_buf *b,
-                            struct arca_dcap_collateral *col)
+/* The CLI's sources for the one collateral selection (evidence/collateral_select.h): the
+ * --collateral files and directories; without any, the vendor's service through the cache. */
+static void sources(const struct opts *o, struct arca_evidence_sources *src, char *pcs_cache,
+                    char *kds_cache, size_t len)
 {
-    for (size_t i = 0; i < o->ncollateral; i++)
-        ARCA_TRY(arca_dcap_collateral_load_path(col, o->collateral[i]));
-    if (o->ncollateral)
-        return 0;
-    /* No files: fetch from PCS through the cache, keyed by the PCK certificate's FMSPC. */
-    struct arca_dcap_quote q;
-    struct arca_x509 **list = NULL;
-    size_t n = 0;
-    struct arca_pck_ext ext;
-    struct arca_buf cn;
-    int rc;
-    ARCA_TRY(arca_dcap_quote_parse(b->data, b->len, &q));
-    ARCA_TRY(arca_x509_list_from_pem(q.cert_data, q.cert_len, &list, &n));
-    arca_buf_init(&cn, 4096);
-    rc = n >= 2 ? arca_pck_ext_from_cert(list[0], &ext)
-                : arca_err_set(ARCA_ERR_CERT, "quote: PCK chain too short");
-    if (rc == 0)
-        rc = arca_x509_subject_cn(list[1], &cn);
-    if (rc == 0) {
-        char defcache[1024];
-        struct arca_pcs pcs = {.base_url = o->pcs_url,
-                               .cache_dir = cache_dir(o, "pcs", defcache, sizeof defcache)};
-        const char *ca = strstr(arca_buf_cstr(&cn), "Processor") ? "processor" : "platform";
-        rc = arca_pcs_collateral_get(&pcs, q.body_type != ARCA_DCAP_BODY_SGX, ext.fmspc, ca, o->at,
-                                     col);
-    }
-    arca_buf_free(&cn);
-    arca_x509_list_free(list, n);
-    return rc;
+    memset(src, 0, sizeof(*src));
+    src->collateral_paths = o->collateral;
+    src->n_collateral_paths = o->ncollateral;
+    src->snp_paths = o->collateral;
+    src->n_snp_paths = o->ncollateral;
+    src->dcap = o->dcap;
+    src->pcs_fetch = src->kds_fetch = o->ncollateral == 0;
+    src->pcs_url = o->pcs_url;
+    src->kds_url = o->kds_url;
+    src->pcs_cache_dir = cache_dir(o, "pcs", pcs_cache, len);
+    src->kds_cache_dir = cache_dir(o, "kds", kds_cache, len);
 }
 
-static int snp_run(const struct opts *o, const struct arca_buf *b, struct arca_claims *c)
+static int snp_run(const struct opts *o, const struct arca_evidence_sources *src,
+                   const struct arca_buf *b, struct arca_claims *c)
 {
     struct arca_snp_certs certs;
     struct arca_buf raw;
-    int rc = 0;
     memset(&certs, 0, sizeof certs);
-    for (size_t i = 0; rc == 0 && i < o->ncollateral; i++) {
-        /* A directory is a collateral dir; a file is the key certificate or a chain. */
-        struct stat st;
-        bool dir = stat(o->collateral[i], &st) == 0 && S_ISDIR(st.st_mode);
-        rc = dir ? arca_snp_certs_load_dir(&certs, o->collateral[i])
-                 : arca_snp_certs_load_file(&certs, o->collateral[i]);
-    }
     arca_buf_init(&raw, 4096);
+    int rc = arca_snp_report_load(b->data, b->len, &raw);
     if (rc == 0)
-        rc = arca_snp_report_load(b->data, b->len, &raw);
-    if (rc == 0 && o->ncollateral == 0) {
-        /* Reports do not carry their VCEK: fetch it (and the chain) from KDS via the cache. */
-        char defcache[1024];
-        struct arca_snp_kds kds = {.base_url = o->kds_url,
-                                   .cache_dir = cache_dir(o, "kds", defcache, sizeof defcache)};
-        (void)arca_mkdirs(kds.cache_dir, 0700); /* the fetcher reports what fails */
-        rc = arca_snp_certs_fetch(&kds, raw.data, raw.len, ARCA_SNP_PRODUCT_UNKNOWN, o->at, &certs);
-        if (rc < 0)
-            rc = arca_err_wrap(rc, "no --collateral: VCEK from %s",
-                               o->kds_url ? o->kds_url : "https://kdsintf.amd.com");
-    }
-    if (rc == 0)
-        rc = arca_snp_verify(raw.data, raw.len, &certs, o->at, c);
+        rc = arca_evidence_verify_snp(src, raw.data, raw.len, &certs, o->at, c);
     arca_buf_free(&raw);
     arca_snp_certs_clear(&certs);
     return rc;
@@ -380,15 +340,13 @@ static int verify(struct arca_cli *cli, struct opts *o)
                         "--type)",
                         o->file);
     }
+    struct arca_evidence_sources src;
+    char pcs_cache[1024], kds_cache[1024];
+    sources(o, &src, pcs_cache, kds_cache, sizeof pcs_cache);
     if (o->type == ARCA_EVIDENCE_SNP) {
-        rc = snp_run(o, &b, &c);
+        rc = snp_run(o, &src, &b, &c);
     } else {
-        struct arca_dcap_collateral col;
-        arca_dcap_collateral_init(&col);
-        rc = intel_collateral(o, &b, &col);
-        if (rc == 0)
-            rc = arca_dcap_verify(b.data, b.len, &col, &o->dcap, o->at, &c, &r);
-        arca_dcap_collateral_free(&col);
+        rc = arca_evidence_verify_dcap(&src, b.data, b.len, o->at, &c, &r);
         if (rc == 0 && (int)c.type != o->type)
             rc = arca_err_set(ARCA_ERR_CONFLICT, "the file is a %s quote, not %s",
                               arca_evidence_type_name(c.type),

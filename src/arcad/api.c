@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/launch_config.h"
+#include "attest/binding.h"
 #include "api/redact.h"
 #include "arcad_internal.h"
 #include "audit/audit.h"

@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "crypto/tls.h"
 #include "enclave_api.h"
-#include "enclave_verify.h"
+#include "attest/verify.h"
 #include "evidence/dcap_verify.h"
 #include "evidence/sim.h"
 #include "store/store.h"
@@ -272,7 +272,7 @@ int main(int argc, char **argv)
     }
     /* Collateral once, before the workers start: from then on it is only read. */
     if (cfg->collateral != NULL) {
-        rc = enclave_collateral_load(cfg->collateral, &ctx.collateral);
+        rc = arca_attest_collateral_load(cfg->collateral, &ctx.collateral);
         if (rc < 0) {
             fprintf(stderr, "arcad: --collateral: %s\n",
                     arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
@@ -347,7 +347,7 @@ fail:
     arcad_identity_free(&ctx.id);
     arca_sim_platform_free(ctx.sim);
     arca_dcap_cache_free(ctx.dcap_cache);
-    enclave_collateral_free(ctx.collateral);
+    arca_attest_collateral_free(ctx.collateral);
     if (rc == 0)
         arca_info("arcad", "stopped");
     return rc < 0 ? 1 : 0;

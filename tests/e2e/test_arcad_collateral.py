@@ -88,7 +88,7 @@ def test_collateral_flag_used_and_cache_counters(arcad_factory, tmp_path):
     assert "sgx-dcap evidence" in reason and "valid from" in reason
     m = metrics(a)
     # The shared cache was consulted (a miss: entries outside their window are not kept; the
-    # hits of a warm cache are measured in unit.test_arcad_collateral at the vector's time).
+    # hits of a warm cache are measured in unit.test_attest_collateral at the vector's time).
     assert counter(m, "arcad_collateral_cache_misses_total") >= 1
     assert a.alive()
 

@@ -1,4 +1,4 @@
-/* Names for the claims enums (claims.h). */
+/* Names for the claims enums (claims.h): the one table of evidence-type names. */
 #include "evidence/claims.h"
 
 #include <string.h>
@@ -17,16 +17,21 @@ const char *arca_evidence_type_name(enum arca_evidence_type t)
     return type_names[t];
 }
 
-int arca_evidence_type_parse(const char *s)
+int arca_evidence_type_from_wire(const char *s)
 {
     if (!s)
         return -1;
     for (size_t i = 1; i < sizeof type_names / sizeof type_names[0]; i++)
         if (type_names[i] && strcmp(s, type_names[i]) == 0)
             return (int)i;
-    if (strcmp(s, "sgx") == 0) /* the CLI's short form */
-        return ARCA_EVIDENCE_SGX_DCAP;
     return -1;
+}
+
+int arca_evidence_type_parse(const char *s)
+{
+    if (s && strcmp(s, "sgx") == 0) /* the CLI's short form */
+        return ARCA_EVIDENCE_SGX_DCAP;
+    return arca_evidence_type_from_wire(s);
 }
 
 const char *arca_tcb_status_name(enum arca_tcb_status s)

@@ -16,8 +16,14 @@ enum arca_evidence_type {
     ARCA_EVIDENCE_SNP,      /* SEV-SNP attestation report */
 };
 
-/* "sim", "sgx-dcap", "tdx", "snp" and back; -1 / NULL when unknown. */
+/*
+ * The one table of evidence-type names: "sim", "sgx-dcap", "tdx", "snp" (the enclave API's
+ * evidence_type, audit lines, the CLI's output) and back; NULL / -1 when unknown.
+ * arca_evidence_type_from_wire accepts exactly those names; arca_evidence_type_parse also
+ * the CLI's short form "sgx".
+ */
 const char *arca_evidence_type_name(enum arca_evidence_type t);
+int arca_evidence_type_from_wire(const char *s);
 int arca_evidence_type_parse(const char *s);
 
 /* TCB status (Intel's names; SNP and sim report UpToDate when the chain verifies). */

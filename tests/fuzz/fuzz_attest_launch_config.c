@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "api/launch_config.h"
+#include "attest/launch_config.h"
 #include "policy/session.h"
 #include "secrets/secrets.h"
 
@@ -31,12 +31,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < s->n_services; i++) {
             struct arca_buf out;
             arca_buf_init_secret(&out, 0);
-            if (arca_launch_config_build(s, &s->services[i], &host, arca_secret_set_render, set,
-                                         &out) == 0) {
+            struct arca_launch_config c;
+            int rc = arca_launch_config_build(s, &s->services[i], &host, arca_secret_set_render,
+                                              set, &c);
+            if (rc == 0 && arca_launch_config_encode(&c, &out) != 0)
+                __builtin_trap(); /* what the builder accepts, the wire can carry */
+            arca_launch_config_free(&c);
+            if (rc == 0) {
                 json_t *j = json_loadb((const char *)out.data, out.len, 0, NULL);
                 if (j == NULL)
                     __builtin_trap(); /* the builder must always produce valid JSON */
                 json_decref(j);
+                struct arca_launch_config back;
+                (void)arca_launch_config_decode(out.data, out.len, &back);
+                arca_launch_config_free(&back);
             }
             arca_buf_free(&out);
         }

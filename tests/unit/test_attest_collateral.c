@@ -22,7 +22,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/time.h"
-#include "enclave_verify.h"
+#include "attest/verify.h"
 #include "evidence/collateral.h"
 #include "evidence/collateral_fetch.h"
 #include "evidence/dcap_verify.h"
@@ -46,7 +46,7 @@ static void rm_rf(const char *dir)
 }
 
 struct worker_arg {
-    const struct enclave_verify_cfg *cfg;
+    const struct arca_attest_verify_cfg *cfg;
     const uint8_t *q;
     size_t n;
     int64_t t;
@@ -59,7 +59,8 @@ static void *worker(void *p)
     struct worker_arg *w = p;
     for (int i = 0; i < w->rounds; i++) {
         struct arca_claims c;
-        if (enclave_evidence_verify(w->cfg, ARCA_EVIDENCE_TDX, w->q, w->n, NULL, 0, w->t, &c) < 0)
+        if (arca_attest_evidence_verify(w->cfg, ARCA_EVIDENCE_TDX, w->q, w->n, NULL, 0, w->t, &c) <
+            0)
             w->failures++;
     }
     return NULL;
@@ -73,12 +74,12 @@ static void test_loaded_once_and_cached(void **state)
     uint8_t *q = slurp(PHALA "tdx_quote", &n);
     int64_t t = at("2025-07-01T00:00:00Z");
     struct arca_dcap_collateral *col = NULL;
-    assert_int_equal(enclave_collateral_load(PHALA "tdx_quote_collateral.json", &col), 0);
+    assert_int_equal(arca_attest_collateral_load(PHALA "tdx_quote_collateral.json", &col), 0);
     struct arca_dcap_cache *cache = NULL;
     assert_int_equal(arca_dcap_cache_new(0, &cache), 0);
-    struct enclave_verify_cfg cfg = {.collateral = col, .dcap_cache = cache};
+    struct arca_attest_verify_cfg cfg = {.sources = {.collateral = col, .dcap = {.cache = cache}}};
     struct arca_claims c;
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0, t, &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0, t, &c);
     if (rc < 0)
         fail_msg("verify: %s", arca_err_detail());
     assert_int_equal(c.type, ARCA_EVIDENCE_TDX);
@@ -86,18 +87,22 @@ static void test_loaded_once_and_cached(void **state)
     const int rounds = 200;
     double t0 = now_s();
     for (int i = 0; i < rounds; i++)
-        assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0, t, &c), 0);
+        assert_int_equal(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0, t, &c),
+                         0);
     double warm = rounds / (now_s() - t0);
     uint64_t hits = 0, misses = 0;
     arca_dcap_cache_stats(cache, &hits, &misses);
     assert_true(hits >= (uint64_t)rounds);
 
     /* The first release's path: collateral read and everything verified on every call. */
-    struct enclave_verify_cfg old = {.collateral_path = PHALA "tdx_quote_collateral.json"};
+    static const char *const path[] = {PHALA "tdx_quote_collateral.json"};
+    struct arca_attest_verify_cfg old = {
+        .sources = {.collateral_paths = path, .n_collateral_paths = 1}};
     const int cold_rounds = 40;
     t0 = now_s();
     for (int i = 0; i < cold_rounds; i++)
-        assert_int_equal(enclave_evidence_verify(&old, ARCA_EVIDENCE_TDX, q, n, NULL, 0, t, &c), 0);
+        assert_int_equal(arca_attest_evidence_verify(&old, ARCA_EVIDENCE_TDX, q, n, NULL, 0, t, &c),
+                         0);
     double cold = cold_rounds / (now_s() - t0);
     print_message("TDX quote verification: warm (collateral loaded once + cache) %.0f/s, "
                   "per-call load without cache %.0f/s; cache hits %llu misses %llu\n",
@@ -115,11 +120,11 @@ static void test_loaded_once_and_cached(void **state)
         assert_int_equal(wa[i].failures, 0);
     }
     /* Outside the collateral's window: refused, even with warm cache entries. */
-    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
-                                             at("2025-09-01T00:00:00Z"), &c),
+    assert_int_equal(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                                 at("2025-09-01T00:00:00Z"), &c),
                      ARCA_ERR_EXPIRED);
     arca_dcap_cache_free(cache);
-    enclave_collateral_free(col);
+    arca_attest_collateral_free(col);
     free(q);
 }
 
@@ -127,7 +132,7 @@ static void test_load_errors_name_path(void **state)
 {
     (void)state;
     struct arca_dcap_collateral *col = NULL;
-    assert_true(enclave_collateral_load("/nonexistent/arca-collateral", &col) < 0);
+    assert_true(arca_attest_collateral_load("/nonexistent/arca-collateral", &col) < 0);
     assert_null(col);
     assert_non_null(strstr(arca_err_detail(), "/nonexistent/arca-collateral"));
     /* A file that is no collateral at all. */
@@ -136,11 +141,11 @@ static void test_load_errors_name_path(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "hello", 5), 5);
     close(fd);
-    assert_true(enclave_collateral_load(path, &col) < 0);
+    assert_true(arca_attest_collateral_load(path, &col) < 0);
     assert_null(col);
     assert_non_null(strstr(arca_err_detail(), path));
     unlink(path);
-    enclave_collateral_free(NULL);
+    arca_attest_collateral_free(NULL);
 }
 
 /* The configured collateral is TDX's (another FMSPC); an SGX quote then takes the PCS path,
@@ -154,12 +159,15 @@ static void test_pcs_fallback_from_cache(void **state)
     uint8_t *q = slurp(PHALA "sgx_quote", &n);
     int64_t t = at("2025-07-01T00:00:00Z");
     struct arca_dcap_collateral *col = NULL;
-    assert_int_equal(enclave_collateral_load(PHALA "tdx_quote_collateral.json", &col), 0);
-    struct enclave_verify_cfg cfg = {
-        .collateral = col, .pcs_url = "http://127.0.0.1:1", .pcs_cache_dir = dir};
+    assert_int_equal(arca_attest_collateral_load(PHALA "tdx_quote_collateral.json", &col), 0);
+    struct arca_attest_verify_cfg cfg = {.sources = {.collateral = col,
+                                                     .pcs_fetch = true,
+                                                     .pcs_url = "http://127.0.0.1:1",
+                                                     .pcs_cache_dir = dir}};
     struct arca_claims c;
     /* Nothing cached: the error names the unreachable service. */
-    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0, t, &c) < 0);
+    assert_true(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0, t, &c) <
+                0);
     if (strstr(arca_err_detail(), "127.0.0.1:1") == NULL)
         fail_msg("expected the PCS error, got: %s", arca_err_detail());
 
@@ -179,16 +187,18 @@ static void test_pcs_fallback_from_cache(void **state)
         assert_int_equal(fwrite(json.data, 1, json.len, f), json.len);
         fclose(f);
     }
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0, t, &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0, t, &c);
     if (rc < 0)
         fail_msg("verify through the PCS cache: %s", arca_err_detail());
     assert_int_equal(c.type, ARCA_EVIDENCE_SGX_DCAP);
     /* Without --pcs-url the mismatch is the answer. */
-    cfg.pcs_url = NULL;
-    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0, t, &c) < 0);
+    cfg.sources.pcs_fetch = false;
+    cfg.sources.pcs_url = NULL;
+    assert_true(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0, t, &c) <
+                0);
     arca_buf_free(&p);
     arca_buf_free(&json);
-    enclave_collateral_free(col);
+    arca_attest_collateral_free(col);
     free(q);
     rm_rf(dir);
 }
@@ -219,21 +229,22 @@ static void test_kds_fallback_file_mirror(void **state)
     char base[512], cache[512];
     snprintf(base, sizeof(base), "file://%s/kds", dir);
     snprintf(cache, sizeof(cache), "%s/cache", dir);
-    struct enclave_verify_cfg cfg = {.kds_url = base, .kds_cache_dir = cache};
+    struct arca_attest_verify_cfg cfg = {
+        .sources = {.kds_fetch = true, .kds_url = base, .kds_cache_dir = cache}};
     struct arca_claims c;
     int64_t t = at("2023-01-01T00:00:00Z");
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0, t, &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0, t, &c);
     if (rc < 0)
         fail_msg("verify with KDS mirror: %s", arca_err_detail());
     assert_int_equal(c.type, ARCA_EVIDENCE_SNP);
     snprintf(cmd, sizeof(cmd), "rm -rf %s/kds", dir);
     assert_int_equal(system(cmd), 0);
-    rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0, t, &c);
+    rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0, t, &c);
     if (rc < 0)
         fail_msg("verify from the KDS cache: %s", arca_err_detail());
     /* Neither mirror nor cache: the error names the KDS. */
     snprintf(cache, sizeof(cache), "%s/empty-cache", dir);
-    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0, t, &c) < 0);
+    assert_true(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0, t, &c) < 0);
     assert_non_null(strstr(arca_err_detail(), base));
     arca_buf_free(&vp);
     free(r);

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/launch_config.h"
+#include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/time.h"
+#include "attest/verify.h"
 #include "crypto/totp.h"
-#include "enclave_verify.h"
 #include "evidence/appraise.h"
 #include "policy/session.h"
 
@@ -62,10 +62,12 @@ static void test_tdx_vector(void **state)
     (void)state;
     size_t n;
     uint8_t *q = slurp(PHALA "tdx_quote", &n);
-    struct enclave_verify_cfg cfg = {.collateral_path = PHALA "tdx_quote_collateral.json"};
+    static const char *const path[] = {PHALA "tdx_quote_collateral.json"};
+    struct arca_attest_verify_cfg cfg = {
+        .sources = {.collateral_paths = path, .n_collateral_paths = 1}};
     struct arca_claims c;
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
-                                     at("2025-07-01T00:00:00Z"), &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                         at("2025-07-01T00:00:00Z"), &c);
     if (rc < 0)
         fail_msg("verify: %s", arca_err_detail());
     assert_int_equal(c.type, ARCA_EVIDENCE_TDX);
@@ -94,8 +96,8 @@ static void test_tdx_vector(void **state)
     assert_int_equal(arca_launch_binding(spki, sizeof(spki), nonce, "vec/app", want), 0);
     assert_memory_not_equal(want, c.report_data, 64);
     /* Outside the collateral's window: refused as expired. */
-    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
-                                        at("2025-09-01T00:00:00Z"), &c) < 0);
+    assert_true(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                            at("2025-09-01T00:00:00Z"), &c) < 0);
     free(q);
 }
 
@@ -104,10 +106,12 @@ static void test_sgx_vector_tolerances(void **state)
     (void)state;
     size_t n;
     uint8_t *q = slurp(PHALA "sgx_quote", &n);
-    struct enclave_verify_cfg cfg = {.collateral_path = PHALA "sgx_quote_collateral.json"};
+    static const char *const path[] = {PHALA "sgx_quote_collateral.json"};
+    struct arca_attest_verify_cfg cfg = {
+        .sources = {.collateral_paths = path, .n_collateral_paths = 1}};
     struct arca_claims c;
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0,
-                                     at("2025-07-01T00:00:00Z"), &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, n, NULL, 0,
+                                         at("2025-07-01T00:00:00Z"), &c);
     if (rc < 0)
         fail_msg("verify: %s", arca_err_detail());
     const char *variant = "      mrenclave: [\"" SGX_MRENCLAVE "\"]\n";
@@ -133,8 +137,8 @@ static void test_sgx_vector_tolerances(void **state)
     assert_int_equal(appraise(&c, s), 0);
     arca_session_free(s);
     /* Sent as the wrong type: refused. */
-    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
-                                        at("2025-07-01T00:00:00Z"), &c) < 0);
+    assert_true(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_TDX, q, n, NULL, 0,
+                                            at("2025-07-01T00:00:00Z"), &c) < 0);
     free(q);
 }
 
@@ -168,10 +172,11 @@ static void test_snp_vector(void **state)
     copy_file(SEV "milan.testcer", p);
     size_t n;
     uint8_t *r = slurp(SEV "attestation.bin", &n);
-    struct enclave_verify_cfg cfg = {.snp_certs_path = dir};
+    const char *const paths[] = {dir};
+    struct arca_attest_verify_cfg cfg = {.sources = {.snp_paths = paths, .n_snp_paths = 1}};
     struct arca_claims c;
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, n, NULL, 0,
-                                     at("2023-01-01T00:00:00Z"), &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, n, NULL, 0,
+                                         at("2023-01-01T00:00:00Z"), &c);
     if (rc < 0)
         fail_msg("verify: %s", arca_err_detail());
     assert_int_equal(c.type, ARCA_EVIDENCE_SNP);
@@ -196,8 +201,8 @@ static void test_snp_vector(void **state)
     arca_session_free(s);
     /* A flipped byte of the report: the signature fails. */
     r[0x90] ^= 1;
-    assert_true(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, n, NULL, 0,
-                                        at("2023-01-01T00:00:00Z"), &c) < 0);
+    assert_true(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, n, NULL, 0,
+                                            at("2023-01-01T00:00:00Z"), &c) < 0);
     free(r);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -228,26 +233,26 @@ static void test_snp_aux_table(void **state)
     uint8_t zero[24] = {0};
     assert_int_equal(arca_buf_put(&t, zero, 24), 0);
     assert_int_equal(arca_buf_put(&t, vcek, vn), 0);
-    struct enclave_verify_cfg cfg = {0};
+    struct arca_attest_verify_cfg cfg = {0};
     struct arca_claims c;
-    int rc = enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, t.len,
-                                     at("2023-01-01T00:00:00Z"), &c);
+    int rc = arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, t.len,
+                                         at("2023-01-01T00:00:00Z"), &c);
     if (rc < 0)
         fail_msg("verify: %s", arca_err_detail());
     /* Without a table and without configuration: refused, naming both. */
-    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0,
-                                             at("2023-01-01T00:00:00Z"), &c),
+    assert_int_equal(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, NULL, 0,
+                                                 at("2023-01-01T00:00:00Z"), &c),
                      ARCA_ERR_NOT_FOUND);
     assert_non_null(strstr(arca_err_detail(), "ARCA_SNP_CERTS"));
     assert_non_null(strstr(arca_err_detail(), "--kds-url"));
     /* An entry pointing outside the table, and a table without terminator. */
     t.data[16] = 0xff;
     t.data[17] = 0xff;
-    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, t.len,
-                                             at("2023-01-01T00:00:00Z"), &c),
+    assert_int_equal(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, t.len,
+                                                 at("2023-01-01T00:00:00Z"), &c),
                      ARCA_ERR_FORMAT);
-    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, 20,
-                                             at("2023-01-01T00:00:00Z"), &c),
+    assert_int_equal(arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SNP, r, rn, t.data, 20,
+                                                 at("2023-01-01T00:00:00Z"), &c),
                      ARCA_ERR_TRUNCATED);
     arca_buf_free(&t);
     free(vcek);
@@ -257,20 +262,21 @@ static void test_snp_aux_table(void **state)
 static void test_no_collateral(void **state)
 {
     (void)state;
-    struct enclave_verify_cfg cfg = {0};
+    struct arca_attest_verify_cfg cfg = {0};
     struct arca_claims c;
     uint8_t q[64] = {0};
     assert_int_equal(
-        enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, sizeof(q), NULL, 0, 0, &c),
+        arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SGX_DCAP, q, sizeof(q), NULL, 0, 0, &c),
         ARCA_ERR_NOT_FOUND);
     assert_non_null(strstr(arca_err_detail(), "ARCA_COLLATERAL"));
     assert_non_null(strstr(arca_err_detail(), "--collateral"));
     assert_non_null(strstr(arca_err_detail(), "--pcs-url"));
-    assert_int_equal(enclave_evidence_verify(&cfg, ARCA_EVIDENCE_SIM, q, sizeof(q), NULL, 0, 0, &c),
-                     ARCA_ERR_INSECURE);
+    assert_int_equal(
+        arca_attest_evidence_verify(&cfg, ARCA_EVIDENCE_SIM, q, sizeof(q), NULL, 0, 0, &c),
+        ARCA_ERR_INSECURE);
     assert_non_null(strstr(arca_err_detail(), "--allow-simulation"));
-    assert_int_equal(enclave_evidence_type_parse("sgx-dcap"), ARCA_EVIDENCE_SGX_DCAP);
-    assert_int_equal(enclave_evidence_type_parse("epid"), -1);
+    assert_int_equal(arca_evidence_type_from_wire("sgx-dcap"), ARCA_EVIDENCE_SGX_DCAP);
+    assert_int_equal(arca_evidence_type_from_wire("epid"), -1);
 }
 
 /* RFC 6238 appendix B, SHA-1 rows (8 digits) and the 6-digit truncation. */

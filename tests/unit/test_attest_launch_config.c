@@ -1,10 +1,12 @@
 /*
- * Building the delivered configuration from a session (launch_config.h): command split and
- * @@N, environment with \@\@NAME and placeholders, pwd, injection files; every refusal names
- * what is wrong; and the REPORTDATA binding.
+ * Building the delivered configuration from a session (attest/launch_config.h) and encoding it
+ * on the wire (api/attest_wire.h): command split and @@N, environment with \@\@NAME and
+ * placeholders, pwd, injection files; every refusal names what is wrong; text the wire cannot
+ * carry is refused exactly where jansson would refuse it; and the REPORTDATA binding.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cmocka.h>
@@ -13,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/launch_config.h"
+#include "attest/binding.h"
+#include "attest/launch_config.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
@@ -92,6 +95,18 @@ static void unload(struct fixture *f)
     f->set = NULL;
 }
 
+/* Builds and encodes, as the pipeline does; out unchanged on failure. */
+static int build(const struct fixture *f, const struct arca_service *svc,
+                 const struct arca_launch_host *host, struct arca_buf *out)
+{
+    struct arca_launch_config c;
+    int rc = arca_launch_config_build(f->s, svc, host, arca_secret_set_render, f->set, &c);
+    if (rc == 0)
+        rc = arca_launch_config_encode(&c, out);
+    arca_launch_config_free(&c);
+    return rc;
+}
+
 static char yaml[4096];
 
 static void fill_yaml(void)
@@ -114,7 +129,7 @@ static void test_build(void **state)
     struct arca_launch_host host = {hargv, 3, henv_n, henv_v, 2};
     struct arca_buf out;
     arca_buf_init_secret(&out, 0);
-    int rc = arca_launch_config_build(f.s, svc, &host, arca_secret_set_render, f.set, &out);
+    int rc = build(&f, svc, &host, &out);
     if (rc < 0)
         fail_msg("build: %s", arca_err_detail());
     json_error_t jerr;
@@ -162,8 +177,7 @@ static void test_host_args_refused(void **state)
     struct arca_launch_host host = {hargv, 2, NULL, NULL, 0}; /* no @@2 */
     struct arca_buf out;
     arca_buf_init_secret(&out, 0);
-    assert_int_equal(arca_launch_config_build(f.s, svc, &host, arca_secret_set_render, f.set, &out),
-                     ARCA_ERR_POLICY);
+    assert_int_equal(build(&f, svc, &host, &out), ARCA_ERR_POLICY);
     assert_non_null(strstr(arca_err_detail(), "@@2"));
     assert_int_equal(out.len, 0);
     arca_buf_free(&out);
@@ -182,8 +196,7 @@ static void test_missing_secret(void **state)
     struct arca_launch_host host = {hargv, 3, NULL, NULL, 0};
     struct arca_buf out;
     arca_buf_init_secret(&out, 0);
-    assert_int_equal(arca_launch_config_build(f.s, svc, &host, arca_secret_set_render, f.set, &out),
-                     ARCA_ERR_NOT_FOUND);
+    assert_int_equal(build(&f, svc, &host, &out), ARCA_ERR_NOT_FOUND);
     assert_non_null(strstr(arca_err_detail(), "services[app]"));
     assert_non_null(strstr(arca_err_detail(), "pw"));
     assert_int_equal(out.len, 0);
@@ -216,13 +229,144 @@ static void test_binding(void **state)
     assert_memory_not_equal(a, b, 64);
 }
 
+/* The text check of the builder and the encoder against jansson, which arca-run decodes with:
+ * each case is refused by us exactly when jansson refuses it (and the table says which). */
+static const struct {
+    const char *bytes;
+    bool valid;
+} utf8_cases[] = {
+    {"plain", true},
+    {"\xc2\x80", true},              /* U+0080, smallest 2-byte */
+    {"\xdf\xbf", true},              /* U+07FF */
+    {"\xe0\xa0\x80", true},          /* U+0800, smallest 3-byte */
+    {"\xed\x9f\xbf", true},          /* U+D7FF, just below the surrogates */
+    {"\xee\x80\x80", true},          /* U+E000, just above them */
+    {"\xef\xbf\xbf", true},          /* U+FFFF */
+    {"\xf0\x90\x80\x80", true},      /* U+10000, smallest 4-byte */
+    {"\xf4\x8f\xbf\xbf", true},      /* U+10FFFF, the last code point */
+    {"\x80", false},                 /* a lone continuation byte */
+    {"\xbf", false},                 /* another */
+    {"\xc0\x80", false},             /* overlong NUL */
+    {"\xc1\xbf", false},             /* overlong U+007F */
+    {"\xe0\x80\x80", false},         /* overlong 3-byte */
+    {"\xe0\x9f\xbf", false},         /* overlong U+07FF */
+    {"\xed\xa0\x80", false},         /* U+D800, a UTF-16 surrogate */
+    {"\xed\xbf\xbf", false},         /* U+DFFF */
+    {"\xf0\x80\x80\x80", false},     /* overlong 4-byte */
+    {"\xf0\x8f\xbf\xbf", false},     /* overlong U+FFFF */
+    {"\xf4\x90\x80\x80", false},     /* U+110000, above the last code point */
+    {"\xf5\x80\x80\x80", false},     /* 0xF5: never a lead byte */
+    {"\xf7\xbf\xbf\xbf", false},     /* 0xF7 */
+    {"\xf8\x88\x80\x80\x80", false}, /* 5-byte form */
+    {"\xfe", false},
+    {"\xff", false},
+    {"\xc2", false},         /* truncated 2-byte */
+    {"\xe0\xa0", false},     /* truncated 3-byte */
+    {"\xf0\x90\x80", false}, /* truncated 4-byte */
+    {"ok\xc2", false},       /* truncated at the end */
+    {"\xc2\x41", false},     /* lead byte without its continuation */
+};
+
+static bool jansson_accepts(const char *bytes)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof(quoted), "[\"%s\"]", bytes);
+    json_t *j = json_loads(quoted, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    json_decref(j);
+    return j != NULL;
+}
+
+static void test_utf8_as_jansson(void **state)
+{
+    (void)state;
+    fill_yaml();
+    struct fixture f = {0};
+    assert_int_equal(load(yaml, &f), 0);
+    const struct arca_service *svc = arca_session_find_service(f.s, "app");
+    for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+        const char *b = utf8_cases[i].bytes;
+        bool want = utf8_cases[i].valid;
+        if (jansson_accepts(b) != want)
+            fail_msg("case %zu: the table disagrees with jansson", i);
+        /* The builder, through a host variable pulled in by \@\@HOSTVAR. */
+        const char *names[] = {"HOSTVAR"};
+        const char *values[] = {b};
+        struct arca_launch_host host = {hargv, 3, names, values, 1};
+        struct arca_buf out;
+        arca_buf_init_secret(&out, 0);
+        int rc = build(&f, svc, &host, &out);
+        if ((rc == 0) != want)
+            fail_msg("case %zu: builder %s", i, rc == 0 ? "accepted" : arca_err_detail());
+        if (!want) {
+            assert_int_equal(rc, ARCA_ERR_FORMAT);
+            assert_non_null(strstr(arca_err_detail(), "HOSTVAR"));
+            assert_int_equal(out.len, 0);
+        }
+        arca_buf_free(&out);
+        /* The encoder on its own, and the decoder on what it made. */
+        char arg[16];
+        snprintf(arg, sizeof(arg), "%s", b);
+        char *argv[] = {arg, NULL};
+        struct arca_launch_config c = {.argv = argv, .argc = 1, .pwd = (char *)"/"};
+        struct arca_buf enc;
+        arca_buf_init_secret(&enc, 0);
+        rc = arca_launch_config_encode(&c, &enc);
+        if ((rc == 0) != want)
+            fail_msg("case %zu: encoder %s", i, rc == 0 ? "accepted" : arca_err_detail());
+        if (rc == 0) {
+            struct arca_launch_config back;
+            assert_int_equal(arca_launch_config_decode(enc.data, enc.len, &back), 0);
+            assert_string_equal(back.argv[0], b);
+            arca_launch_config_free(&back);
+        } else {
+            assert_non_null(strstr(arca_err_detail(), "argv[0]"));
+            assert_int_equal(enc.len, 0);
+        }
+        arca_buf_free(&enc);
+    }
+    unload(&f);
+}
+
+/* What the builder makes survives the wire unchanged. */
+static void test_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    fill_yaml();
+    struct fixture f = {0};
+    assert_int_equal(load(yaml, &f), 0);
+    const struct arca_service *svc = arca_session_find_service(f.s, "app");
+    struct arca_launch_host host = {hargv, 3, henv_n, henv_v, 2};
+    struct arca_launch_config c, back;
+    assert_int_equal(arca_launch_config_build(f.s, svc, &host, arca_secret_set_render, f.set, &c),
+                     0);
+    struct arca_buf enc;
+    arca_buf_init_secret(&enc, 0);
+    assert_int_equal(arca_launch_config_encode(&c, &enc), 0);
+    assert_int_equal(arca_launch_config_decode(enc.data, enc.len, &back), 0);
+    assert_int_equal(back.argc, c.argc);
+    for (size_t i = 0; i < c.argc; i++)
+        assert_string_equal(back.argv[i], c.argv[i]);
+    assert_int_equal(back.envc, c.envc);
+    for (size_t i = 0; i < c.envc; i++)
+        assert_string_equal(back.envp[i], c.envp[i]);
+    assert_string_equal(back.envp[0], "PW=s3cr\"et");
+    assert_string_equal(back.pwd, "/srv");
+    assert_int_equal(back.nfiles, 1);
+    assert_string_equal(back.files[0].path, "/etc/app.conf");
+    assert_int_equal(back.files[0].mode, 0640);
+    assert_memory_equal(back.files[0].content, c.files[0].content, c.files[0].len);
+    arca_launch_config_free(&back);
+    arca_launch_config_free(&c);
+    arca_buf_free(&enc);
+    unload(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_build),
-        cmocka_unit_test(test_host_args_refused),
-        cmocka_unit_test(test_missing_secret),
-        cmocka_unit_test(test_binding),
+        cmocka_unit_test(test_build),           cmocka_unit_test(test_host_args_refused),
+        cmocka_unit_test(test_missing_secret),  cmocka_unit_test(test_binding),
+        cmocka_unit_test(test_utf8_as_jansson), cmocka_unit_test(test_encode_decode_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,14 +6,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "enclave_verify.h"
+#include "attest/verify.h"
 #include "evidence/snp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct arca_snp_certs certs;
     memset(&certs, 0, sizeof(certs));
-    (void)enclave_snp_certs_from_table(data, size, &certs);
+    (void)arca_attest_snp_table_load(data, size, &certs);
     arca_snp_certs_clear(&certs);
     return 0;
 }

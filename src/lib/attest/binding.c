@@ -1,7 +1,7 @@
 /*
- * The REPORTDATA binding of the enclave API (launch_config.h).
+ * The REPORTDATA binding of the enclave API (binding.h).
  */
-#include "api/launch_config.h"
+#include "attest/binding.h"
 
 #include <string.h>
 

@@ -1,0 +1,337 @@
+/*
+ * The answer of POST /v1/attest, the launch configuration (attest_wire.h): arcad encodes it,
+ * arca-run decodes it. Values are secrets: the encoder writes the JSON text by hand into a
+ * secret buffer (no JSON library copies we could not wipe); the decoder treats the text as
+ * untrusted (strict schema, bounded sizes, every value that will reach argv / environ checked
+ * for NULs) and keeps values in memory wiped on free.
+ */
+#include "api/attest_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/enc.h"
+#include "base/err.h"
+#include "policy/placeholder.h"
+
+#define K_ARGV "argv"
+#define K_ENV "env"
+#define K_PWD "pwd"
+#define K_FILES "files"
+#define K_PATH "path"
+#define K_MODE "mode"
+#define K_CONTENT "content"
+
+void arca_launch_config_free(struct arca_launch_config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; c->argv != NULL && i < c->argc; i++)
+        arca_wipe_free_str(c->argv[i]);
+    free(c->argv);
+    for (size_t i = 0; c->envp != NULL && i < c->envc; i++)
+        arca_wipe_free_str(c->envp[i]);
+    free(c->envp);
+    free(c->pwd);
+    for (size_t i = 0; c->files != NULL && i < c->nfiles; i++) {
+        free(c->files[i].path);
+        arca_wipe_free(c->files[i].content, c->files[i].len);
+    }
+    free(c->files);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- encoding ------------------------------------------------------------------------------ */
+
+/* Appends p[0..n) as a JSON string literal; what names the member for the error. The escaper
+ * is the one that also serves escape(json): it refuses exactly the byte sequences jansson's
+ * decoder refuses (RFC 3629: overlong forms, UTF-16 surrogates, bytes >= 0xF5, truncated
+ * sequences, anything above U+10FFFF). */
+static int put_string(struct arca_buf *out, const void *p, size_t n, const char *what)
+{
+    ARCA_TRY(arca_buf_put_u8(out, '"'));
+    int rc = arca_placeholder_json_escape(p, n, out);
+    if (rc < 0)
+        ARCA_BAIL(rc, "configuration: %s: not UTF-8 text", what);
+    return arca_buf_put_u8(out, '"');
+}
+
+static int put_key(struct arca_buf *out, const char *key, bool first)
+{
+    return arca_buf_printf(out, "%s\"%s\":", first ? "" : ",", key);
+}
+
+static int encode(const struct arca_launch_config *c, struct arca_buf *j)
+{
+    char what[48];
+    ARCA_TRY(arca_buf_put_u8(j, '{'));
+    ARCA_TRY(put_key(j, K_ARGV, true));
+    ARCA_TRY(arca_buf_put_u8(j, '['));
+    for (size_t i = 0; i < c->argc; i++) {
+        if (i > 0)
+            ARCA_TRY(arca_buf_put_u8(j, ','));
+        snprintf(what, sizeof(what), "argv[%zu]", i);
+        ARCA_TRY(put_string(j, c->argv[i], strlen(c->argv[i]), what));
+    }
+    ARCA_TRY(arca_buf_put_u8(j, ']'));
+    ARCA_TRY(put_key(j, K_ENV, false));
+    ARCA_TRY(arca_buf_put_u8(j, '{'));
+    for (size_t i = 0; i < c->envc; i++) {
+        const char *kv = c->envp[i];
+        const char *eq = strchr(kv, '=');
+        ARCA_ENSURE(eq != NULL && eq != kv, ARCA_ERR_INVALID_ARG,
+                    "configuration: env[%zu]: not NAME=VALUE", i);
+        if (i > 0)
+            ARCA_TRY(arca_buf_put_u8(j, ','));
+        snprintf(what, sizeof(what), "env[%zu] name", i);
+        ARCA_TRY(put_string(j, kv, (size_t)(eq - kv), what));
+        ARCA_TRY(arca_buf_put_u8(j, ':'));
+        snprintf(what, sizeof(what), "env[%zu] value", i);
+        ARCA_TRY(put_string(j, eq + 1, strlen(eq + 1), what));
+    }
+    ARCA_TRY(arca_buf_put_u8(j, '}'));
+    ARCA_TRY(put_key(j, K_PWD, false));
+    ARCA_TRY(put_string(j, c->pwd ? c->pwd : "/", c->pwd ? strlen(c->pwd) : 1, K_PWD));
+    ARCA_TRY(put_key(j, K_FILES, false));
+    ARCA_TRY(arca_buf_put_u8(j, '['));
+    for (size_t i = 0; i < c->nfiles; i++) {
+        const struct arca_launch_file *f = &c->files[i];
+        ARCA_TRY(arca_buf_put_str(j, i > 0 ? ",{" : "{"));
+        ARCA_TRY(put_key(j, K_PATH, true));
+        snprintf(what, sizeof(what), "files[%zu].path", i);
+        ARCA_TRY(put_string(j, f->path, strlen(f->path), what));
+        ARCA_TRY(put_key(j, K_MODE, false));
+        ARCA_TRY(arca_buf_printf(j, "%u", f->mode & 07777));
+        ARCA_TRY(put_key(j, K_CONTENT, false));
+        ARCA_TRY(arca_buf_put_u8(j, '"'));
+        ARCA_TRY(arca_base64_encode(j, f->content, f->len));
+        ARCA_TRY(arca_buf_put_str(j, "\"}"));
+    }
+    return arca_buf_put_str(j, "]}");
+}
+
+int arca_launch_config_encode(const struct arca_launch_config *c, struct arca_buf *out)
+{
+    ARCA_ENSURE_REF(c);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(c->argc == 0 || c->argv != NULL, ARCA_ERR_INVALID_ARG, "configuration: no argv");
+    ARCA_ENSURE(c->envc == 0 || c->envp != NULL, ARCA_ERR_INVALID_ARG, "configuration: no env");
+    ARCA_ENSURE(c->nfiles == 0 || c->files != NULL, ARCA_ERR_INVALID_ARG,
+                "configuration: no files");
+    struct arca_buf j;
+    arca_buf_init_secret(&j, out->max);
+    int rc = encode(c, &j);
+    if (rc == 0)
+        rc = arca_buf_put(out, j.data, j.len);
+    arca_buf_free(&j);
+    return rc;
+}
+
+/* ---- decoding ------------------------------------------------------------------------------ */
+
+/* An absolute path without empty, "." or ".." components and without a trailing '/'. */
+static bool path_is_normal(const char *p, size_t n)
+{
+    if (n == 0 || n > ARCA_LAUNCH_CONFIG_MAX_PATH || p[0] != '/' || memchr(p, '\0', n) != NULL)
+        return false;
+    if (n == 1)
+        return true; /* "/" */
+    if (p[n - 1] == '/')
+        return false;
+    size_t i = 1;
+    while (i <= n) {
+        size_t j = i;
+        while (j < n && p[j] != '/')
+            j++;
+        size_t len = j - i;
+        if (len == 0 || (len == 1 && p[i] == '.') || (len == 2 && p[i] == '.' && p[i + 1] == '.'))
+            return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+static int only_members(json_t *obj, const char *where, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] != NULL; i++)
+            ok = ok || strcmp(key, allowed[i]) == 0;
+        ARCA_ENSURE(ok, ARCA_ERR_FORMAT, "configuration: %s: unknown member \"%.64s\"", where, key);
+    }
+    return 0;
+}
+
+static int parse_argv(json_t *a, struct arca_launch_config *c)
+{
+    ARCA_ENSURE(json_is_array(a), ARCA_ERR_FORMAT, "configuration: argv: not an array");
+    size_t n = json_array_size(a);
+    ARCA_ENSURE(n >= 1, ARCA_ERR_FORMAT, "configuration: argv: empty (argv[0] is required)");
+    ARCA_ENSURE(n <= ARCA_LAUNCH_CONFIG_MAX_ARGS, ARCA_ERR_TOO_LARGE,
+                "configuration: argv: %zu arguments (at most %d)", n, ARCA_LAUNCH_CONFIG_MAX_ARGS);
+    c->argv = calloc(n + 1, sizeof(char *));
+    ARCA_ENSURE(c->argv != NULL, ARCA_ERR_ALLOC, "configuration: argv: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(a, i);
+        ARCA_ENSURE(json_is_string(s), ARCA_ERR_FORMAT, "configuration: argv[%zu]: not a string",
+                    i);
+        size_t len = json_string_length(s);
+        ARCA_ENSURE(memchr(json_string_value(s), '\0', len) == NULL, ARCA_ERR_FORMAT,
+                    "configuration: argv[%zu]: contains a NUL byte", i);
+        c->argv[i] = strndup(json_string_value(s), len);
+        ARCA_ENSURE(c->argv[i] != NULL, ARCA_ERR_ALLOC, "configuration: argv: out of memory");
+        c->argc = i + 1;
+    }
+    return 0;
+}
+
+static int parse_env(json_t *o, struct arca_launch_config *c)
+{
+    ARCA_ENSURE(json_is_object(o), ARCA_ERR_FORMAT, "configuration: env: not an object");
+    size_t n = json_object_size(o);
+    ARCA_ENSURE(n <= ARCA_LAUNCH_CONFIG_MAX_ENV, ARCA_ERR_TOO_LARGE,
+                "configuration: env: %zu variables (at most %d)", n, ARCA_LAUNCH_CONFIG_MAX_ENV);
+    c->envp = calloc(n + 1, sizeof(char *));
+    ARCA_ENSURE(c->envp != NULL, ARCA_ERR_ALLOC, "configuration: env: out of memory");
+    const char *key;
+    size_t klen;
+    json_t *v;
+    json_object_keylen_foreach(o, key, klen, v)
+    {
+        ARCA_ENSURE(klen > 0, ARCA_ERR_FORMAT, "configuration: env: empty variable name");
+        ARCA_ENSURE(memchr(key, '\0', klen) == NULL && memchr(key, '=', klen) == NULL,
+                    ARCA_ERR_FORMAT,
+                    "configuration: env: variable name \"%.64s\" contains '=' or NUL", key);
+        ARCA_ENSURE(json_is_string(v), ARCA_ERR_FORMAT, "configuration: env.%.64s: not a string",
+                    key);
+        size_t vlen = json_string_length(v);
+        ARCA_ENSURE(memchr(json_string_value(v), '\0', vlen) == NULL, ARCA_ERR_FORMAT,
+                    "configuration: env.%.64s: value contains a NUL byte", key);
+        char *kv = malloc(klen + 1 + vlen + 1);
+        ARCA_ENSURE(kv != NULL, ARCA_ERR_ALLOC, "configuration: env: out of memory");
+        memcpy(kv, key, klen);
+        kv[klen] = '=';
+        memcpy(kv + klen + 1, json_string_value(v), vlen);
+        kv[klen + 1 + vlen] = '\0';
+        c->envp[c->envc++] = kv;
+    }
+    return 0;
+}
+
+static int parse_file(json_t *f, size_t i, struct arca_launch_file *out)
+{
+    static const char *const members[] = {K_PATH, K_MODE, K_CONTENT, NULL};
+    char where[32];
+    snprintf(where, sizeof(where), "files[%zu]", i);
+    ARCA_ENSURE(json_is_object(f), ARCA_ERR_FORMAT, "configuration: %s: not an object", where);
+    ARCA_TRY(only_members(f, where, members));
+    json_t *path = json_object_get(f, K_PATH);
+    json_t *mode = json_object_get(f, K_MODE);
+    json_t *content = json_object_get(f, K_CONTENT);
+    ARCA_ENSURE(json_is_string(path), ARCA_ERR_FORMAT,
+                "configuration: %s.path: missing or not a string", where);
+    ARCA_ENSURE(path_is_normal(json_string_value(path), json_string_length(path)), ARCA_ERR_FORMAT,
+                "configuration: %s.path: not a normalised absolute path (no '.', '..', '//', "
+                "trailing '/')",
+                where);
+    ARCA_ENSURE(strcmp(json_string_value(path), "/") != 0, ARCA_ERR_FORMAT,
+                "configuration: %s.path: \"/\" is not a file", where);
+    ARCA_ENSURE(json_is_integer(mode), ARCA_ERR_FORMAT,
+                "configuration: %s.mode: missing or not an integer", where);
+    json_int_t m = json_integer_value(mode);
+    ARCA_ENSURE(m >= 0 && m <= 07777, ARCA_ERR_FORMAT,
+                "configuration: %s.mode: %lld is not a permission (0..0o7777)", where,
+                (long long)m);
+    ARCA_ENSURE(json_is_string(content), ARCA_ERR_FORMAT,
+                "configuration: %s.content: missing or not a base64 string", where);
+    struct arca_buf b;
+    arca_buf_init_secret(&b, ARCA_LAUNCH_CONFIG_MAX_BYTES);
+    int rc = arca_base64_decode(&b, json_string_value(content), json_string_length(content));
+    if (rc < 0) {
+        arca_buf_free(&b);
+        return arca_err_wrap(rc, "configuration: %s.content", where);
+    }
+    out->path = strndup(json_string_value(path), json_string_length(path));
+    if (out->path == NULL) {
+        arca_buf_free(&b);
+        ARCA_BAIL(ARCA_ERR_ALLOC, "configuration: out of memory");
+    }
+    out->mode = (unsigned)m;
+    char *content_bytes = NULL;
+    size_t len = 0;
+    rc = arca_buf_steal(&b, &content_bytes, &len);
+    arca_buf_free(&b);
+    if (rc < 0)
+        return rc;
+    out->content = (uint8_t *)content_bytes;
+    out->len = len;
+    return 0;
+}
+
+static int parse_files(json_t *a, struct arca_launch_config *c)
+{
+    ARCA_ENSURE(json_is_array(a), ARCA_ERR_FORMAT, "configuration: files: not an array");
+    size_t n = json_array_size(a);
+    ARCA_ENSURE(n <= ARCA_LAUNCH_CONFIG_MAX_FILES, ARCA_ERR_TOO_LARGE,
+                "configuration: files: %zu files (at most %d)", n, ARCA_LAUNCH_CONFIG_MAX_FILES);
+    c->files = calloc(n + 1, sizeof(*c->files));
+    ARCA_ENSURE(c->files != NULL, ARCA_ERR_ALLOC, "configuration: files: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        c->nfiles = i + 1; /* counted first: a half-filled entry is freed too */
+        ARCA_TRY(parse_file(json_array_get(a, i), i, &c->files[i]));
+        for (size_t j = 0; j < i; j++)
+            ARCA_ENSURE(strcmp(c->files[j].path, c->files[i].path) != 0, ARCA_ERR_FORMAT,
+                        "configuration: files[%zu].path: same path as files[%zu]", i, j);
+    }
+    return 0;
+}
+
+int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_config *out)
+{
+    ARCA_ENSURE_REF(json);
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    ARCA_ENSURE(len <= ARCA_LAUNCH_CONFIG_MAX_BYTES, ARCA_ERR_TOO_LARGE,
+                "configuration: %zu bytes (at most %zu)", len, ARCA_LAUNCH_CONFIG_MAX_BYTES);
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (root == NULL)
+        /* Not jerr.text: jansson quotes the token "near" the error, which may be a secret. */
+        ARCA_BAIL(ARCA_ERR_FORMAT, "configuration: not JSON (line %d column %d)", jerr.line,
+                  jerr.column);
+    static const char *const members[] = {K_ARGV, K_ENV, K_PWD, K_FILES, NULL};
+    int rc = 0;
+    ARCA_GUARD_ENSURE(rc, json_is_object(root), out, ARCA_ERR_FORMAT,
+                      "configuration: not a JSON object");
+    ARCA_GUARD(rc, only_members(root, "top level", members), out);
+    json_t *argv = json_object_get(root, K_ARGV);
+    json_t *env = json_object_get(root, K_ENV);
+    json_t *pwd = json_object_get(root, K_PWD);
+    json_t *files = json_object_get(root, K_FILES);
+    ARCA_GUARD_ENSURE(rc, argv != NULL, out, ARCA_ERR_FORMAT, "configuration: argv: missing");
+    ARCA_GUARD_ENSURE(rc, env != NULL, out, ARCA_ERR_FORMAT, "configuration: env: missing");
+    ARCA_GUARD_ENSURE(rc, json_is_string(pwd), out, ARCA_ERR_FORMAT,
+                      "configuration: pwd: missing or not a string");
+    ARCA_GUARD_ENSURE(rc, path_is_normal(json_string_value(pwd), json_string_length(pwd)), out,
+                      ARCA_ERR_FORMAT, "configuration: pwd: not a normalised absolute path");
+    ARCA_GUARD(rc, parse_argv(argv, out), out);
+    ARCA_GUARD(rc, parse_env(env, out), out);
+    out->pwd = strndup(json_string_value(pwd), json_string_length(pwd));
+    ARCA_GUARD_ENSURE(rc, out->pwd != NULL, out, ARCA_ERR_ALLOC, "configuration: out of memory");
+    if (files != NULL)
+        ARCA_GUARD(rc, parse_files(files, out), out);
+    else {
+        out->files = calloc(1, sizeof(*out->files));
+        ARCA_GUARD_ENSURE(rc, out->files != NULL, out, ARCA_ERR_ALLOC,
+                          "configuration: out of memory");
+    }
+out:
+    json_decref(root);
+    if (rc < 0)
+        arca_launch_config_free(out);
+    return rc;
+}

@@ -1,0 +1,154 @@
+/*
+ * The attestation pipeline of the enclave API (DESIGN §4, docs/internals/attest.md): nonces
+ * (challenge), then for an attest request the checks in this order, each refusal with its own
+ * reason:
+ *
+ *   TLS peer key -> nonce (issued by us, unexpired, single use) -> evidence type allowed ->
+ *   evidence verifies (collateral selection) -> REPORTDATA equals the binding recomputed from
+ *   the peer's SPKI -> session and service exist -> appraisal (mode, DEBUG, TCB, variants) ->
+ *   platforms -> service access token -> one-time password (consumed last, so a refused launch
+ *   does not burn a valid code) -> the launch configuration is built and encoded.
+ *
+ * No HTTP here: the program (arcad's enclave_api.c) hands over the peer's SPKI and the parsed
+ * request body and sends what comes back. Every outcome is one audit line (session, service,
+ * evidence type, measurement, platform, peer key id, outcome, reason) and never holds a secret.
+ */
+#ifndef ARCA_ATTEST_ATTEST_H
+#define ARCA_ATTEST_ATTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "api/attest_wire.h"
+#include "attest/verify.h"
+#include "base/buf.h"
+#include "policy/session.h"
+
+struct arca_store;
+struct arca_audit;
+struct arca_claims;
+struct arca_secret_set;
+
+#define ARCA_ATTEST_NONCE_TTL_DEFAULT 60 /* seconds: evidence is made right after the challenge */
+#define ARCA_ATTEST_OTP_DIGITS 6
+
+/*
+ * Everything the pipeline needs; filled by the program before it serves and read-only after,
+ * so worker threads share it (the store and the audit log are thread-safe on their own).
+ * store, audit and what verify points to are borrowed; nonce_key is the context's own and is
+ * wiped by arca_attest_ctx_clear.
+ */
+struct arca_attest_ctx {
+    struct arca_store *store; /* required for attest */
+    struct arca_audit *audit; /* NULL: outcomes are not audited (unit tests) */
+    struct arca_attest_verify_cfg verify;
+    int nonce_ttl;         /* seconds; 1..3600 */
+    uint8_t nonce_key[32]; /* per process: nonces do not outlive it */
+};
+
+/* Sets ttl (<= 0: the default) and a fresh random nonce key; the rest is left to the caller. */
+int arca_attest_ctx_init(struct arca_attest_ctx *ctx, int nonce_ttl);
+/* Wipes the nonce key (nothing is freed: everything else is borrowed). */
+void arca_attest_ctx_clear(struct arca_attest_ctx *ctx);
+
+/* ---- nonces (nonce.c) ---------------------------------------------------------------------- */
+
+/*
+ * Nonces are stateless until used: N = expiry (u64be) || 8 random bytes || the first 16 bytes
+ * of HMAC-SHA-256(nonce_key, "arca-nonce-v1" || expiry || random). Issuing one writes nothing
+ * (an unauthenticated peer cannot fill the store, a challenge costs no disk write).
+ */
+int arca_attest_challenge(const struct arca_attest_ctx *ctx, int64_t now,
+                          struct arca_challenge_answer *out);
+/* That we issued nonce and that it is unexpired (ARCA_ERR_UNAUTHENTICATED / ARCA_ERR_EXPIRED);
+ * *expires gets its expiry. */
+int arca_attest_nonce_check(const struct arca_attest_ctx *ctx,
+                            const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], int64_t now,
+                            int64_t *expires);
+/* Checks and uses up the nonce (the store's single-use record until it expires): a second use
+ * is ARCA_ERR_REPLAY "used already". */
+int arca_attest_nonce_use(const struct arca_attest_ctx *ctx,
+                          const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], int64_t now);
+
+/* ---- the target of a request --------------------------------------------------------------- */
+
+struct arca_attest_target {
+    char session[ARCA_SESSION_NAME_MAX + 1];
+    char service[ARCA_SESSION_COMPONENT_MAX + 1];
+    bool has_otp;
+    char otp[ARCA_ATTEST_OTP_DIGITS + 1];
+};
+
+/* "session/service[@OTP]": the service is after the last '/' (session names may hold '/'),
+ * the OTP six digits after '@'. ARCA_ERR_FORMAT naming what is wrong; *t zeroed first. */
+int arca_attest_target_parse(const char *config_id, struct arca_attest_target *t);
+
+/* ---- checks after appraisal (checks.c) ----------------------------------------------------- */
+
+/* `platforms`: the evidence's platform id (the sim platform key id, or SHA-256 of a longer id
+ * such as an SNP chip id) must be one of the service's 32-byte values (literal, or a secret
+ * holding 32 bytes or their hex). ARCA_ERR_POLICY otherwise. */
+int arca_attest_check_platforms(const struct arca_service *svc, const struct arca_claims *c,
+                                struct arca_secret_set *set);
+/* The session's service access token, compared through digests (neither contents nor length
+ * leak through timing). token may be NULL (none sent). */
+int arca_attest_check_access_token(const struct arca_session *s, const char *token);
+/* The service's one-time password (TOTP SHA-1, 30 s steps, current step +- 1): required when the
+ * service (or session) has a shared secret; an accepted code is recorded so it works once. */
+int arca_attest_check_otp(const struct arca_attest_ctx *ctx, const struct arca_session *s,
+                          const struct arca_service *svc, struct arca_secret_set *set,
+                          const struct arca_attest_target *t, int64_t now);
+
+/* ---- secrets (secrets.c) ------------------------------------------------------------------ */
+
+/*
+ * The secrets of the session version rec, with the imported ones resolved from their
+ * exporting sessions' active versions (which must export them to this session). *out is a
+ * new set (arca_secret_set_free), NULL on failure.
+ */
+struct arca_store_session;
+int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
+                             const struct arca_store_session *rec, const struct arca_session *model,
+                             struct arca_secret_set **out);
+
+/* ---- the whole exchange (pipeline.c) ------------------------------------------------------- */
+
+/* What the audit line, the log and the metrics say about one attest request. */
+struct arca_attest_outcome {
+    char session[ARCA_SESSION_NAME_MAX + 1];
+    char service[ARCA_SESSION_COMPONENT_MAX + 1];
+    const char *evidence_type; /* static name, or NULL */
+    char measurement[2 * 48 + 1];
+    char platform[2 * 64 + 1];
+    char peer[2 * 32 + 1]; /* SHA-256 of the peer's SPKI, hex */
+};
+
+/*
+ * Runs every check on a decoded request and builds the launch configuration into *answer
+ * (zeroed first; arca_launch_config_free wipes it). spki is the DER SubjectPublicKeyInfo of
+ * the TLS peer (NULL: no client certificate, refused). Fills *o as far as it got. Does not
+ * audit (arca_attest_exchange does).
+ */
+int arca_attest_run(const struct arca_attest_ctx *ctx, const uint8_t *spki, size_t spki_len,
+                    const struct arca_attest_request *req, int64_t now,
+                    struct arca_launch_config *answer, struct arca_attest_outcome *o);
+
+/*
+ * The attest exchange for a request body already parsed (with JSON_REJECT_DUPLICATES): decode,
+ * arca_attest_run, encode the configuration into answer (a secret buffer the caller
+ * initialised; unchanged on failure), and append the one audit line of the outcome. *o is
+ * zeroed first. Returns 0 or the refusal (arca_err_detail() is the audited reason).
+ */
+int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, const uint8_t *spki,
+                         size_t spki_len, int64_t now, struct arca_buf *answer,
+                         struct arca_attest_outcome *o);
+
+/* Appends the audit line of an outcome (rc: 0 accepted, else refused with arca_err_detail()).
+ * For refusals before a body could be decoded. Failing to audit is logged, not returned. */
+void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
+                       int rc);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * The attest exchange (attest.h): the order of checks, the outcome record and its audit line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/attest.h"
+#include "attest/binding.h"
+#include "attest/launch_config.h"
+#include "audit/audit.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "crypto/crypto.h"
+#include "evidence/appraise.h"
+#include "policy/session.h"
+#include "secrets/secrets.h"
+#include "store/store.h"
+
+int arca_attest_target_parse(const char *config_id, struct arca_attest_target *t)
+{
+    ARCA_ENSURE_REF(config_id);
+    ARCA_ENSURE_REF(t);
+    memset(t, 0, sizeof(*t));
+    const char *id = config_id;
+    const char *slash = strrchr(id, '/');
+    ARCA_ENSURE(slash != NULL && slash != id && slash[1] != '\0', ARCA_ERR_FORMAT,
+                "config_id: expected SESSION/SERVICE[@OTP]");
+    size_t sl = (size_t)(slash - id);
+    ARCA_ENSURE(sl <= ARCA_SESSION_NAME_MAX, ARCA_ERR_FORMAT, "config_id: session name too long");
+    memcpy(t->session, id, sl);
+    t->session[sl] = '\0';
+    const char *svc = slash + 1;
+    const char *at = strchr(svc, '@');
+    size_t vl = at ? (size_t)(at - svc) : strlen(svc);
+    ARCA_ENSURE(vl > 0 && vl <= ARCA_SESSION_COMPONENT_MAX, ARCA_ERR_FORMAT,
+                "config_id: bad service name");
+    memcpy(t->service, svc, vl);
+    t->service[vl] = '\0';
+    ARCA_TRY(arca_session_name_check(t->session, sl, true));
+    ARCA_TRY(arca_session_name_check(t->service, vl, false));
+    if (at != NULL) {
+        size_t ol = strlen(at + 1);
+        ARCA_ENSURE(ol == ARCA_ATTEST_OTP_DIGITS && strspn(at + 1, "0123456789") == ol,
+                    ARCA_ERR_FORMAT, "config_id: the one-time password after '@' must be %d digits",
+                    ARCA_ATTEST_OTP_DIGITS);
+        memcpy(t->otp, at + 1, ol + 1);
+        t->has_otp = true;
+    }
+    return 0;
+}
+
+static void measurement_hex(const struct arca_claims *c, char *out)
+{
+    switch (c->type) {
+    case ARCA_EVIDENCE_TDX:
+        arca_hex_fmt(out, c->mrtd, 48);
+        break;
+    case ARCA_EVIDENCE_SNP:
+        arca_hex_fmt(out, c->measurement, 48);
+        break;
+    default:
+        arca_hex_fmt(out, c->mrenclave, 32);
+        break;
+    }
+}
+
+/* Everything after the binding: the session's rules for this evidence, then the build. */
+static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct arca_claims *claims,
+                              const struct arca_attest_request *req,
+                              const struct arca_attest_target *t, int64_t now,
+                              struct arca_launch_config *answer)
+{
+    struct arca_store_session *rec = NULL;
+    struct arca_session *model = NULL;
+    struct arca_secret_set *set = NULL;
+    int rc = arca_store_session_get_active(ctx->store, t->session, &rec);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        rc = arca_err_set(rc, "unknown session %s", t->session);
+    if (rc < 0)
+        goto out;
+    ARCA_GUARD(rc, arca_session_load(rec->yaml, rec->yaml_len, t->session, &model, NULL), out);
+    const struct arca_service *svc = arca_session_find_service(model, t->service);
+    ARCA_GUARD_ENSURE(rc, svc != NULL, out, ARCA_ERR_NOT_FOUND, "unknown service %s in session %s",
+                      t->service, t->session);
+    if (model->security.mode != ARCA_ATT_MODE_NONE) {
+        ARCA_GUARD(
+            rc, arca_appraise(claims, &model->security, svc->variants, svc->n_variants, NULL), out);
+    }
+    ARCA_GUARD(rc, arca_attest_secrets_load(ctx, rec, model, &set), out);
+    ARCA_GUARD(rc, arca_attest_check_platforms(svc, claims, set), out);
+    ARCA_GUARD(rc, arca_attest_check_access_token(model, req->access_token), out);
+    ARCA_GUARD(rc, arca_attest_check_otp(ctx, model, svc, set, t, now), out);
+    struct arca_launch_host host = {(const char *const *)req->host_argv, req->host_argc,
+                                    (const char *const *)req->host_env_names,
+                                    (const char *const *)req->host_env_values, req->host_n_env};
+    ARCA_GUARD(rc, arca_launch_config_build(model, svc, &host, arca_secret_set_render, set, answer),
+               out);
+out:
+    arca_secret_set_free(set);
+    arca_session_free(model);
+    arca_store_session_free(rec);
+    return rc;
+}
+
+int arca_attest_run(const struct arca_attest_ctx *ctx, const uint8_t *spki, size_t spki_len,
+                    const struct arca_attest_request *req, int64_t now,
+                    struct arca_launch_config *answer, struct arca_attest_outcome *o)
+{
+    ARCA_ENSURE_REF(ctx);
+    ARCA_ENSURE_REF(req);
+    ARCA_ENSURE_REF(answer);
+    ARCA_ENSURE_REF(o);
+    memset(answer, 0, sizeof(*answer));
+    ARCA_ENSURE(req->config_id != NULL, ARCA_ERR_FORMAT, "config_id: missing or not a string");
+    struct arca_attest_target t;
+    ARCA_TRY(arca_attest_target_parse(req->config_id, &t));
+    snprintf(o->session, sizeof(o->session), "%s", t.session);
+    snprintf(o->service, sizeof(o->service), "%s", t.service);
+    o->evidence_type = arca_evidence_type_name(req->evidence_type);
+
+    ARCA_ENSURE(spki != NULL && spki_len > 0, ARCA_ERR_UNAUTHENTICATED, "no client certificate");
+    uint8_t kid[ARCA_SHA256_LEN];
+    ARCA_TRY(arca_sha256(spki, spki_len, kid));
+    arca_hex_fmt(o->peer, kid, sizeof(kid));
+
+    /* The nonce first: it is used up by any attempt, successful or not. */
+    ARCA_TRY(arca_attest_nonce_use(ctx, req->nonce, now));
+
+    struct arca_claims claims;
+    ARCA_TRY(arca_attest_evidence_verify(&ctx->verify, (int)req->evidence_type, req->evidence.data,
+                                         req->evidence.len, req->aux.data, req->aux.len, now,
+                                         &claims));
+    measurement_hex(&claims, o->measurement);
+    if (claims.platform_id_len > 0)
+        arca_hex_fmt(o->platform, claims.platform_id, claims.platform_id_len);
+
+    uint8_t want[64];
+    ARCA_TRY(arca_launch_binding(spki, spki_len, req->nonce, req->config_id, want));
+    ARCA_ENSURE(arca_memeq(want, claims.report_data, 64), ARCA_ERR_POLICY,
+                "evidence: REPORTDATA is not bound to this TLS connection's key, nonce and "
+                "config id (evidence relayed by a man in the middle?)");
+    return appraise_and_build(ctx, &claims, req, &t, now, answer);
+}
+
+void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
+                       int rc)
+{
+    if (ctx == NULL || ctx->audit == NULL || o == NULL)
+        return;
+    const char *reason = rc == 0 ? "" : arca_err_detail();
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "session", o->session, "service",
+                  o->service, "evidence_type", o->evidence_type ? o->evidence_type : "",
+                  "measurement", o->measurement, "platform", o->platform, "peer_key", o->peer,
+                  "outcome", rc == 0 ? "accepted" : "refused", "reason", reason);
+    if (f == NULL || arca_audit_append(ctx->audit, ARCA_AUDIT_ATTESTATION, f, NULL) < 0)
+        arca_error("attest", "audit: cannot record an attestation outcome");
+    json_decref(f);
+}
+
+int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, const uint8_t *spki,
+                         size_t spki_len, int64_t now, struct arca_buf *answer,
+                         struct arca_attest_outcome *o)
+{
+    ARCA_ENSURE_REF(ctx);
+    ARCA_ENSURE_REF(answer);
+    ARCA_ENSURE_REF(o);
+    memset(o, 0, sizeof(*o));
+    struct arca_attest_request req;
+    arca_attest_request_init(&req);
+    struct arca_launch_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    char reason[ARCA_ERR_DETAIL_MAX + 1];
+    int rc = arca_attest_request_decode_json(body, &req);
+    if (rc < 0 && req.config_id != NULL) {
+        /* Name the session and service in the audit line when the id itself was fine; an id
+         * that is not is the first error (config_id is the first member read). */
+        snprintf(reason, sizeof(reason), "%s", arca_err_detail());
+        struct arca_attest_target t;
+        int trc = arca_attest_target_parse(req.config_id, &t);
+        if (trc == 0) {
+            snprintf(o->session, sizeof(o->session), "%s", t.session);
+            snprintf(o->service, sizeof(o->service), "%s", t.service);
+            rc = arca_err_set(rc, "%s", reason);
+        } else {
+            rc = trc;
+        }
+    }
+    if (rc == 0)
+        rc = arca_attest_run(ctx, spki, spki_len, &req, now, &cfg, o);
+    if (rc == 0)
+        rc = arca_launch_config_encode(&cfg, answer);
+    arca_attest_audit(ctx, o, rc);
+    arca_launch_config_free(&cfg);
+    arca_attest_request_free(&req);
+    return rc;
+}
