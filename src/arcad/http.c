@@ -4,6 +4,11 @@
  * request path takes no lock. TLS comes from bufferevent_openssl via a fail-closed bev
  * callback. A separate plaintext listener on worker 0 serves Prometheus metrics when asked.
  *
+ * Admission (policy in conns.c): every TLS connection is recorded from the moment evhttp asks
+ * for its bufferevent, through hooks on its TLS object (handshake done; freed), until libevent
+ * frees it; deadlines, caps and the accept() back-off close connections through evhttp's own
+ * error path, so evhttp always frees what it owns.
+ *
  * Shutdown: main blocks SIGTERM/SIGINT in every thread and waits for them with sigwait; then
  * every worker stops accepting (listeners closed), gets a short grace period to flush the
  * answers it has queued, and its loop exits.
@@ -15,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -33,6 +37,7 @@
 #include "arcad_internal.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "crypto/tls.h"
 
 struct worker;
@@ -85,13 +90,6 @@ struct worker {
  */
 static _Thread_local struct worker *loop_worker;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- connection admission (policy in conns.c) ---------------------------------------------- */
 
 /* Adds what changed in this worker's table to the process-wide gauges and counters. */
@@ -116,7 +114,7 @@ static void want_deadline(struct worker *w, int64_t at)
 {
     if (w->deadline_armed_ms >= 0 && w->deadline_armed_ms <= at)
         return;
-    int64_t now = now_ms();
+    int64_t now = arca_time_mono_ms();
     int64_t in = at > now ? at - now : 0;
     if (in < DEADLINE_SLACK_MS)
         in = DEADLINE_SLACK_MS;
@@ -131,7 +129,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct worker *w = arg;
     w->deadline_armed_ms = -1;
-    int64_t next = arcad_conns_expire(&w->conns, now_ms());
+    int64_t next = arcad_conns_expire(&w->conns, arca_time_mono_ms());
     if (next >= 0)
         want_deadline(w, next);
     publish(w);
@@ -152,7 +150,7 @@ static void conn_handshake_done(void *arg)
 {
     struct arcad_conn *c = arg;
     struct worker *w = c->table->close_arg;
-    arcad_conns_handshake_done(&w->conns, c, now_ms());
+    arcad_conns_handshake_done(&w->conns, c, arca_time_mono_ms());
     if (c->phase == ARCAD_CONN_HEAD)
         want_deadline(w, c->deadline_ms);
 }
@@ -214,7 +212,7 @@ static void on_answered(struct evhttp_request *ev, void *arg)
     (void)ev;
     struct arcad_conn *c = arg;
     struct worker *w = c->table->close_arg;
-    arcad_conns_answered(&w->conns, c, now_ms());
+    arcad_conns_answered(&w->conns, c, arca_time_mono_ms());
     if (c->phase == ARCAD_CONN_IDLE)
         want_deadline(w, c->deadline_ms);
 }
@@ -256,7 +254,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     publish(w);
     atomic_fetch_add_explicit(&w->ctx->metrics->accept_paused, 1, memory_order_relaxed);
     w->pauses_unlogged++;
-    int64_t now = now_ms();
+    int64_t now = arca_time_mono_ms();
     if (w->pause_logged_ms == 0 || now - w->pause_logged_ms >= ACCEPT_LOG_INTERVAL_MS) {
         arca_warn("arcad",
                   "worker %d: accept() failed: %s; pausing the listener for %d ms at a time "
@@ -429,7 +427,7 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
     /* Admission needs the peer address, which evhttp sets on bev after this returns. A
      * connection that cannot be recorded (out of memory) is answered 503. */
     struct worker *w = s->w;
-    struct arcad_conn *c = arcad_conns_open(&w->conns, bev, now_ms());
+    struct arcad_conn *c = arcad_conns_open(&w->conns, bev, arca_time_mono_ms());
     if (c != NULL && arca_tls_set_hooks(ssl, &conn_hooks, c) < 0) {
         arcad_conns_gone(&w->conns, c);
         arca_err_clear();
