@@ -132,3 +132,19 @@ def test_ambiguous_body_length_refused(server, headers):
     # one Content-Length is fine
     got = raw_request(a, me, b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
     assert got.startswith(b"HTTP/1.1 200"), got[:300]
+
+
+def test_arca_run_program_inherits_no_core(server, tmp_path):
+    """arca-run sets the core limit to 0 before the configuration arrives; execve keeps it, so
+    the program holding the injected secrets cannot dump core either (it may not raise it)."""
+    from launch_util import KeyPair, measure, run_arca_run, session_yaml, upload_session, \
+        write_program
+    a, _ = server
+    creator = KeyPair(str(tmp_path / "creator"), "creator")
+    prog = write_program(tmp_path, text="#!/bin/sh\ngrep 'Max core file size' /proc/self/limits"
+                                         " > \"$1\"\n")
+    upload_session(a, creator, session_yaml("hyg-core", measure(prog)))
+    out = str(tmp_path / "out.txt")
+    r = run_arca_run(a, "hyg-core/app", prog, [out])
+    assert r.returncode == 0, r.stderr
+    assert open(out).read().split()[4:6] == ["0", "0"], open(out).read()
