@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,9 @@ int arcarun_enter_mount_ns(void)
                       "as root, with CAP_SYS_ADMIN, or enable unprivileged user namespaces",
                       strerror(e_ns), strerror(e_user));
         }
+        /* Non-dumpable (main), /proc/self belongs to root, out of the new namespace's reach:
+         * dumpable just for the id maps (the core limit stays 0). */
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         char map[64];
         int rc = write_proc_file("/proc/self/setgroups", "deny");
         if (rc == 0) {
@@ -82,6 +86,7 @@ int arcarun_enter_mount_ns(void)
             snprintf(map, sizeof(map), "%lu %lu 1", (unsigned long)gid, (unsigned long)gid);
             rc = write_proc_file("/proc/self/gid_map", map);
         }
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (rc != 0)
             ARCA_BAIL(ARCA_ERR_DENIED, "user namespace: cannot write the id maps: %s",
                       strerror(-rc));

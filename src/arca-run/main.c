@@ -18,6 +18,7 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "evidence/sim.h"
 
 extern char **environ;
@@ -155,6 +156,10 @@ int main(int argc, char **argv)
     /* A CAS closing the connection mid-write must be an error return, not a silent death by
      * SIGPIPE (arcarun_exec gives the program the default disposition back). */
     signal(SIGPIPE, SIG_IGN);
+    /* Before the configuration (secrets) arrives: no core file, no ptrace or /proc peeking by
+     * other processes of the user. The program inherits the core limit 0 (execve keeps it). */
+    if (arca_proc_no_dumps() < 0)
+        return fail("start", ARCA_ERR_IO);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -12,6 +12,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "base/buf.h"
+#include "conns.h"
 #include "server.h"
 
 #define ARCAD_MAX_ROUTES 64
@@ -91,6 +92,9 @@ int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
 #define ARCAD_ATTEST_RESULTS 5 /* ok denied invalid insecure error */
 struct arcad_metrics {
     atomic_int_fast64_t connections; /* connections with a request, all workers */
+    atomic_int_fast64_t pending;     /* connections without a complete request, all workers */
+    atomic_uint_fast64_t conns_closed[ARCAD_CLOSE_REASONS]; /* closed by admission (conns.h) */
+    atomic_uint_fast64_t accept_paused; /* listener pauses after accept() failed (EMFILE...) */
     atomic_uint_fast64_t attestations[ARCAD_ATTEST_RESULTS];
     atomic_uint_fast64_t sessions_created;
     atomic_uint_fast64_t sessions_updated;

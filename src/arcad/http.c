@@ -4,6 +4,11 @@
  * request path takes no lock. TLS comes from bufferevent_openssl via a fail-closed bev
  * callback. A separate plaintext listener on worker 0 serves Prometheus metrics when asked.
  *
+ * Admission (policy in conns.c): every TLS connection is recorded from the moment evhttp asks
+ * for its bufferevent, through hooks on its TLS object (handshake done; freed), until libevent
+ * frees it; deadlines, caps and the accept() back-off close connections through evhttp's own
+ * error path, so evhttp always frees what it owns.
+ *
  * Shutdown: main blocks SIGTERM/SIGINT in every thread and waits for them with sigwait; then
  * every worker stops accepting (listeners closed), gets a short grace period to flush the
  * answers it has queued, and its loop exits.
@@ -32,6 +37,7 @@
 #include "arcad_internal.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "crypto/tls.h"
 
 struct worker;
@@ -41,8 +47,10 @@ struct server {
     struct worker *w;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
-    struct arcad_router *router; /* NULL: metrics */
-    struct ssl_ctx_st *tls;      /* NULL: plaintext (metrics only) */
+    struct evconnlistener *listener; /* owned by bound; NULL once closed */
+    struct event *resume_ev;         /* re-enables the listener after an accept() failure */
+    struct arcad_router *router;     /* NULL: metrics */
+    struct ssl_ctx_st *tls;          /* NULL: plaintext (metrics only) */
 };
 
 struct worker {
@@ -53,36 +61,218 @@ struct worker {
     pthread_t thread;
     bool started;
     struct server client, enclave, metrics;
-    /* Connections that have sent a request, for the per-worker cap (owned by the loop). */
-    struct evhttp_connection **conns;
-    size_t nconns;
+    /* TLS connections of this worker (conns.h), owned by the loop. */
+    struct arcad_conns conns;
+    struct event *admit_ev;    /* admits new connections once evhttp gave them their socket */
+    struct event *deadline_ev; /* closes connections past their deadline */
+    int64_t deadline_armed_ms; /* when deadline_ev fires; -1: not armed */
+    /* What this worker last added to the process-wide metrics. */
+    int64_t published_active, published_pending;
+    uint64_t published_closed[ARCAD_CLOSE_REASONS];
+    /* accept() failures: paused since the last log line, and when that line was written. */
+    uint64_t pauses_unlogged;
+    int64_t pause_logged_ms;
 };
 
-/* ---- connection cap ----------------------------------------------------------------------- */
+/* Listener pause after accept() failed (out of descriptors): long enough not to spin, short
+ * enough that a freed descriptor is used soon. At most one log line per interval. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_INTERVAL_MS 10000
+/* Connections closed per pause to give descriptors back: the oldest pending ones. */
+#define ACCEPT_PAUSE_EVICT 8
+/* Deadlines are checked at most this often (they are seconds long; this bounds the scans). */
+#define DEADLINE_SLACK_MS 100
 
-static void conn_closed(struct evhttp_connection *evcon, void *arg)
+/*
+ * libevent 2.1 calls a listener's error callback with the accept callback's argument, which
+ * evhttp owns: the worker running the loop is found through this thread-local instead (each
+ * worker thread runs exactly one loop).
+ */
+static _Thread_local struct worker *loop_worker;
+
+/* ---- connection admission (policy in conns.c) ---------------------------------------------- */
+
+/* Adds what changed in this worker's table to the process-wide gauges and counters. */
+static void publish(struct worker *w)
 {
-    struct worker *w = arg;
-    for (size_t i = 0; i < w->nconns; i++)
-        if (w->conns[i] == evcon) {
-            w->conns[i] = w->conns[--w->nconns];
-            atomic_fetch_sub_explicit(&w->ctx->metrics->connections, 1, memory_order_relaxed);
-            return;
-        }
+    struct arcad_metrics *m = w->ctx->metrics;
+    int64_t active = (int64_t)w->conns.nactive, pending = (int64_t)w->conns.npending;
+    atomic_fetch_add_explicit(&m->connections, active - w->published_active, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->pending, pending - w->published_pending, memory_order_relaxed);
+    w->published_active = active;
+    w->published_pending = pending;
+    for (int i = 0; i < ARCAD_CLOSE_REASONS; i++) {
+        uint64_t d = w->conns.closed[i] - w->published_closed[i];
+        if (d != 0)
+            atomic_fetch_add_explicit(&m->conns_closed[i], d, memory_order_relaxed);
+        w->published_closed[i] = w->conns.closed[i];
+    }
 }
 
-/* Returns false if evcon is new and the worker is at its cap. */
-static bool conn_admit(struct worker *w, struct evhttp_connection *evcon)
+/* Makes sure deadline_ev fires by at (ms); never touches events while the base is freed. */
+static void want_deadline(struct worker *w, int64_t at)
 {
-    for (size_t i = 0; i < w->nconns; i++)
-        if (w->conns[i] == evcon)
-            return true;
-    if (w->nconns >= (size_t)w->ctx->cfg.max_conns_per_worker)
-        return false;
-    w->conns[w->nconns++] = evcon;
-    atomic_fetch_add_explicit(&w->ctx->metrics->connections, 1, memory_order_relaxed);
-    evhttp_connection_set_closecb(evcon, conn_closed, w);
-    return true;
+    if (w->deadline_armed_ms >= 0 && w->deadline_armed_ms <= at)
+        return;
+    int64_t now = arca_time_mono_ms();
+    int64_t in = at > now ? at - now : 0;
+    if (in < DEADLINE_SLACK_MS)
+        in = DEADLINE_SLACK_MS;
+    struct timeval tv = {(time_t)(in / 1000), (suseconds_t)(in % 1000) * 1000};
+    event_add(w->deadline_ev, &tv);
+    w->deadline_armed_ms = now + in;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    w->deadline_armed_ms = -1;
+    int64_t next = arcad_conns_expire(&w->conns, arca_time_mono_ms());
+    if (next >= 0)
+        want_deadline(w, next);
+    publish(w);
+}
+
+/*
+ * Closes a connection the table gave up: evhttp's own error path runs at once (as for a reset
+ * by the peer) and frees the connection; the TLS object, and with it the table's record, goes
+ * in a later turn of the loop (conn_gone).
+ */
+static void conn_close(struct arcad_conn *c, void *arg)
+{
+    (void)arg;
+    bufferevent_trigger_event(c->handle, BEV_EVENT_READING | BEV_EVENT_ERROR, 0);
+}
+
+static void conn_handshake_done(void *arg)
+{
+    struct arcad_conn *c = arg;
+    struct worker *w = c->table->close_arg;
+    arcad_conns_handshake_done(&w->conns, c, arca_time_mono_ms());
+    if (c->phase == ARCAD_CONN_HEAD)
+        want_deadline(w, c->deadline_ms);
+}
+
+/* Runs inside SSL_free, possibly while the event base is being freed: no events here. */
+static void conn_gone(void *arg)
+{
+    struct arcad_conn *c = arg;
+    struct worker *w = c->table->close_arg;
+    arcad_conns_gone(&w->conns, c);
+    publish(w);
+}
+
+static const struct arca_tls_hooks conn_hooks = {conn_handshake_done, conn_gone};
+
+/* The peer's address as the table compares it: IPv4 (also v4-mapped IPv6) whole, IPv6 by its
+ * /64, since one IPv6 host commonly owns a whole /64. Zero when unknown (already reset). */
+static void peer_key(evutil_socket_t fd, uint8_t out[ARCAD_PEER_LEN])
+{
+    memset(out, 0, ARCAD_PEER_LEN);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        out[0] = 4;
+        memcpy(out + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            out[0] = 4;
+            memcpy(out + 1, a->s6_addr + 12, 4);
+        } else {
+            out[0] = 6;
+            memcpy(out + 1, a->s6_addr, 8);
+        }
+    }
+}
+
+/* Runs in the loop turn that accepted: evhttp has set the sockets by now. */
+static void on_admit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    struct arcad_conn *c;
+    while ((c = arcad_conns_fresh(&w->conns)) != NULL) {
+        uint8_t peer[ARCAD_PEER_LEN];
+        peer_key(bufferevent_getfd(c->handle), peer);
+        arcad_conns_admit(&w->conns, c, peer);
+        if (c->phase == ARCAD_CONN_HANDSHAKE)
+            want_deadline(w, c->deadline_ms);
+    }
+    publish(w);
+}
+
+static void on_answered(struct evhttp_request *ev, void *arg)
+{
+    (void)ev;
+    struct arcad_conn *c = arg;
+    struct worker *w = c->table->close_arg;
+    arcad_conns_answered(&w->conns, c, arca_time_mono_ms());
+    if (c->phase == ARCAD_CONN_IDLE)
+        want_deadline(w, c->deadline_ms);
+}
+
+/* The table's record of the connection a request came on; NULL for plaintext (metrics) and
+ * for a connection that could not be recorded (out of memory). */
+static struct arcad_conn *conn_of(struct server *s, struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    if (s->tls == NULL || bev == NULL)
+        return NULL;
+    return arca_tls_hooks_arg(bufferevent_openssl_get_ssl(bev));
+}
+
+/* accept() failed (EMFILE, ENFILE, ENOBUFS...): libevent would retry at once, forever, and log
+ * each time. Pause this listener instead, give back descriptors held by the oldest connections
+ * that have not sent a request, and log once per interval. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct worker *w = loop_worker;
+    if (w == NULL)
+        return;
+    struct server *s = NULL;
+    struct server *all[3] = {&w->client, &w->enclave, &w->metrics};
+    for (int i = 0; i < 3; i++)
+        if (all[i]->listener == l)
+            s = all[i];
+    if (s == NULL)
+        return;
+    evconnlistener_disable(l);
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    event_add(s->resume_ev, &tv);
+    if (e == EMFILE || e == ENFILE)
+        for (int i = 0; i < ACCEPT_PAUSE_EVICT; i++)
+            if (!arcad_conns_evict_oldest(&w->conns, ARCAD_CLOSE_FD_LIMIT))
+                break;
+    publish(w);
+    atomic_fetch_add_explicit(&w->ctx->metrics->accept_paused, 1, memory_order_relaxed);
+    w->pauses_unlogged++;
+    int64_t now = arca_time_mono_ms();
+    if (w->pause_logged_ms == 0 || now - w->pause_logged_ms >= ACCEPT_LOG_INTERVAL_MS) {
+        arca_warn("arcad",
+                  "worker %d: accept() failed: %s; pausing the listener for %d ms at a time "
+                  "(%llu pauses since the last message)",
+                  w->index, evutil_socket_error_to_string(e), ACCEPT_PAUSE_MS,
+                  (unsigned long long)w->pauses_unlogged);
+        w->pause_logged_ms = now;
+        w->pauses_unlogged = 0;
+    }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *s = arg;
+    if (s->listener != NULL)
+        evconnlistener_enable(s->listener);
 }
 
 /* ---- request glue ------------------------------------------------------------------------- */
@@ -123,6 +313,24 @@ static const char *method_name(enum evhttp_cmd_type t)
     }
 }
 
+/*
+ * evhttp frames a body by the first Content-Length header and ignores any other, and takes
+ * Transfer-Encoding over Content-Length: a proxy in front that picks another one would see a
+ * different request boundary (request smuggling). Such a request is refused, not guessed at.
+ */
+static bool body_length_unambiguous(struct evhttp_request *ev)
+{
+    int lengths = 0, encodings = 0;
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(ev);
+    for (const struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0)
+            lengths++;
+        else if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0)
+            encodings++;
+    }
+    return lengths <= 1 && (lengths == 0 || encodings == 0);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     struct server *s = arg;
@@ -141,10 +349,16 @@ static void on_request(struct evhttp_request *ev, void *arg)
         evhttp_connection_get_peer(evcon, &addr, &port);
         snprintf(req.peer_addr, sizeof(req.peer_addr), "%s:%u", addr ? addr : "?", port);
         /* The metrics listener is not capped: it must stay scrapeable under load. */
-        if (s->router != NULL && !conn_admit(w, evcon)) {
-            evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
-            arcad_reply_error(&req, 503, "too many connections; retry later");
-            return;
+        if (s->router != NULL) {
+            struct arcad_conn *c = conn_of(s, evcon);
+            if (c == NULL || !arcad_conns_request(&w->conns, c)) {
+                publish(w);
+                evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
+                arcad_reply_error(&req, 503, "too many connections; retry later");
+                return;
+            }
+            publish(w);
+            evhttp_request_set_on_complete_cb(ev, on_answered, c);
         }
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
         struct ssl_st *ssl =
@@ -170,6 +384,14 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
 
+    if (!body_length_unambiguous(ev)) {
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
+        arcad_reply_error(&req, 400,
+                          "more than one Content-Length, or Content-Length with "
+                          "Transfer-Encoding: the body length is ambiguous");
+        arcad_request_cleanup(&req);
+        return;
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(ev);
     size_t n = evbuffer_get_length(in);
     if (n > 0) {
@@ -202,6 +424,17 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
         abort();
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    /* Admission needs the peer address, which evhttp sets on bev after this returns. A
+     * connection that cannot be recorded (out of memory) is answered 503. */
+    struct worker *w = s->w;
+    struct arcad_conn *c = arcad_conns_open(&w->conns, bev, arca_time_mono_ms());
+    if (c != NULL && arca_tls_set_hooks(ssl, &conn_hooks, c) < 0) {
+        arcad_conns_gone(&w->conns, c);
+        arca_err_clear();
+        c = NULL;
+    }
+    if (c != NULL)
+        event_active(w->admit_ev, EV_TIMEOUT, 0);
     return bev;
 }
 
@@ -331,6 +564,10 @@ static int server_setup(struct worker *w, struct server *s, const char *what,
         evconnlistener_free(l);
         ARCA_BAIL(ARCA_ERR_IO, "%s: evhttp_bind_listener failed", what);
     }
+    s->listener = l;
+    s->resume_ev = event_new(w->base, -1, 0, on_resume, s);
+    ARCA_ENSURE(s->resume_ev != NULL, ARCA_ERR_ALLOC, "%s: event_new failed", what);
+    evconnlistener_set_error_cb(l, on_accept_error);
     /* With port 0 the first worker's listener picks the port; the others reuse it. */
     struct sockaddr_storage got;
     socklen_t gl = sizeof(got);
@@ -345,6 +582,9 @@ static int server_setup(struct worker *w, struct server *s, const char *what,
 
 static void server_close(struct server *s)
 {
+    if (s->resume_ev != NULL)
+        event_del(s->resume_ev);
+    s->listener = NULL;
     if (s->http != NULL && s->bound != NULL)
         evhttp_del_accept_socket(s->http, s->bound);
     s->bound = NULL;
@@ -355,6 +595,9 @@ static void server_free(struct server *s)
     if (s->http != NULL)
         evhttp_free(s->http);
     s->http = NULL;
+    if (s->resume_ev != NULL)
+        event_free(s->resume_ev);
+    s->resume_ev = NULL;
 }
 
 static void on_drain(evutil_socket_t fd, short what, void *arg)
@@ -370,6 +613,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    loop_worker = w;
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -443,6 +687,13 @@ int arcad_serve(struct arcad_ctx *ctx)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    const struct arcad_conn_limits limits = {
+        .max_conns = cfg->max_conns_per_worker,
+        .max_pending = cfg->max_pending,
+        .max_pending_per_peer = cfg->max_pending_per_peer,
+        .handshake_ms = (int64_t)cfg->handshake_timeout_s * 1000,
+        .request_ms = (int64_t)cfg->request_deadline_s * 1000,
+    };
     int nw = cfg->workers;
     struct worker *ws = calloc((size_t)nw, sizeof(*ws));
     ARCA_ENSURE(ws != NULL, ARCA_ERR_ALLOC, "out of memory");
@@ -450,12 +701,16 @@ int arcad_serve(struct arcad_ctx *ctx)
         struct worker *w = &ws[i];
         w->index = i;
         w->ctx = ctx;
-        w->conns = calloc((size_t)cfg->max_conns_per_worker + 1, sizeof(*w->conns));
+        arcad_conns_init(&w->conns, &limits, conn_close, w);
+        w->deadline_armed_ms = -1;
         w->base = event_base_new();
-        ARCA_GUARD_ENSURE(rc, w->base != NULL && w->conns != NULL, out, ARCA_ERR_ALLOC,
+        ARCA_GUARD_ENSURE(rc, w->base != NULL, out, ARCA_ERR_ALLOC,
                           "worker %d: cannot create its event loop", i);
         w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
-        ARCA_GUARD_ENSURE(rc, w->drain_ev != NULL, out, ARCA_ERR_ALLOC, "worker %d: event_new", i);
+        w->admit_ev = event_new(w->base, -1, 0, on_admit, w);
+        w->deadline_ev = event_new(w->base, -1, 0, on_deadline, w);
+        ARCA_GUARD_ENSURE(rc, w->drain_ev != NULL && w->admit_ev != NULL && w->deadline_ev != NULL,
+                          out, ARCA_ERR_ALLOC, "worker %d: event_new", i);
         ARCA_GUARD(rc,
                    server_setup(w, &w->client, "client API", &client_ss, client_len,
                                 ctx->client_router, ctx->client_tls, true),
@@ -508,9 +763,13 @@ out:
         server_free(&w->metrics);
         if (w->drain_ev != NULL)
             event_free(w->drain_ev);
+        if (w->admit_ev != NULL)
+            event_free(w->admit_ev);
+        if (w->deadline_ev != NULL)
+            event_free(w->deadline_ev);
+        /* Frees the last connections, whose TLS objects report to w->conns (conn_gone). */
         if (w->base != NULL)
             event_base_free(w->base);
-        free(w->conns);
     }
     free(ws);
     return rc;

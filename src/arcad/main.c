@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "crypto/tls.h"
 #include "enclave_api.h"
 #include "attest/verify.h"
@@ -34,6 +35,12 @@ static void usage(FILE *f)
             "  --max-header BYTES        largest request head (default 16384)\n"
             "  --timeout SECONDS         request read/write and idle timeout (default 30)\n"
             "  --max-connections N       connections per worker (default 1024)\n"
+            "  --max-pending N           of those, without a complete request yet\n"
+            "                            (default: half of --max-connections)\n"
+            "  --max-pending-per-peer N  the same per peer address, per worker (default 32)\n"
+            "  --handshake-timeout SECONDS  accept to end of TLS handshake, absolute (default 10)\n"
+            "  --request-timeout SECONDS    handshake or last answer to a complete request,\n"
+            "                               absolute (default 20)\n"
             "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
             "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
             "                            (default $ARCA_COLLATERAL)\n"
@@ -84,6 +91,10 @@ int main(int argc, char **argv)
     cfg->max_body_bytes = 1024 * 1024;
     cfg->request_timeout_s = 30;
     cfg->max_conns_per_worker = 1024;
+    cfg->max_pending = 0; /* half of --max-connections unless given */
+    cfg->max_pending_per_peer = 32;
+    cfg->handshake_timeout_s = 10;
+    cfg->request_deadline_s = 20;
     const char *sim_dir = getenv("ARCA_SIM_DIR");
     /* The environment variables of the first release stay as fallbacks of the flags. */
     cfg->collateral = getenv("ARCA_COLLATERAL");
@@ -92,6 +103,12 @@ int main(int argc, char **argv)
      * raise SIGPIPE, whose default action would kill arcad: ignore it from the very start
      * (writes then fail with EPIPE, which the connection code handles). */
     signal(SIGPIPE, SIG_IGN);
+    /* Before the identity key, the store key and secret values are in memory: no core file,
+     * no ptrace attach or /proc/PID/mem reads by other processes of the same user. */
+    if (arca_proc_no_dumps() < 0) {
+        fprintf(stderr, "arcad: %s\n", arca_err_detail());
+        return 1;
+    }
 
     enum {
         O_DATA = 256,
@@ -110,7 +127,11 @@ int main(int argc, char **argv)
         O_COL,
         O_PCS,
         O_KDS,
-        O_SNP
+        O_SNP,
+        O_MP,
+        O_MPP,
+        O_HT,
+        O_RT
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -130,6 +151,10 @@ int main(int argc, char **argv)
         {"pcs-url", required_argument, NULL, O_PCS},
         {"kds-url", required_argument, NULL, O_KDS},
         {"snp-certs", required_argument, NULL, O_SNP},
+        {"max-pending", required_argument, NULL, O_MP},
+        {"max-pending-per-peer", required_argument, NULL, O_MPP},
+        {"handshake-timeout", required_argument, NULL, O_HT},
+        {"request-timeout", required_argument, NULL, O_RT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -178,6 +203,26 @@ int main(int argc, char **argv)
                 return 2;
             cfg->max_conns_per_worker = (int)n;
             break;
+        case O_MP:
+            if (parse_num("--max-pending", optarg, 1, ARCAD_MAX_PENDING_LIMIT, &n) < 0)
+                return 2;
+            cfg->max_pending = (int)n;
+            break;
+        case O_MPP:
+            if (parse_num("--max-pending-per-peer", optarg, 1, ARCAD_MAX_PENDING_LIMIT, &n) < 0)
+                return 2;
+            cfg->max_pending_per_peer = (int)n;
+            break;
+        case O_HT:
+            if (parse_num("--handshake-timeout", optarg, 1, 3600, &n) < 0)
+                return 2;
+            cfg->handshake_timeout_s = (int)n;
+            break;
+        case O_RT:
+            if (parse_num("--request-timeout", optarg, 1, 3600, &n) < 0)
+                return 2;
+            cfg->request_deadline_s = (int)n;
+            break;
         case O_SD:
             sim_dir = optarg;
             break;
@@ -224,6 +269,16 @@ int main(int argc, char **argv)
     if (cfg->data_dir == NULL) {
         fprintf(stderr, "arcad: --data-dir DIR is required\n");
         usage(stderr);
+        return 2;
+    }
+    if (cfg->max_pending == 0) {
+        int half = cfg->max_conns_per_worker / 2;
+        cfg->max_pending = half < 1                         ? 1
+                           : half > ARCAD_MAX_PENDING_LIMIT ? ARCAD_MAX_PENDING_LIMIT
+                                                            : half;
+    } else if (cfg->max_pending > cfg->max_conns_per_worker) {
+        fprintf(stderr, "arcad: --max-pending %d: at most --max-connections (%d)\n",
+                cfg->max_pending, cfg->max_conns_per_worker);
         return 2;
     }
     if (cfg->collateral != NULL && cfg->collateral[0] == '\0')

@@ -103,6 +103,30 @@ static int render_router(struct arca_buf *out, const char *api, const struct arc
                    : render_route(out, api, "unmatched", &r->unmatched);
 }
 
+/* Connection admission (conns.h): who waits for a request, and who was closed for what. */
+static int render_admission(struct arca_buf *out, struct arcad_metrics *m)
+{
+    ARCA_TRY(arca_buf_printf(out,
+                             "# HELP arcad_connections_pending Open connections that have not "
+                             "sent a complete request yet.\n"
+                             "# TYPE arcad_connections_pending gauge\n"
+                             "arcad_connections_pending %lld\n"
+                             "# HELP arcad_connections_closed_total Connections arcad closed "
+                             "before a complete request, by reason.\n"
+                             "# TYPE arcad_connections_closed_total counter\n",
+                             (long long)atomic_load(&m->pending)));
+    for (int i = 0; i < ARCAD_CLOSE_REASONS; i++)
+        ARCA_TRY(arca_buf_printf(out, "arcad_connections_closed_total{reason=\"%s\"} %llu\n",
+                                 arcad_close_reason_name((enum arcad_close_reason)i),
+                                 (unsigned long long)atomic_load(&m->conns_closed[i])));
+    return arca_buf_printf(out,
+                           "# HELP arcad_accept_paused_total Times a listener paused after "
+                           "accept() failed (out of file descriptors, ...).\n"
+                           "# TYPE arcad_accept_paused_total counter\n"
+                           "arcad_accept_paused_total %llu\n",
+                           (unsigned long long)atomic_load(&m->accept_paused));
+}
+
 int arcad_metrics_render(struct arcad_ctx *ctx, struct arca_buf *out)
 {
     ARCA_ENSURE_REF(ctx);
@@ -120,6 +144,7 @@ int arcad_metrics_render(struct arcad_ctx *ctx, struct arca_buf *out)
                              "# HELP arcad_connections Open client connections that sent a "
                              "request.\n# TYPE arcad_connections gauge\narcad_connections %lld\n",
                              (long long)atomic_load(&m->connections)));
+    ARCA_TRY(render_admission(out, m));
     ARCA_TRY(arca_buf_put_str(out, "# HELP arcad_attestations_total Attestations by result.\n"
                                    "# TYPE arcad_attestations_total counter\n"));
     for (int i = 0; i < ARCAD_ATTEST_RESULTS; i++)

@@ -44,6 +44,10 @@ struct arcad_config {
     size_t max_body_bytes;      /* request body */
     int request_timeout_s;      /* read/write timeout per request and idle keep-alive */
     int max_conns_per_worker;   /* connections with a request in flight, per worker */
+    int max_pending;            /* per worker: connections without a complete request yet */
+    int max_pending_per_peer;   /* the same per peer address (IPv6: per /64), per worker */
+    int handshake_timeout_s;    /* absolute: accept to the end of the TLS handshake */
+    int request_deadline_s;     /* absolute: handshake or previous answer to a whole request */
     const char *collateral;     /* --collateral DIR|FILE (else $ARCA_COLLATERAL) or NULL */
     const char *pcs_url;        /* --pcs-url: Intel PCS / PCCS base URL, or NULL (no fetch) */
     const char *kds_url;        /* --kds-url: AMD KDS base URL (or mirror), or NULL */

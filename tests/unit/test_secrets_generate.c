@@ -229,13 +229,17 @@ static void test_certificate_chain(void **state)
                         "dns:alt.example.org");
     arca_buf_free(&san);
 
-    /* Validity: back-dated a little; valid_for; unlimited = 9999-12-31; never beyond issuer. */
+    /* Validity: back-dated a little; valid_for; without it 10 years for a CA and 1 year for a
+     * leaf (never 9999-12-31); never beyond the issuer. */
     int64_t nb, na;
     assert_int_equal(arca_x509_validity(web_c, &nb, &na), 0);
     assert_int_equal(nb, NOW - ARCA_SECRET_BACKDATE_SECONDS);
     assert_int_equal(na, NOW + 90 * DAY);
     assert_int_equal(arca_x509_validity(root_c, &nb, &na), 0);
-    assert_int_equal(na, ARCA_SECRET_NOT_AFTER_UNLIMITED);
+    assert_int_equal(na, NOW + 3650 * DAY);
+    struct arca_secret_value *self = get(s, "self");
+    assert_int_equal(arca_x509_validity(arca_secret_value_cert(self), &nb, &na), 0);
+    assert_int_equal(na, NOW + 365 * DAY);
     assert_int_equal(arca_x509_validity(client_c, &nb, &na), 0);
     assert_int_equal(na, NOW + 365 * DAY); /* clamped to the intermediate */
 
@@ -264,7 +268,10 @@ static void test_certificate_chain(void **state)
     assert_false(arca_secret_value_needs_renewal(web, NOW));
     assert_false(arca_secret_value_needs_renewal(web, NOW + 59 * DAY));
     assert_true(arca_secret_value_needs_renewal(web, NOW + 61 * DAY));
-    assert_false(arca_secret_value_needs_renewal(root, NOW + 10000 * DAY));
+    assert_false(arca_secret_value_needs_renewal(root, NOW + 2400 * DAY));
+    assert_true(arca_secret_value_needs_renewal(root, NOW + 2450 * DAY));
+    assert_false(arca_secret_value_needs_renewal(self, NOW + 240 * DAY));
+    assert_true(arca_secret_value_needs_renewal(self, NOW + 245 * DAY));
     assert_false(arca_secret_value_needs_renewal(get(s, "web_key"), NOW));
     arca_secret_set_free(s);
 }
@@ -303,11 +310,12 @@ static void test_renewal(void **state)
                                             roots, 1, NULL, 0, t1 + 80 * DAY, ARCA_EKU_SERVER),
                      0);
 
-    /* Past 2/3 of the intermediate's year: it and everything it issued, keys unchanged. */
+    /* Past 2/3 of the intermediate's year: it and everything it issued, keys unchanged; and
+     * the self-signed leaf, whose default validity is a year too. */
     uint8_t before[32], after[32];
     key_id_of(s, "client", before);
     assert_int_equal(arca_secrets_renew(pki, PKI_COUNT, NOW + 250 * DAY, s, &renewed), 0);
-    assert_int_equal(renewed, 3);
+    assert_int_equal(renewed, 4);
     key_id_of(s, "client", after);
     assert_memory_equal(before, after, 32);
     assert_ptr_not_equal(get(s, "client"), client0);

@@ -16,6 +16,15 @@
 
 static CRYPTO_ONCE pin_once = CRYPTO_ONCE_STATIC_INIT;
 static int pin_index = -1;
+static CRYPTO_ONCE hooks_once = CRYPTO_ONCE_STATIC_INIT;
+static int hooks_index = -1;
+
+/* What arca_tls_set_hooks attaches to one connection (owned by its ex-data slot). */
+struct hooks_data {
+    const struct arca_tls_hooks *hooks;
+    void *arg;
+    bool done_called;
+};
 
 static void pin_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -30,6 +39,41 @@ static void pin_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long 
 static void pin_index_init(void)
 {
     pin_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, pin_free);
+}
+
+/* Runs inside SSL_free (after libevent closed the socket): the owner forgets the connection. */
+static void hooks_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    struct hooks_data *d = ptr;
+    if (d == NULL)
+        return;
+    if (d->hooks->gone != NULL)
+        d->hooks->gone(d->arg);
+    free(d);
+}
+
+static void hooks_index_init(void)
+{
+    hooks_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, hooks_free);
+}
+
+/* HANDSHAKE_DONE also fires for later handshake messages (TLS 1.3 tickets): report it once. */
+static void hooks_info_cb(const SSL *ssl, int where, int ret)
+{
+    (void)ret;
+    if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
+        return;
+    struct hooks_data *d = SSL_get_ex_data(ssl, hooks_index);
+    if (d == NULL || d->done_called)
+        return;
+    d->done_called = true;
+    if (d->hooks->done != NULL)
+        d->hooks->done(d->arg);
 }
 
 /* Servers: any client certificate is acceptable at the TLS layer (self-signed included);
@@ -59,11 +103,22 @@ static int pin_cert_verify_cb(X509_STORE_CTX *xctx, void *arg)
     return 1;
 }
 
+/*
+ * TLS 1.2 suites: forward-secret ECDHE with an AEAD only. CBC suites (Lucky13-style padding
+ * oracles, SHA-1 MACs) and static RSA key exchange are never offered nor accepted. TLS 1.3
+ * suites are all AEAD; OpenSSL's default list for it is kept.
+ */
+static const char tls12_suites[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                                   "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
+                                   "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
+
 static int ctx_common(SSL_CTX *ctx, const struct arca_x509 *cert, const struct arca_key *key,
                       const struct arca_x509 *const *chain, size_t chain_count)
 {
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
         return arca_ossl_err(ARCA_ERR_CRYPTO, "TLS: cannot set the minimum version");
+    if (SSL_CTX_set_cipher_list(ctx, tls12_suites) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "TLS: cannot set the TLS 1.2 cipher suites");
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     if (cert == NULL && key == NULL)
         return 0;
@@ -172,6 +227,34 @@ struct ssl_st *arca_tls_new(struct ssl_ctx_st *ctx)
     if (ssl == NULL)
         arca_ossl_err(ARCA_ERR_ALLOC, "TLS: SSL_new failed");
     return ssl;
+}
+
+int arca_tls_set_hooks(struct ssl_st *ssl, const struct arca_tls_hooks *hooks, void *arg)
+{
+    ARCA_ENSURE_REF(ssl);
+    ARCA_ENSURE_REF(hooks);
+    if (CRYPTO_THREAD_run_once(&hooks_once, hooks_index_init) != 1 || hooks_index < 0)
+        return arca_ossl_err(ARCA_ERR_INTERNAL, "TLS: cannot allocate the hooks index");
+    ARCA_ENSURE(SSL_get_ex_data(ssl, hooks_index) == NULL, ARCA_ERR_INVALID_ARG,
+                "TLS: the connection has hooks already");
+    struct hooks_data *d = calloc(1, sizeof(*d));
+    ARCA_ENSURE(d != NULL, ARCA_ERR_ALLOC, "TLS: out of memory");
+    d->hooks = hooks;
+    d->arg = arg;
+    if (SSL_set_ex_data(ssl, hooks_index, d) != 1) {
+        free(d);
+        return arca_ossl_err(ARCA_ERR_ALLOC, "TLS: cannot attach the hooks");
+    }
+    SSL_set_info_callback(ssl, hooks_info_cb);
+    return 0;
+}
+
+void *arca_tls_hooks_arg(struct ssl_st *ssl)
+{
+    if (ssl == NULL || hooks_index < 0)
+        return NULL;
+    struct hooks_data *d = SSL_get_ex_data(ssl, hooks_index);
+    return d != NULL ? d->arg : NULL;
 }
 
 void arca_tls_free(struct ssl_st *ssl)

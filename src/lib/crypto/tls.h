@@ -23,13 +23,15 @@ enum arca_tls_client_auth {
     ARCA_TLS_CLIENT_CERT_REQUIRED = 2, /* ask; handshake fails without one */
 };
 
-/* A server context: TLS 1.3 preferred, 1.2 minimum, with cert/key (chain optional). Client
+/* A server context: TLS 1.3 preferred, 1.2 minimum (TLS 1.2 with ECDHE + AES-GCM or
+ * ChaCha20-Poly1305 suites only: no CBC, no SHA-1 MAC, no static RSA), with cert/key (chain
+ * optional). Client
  * certificates of any issuer are accepted (self-signed allowed); applications authorise by key.
  * Free with arca_tls_ctx_free. */
 int arca_tls_server_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
                             const struct arca_x509 *const *chain, size_t chain_count,
                             enum arca_tls_client_auth auth, struct ssl_ctx_st **out);
-/* A client context presenting cert/key (both may be NULL) and accepting the server only if its
+/* A client context (same versions and suites as servers) presenting cert/key (both may be NULL) and accepting the server only if its
  * key id equals pinned_key_id (NULL: no server check, for the first contact only). */
 int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
                             const uint8_t *pinned_key_id, struct ssl_ctx_st **out);
@@ -37,6 +39,20 @@ void arca_tls_ctx_free(struct ssl_ctx_st *ctx);
 /* A new connection object for ctx; never returns NULL silently: NULL only with an error set. */
 struct ssl_st *arca_tls_new(struct ssl_ctx_st *ctx);
 void arca_tls_free(struct ssl_st *ssl);
+/*
+ * Connection hooks, for servers that account for their connections themselves (arcad):
+ * done(arg) runs once, when the handshake of ssl has completed; gone(arg) runs when ssl is
+ * freed, whoever frees it (for arcad: libevent, after it closed the socket), and must not use
+ * ssl. Both run on the thread that drives or frees the connection. hooks must outlive ssl; arg
+ * is borrowed. ARCA_ERR_INVALID_ARG if ssl has hooks already.
+ */
+struct arca_tls_hooks {
+    void (*done)(void *arg);
+    void (*gone)(void *arg);
+};
+int arca_tls_set_hooks(struct ssl_st *ssl, const struct arca_tls_hooks *hooks, void *arg);
+/* The arg given to arca_tls_set_hooks for ssl, or NULL. */
+void *arca_tls_hooks_arg(struct ssl_st *ssl);
 /* The peer's key id; ARCA_ERR_UNAUTHENTICATED if the peer presented no certificate. */
 int arca_tls_peer_key_id(struct ssl_st *ssl, uint8_t out[ARCA_SHA256_LEN]);
 /* The peer's certificate's key (new reference). */

@@ -34,8 +34,15 @@
 #define ARCA_SECRET_SAN_MAX 64           /* SAN entries per certificate */
 
 /*
- * "Unlimited" certificate validity (no valid_for): not_after = 9999-12-31T23:59:59Z, the value
- * RFC 5280 §4.1.2.5 reserves for "no well-defined expiration date".
+ * Validity of a generated certificate whose policy gives no valid_for: a year for end-entity
+ * certificates, ten for CAs (renewed, like any finite validity, once two thirds have passed).
+ * A key that never expires outlives every rotation plan and every revocation list.
+ */
+#define ARCA_SECRET_DEFAULT_VALID_FOR_LEAF ((int64_t)365 * 86400)
+#define ARCA_SECRET_DEFAULT_VALID_FOR_CA ((int64_t)3650 * 86400)
+/*
+ * 9999-12-31T23:59:59Z, which RFC 5280 §4.1.2.5 reserves for "no well-defined expiration date":
+ * certificates generated before the defaults above had it; they are never due for renewal.
  */
 #define ARCA_SECRET_NOT_AFTER_UNLIMITED ((int64_t)253402300799)
 /* Certificates are back-dated this much so that peers with slightly slow clocks accept them. */
@@ -183,7 +190,7 @@ struct arca_secret_spec {
     size_t dns_count;
     const char *const *san; /* "dns:NAME" / "ip:ADDR" entries */
     size_t san_count;
-    int64_t valid_for; /* seconds; 0 = unlimited (ARCA_SECRET_NOT_AFTER_UNLIMITED) */
+    int64_t valid_for; /* seconds; 0 = the default (ARCA_SECRET_DEFAULT_VALID_FOR_*) */
 };
 
 /*

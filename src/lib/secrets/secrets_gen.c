@@ -226,7 +226,9 @@ static int gen_x509(struct gen *g, const struct arca_secret_spec *sp,
         .san_count = nsan,
         .eku = sp->endpoint,
         .not_before = g->now - ARCA_SECRET_BACKDATE_SECONDS,
-        .not_after = sp->valid_for > 0 ? g->now + sp->valid_for : ARCA_SECRET_NOT_AFTER_UNLIMITED,
+        .not_after = g->now + (sp->valid_for > 0 ? sp->valid_for
+                               : ca              ? ARCA_SECRET_DEFAULT_VALID_FOR_CA
+                                                 : ARCA_SECRET_DEFAULT_VALID_FOR_LEAF),
     };
     ARCA_GUARD_ENSURE(rc, sp->valid_for >= 0, done, ARCA_ERR_INVALID_ARG,
                       "secret '%s': valid_for is negative", sp->name);
