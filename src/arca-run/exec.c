@@ -58,7 +58,18 @@ int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c)
     }
     ARCA_TRY(rc);
     int placed = -1;
-    ARCA_TRY(arcarun_program_place(fd, path, NULL, &placed));
+    rc = arcarun_program_place(fd, path, NULL, &placed);
+    if (rc == ARCA_ERR_TAMPERED || rc == ARCA_ERR_CONFLICT)
+        return rc; /* the copy or its path changed under us: run nothing */
+    if (rc < 0) {
+        /* No staging tmpfs here (no /tmp, say): the measured copy still runs, by descriptor. */
+        arca_warn("arca-run",
+                  "cannot show the sealed copy at %s (%s): running it through its "
+                  "descriptor (a script sees /dev/fd/N as its path)",
+                  path, arca_err_detail());
+        arca_err_clear();
+        return arcarun_exec(fd, c);
+    }
     rc = prepare(c);
     if (rc == 0 && arcarun_program_is_script(placed)) {
         /* The interpreter opens the script by name: check, as late as we can, that the name

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,6 +228,31 @@ static void test_no_namespace_runs_sealed_copy(void **state)
     assert_non_null(strstr(o, "A /dev/fd/")); /* the measured copy, through its descriptor */
 }
 
+/* In the child: a read-only /tmp in its own mount namespace, so no staging tmpfs can be made. */
+static void cover_tmp(void)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("ro", "/tmp", "tmpfs", MS_RDONLY, "size=4k") != 0)
+        _exit(95);
+}
+
+static void test_no_staging_runs_sealed_copy(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    snprintf(script, sizeof(script), "%s/nostage.sh", dir);
+    snprintf(out, sizeof(out), "%s/nostage.out", dir);
+    write_file(script, "#!/bin/sh\necho \"A $0\" > \"$1\"\n", 0755);
+    char *argv[] = {"nostage.sh", out, NULL};
+    int st = launch(script, argv, false, cover_tmp);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    const char *o = read_small(out);
+    assert_non_null(o);
+    assert_non_null(strstr(o, "A /dev/fd/"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_script_sees_real_path),
         cmocka_unit_test(test_binary_sees_real_path),
         cmocka_unit_test(test_no_namespace_runs_sealed_copy),
+        cmocka_unit_test(test_no_staging_runs_sealed_copy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
