@@ -23,6 +23,8 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/path.h"
+#include "stage.h"
 
 static int write_proc_file(const char *path, const char *text)
 {
@@ -108,8 +110,8 @@ int arcarun_enter_mount_ns(void)
 }
 
 struct stage {
-    char dir[PATH_MAX]; /* the staging tmpfs mount point */
-    dev_t dev;          /* its device: a path with this st_dev is already on our tmpfs */
+    struct arcarun_tmpfs t; /* contents, directory copies and new directories live here */
+    int root;               /* O_PATH descriptor of "/" */
     unsigned counter;
     bool is_root; /* euid 0 in the initial namespace: can chown overlay dirs */
 };
@@ -128,7 +130,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Makes an empty regular file (a bind mount point) at dirfd/name. */
+/* Makes an empty regular file (a bind mount point) at dirfd/name; never follows a link. */
 static int make_mount_point_file(int dirfd, const char *name)
 {
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -138,138 +140,201 @@ static int make_mount_point_file(int dirfd, const char *name)
     return 0;
 }
 
-/*
- * Replaces directory dir (which must not be on our tmpfs) with a tmpfs directory holding a
- * bind mount of each original entry (symlinks are copied), so new names can be added to it
- * without writing to the real file system.
- */
-static int overlay_dir(struct stage *s, const char *dir)
+static bool same_file(int a, int b)
 {
-    ARCA_ENSURE(strcmp(dir, "/") != 0, ARCA_ERR_UNSUPPORTED,
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Copies entry name of the listed directory d into ovfd: symlinks as symlinks, everything else
+ * as a bind mount of exactly the entry that was listed (by descriptor). */
+static int keep_entry(int ovfd, DIR *d, const char *name, const char *dir)
+{
+    struct stat st;
+    if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return 0; /* vanished meanwhile */
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(dirfd(d), name, target, sizeof(target) - 1);
+        ARCA_ENSURE(n >= 0, ARCA_ERR_IO, "injection: readlink %s/%s: %s", dir, name,
+                    strerror(errno));
+        target[n] = '\0';
+        ARCA_ENSURE(symlinkat(target, ovfd, name) == 0, ARCA_ERR_IO,
+                    "injection: copying symlink %s/%s: %s", dir, name, strerror(errno));
+        return 0;
+    }
+    int src = openat(dirfd(d), name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (src < 0 && errno == ENOENT)
+        return 0;
+    ARCA_ENSURE(src >= 0, ARCA_ERR_IO, "injection: %s/%s: %s", dir, name, strerror(errno));
+    int made = S_ISDIR(st.st_mode) ? mkdirat(ovfd, name, 0700) : make_mount_point_file(ovfd, name);
+    int e = errno;
+    int dst = made == 0 ? openat(ovfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (made == 0 && dst < 0)
+        e = errno;
+    int b = dst >= 0 ? arcarun_bind_fd(src, dst, MS_REC) : -e;
+    close(src);
+    if (dst >= 0)
+        close(dst);
+    ARCA_ENSURE(b == 0, ARCA_ERR_IO, "injection: keeping %s/%s visible: %s", dir, name,
+                strerror(-b));
+    return 0;
+}
+
+/*
+ * Replaces the host directory open as dirfd (shown as dir in messages) with a tmpfs directory
+ * holding a bind mount of each original entry (symlinks are copied), so that new names can be
+ * added to it without writing to the real file system. The copy is mounted over exactly that
+ * directory, whatever its path leads to by now.
+ */
+static int overlay_dir(struct stage *s, int dirfd, const char *dir)
+{
+    ARCA_ENSURE(!same_file(dirfd, s->root), ARCA_ERR_UNSUPPORTED,
                 "injection: cannot create a new top-level directory under /");
-    char ov[PATH_MAX + 32];
-    snprintf(ov, sizeof(ov), "%s/d%u", s->dir, s->counter++);
     struct stat dirst;
-    if (stat(dir, &dirst) != 0)
+    if (fstat(dirfd, &dirst) != 0)
         ARCA_BAIL(ARCA_ERR_IO, "injection: %s: %s", dir, strerror(errno));
-    if (mkdir(ov, 0700) != 0)
+    char ov[32];
+    snprintf(ov, sizeof(ov), "d%u", s->counter++);
+    if (mkdirat(s->t.root, ov, 0700) != 0)
         ARCA_BAIL(ARCA_ERR_IO, "injection: staging directory: %s", strerror(errno));
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        ARCA_BAIL(ARCA_ERR_IO, "injection: cannot list %s to add a file to it: %s", dir,
-                  strerror(errno));
-    int ovfd = open(ov, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int ovfd = openat(s->t.root, ov, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    ARCA_ENSURE(ovfd >= 0, ARCA_ERR_IO, "injection: staging: %s", strerror(errno));
     int rc = 0;
-    ARCA_GUARD_ENSURE(rc, ovfd >= 0, out, ARCA_ERR_IO, "injection: staging: %s", strerror(errno));
+    DIR *d = NULL;
+    int lfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lfd >= 0 && (d = fdopendir(lfd)) == NULL)
+        close(lfd);
+    ARCA_GUARD_ENSURE(rc, d != NULL, out, ARCA_ERR_IO,
+                      "injection: cannot list %s to add a file to it: %s", dir, strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        const char *name = de->d_name;
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        char src[PATH_MAX + 256], dst[PATH_MAX + 300];
-        snprintf(src, sizeof(src), "%s/%s", dir, name);
-        snprintf(dst, sizeof(dst), "%s/%s", ov, name);
-        struct stat st;
-        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            continue; /* vanished meanwhile */
-        if (S_ISLNK(st.st_mode)) {
-            char target[PATH_MAX];
-            ssize_t n = readlinkat(dirfd(d), name, target, sizeof(target) - 1);
-            ARCA_GUARD_ENSURE(rc, n >= 0, out, ARCA_ERR_IO, "injection: readlink %s: %s", src,
-                              strerror(errno));
-            target[n] = '\0';
-            ARCA_GUARD_ENSURE(rc, symlinkat(target, ovfd, name) == 0, out, ARCA_ERR_IO,
-                              "injection: copying symlink %s: %s", src, strerror(errno));
-            continue;
-        }
-        if (S_ISDIR(st.st_mode))
-            ARCA_GUARD_ENSURE(rc, mkdirat(ovfd, name, 0700) == 0, out, ARCA_ERR_IO,
-                              "injection: staging %s: %s", src, strerror(errno));
-        else
-            ARCA_GUARD_ENSURE(rc, make_mount_point_file(ovfd, name) == 0, out, ARCA_ERR_IO,
-                              "injection: staging %s: %s", src, strerror(errno));
-        ARCA_GUARD_ENSURE(rc, mount(src, dst, NULL, MS_BIND | MS_REC, NULL) == 0, out, ARCA_ERR_IO,
-                          "injection: keeping %s visible: bind mount: %s", src, strerror(errno));
+        ARCA_GUARD(rc, keep_entry(ovfd, d, de->d_name, dir), out);
     }
     /* The copy looks like the original: same permission bits and, as root, same owner. */
-    if (s->is_root && chown(ov, dirst.st_uid, dirst.st_gid) != 0)
+    if (s->is_root && fchownat(ovfd, "", dirst.st_uid, dirst.st_gid, AT_EMPTY_PATH) != 0)
         ARCA_GUARD_ENSURE(rc, false, out, ARCA_ERR_IO, "injection: chown %s copy: %s", dir,
                           strerror(errno));
-    ARCA_GUARD_ENSURE(rc, chmod(ov, dirst.st_mode & 07777) == 0, out, ARCA_ERR_IO,
+    ARCA_GUARD_ENSURE(rc, fchmodat(s->t.root, ov, dirst.st_mode & 07777, 0) == 0, out, ARCA_ERR_IO,
                       "injection: chmod %s copy: %s", dir, strerror(errno));
-    ARCA_GUARD_ENSURE(rc, mount(ov, dir, NULL, MS_BIND | MS_REC, NULL) == 0, out, ARCA_ERR_IO,
-                      "injection: cannot place the copy of %s: %s", dir, strerror(errno));
+    int b = arcarun_bind_fd(ovfd, dirfd, MS_REC);
+    ARCA_GUARD_ENSURE(rc, b == 0, out, ARCA_ERR_IO, "injection: cannot place the copy of %s: %s",
+                      dir, strerror(-b));
 out:
-    if (ovfd >= 0)
-        close(ovfd);
-    closedir(d);
+    close(ovfd);
+    if (d != NULL)
+        closedir(d);
     return rc;
 }
 
-/* Makes an empty file at path (which does not exist), on tmpfs, creating directories. */
-static int make_missing(struct stage *s, const char *path)
+/* The walk found that name is missing in dirfd: make it (a directory, or the final file as an
+ * empty mount point), but only on our own tmpfs. *again is set when dirfd had to be replaced by
+ * a tmpfs copy first: the walk starts over, through the copy. */
+static int make_missing(struct stage *s, int dirfd, const char *name, bool dir,
+                        const struct arcarun_file *f, bool *again)
 {
-    /* Find the nearest existing ancestor. */
-    char anc[PATH_MAX];
-    snprintf(anc, sizeof(anc), "%s", path);
     struct stat st;
-    for (;;) {
-        char *slash = strrchr(anc, '/');
-        if (slash == anc) {
-            anc[1] = '\0';
-        } else {
-            *slash = '\0';
-        }
-        if (stat(anc, &st) == 0)
-            break;
-        ARCA_ENSURE(errno == ENOENT || errno == ENOTDIR, ARCA_ERR_IO, "injection: %s: %s", anc,
-                    strerror(errno));
-        ARCA_ENSURE(strcmp(anc, "/") != 0, ARCA_ERR_INTERNAL, "injection: / is missing");
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        ARCA_BAIL(ARCA_ERR_CONFLICT, "injection: %s: '%s' is a symbolic link to nothing", f->path,
+                  name);
+    if (!arcarun_tmpfs_holds(&s->t, dirfd)) {
+        ARCA_TRY(overlay_dir(s, dirfd, f->path));
+        *again = true;
+        return 0;
     }
-    ARCA_ENSURE(S_ISDIR(st.st_mode), ARCA_ERR_CONFLICT, "injection: %s: %s is not a directory",
-                path, anc);
-    if (st.st_dev != s->dev)
-        ARCA_TRY(overlay_dir(s, anc));
-    /* anc is now on our tmpfs: create the remaining components there. */
-    size_t alen = strlen(anc);
-    char cur[PATH_MAX];
-    snprintf(cur, sizeof(cur), "%s", path);
-    for (size_t i = (alen == 1 ? 1 : alen + 1); cur[i] != '\0'; i++) {
-        if (cur[i] != '/')
-            continue;
-        cur[i] = '\0';
-        int r = mkdir(cur, 0755);
-        int e = errno;
-        cur[i] = '/';
-        ARCA_ENSURE(r == 0, ARCA_ERR_IO, "injection: mkdir for %s: %s", path, strerror(e));
-    }
-    ARCA_ENSURE(make_mount_point_file(AT_FDCWD, path) == 0, ARCA_ERR_IO,
-                "injection: making the mount point %s: %s", path, strerror(errno));
+    int r = dir ? mkdirat(dirfd, name, 0755) : make_mount_point_file(dirfd, name);
+    ARCA_ENSURE(r == 0 || errno == EEXIST, ARCA_ERR_IO, "injection: creating %s for %s: %s", name,
+                f->path, strerror(errno));
+    *again = r != 0; /* appeared meanwhile: look again */
     return 0;
+}
+
+/*
+ * Walks f->path from "/" one component at a time through descriptors and returns (O_PATH) the
+ * object to mount the content over: the existing file, or an empty file made on our tmpfs.
+ * Existing symlinks are followed one component at a time (they are the host's choice of where
+ * a path leads, like /var/run -> /run), but whatever arca-run creates is made with mkdirat or
+ * openat(O_CREAT | O_EXCL | O_NOFOLLOW) on a directory descriptor proven to be on its own
+ * tmpfs: a component flipped between a directory and a symlink to a host directory while we
+ * walk can send the walk elsewhere, never make it write to the host's disk.
+ */
+static int find_target(struct stage *s, const struct arcarun_file *f, int *out)
+{
+    size_t len = strlen(f->path);
+    ARCA_TRY(arca_path_check(f->path, len));
+    ARCA_ENSURE(len > 1, ARCA_ERR_FORMAT, "injection: \"/\" is not a file");
+    for (int attempt = 0; attempt < 64; attempt++) {
+        int cur = dup(s->root);
+        ARCA_ENSURE(cur >= 0, ARCA_ERR_IO, "injection: %s", strerror(errno));
+        size_t off = 0, n = 0;
+        const char *comp;
+        bool last = false, again = false;
+        int rc = 0;
+        while (!again && arca_path_next(f->path, len, &off, &comp, &n, &last)) {
+            char name[ARCA_PATH_NAME_MAX + 1];
+            memcpy(name, comp, n);
+            name[n] = '\0';
+            int flags = O_PATH | O_CLOEXEC | (last ? 0 : O_DIRECTORY);
+            int next = openat(cur, name, flags);
+            if (next < 0 && errno == ENOENT) {
+                rc = make_missing(s, cur, name, !last, f, &again);
+                if (rc < 0 || again)
+                    break;
+                next = openat(cur, name, flags | O_NOFOLLOW);
+            }
+            if (next < 0) {
+                int e = errno;
+                rc = arca_err_set(e == ENOTDIR ? ARCA_ERR_CONFLICT : ARCA_ERR_IO,
+                                  "injection: %s: component '%s': %s", f->path, name,
+                                  e == ENOTDIR ? "not a directory" : strerror(e));
+                break;
+            }
+            close(cur);
+            cur = next;
+        }
+        if (rc == 0 && !again) {
+            struct stat st;
+            if (fstat(cur, &st) != 0 || S_ISDIR(st.st_mode)) {
+                close(cur);
+                ARCA_BAIL(ARCA_ERR_CONFLICT, "injection: %s is a directory on this host", f->path);
+            }
+            *out = cur;
+            return 0;
+        }
+        close(cur);
+        if (rc < 0)
+            return rc;
+    }
+    ARCA_BAIL(ARCA_ERR_CONFLICT, "injection: %s: the path kept changing while it was made",
+              f->path);
 }
 
 static int place_file(struct stage *s, const struct arcarun_file *f, unsigned index)
 {
-    char src[PATH_MAX + 32];
-    snprintf(src, sizeof(src), "%s/f%u", s->dir, index);
-    int fd = open(src, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    char src[32];
+    snprintf(src, sizeof(src), "f%u", index);
+    int fd = openat(s->t.root, src, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         ARCA_BAIL(ARCA_ERR_IO, "injection: %s: staging: %s", f->path, strerror(errno));
     int ok = write_all(fd, f->content, f->len) == 0 && fchmod(fd, f->mode) == 0;
     int e = errno;
     close(fd);
     ARCA_ENSURE(ok, ARCA_ERR_IO, "injection: %s: writing to tmpfs: %s", f->path, strerror(e));
-    struct stat st;
-    if (lstat(f->path, &st) == 0) {
-        ARCA_ENSURE(!S_ISDIR(st.st_mode), ARCA_ERR_CONFLICT,
-                    "injection: %s is a directory on this host", f->path);
-    } else {
-        ARCA_ENSURE(errno == ENOENT, ARCA_ERR_IO, "injection: %s: %s", f->path, strerror(errno));
-        ARCA_TRY(make_missing(s, f->path));
+    int sfd = openat(s->t.root, src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    ARCA_ENSURE(sfd >= 0, ARCA_ERR_IO, "injection: %s: staging: %s", f->path, strerror(errno));
+    int target = -1;
+    int rc = find_target(s, f, &target);
+    if (rc == 0) {
+        int b = arcarun_bind_fd(sfd, target, 0);
+        if (b != 0)
+            rc = arca_err_set(ARCA_ERR_IO, "injection: %s: bind mount: %s", f->path, strerror(-b));
+        close(target);
     }
-    if (mount(src, f->path, NULL, MS_BIND, NULL) != 0)
-        ARCA_BAIL(ARCA_ERR_IO, "injection: %s: bind mount: %s", f->path, strerror(errno));
-    return 0;
+    close(sfd);
+    return rc;
 }
 
 int arcarun_apply_files(const struct arcarun_config *c, const char *staging_parent)
@@ -286,31 +351,22 @@ int arcarun_apply_files(const struct arcarun_config *c, const char *staging_pare
     size_t total = 0;
     for (size_t i = 0; i < c->nfiles; i++)
         total += c->files[i].len;
-    snprintf(s.dir, sizeof(s.dir), "%s/arca-run.XXXXXX", staging_parent ? staging_parent : "/tmp");
-    ARCA_ENSURE(mkdtemp(s.dir) != NULL, ARCA_ERR_IO, "injection: staging directory in %s: %s",
-                staging_parent ? staging_parent : "/tmp", strerror(errno));
-    char opts[64];
     /* Room for the contents plus a page per file and directory; tmpfs rounds up anyway. */
-    snprintf(opts, sizeof(opts), "mode=0700,size=%zu", total + (c->nfiles + 64) * 8192);
-    int rc = 0;
-    if (mount("arca-run", s.dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
-        rc = arca_err_set(ARCA_ERR_DENIED, "injection: cannot mount a private tmpfs: %s",
-                          strerror(errno));
-        rmdir(s.dir);
-        return rc;
-    }
-    struct stat st;
-    if (stat(s.dir, &st) != 0) {
-        rc = arca_err_set(ARCA_ERR_IO, "injection: staging: %s", strerror(errno));
+    int rc = arcarun_tmpfs_mount(staging_parent, total + (c->nfiles + 64) * 8192, &s.t);
+    if (rc < 0)
+        return arca_err_wrap(rc, "injection");
+    s.root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (s.root < 0) {
+        rc = arca_err_set(ARCA_ERR_IO, "injection: /: %s", strerror(errno));
         goto out;
     }
-    s.dev = st.st_dev;
     for (size_t i = 0; i < c->nfiles; i++)
         ARCA_GUARD(rc, place_file(&s, &c->files[i], (unsigned)i), out);
 out:
     /* The bind mounts keep the tmpfs alive; its staging path disappears from our namespace
      * and the empty mount point from the disk. */
-    umount2(s.dir, MNT_DETACH);
-    rmdir(s.dir);
+    if (s.root >= 0)
+        close(s.root);
+    arcarun_tmpfs_detach(&s.t);
     return rc;
 }

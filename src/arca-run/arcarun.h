@@ -5,7 +5,8 @@
  *   attest.c     the enclave API client: key pair K, TLS pinned to ARCA_CAS_KEY, challenge, attest
  *   config.c     parser of the delivered configuration (untrusted input: bounded and strict)
  *   apply.c      private mount namespace, private tmpfs, bind mounts of injected files
- *   exec.c       environment, working directory, fexecve of the measured file descriptor
+ *   program.c    the program's sealed copy: found, sealed, placed at its real path
+ *   exec.c       working directory, exec of the sealed copy that was measured
  *
  * Every function returns 0 or a negative enum arca_err with arca_err_detail() saying what is
  * wrong and where; none of them logs or prints a secret value.
@@ -138,16 +139,24 @@ int arcarun_apply_files(const struct arcarun_config *c, const char *staging_pare
 int arcarun_enter_mount_ns(void);
 
 /*
- * chdir(c->pwd) and fexecve(fd, c->argv, c->envp). Only returns on failure. fd must be the
- * descriptor that was measured (opened without O_CLOEXEC so that scripts work: the
- * interpreter reads them through /dev/fd/N).
+ * chdir(c->pwd) and fexecve(fd, c->argv, c->envp): the fallback without a mount namespace. If
+ * fd holds a script its close-on-exec flag is cleared (the interpreter reads /dev/fd/N). Only
+ * returns on failure.
  */
 int arcarun_exec(int fd, const struct arcarun_config *c);
 
 /*
- * Opens the program for measuring and executing: a name without '/' is searched in PATH.
- * *fd is a read-only descriptor of the regular file (not close-on-exec, see arcarun_exec);
- * *resolved (malloc'ed, caller frees) the path that was opened.
+ * Runs the sealed copy fd (from arcarun_program_open) at its real path (absolute): in the
+ * private mount namespace the copy is placed read-only over path (program.h); a binary is
+ * executed through a descriptor opened at path, a script by path (its $0 is path). Without a
+ * mount namespace, arcarun_exec(fd, c). Only returns on failure.
+ */
+int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c);
+
+/*
+ * Opens the program: a name without '/' is searched in PATH. The executable regular file is
+ * read once into a sealed memfd (program.h): *fd is that copy (close-on-exec), which is what
+ * is measured and executed; *resolved (malloc'ed, caller frees) the absolute path it came from.
  */
 int arcarun_program_open(const char *program, int *fd, char **resolved);
 

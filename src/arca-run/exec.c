@@ -1,85 +1,25 @@
 /*
- * Opening the program once, and executing exactly that open file: the descriptor that was
- * measured is the one fexecve runs, so a file swapped on disk after measuring is not what runs.
+ * Executing the program: exactly the sealed copy that was measured (program.h), at its real
+ * path where arca-run has a private mount namespace, through its descriptor where it has none.
  */
 #include "arcarun.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/log.h"
+#include "program.h"
 
-static int open_regular(const char *path, int *fd)
-{
-    /* Not O_CLOEXEC: a script's interpreter reads it through /dev/fd/N after fexecve. */
-    int f = open(path, O_RDONLY | O_NOCTTY);
-    if (f < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(f);
-        return -EACCES;
-    }
-    if ((st.st_mode & 0111) == 0) {
-        close(f);
-        return -EACCES;
-    }
-    *fd = f;
-    return 0;
-}
+extern char **environ;
 
-int arcarun_program_open(const char *program, int *fd, char **resolved)
-{
-    ARCA_ENSURE_REF(program);
-    ARCA_ENSURE_REF(fd);
-    ARCA_ENSURE_REF(resolved);
-    ARCA_ENSURE(program[0] != '\0', ARCA_ERR_INVALID_ARG, "program: empty name");
-    if (strchr(program, '/') != NULL) {
-        int e = open_regular(program, fd);
-        ARCA_ENSURE(e == 0, ARCA_ERR_NOT_FOUND, "program %s: %s", program,
-                    e == -EACCES ? "not an executable regular file" : strerror(-e));
-        *resolved = strdup(program);
-        if (*resolved == NULL) {
-            close(*fd);
-            ARCA_BAIL(ARCA_ERR_ALLOC, "program: out of memory");
-        }
-        return 0;
-    }
-    const char *path = getenv("PATH");
-    if (path == NULL || path[0] == '\0')
-        path = "/usr/local/bin:/usr/bin:/bin";
-    const char *p = path;
-    while (*p != '\0') {
-        const char *colon = strchr(p, ':');
-        size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        char cand[PATH_MAX];
-        if (n == 0)
-            snprintf(cand, sizeof(cand), "./%s", program);
-        else
-            snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, program);
-        if (open_regular(cand, fd) == 0) {
-            *resolved = strdup(cand);
-            if (*resolved == NULL) {
-                close(*fd);
-                ARCA_BAIL(ARCA_ERR_ALLOC, "program: out of memory");
-            }
-            return 0;
-        }
-        p += n;
-        if (*p == ':')
-            p++;
-    }
-    ARCA_BAIL(ARCA_ERR_NOT_FOUND, "program %s: not found in PATH", program);
-}
-
-int arcarun_exec(int fd, const struct arcarun_config *c)
+/* What both ways of executing do first. */
+static int prepare(const struct arcarun_config *c)
 {
     ARCA_ENSURE_REF(c);
     ARCA_ENSURE(c->argv != NULL && c->argc > 0 && c->envp != NULL, ARCA_ERR_INVALID_ARG,
@@ -89,6 +29,65 @@ int arcarun_exec(int fd, const struct arcarun_config *c)
     /* main() ignores SIGPIPE for arca-run's own sockets; an ignored disposition survives exec,
      * so give the program the default back (a program writing to a closed pipe expects to die). */
     signal(SIGPIPE, SIG_DFL);
+    return 0;
+}
+
+int arcarun_exec(int fd, const struct arcarun_config *c)
+{
+    ARCA_TRY(prepare(c));
+    /* A script's interpreter reads it through /dev/fd/N after fexecve, so that descriptor must
+     * survive the exec (an ELF binary needs no such descriptor and gets none). */
+    if (arcarun_program_is_script(fd) && fcntl(fd, F_SETFD, 0) != 0)
+        ARCA_BAIL(ARCA_ERR_IO, "exec: %s", strerror(errno));
     fexecve(fd, c->argv, c->envp);
     ARCA_BAIL(ARCA_ERR_IO, "exec: %s", strerror(errno));
+}
+
+int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c)
+{
+    ARCA_ENSURE_REF(path);
+    ARCA_ENSURE_REF(c);
+    int rc = arcarun_enter_mount_ns();
+    if (rc == ARCA_ERR_DENIED) {
+        arca_info("arca-run",
+                  "no private mount namespace: running the sealed copy of %s through its "
+                  "descriptor (a script sees /dev/fd/N as its path)",
+                  path);
+        arca_err_clear();
+        return arcarun_exec(fd, c);
+    }
+    ARCA_TRY(rc);
+    int placed = -1;
+    rc = arcarun_program_place(fd, path, NULL, &placed);
+    if (rc == ARCA_ERR_TAMPERED || rc == ARCA_ERR_CONFLICT)
+        return rc; /* the copy or its path changed under us: run nothing */
+    if (rc < 0) {
+        /* No staging tmpfs here (no /tmp, say): the measured copy still runs, by descriptor. */
+        arca_warn("arca-run",
+                  "cannot show the sealed copy at %s (%s): running it through its "
+                  "descriptor (a script sees /dev/fd/N as its path)",
+                  path, arca_err_detail());
+        arca_err_clear();
+        return arcarun_exec(fd, c);
+    }
+    rc = prepare(c);
+    if (rc == 0 && arcarun_program_is_script(placed)) {
+        /* The interpreter opens the script by name: check, as late as we can, that the name
+         * still leads to the measured copy (docs/arca-run.md, "What is measured"). */
+        struct stat a, b;
+        if (stat(path, &a) != 0 || fstat(placed, &b) != 0 || a.st_dev != b.st_dev ||
+            a.st_ino != b.st_ino)
+            rc = arca_err_set(ARCA_ERR_CONFLICT, "exec: %s no longer leads to the measured copy",
+                              path);
+        else
+            execve(path, c->argv, c->envp);
+    } else if (rc == 0) {
+        /* A binary runs from the descriptor opened through its path: nothing is looked up
+         * again, and /proc/self/exe still names the real path. */
+        fexecve(placed, c->argv, c->envp);
+    }
+    if (rc == 0)
+        rc = arca_err_set(ARCA_ERR_IO, "exec %s: %s", path, strerror(errno));
+    close(placed);
+    return rc;
 }

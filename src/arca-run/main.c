@@ -146,7 +146,7 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     }
     arca_info("arca-run", "attested: executing %s with %zu arguments, %zu variables, %zu files",
               resolved, cfg.argc, cfg.envc, cfg.nfiles);
-    rc = arcarun_exec(fd, &cfg);
+    rc = arcarun_exec_at(fd, resolved, &cfg);
     arcarun_config_free(&cfg);
     return fail("exec", rc);
 }

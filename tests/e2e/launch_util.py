@@ -109,14 +109,19 @@ class EnclaveClient:
         return post(self.arcad.enclave, kp or self.kp, "/v1/attest", req)
 
 
+def arca_run_env(arcad, config_id, sim_dir=None, tee="sim"):
+    """The environment arca-run needs to reach arcad (and nothing else of ours)."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ARCA_CAS_ADDR": "127.0.0.1:%d" % arcad.enclave,
+            "ARCA_CONFIG_ID": config_id,
+            "ARCA_CAS_KEY": arcad.cas_key,
+            "ARCA_TEE": tee,
+            "ARCA_SIM_DIR": sim_dir or arcad.sim}
+
+
 def run_arca_run(arcad, config_id, program, args=(), env=None, sim_dir=None, timeout=60,
                  tee="sim"):
-    e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-         "ARCA_CAS_ADDR": "127.0.0.1:%d" % arcad.enclave,
-         "ARCA_CONFIG_ID": config_id,
-         "ARCA_CAS_KEY": arcad.cas_key,
-         "ARCA_TEE": tee,
-         "ARCA_SIM_DIR": sim_dir or arcad.sim}
+    e = arca_run_env(arcad, config_id, sim_dir, tee)
     if env:
         e.update(env)
     return subprocess.run([ARCA_RUN, program] + list(args), capture_output=True, text=True,

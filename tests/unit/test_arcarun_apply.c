@@ -16,49 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "arcarun.h"
+#include "arcarun_test_util.h"
 #include "base/err.h"
 
 static char root_dir[] = "/var/tmp/arcarun-apply-XXXXXX";
 static char stage_dir[] = "/var/tmp/arcarun-stage-XXXXXX";
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(chmod(path, mode), 0);
-}
-
-/* Reads a small file; returns a static buffer, or NULL if it cannot be read. */
-static const char *read_small(const char *path)
-{
-    static char buf[256];
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    if (mkdtemp(root_dir) == NULL || mkdtemp(stage_dir) == NULL)
+    if (make_test_dirs(root_dir, stage_dir) != 0)
         return -1;
-    chmod(root_dir, 0755);
-    chmod(stage_dir, 01777);
     char p[256];
     snprintf(p, sizeof(p), "%s/etc", root_dir);
     mkdir(p, 0755);
@@ -79,9 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root_dir, stage_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return remove_test_dirs(root_dir, stage_dir);
 }
 
 struct cfg_store {
@@ -311,15 +283,7 @@ static void test_no_namespace_refused(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct sock_filter f[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        };
-        struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        if (deny_unshare() != 0)
             _exit(98);
         int rc = arcarun_apply_files(&s.c, stage_dir);
         if (rc != ARCA_ERR_DENIED)
