@@ -763,8 +763,11 @@ void arca_store_session_free(struct arca_store_session *rec)
     if (rec == NULL)
         return;
     free(rec->name);
-    free(rec->yaml);
-    free(rec->model);
+    /* Plaintext of a sealed record (explicit secret values may be in it): wiped. */
+    if (rec->yaml != NULL)
+        arca_wipe_free(rec->yaml, rec->yaml_len + 1);
+    if (rec->model != NULL)
+        arca_wipe_free(rec->model, rec->model_len);
     free(rec);
 }
 
