@@ -254,8 +254,7 @@ static void h_healthz(struct arcad_request *req, void *arg)
         arcad_reply_err(req, ARCA_ERR_IO);
         return;
     }
-    arcad_reply_json(req, 200,
-                     json_pack("{s:s, s:I}", "status", "ok", "commit", (json_int_t)commit));
+    reply_answer(req, 200, arca_api_health_to_json(commit));
 }
 
 int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)

@@ -272,6 +272,11 @@ int arca_api_cas_version_from_json(const json_t *j, struct arca_api_cas_version 
     return 0;
 }
 
+json_t *arca_api_health_to_json(uint64_t commit)
+{
+    return json_pack("{s:s, s:I}", "status", "ok", "commit", (json_int_t)commit);
+}
+
 void arca_api_cas_evidence_init(struct arca_api_cas_evidence *e)
 {
     memset(e, 0, sizeof(*e));

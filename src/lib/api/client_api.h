@@ -74,6 +74,9 @@ struct arca_api_cas_version {
 json_t *arca_api_cas_version_to_json(const struct arca_api_cas_version *v);
 int arca_api_cas_version_from_json(const json_t *j, struct arca_api_cas_version *out);
 
+/* GET /healthz: {"status": "ok", "commit": N} (N: the store's commit number). */
+json_t *arca_api_health_to_json(uint64_t commit);
+
 /*
  * GET /v1/attest?nonce= on the client port: arcad's own evidence, bound to the SPKI of its TLS
  * key and the client's nonce (docs/api.md). Decoding requires type, evidence, spki and cas_key
