@@ -49,7 +49,7 @@ static int verify_answer(json_t *a, const uint8_t nonce[32], bool accept_sim, ui
     uint8_t rd[64], kid[32];
     int rc = 0;
     ARCA_GUARD(rc, arca_api_cas_evidence_from_json(a, &e), out);
-    ARCA_GUARD_ENSURE(rc, strcmp(e.type, "sim") == 0, out, ARCA_ERR_UNSUPPORTED,
+    ARCA_GUARD_ENSURE(rc, strcmp(e.type, ARCA_API_EVIDENCE_SIM) == 0, out, ARCA_ERR_UNSUPPORTED,
                       "evidence type '%s' is not supported by this CLI yet", e.type);
     ARCA_GUARD_ENSURE(rc, accept_sim, out, ARCA_ERR_INSECURE,
                       "the CAS offers only INSECURE simulated evidence; pass --accept-simulation "
@@ -162,14 +162,16 @@ static int cas_attest(struct arca_cli *cli, int argc, char **argv)
     warn_if_repinning(db, addr, khex);
     json_object_set_new(json_object_get(db, "cas"), addr,
                         json_pack("{s:s, s:s, s:s, s:s, s:b}", "cas_key", khex, "measurement", mhex,
-                                  "evidence_type", "sim", "attested_at", t, "insecure", 1));
+                                  "evidence_type", ARCA_API_EVIDENCE_SIM, "attested_at", t,
+                                  "insecure", 1));
     json_object_set_new(db, "default", json_string(addr));
     rc = arca_cas_db_save(cli, db);
     if (rc < 0)
         goto fail;
     if (cli->output == ARCA_OUTPUT_JSON) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "address", addr, "cas_key", khex,
-                              "measurement", mhex, "evidence_type", "sim", "insecure", 1);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:b}", "address", addr, "cas_key", khex, "measurement",
+                      mhex, "evidence_type", ARCA_API_EVIDENCE_SIM, "insecure", 1);
         cli_print_json(o);
         json_decref(o);
     } else {

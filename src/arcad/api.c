@@ -16,7 +16,6 @@
 #include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
-#include "base/log.h"
 #include "cas/cas.h"
 #include "evidence/sim.h"
 #include "policy/session.h"
@@ -212,7 +211,7 @@ static void h_attest(struct arcad_request *req, void *arg)
     }
     _Static_assert(sizeof(e.nonce) == ARCA_LAUNCH_NONCE_LEN, "nonce length");
     int rc = 0;
-    snprintf(e.type, sizeof(e.type), "sim");
+    snprintf(e.type, sizeof(e.type), "%s", ARCA_API_EVIDENCE_SIM);
     e.insecure = true;
     memcpy(e.cas_key, ctx->id.key_id, sizeof(e.cas_key));
     snprintf(e.cas_key_b58, sizeof(e.cas_key_b58), "%s", ctx->id.key_b58);
@@ -227,8 +226,8 @@ static void h_attest(struct arcad_request *req, void *arg)
     arcad_metrics_attestation(ctx->metrics, "ok");
     struct arca_cas cas = cas_of(ctx);
     arca_cas_audit(&cas, ARCA_AUDIT_ATTESTATION,
-                   json_pack("{s:s, s:s, s:s}", "subject", "cas", "type", "sim", "outcome",
-                             "evidence_served"));
+                   json_pack("{s:s, s:s, s:s}", "subject", "cas", "type", ARCA_API_EVIDENCE_SIM,
+                             "outcome", "evidence_served"));
     reply_answer(req, 200, j);
 out:
     if (rc < 0)

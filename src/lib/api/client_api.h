@@ -82,6 +82,7 @@ json_t *arca_api_health_to_json(uint64_t commit);
  * key and the client's nonce (docs/api.md). Decoding requires type, evidence, spki and cas_key
  * (the rest is informational and decoded when present).
  */
+#define ARCA_API_EVIDENCE_SIM "sim" /* the INSECURE simulation TEE's evidence type */
 struct arca_api_cas_evidence {
     char type[16];            /* evidence type, e.g. "sim" */
     bool insecure;            /* simulated evidence: no TEE protects this arcad */
