@@ -7,13 +7,13 @@
  */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api/json.h"
 #include "arcarun.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -22,19 +22,6 @@
 #include "evidence/sim.h"
 
 extern char **environ;
-
-/* jansson holds secret values (the configuration, the access token): wipe what it frees. */
-static void *wiping_malloc(size_t n)
-{
-    return malloc(n);
-}
-
-static void wiping_free(void *p)
-{
-    if (p != NULL)
-        arca_wipe(p, malloc_usable_size(p));
-    free(p);
-}
 
 static void usage(FILE *f)
 {
@@ -189,7 +176,7 @@ int main(int argc, char **argv)
     const char *lvl = getenv("ARCA_LOG_LEVEL");
     if (lvl != NULL && arca_log_level_parse(lvl) >= 0)
         arca_log_set_level((enum arca_log_level)arca_log_level_parse(lvl));
-    json_set_alloc_funcs(wiping_malloc, wiping_free);
+    arca_json_wipe_on_free(); /* jansson holds the configuration and the access token */
 
     const char *addr = env2("ARCA_CAS_ADDR", "SCONE_CAS_ADDR");
     const char *config_id = env2("ARCA_CONFIG_ID", "SCONE_CONFIG_ID");

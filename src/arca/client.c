@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "api/json.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/fs.h"
@@ -279,32 +280,24 @@ int arca_client_json(struct arca_client *c, const char *method, const char *path
     arca_buf_init(&b, ANSWER_MAX);
     *out = NULL;
     int rc = arca_client_request(c, method, path, body, n, status, &b);
-    if (rc < 0) {
-        arca_buf_free(&b);
-        return rc;
-    }
-    json_error_t e;
-    json_t *j = json_loadb((const char *)b.data, b.len, 0, &e);
+    json_t *j = NULL;
+    if (rc == 0)
+        rc = arca_json_parse_object(b.data, b.len, "answer", &j);
     arca_buf_free(&b);
     if (*status >= 200 && *status < 300) {
-        ARCA_ENSURE(j != NULL, ARCA_ERR_NETWORK, "CAS %s answered invalid JSON: %s", c->addr,
-                    e.text);
+        if (rc < 0)
+            return rc == ARCA_ERR_FORMAT ? arca_err_wrap(ARCA_ERR_NETWORK, "CAS %s", c->addr) : rc;
         *out = j;
         return 0;
     }
+    if (rc < 0 && rc != ARCA_ERR_FORMAT)
+        return rc;
     /* An error answer: {"msg": [...]} */
     struct arca_buf msg;
     arca_buf_init(&msg, 8192);
-    json_t *m = json_object_get(j, "msg");
-    size_t i;
-    json_t *v;
-    json_array_foreach(m, i, v)
-    {
-        if (json_is_string(v))
-            arca_buf_printf(&msg, "%s%s", i ? "; " : "", json_string_value(v));
-    }
+    size_t found = arca_api_error_join(j, &msg);
     rc = arca_err_set(status_code(*status), "CAS answered %ld: %s", *status,
-                      msg.len ? arca_buf_cstr(&msg) : "(no message)");
+                      found ? arca_buf_cstr(&msg) : "(no message)");
     arca_buf_free(&msg);
     *out = j;
     return rc;

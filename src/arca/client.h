@@ -61,7 +61,9 @@ int arca_client_request(struct arca_client *c, const char *method, const char *p
                         const void *body, size_t n, long *status, struct arca_buf *answer);
 
 /*
- * The same, parsing the answer as JSON into *out (json_decref). When the status is not 2xx,
+ * The same, parsing the answer as a JSON object into *out (json_decref; duplicate keys are
+ * refused, api/json.h; a 2xx answer that does not parse is ARCA_ERR_NETWORK, since the CAS
+ * did not speak the protocol). When the status is not 2xx,
  * prints the server's {"msg": [...]} to stderr and returns the matching negative code (the
  * answer is still returned in *out if it parsed). Convenience for the subcommands.
  */

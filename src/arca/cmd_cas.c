@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "api/client_api.h"
 #include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -41,33 +42,27 @@ static void cas_usage(FILE *f)
 static int verify_answer(json_t *a, const uint8_t nonce[32], bool accept_sim, uint8_t (*meas)[32],
                          size_t nmeas, uint8_t cas_key[32], char measurement_hex[65])
 {
-    const char *type = json_string_value(json_object_get(a, "type"));
-    const char *ev64 = json_string_value(json_object_get(a, "evidence"));
-    const char *spki64 = json_string_value(json_object_get(a, "spki"));
-    const char *key_hex = json_string_value(json_object_get(a, "cas_key"));
-    ARCA_ENSURE(type != NULL && ev64 != NULL && spki64 != NULL && key_hex != NULL, ARCA_ERR_FORMAT,
-                "attestation answer lacks type, evidence, spki or cas_key");
-    ARCA_ENSURE(strcmp(type, "sim") == 0, ARCA_ERR_UNSUPPORTED,
-                "evidence type '%s' is not supported by this CLI yet", type);
-    ARCA_ENSURE(accept_sim, ARCA_ERR_INSECURE,
-                "the CAS offers only INSECURE simulated evidence; pass --accept-simulation if "
-                "this is a development setup");
-    struct arca_buf ev, spki;
-    arca_buf_init(&ev, ARCA_SIM_MAX_EVIDENCE);
-    arca_buf_init(&spki, 1 << 16);
-    int rc = 0;
+    struct arca_api_cas_evidence e;
+    arca_api_cas_evidence_init(&e);
     struct arca_claims claims;
     memset(&claims, 0, sizeof(claims));
     uint8_t rd[64], kid[32];
-    ARCA_GUARD(rc, arca_base64_decode(&ev, ev64, strlen(ev64)), out);
-    ARCA_GUARD(rc, arca_base64_decode(&spki, spki64, strlen(spki64)), out);
-    ARCA_GUARD(rc, arca_sim_evidence_verify(ev.data, ev.len, &claims), out);
-    ARCA_GUARD(rc, arca_launch_binding(spki.data, spki.len, nonce, "", rd), out);
+    int rc = 0;
+    ARCA_GUARD(rc, arca_api_cas_evidence_from_json(a, &e), out);
+    ARCA_GUARD_ENSURE(rc, strcmp(e.type, ARCA_API_EVIDENCE_SIM) == 0, out, ARCA_ERR_UNSUPPORTED,
+                      "evidence type '%s' is not supported by this CLI yet", e.type);
+    ARCA_GUARD_ENSURE(rc, accept_sim, out, ARCA_ERR_INSECURE,
+                      "the CAS offers only INSECURE simulated evidence; pass --accept-simulation "
+                      "if this is a development setup");
+    ARCA_GUARD_ENSURE(rc, e.evidence.len <= ARCA_SIM_MAX_EVIDENCE, out, ARCA_ERR_TOO_LARGE,
+                      "attestation answer: evidence larger than %d bytes", ARCA_SIM_MAX_EVIDENCE);
+    ARCA_GUARD(rc, arca_sim_evidence_verify(e.evidence.data, e.evidence.len, &claims), out);
+    ARCA_GUARD(rc, arca_launch_binding(e.spki.data, e.spki.len, nonce, "", rd), out);
     ARCA_GUARD_ENSURE(rc, arca_memeq(rd, claims.report_data, 64), out, ARCA_ERR_POLICY,
                       "evidence REPORTDATA does not bind the CAS key and our nonce (replayed or "
                       "forged evidence)");
-    ARCA_GUARD(rc, arca_sha256(spki.data, spki.len, kid), out);
-    ARCA_GUARD(rc, arca_hex_decode_fixed(cas_key, 32, key_hex, strlen(key_hex)), out);
+    ARCA_GUARD(rc, arca_sha256(e.spki.data, e.spki.len, kid), out);
+    memcpy(cas_key, e.cas_key, 32);
     ARCA_GUARD_ENSURE(rc, arca_memeq(kid, cas_key, 32), out, ARCA_ERR_POLICY,
                       "the announced CAS key is not the hash of the attested key");
     if (nmeas > 0) {
@@ -81,9 +76,21 @@ static int verify_answer(json_t *a, const uint8_t nonce[32], bool accept_sim, ui
     }
     arca_hex_fmt(measurement_hex, claims.mrenclave, 32);
 out:
-    arca_buf_free(&ev);
-    arca_buf_free(&spki);
+    arca_api_cas_evidence_clear(&e);
     return rc;
+}
+
+/* Warns on stderr when addr has a pinned key other than khex: the CAS changed its key (a new
+ * installation, or someone else answering at that address) and attesting pins the new one. */
+static void warn_if_repinning(json_t *db, const char *addr, const char *khex)
+{
+    const char *old = json_string_value(
+        json_object_get(json_object_get(json_object_get(db, "cas"), addr), "cas_key"));
+    if (old != NULL && strcmp(old, khex) != 0)
+        fprintf(stderr,
+                "arca: warning: CAS %s was pinned to key %s; replacing it with the newly attested "
+                "key %s\n",
+                addr, old, khex);
 }
 
 static int cas_attest(struct arca_cli *cli, int argc, char **argv)
@@ -139,6 +146,11 @@ static int cas_attest(struct arca_cli *cli, int argc, char **argv)
     if (rc == 0)
         rc = arca_client_json(c, "GET", "/v1/version", NULL, 0, &status, &v);
     arca_client_free(c);
+    struct arca_api_cas_version ver;
+    if (rc == 0)
+        rc = arca_api_cas_version_from_json(v, &ver);
+    if (rc == 0 && !arca_memeq(ver.cas_key, cas_key, 32))
+        rc = arca_err_set(ARCA_ERR_POLICY, "the CAS announces another key than the attested one");
     if (rc < 0)
         goto fail;
     rc = arca_cas_db_load(cli, &db);
@@ -147,16 +159,19 @@ static int cas_attest(struct arca_cli *cli, int argc, char **argv)
     char khex[65], t[ARCA_TIME_RFC3339_LEN];
     arca_hex_fmt(khex, cas_key, 32);
     arca_time_format_rfc3339(arca_time_now(), t);
+    warn_if_repinning(db, addr, khex);
     json_object_set_new(json_object_get(db, "cas"), addr,
                         json_pack("{s:s, s:s, s:s, s:s, s:b}", "cas_key", khex, "measurement", mhex,
-                                  "evidence_type", "sim", "attested_at", t, "insecure", 1));
+                                  "evidence_type", ARCA_API_EVIDENCE_SIM, "attested_at", t,
+                                  "insecure", 1));
     json_object_set_new(db, "default", json_string(addr));
     rc = arca_cas_db_save(cli, db);
     if (rc < 0)
         goto fail;
     if (cli->output == ARCA_OUTPUT_JSON) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "address", addr, "cas_key", khex,
-                              "measurement", mhex, "evidence_type", "sim", "insecure", 1);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:b}", "address", addr, "cas_key", khex, "measurement",
+                      mhex, "evidence_type", ARCA_API_EVIDENCE_SIM, "insecure", 1);
         cli_print_json(o);
         json_decref(o);
     } else {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/json.h"
 #include "cli.h"
 
 struct group {
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
     /* A CAS closing the TLS connection mid-write must give exit code 3 with a message, not a
      * silent death by SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
+    arca_json_wipe_on_free(); /* answers and pinned-CAS data pass through jansson */
     struct arca_cli cli = {.cas = getenv("ARCA_CAS"),
                            .identity = getenv("ARCA_IDENTITY"),
                            .output = ARCA_OUTPUT_TEXT,

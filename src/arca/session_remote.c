@@ -10,8 +10,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "api/client_api.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/time.h"
 #include "client.h"
 #include "policy/session.h"
 
@@ -44,24 +46,39 @@ static int load_local(const char *path, const struct arca_buf *b, struct arca_se
     return rc;
 }
 
+/* Prints an answer re-encoded from its wire struct (j stolen): -o json shows what the CAS
+ * answered, through the one mapping of api/client_api.h. */
+static void print_answer(json_t *j)
+{
+    if (j != NULL)
+        cli_print_json(j);
+    json_decref(j);
+}
+
 static int upload(struct arca_cli *cli, const char *what, const void *body, size_t n)
 {
     struct arca_client *c = NULL;
     json_t *a = NULL;
+    struct arca_api_version v;
+    memset(&v, 0, sizeof(v));
     long status = 0;
     int rc = arca_client_open(cli, true, &c);
     if (rc == 0)
         rc = arca_client_json(c, "POST", "/v1/sessions", body, n, &status, &a);
     arca_client_free(c);
-    if (rc < 0) {
-        json_decref(a);
-        return fail_rc(what, rc);
-    }
-    if (cli->output == ARCA_OUTPUT_JSON)
-        cli_print_json(a);
-    else
-        printf("%s\n", json_string_value(json_object_get(a, "hash")));
+    if (rc == 0)
+        rc = arca_api_version_from_json(a, ARCA_API_VERSION_UPLOADED, &v);
     json_decref(a);
+    if (rc < 0)
+        return fail_rc(what, rc);
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        print_answer(arca_api_version_to_json(&v, ARCA_API_VERSION_UPLOADED));
+    } else {
+        char h[65];
+        arca_hex_fmt(h, v.hash, 32);
+        printf("%s\n", h);
+    }
+    arca_api_version_clear(&v);
     return ARCA_EXIT_OK;
 }
 
@@ -120,15 +137,26 @@ static int get_json(struct arca_cli *cli, const char *path, json_t **out)
     return rc;
 }
 
-/* The active version's JSON answer for name (read access needed). */
-static int get_active(struct arca_cli *cli, const char *name, const char *hash, json_t **out)
+/* The active (hash NULL) or the given version of name (read access needed) into *out;
+ * *malformed (may be NULL) is set when the CAS answered but not a version. */
+static int get_version(struct arca_cli *cli, const char *name, const char *hash,
+                       struct arca_api_version *out, bool *malformed)
 {
     char path[1200];
     if (hash != NULL)
         snprintf(path, sizeof(path), "/v1/sessions/%s?hash=%s", name, hash);
     else
         snprintf(path, sizeof(path), "/v1/sessions/%s", name);
-    return get_json(cli, path, out);
+    json_t *a = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = get_json(cli, path, &a);
+    if (rc == 0) {
+        rc = arca_api_version_from_json(a, ARCA_API_VERSION_READ, out);
+        if (rc < 0 && malformed != NULL)
+            *malformed = true;
+    }
+    json_decref(a);
+    return rc;
 }
 
 /*
@@ -170,7 +198,8 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
     struct arca_buf b, nb;
     arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
     struct arca_session *s = NULL, *s2 = NULL;
-    json_t *active = NULL;
+    struct arca_api_version active;
+    memset(&active, 0, sizeof(active));
     int exit_code = ARCA_EXIT_OK;
     int rc = read_session_file(file, &b);
     if (rc < 0) {
@@ -181,13 +210,14 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s is not a valid session", file);
         goto out;
     }
-    rc = get_active(cli, s->name.s, NULL, &active);
+    rc = get_version(cli, s->name.s, NULL, &active, NULL);
     if (rc < 0) {
         exit_code = fail_rc("session update: reading the active version", rc);
         goto out;
     }
-    const char *hash = json_string_value(json_object_get(active, "hash"));
-    if (hash == NULL || set_predecessor(&b, hash, &nb) < 0 || load_local(file, &nb, &s2) < 0) {
+    char hash[65];
+    arca_hex_fmt(hash, active.hash, 32);
+    if (set_predecessor(&b, hash, &nb) < 0 || load_local(file, &nb, &s2) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: cannot set predecessor in %s", file);
         goto out;
     }
@@ -195,7 +225,7 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
 out:
     arca_session_free(s);
     arca_session_free(s2);
-    json_decref(active);
+    arca_api_version_clear(&active);
     arca_buf_free(&b);
     arca_buf_free(&nb);
     return exit_code;
@@ -222,20 +252,19 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
         if (arca_hex_decode_fixed(h, 32, hash, strlen(hash)) < 0)
             return cli_fail(ARCA_EXIT_USAGE, "session read: --hash needs 64 hex digits");
     }
-    json_t *a = NULL;
-    int rc = get_active(cli, name, hash, &a);
+    struct arca_api_version v;
+    int rc = get_version(cli, name, hash, &v, NULL);
     if (rc < 0)
         return fail_rc("session read", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
-        cli_print_json(a);
+        print_answer(arca_api_version_to_json(&v, ARCA_API_VERSION_READ));
     } else {
-        printf("# %s version %lld hash %s\n", name,
-               (long long)json_integer_value(json_object_get(a, "version")),
-               json_string_value(json_object_get(a, "hash")));
-        const char *y = json_string_value(json_object_get(a, "session"));
-        printf("%s", y != NULL ? y : "");
+        char h[65];
+        arca_hex_fmt(h, v.hash, 32);
+        printf("# %s version %llu hash %s\n", name, (unsigned long long)v.version, h);
+        printf("%s", v.session != NULL ? v.session : "");
     }
-    json_decref(a);
+    arca_api_version_clear(&v);
     return ARCA_EXIT_OK;
 }
 
@@ -257,22 +286,24 @@ int session_list(struct arca_cli *cli, int argc, char **argv)
     snprintf(path, sizeof(path), "/v1/sessions?prefix=%s", esc);
     curl_free(esc);
     json_t *a = NULL;
+    struct arca_api_versions l;
+    memset(&l, 0, sizeof(l));
     int rc = get_json(cli, path, &a);
+    if (rc == 0)
+        rc = arca_api_list_from_json(a, &l);
+    json_decref(a);
     if (rc < 0)
         return fail_rc("session list", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
-        cli_print_json(a);
+        print_answer(arca_api_list_to_json(&l));
     } else {
-        size_t i;
-        json_t *v;
-        json_array_foreach(json_object_get(a, "sessions"), i, v)
-        {
-            printf("%s\t%lld\t%s\n", json_string_value(json_object_get(v, "name")),
-                   (long long)json_integer_value(json_object_get(v, "version")),
-                   json_string_value(json_object_get(v, "hash")));
+        for (size_t i = 0; i < l.n; i++) {
+            char h[65];
+            arca_hex_fmt(h, l.v[i].hash, 32);
+            printf("%s\t%llu\t%s\n", l.v[i].name, (unsigned long long)l.v[i].version, h);
         }
     }
-    json_decref(a);
+    arca_api_versions_clear(&l);
     return ARCA_EXIT_OK;
 }
 
@@ -286,22 +317,25 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
     char path[1200];
     snprintf(path, sizeof(path), "/v1/history/%s", name);
     json_t *a = NULL;
+    struct arca_api_versions l;
+    memset(&l, 0, sizeof(l));
     int rc = get_json(cli, path, &a);
+    if (rc == 0)
+        rc = arca_api_history_from_json(a, &l);
+    json_decref(a);
     if (rc < 0)
         return fail_rc("session history", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
-        cli_print_json(a);
+        print_answer(arca_api_history_to_json(&l));
     } else {
-        size_t i;
-        json_t *v;
-        json_array_foreach(json_object_get(a, "versions"), i, v)
-        {
-            printf("%lld\t%s\t%s\n", (long long)json_integer_value(json_object_get(v, "version")),
-                   json_string_value(json_object_get(v, "hash")),
-                   json_string_value(json_object_get(v, "created_at")));
+        for (size_t i = 0; i < l.n; i++) {
+            char h[65], t[ARCA_TIME_RFC3339_LEN];
+            arca_hex_fmt(h, l.v[i].hash, 32);
+            arca_time_format_rfc3339(l.v[i].created_at, t);
+            printf("%llu\t%s\t%s\n", (unsigned long long)l.v[i].version, h, t);
         }
     }
-    json_decref(a);
+    arca_api_versions_clear(&l);
     return ARCA_EXIT_OK;
 }
 
@@ -313,7 +347,8 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
         return u;
     struct arca_buf b;
     struct arca_session *s = NULL;
-    json_t *a = NULL;
+    struct arca_api_version a;
+    memset(&a, 0, sizeof(a));
     int exit_code = ARCA_EXIT_OK;
     int rc = read_session_file(file, &b);
     if (rc < 0 || load_local(file, &b, &s) < 0) {
@@ -321,23 +356,22 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
                              rc < 0 ? arca_err_detail() : "invalid session");
         goto out;
     }
-    rc = get_active(cli, s->name.s, NULL, &a);
+    bool malformed = false;
+    rc = get_version(cli, s->name.s, NULL, &a, &malformed);
+    if (malformed) {
+        exit_code = cli_fail(ARCA_EXIT_CAS, "session verify: the CAS answer lacks hash/creator");
+        goto out;
+    }
     if (rc < 0) {
         exit_code = fail_rc("session verify", rc);
         goto out;
     }
-    const char *hash = json_string_value(json_object_get(a, "hash"));
-    const char *creator = json_string_value(json_object_get(a, "creator"));
-    uint8_t cid[32], local[32], remote[32];
-    if (hash == NULL || creator == NULL ||
-        arca_hex_decode_fixed(cid, 32, creator, strlen(creator)) < 0 ||
-        arca_hex_decode_fixed(remote, 32, hash, strlen(hash)) < 0) {
-        exit_code = cli_fail(ARCA_EXIT_CAS, "session verify: the CAS answer lacks hash/creator");
-        goto out;
-    }
+    char hash[65];
+    arca_hex_fmt(hash, a.hash, 32);
     /* The file may be the update template without predecessor: compare with the active one's. */
-    const char *pred = json_string_value(json_object_get(a, "predecessor"));
-    if (!s->has_predecessor && pred != NULL) {
+    if (!s->has_predecessor && a.has_predecessor) {
+        char pred[65];
+        arca_hex_fmt(pred, a.predecessor, 32);
         struct arca_buf nb;
         arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
         struct arca_session *s2 = NULL;
@@ -347,11 +381,12 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
         }
         arca_buf_free(&nb);
     }
-    if (arca_session_hash(s, cid, local) < 0) {
+    uint8_t local[32];
+    if (arca_session_hash(s, a.creator, local) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session verify: %s", arca_err_detail());
         goto out;
     }
-    bool same = arca_memeq(local, remote, 32);
+    bool same = arca_memeq(local, a.hash, 32);
     char lh[65];
     arca_hex_fmt(lh, local, 32);
     if (cli->output == ARCA_OUTPUT_JSON) {
@@ -370,7 +405,7 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     exit_code = same ? ARCA_EXIT_OK : ARCA_EXIT_FAIL;
 out:
     arca_session_free(s);
-    json_decref(a);
+    arca_api_version_clear(&a);
     arca_buf_free(&b);
     return exit_code;
 }

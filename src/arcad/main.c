@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/json.h"
 #include "arcad_internal.h"
 #include "audit/audit.h"
 #include "base/err.h"
@@ -82,6 +83,7 @@ static int sim_get_key(void *vctx, const char *purpose, uint8_t key[ARCA_STORE_K
 
 int main(int argc, char **argv)
 {
+    arca_json_wipe_on_free(); /* before any JSON: bodies and answers may hold secrets */
     struct arcad_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
     struct arcad_config *cfg = &ctx.cfg;

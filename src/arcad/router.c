@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "api/json.h"
 #include "arcad_internal.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -138,20 +139,7 @@ void arcad_request_body(struct arcad_request *req, const uint8_t **p, size_t *n)
 
 int arcad_request_json(struct arcad_request *req, json_t **out)
 {
-    ARCA_ENSURE_REF(out);
-    json_error_t jerr;
-    ARCA_ENSURE(req->body_len > 0, ARCA_ERR_FORMAT, "request body: empty, expected a JSON object");
-    json_t *j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    /* jansson's error text quotes the token near the error, which may be part of a secret
-     * (an access token, a host environment value): report the position only. */
-    ARCA_ENSURE(j != NULL, ARCA_ERR_FORMAT, "request body: invalid JSON at line %d column %d",
-                jerr.line, jerr.column);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        ARCA_BAIL(ARCA_ERR_FORMAT, "request body: expected a JSON object");
-    }
-    *out = j;
-    return 0;
+    return arca_json_parse_object(req->body, req->body_len, "request body", out);
 }
 
 bool arcad_request_peer_key_id(struct arcad_request *req, uint8_t out[ARCA_SHA256_LEN])
@@ -245,21 +233,23 @@ void arcad_reply_json(struct arcad_request *req, int status, json_t *body)
 {
     if (body == NULL)
         body = json_object();
-    char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* Answers may carry configuration with secret values (enclave API): the text is wiped. */
+    struct arca_buf text;
+    arca_buf_init_secret(&text, 0);
+    int rc = body != NULL ? arca_json_dump(body, false, &text) : ARCA_ERR_ALLOC;
     json_decref(body);
-    if (s == NULL) {
-        static const char oom[] = "{\"msg\":[\"out of memory\"]}";
+    if (rc < 0) {
+        static const char oom[] = ARCA_API_ERROR_OOM;
         reply_bytes(req, 500, "application/json", oom, sizeof(oom) - 1);
-        return;
+    } else {
+        reply_bytes(req, status, "application/json", text.data, text.len);
     }
-    reply_bytes(req, status, "application/json", s, strlen(s));
-    free(s);
+    arca_buf_free(&text);
 }
 
 static void reply_msg(struct arcad_request *req, int status, const char *msg)
 {
-    json_t *j = json_pack("{s:[s]}", "msg", msg);
-    arcad_reply_json(req, status, j);
+    arcad_reply_json(req, status, arca_api_error_new(&msg, 1));
 }
 
 void arcad_reply_error(struct arcad_request *req, int status, const char *fmt, ...)

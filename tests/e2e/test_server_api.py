@@ -233,6 +233,22 @@ def test_cli_exit_codes(arcad, identities, tmp_path):
     assert p.returncode == 3 and "key" in p.stderr
 
 
+def test_cas_attest_warns_before_repinning(arcad, identities, tmp_path):
+    """Attesting a CAS whose address is pinned to another key replaces the pin (exit 0, as
+    before) but says so on stderr; attesting the same key again is silent."""
+    alt = tmp_path / "repin"
+    __import__("shutil").copytree(identities["creator"].dir, alt)
+    db = json.load(open(alt / "cas.json"))
+    db["cas"][arcad.addr]["cas_key"] = "00" * 32
+    json.dump(db, open(alt / "cas.json", "w"))
+    p = run_cli(str(alt), "cas", "attest", arcad.addr, "--accept-simulation")
+    assert p.returncode == 0, p.stderr
+    assert "warning" in p.stderr and "00" * 32 in p.stderr and arcad.cas_key in p.stderr
+    assert json.load(open(alt / "cas.json"))["cas"][arcad.addr]["cas_key"] == arcad.cas_key
+    p = run_cli(str(alt), "cas", "attest", arcad.addr, "--accept-simulation")
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
+
+
 def test_no_secret_value_anywhere(arcad, identities, world):
     secret = world["secret"]
     answers = []

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/redact.h"
+#include "policy/redact.h"
 #include "arcad_internal.h"
 
 static void h_any(struct arcad_request *req, void *arg)
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (status < 200 || status > 599)
         abort();
     arca_buf_reset(&out);
-    arca_api_session_redact((const char *)body, blen, &out);
+    arca_session_redact((const char *)body, blen, &out);
     arca_buf_free(&out);
     free(uri);
     return 0;

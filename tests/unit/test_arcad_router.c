@@ -1,5 +1,5 @@
 /* arcad's transport-independent request path: URI parsing, routing, auth gate, answers,
- * metrics; the session YAML redactor; the access-policy evaluator used by the handlers. */
+ * metrics; the access-policy evaluator used by the handlers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include "api/redact.h"
 #include "arcad_internal.h"
 #include "base/err.h"
 
@@ -217,54 +216,12 @@ static void test_metrics_render(void **state)
     arcad_metrics_free(ctx.metrics);
 }
 
-static void test_redact(void **state)
-{
-    static const char yaml[] = "name: s\n"
-                               "version: \"0.3\"\n"
-                               "secrets:\n"
-                               "  - name: a\n"
-                               "    kind: ascii\n"
-                               "    value: \"TOPSECRET1\"\n"
-                               "  - name: b\n"
-                               "    kind: binary\n"
-                               "    value: |\n"
-                               "      TOPSECRET2\n"
-                               "  - name: c\n"
-                               "    kind: ascii\n"
-                               "    value: \"$$SCONE::a$$\"\n"
-                               "volumes:\n"
-                               "  - name: v\n"
-                               "    fspf_key: TOPSECRET3\n"
-                               "services:\n"
-                               "  - name: x\n"
-                               "    environment:\n"
-                               "      value: TOPSECRET4\n"
-                               "    attestation:\n"
-                               "      - one_time_password_shared_secret: {nested: TOPSECRET5}\n"
-                               "        mrenclave: [abc]\n";
-    struct arca_buf out;
-    arca_buf_init(&out, 0);
-    assert_int_equal(arca_api_session_redact(yaml, strlen(yaml), &out), 0);
-    const char *s = arca_buf_cstr(&out);
-    assert_null(strstr(s, "TOPSECRET"));
-    assert_non_null(strstr(s, "$$SCONE::a$$"));
-    assert_non_null(strstr(s, "mrenclave"));
-    assert_non_null(strstr(s, "<redacted>"));
-    arca_buf_free(&out);
-    arca_buf_init(&out, 0);
-    assert_int_equal(arca_api_session_redact("a: [1\n", 6, &out), ARCA_ERR_FORMAT);
-    assert_int_equal(out.len, 0);
-    assert_int_equal(arca_api_session_redact("a: &x 1\nb: *x\n", 14, &out), ARCA_ERR_FORMAT);
-    arca_buf_free(&out);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),    cmocka_unit_test(test_bad_uris),
         cmocka_unit_test(test_json_body),  cmocka_unit_test(test_router_add_checks),
         cmocka_unit_test(test_err_status), cmocka_unit_test(test_metrics_render),
-        cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*
  * Session YAML as a human may see it (DESIGN §3: reads never contain secret values).
  */
-#ifndef ARCA_API_REDACT_H
-#define ARCA_API_REDACT_H
+#ifndef ARCA_POLICY_REDACT_H
+#define ARCA_POLICY_REDACT_H
 
 #include <stddef.h>
 
@@ -18,6 +18,6 @@
  * formatting are not preserved (the YAML is re-emitted from its events). Appends to out; out
  * is unchanged on failure (ARCA_ERR_FORMAT naming line and column of malformed YAML).
  */
-int arca_api_session_redact(const char *yaml, size_t n, struct arca_buf *out);
+int arca_session_redact(const char *yaml, size_t n, struct arca_buf *out);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <yaml.h>
 
-#include "api/redact.h"
+#include "policy/redact.h"
 #include "base/err.h"
 
 static const char *const secret_keys[] = {"value", "fspf_key", "one_time_password_shared_secret",
@@ -37,7 +37,7 @@ struct level {
     bool expect_key;
 };
 
-int arca_api_session_redact(const char *yaml, size_t n, struct arca_buf *out)
+int arca_session_redact(const char *yaml, size_t n, struct arca_buf *out)
 {
     ARCA_ENSURE_REF(yaml);
     ARCA_ENSURE_REF(out);

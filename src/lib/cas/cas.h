@@ -1,0 +1,110 @@
+/*
+ * The CAS's server logic for the client API (docs/internals/cas.md): the rules for creating
+ * and updating sessions, who may read, list and see history, and which values are public. No
+ * HTTP here: arcad (src/arcad/api.c) turns a request into one call and the answer into JSON
+ * with api/client_api.h; tests call it directly over a real store.
+ *
+ * Errors are arca_err codes whose detail is the human message the client sees:
+ *   ARCA_ERR_UNAUTHENTICATED  no client key where one is needed
+ *   ARCA_ERR_FORMAT           bad input (empty upload, malformed hash)
+ *   ARCA_ERR_NOT_FOUND        no such session / version / namespace session
+ *   ARCA_ERR_DENIED           the access policy does not admit the client (audited)
+ *   ARCA_ERR_EXISTS, ARCA_ERR_CONFLICT  create of an existing name, stale predecessor
+ *   other                     store, secrets or internal failures, passed up unchanged
+ * Access is always decided against the *active* version (or the namespace session's active
+ * version for a create), never against an uploaded one, so an update cannot grant itself
+ * rights. Nothing here ever puts a secret value into an answer, a detail, a log or an audit
+ * line; session text that passes through is wiped when freed.
+ *
+ * Thread-safety: every function may run on several threads at once over the same context
+ * (the store and the audit log serialise what they must).
+ */
+#ifndef ARCA_CAS_CAS_H
+#define ARCA_CAS_CAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/client_api.h"
+
+struct arca_store;
+struct arca_audit;
+struct arca_diag;
+
+#define ARCA_CAS_KEY_LEN 32
+/* The longest predecessor walk a history answer makes. */
+#define ARCA_CAS_HISTORY_MAX 10000
+
+/* What the server logic needs; every pointer borrowed, outliving the calls. */
+struct arca_cas {
+    struct arca_store *store;
+    struct arca_audit *audit;          /* NULL: no audit events (unit tests) */
+    uint8_t cas_key[ARCA_CAS_KEY_LEN]; /* this CAS's key id (SHA-256 of its SPKI) */
+};
+
+/*
+ * Appends event (audit/audit.h ARCA_AUDIT_*) with fields (stolen; may be NULL) to cas's audit
+ * log, if it has one. A failure is logged, not returned: the change it records is durable
+ * already, and the caller's answer must not depend on the log.
+ */
+void arca_cas_audit(const struct arca_cas *cas, const char *event, json_t *fields);
+
+/* The result of arca_cas_session_put. */
+struct arca_cas_put {
+    struct arca_api_version v; /* name, hash, version, creator of the stored version */
+    bool updated;              /* true: an update, false: a create */
+    bool invalid;              /* the upload is not a valid session: see the diag */
+};
+
+/*
+ * Creates (no `predecessor`) or updates (predecessor = active hash) a session from the YAML
+ * yaml[0..n) uploaded by the client with key id client (NULL: no certificate). On create of
+ * "a/b" the namespace session "a" must exist and its create_sessions rule admit the client;
+ * on update the active version's update rule must admit the client. Secrets are generated
+ * (create) or migrated (update), then the version and its sealed secrets are committed in one
+ * durable write and an audit event is appended. When the YAML does not load, out->invalid is
+ * set and diag (the caller's, initialised) holds every diagnostic. yaml stays the caller's (it
+ * may hold secret values: the caller wipes it). *out is cleared with arca_cas_put_clear, also
+ * after a failure.
+ */
+int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
+                         size_t n, struct arca_diag *diag, struct arca_cas_put *out);
+void arca_cas_put_clear(struct arca_cas_put *p);
+
+/*
+ * The active version of name, or its stored version whose hash is hash_hex (64 hex digits;
+ * NULL: the active one), for the client (read rule of the active version), with the session
+ * text redacted of secret values. The read is audited. *out (arca_api_version_clear) is
+ * cleared on failure.
+ */
+int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                          const char *hash_hex, struct arca_api_version *out);
+
+/*
+ * The sessions whose names start with prefix ("" or NULL: all) and whose active version's
+ * list_sessions rule admits the client, sorted by name. Sessions that cannot be checked are
+ * left out. *out (arca_api_versions_clear) is cleared on failure.
+ */
+int arca_cas_session_list(const struct arca_cas *cas, const uint8_t *client, const char *prefix,
+                          struct arca_api_versions *out);
+
+/*
+ * The versions of name from the active one back to the first (at most ARCA_CAS_HISTORY_MAX),
+ * for a client the active version's read rule admits. *out (arca_api_versions_clear, name
+ * set) is cleared on failure.
+ */
+int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                             struct arca_api_versions *out);
+
+/*
+ * The public values of session name (secrets marked export_public of its active version; for
+ * a private key only its public key), in the order the session declares them; secret (NULL:
+ * all) selects one. No client identity is needed. ARCA_ERR_NOT_FOUND if the session does not
+ * exist; a session without such secrets gives an empty list. *out (arca_api_values_clear) is
+ * cleared on failure.
+ */
+int arca_cas_values(const struct arca_cas *cas, const char *name, const char *secret,
+                    struct arca_api_values *out);
+
+#endif

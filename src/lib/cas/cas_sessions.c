@@ -1,0 +1,427 @@
+/*
+ * Session create, update, read, list and history (cas/cas.h). Moved here from arcad's request
+ * handlers so that the rules have unit tests of their own and arcad only adapts HTTP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "cas/cas_internal.h"
+#include "govern/access.h"
+#include "policy/redact.h"
+#include "policy/session.h"
+#include "secrets/secrets.h"
+#include "secrets/session_specs.h"
+
+static void hexstr(char out[65], const uint8_t in[32])
+{
+    arca_hex_fmt(out, in, 32);
+}
+
+void arca_cas_audit(const struct arca_cas *cas, const char *event, json_t *fields)
+{
+    if (cas->audit != NULL && arca_audit_append(cas->audit, event, fields, NULL) < 0)
+        arca_error("cas", "audit: cannot record %s: %s", event, arca_err_detail());
+    json_decref(fields);
+}
+
+int cas_load_model(const struct arca_store_session *rec, struct arca_session **out)
+{
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_session_load(rec->yaml, rec->yaml_len, rec->name, out, &d);
+    arca_diag_free(&d);
+    if (rc < 0)
+        return arca_err_set(ARCA_ERR_INTERNAL, "stored session '%s' no longer loads", rec->name);
+    return 0;
+}
+
+/* Evaluates op of model's policy (creator = the stored creator) for client (may be NULL). */
+static int check_access(const struct arca_session *model, const uint8_t creator[32],
+                        const uint8_t *client, enum arca_access_op op, bool *allowed)
+{
+    struct arca_access_subject subj = {.client_key_id = client, .creator_key_id = creator};
+    return arca_access_check(arca_access_rule(&model->access, op), &subj, allowed);
+}
+
+/*
+ * Decides op on stored version rec for client against rec's own policy: 0 if allowed, else
+ * ARCA_ERR_DENIED (audited) with "not allowed to WHAT (...)", or the error that stopped the
+ * decision.
+ */
+static int require_access(const struct arca_cas *cas, const uint8_t *client,
+                          const struct arca_store_session *rec, enum arca_access_op op,
+                          const char *what)
+{
+    struct arca_session *model = NULL;
+    bool allowed = false;
+    int rc = cas_load_model(rec, &model);
+    if (rc == 0)
+        rc = check_access(model, rec->creator, client, op, &allowed);
+    arca_session_free(model);
+    if (rc < 0)
+        return rc;
+    if (allowed)
+        return 0;
+    char kid[65] = "";
+    if (client != NULL)
+        hexstr(kid, client);
+    arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED,
+                   json_pack("{s:s, s:s, s:s}", "operation", arca_access_op_name(op), "session",
+                             rec->name, "client", kid));
+    return arca_err_set(ARCA_ERR_DENIED,
+                        "not allowed to %s (its access_policy.%s does not list your key)", what,
+                        arca_access_op_name(op));
+}
+
+/* Fills the metadata of v from stored version rec (no session text). */
+static int version_of(const struct arca_store_session *rec, struct arca_api_version *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->name = strdup(rec->name);
+    ARCA_ENSURE(v->name != NULL, ARCA_ERR_ALLOC, "cas: out of memory");
+    memcpy(v->hash, rec->hash, 32);
+    v->version = rec->version;
+    memcpy(v->creator, rec->creator, 32);
+    v->created_at = rec->created_at;
+    v->has_predecessor = rec->has_predecessor;
+    memcpy(v->predecessor, rec->predecessor, 32);
+    return 0;
+}
+
+/* ---- create and update -------------------------------------------------------------------- */
+
+/* Generates (create) or migrates (update: old_hash given) the secrets of s and appends their
+ * serialisation to blob (a secret buffer). */
+static int secrets_for(const struct arca_cas *cas, const struct arca_session *s,
+                       const uint8_t *old_hash, struct arca_buf *blob)
+{
+    int rc = 0;
+    struct arca_secret_set *old = NULL, *set = NULL;
+    if (s->n_secrets == 0)
+        return 0;
+    if (old_hash != NULL) {
+        struct arca_buf ob;
+        arca_buf_init_secret(&ob, 0);
+        rc = arca_store_secrets_get(cas->store, old_hash, &ob);
+        if (rc == 0)
+            rc = arca_secret_set_decode(ob.data, ob.len, &old);
+        else if (rc == ARCA_ERR_NOT_FOUND)
+            rc = 0;
+        arca_buf_free(&ob);
+        if (rc < 0)
+            return rc;
+    }
+    ARCA_GUARD(rc, arca_secret_set_new(&set), out);
+    ARCA_GUARD(rc, arca_secrets_generate_for_session(s, old, arca_time_now(), set), out);
+    ARCA_GUARD(rc, arca_secret_set_encode(set, blob), out);
+out:
+    arca_secret_set_free(set);
+    arca_secret_set_free(old);
+    return rc;
+}
+
+/* The create rules: the name is free, and a namespaced name's parent admits the client. */
+static int check_create(const struct arca_cas *cas, const uint8_t *client,
+                        const struct arca_session *s, const struct arca_store_session *active)
+{
+    const char *name = s->name.s;
+    if (active != NULL) {
+        char h[65];
+        hexstr(h, active->hash);
+        return arca_err_set(ARCA_ERR_EXISTS,
+                            "session '%s' exists (active version %s); to change it, upload "
+                            "with `predecessor: %s` (arca session update does that)",
+                            name, h, h);
+    }
+    char *parent_name = arca_session_parent_name(s);
+    if (parent_name == NULL)
+        return 0;
+    struct arca_store_session *parent = NULL;
+    int rc = arca_store_session_get_active(cas->store, parent_name, &parent);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        rc = arca_err_set(ARCA_ERR_NOT_FOUND,
+                          "cannot create '%s': its namespace session '%s' does not exist", name,
+                          parent_name);
+    if (rc == 0) {
+        char what[1400];
+        snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
+        rc = require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what);
+    }
+    arca_store_session_free(parent);
+    free(parent_name);
+    return rc;
+}
+
+/* The update rules: the name exists, predecessor is its active hash, update admits client. */
+static int check_update(const struct arca_cas *cas, const uint8_t *client,
+                        const struct arca_session *s, const struct arca_store_session *active)
+{
+    const char *name = s->name.s;
+    ARCA_ENSURE(active != NULL, ARCA_ERR_NOT_FOUND,
+                "cannot update '%s': no such session (remove `predecessor` to create it)", name);
+    if (!arca_memeq(active->hash, s->predecessor, 32)) {
+        char h[65], p[65];
+        hexstr(h, active->hash);
+        hexstr(p, s->predecessor);
+        return arca_err_set(ARCA_ERR_CONFLICT,
+                            "predecessor %s is not the active version of '%s' (%s); read it "
+                            "again and retry",
+                            p, name, h);
+    }
+    char what[1400];
+    snprintf(what, sizeof(what), "update '%s'", name);
+    return require_access(cas, client, active, ARCA_ACCESS_UPDATE, what);
+}
+
+static void audit_put(const struct arca_cas *cas, const struct arca_store_session *rec,
+                      const uint8_t *client)
+{
+    char h[65], c[65];
+    hexstr(h, rec->hash);
+    hexstr(c, client);
+    json_t *fields = json_pack("{s:s, s:s, s:I, s:s}", "session", rec->name, "hash", h, "version",
+                               (json_int_t)rec->version, "client", c);
+    if (rec->has_predecessor) {
+        char p[65];
+        hexstr(p, rec->predecessor);
+        json_object_set_new(fields, "predecessor", json_string(p));
+    }
+    arca_cas_audit(cas,
+                   rec->has_predecessor ? ARCA_AUDIT_SESSION_UPDATED : ARCA_AUDIT_SESSION_CREATED,
+                   fields);
+    arca_info("cas", "session %s: %s version %llu (%s)",
+              rec->has_predecessor ? "updated" : "created", rec->name,
+              (unsigned long long)rec->version, h);
+}
+
+int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
+                         size_t n, struct arca_diag *diag, struct arca_cas_put *out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(diag);
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    ARCA_ENSURE(client != NULL, ARCA_ERR_UNAUTHENTICATED,
+                "uploading a session needs a client certificate");
+    ARCA_ENSURE(yaml != NULL && n > 0, ARCA_ERR_FORMAT,
+                "request body: empty, expected a session in YAML");
+    struct arca_session *s = NULL;
+    struct arca_store_session *active = NULL;
+    struct arca_buf blob;
+    arca_buf_init_secret(&blob, 0);
+    int rc = arca_session_load((const char *)yaml, n, "<upload>", &s, diag);
+    if (rc < 0) {
+        out->invalid = true;
+        goto out;
+    }
+    const char *name = s->name.s;
+    rc = arca_store_session_get_active(cas->store, name, &active);
+    if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
+        goto out;
+    rc = s->has_predecessor ? check_update(cas, client, s, active)
+                            : check_create(cas, client, s, active);
+    if (rc < 0)
+        goto out;
+    /* The creator of the first version stays the creator: CREATOR rules keep their meaning. */
+    const uint8_t *creator = s->has_predecessor ? active->creator : client;
+    struct arca_store_session rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.name = (char *)name;
+    rec.version = active != NULL ? active->version + 1 : 1;
+    rec.has_predecessor = s->has_predecessor;
+    if (s->has_predecessor)
+        memcpy(rec.predecessor, s->predecessor, 32);
+    memcpy(rec.creator, creator, 32);
+    rec.created_at = arca_time_now();
+    rec.yaml = (char *)yaml; /* the store reads yaml_len bytes; no copy to wipe */
+    rec.yaml_len = n;
+    ARCA_GUARD(rc, arca_session_hash(s, creator, rec.hash), out);
+    ARCA_GUARD(rc, secrets_for(cas, s, s->has_predecessor ? s->predecessor : NULL, &blob), out);
+    rc = arca_store_session_commit(cas->store, &rec, blob.len ? blob.data : NULL, blob.len);
+    if (rc == ARCA_ERR_EXISTS && s->has_predecessor)
+        arca_err_set(rc, "this exact version of '%s' is stored already", name);
+    if (rc < 0)
+        goto out;
+    audit_put(cas, &rec, client);
+    out->updated = s->has_predecessor;
+    rc = version_of(&rec, &out->v);
+out:
+    arca_buf_free(&blob);
+    arca_session_free(s);
+    arca_store_session_free(active);
+    return rc;
+}
+
+void arca_cas_put_clear(struct arca_cas_put *p)
+{
+    if (p == NULL)
+        return;
+    arca_api_version_clear(&p->v);
+    memset(p, 0, sizeof(*p));
+}
+
+/* ---- read, history, list ------------------------------------------------------------------ */
+
+/* Loads the active version of name into *active_out if op admits the client. */
+static int authorize_active(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                            enum arca_access_op op, struct arca_store_session **active_out)
+{
+    struct arca_store_session *active = NULL;
+    ARCA_ENSURE_REF(name);
+    ARCA_TRY(arca_session_name_check(name, strlen(name), true));
+    int rc = arca_store_session_get_active(cas->store, name, &active);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        return arca_err_set(rc, "Session not found: '%s'", name);
+    ARCA_TRY(rc);
+    char what[1200];
+    snprintf(what, sizeof(what), "%s session '%s'",
+             op == ARCA_ACCESS_READ ? "read" : arca_access_op_name(op), name);
+    rc = require_access(cas, client, active, op, what);
+    if (rc < 0) {
+        arca_store_session_free(active);
+        return rc;
+    }
+    *active_out = active;
+    return 0;
+}
+
+/* The stored version of name whose hash is hash_hex. */
+static int get_version(const struct arca_cas *cas, const char *name, const char *hash_hex,
+                       struct arca_store_session **out)
+{
+    uint8_t h[32];
+    ARCA_ENSURE(arca_hex_decode_fixed(h, 32, hash_hex, strlen(hash_hex)) == 0, ARCA_ERR_FORMAT,
+                "query hash: expected 64 hex digits");
+    int rc = arca_store_session_get(cas->store, h, out);
+    if (rc == 0 && strcmp((*out)->name, name) != 0) {
+        arca_store_session_free(*out);
+        *out = NULL;
+        rc = ARCA_ERR_NOT_FOUND;
+    }
+    if (rc == ARCA_ERR_NOT_FOUND)
+        return arca_err_set(rc, "Session not found: '%s' has no version %s", name, hash_hex);
+    return rc;
+}
+
+int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                          const char *hash_hex, struct arca_api_version *out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    struct arca_store_session *active = NULL, *rec = NULL;
+    struct arca_buf y;
+    arca_buf_init(&y, 0);
+    int rc = authorize_active(cas, client, name, ARCA_ACCESS_READ, &active);
+    if (rc == 0 && hash_hex != NULL)
+        rc = get_version(cas, name, hash_hex, &rec);
+    if (rc < 0)
+        goto out;
+    const struct arca_store_session *show = rec != NULL ? rec : active;
+    char h[65], c[65] = "";
+    hexstr(h, show->hash);
+    if (client != NULL)
+        hexstr(c, client);
+    arca_cas_audit(cas, ARCA_AUDIT_SESSION_READ,
+                   json_pack("{s:s, s:s, s:s}", "session", name, "hash", h, "client", c));
+    ARCA_GUARD(rc, version_of(show, out), out);
+    out->active = show == active;
+    /* A version that cannot be re-emitted is shown without its text rather than not at all. */
+    if (arca_session_redact(show->yaml, show->yaml_len, &y) == 0) {
+        ARCA_GUARD(rc, arca_buf_steal(&y, &out->session, &out->session_len), out);
+    }
+    arca_err_clear();
+out:
+    if (rc < 0)
+        arca_api_version_clear(out);
+    arca_buf_free(&y);
+    arca_store_session_free(active);
+    arca_store_session_free(rec);
+    return rc;
+}
+
+int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                             struct arca_api_versions *out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    struct arca_store_session *active = NULL;
+    ARCA_TRY(authorize_active(cas, client, name, ARCA_ACCESS_READ, &active));
+    struct arca_api_version v;
+    memset(&v, 0, sizeof(v));
+    int rc = 0;
+    out->name = strdup(name);
+    ARCA_GUARD_ENSURE(rc, out->name != NULL, out, ARCA_ERR_ALLOC, "cas: out of memory");
+    ARCA_GUARD(rc, version_of(active, &v), out);
+    ARCA_GUARD(rc, arca_api_versions_add(out, &v), out);
+    bool more = active->has_predecessor;
+    uint8_t next[32];
+    memcpy(next, active->predecessor, 32);
+    for (size_t i = 0; more && i < ARCA_CAS_HISTORY_MAX; i++) {
+        struct arca_store_session *rec = NULL;
+        ARCA_GUARD(rc, arca_store_session_get(cas->store, next, &rec), out);
+        rc = version_of(rec, &v);
+        if (rc == 0)
+            rc = arca_api_versions_add(out, &v);
+        more = rec->has_predecessor;
+        memcpy(next, rec->predecessor, 32);
+        arca_store_session_free(rec);
+        if (rc < 0)
+            goto out;
+    }
+out:
+    arca_api_version_clear(&v);
+    if (rc < 0)
+        arca_api_versions_clear(out);
+    arca_store_session_free(active);
+    return rc;
+}
+
+/* Does the list_sessions rule of the active version hash admit client? false if it cannot be
+ * decided (a stored version that no longer loads is not listed, not fatal). */
+static bool listable(const struct arca_cas *cas, const uint8_t *client, const uint8_t hash[32],
+                     struct arca_store_session **rec)
+{
+    struct arca_session *model = NULL;
+    bool allowed = false;
+    if (arca_store_session_get(cas->store, hash, rec) == 0 && cas_load_model(*rec, &model) == 0 &&
+        check_access(model, (*rec)->creator, client, ARCA_ACCESS_LIST_SESSIONS, &allowed) < 0)
+        allowed = false;
+    arca_err_clear();
+    arca_session_free(model);
+    return allowed;
+}
+
+int arca_cas_session_list(const struct arca_cas *cas, const uint8_t *client, const char *prefix,
+                          struct arca_api_versions *out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    struct arca_store_active *list = NULL;
+    size_t n = 0;
+    ARCA_TRY(arca_store_active_list(cas->store, prefix != NULL ? prefix : "", &list, &n));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct arca_store_session *rec = NULL;
+        if (listable(cas, client, list[i].hash, &rec)) {
+            struct arca_api_version v;
+            rc = version_of(rec, &v);
+            if (rc == 0)
+                rc = arca_api_versions_add(out, &v);
+            arca_api_version_clear(&v);
+        }
+        arca_store_session_free(rec);
+    }
+    arca_store_active_list_free(list, n);
+    if (rc < 0)
+        arca_api_versions_clear(out);
+    return rc;
+}

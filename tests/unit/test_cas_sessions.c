@@ -1,0 +1,296 @@
+/*
+ * The CAS's session and values rules (cas/cas.h) over a real temporary SQLite store: create,
+ * update and their refusals, namespaces, access decisions, migration of secrets, read with
+ * redaction, list filtering, history and public values.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/enc.h"
+#include "base/err.h"
+#include "cas/cas.h"
+#include "policy/session.h"
+#include "store_test_util.h"
+
+static const uint8_t CREATOR[32] = {0xc1, 0x01};
+static const uint8_t READER[32] = {0x2e, 0xad};
+static const uint8_t STRANGER[32] = {0x57, 0x4a};
+
+#define EXPLICIT "Xq7-explicit-secret-VALUE-91"
+
+struct fix {
+    char *dir;
+    struct arca_store_fixed_sealer fs;
+    struct arca_store *store;
+    struct arca_cas cas;
+};
+
+static int setup(void **state)
+{
+    struct fix *f = calloc(1, sizeof(*f));
+    uint8_t k[32];
+    test_seal_key(k, 3);
+    f->dir = tdir_make();
+    arca_store_fixed_sealer_init(&f->fs, k);
+    if (f->dir == NULL || test_store_open(f->dir, &f->fs, true, &f->store) != 0)
+        return -1;
+    f->cas.store = f->store;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fix *f = *state;
+    arca_store_close(f->store);
+    arca_store_fixed_sealer_wipe(&f->fs);
+    tdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static void hex(char out[65], const uint8_t in[32])
+{
+    arca_hex_fmt(out, in, 32);
+}
+
+/* A session named name whose reader is READER; pred (may be NULL) is its predecessor. */
+static void session_text(char *out, size_t n, const char *name, const char *extra,
+                         const uint8_t *pred)
+{
+    char r[65], p[65] = "";
+    hex(r, READER);
+    if (pred != NULL)
+        hex(p, pred);
+    snprintf(out, n,
+             "name: %s\n"
+             "version: \"0.3\"\n"
+             "secrets:\n"
+             "  - name: pw\n"
+             "    kind: ascii\n"
+             "    size: 16\n"
+             "  - name: greeting\n"
+             "    kind: ascii\n"
+             "    size: 12\n"
+             "    export_public: true\n"
+             "  - name: imported\n"
+             "    kind: ascii\n"
+             "    value: \"" EXPLICIT "\"\n"
+             "access_policy:\n"
+             "  read: [CREATOR, \"%s\"]\n"
+             "  list_sessions: [CREATOR]\n"
+             "%s%s%s%s",
+             name, r, extra != NULL ? extra : "", pred != NULL ? "predecessor: \"" : "", p,
+             pred != NULL ? "\"\n" : "");
+}
+
+/* Uploads text as client; returns the rc and fills *put (cleared by the caller). */
+static int put(struct fix *f, const uint8_t *client, const char *text, struct arca_cas_put *p)
+{
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_cas_session_put(&f->cas, client, text, strlen(text), &d, p);
+    arca_diag_free(&d);
+    return rc;
+}
+
+/* Stores a version of name (predecessor pred, may be NULL) as CREATOR; its hash to hash. */
+static void store_version(struct fix *f, const char *name, const uint8_t *pred, uint8_t hash[32])
+{
+    char y[2048];
+    struct arca_cas_put p;
+    session_text(y, sizeof(y), name, NULL, pred);
+    assert_int_equal(put(f, CREATOR, y, &p), 0);
+    memcpy(hash, p.v.hash, 32);
+    arca_cas_put_clear(&p);
+}
+
+static void test_create_update(void **state)
+{
+    struct fix *f = *state;
+    char y[2048];
+    struct arca_cas_put p;
+    session_text(y, sizeof(y), "app", NULL, NULL);
+    assert_int_equal(put(f, CREATOR, y, &p), 0);
+    assert_false(p.updated);
+    assert_string_equal(p.v.name, "app");
+    assert_int_equal(p.v.version, 1);
+    assert_memory_equal(p.v.creator, CREATOR, 32);
+    uint8_t h1[32];
+    memcpy(h1, p.v.hash, 32);
+    arca_cas_put_clear(&p);
+
+    /* create again: 409-class, and the message says how to update */
+    assert_int_equal(put(f, CREATOR, y, &p), ARCA_ERR_EXISTS);
+    assert_non_null(strstr(arca_err_detail(), "predecessor"));
+    arca_cas_put_clear(&p);
+
+    /* update with a stale predecessor */
+    uint8_t stale[32] = {9};
+    session_text(y, sizeof(y), "app", NULL, stale);
+    assert_int_equal(put(f, CREATOR, y, &p), ARCA_ERR_CONFLICT);
+    arca_cas_put_clear(&p);
+
+    /* update by someone the active version's update rule does not list */
+    session_text(y, sizeof(y), "app", NULL, h1);
+    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_DENIED);
+    assert_non_null(strstr(arca_err_detail(), "access_policy.update"));
+    arca_cas_put_clear(&p);
+
+    /* update by the creator: version 2, creator kept even when the reader uploads later */
+    assert_int_equal(put(f, CREATOR, y, &p), 0);
+    assert_true(p.updated);
+    assert_int_equal(p.v.version, 2);
+    assert_memory_equal(p.v.creator, CREATOR, 32);
+    arca_cas_put_clear(&p);
+
+    /* update of a name that does not exist */
+    session_text(y, sizeof(y), "ghost", NULL, h1);
+    assert_int_equal(put(f, CREATOR, y, &p), ARCA_ERR_NOT_FOUND);
+    arca_cas_put_clear(&p);
+}
+
+static void test_put_refusals(void **state)
+{
+    struct fix *f = *state;
+    struct arca_cas_put p;
+    struct arca_diag d;
+    arca_diag_init(&d);
+    assert_int_equal(arca_cas_session_put(&f->cas, NULL, "name: a\n", 8, &d, &p),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_int_equal(arca_cas_session_put(&f->cas, CREATOR, "", 0, &d, &p), ARCA_ERR_FORMAT);
+    assert_false(p.invalid);
+    static const char bad[] = "name: a\nversion: \"0.3\"\nbogus_key: 1\n";
+    assert_true(arca_cas_session_put(&f->cas, CREATOR, bad, strlen(bad), &d, &p) < 0);
+    assert_true(p.invalid);
+    assert_true(d.n > 0);
+    arca_cas_put_clear(&p);
+    arca_diag_free(&d);
+}
+
+static void test_namespaces(void **state)
+{
+    struct fix *f = *state;
+    char y[2048];
+    struct arca_cas_put p;
+    /* no parent session yet */
+    session_text(y, sizeof(y), "ns/child", NULL, NULL);
+    assert_int_equal(put(f, CREATOR, y, &p), ARCA_ERR_NOT_FOUND);
+    assert_non_null(strstr(arca_err_detail(), "namespace session 'ns'"));
+    arca_cas_put_clear(&p);
+    session_text(y, sizeof(y), "ns", NULL, NULL);
+    assert_int_equal(put(f, CREATOR, y, &p), 0);
+    arca_cas_put_clear(&p);
+    /* the parent's create_sessions (default: its update, [CREATOR]) decides */
+    session_text(y, sizeof(y), "ns/child", NULL, NULL);
+    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_DENIED);
+    assert_non_null(strstr(arca_err_detail(), "create_sessions"));
+    arca_cas_put_clear(&p);
+    assert_int_equal(put(f, CREATOR, y, &p), 0);
+    arca_cas_put_clear(&p);
+}
+
+static void test_read_list_history(void **state)
+{
+    struct fix *f = *state;
+    uint8_t h1[32], h2[32];
+    store_version(f, "doc", NULL, h1);
+    store_version(f, "doc", h1, h2);
+
+    struct arca_api_version v;
+    assert_int_equal(arca_cas_session_read(&f->cas, READER, "doc", NULL, &v), 0);
+    assert_true(v.active);
+    assert_int_equal(v.version, 2);
+    assert_memory_equal(v.hash, h2, 32);
+    assert_true(v.has_predecessor);
+    assert_memory_equal(v.predecessor, h1, 32);
+    assert_non_null(v.session);
+    assert_null(strstr(v.session, EXPLICIT));
+    assert_non_null(strstr(v.session, "<redacted>"));
+    arca_api_version_clear(&v);
+
+    char hh[65];
+    hex(hh, h1);
+    assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "doc", hh, &v), 0);
+    assert_false(v.active);
+    assert_int_equal(v.version, 1);
+    arca_api_version_clear(&v);
+    assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "doc", "zz", &v), ARCA_ERR_FORMAT);
+    char other[65];
+    memset(other, 'a', 64);
+    other[64] = '\0';
+    assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "doc", other, &v), ARCA_ERR_NOT_FOUND);
+    /* a stranger learns nothing, not even whether the hash exists */
+    assert_int_equal(arca_cas_session_read(&f->cas, STRANGER, "doc", hh, &v), ARCA_ERR_DENIED);
+    assert_null(v.name);
+    assert_int_equal(arca_cas_session_read(&f->cas, NULL, "doc", NULL, &v), ARCA_ERR_DENIED);
+    assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "nope", NULL, &v), ARCA_ERR_NOT_FOUND);
+    assert_non_null(strstr(arca_err_detail(), "Session not found"));
+    assert_true(arca_cas_session_read(&f->cas, CREATOR, "a/../b", NULL, &v) < 0);
+
+    struct arca_api_versions l;
+    assert_int_equal(arca_cas_session_history(&f->cas, READER, "doc", &l), 0);
+    assert_string_equal(l.name, "doc");
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.v[0].version, 2);
+    assert_int_equal(l.v[1].version, 1);
+    assert_false(l.v[1].has_predecessor);
+    arca_api_versions_clear(&l);
+    assert_int_equal(arca_cas_session_history(&f->cas, STRANGER, "doc", &l), ARCA_ERR_DENIED);
+
+    /* list_sessions is [CREATOR]: the reader may read but not list */
+    assert_int_equal(arca_cas_session_list(&f->cas, CREATOR, "do", &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0].name, "doc");
+    arca_api_versions_clear(&l);
+    assert_int_equal(arca_cas_session_list(&f->cas, READER, NULL, &l), 0);
+    assert_int_equal(l.n, 0);
+    arca_api_versions_clear(&l);
+}
+
+static void test_values_and_migration(void **state)
+{
+    struct fix *f = *state;
+    uint8_t h1[32], h2[32];
+    store_version(f, "pub", NULL, h1);
+
+    struct arca_api_values vals;
+    assert_int_equal(arca_cas_values(&f->cas, "pub", NULL, &vals), 0);
+    assert_int_equal(vals.n, 1); /* only greeting is export_public */
+    assert_string_equal(vals.v[0].name, "greeting");
+    assert_string_equal(vals.v[0].kind, "string");
+    assert_int_equal(vals.v[0].text.len, 12);
+    char greeting[13];
+    memcpy(greeting, vals.v[0].text.data, 12);
+    greeting[12] = '\0';
+    arca_api_values_clear(&vals);
+    assert_int_equal(arca_cas_values(&f->cas, "pub", "pw", &vals), 0);
+    assert_int_equal(vals.n, 0);
+    arca_api_values_clear(&vals);
+    assert_int_equal(arca_cas_values(&f->cas, "missing", NULL, &vals), ARCA_ERR_NOT_FOUND);
+
+    /* an update migrates the generated value (same kind and size) */
+    store_version(f, "pub", h1, h2);
+    assert_int_equal(arca_cas_values(&f->cas, "pub", "greeting", &vals), 0);
+    assert_int_equal(vals.n, 1);
+    assert_memory_equal(vals.v[0].text.data, greeting, 12);
+    arca_api_values_clear(&vals);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_list_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_values_and_migration, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
