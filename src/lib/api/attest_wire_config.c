@@ -13,6 +13,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/path.h"
 #include "policy/placeholder.h"
 
 #define K_ARGV "argv"
@@ -130,26 +131,10 @@ int arca_launch_config_encode(const struct arca_launch_config *c, struct arca_bu
 
 /* ---- decoding ------------------------------------------------------------------------------ */
 
-/* An absolute path without empty, "." or ".." components and without a trailing '/'. */
+/* The one path rule (base/path.h), so a path arca-run refuses was refused at upload already. */
 static bool path_is_normal(const char *p, size_t n)
 {
-    if (n == 0 || n > ARCA_LAUNCH_CONFIG_MAX_PATH || p[0] != '/' || memchr(p, '\0', n) != NULL)
-        return false;
-    if (n == 1)
-        return true; /* "/" */
-    if (p[n - 1] == '/')
-        return false;
-    size_t i = 1;
-    while (i <= n) {
-        size_t j = i;
-        while (j < n && p[j] != '/')
-            j++;
-        size_t len = j - i;
-        if (len == 0 || (len == 1 && p[i] == '.') || (len == 2 && p[i] == '.' && p[i + 1] == '.'))
-            return false;
-        i = j + 1;
-    }
-    return true;
+    return n <= ARCA_LAUNCH_CONFIG_MAX_PATH && arca_path_check(p, n) == 0;
 }
 
 static int only_members(json_t *obj, const char *where, const char *const *allowed)

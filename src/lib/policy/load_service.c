@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/path.h"
 #include "policy/load_internal.h"
 
 /* Shell-like split: whitespace separates, quotes group, backslash escapes. */
@@ -211,6 +212,8 @@ void ld_parse_service(struct ld *L, const struct arca_ynode *n, struct arca_serv
     ld_field_str(L, n, "pwd", &svc->pwd, false);
     if (svc->pwd.s != NULL && svc->pwd.s[0] != '/')
         LD_AT_KEY(L, "pwd", ld_err(L, svc->pwd.pos, "pwd must be an absolute path"));
+    else if (svc->pwd.s != NULL && arca_path_check(svc->pwd.s, strlen(svc->pwd.s)) < 0)
+        LD_AT_KEY(L, "pwd", ld_err(L, svc->pwd.pos, "pwd: %s", arca_err_detail()));
     ld_field_str(L, n, "image_name", &svc->image_name, false);
     ld_field_str(L, n, "fspf_path", &svc->fspf_path, false);
     ld_parse_key32(L, n, "fspf_key", &svc->fspf_key);

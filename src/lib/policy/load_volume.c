@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/path.h"
 #include "policy/load_internal.h"
 
 /* The target of a volume export: a session on this CAS. */
@@ -123,6 +124,10 @@ static void injection_file_fn(struct ld *L, const struct arca_ynode *it, void *b
     }
     if (f->path.s != NULL && f->path.s[0] != '/')
         ld_err(L, f->path.pos, "injection file path must be absolute");
+    else if (f->path.s != NULL && strcmp(f->path.s, "/") == 0)
+        ld_err(L, f->path.pos, "injection file path \"/\" is not a file");
+    else if (f->path.s != NULL && arca_path_check(f->path.s, strlen(f->path.s)) < 0)
+        ld_err(L, f->path.pos, "injection file path: %s", arca_err_detail());
     for (size_t j = 0; f->path.s != NULL && j < i; j++)
         if (files[j].path.s && strcmp(files[j].path.s, f->path.s) == 0)
             ld_err(L, f->path.pos, "injection file '%.100s' is listed twice", f->path.s);
