@@ -387,6 +387,9 @@ static void test_store_rollback(void **state)
 /* Appends a line signed with f->key after the file's last line, as a writer that ignored the
  * rollback check would have: content is the JSON before its closing brace. */
 static void append_signed(struct fx *f, const char *content_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void append_signed(struct fx *f, const char *content_fmt, ...)
 {
     struct lines ls;
     read_lines(f->path, &ls);
