@@ -92,7 +92,6 @@ static void test_work_off_loop_done_on_loop(void **state)
         assert_false(pthread_equal(jobs[i].work_thread, pthread_self()));
         assert_true(pthread_equal(jobs[i].done_thread, pthread_self()));
     }
-    assert_int_equal(arcad_pool_pending(p), 0);
     arcad_pool_free(p);
     loop_free(base, keep);
 }
@@ -126,6 +125,7 @@ static void test_full_queue_refuses(void **state)
     /* one job may already run on the only thread; at most 3 wait */
     assert_true(accepted >= 3 && accepted <= 4);
     assert_int_equal(accepted + refused, 5);
+    assert_int_equal(arcad_pool_pending(p), (size_t)accepted); /* waiting or held at the gate */
     pthread_mutex_unlock(&gate);
     for (int i = 0; i < accepted; i++)
         jobs[i].expect = accepted;
