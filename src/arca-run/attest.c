@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/attest_wire.h"
+#include "api/json.h"
 #include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -174,18 +175,18 @@ static int post(struct client *cl, const char *path, const char *body, size_t le
     curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200)
         return 0;
-    /* A refusal: show arcad's reason ({"msg": [...]}). */
-    char msg[300] = "";
-    json_t *j = json_loadb((const char *)answer->data, answer->len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *m = json_is_object(j) ? json_object_get(j, "msg") : NULL;
-    if (json_is_array(m) && json_is_string(json_array_get(m, 0)))
-        snprintf(msg, sizeof(msg), "%s", json_string_value(json_array_get(m, 0)));
-    else if (json_is_string(m))
-        snprintf(msg, sizeof(msg), "%s", json_string_value(m));
+    /* A refusal: show arcad's reason (the error body of api/json.h). */
+    struct arca_buf msg;
+    arca_buf_init(&msg, 4096);
+    json_t *j = NULL;
+    if (arca_json_parse_object(answer->data, answer->len, "refusal", &j) == 0)
+        arca_api_error_join(j, &msg);
     json_decref(j);
     arca_buf_reset(answer);
-    ARCA_BAIL(status_err(status), "%s refused (HTTP %ld): %s", path, status,
-              msg[0] ? msg : "no reason given");
+    int rc = arca_err_set(status_err(status), "%s refused (HTTP %ld): %.300s", path, status,
+                          msg.len > 0 ? arca_buf_cstr(&msg) : "no reason given");
+    arca_buf_free(&msg);
+    return rc;
 }
 
 static int get_nonce(struct client *cl, uint8_t nonce[ARCA_LAUNCH_NONCE_LEN])

@@ -54,7 +54,7 @@ int arca_cas_db_load(const struct arca_cli *cli, json_t **out)
         return rc;
     }
     json_error_t e;
-    json_t *j = json_loadb((const char *)b.data, b.len, 0, &e);
+    json_t *j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &e);
     arca_buf_free(&b);
     ARCA_ENSURE(j != NULL && json_is_object(j), ARCA_ERR_FORMAT,
                 "%s: not a valid pinned-CAS file (line %d: %s); remove it and run `arca cas "

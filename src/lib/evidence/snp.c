@@ -1,6 +1,10 @@
 /*
  * AMD SEV-SNP attestation report parser and verifier (snp.h).
  *
+ * One file of about 900 lines on purpose: the parser, the chain and the TCB checks share the
+ * report's field table and are reviewed as one verifier, top to bottom in the order below
+ * (the certificate table and the KDS fetch live in their own files).
+ *
  * Order of checks in arca_snp_verify (each failure names its reason):
  *   parse -> key certificate kind (VCEK/VLEK) matches KEY_INFO -> chain ARK -> ASK/ASVK ->
  *   VCEK/VLEK with validity at "now" -> VCEK extensions vs REPORTED_TCB and CHIP_ID ->
