@@ -247,6 +247,11 @@ static void test_no_staging_runs_sealed_copy(void **state)
     char *argv[] = {"nostage.sh", out, NULL};
     int st = launch(script, argv, false, cover_tmp);
     assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) == 95) {
+        /* e.g. in a chroot whose root is not a mount point: "/" cannot be made private */
+        fprintf(stderr, "SKIPPED: test_no_staging_runs_sealed_copy: cannot cover /tmp here\n");
+        skip();
+    }
     assert_int_equal(WEXITSTATUS(st), 0);
     const char *o = read_small(out);
     assert_non_null(o);
