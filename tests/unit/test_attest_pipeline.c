@@ -408,6 +408,17 @@ static void test_throttle(void **state)
                      ARCA_ERR_UNAUTHENTICATED);
     assert_int_equal(try_token(f, "tok/app", "tok-123456", NOW + 11, &o, reason, sizeof(reason)),
                      0);
+    /* Another program (appraisal refused) is not a guess and is not counted. */
+    uint8_t m[32];
+    memset(m, 0x22, 32);
+    for (int i = 0; i < 5; i++) {
+        struct arca_attest_request r;
+        request(f, "tok/app", m, &f->spki, &r);
+        assert_int_equal(run(f, &r, &f->spki, NOW + 11, &o, reason, sizeof(reason)),
+                         ARCA_ERR_POLICY);
+        assert_true(o.verified);
+        arca_attest_request_free(&r);
+    }
     /* Refusals before the evidence verified are not counted (a stranger cannot lock a service
      * out): a relayed request, many times over. */
     for (int i = 0; i < 5; i++) {

@@ -49,9 +49,9 @@ struct arca_attest_ctx {
     struct arca_store *store; /* required for attest */
     struct arca_audit *audit; /* NULL: outcomes are not audited (unit tests) */
     struct arca_attest_verify_cfg verify;
-    /* Failed attestations per "session/service" after the evidence verified (appraisal,
-     * platforms, access token, one-time password): slowed down, then locked out; a success
-     * forgets them. Borrowed; NULL: no throttling (unit tests). */
+    /* Failed guesses per "session/service" (access token, one-time password) of callers whose
+     * evidence verified: slowed down, then locked out; a success forgets them; a waiting or
+     * locked-out key refuses every attempt. Borrowed; NULL: no throttling (unit tests). */
     struct arca_throttle *throttle;
     /* Audit lines of refusals before the evidence verified (anonymous callers) take a token
      * here; beyond it they are only logged, so strangers cannot grow the audit log faster than

@@ -92,20 +92,16 @@ static void count_failure(const struct arca_attest_ctx *ctx, const struct arca_a
     arca_err_set(rc, "%s", why);
 }
 
-/* The checks a guesser could try to pass: the session's rules for this evidence, then the
- * secrets it asks for (platforms, access token, one-time password, in this order). */
-static int check_caller(const struct arca_attest_ctx *ctx, const struct arca_claims *claims,
-                        const struct arca_attest_request *req, const struct arca_attest_target *t,
-                        const struct arca_session *model, const struct arca_service *svc,
-                        const struct arca_store_session *rec, int64_t now,
-                        struct arca_secret_set **set)
+/* The checks a guesser could try to pass: the secrets a launch must know (access token, then
+ * one-time password). Appraisal and `platforms` are judged on signed evidence, which guessing
+ * cannot improve, so their refusals are not counted (a service that rolls out a new binary is
+ * not locked out by the old one). */
+static int check_factors(const struct arca_attest_ctx *ctx, const struct arca_attest_request *req,
+                         const struct arca_attest_target *t, const struct arca_session *model,
+                         const struct arca_service *svc, struct arca_secret_set *set, int64_t now)
 {
-    if (model->security.mode != ARCA_ATT_MODE_NONE)
-        ARCA_TRY(arca_appraise(claims, &model->security, svc->variants, svc->n_variants, NULL));
-    ARCA_TRY(arca_attest_secrets_load(ctx, rec, model, set));
-    ARCA_TRY(arca_attest_check_platforms(svc, claims, *set));
-    ARCA_TRY(arca_attest_check_access_token(model, *set, req->access_token));
-    return arca_attest_check_otp(ctx, model, svc, *set, t, now);
+    ARCA_TRY(arca_attest_check_access_token(model, set, req->access_token));
+    return arca_attest_check_otp(ctx, model, svc, set, t, now);
 }
 
 /* Everything after the binding: the session's rules for this evidence, then the build. */
@@ -126,7 +122,13 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
     const struct arca_service *svc = arca_session_find_service(model, t->service);
     ARCA_GUARD_ENSURE(rc, svc != NULL, out, ARCA_ERR_NOT_FOUND, "unknown service %s in session %s",
                       t->service, t->session);
-    rc = check_caller(ctx, claims, req, t, model, svc, rec, now, &set);
+    if (model->security.mode != ARCA_ATT_MODE_NONE) {
+        ARCA_GUARD(
+            rc, arca_appraise(claims, &model->security, svc->variants, svc->n_variants, NULL), out);
+    }
+    ARCA_GUARD(rc, arca_attest_secrets_load(ctx, rec, model, &set), out);
+    ARCA_GUARD(rc, arca_attest_check_platforms(svc, claims, set), out);
+    rc = check_factors(ctx, req, t, model, svc, set, now);
     if (rc < 0) {
         count_failure(ctx, t, now, rc, o);
         goto out;
