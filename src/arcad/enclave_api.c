@@ -10,6 +10,7 @@
 #include "enclave_api.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,22 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "limits/limits.h"
 
 struct enclave_state {
     struct arca_attest_ctx attest;
-    pthread_mutex_t fetch_lock;  /* attest.verify.sources.fetch_lock */
-    const char *collateral_path; /* attest.verify.sources.collateral_paths[0] */
-    char pcs_cache[4096];        /* DATA_DIR/collateral-cache/pcs */
-    char kds_cache[4096];        /* DATA_DIR/collateral-cache/kds */
+    pthread_mutex_t fetch_lock;        /* attest.verify.sources.fetch_lock */
+    const char *collateral_path;       /* attest.verify.sources.collateral_paths[0] */
+    char pcs_cache[4096];              /* DATA_DIR/collateral-cache/pcs */
+    char kds_cache[4096];              /* DATA_DIR/collateral-cache/kds */
+    struct arca_throttle *throttle;    /* attest.throttle */
+    struct arca_ratelimit *anon_audit; /* attest.unverified_audit */
+    atomic_uint_fast64_t attempts;     /* attest requests, for the periodic purge */
 };
+
+/* Audit lines of refusals before the evidence verified: 5 a second, bursts of 100. */
+#define ANON_AUDIT_RATE 5.0
+#define ANON_AUDIT_BURST 100.0
 
 static void state_free(void *p)
 {
@@ -34,6 +43,8 @@ static void state_free(void *p)
     if (st != NULL) {
         pthread_mutex_destroy(&st->fetch_lock);
         arca_attest_ctx_clear(&st->attest);
+        arca_throttle_free(st->throttle);
+        arca_ratelimit_free(st->anon_audit);
         arca_wipe(st, sizeof(*st));
     }
     free(st);
@@ -71,13 +82,16 @@ static void h_attest(struct arcad_request *req, void *arg)
     arca_buf_init_secret(&answer, 0);
     arca_buf_init(&spki, 0);
     json_t *body = NULL;
+    int64_t now = arca_time_now();
+    if (atomic_fetch_add(&st->attempts, 1) % ARCA_ATTEST_PURGE_EVERY == ARCA_ATTEST_PURGE_EVERY - 1)
+        arca_attest_purge(&st->attest, now);
     int rc = arcad_request_json(req, &body);
     if (rc == 0) {
         bool have = peer_spki(req, &spki);
         rc = arca_attest_exchange(&st->attest, body, have ? spki.data : NULL, have ? spki.len : 0,
-                                  arca_time_now(), &answer, &o);
+                                  now, &answer, &o);
     } else {
-        arca_attest_audit(&st->attest, &o, rc);
+        arca_attest_audit(&st->attest, &o, rc, now);
     }
     if (ctx->metrics != NULL)
         arcad_metrics_attestation(ctx->metrics, rc == 0 ? "ok" : "refused");
@@ -133,6 +147,28 @@ static void configure(struct enclave_state *st, struct arcad_ctx *ctx)
     src->fetch_lock = &st->fetch_lock;
 }
 
+/* The guessing throttle (--attest-free-failures, --attest-lockout-failures,
+ * --attest-lockout-time; 0 = the default of docs/arcad.md) and the audit rate for refusals of
+ * unverified callers. */
+static int limits_new(struct enclave_state *st, const struct arcad_config *cfg)
+{
+    struct arca_throttle_cfg tc;
+    arca_throttle_cfg_default(&tc);
+    if (cfg->attest_free_failures > 0)
+        tc.free_failures = (unsigned)cfg->attest_free_failures;
+    if (cfg->attest_lockout_failures > 0)
+        tc.lockout_failures = (unsigned)cfg->attest_lockout_failures;
+    if (cfg->attest_lockout_s > 0)
+        tc.lockout_ms = (int64_t)cfg->attest_lockout_s * 1000;
+    ARCA_TRY(arca_throttle_new(&tc, &st->throttle));
+    struct arca_ratelimit_cfg rc = {
+        .per_key_rate = ANON_AUDIT_RATE, .per_key_burst = ANON_AUDIT_BURST, .capacity = 8};
+    ARCA_TRY(arca_ratelimit_new(&rc, &st->anon_audit));
+    st->attest.throttle = st->throttle;
+    st->attest.unverified_audit = st->anon_audit;
+    return 0;
+}
+
 int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     ARCA_ENSURE_REF(r);
@@ -149,6 +185,11 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
     }
     pthread_mutex_init(&st->fetch_lock, NULL);
     configure(st, ctx);
+    int rl = limits_new(st, &ctx->cfg);
+    if (rl < 0) {
+        state_free(st);
+        return rl;
+    }
     int rc = arcad_router_add(r, "POST", "/v1/challenge", ARCAD_ROUTE_EXACT, "enclave_challenge",
                               h_challenge, st);
     if (rc == 0)

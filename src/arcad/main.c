@@ -50,6 +50,10 @@ static void usage(FILE *f)
             "  --kds-url URL             AMD KDS base URL for SEV-SNP VCEKs (cached likewise);\n"
             "                            default off\n"
             "  --snp-certs DIR           SEV-SNP VCEK/ASK/ARK directory (default $ARCA_SNP_CERTS)\n"
+            "  --attest-free-failures N  failed attestations per session/service before each\n"
+            "                            further one must wait (1 s, doubling; default 3)\n"
+            "  --attest-lockout-failures N  failed attestations that lock it out (default 10)\n"
+            "  --attest-lockout-time SECONDS  how long a lockout lasts (default 900)\n"
             "  --log-level LEVEL         debug, info, warn, error (default info)\n"
             "  --log-json                log JSON lines\n"
             "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
@@ -133,7 +137,10 @@ int main(int argc, char **argv)
         O_MP,
         O_MPP,
         O_HT,
-        O_RT
+        O_RT,
+        O_AFF,
+        O_ALF,
+        O_ALT
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -157,6 +164,9 @@ int main(int argc, char **argv)
         {"max-pending-per-peer", required_argument, NULL, O_MPP},
         {"handshake-timeout", required_argument, NULL, O_HT},
         {"request-timeout", required_argument, NULL, O_RT},
+        {"attest-free-failures", required_argument, NULL, O_AFF},
+        {"attest-lockout-failures", required_argument, NULL, O_ALF},
+        {"attest-lockout-time", required_argument, NULL, O_ALT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -225,6 +235,21 @@ int main(int argc, char **argv)
                 return 2;
             cfg->request_deadline_s = (int)n;
             break;
+        case O_AFF:
+            if (parse_num("--attest-free-failures", optarg, 1, 1000, &n) < 0)
+                return 2;
+            cfg->attest_free_failures = (int)n;
+            break;
+        case O_ALF:
+            if (parse_num("--attest-lockout-failures", optarg, 2, 1000, &n) < 0)
+                return 2;
+            cfg->attest_lockout_failures = (int)n;
+            break;
+        case O_ALT:
+            if (parse_num("--attest-lockout-time", optarg, 1, 7 * 86400, &n) < 0)
+                return 2;
+            cfg->attest_lockout_s = (int)n;
+            break;
         case O_SD:
             sim_dir = optarg;
             break;
@@ -281,6 +306,12 @@ int main(int argc, char **argv)
     } else if (cfg->max_pending > cfg->max_conns_per_worker) {
         fprintf(stderr, "arcad: --max-pending %d: at most --max-connections (%d)\n",
                 cfg->max_pending, cfg->max_conns_per_worker);
+        return 2;
+    }
+    if ((cfg->attest_lockout_failures > 0 ? cfg->attest_lockout_failures : 10) <=
+        (cfg->attest_free_failures > 0 ? cfg->attest_free_failures : 3)) {
+        fprintf(stderr, "arcad: --attest-lockout-failures must be more than "
+                        "--attest-free-failures\n");
         return 2;
     }
     if (cfg->collateral != NULL && cfg->collateral[0] == '\0')

@@ -35,23 +35,26 @@ struct arcad_request;
 /* Limits and addresses (arcad's flags; see docs/arcad.md). Strings are borrowed from argv. */
 struct arcad_config {
     const char *data_dir;
-    const char *client_listen;  /* HOST:PORT, default 127.0.0.1:8081 */
-    const char *enclave_listen; /* HOST:PORT, default 127.0.0.1:18765 */
-    const char *metrics_listen; /* HOST:PORT or NULL (off) */
-    bool allow_simulation;      /* accept simulated evidence (INSECURE) */
-    int workers;                /* event-loop threads; 0 = number of cores */
-    size_t max_header_bytes;    /* request line + headers */
-    size_t max_body_bytes;      /* request body */
-    int request_timeout_s;      /* read/write timeout per request and idle keep-alive */
-    int max_conns_per_worker;   /* connections with a request in flight, per worker */
-    int max_pending;            /* per worker: connections without a complete request yet */
-    int max_pending_per_peer;   /* the same per peer address (IPv6: per /64), per worker */
-    int handshake_timeout_s;    /* absolute: accept to the end of the TLS handshake */
-    int request_deadline_s;     /* absolute: handshake or previous answer to a whole request */
-    const char *collateral;     /* --collateral DIR|FILE (else $ARCA_COLLATERAL) or NULL */
-    const char *pcs_url;        /* --pcs-url: Intel PCS / PCCS base URL, or NULL (no fetch) */
-    const char *kds_url;        /* --kds-url: AMD KDS base URL (or mirror), or NULL */
-    const char *snp_certs;      /* --snp-certs DIR (else $ARCA_SNP_CERTS) or NULL */
+    const char *client_listen;   /* HOST:PORT, default 127.0.0.1:8081 */
+    const char *enclave_listen;  /* HOST:PORT, default 127.0.0.1:18765 */
+    const char *metrics_listen;  /* HOST:PORT or NULL (off) */
+    bool allow_simulation;       /* accept simulated evidence (INSECURE) */
+    int workers;                 /* event-loop threads; 0 = number of cores */
+    size_t max_header_bytes;     /* request line + headers */
+    size_t max_body_bytes;       /* request body */
+    int request_timeout_s;       /* read/write timeout per request and idle keep-alive */
+    int max_conns_per_worker;    /* connections with a request in flight, per worker */
+    int max_pending;             /* per worker: connections without a complete request yet */
+    int max_pending_per_peer;    /* the same per peer address (IPv6: per /64), per worker */
+    int handshake_timeout_s;     /* absolute: accept to the end of the TLS handshake */
+    int request_deadline_s;      /* absolute: handshake or previous answer to a whole request */
+    const char *collateral;      /* --collateral DIR|FILE (else $ARCA_COLLATERAL) or NULL */
+    const char *pcs_url;         /* --pcs-url: Intel PCS / PCCS base URL, or NULL (no fetch) */
+    const char *kds_url;         /* --kds-url: AMD KDS base URL (or mirror), or NULL */
+    const char *snp_certs;       /* --snp-certs DIR (else $ARCA_SNP_CERTS) or NULL */
+    int attest_free_failures;    /* failed attestations per session/service before a delay; 0 = 3 */
+    int attest_lockout_failures; /* ... that lock it out; 0 = 10 */
+    int attest_lockout_s;        /* how long a lockout lasts; 0 = 900 */
 };
 
 /* arcad's own identity, created on first start in DATA_DIR (see identity.c). */

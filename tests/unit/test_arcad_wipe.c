@@ -6,8 +6,10 @@
  * first; blocks freed inside shared libraries (libyaml, SQLite, OpenSSL) are out of reach, and
  * jansson's are reached through the wiping allocator arcad installs (it frees with free()).
  *
- * Each case is one row of `cases`: an attestation case is a new row whose steps drive the
- * enclave router the same way.
+ * Each case is one row of `cases`. The attestation case drives the enclave API's pipeline
+ * (arca_attest_exchange, what enclave_api.c hands the body to) directly, since the router's
+ * dispatch without a network has no TLS peer key to bind the evidence to; it delivers the
+ * secret in the configuration and through a placeholder service access token.
  */
 #include <malloc.h>
 #include <setjmp.h>
@@ -19,10 +21,16 @@
 
 #include <cmocka.h>
 
+#include "api/attest_wire.h"
 #include "api/json.h"
 #include "arcad_internal.h"
+#include "attest/attest.h"
+#include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/time.h"
+#include "crypto/crypto.h"
+#include "evidence/sim.h"
 #include "store_test_util.h"
 
 #define SECRET "Zk4-known-secret-VALUE-3141592653"
@@ -164,6 +172,77 @@ static void case_read(struct world *w)
                      404);
 }
 
+/* A launch of a session whose environment and access token hold the secret, through the
+ * whole exchange (decode, checks, configuration, encoding), answer freed as arcad frees it. */
+static void case_attest(struct world *w)
+{
+    uint8_t m[32];
+    memset(m, 0x33, sizeof(m));
+    char mhex[65], yaml[1024], sim[600];
+    arca_hex_fmt(mhex, m, sizeof(m));
+    snprintf(yaml, sizeof(yaml),
+             "name: wiped-launch\n"
+             "version: \"0.3.10\"\n"
+             "services:\n"
+             "  - name: app\n"
+             "    command: /bin/app\n"
+             "    environment: {TOKEN: \"$$SCONE::explicit$$\"}\n"
+             "    attestation: [{mrenclave: [\"%s\"]}]\n"
+             "secrets: [{name: explicit, kind: ascii, value: \"" SECRET "\"}]\n"
+             "security:\n"
+             "  attestation: {mode: simulation}\n"
+             "  service_access_token: \"$$SCONE::explicit$$\"\n",
+             mhex);
+    assert_int_equal(request(w, "POST", "/v1/sessions", yaml, NULL), 201);
+    arca_wipe(yaml, sizeof(yaml));
+
+    snprintf(sim, sizeof(sim), "%s/sim", w->dir);
+    struct arca_sim_platform *p = NULL;
+    struct arca_key *key = NULL;
+    struct arca_attest_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    struct arca_buf spki, body, answer;
+    arca_buf_init(&spki, 0);
+    arca_buf_init_secret(&body, 0);
+    arca_buf_init_secret(&answer, 0);
+    assert_int_equal(arca_sim_platform_open(sim, &p), 0);
+    assert_int_equal(arca_key_generate(ARCA_KEY_P256, &key), 0);
+    assert_int_equal(arca_key_spki_der(key, &spki), 0);
+    assert_int_equal(arca_attest_ctx_init(&ctx, 0), 0);
+    ctx.store = w->ctx.store;
+    ctx.verify.allow_simulation = true;
+
+    struct arca_attest_request r;
+    arca_attest_request_init(&r);
+    struct arca_challenge_answer ch;
+    assert_int_equal(arca_attest_challenge(&ctx, arca_time_now(), &ch), 0);
+    memcpy(r.nonce, ch.nonce, sizeof(r.nonce));
+    r.config_id = strdup("wiped-launch/app");
+    r.access_token = strdup(SECRET);
+    r.evidence_type = ARCA_EVIDENCE_SIM;
+    uint8_t rd[64];
+    assert_int_equal(arca_launch_binding(spki.data, spki.len, r.nonce, r.config_id, rd), 0);
+    assert_int_equal(arca_sim_evidence_make(p, m, rd, &r.evidence), 0);
+    char *argv[] = {"/usr/bin/arca-run", NULL};
+    char *envp[] = {NULL};
+    assert_int_equal(arca_attest_request_set_host(&r, argv, 1, envp), 0);
+    assert_int_equal(arca_attest_request_encode(&r, &body), 0);
+    arca_attest_request_free(&r);
+    json_t *j = NULL;
+    assert_int_equal(arca_json_parse_object(body.data, body.len, "attest request", &j), 0);
+    struct arca_attest_outcome o;
+    if (arca_attest_exchange(&ctx, j, spki.data, spki.len, arca_time_now(), &answer, &o) != 0)
+        fail_msg("attest: %s", arca_err_detail());
+    assert_non_null(memmem(answer.data, answer.len, SECRET, sizeof(SECRET) - 1));
+    json_decref(j);
+    arca_buf_free(&answer);
+    arca_buf_free(&body);
+    arca_buf_free(&spki);
+    arca_attest_ctx_clear(&ctx);
+    arca_key_free(key);
+    arca_sim_platform_free(p);
+}
+
 struct wipe_case {
     const char *name;
     void (*run)(struct world *w);
@@ -174,6 +253,7 @@ static const struct wipe_case cases[] = {
     {"upload", case_upload},
     {"update", case_update},
     {"read", case_read},
+    {"attest", case_attest},
 };
 
 static void test_no_secret_in_freed_memory(void **state)

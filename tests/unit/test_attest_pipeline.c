@@ -4,8 +4,9 @@
  * through the wire codec, then each refusal in its place in the order of checks with its own
  * reason: no client certificate, nonce replayed / not issued / expired, simulation not
  * allowed, evidence for another key, unknown session or service, wrong measurement, platform
- * not listed, access token missing or wrong, one-time password missing, wrong or reused; and
- * the config id grammar.
+ * not listed, access token missing or wrong (a placeholder token is its secret's value, not
+ * its text), one-time password missing, wrong or reused; the throttle of failed attempts per
+ * session/service; a stranger's request writes nothing; and the config id grammar.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "crypto/totp.h"
 #include "evidence/sim.h"
+#include "limits/limits.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
 #include "store_test_util.h"
@@ -104,6 +106,7 @@ static int setup(void **state)
     put_session(f, "pipe", 1, "", "");
     put_session(f, "tok", 2, "", "  service_access_token: tok-123456\n");
     put_session(f, "otp", 3, "    one_time_password_shared_secret: " OTP_SECRET "\n", "");
+    put_session(f, "tokp", 5, "", "  service_access_token: \"$$SCONE::pw$$\"\n");
     put_session(f, "plat", 4,
                 "    platforms: [\"" /* 32 bytes of 0xab */
                 "abababababababababababababababababababababababababababababababab\"]\n",
@@ -327,6 +330,137 @@ static void test_policy_refusals(void **state)
     arca_attest_request_free(&r);
 }
 
+/* Like refused() with an access token; returns the code and fills o. */
+static int try_token(struct fx *f, const char *config_id, const char *token, int64_t now,
+                     struct arca_attest_outcome *o, char *reason, size_t len)
+{
+    struct arca_attest_request r;
+    request(f, config_id, f->measurement, &f->spki, &r);
+    r.access_token = token ? strdup(token) : NULL;
+    int rc = run(f, &r, &f->spki, now, o, reason, len);
+    arca_attest_request_free(&r);
+    return rc;
+}
+
+/* A placeholder token means the secret's value, as everywhere else, not its own text. */
+static void test_access_token_placeholder(void **state)
+{
+    struct fx *f = *state;
+    struct arca_attest_outcome o;
+    char reason[ARCA_ERR_DETAIL_MAX + 1];
+    assert_int_equal(try_token(f, "tokp/app", "$$SCONE::pw$$", NOW, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_non_null(strstr(reason, "does not match"));
+    assert_int_equal(try_token(f, "tokp/app", "s3cret-p", NOW, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_int_equal(try_token(f, "tokp/app", "s3cret-pw", NOW, &o, reason, sizeof(reason)), 0);
+}
+
+/* Failed attestations of a verified caller are counted per session/service: slowed down,
+ * locked out (once reported for the audit), refused before any work while waiting; a success
+ * forgets them; other services are not affected. */
+static void test_throttle(void **state)
+{
+    struct fx *f = *state;
+    struct arca_throttle_cfg tc;
+    arca_throttle_cfg_default(&tc);
+    tc.free_failures = 1;
+    tc.lockout_failures = 3;
+    tc.lockout_ms = 10 * 1000;
+    struct arca_throttle *th = NULL;
+    assert_int_equal(arca_throttle_new(&tc, &th), 0);
+    f->ctx.throttle = th;
+    struct arca_attest_outcome o;
+    char reason[ARCA_ERR_DETAIL_MAX + 1];
+    /* Free failure, then one that makes the next try wait 1 s. */
+    assert_int_equal(try_token(f, "tok/app", "bad", NOW, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_int_equal(try_token(f, "tok/app", "bad", NOW, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_false(o.locked_out);
+    assert_true(o.verified);
+    /* Waiting: refused before the evidence is looked at, even with the right token. */
+    assert_int_equal(try_token(f, "tok/app", "tok-123456", NOW, &o, reason, sizeof(reason)),
+                     ARCA_ERR_LIMIT);
+    assert_non_null(
+        strstr(reason, "tok/app: too many failed tries: slowed down; try again in 1 s"));
+    assert_false(o.verified);
+    assert_string_equal(o.measurement, "");
+    /* Another service is not slowed down. */
+    assert_int_equal(try_token(f, "pipe/app", NULL, NOW, &o, reason, sizeof(reason)), 0);
+    /* The third failure locks it out, reported once. */
+    assert_int_equal(try_token(f, "tok/app", "bad", NOW + 1, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_non_null(strstr(reason, "does not match"));
+    assert_true(o.locked_out);
+    assert_int_equal(try_token(f, "tok/app", "tok-123456", NOW + 2, &o, reason, sizeof(reason)),
+                     ARCA_ERR_LIMIT);
+    assert_non_null(strstr(reason, "locked out; try again in 9 s"));
+    assert_false(o.locked_out);
+    /* One-time passwords count alike (their own key). */
+    assert_int_equal(try_token(f, "otp/app", NULL, NOW, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    /* After the lockout: accepted, and the success forgets the failures (the next one is
+     * free again). */
+    assert_int_equal(try_token(f, "tok/app", "tok-123456", NOW + 11, &o, reason, sizeof(reason)),
+                     0);
+    assert_int_equal(try_token(f, "tok/app", "bad", NOW + 11, &o, reason, sizeof(reason)),
+                     ARCA_ERR_UNAUTHENTICATED);
+    assert_int_equal(try_token(f, "tok/app", "tok-123456", NOW + 11, &o, reason, sizeof(reason)),
+                     0);
+    /* Another program (appraisal refused) is not a guess and is not counted. */
+    uint8_t m[32];
+    memset(m, 0x22, 32);
+    for (int i = 0; i < 5; i++) {
+        struct arca_attest_request r;
+        request(f, "tok/app", m, &f->spki, &r);
+        assert_int_equal(run(f, &r, &f->spki, NOW + 11, &o, reason, sizeof(reason)),
+                         ARCA_ERR_POLICY);
+        assert_true(o.verified);
+        arca_attest_request_free(&r);
+    }
+    /* Refusals before the evidence verified are not counted (a stranger cannot lock a service
+     * out): a relayed request, many times over. */
+    for (int i = 0; i < 5; i++) {
+        struct arca_attest_request r;
+        request(f, "tok/app", f->measurement, &f->spki_other, &r);
+        r.access_token = strdup("bad");
+        assert_int_equal(run(f, &r, &f->spki, NOW + 11, &o, reason, sizeof(reason)),
+                         ARCA_ERR_POLICY);
+        assert_false(o.verified);
+        arca_attest_request_free(&r);
+    }
+    assert_int_equal(try_token(f, "tok/app", "tok-123456", NOW + 11, &o, reason, sizeof(reason)),
+                     0);
+    f->ctx.throttle = NULL;
+    arca_throttle_free(th);
+}
+
+/* A request whose evidence does not verify or is not bound to the connection writes nothing:
+ * its nonce is not used up, so the launcher's own request with it still succeeds. */
+static void test_unverified_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct arca_attest_request r, relayed;
+    struct arca_attest_outcome o;
+    char reason[ARCA_ERR_DETAIL_MAX + 1];
+    request(f, "pipe/app", f->measurement, &f->spki, &r);
+    request(f, "pipe/app", f->measurement, &f->spki_other, &relayed);
+    memcpy(relayed.nonce, r.nonce, sizeof(r.nonce));
+    assert_int_equal(run(f, &relayed, &f->spki, NOW, &o, reason, sizeof(reason)), ARCA_ERR_POLICY);
+    relayed.evidence.data[0] ^= 1;
+    assert_int_not_equal(run(f, &relayed, &f->spki, NOW, &o, reason, sizeof(reason)), 0);
+    assert_int_equal(run(f, &r, &f->spki, NOW, &o, reason, sizeof(reason)), 0);
+    assert_int_equal(run(f, &r, &f->spki, NOW, &o, reason, sizeof(reason)), ARCA_ERR_REPLAY);
+    /* Expired records are purged; a purge writes nothing else. */
+    size_t purged = 0;
+    assert_int_equal(arca_store_once_purge(f->store, NOW + 3600, &purged), 0);
+    assert_true(purged >= 1);
+    arca_attest_purge(&f->ctx, NOW + 3600);
+    arca_attest_request_free(&r);
+    arca_attest_request_free(&relayed);
+}
+
 static void test_one_time_password(void **state)
 {
     struct fx *f = *state;
@@ -369,13 +503,11 @@ static void test_target_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepted_through_the_wire),
-        cmocka_unit_test(test_nonce_refusals),
-        cmocka_unit_test(test_no_client_certificate),
-        cmocka_unit_test(test_evidence_refusals),
-        cmocka_unit_test(test_policy_refusals),
-        cmocka_unit_test(test_one_time_password),
-        cmocka_unit_test(test_target_parse),
+        cmocka_unit_test(test_accepted_through_the_wire), cmocka_unit_test(test_nonce_refusals),
+        cmocka_unit_test(test_no_client_certificate),     cmocka_unit_test(test_evidence_refusals),
+        cmocka_unit_test(test_policy_refusals),           cmocka_unit_test(test_one_time_password),
+        cmocka_unit_test(test_access_token_placeholder),  cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_unverified_writes_nothing), cmocka_unit_test(test_target_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

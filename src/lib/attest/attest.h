@@ -29,11 +29,15 @@
 
 struct arca_store;
 struct arca_audit;
+struct arca_throttle;
+struct arca_ratelimit;
 struct arca_claims;
 struct arca_secret_set;
 
 #define ARCA_ATTEST_NONCE_TTL_DEFAULT 60 /* seconds: evidence is made right after the challenge */
 #define ARCA_ATTEST_OTP_DIGITS 6
+/* Audit event of a session/service locked out after failed attestations. */
+#define ARCA_AUDIT_ATTEST_LOCKOUT "attestation_locked_out"
 
 /*
  * Everything the pipeline needs; filled by the program before it serves and read-only after,
@@ -45,6 +49,14 @@ struct arca_attest_ctx {
     struct arca_store *store; /* required for attest */
     struct arca_audit *audit; /* NULL: outcomes are not audited (unit tests) */
     struct arca_attest_verify_cfg verify;
+    /* Failed guesses per "session/service" (access token, one-time password) of callers whose
+     * evidence verified: slowed down, then locked out; a success forgets them; a waiting or
+     * locked-out key refuses every attempt. Borrowed; NULL: no throttling (unit tests). */
+    struct arca_throttle *throttle;
+    /* Audit lines of refusals before the evidence verified (anonymous callers) take a token
+     * here; beyond it they are only logged, so strangers cannot grow the audit log faster than
+     * this allows. Borrowed; NULL: every refusal is audited. */
+    struct arca_ratelimit *unverified_audit;
     int nonce_ttl;         /* seconds; 1..3600 */
     uint8_t nonce_key[32]; /* per process: nonces do not outlive it */
 };
@@ -93,9 +105,11 @@ int arca_attest_target_parse(const char *config_id, struct arca_attest_target *t
  * holding 32 bytes or their hex). ARCA_ERR_POLICY otherwise. */
 int arca_attest_check_platforms(const struct arca_service *svc, const struct arca_claims *c,
                                 struct arca_secret_set *set);
-/* The session's service access token, compared through digests (neither contents nor length
- * leak through timing). token may be NULL (none sent). */
-int arca_attest_check_access_token(const struct arca_session *s, const char *token);
+/* The session's service access token, rendered first (placeholders expanded from set, as
+ * everywhere else), compared through digests (neither contents nor length leak through
+ * timing). token may be NULL (none sent). */
+int arca_attest_check_access_token(const struct arca_session *s, struct arca_secret_set *set,
+                                   const char *token);
 /* The service's one-time password (TOTP SHA-1, 30 s steps, current step +- 1): required when the
  * service (or session) has a shared secret; an accepted code is recorded so it works once. */
 int arca_attest_check_otp(const struct arca_attest_ctx *ctx, const struct arca_session *s,
@@ -124,13 +138,20 @@ struct arca_attest_outcome {
     char measurement[2 * 48 + 1];
     char platform[2 * 64 + 1];
     char peer[2 * 32 + 1]; /* SHA-256 of the peer's SPKI, hex */
+    /* The evidence verified and is bound to this connection, nonce and config id: the caller
+     * is the attested program (not a stranger). */
+    bool verified;
+    bool locked_out; /* this refusal locked session/service out (audited as its own event) */
 };
 
 /*
  * Runs every check on a decoded request and builds the launch configuration into *answer
  * (zeroed first; arca_launch_config_free wipes it). spki is the DER SubjectPublicKeyInfo of
  * the TLS peer (NULL: no client certificate, refused). Fills *o as far as it got. Does not
- * audit (arca_attest_exchange does).
+ * audit (arca_attest_exchange does). With ctx->throttle, a session/service that must wait is
+ * refused first with ARCA_ERR_LIMIT ("try again in N s"); nothing is written to the store
+ * before the evidence verified and is bound to the connection (the nonce's single-use record
+ * comes right after that).
  */
 int arca_attest_run(const struct arca_attest_ctx *ctx, const uint8_t *spki, size_t spki_len,
                     const struct arca_attest_request *req, int64_t now,
@@ -146,9 +167,26 @@ int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, 
                          size_t spki_len, int64_t now, struct arca_buf *answer,
                          struct arca_attest_outcome *o);
 
-/* Appends the audit line of an outcome (rc: 0 accepted, else refused with arca_err_detail()).
- * For refusals before a body could be decoded. Failing to audit is logged, not returned. */
+/* Appends the audit line of an outcome (rc: 0 accepted, else refused with arca_err_detail()),
+ * and an `attestation_locked_out` line when o->locked_out. For refusals before a body could be
+ * decoded. A refusal of an unverified caller is audited only while ctx->unverified_audit has
+ * a token (else logged). Every field is bounded (names by their grammar, the reason by
+ * ARCA_ERR_DETAIL_MAX). Failing to audit is logged, not returned. */
 void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
-                       int rc);
+                       int rc, int64_t now);
+
+/* Throttle key of a target: "session/service" (at most ARCA_ATTEST_THROTTLE_KEY_MAX bytes). */
+#define ARCA_ATTEST_THROTTLE_KEY_MAX (ARCA_SESSION_NAME_MAX + ARCA_SESSION_COMPONENT_MAX + 2)
+
+/* Expired single-use records (nonces, one-time passwords) are purged every this many
+ * attestations (arca_attest_purge_due). */
+#define ARCA_ATTEST_PURGE_EVERY 64
+
+/*
+ * Purges the store's expired single-use records. The work is bounded by the records that can
+ * exist: at most one per nonce (a nonce lives nonce_ttl s) and one per accepted one-time
+ * password, and they were purged ARCA_ATTEST_PURGE_EVERY attestations ago. Failing is logged.
+ */
+void arca_attest_purge(const struct arca_attest_ctx *ctx, int64_t now);
 
 #endif

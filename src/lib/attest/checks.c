@@ -58,21 +58,35 @@ int arca_attest_check_platforms(const struct arca_service *svc, const struct arc
               svc->name.s);
 }
 
-int arca_attest_check_access_token(const struct arca_session *s, const char *token)
+int arca_attest_check_access_token(const struct arca_session *s, struct arca_secret_set *set,
+                                   const char *token)
 {
+    ARCA_ENSURE_REF(s);
     const struct arca_str *t = &s->security.service_access_token;
     if (t->s == NULL)
         return 0;
     ARCA_ENSURE(token != NULL, ARCA_ERR_UNAUTHENTICATED,
                 "the session requires a service access token and none was sent "
                 "(ARCA_SERVICE_ACCESS_TOKEN)");
+    /* The token as the session means it: placeholders name secrets, their text is no token. */
+    struct arca_buf text;
+    arca_buf_init_secret(&text, 4096);
+    int rc = arca_placeholder_expand(t->s, t->len, arca_secret_set_render, set, false, &text);
+    if (rc < 0) {
+        arca_buf_free(&text);
+        return arca_err_wrap(rc, "security.service_access_token");
+    }
     /* Compare digests so that neither the contents nor the length leak through timing. */
     uint8_t got[ARCA_SHA256_LEN], want[ARCA_SHA256_LEN];
-    ARCA_TRY(arca_sha256(token, strlen(token), got));
-    ARCA_TRY(arca_sha256(t->s, t->len, want));
-    bool same = arca_memeq(got, want, sizeof(got));
+    rc = arca_sha256(token, strlen(token), got);
+    if (rc == 0)
+        rc = arca_sha256(text.data, text.len, want);
+    arca_buf_free(&text);
+    bool same = rc == 0 && arca_memeq(got, want, sizeof(got));
     arca_wipe(got, sizeof(got));
     arca_wipe(want, sizeof(want));
+    if (rc < 0)
+        return rc;
     ARCA_ENSURE(same, ARCA_ERR_UNAUTHENTICATED,
                 "the service access token does not match the session's");
     return 0;

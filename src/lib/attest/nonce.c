@@ -5,6 +5,7 @@
 
 #include "attest/attest.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
 
@@ -84,4 +85,15 @@ int arca_attest_nonce_use(const struct arca_attest_ctx *ctx,
     if (rc == ARCA_ERR_REPLAY)
         rc = arca_err_set(rc, "nonce: used already (replayed attestation)");
     return rc;
+}
+
+void arca_attest_purge(const struct arca_attest_ctx *ctx, int64_t now)
+{
+    size_t n = 0;
+    if (ctx == NULL || ctx->store == NULL)
+        return;
+    if (arca_store_once_purge(ctx->store, now, &n) < 0)
+        arca_warn("attest", "purging expired single-use records: %s", arca_err_detail());
+    else if (n > 0)
+        arca_debug("attest", "purged %zu expired single-use records", n);
 }

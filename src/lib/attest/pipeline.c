@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "crypto/crypto.h"
 #include "evidence/appraise.h"
+#include "limits/limits.h"
 #include "policy/session.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
@@ -66,11 +67,48 @@ static void measurement_hex(const struct arca_claims *c, char *out)
     }
 }
 
+/* "session/service", the throttle's key for t (bounded by the name grammar). */
+static size_t throttle_key(const struct arca_attest_target *t, char *key, size_t n)
+{
+    int k = snprintf(key, n, "%s/%s", t->session, t->service);
+    return k < 0 ? 0 : (size_t)k < n ? (size_t)k : n - 1;
+}
+
+/* Counts a refusal of a verified caller against its session/service. The refusal's own
+ * reason stays the error (a full throttle table only makes the next try wait). */
+static void count_failure(const struct arca_attest_ctx *ctx, const struct arca_attest_target *t,
+                          int64_t now, int rc, struct arca_attest_outcome *o)
+{
+    if (ctx->throttle == NULL)
+        return;
+    char key[ARCA_ATTEST_THROTTLE_KEY_MAX + 1];
+    size_t klen = throttle_key(t, key, sizeof(key));
+    char why[ARCA_ERR_DETAIL_MAX + 1];
+    snprintf(why, sizeof(why), "%s", arca_err_detail());
+    bool locked = false;
+    if (arca_throttle_fail(ctx->throttle, key, klen, now * 1000, &locked) < 0)
+        arca_warn("attest", "throttle: no room to count a failure of %s", key);
+    o->locked_out = locked;
+    arca_err_set(rc, "%s", why);
+}
+
+/* The checks a guesser could try to pass: the secrets a launch must know (access token, then
+ * one-time password). Appraisal and `platforms` are judged on signed evidence, which guessing
+ * cannot improve, so their refusals are not counted (a service that rolls out a new binary is
+ * not locked out by the old one). */
+static int check_factors(const struct arca_attest_ctx *ctx, const struct arca_attest_request *req,
+                         const struct arca_attest_target *t, const struct arca_session *model,
+                         const struct arca_service *svc, struct arca_secret_set *set, int64_t now)
+{
+    ARCA_TRY(arca_attest_check_access_token(model, set, req->access_token));
+    return arca_attest_check_otp(ctx, model, svc, set, t, now);
+}
+
 /* Everything after the binding: the session's rules for this evidence, then the build. */
 static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct arca_claims *claims,
                               const struct arca_attest_request *req,
                               const struct arca_attest_target *t, int64_t now,
-                              struct arca_launch_config *answer)
+                              struct arca_launch_config *answer, struct arca_attest_outcome *o)
 {
     struct arca_store_session *rec = NULL;
     struct arca_session *model = NULL;
@@ -90,18 +128,37 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
     }
     ARCA_GUARD(rc, arca_attest_secrets_load(ctx, rec, model, &set), out);
     ARCA_GUARD(rc, arca_attest_check_platforms(svc, claims, set), out);
-    ARCA_GUARD(rc, arca_attest_check_access_token(model, req->access_token), out);
-    ARCA_GUARD(rc, arca_attest_check_otp(ctx, model, svc, set, t, now), out);
+    rc = check_factors(ctx, req, t, model, svc, set, now);
+    if (rc < 0) {
+        count_failure(ctx, t, now, rc, o);
+        goto out;
+    }
     struct arca_launch_host host = {(const char *const *)req->host_argv, req->host_argc,
                                     (const char *const *)req->host_env_names,
                                     (const char *const *)req->host_env_values, req->host_n_env};
     ARCA_GUARD(rc, arca_launch_config_build(model, svc, &host, arca_secret_set_render, set, answer),
                out);
+    if (ctx->throttle != NULL) {
+        char key[ARCA_ATTEST_THROTTLE_KEY_MAX + 1];
+        arca_throttle_success(ctx->throttle, key, throttle_key(t, key, sizeof(key)));
+    }
 out:
     arca_secret_set_free(set);
     arca_session_free(model);
     arca_store_session_free(rec);
     return rc;
+}
+
+/* Refuses a session/service that must wait after failed attestations (before any work). */
+static int throttle_check(const struct arca_attest_ctx *ctx, const struct arca_attest_target *t,
+                          int64_t now)
+{
+    if (ctx->throttle == NULL)
+        return 0;
+    char key[ARCA_ATTEST_THROTTLE_KEY_MAX + 1];
+    size_t klen = throttle_key(t, key, sizeof(key));
+    int rc = arca_throttle_check(ctx->throttle, key, klen, now * 1000, NULL, NULL);
+    return rc < 0 ? arca_err_wrap(rc, "%s", key) : 0;
 }
 
 int arca_attest_run(const struct arca_attest_ctx *ctx, const uint8_t *spki, size_t spki_len,
@@ -124,9 +181,11 @@ int arca_attest_run(const struct arca_attest_ctx *ctx, const uint8_t *spki, size
     uint8_t kid[ARCA_SHA256_LEN];
     ARCA_TRY(arca_sha256(spki, spki_len, kid));
     arca_hex_fmt(o->peer, kid, sizeof(kid));
+    ARCA_TRY(throttle_check(ctx, &t, now));
 
-    /* The nonce first: it is used up by any attempt, successful or not. */
-    ARCA_TRY(arca_attest_nonce_use(ctx, req->nonce, now));
+    /* The nonce is checked first but recorded only once the evidence is bound to it: a
+     * stranger's request writes nothing (the evidence is what proves the caller). */
+    ARCA_TRY(arca_attest_nonce_check(ctx, req->nonce, now, NULL));
 
     struct arca_claims claims;
     ARCA_TRY(arca_attest_evidence_verify(&ctx->verify, (int)req->evidence_type, req->evidence.data,
@@ -141,15 +200,31 @@ int arca_attest_run(const struct arca_attest_ctx *ctx, const uint8_t *spki, size
     ARCA_ENSURE(arca_memeq(want, claims.report_data, 64), ARCA_ERR_POLICY,
                 "evidence: REPORTDATA is not bound to this TLS connection's key, nonce and "
                 "config id (evidence relayed by a man in the middle?)");
-    return appraise_and_build(ctx, &claims, req, &t, now, answer);
+    o->verified = true;
+    /* Used up by any attempt of the attested program, successful or not. */
+    ARCA_TRY(arca_attest_nonce_use(ctx, req->nonce, now));
+    return appraise_and_build(ctx, &claims, req, &t, now, answer, o);
+}
+
+/* Whether the refusal of an unverified caller may take an audit line now. */
+static bool audit_allowed(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
+                          int64_t now)
+{
+    if (o->verified || ctx->unverified_audit == NULL)
+        return true;
+    return arca_ratelimit_take(ctx->unverified_audit, "unverified", 10, now * 1000, NULL) == 0;
 }
 
 void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
-                       int rc)
+                       int rc, int64_t now)
 {
     if (ctx == NULL || ctx->audit == NULL || o == NULL)
         return;
     const char *reason = rc == 0 ? "" : arca_err_detail();
+    if (rc != 0 && !audit_allowed(ctx, o, now)) {
+        arca_debug("attest", "audit: refusal of an unverified caller not recorded (rate)");
+        return;
+    }
     json_t *f =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "session", o->session, "service",
                   o->service, "evidence_type", o->evidence_type ? o->evidence_type : "",
@@ -157,6 +232,13 @@ void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_atte
                   "outcome", rc == 0 ? "accepted" : "refused", "reason", reason);
     if (f == NULL || arca_audit_append(ctx->audit, ARCA_AUDIT_ATTESTATION, f, NULL) < 0)
         arca_error("attest", "audit: cannot record an attestation outcome");
+    json_decref(f);
+    if (!o->locked_out)
+        return;
+    f = json_pack("{s:s, s:s, s:s}", "session", o->session, "service", o->service, "peer_key",
+                  o->peer);
+    if (f == NULL || arca_audit_append(ctx->audit, ARCA_AUDIT_ATTEST_LOCKOUT, f, NULL) < 0)
+        arca_error("attest", "audit: cannot record a lockout");
     json_decref(f);
 }
 
@@ -192,7 +274,7 @@ int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, 
         rc = arca_attest_run(ctx, spki, spki_len, &req, now, &cfg, o);
     if (rc == 0)
         rc = arca_launch_config_encode(&cfg, answer);
-    arca_attest_audit(ctx, o, rc);
+    arca_attest_audit(ctx, o, rc, now);
     arca_launch_config_free(&cfg);
     arca_attest_request_free(&req);
     return rc;

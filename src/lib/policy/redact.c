@@ -5,9 +5,10 @@
 
 #include "policy/redact.h"
 #include "base/err.h"
+#include "policy/placeholder.h"
 
 static const char *const secret_keys[] = {"value", "fspf_key", "one_time_password_shared_secret",
-                                          "service_access_token"};
+                                          "service_access_token", "application_secret"};
 
 static bool is_secret_key(const yaml_event_t *ev)
 {
@@ -20,10 +21,16 @@ static bool is_secret_key(const yaml_event_t *ev)
     return false;
 }
 
+/* A scalar that is exactly one well-formed placeholder names a secret without holding any:
+ * anything around it (or a second one, or a malformed one) may be a literal secret. */
 static bool is_placeholder(const yaml_event_t *ev)
 {
-    return ev->type == YAML_SCALAR_EVENT && ev->data.scalar.length >= 9 &&
-           memcmp(ev->data.scalar.value, "$$SCONE::", 9) == 0;
+    if (ev->type != YAML_SCALAR_EVENT)
+        return false;
+    const char *text = (const char *)ev->data.scalar.value;
+    size_t len = ev->data.scalar.length, pos = 0;
+    struct arca_placeholder p;
+    return arca_placeholder_next(text, len, &pos, &p) == 1 && p.start == 0 && p.end == len;
 }
 
 static int emit_out(void *data, unsigned char *buffer, size_t size)

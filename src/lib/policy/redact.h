@@ -13,8 +13,11 @@
 /*
  * Re-emits the session YAML yaml[0..n) with the value of every mapping key that can hold a
  * secret replaced by "<redacted>": `value` (explicit secret values), `fspf_key` (volume and
- * file-system keys), `one_time_password_shared_secret`, `service_access_token`. Placeholders
- * ("$$SCONE::...$$") are kept since they name secrets without holding them. Comments and
+ * file-system keys), `one_time_password_shared_secret`, `service_access_token`,
+ * `application_secret` (a key vault credential), all alike. A value that is exactly one
+ * well-formed placeholder ("$$SCONE::name$$") is kept since it names a secret without holding
+ * it; anything else (text around a placeholder, two of them, a malformed one, a collection)
+ * is redacted whole. Comments and
  * formatting are not preserved (the YAML is re-emitted from its events). Appends to out; out
  * is unchanged on failure (ARCA_ERR_FORMAT naming line and column of malformed YAML).
  */
