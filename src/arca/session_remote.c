@@ -270,7 +270,7 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
 
 /* One page of GET /v1/sessions after after (NULL: the first), appended to all; *next gets the
  * cursor of the following page (malloc'ed) or NULL on the last one. */
-static int list_page(struct arca_cli *cli, const char *prefix, const char *after,
+static int list_page(struct arca_cli *cli, const char *prefix, const char *after, long page,
                      struct arca_api_versions *all, char **next)
 {
     *next = NULL;
@@ -280,7 +280,7 @@ static int list_page(struct arca_cli *cli, const char *prefix, const char *after
     int rc = 0;
     if (pe == NULL || (after != NULL && ae == NULL))
         rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
-    else if (snprintf(path, sizeof(path), "/v1/sessions?prefix=%s&limit=1000%s%s", pe,
+    else if (snprintf(path, sizeof(path), "/v1/sessions?prefix=%s&limit=%ld%s%s", pe, page,
                       ae != NULL ? "&after=" : "", ae != NULL ? ae : "") >= (int)sizeof(path))
         rc = arca_err_set(ARCA_ERR_TOO_LARGE, "session list: cursor too long");
     curl_free(pe);
@@ -308,13 +308,14 @@ static int list_page(struct arca_cli *cli, const char *prefix, const char *after
 }
 
 /* Every page of the listing of prefix into *all (cleared on failure). */
-static int list_all(struct arca_cli *cli, const char *prefix, struct arca_api_versions *all)
+static int list_all(struct arca_cli *cli, const char *prefix, long page,
+                    struct arca_api_versions *all)
 {
     char *after = NULL;
     int rc = 0;
     do {
         char *next = NULL;
-        rc = list_page(cli, prefix, after, all, &next);
+        rc = list_page(cli, prefix, after, page, all, &next);
         free(after);
         after = next;
     } while (rc == 0 && after != NULL);
@@ -327,17 +328,25 @@ static int list_all(struct arca_cli *cli, const char *prefix, struct arca_api_ve
 int session_list(struct arca_cli *cli, int argc, char **argv)
 {
     const char *prefix = "";
+    long page = 1000; /* arcad's largest page (ARCA_CAS_LIST_MAX) */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+        char *end = NULL;
+        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
             prefix = argv[++i];
-        else if (argv[i][0] != '-')
+        } else if (strcmp(argv[i], "--page-size") == 0 && i + 1 < argc) {
+            page = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || page < 1 || page > 1000)
+                return cli_fail(ARCA_EXIT_USAGE, "session list: --page-size: 1 to 1000");
+        } else if (argv[i][0] != '-') {
             prefix = argv[i];
-        else
-            return cli_fail(ARCA_EXIT_USAGE, "usage: arca session list [PREFIX] [-o json]");
+        } else {
+            return cli_fail(ARCA_EXIT_USAGE,
+                            "usage: arca session list [PREFIX] [--page-size N] [-o json]");
+        }
     }
     struct arca_api_versions l;
     memset(&l, 0, sizeof(l));
-    int rc = list_all(cli, prefix, &l);
+    int rc = list_all(cli, prefix, page, &l);
     if (rc < 0)
         return fail_rc("session list", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
