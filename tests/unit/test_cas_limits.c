@@ -38,7 +38,7 @@ static void test_cost_limits(void **state)
                                 "  - name: c\n    kind: private-key\n";
     assert_int_equal(put(f, CREATOR, three), ARCA_ERR_TOO_LARGE);
     assert_non_null(strstr(arca_err_detail(), "session 'many'"));
-    assert_non_null(strstr(arca_err_detail(), "key"));
+    assert_non_null(strstr(arca_err_detail(), "--max-keys-per-session"));
     struct arca_api_version v;
     assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "many", NULL, &v), ARCA_ERR_NOT_FOUND);
     f->cas.secrets_limits.max_keys = 3;

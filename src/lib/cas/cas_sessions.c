@@ -216,12 +216,21 @@ static int check_cost(const struct arca_cas *cas, const struct arca_session *s)
     struct arca_secret_spec *specs = NULL;
     size_t n = 0;
     ARCA_TRY(arca_secret_specs_from_session(s, &specs, &n));
-    int rc = arca_secrets_cost_check(specs, n, &cas->secrets_limits, NULL);
+    struct arca_secrets_cost cost;
+    const struct arca_secrets_limits *lim = &cas->secrets_limits;
+    int rc = arca_secrets_cost_check(specs, n, lim, &cost);
     arca_secret_specs_free(specs, n);
     if (rc == ARCA_ERR_LIMIT) {
+        /* The same order as the check: the first limit exceeded is the one reported. */
+        const char *flag = lim->max_keys != 0 && cost.keys > lim->max_keys
+                               ? "--max-keys-per-session"
+                           : lim->max_certificates != 0 && cost.certificates > lim->max_certificates
+                               ? "--max-certs-per-session"
+                               : "--max-keygen-ms";
         char detail[512];
         snprintf(detail, sizeof(detail), "%s", arca_err_detail());
-        rc = arca_err_set(ARCA_ERR_TOO_LARGE, "session '%s': %s", s->name.s, detail);
+        rc = arca_err_set(ARCA_ERR_TOO_LARGE, "session '%s': %s (arcad %s)", s->name.s, detail,
+                          flag);
     }
     return rc;
 }
