@@ -48,8 +48,9 @@ static void usage(FILE *f)
             "  --max-certs-per-session N certificates one upload may issue (default 256)\n"
             "  --max-keygen-ms MS        estimated generation time per upload (default 10000)\n"
             "  --max-sessions-per-client N  sessions one client key may create (default 1000)\n"
-            "  --client-rate N           requests per second per client key (default 20, 0 = off)\n"
-            "  --client-burst N          burst per client key (default 100)\n"
+            "  --client-rate N           requests per second per client key (default 200,\n"
+            "                            0 = off)\n"
+            "  --client-burst N          burst per client key (default 2000)\n"
             "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
             "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
             "                            (default $ARCA_COLLATERAL)\n"
@@ -111,8 +112,8 @@ int main(int argc, char **argv)
     cfg->max_certs_per_session = slim.max_certificates;
     cfg->max_keygen_ms = slim.max_cost_ms;
     cfg->max_sessions_per_client = 1000;
-    cfg->client_rate = 20;
-    cfg->client_burst = 100;
+    cfg->client_rate = 200;
+    cfg->client_burst = 2000;
     const char *sim_dir = getenv("ARCA_SIM_DIR");
     /* The environment variables of the first release stay as fallbacks of the flags. */
     cfg->collateral = getenv("ARCA_COLLATERAL");
