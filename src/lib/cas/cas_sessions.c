@@ -235,6 +235,21 @@ static int check_cost(const struct arca_cas *cas, const struct arca_session *s)
     return rc;
 }
 
+/* A create over the client's quota is refused before its secrets are generated (the commit
+ * checks again inside its transaction, against concurrent creates). */
+static int check_quota(const struct arca_cas *cas, const uint8_t *client)
+{
+    uint64_t made = 0, max = cas->max_sessions_per_client;
+    if (max == 0)
+        return 0;
+    ARCA_TRY(arca_store_sessions_created(cas->store, client, &made));
+    ARCA_ENSURE(made < max, ARCA_ERR_LIMIT,
+                "quota: this client key created %llu sessions already, the limit is "
+                "--max-sessions-per-client %llu",
+                (unsigned long long)made, (unsigned long long)max);
+    return 0;
+}
+
 static void audit_put(const struct arca_cas *cas, const struct arca_store_session *rec,
                       const uint8_t *client)
 {
@@ -284,6 +299,8 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
         goto out;
     rc = s->has_predecessor ? check_update(cas, client, s, active)
                             : check_create(cas, client, s, active);
+    if (rc == 0 && !s->has_predecessor)
+        rc = check_quota(cas, client);
     if (rc < 0)
         goto out;
     /* The creator of the first version stays the creator: CREATOR rules keep their meaning. */
