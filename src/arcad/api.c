@@ -2,7 +2,8 @@
  * The client API (docs/api.md) as a thin adapter: each handler turns its HTTP request into one
  * call of the CAS logic (src/lib/cas/cas.h: sessions, public values), encodes the answer with
  * the wire types of src/lib/api/client_api.h and replies. The rules themselves (predecessors,
- * namespaces, access decisions, secrets migration, audit) live in the library. Also here:
+ * namespaces, access decisions, secrets migration, audit) live in the library; here only the
+ * request quota per client key (429 before any work) and the paging parameters. Also here:
  * arcad's own attestation, version and health.
  */
 #include <stdio.h>
@@ -16,8 +17,8 @@
 #include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
-#include "cas/cas.h"
 #include "base/time.h"
+#include "cas/cas.h"
 #include "evidence/sim.h"
 #include "limits/limits.h"
 #include "policy/session.h"
@@ -164,13 +165,12 @@ static int list_limit(const char *q, size_t *limit)
     if (q == NULL)
         return 0;
     size_t n = 0, len = strlen(q);
-    for (size_t i = 0; i < len; i++) {
-        ARCA_ENSURE(q[i] >= '0' && q[i] <= '9' && n <= ARCA_CAS_LIST_MAX && len <= 5,
-                    ARCA_ERR_FORMAT, "query limit: expected a number from 1 to %d",
-                    ARCA_CAS_LIST_MAX);
+    bool ok = len >= 1 && len <= 4;
+    for (size_t i = 0; ok && i < len; i++) {
+        ok = q[i] >= '0' && q[i] <= '9';
         n = n * 10 + (size_t)(q[i] - '0');
     }
-    ARCA_ENSURE(n >= 1 && n <= ARCA_CAS_LIST_MAX, ARCA_ERR_FORMAT,
+    ARCA_ENSURE(ok && n >= 1 && n <= ARCA_CAS_LIST_MAX, ARCA_ERR_FORMAT,
                 "query limit: expected a number from 1 to %d", ARCA_CAS_LIST_MAX);
     *limit = n;
     return 0;
