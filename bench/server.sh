@@ -28,7 +28,7 @@ fi
 WORKERS=${ARCAD_WORKERS:-$(( CORES / 2 > 0 ? CORES / 2 : 1 ))}
 $SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
     --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" \
-    --log-level warn >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
+    --client-rate 0 --log-level warn >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM

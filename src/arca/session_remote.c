@@ -268,30 +268,85 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
     return ARCA_EXIT_OK;
 }
 
-int session_list(struct arca_cli *cli, int argc, char **argv)
+/* One page of GET /v1/sessions after after (NULL: the first), appended to all; *next gets the
+ * cursor of the following page (malloc'ed) or NULL on the last one. */
+static int list_page(struct arca_cli *cli, const char *prefix, const char *after, long page,
+                     struct arca_api_versions *all, char **next)
 {
-    const char *prefix = "";
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
-            prefix = argv[++i];
-        else if (argv[i][0] != '-')
-            prefix = argv[i];
-        else
-            return cli_fail(ARCA_EXIT_USAGE, "usage: arca session list [PREFIX] [-o json]");
-    }
-    char *esc = curl_easy_escape(NULL, prefix, (int)strlen(prefix));
-    if (esc == NULL)
-        return cli_fail(ARCA_EXIT_FAIL, "out of memory");
-    char path[2048];
-    snprintf(path, sizeof(path), "/v1/sessions?prefix=%s", esc);
-    curl_free(esc);
+    *next = NULL;
+    char *pe = curl_easy_escape(NULL, prefix, (int)strlen(prefix));
+    char *ae = after != NULL ? curl_easy_escape(NULL, after, (int)strlen(after)) : NULL;
+    char path[8192];
+    int rc = 0;
+    if (pe == NULL || (after != NULL && ae == NULL))
+        rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    else if (snprintf(path, sizeof(path), "/v1/sessions?prefix=%s&limit=%ld%s%s", pe, page,
+                      ae != NULL ? "&after=" : "", ae != NULL ? ae : "") >= (int)sizeof(path))
+        rc = arca_err_set(ARCA_ERR_TOO_LARGE, "session list: cursor too long");
+    curl_free(pe);
+    curl_free(ae);
     json_t *a = NULL;
     struct arca_api_versions l;
     memset(&l, 0, sizeof(l));
-    int rc = get_json(cli, path, &a);
+    if (rc == 0)
+        rc = get_json(cli, path, &a);
     if (rc == 0)
         rc = arca_api_list_from_json(a, &l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = arca_api_versions_add(all, &l.v[i]);
+    const json_t *n = json_object_get(a, "next");
+    if (rc == 0 && json_is_string(n)) {
+        /* A cursor must move forward, or a confused server would keep us paging forever. */
+        if (after != NULL && strcmp(json_string_value(n), after) <= 0)
+            rc = arca_err_set(ARCA_ERR_FORMAT, "CAS answer: 'next' does not move forward");
+        else if ((*next = strdup(json_string_value(n))) == NULL)
+            rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    }
+    arca_api_versions_clear(&l);
     json_decref(a);
+    return rc;
+}
+
+/* Every page of the listing of prefix into *all (cleared on failure). */
+static int list_all(struct arca_cli *cli, const char *prefix, long page,
+                    struct arca_api_versions *all)
+{
+    char *after = NULL;
+    int rc = 0;
+    do {
+        char *next = NULL;
+        rc = list_page(cli, prefix, after, page, all, &next);
+        free(after);
+        after = next;
+    } while (rc == 0 && after != NULL);
+    free(after);
+    if (rc < 0)
+        arca_api_versions_clear(all);
+    return rc;
+}
+
+int session_list(struct arca_cli *cli, int argc, char **argv)
+{
+    const char *prefix = "";
+    long page = 1000; /* arcad's largest page (ARCA_CAS_LIST_MAX) */
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+            prefix = argv[++i];
+        } else if (strcmp(argv[i], "--page-size") == 0 && i + 1 < argc) {
+            page = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || page < 1 || page > 1000)
+                return cli_fail(ARCA_EXIT_USAGE, "session list: --page-size: 1 to 1000");
+        } else if (argv[i][0] != '-') {
+            prefix = argv[i];
+        } else {
+            return cli_fail(ARCA_EXIT_USAGE,
+                            "usage: arca session list [PREFIX] [--page-size N] [-o json]");
+        }
+    }
+    struct arca_api_versions l;
+    memset(&l, 0, sizeof(l));
+    int rc = list_all(cli, prefix, page, &l);
     if (rc < 0)
         return fail_rc("session list", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {

@@ -2,7 +2,8 @@
  * The client API (docs/api.md) as a thin adapter: each handler turns its HTTP request into one
  * call of the CAS logic (src/lib/cas/cas.h: sessions, public values), encodes the answer with
  * the wire types of src/lib/api/client_api.h and replies. The rules themselves (predecessors,
- * namespaces, access decisions, secrets migration, audit) live in the library. Also here:
+ * namespaces, access decisions, secrets migration, audit) live in the library; here only the
+ * request quota per client key (429 before any work) and the paging parameters. Also here:
  * arcad's own attestation, version and health.
  */
 #include <stdio.h>
@@ -16,17 +17,43 @@
 #include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/time.h"
 #include "cas/cas.h"
 #include "evidence/sim.h"
+#include "limits/limits.h"
 #include "policy/session.h"
 #include "store/store.h"
 
 /* The library's view of arcad: store, audit log, CAS key (all borrowed from ctx). */
 static struct arca_cas cas_of(const struct arcad_ctx *ctx)
 {
-    struct arca_cas cas = {.store = ctx->store, .audit = ctx->audit};
+    struct arca_cas cas = {.store = ctx->store,
+                           .audit = ctx->audit,
+                           .secrets_limits = {.max_keys = ctx->cfg.max_keys_per_session,
+                                              .max_certificates = ctx->cfg.max_certs_per_session,
+                                              .max_cost_ms = ctx->cfg.max_keygen_ms},
+                           .max_sessions_per_client = ctx->cfg.max_sessions_per_client};
     memcpy(cas.cas_key, ctx->id.key_id, sizeof(cas.cas_key));
     return cas;
+}
+
+/*
+ * Takes one request from client's quota (a token bucket per client key). false once it has
+ * answered 429 because the quota is used up. Requests without a certificate are not counted
+ * here (those routes answer 401 or are public, with per-peer limits of their own).
+ */
+static bool within_quota(struct arcad_request *req, const uint8_t *client)
+{
+    struct arcad_ctx *ctx = req->ctx;
+    int64_t wait_ms = 0;
+    if (client == NULL || ctx->client_quota == NULL ||
+        arca_ratelimit_take(ctx->client_quota, client, 32, arca_time_mono_ms(), &wait_ms) == 0)
+        return true;
+    arcad_reply_error(req, 429,
+                      "quota: this client key sent more than %.0f requests per second (burst "
+                      "%.0f; arcad --client-rate, --client-burst); retry in %lld ms",
+                      ctx->cfg.client_rate, ctx->cfg.client_burst, (long long)wait_ms);
+    return false;
 }
 
 /* The client's key id into id, or NULL without a client certificate. */
@@ -76,8 +103,11 @@ static void h_session_upload(struct arcad_request *req, void *arg)
     uint8_t id[32];
     struct arca_cas_put put;
     struct arca_diag d;
+    const uint8_t *client = client_of(req, id);
+    if (!within_quota(req, client))
+        return;
     arca_diag_init(&d);
-    int rc = arca_cas_session_put(&cas, client_of(req, id), req->body, req->body_len, &d, &put);
+    int rc = arca_cas_session_put(&cas, client, req->body, req->body_len, &d, &put);
     if (rc < 0 && put.invalid) {
         reply_diag(req, rc, &d);
     } else if (rc < 0) {
@@ -100,7 +130,10 @@ static void h_session_read(struct arcad_request *req, void *arg)
     struct arca_cas cas = cas_of(req->ctx);
     uint8_t id[32];
     struct arca_api_version v;
-    int rc = arca_cas_session_read(&cas, client_of(req, id), arcad_request_path_rest(req),
+    const uint8_t *client = client_of(req, id);
+    if (!within_quota(req, client))
+        return;
+    int rc = arca_cas_session_read(&cas, client, arcad_request_path_rest(req),
                                    arcad_request_query(req, "hash"), &v);
     if (rc < 0)
         arcad_reply_err(req, rc);
@@ -114,7 +147,10 @@ static void h_session_history(struct arcad_request *req, void *arg)
     struct arca_cas cas = cas_of(req->ctx);
     uint8_t id[32];
     struct arca_api_versions l;
-    int rc = arca_cas_session_history(&cas, client_of(req, id), arcad_request_path_rest(req), &l);
+    const uint8_t *client = client_of(req, id);
+    if (!within_quota(req, client))
+        return;
+    int rc = arca_cas_session_history(&cas, client, arcad_request_path_rest(req), &l);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -122,17 +158,51 @@ static void h_session_history(struct arcad_request *req, void *arg)
     arca_api_versions_clear(&l);
 }
 
+/* The limit query of a listing: absent 0 (the default page), else 1..ARCA_CAS_LIST_MAX. */
+static int list_limit(const char *q, size_t *limit)
+{
+    *limit = 0;
+    if (q == NULL)
+        return 0;
+    size_t n = 0, len = strlen(q);
+    bool ok = len >= 1 && len <= 4;
+    for (size_t i = 0; ok && i < len; i++) {
+        ok = q[i] >= '0' && q[i] <= '9';
+        n = n * 10 + (size_t)(q[i] - '0');
+    }
+    ARCA_ENSURE(ok && n >= 1 && n <= ARCA_CAS_LIST_MAX, ARCA_ERR_FORMAT,
+                "query limit: expected a number from 1 to %d", ARCA_CAS_LIST_MAX);
+    *limit = n;
+    return 0;
+}
+
 static void h_session_list(struct arcad_request *req, void *arg)
 {
     struct arca_cas cas = cas_of(req->ctx);
     uint8_t id[32];
     struct arca_api_versions l;
-    int rc =
-        arca_cas_session_list(&cas, client_of(req, id), arcad_request_query(req, "prefix"), &l);
-    if (rc < 0)
+    memset(&l, 0, sizeof(l));
+    char *next = NULL;
+    size_t limit = 0;
+    const uint8_t *client = client_of(req, id);
+    if (!within_quota(req, client))
+        return;
+    int rc = list_limit(arcad_request_query(req, "limit"), &limit);
+    if (rc == 0)
+        rc = arca_cas_session_list(&cas, client, arcad_request_query(req, "prefix"),
+                                   arcad_request_query(req, "after"), limit, &l, &next);
+    if (rc < 0) {
         arcad_reply_err(req, rc);
-    else
-        reply_answer(req, 200, arca_api_list_to_json(&l));
+    } else {
+        json_t *j = arca_api_list_to_json(&l);
+        if (j != NULL &&
+            json_object_set_new(j, "next", next != NULL ? json_string(next) : json_null()) < 0) {
+            json_decref(j);
+            j = NULL;
+        }
+        reply_answer(req, 200, j);
+    }
+    free(next);
     arca_api_versions_clear(&l);
 }
 
@@ -180,7 +250,8 @@ static void h_values(struct arcad_request *req, void *arg)
             reply_answer(req, 404, arca_api_error_new(none, 2));
         else
             reply_answer(req, 200, arca_api_value_to_json(one));
-    } else if (rc == ARCA_ERR_NOT_FOUND) {
+    } else if (rc == ARCA_ERR_NOT_FOUND || vals.n == 0) {
+        /* A session without public values answers like a missing one: no existence oracle. */
         static const char *const none[] = {"Failed to read values requested by a public client",
                                            "Session does not exist or has no public values"};
         reply_answer(req, 404, arca_api_error_new(none, 2));

@@ -19,6 +19,8 @@
 #include "attest/verify.h"
 #include "evidence/dcap_verify.h"
 #include "evidence/sim.h"
+#include "limits/limits.h"
+#include "secrets/secrets.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
@@ -42,6 +44,13 @@ static void usage(FILE *f)
             "  --handshake-timeout SECONDS  accept to end of TLS handshake, absolute (default 10)\n"
             "  --request-timeout SECONDS    handshake or last answer to a complete request,\n"
             "                               absolute (default 20)\n"
+            "  --max-keys-per-session N  keys one session upload may generate (default 256)\n"
+            "  --max-certs-per-session N certificates one upload may issue (default 256)\n"
+            "  --max-keygen-ms MS        estimated generation time per upload (default 10000)\n"
+            "  --max-sessions-per-client N  sessions one client key may create (default 1000)\n"
+            "  --client-rate N           requests per second per client key (default 200,\n"
+            "                            0 = off)\n"
+            "  --client-burst N          burst per client key (default 2000)\n"
             "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
             "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
             "                            (default $ARCA_COLLATERAL)\n"
@@ -101,6 +110,14 @@ int main(int argc, char **argv)
     cfg->max_pending_per_peer = 32;
     cfg->handshake_timeout_s = 10;
     cfg->request_deadline_s = 20;
+    struct arca_secrets_limits slim;
+    arca_secrets_limits_default(&slim);
+    cfg->max_keys_per_session = slim.max_keys;
+    cfg->max_certs_per_session = slim.max_certificates;
+    cfg->max_keygen_ms = slim.max_cost_ms;
+    cfg->max_sessions_per_client = 1000;
+    cfg->client_rate = 200;
+    cfg->client_burst = 2000;
     const char *sim_dir = getenv("ARCA_SIM_DIR");
     /* The environment variables of the first release stay as fallbacks of the flags. */
     cfg->collateral = getenv("ARCA_COLLATERAL");
@@ -140,7 +157,13 @@ int main(int argc, char **argv)
         O_RT,
         O_AFF,
         O_ALF,
-        O_ALT
+        O_ALT,
+        O_MKS,
+        O_MCS,
+        O_MKG,
+        O_MSC,
+        O_CR,
+        O_CB
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -167,6 +190,12 @@ int main(int argc, char **argv)
         {"attest-free-failures", required_argument, NULL, O_AFF},
         {"attest-lockout-failures", required_argument, NULL, O_ALF},
         {"attest-lockout-time", required_argument, NULL, O_ALT},
+        {"max-keys-per-session", required_argument, NULL, O_MKS},
+        {"max-certs-per-session", required_argument, NULL, O_MCS},
+        {"max-keygen-ms", required_argument, NULL, O_MKG},
+        {"max-sessions-per-client", required_argument, NULL, O_MSC},
+        {"client-rate", required_argument, NULL, O_CR},
+        {"client-burst", required_argument, NULL, O_CB},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -249,6 +278,36 @@ int main(int argc, char **argv)
             if (parse_num("--attest-lockout-time", optarg, 1, 7 * 86400, &n) < 0)
                 return 2;
             cfg->attest_lockout_s = (int)n;
+            break;
+        case O_MKS:
+            if (parse_num("--max-keys-per-session", optarg, 0, 1000000, &n) < 0)
+                return 2;
+            cfg->max_keys_per_session = (size_t)n;
+            break;
+        case O_MCS:
+            if (parse_num("--max-certs-per-session", optarg, 0, 1000000, &n) < 0)
+                return 2;
+            cfg->max_certs_per_session = (size_t)n;
+            break;
+        case O_MKG:
+            if (parse_num("--max-keygen-ms", optarg, 0, 86400000L, &n) < 0)
+                return 2;
+            cfg->max_keygen_ms = (uint64_t)n;
+            break;
+        case O_MSC:
+            if (parse_num("--max-sessions-per-client", optarg, 0, 1000000000L, &n) < 0)
+                return 2;
+            cfg->max_sessions_per_client = (uint64_t)n;
+            break;
+        case O_CR:
+            if (parse_num("--client-rate", optarg, 0, 1000000, &n) < 0)
+                return 2;
+            cfg->client_rate = (double)n;
+            break;
+        case O_CB:
+            if (parse_num("--client-burst", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->client_burst = (double)n;
             break;
         case O_SD:
             sim_dir = optarg;
@@ -368,6 +427,11 @@ int main(int argc, char **argv)
         }
     }
     ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
+    if (cfg->client_rate > 0) {
+        struct arca_ratelimit_cfg qc = {
+            .per_key_rate = cfg->client_rate, .per_key_burst = cfg->client_burst, .capacity = 4096};
+        ARCA_GUARD(rc, arca_ratelimit_new(&qc, &ctx.client_quota), fail);
+    }
     ARCA_GUARD(rc, arca_sim_platform_open(sim_dir, &ctx.sim), fail);
     ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
     sealer_ctx.p = ctx.sim;
@@ -435,6 +499,7 @@ fail:
     arcad_identity_free(&ctx.id);
     arca_sim_platform_free(ctx.sim);
     arca_dcap_cache_free(ctx.dcap_cache);
+    arca_ratelimit_free(ctx.client_quota);
     arca_attest_collateral_free(ctx.collateral);
     if (rc == 0)
         arca_info("arcad", "stopped");

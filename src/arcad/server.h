@@ -31,6 +31,7 @@ struct arca_dcap_cache;      /* evidence/dcap_verify.h */
 struct arcad_metrics;
 struct arcad_router;
 struct arcad_request;
+struct arca_ratelimit; /* limits/limits.h */
 
 /* Limits and addresses (arcad's flags; see docs/arcad.md). Strings are borrowed from argv. */
 struct arcad_config {
@@ -55,6 +56,13 @@ struct arcad_config {
     int attest_free_failures;    /* failed attestations per session/service before a delay; 0 = 3 */
     int attest_lockout_failures; /* ... that lock it out; 0 = 10 */
     int attest_lockout_s;        /* how long a lockout lasts; 0 = 900 */
+    /* Client API limits and quotas (docs/arcad.md "Limits and quotas"; 0 = no limit). */
+    size_t max_keys_per_session;      /* --max-keys-per-session: generated keys per upload */
+    size_t max_certs_per_session;     /* --max-certs-per-session: issued certificates */
+    uint64_t max_keygen_ms;           /* --max-keygen-ms: estimated generation time */
+    uint64_t max_sessions_per_client; /* --max-sessions-per-client: creates per client key */
+    double client_rate;               /* --client-rate: requests/s per client key (0 = off) */
+    double client_burst;              /* --client-burst: bucket size per client key */
 };
 
 /* arcad's own identity, created on first start in DATA_DIR (see identity.c). */
@@ -87,6 +95,8 @@ struct arcad_ctx {
     /* Verification-step cache shared by the workers (thread-safe on its own); its hit and
      * miss counts are in /metrics. NULL only in unit tests. Owned. */
     struct arca_dcap_cache *dcap_cache;
+    /* Requests per client key (token buckets, thread-safe); NULL: no quota. Owned. */
+    struct arca_ratelimit *client_quota;
     void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };

@@ -14,46 +14,10 @@
 
 #include "base/enc.h"
 #include "base/err.h"
-#include "cas/cas.h"
 #include "policy/session.h"
-#include "store_test_util.h"
-
-static const uint8_t CREATOR[32] = {0xc1, 0x01};
-static const uint8_t READER[32] = {0x2e, 0xad};
-static const uint8_t STRANGER[32] = {0x57, 0x4a};
+#include "test_cas_fixture.h"
 
 #define EXPLICIT "Xq7-explicit-secret-VALUE-91"
-
-struct fix {
-    char *dir;
-    struct arca_store_fixed_sealer fs;
-    struct arca_store *store;
-    struct arca_cas cas;
-};
-
-static int setup(void **state)
-{
-    struct fix *f = calloc(1, sizeof(*f));
-    uint8_t k[32];
-    test_seal_key(k, 3);
-    f->dir = tdir_make();
-    arca_store_fixed_sealer_init(&f->fs, k);
-    if (f->dir == NULL || test_store_open(f->dir, &f->fs, true, &f->store) != 0)
-        return -1;
-    f->cas.store = f->store;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    arca_store_close(f->store);
-    arca_store_fixed_sealer_wipe(&f->fs);
-    tdir_remove(f->dir);
-    free(f);
-    return 0;
-}
 
 static void hex(char out[65], const uint8_t in[32])
 {
@@ -137,10 +101,28 @@ static void test_create_update(void **state)
     assert_int_equal(put(f, CREATOR, y, &p), ARCA_ERR_CONFLICT);
     arca_cas_put_clear(&p);
 
-    /* update by someone the active version's update rule does not list */
+    /* update by a reader the active version's update rule does not list */
     session_text(y, sizeof(y), "app", NULL, h1);
-    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_DENIED);
+    assert_int_equal(put(f, READER, y, &p), ARCA_ERR_DENIED);
     assert_non_null(strstr(arca_err_detail(), "access_policy.update"));
+    arca_cas_put_clear(&p);
+    /* a stranger (no read either) is answered as if the session did not exist, before the
+     * predecessor is compared: a guessed one gives the same answer as the right one */
+    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_NOT_FOUND);
+    char denied[512];
+    snprintf(denied, sizeof(denied), "%s", arca_err_detail());
+    arca_cas_put_clear(&p);
+    session_text(y, sizeof(y), "app", NULL, stale);
+    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_NOT_FOUND);
+    assert_string_equal(arca_err_detail(), denied);
+    arca_cas_put_clear(&p);
+    session_text(y, sizeof(y), "app", NULL, h1);
+    /* a stranger's create of the existing name: 409 without the active hash */
+    char y0[2048], h1hex[65];
+    hex(h1hex, h1);
+    session_text(y0, sizeof(y0), "app", "# other\n", NULL);
+    assert_int_equal(put(f, STRANGER, y0, &p), ARCA_ERR_EXISTS);
+    assert_null(strstr(arca_err_detail(), h1hex));
     arca_cas_put_clear(&p);
 
     /* update by the creator: version 2, creator kept even when the reader uploads later */
@@ -153,7 +135,11 @@ static void test_create_update(void **state)
     /* update of a name that does not exist */
     session_text(y, sizeof(y), "ghost", NULL, h1);
     assert_int_equal(put(f, CREATOR, y, &p), ARCA_ERR_NOT_FOUND);
+    assert_string_equal(arca_err_detail(), "cannot update 'ghost': no such session (remove "
+                                           "`predecessor` to create it)");
     arca_cas_put_clear(&p);
+    assert_string_equal(denied, "cannot update 'app': no such session (remove `predecessor` to "
+                                "create it)");
 }
 
 static void test_put_refusals(void **state)
@@ -189,7 +175,12 @@ static void test_namespaces(void **state)
     arca_cas_put_clear(&p);
     /* the parent's create_sessions (default: its update, [CREATOR]) decides */
     session_text(y, sizeof(y), "ns/child", NULL, NULL);
-    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_DENIED);
+    /* a stranger that may not read ns either is told what a missing ns would tell */
+    assert_int_equal(put(f, STRANGER, y, &p), ARCA_ERR_NOT_FOUND);
+    assert_non_null(strstr(arca_err_detail(), "namespace session 'ns' does not exist"));
+    arca_cas_put_clear(&p);
+    /* the reader may read ns, so it is told why */
+    assert_int_equal(put(f, READER, y, &p), ARCA_ERR_DENIED);
     assert_non_null(strstr(arca_err_detail(), "create_sessions"));
     arca_cas_put_clear(&p);
     assert_int_equal(put(f, CREATOR, y, &p), 0);
@@ -227,11 +218,13 @@ static void test_read_list_history(void **state)
     other[64] = '\0';
     assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "doc", other, &v), ARCA_ERR_NOT_FOUND);
     /* a stranger learns nothing, not even whether the hash exists */
-    assert_int_equal(arca_cas_session_read(&f->cas, STRANGER, "doc", hh, &v), ARCA_ERR_DENIED);
+    /* a stranger learns nothing, not even whether the session or the hash exists */
+    assert_int_equal(arca_cas_session_read(&f->cas, STRANGER, "doc", hh, &v), ARCA_ERR_NOT_FOUND);
+    assert_string_equal(arca_err_detail(), "Session not found: 'doc'");
     assert_null(v.name);
-    assert_int_equal(arca_cas_session_read(&f->cas, NULL, "doc", NULL, &v), ARCA_ERR_DENIED);
+    assert_int_equal(arca_cas_session_read(&f->cas, NULL, "doc", NULL, &v), ARCA_ERR_NOT_FOUND);
     assert_int_equal(arca_cas_session_read(&f->cas, CREATOR, "nope", NULL, &v), ARCA_ERR_NOT_FOUND);
-    assert_non_null(strstr(arca_err_detail(), "Session not found"));
+    assert_string_equal(arca_err_detail(), "Session not found: 'nope'");
     assert_true(arca_cas_session_read(&f->cas, CREATOR, "a/../b", NULL, &v) < 0);
 
     struct arca_api_versions l;
@@ -242,14 +235,15 @@ static void test_read_list_history(void **state)
     assert_int_equal(l.v[1].version, 1);
     assert_false(l.v[1].has_predecessor);
     arca_api_versions_clear(&l);
-    assert_int_equal(arca_cas_session_history(&f->cas, STRANGER, "doc", &l), ARCA_ERR_DENIED);
+    assert_int_equal(arca_cas_session_history(&f->cas, STRANGER, "doc", &l), ARCA_ERR_NOT_FOUND);
+    assert_string_equal(arca_err_detail(), "Session not found: 'doc'");
 
     /* list_sessions is [CREATOR]: the reader may read but not list */
-    assert_int_equal(arca_cas_session_list(&f->cas, CREATOR, "do", &l), 0);
+    assert_int_equal(arca_cas_session_list(&f->cas, CREATOR, "do", NULL, 0, &l, NULL), 0);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0].name, "doc");
     arca_api_versions_clear(&l);
-    assert_int_equal(arca_cas_session_list(&f->cas, READER, NULL, &l), 0);
+    assert_int_equal(arca_cas_session_list(&f->cas, READER, NULL, NULL, 0, &l, NULL), 0);
     assert_int_equal(l.n, 0);
     arca_api_versions_clear(&l);
 }

@@ -7,8 +7,11 @@
  * Errors are arca_err codes whose detail is the human message the client sees:
  *   ARCA_ERR_UNAUTHENTICATED  no client key where one is needed
  *   ARCA_ERR_FORMAT           bad input (empty upload, malformed hash)
- *   ARCA_ERR_NOT_FOUND        no such session / version / namespace session
- *   ARCA_ERR_DENIED           the access policy does not admit the client (audited)
+ *   ARCA_ERR_NOT_FOUND        no such session / version / namespace session, and also a session
+ *                             the client may not read (same detail as a missing one: no oracle)
+ *   ARCA_ERR_DENIED           the access policy does not admit a client that may read (audited)
+ *   ARCA_ERR_TOO_LARGE        the session asks for more keys/certificates/work than allowed
+ *   ARCA_ERR_LIMIT            the client's quota of sessions is used up
  *   ARCA_ERR_EXISTS, ARCA_ERR_CONFLICT  create of an existing name, stale predecessor
  *   other                     store, secrets or internal failures, passed up unchanged
  * Access is always decided against the *active* version (or the namespace session's active
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "api/client_api.h"
+#include "secrets/secrets.h"
 
 struct arca_store;
 struct arca_audit;
@@ -41,6 +45,12 @@ struct arca_cas {
     struct arca_store *store;
     struct arca_audit *audit;          /* NULL: no audit events (unit tests) */
     uint8_t cas_key[ARCA_CAS_KEY_LEN]; /* this CAS's key id (SHA-256 of its SPKI) */
+    /* What one create/update may make arcad generate (arcad's --max-keys-per-session ...;
+     * zeroes: no limit). Refused with ARCA_ERR_TOO_LARGE naming the limit. */
+    struct arca_secrets_limits secrets_limits;
+    /* Sessions one client key may create (--max-sessions-per-client; 0: no limit). Refused
+     * with ARCA_ERR_LIMIT naming the limit. */
+    uint64_t max_sessions_per_client;
 };
 
 /*
@@ -81,13 +91,22 @@ void arca_cas_put_clear(struct arca_cas_put *p);
 int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
                           const char *hash_hex, struct arca_api_version *out);
 
+/* Listing pages (GET /v1/sessions?limit=N&after=NAME). */
+#define ARCA_CAS_LIST_DEFAULT 100
+#define ARCA_CAS_LIST_MAX 1000
+
 /*
- * The sessions whose names start with prefix ("" or NULL: all) and whose active version's
- * list_sessions rule admits the client, sorted by name. Sessions that cannot be checked are
- * left out. *out (arca_api_versions_clear) is cleared on failure.
+ * The sessions whose names start with prefix ("" or NULL: all), sort after after (NULL: from
+ * the first) and whose active version's list_sessions rule admits the client, sorted by name,
+ * at most limit of them (0: ARCA_CAS_LIST_DEFAULT; above ARCA_CAS_LIST_MAX: ARCA_ERR_FORMAT).
+ * Decided from the store's listing index without opening the versions (an entry without one
+ * is decided from its version; one that cannot be decided is left out). *next (may be NULL)
+ * gets the name to pass as after for the next page (malloc'ed, free()), NULL on the last page.
+ * *out (arca_api_versions_clear) is cleared on failure.
  */
 int arca_cas_session_list(const struct arca_cas *cas, const uint8_t *client, const char *prefix,
-                          struct arca_api_versions *out);
+                          const char *after, size_t limit, struct arca_api_versions *out,
+                          char **next);
 
 /*
  * The versions of name from the active one back to the first (at most ARCA_CAS_HISTORY_MAX),
@@ -101,7 +120,7 @@ int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, 
  * The public values of session name (secrets marked export_public of its active version; for
  * a private key only its public key), in the order the session declares them; secret (NULL:
  * all) selects one. No client identity is needed. ARCA_ERR_NOT_FOUND if the session does not
- * exist; a session without such secrets gives an empty list. *out (arca_api_values_clear) is
+ * exist; a session without such secrets gives an empty list (arcad answers both alike). *out (arca_api_values_clear) is
  * cleared on failure.
  */
 int arca_cas_values(const struct arca_cas *cas, const char *name, const char *secret,

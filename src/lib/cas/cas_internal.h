@@ -3,6 +3,7 @@
 #define ARCA_CAS_INTERNAL_H
 
 #include "cas/cas.h"
+#include "govern/access.h"
 #include "store/store.h"
 
 struct arca_session;
@@ -10,5 +11,22 @@ struct arca_session;
 /* Loads the model of a stored version (its YAML was validated when it was committed); the
  * caller frees *out with arca_session_free. ARCA_ERR_INTERNAL if it no longer loads. */
 int cas_load_model(const struct arca_store_session *rec, struct arca_session **out);
+
+/* Fills the metadata of v from stored version rec (no session text); v cleared by the caller
+ * with arca_api_version_clear. */
+int cas_version_of(const struct arca_store_session *rec, struct arca_api_version *v);
+
+/* Evaluates op of model's policy (creator = the stored creator) for client (may be NULL). */
+int cas_check_access(const struct arca_session *model, const uint8_t creator[32],
+                     const uint8_t *client, enum arca_access_op op, bool *allowed);
+
+/*
+ * Encodes who may list a session with model and creator into readers (the store's listing
+ * index, cas_list.c): u8 flags (1: any other key, 2: no key) | key ids that may. The rule only
+ * compares the client's key with the creator and the keys it names, so deciding for those and
+ * for one key that is none of them is exact.
+ */
+int cas_readers_encode(const struct arca_session *model, const uint8_t creator[32],
+                       struct arca_buf *readers);
 
 #endif

@@ -41,9 +41,8 @@ int cas_load_model(const struct arca_store_session *rec, struct arca_session **o
     return 0;
 }
 
-/* Evaluates op of model's policy (creator = the stored creator) for client (may be NULL). */
-static int check_access(const struct arca_session *model, const uint8_t creator[32],
-                        const uint8_t *client, enum arca_access_op op, bool *allowed)
+int cas_check_access(const struct arca_session *model, const uint8_t creator[32],
+                     const uint8_t *client, enum arca_access_op op, bool *allowed)
 {
     struct arca_access_subject subj = {.client_key_id = client, .creator_key_id = creator};
     return arca_access_check(arca_access_rule(&model->access, op), &subj, allowed);
@@ -52,17 +51,21 @@ static int check_access(const struct arca_session *model, const uint8_t creator[
 /*
  * Decides op on stored version rec for client against rec's own policy: 0 if allowed, else
  * ARCA_ERR_DENIED (audited) with "not allowed to WHAT (...)", or the error that stopped the
- * decision.
+ * decision. With hidden (a "not found" detail), a client that may not read rec either gets
+ * ARCA_ERR_NOT_FOUND with that detail instead, exactly what a missing session answers: who
+ * cannot read a session does not learn that it exists (the denial is audited all the same).
  */
 static int require_access(const struct arca_cas *cas, const uint8_t *client,
                           const struct arca_store_session *rec, enum arca_access_op op,
-                          const char *what)
+                          const char *what, const char *hidden)
 {
     struct arca_session *model = NULL;
-    bool allowed = false;
+    bool allowed = false, readable = false;
     int rc = cas_load_model(rec, &model);
     if (rc == 0)
-        rc = check_access(model, rec->creator, client, op, &allowed);
+        rc = cas_check_access(model, rec->creator, client, op, &allowed);
+    if (rc == 0 && !allowed && hidden != NULL && op != ARCA_ACCESS_READ)
+        rc = cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &readable);
     arca_session_free(model);
     if (rc < 0)
         return rc;
@@ -74,13 +77,27 @@ static int require_access(const struct arca_cas *cas, const uint8_t *client,
     arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED,
                    json_pack("{s:s, s:s, s:s}", "operation", arca_access_op_name(op), "session",
                              rec->name, "client", kid));
+    if (hidden != NULL && !readable)
+        return arca_err_set(ARCA_ERR_NOT_FOUND, "%s", hidden);
     return arca_err_set(ARCA_ERR_DENIED,
                         "not allowed to %s (its access_policy.%s does not list your key)", what,
                         arca_access_op_name(op));
 }
 
-/* Fills the metadata of v from stored version rec (no session text). */
-static int version_of(const struct arca_store_session *rec, struct arca_api_version *v)
+/* May client read stored version rec? false when it cannot be decided. */
+static bool may_read(const struct arca_store_session *rec, const uint8_t *client)
+{
+    struct arca_session *model = NULL;
+    bool allowed = false;
+    if (cas_load_model(rec, &model) < 0 ||
+        cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &allowed) < 0)
+        allowed = false;
+    arca_session_free(model);
+    arca_err_clear();
+    return allowed;
+}
+
+int cas_version_of(const struct arca_store_session *rec, struct arca_api_version *v)
 {
     memset(v, 0, sizeof(*v));
     v->name = strdup(rec->name);
@@ -126,45 +143,60 @@ out:
     return rc;
 }
 
-/* The create rules: the name is free, and a namespaced name's parent admits the client. */
+/*
+ * The create rules: a namespaced name's parent admits the client, and the name is free. The
+ * parent is decided first, so that who may not see it learns nothing about the names under
+ * it; an existing name is 409 for everyone (names are one space), but only a client that may
+ * read the session is told its active hash.
+ */
 static int check_create(const struct arca_cas *cas, const uint8_t *client,
                         const struct arca_session *s, const struct arca_store_session *active)
 {
     const char *name = s->name.s;
-    if (active != NULL) {
-        char h[65];
-        hexstr(h, active->hash);
-        return arca_err_set(ARCA_ERR_EXISTS,
-                            "session '%s' exists (active version %s); to change it, upload "
-                            "with `predecessor: %s` (arca session update does that)",
-                            name, h, h);
-    }
+    int rc = 0;
     char *parent_name = arca_session_parent_name(s);
-    if (parent_name == NULL)
-        return 0;
-    struct arca_store_session *parent = NULL;
-    int rc = arca_store_session_get_active(cas->store, parent_name, &parent);
-    if (rc == ARCA_ERR_NOT_FOUND)
-        rc = arca_err_set(ARCA_ERR_NOT_FOUND,
-                          "cannot create '%s': its namespace session '%s' does not exist", name,
-                          parent_name);
-    if (rc == 0) {
-        char what[1400];
-        snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
-        rc = require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what);
+    if (parent_name != NULL) {
+        char missing[1400], what[1400];
+        snprintf(missing, sizeof(missing),
+                 "cannot create '%s': its namespace session '%s' does not exist", name,
+                 parent_name);
+        struct arca_store_session *parent = NULL;
+        rc = arca_store_session_get_active(cas->store, parent_name, &parent);
+        if (rc == ARCA_ERR_NOT_FOUND)
+            rc = arca_err_set(ARCA_ERR_NOT_FOUND, "%s", missing);
+        if (rc == 0) {
+            snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
+            rc = require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what, missing);
+        }
+        arca_store_session_free(parent);
+        free(parent_name);
     }
-    arca_store_session_free(parent);
-    free(parent_name);
-    return rc;
+    if (rc < 0 || active == NULL)
+        return rc;
+    if (!may_read(active, client))
+        return arca_err_set(ARCA_ERR_EXISTS,
+                            "session '%s' exists; choose another name for a new session", name);
+    char h[65];
+    hexstr(h, active->hash);
+    return arca_err_set(ARCA_ERR_EXISTS,
+                        "session '%s' exists (active version %s); to change it, upload "
+                        "with `predecessor: %s` (arca session update does that)",
+                        name, h, h);
 }
 
-/* The update rules: the name exists, predecessor is its active hash, update admits client. */
+/* The update rules: the name exists and update admits the client (a client that may not read
+ * it either is answered as if it did not exist), and only then: predecessor is the active
+ * hash. */
 static int check_update(const struct arca_cas *cas, const uint8_t *client,
                         const struct arca_session *s, const struct arca_store_session *active)
 {
     const char *name = s->name.s;
-    ARCA_ENSURE(active != NULL, ARCA_ERR_NOT_FOUND,
-                "cannot update '%s': no such session (remove `predecessor` to create it)", name);
+    char missing[1400], what[1400];
+    snprintf(missing, sizeof(missing),
+             "cannot update '%s': no such session (remove `predecessor` to create it)", name);
+    ARCA_ENSURE(active != NULL, ARCA_ERR_NOT_FOUND, "%s", missing);
+    snprintf(what, sizeof(what), "update '%s'", name);
+    ARCA_TRY(require_access(cas, client, active, ARCA_ACCESS_UPDATE, what, missing));
     if (!arca_memeq(active->hash, s->predecessor, 32)) {
         char h[65], p[65];
         hexstr(h, active->hash);
@@ -174,9 +206,48 @@ static int check_update(const struct arca_cas *cas, const uint8_t *client,
                             "again and retry",
                             p, name, h);
     }
-    char what[1400];
-    snprintf(what, sizeof(what), "update '%s'", name);
-    return require_access(cas, client, active, ARCA_ACCESS_UPDATE, what);
+    return 0;
+}
+
+/* Refuses an upload that would make arcad generate more than cas allows (before any store
+ * access: the refusal depends on the upload alone). */
+static int check_cost(const struct arca_cas *cas, const struct arca_session *s)
+{
+    struct arca_secret_spec *specs = NULL;
+    size_t n = 0;
+    ARCA_TRY(arca_secret_specs_from_session(s, &specs, &n));
+    struct arca_secrets_cost cost;
+    const struct arca_secrets_limits *lim = &cas->secrets_limits;
+    int rc = arca_secrets_cost_check(specs, n, lim, &cost);
+    arca_secret_specs_free(specs, n);
+    if (rc == ARCA_ERR_LIMIT) {
+        /* The same order as the check: the first limit exceeded is the one reported. */
+        const char *flag = lim->max_keys != 0 && cost.keys > lim->max_keys
+                               ? "--max-keys-per-session"
+                           : lim->max_certificates != 0 && cost.certificates > lim->max_certificates
+                               ? "--max-certs-per-session"
+                               : "--max-keygen-ms";
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s", arca_err_detail());
+        rc = arca_err_set(ARCA_ERR_TOO_LARGE, "session '%s': %s (arcad %s)", s->name.s, detail,
+                          flag);
+    }
+    return rc;
+}
+
+/* A create over the client's quota is refused before its secrets are generated (the commit
+ * checks again inside its transaction, against concurrent creates). */
+static int check_quota(const struct arca_cas *cas, const uint8_t *client)
+{
+    uint64_t made = 0, max = cas->max_sessions_per_client;
+    if (max == 0)
+        return 0;
+    ARCA_TRY(arca_store_sessions_created(cas->store, client, &made));
+    ARCA_ENSURE(made < max, ARCA_ERR_LIMIT,
+                "quota: this client key created %llu sessions already, the limit is "
+                "--max-sessions-per-client %llu",
+                (unsigned long long)made, (unsigned long long)max);
+    return 0;
 }
 
 static void audit_put(const struct arca_cas *cas, const struct arca_store_session *rec,
@@ -213,19 +284,23 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
                 "request body: empty, expected a session in YAML");
     struct arca_session *s = NULL;
     struct arca_store_session *active = NULL;
-    struct arca_buf blob;
+    struct arca_buf blob, readers;
     arca_buf_init_secret(&blob, 0);
+    arca_buf_init(&readers, 0);
     int rc = arca_session_load((const char *)yaml, n, "<upload>", &s, diag);
     if (rc < 0) {
         out->invalid = true;
         goto out;
     }
     const char *name = s->name.s;
+    ARCA_GUARD(rc, check_cost(cas, s), out);
     rc = arca_store_session_get_active(cas->store, name, &active);
     if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
         goto out;
     rc = s->has_predecessor ? check_update(cas, client, s, active)
                             : check_create(cas, client, s, active);
+    if (rc == 0 && !s->has_predecessor)
+        rc = check_quota(cas, client);
     if (rc < 0)
         goto out;
     /* The creator of the first version stays the creator: CREATOR rules keep their meaning. */
@@ -243,15 +318,21 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
     rec.yaml_len = n;
     ARCA_GUARD(rc, arca_session_hash(s, creator, rec.hash), out);
     ARCA_GUARD(rc, secrets_for(cas, s, s->has_predecessor ? s->predecessor : NULL, &blob), out);
-    rc = arca_store_session_commit(cas->store, &rec, blob.len ? blob.data : NULL, blob.len);
+    ARCA_GUARD(rc, cas_readers_encode(s, creator, &readers), out);
+    struct arca_store_commit_extra extra = {.readers = readers.data,
+                                            .readers_len = readers.len,
+                                            .max_created = cas->max_sessions_per_client};
+    rc = arca_store_session_commit_ex(cas->store, &rec, blob.len ? blob.data : NULL, blob.len,
+                                      &extra);
     if (rc == ARCA_ERR_EXISTS && s->has_predecessor)
         arca_err_set(rc, "this exact version of '%s' is stored already", name);
     if (rc < 0)
         goto out;
     audit_put(cas, &rec, client);
     out->updated = s->has_predecessor;
-    rc = version_of(&rec, &out->v);
+    rc = cas_version_of(&rec, &out->v);
 out:
+    arca_buf_free(&readers);
     arca_buf_free(&blob);
     arca_session_free(s);
     arca_store_session_free(active);
@@ -275,14 +356,15 @@ static int authorize_active(const struct arca_cas *cas, const uint8_t *client, c
     struct arca_store_session *active = NULL;
     ARCA_ENSURE_REF(name);
     ARCA_TRY(arca_session_name_check(name, strlen(name), true));
+    char missing[1200], what[1200];
+    snprintf(missing, sizeof(missing), "Session not found: '%s'", name);
     int rc = arca_store_session_get_active(cas->store, name, &active);
     if (rc == ARCA_ERR_NOT_FOUND)
-        return arca_err_set(rc, "Session not found: '%s'", name);
+        return arca_err_set(rc, "%s", missing);
     ARCA_TRY(rc);
-    char what[1200];
     snprintf(what, sizeof(what), "%s session '%s'",
              op == ARCA_ACCESS_READ ? "read" : arca_access_op_name(op), name);
-    rc = require_access(cas, client, active, op, what);
+    rc = require_access(cas, client, active, op, what, missing);
     if (rc < 0) {
         arca_store_session_free(active);
         return rc;
@@ -330,7 +412,7 @@ int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, con
         hexstr(c, client);
     arca_cas_audit(cas, ARCA_AUDIT_SESSION_READ,
                    json_pack("{s:s, s:s, s:s}", "session", name, "hash", h, "client", c));
-    ARCA_GUARD(rc, version_of(show, out), out);
+    ARCA_GUARD(rc, cas_version_of(show, out), out);
     out->active = show == active;
     /* A version that cannot be re-emitted is shown without its text rather than not at all. */
     if (arca_session_redact(show->yaml, show->yaml_len, &y) == 0) {
@@ -359,7 +441,7 @@ int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, 
     int rc = 0;
     out->name = strdup(name);
     ARCA_GUARD_ENSURE(rc, out->name != NULL, out, ARCA_ERR_ALLOC, "cas: out of memory");
-    ARCA_GUARD(rc, version_of(active, &v), out);
+    ARCA_GUARD(rc, cas_version_of(active, &v), out);
     ARCA_GUARD(rc, arca_api_versions_add(out, &v), out);
     bool more = active->has_predecessor;
     uint8_t next[32];
@@ -367,7 +449,7 @@ int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, 
     for (size_t i = 0; more && i < ARCA_CAS_HISTORY_MAX; i++) {
         struct arca_store_session *rec = NULL;
         ARCA_GUARD(rc, arca_store_session_get(cas->store, next, &rec), out);
-        rc = version_of(rec, &v);
+        rc = cas_version_of(rec, &v);
         if (rc == 0)
             rc = arca_api_versions_add(out, &v);
         more = rec->has_predecessor;
@@ -381,47 +463,5 @@ out:
     if (rc < 0)
         arca_api_versions_clear(out);
     arca_store_session_free(active);
-    return rc;
-}
-
-/* Does the list_sessions rule of the active version hash admit client? false if it cannot be
- * decided (a stored version that no longer loads is not listed, not fatal). */
-static bool listable(const struct arca_cas *cas, const uint8_t *client, const uint8_t hash[32],
-                     struct arca_store_session **rec)
-{
-    struct arca_session *model = NULL;
-    bool allowed = false;
-    if (arca_store_session_get(cas->store, hash, rec) == 0 && cas_load_model(*rec, &model) == 0 &&
-        check_access(model, (*rec)->creator, client, ARCA_ACCESS_LIST_SESSIONS, &allowed) < 0)
-        allowed = false;
-    arca_err_clear();
-    arca_session_free(model);
-    return allowed;
-}
-
-int arca_cas_session_list(const struct arca_cas *cas, const uint8_t *client, const char *prefix,
-                          struct arca_api_versions *out)
-{
-    ARCA_ENSURE_REF(cas);
-    ARCA_ENSURE_REF(out);
-    memset(out, 0, sizeof(*out));
-    struct arca_store_active *list = NULL;
-    size_t n = 0;
-    ARCA_TRY(arca_store_active_list(cas->store, prefix != NULL ? prefix : "", &list, &n));
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        struct arca_store_session *rec = NULL;
-        if (listable(cas, client, list[i].hash, &rec)) {
-            struct arca_api_version v;
-            rc = version_of(rec, &v);
-            if (rc == 0)
-                rc = arca_api_versions_add(out, &v);
-            arca_api_version_clear(&v);
-        }
-        arca_store_session_free(rec);
-    }
-    arca_store_active_list_free(list, n);
-    if (rc < 0)
-        arca_api_versions_clear(out);
     return rc;
 }

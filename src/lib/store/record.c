@@ -20,6 +20,8 @@ const char *arca_store_table_name(int tbl)
         return "checkpoint";
     case ARCA_ST_META:
         return "meta";
+    case ARCA_ST_INDEX:
+        return "index";
     default:
         return NULL;
     }
@@ -51,6 +53,7 @@ static int encode_body(const struct arca_store_record *r, struct arca_buf *b)
         return arca_buf_put_u64be(b, r->version);
     case ARCA_ST_SECRETS:
     case ARCA_ST_META:
+    case ARCA_ST_INDEX:
         return put_lv(b, r->data, r->data_len);
     case ARCA_ST_ONCE:
         ARCA_TRY(arca_buf_put_u64be(b, (uint64_t)r->time));
@@ -145,6 +148,8 @@ static int decode_body(struct arca_cur *c, struct arca_store_record *r)
         return get_lv(c, &r->data, &r->data_len, ARCA_BUF_MAX_DEFAULT, "secrets blob");
     case ARCA_ST_META:
         return get_lv(c, &r->data, &r->data_len, ARCA_BUF_MAX_DEFAULT, "meta value");
+    case ARCA_ST_INDEX:
+        return get_lv(c, &r->data, &r->data_len, ARCA_BUF_MAX_DEFAULT, "index entry");
     case ARCA_ST_ONCE:
         ARCA_TRY(get_u64(c, &t, "once expiry"));
         r->time = (int64_t)t;

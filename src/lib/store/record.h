@@ -13,6 +13,8 @@
  *   once:       i64 expires_at | lv data
  *   checkpoint: u64 seq | i64 time | lv sig
  *   meta:       lv value
+ *   index:      lv entry (a session's listing entry, sessions.c: hash | version | creator |
+ *               readers)
  */
 #ifndef ARCA_STORE_RECORD_H
 #define ARCA_STORE_RECORD_H
@@ -30,9 +32,10 @@ enum arca_store_table {
     ARCA_ST_ONCE = 4,
     ARCA_ST_CHECKPOINT = 5,
     ARCA_ST_META = 6,
+    ARCA_ST_INDEX = 7, /* listing index: one entry per session name (sessions.c) */
 };
 #define ARCA_ST_FIRST ARCA_ST_SESSION
-#define ARCA_ST_LAST ARCA_ST_META
+#define ARCA_ST_LAST ARCA_ST_INDEX
 #define ARCA_STORE_RECORD_FORMAT 1
 #define ARCA_STORE_NAME_MAX 4096 /* session names, meta keys, record keys */
 #define ARCA_STORE_ONCE_DATA_MAX 65536

@@ -145,6 +145,51 @@ void arca_store_active_list_free(struct arca_store_active *list, size_t count);
 int arca_store_session_commit(struct arca_store *s, const struct arca_store_session *rec,
                               const void *secrets, size_t secrets_len);
 
+/*
+ * What arca_store_session_commit_ex adds to a commit, in the same transaction:
+ *  - the listing index entry of rec->name (store table "index": name, hash, version, creator
+ *    and readers, an opaque encoding of who may list the session that the caller defines:
+ *    cas/cas_list.c); readers NULL/0 stores an entry without one (the caller then decides
+ *    from the version itself);
+ *  - on create, one more session counted against rec->creator ("sessions created", a sealed
+ *    meta record); with max_created > 0 a create by a creator that created max_created sessions
+ *    already is refused with ARCA_ERR_LIMIT (nothing written), so concurrent creates cannot
+ *    overshoot the quota.
+ */
+struct arca_store_commit_extra {
+    const void *readers;
+    size_t readers_len;
+    uint64_t max_created; /* 0 = no limit */
+};
+/* arca_store_session_commit with extra (NULL: no readers, no limit). */
+int arca_store_session_commit_ex(struct arca_store *s, const struct arca_store_session *rec,
+                                 const void *secrets, size_t secrets_len,
+                                 const struct arca_store_commit_extra *extra);
+/* How many sessions creator created (counted since stores keep that count; 0 if none). */
+int arca_store_sessions_created(struct arca_store *s, const uint8_t creator[ARCA_STORE_HASH_LEN],
+                                uint64_t *n);
+
+/* A session's listing entry: the active pointer with what listing decides on. */
+struct arca_store_listing {
+    char *name; /* owned */
+    uint8_t hash[ARCA_STORE_HASH_LEN];
+    uint64_t version;
+    bool indexed;                         /* false: no index entry for this active hash */
+    uint8_t creator[ARCA_STORE_HASH_LEN]; /* valid if indexed */
+    uint8_t *readers;                     /* owned; NULL/0 if not indexed or none stored */
+    size_t readers_len;
+};
+/*
+ * The active sessions whose name starts with prefix ("" or NULL = all) and sorts after after
+ * (NULL = from the first), sorted by name, each with its index entry when that entry belongs
+ * to the active hash (a store written before the index existed has none: indexed false). Only
+ * the small active and index records are opened, never a session version. *list malloc'ed
+ * (arca_store_listing_free); *count may be 0 (*list NULL then).
+ */
+int arca_store_listing_get(struct arca_store *s, const char *prefix, const char *after,
+                           struct arca_store_listing **list, size_t *count);
+void arca_store_listing_free(struct arca_store_listing *list, size_t count);
+
 /* Any stored version by hash. *out freed with arca_store_session_free. */
 int arca_store_session_get(struct arca_store *s, const uint8_t hash[ARCA_STORE_HASH_LEN],
                            struct arca_store_session **out);
