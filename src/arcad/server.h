@@ -29,6 +29,8 @@ struct arca_sim_platform;    /* evidence/sim.h */
 struct arca_dcap_collateral; /* evidence/collateral.h */
 struct arca_dcap_cache;      /* evidence/dcap_verify.h */
 struct arcad_metrics;
+struct arcad_pool;     /* pool.h */
+struct arca_ratelimit; /* limits/limits.h */
 struct arcad_router;
 struct arcad_request;
 
@@ -52,6 +54,12 @@ struct arcad_config {
     const char *pcs_url;        /* --pcs-url: Intel PCS / PCCS base URL, or NULL (no fetch) */
     const char *kds_url;        /* --kds-url: AMD KDS base URL (or mirror), or NULL */
     const char *snp_certs;      /* --snp-certs DIR (else $ARCA_SNP_CERTS) or NULL */
+    int jobs;                   /* job pool threads for ARCAD_ROUTE_OFFLOAD; 0 = cores */
+    size_t max_queued_jobs;     /* jobs waiting for a pool thread at most (then 503) */
+    double rate_per_peer;       /* ARCAD_ROUTE_RATE_LIMITED: requests/s per peer address */
+    double rate_burst_per_peer; /* bucket size per peer address */
+    double rate_global;         /* requests/s for all peers together (0: no global bucket) */
+    double rate_burst_global;
 };
 
 /* arcad's own identity, created on first start in DATA_DIR (see identity.c). */
@@ -84,6 +92,11 @@ struct arcad_ctx {
     /* Verification-step cache shared by the workers (thread-safe on its own); its hit and
      * miss counts are in /metrics. NULL only in unit tests. Owned. */
     struct arca_dcap_cache *dcap_cache;
+    /* Runs the handlers of ARCAD_ROUTE_OFFLOAD routes off the event loops; created and freed by
+     * arcad_serve. NULL (unit tests, fuzzing): those handlers run where they are dispatched. */
+    struct arcad_pool *pool;
+    /* Token buckets of ARCAD_ROUTE_RATE_LIMITED routes (thread-safe); NULL: no limit. Owned. */
+    struct arca_ratelimit *ratelimit;
     void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };
@@ -97,6 +110,14 @@ enum arcad_route_flags {
     ARCAD_ROUTE_EXACT = 0,   /* path must equal the registered path */
     ARCAD_ROUTE_PREFIX = 1,  /* path starts with the registered path (rest: path_rest) */
     ARCAD_ROUTE_NO_CERT = 2, /* reachable without a client certificate (else 401) */
+    /* The handler runs on the job pool, not on the event loop: for costly work (secret
+     * generation, policy parsing, listing, evidence verification). It sees a copy of the
+     * request and answers into a buffer that the loop then sends; a full queue is answered 503. */
+    ARCAD_ROUTE_OFFLOAD = 4,
+    /* Unauthenticated work: a token bucket per peer address (IPv4 address, IPv6 /64) and one
+     * for all peers are checked before the handler; an empty bucket is answered 429 with
+     * Retry-After. */
+    ARCAD_ROUTE_RATE_LIMITED = 8,
 };
 
 /* A new empty router (free with arcad_router_free). NULL on allocation failure. */
