@@ -665,7 +665,9 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     loop_worker = w;
-    event_base_dispatch(w->base);
+    /* Runs until on_drain, also once the listeners are closed and no connection waits for
+     * anything: the completions of jobs still running must find their loop alive. */
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
 

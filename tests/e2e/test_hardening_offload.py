@@ -45,20 +45,29 @@ class Upload(threading.Thread):
         self.done_at = time.monotonic()
 
 
-def wait_for_job(arcad, timeout=60):
-    """Returns once the job pool holds a request (arcad_jobs_pending >= 1). Code without the
-    gauge (the old loop-bound handlers) gets a fixed second instead."""
+def jobs_pending(arcad):
+    """arcad_jobs_pending, or None for code without the gauge (the old loop-bound handlers)."""
+    m = [line for line in metrics(arcad).splitlines() if line.startswith("arcad_jobs_pending ")]
+    return int(m[0].split()[1]) if m else None
+
+
+def start_upload(arcad, ident, yaml_text, timeout=60):
+    """Starts an Upload once the pool is idle and returns it when the pool holds it."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        m = [line for line in metrics(arcad).splitlines()
-             if line.startswith("arcad_jobs_pending ")]
-        if not m:
-            time.sleep(1)
-            return
-        if int(m[0].split()[1]) >= 1:
-            return
+    while jobs_pending(arcad) not in (0, None):  # an earlier job's thread may still count
+        assert time.monotonic() < deadline
         time.sleep(0.05)
-    raise AssertionError("the upload never reached the job pool")
+    up = Upload(arcad, ident, yaml_text)
+    up.start()
+    while True:
+        n = jobs_pending(arcad)
+        if n is None:
+            time.sleep(1)
+            return up
+        if n >= 1:
+            return up
+        assert time.monotonic() < deadline, "the upload never reached the job pool"
+        time.sleep(0.05)
 
 
 def largest_allowed(arcad, ident, at_most=RSA_KEYS[0]):
@@ -79,9 +88,7 @@ def test_rsa_generation_does_not_stall_the_loop(arcad_factory, tmp_path):
     assert st == 201, body
     n = largest_allowed(a, creator)
 
-    up = Upload(a, creator, rsa_session("big", n))
-    up.start()
-    wait_for_job(a)
+    up = start_upload(a, creator, rsa_session("big", n))
     answered = []
     while up.is_alive() and len(answered) < 5:
         t0 = time.monotonic()
@@ -146,9 +153,7 @@ def test_sigterm_drains_jobs_in_flight(arcad_factory, tmp_path):
     a = arcad_factory(workers=1)
     creator = make_identity(tmp_path, "creator", a)
     n = largest_allowed(a, creator, 4)
-    up = Upload(a, creator, rsa_session("drain", n))
-    up.start()
-    wait_for_job(a)
+    up = start_upload(a, creator, rsa_session("drain", n))
     assert a.stop(timeout=120) == 0  # SIGTERM
     up.join(120)
     # Answered before arcad exited (the loops ran until the pool was drained) ...
