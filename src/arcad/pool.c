@@ -57,9 +57,12 @@ static void *pool_main(void *arg)
         p->running++;
         pthread_mutex_unlock(&p->mu);
         j->work(j->arg);
-        event_active(j->ev, EV_TIMEOUT, 0); /* j belongs to its loop from here on */
+        /* Counted out before done can run: arcad_pool_pending() is 0 once every done ran. */
         pthread_mutex_lock(&p->mu);
         p->running--;
+        pthread_mutex_unlock(&p->mu);
+        event_active(j->ev, EV_TIMEOUT, 0); /* j belongs to its loop from here on */
+        pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
