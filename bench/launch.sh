@@ -45,9 +45,11 @@ WORKERS=${ARCAD_WORKERS:-$((CORES / 2 > 0 ? CORES / 2 : 1))}
 echo "# $(date -u +%FT%TZ) $(uname -srm), $CORES cores, arcad workers $WORKERS," \
     "server pin '${SRV_PIN:-none}', generator pin '${GEN_PIN:-none}'"
 
+# All load comes from one address: lift the per-peer rate limit of /v1/challenge and /v1/attest.
 $SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
     --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --allow-simulation --workers "$WORKERS" \
-    --log-level warn --max-connections 4096 >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
+    --log-level warn --max-connections 4096 --rate-limit 1000000 --rate-burst 1000000 \
+    --global-rate-limit 0 >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
 ARCAD_PID=$!
 i=0
 until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do

@@ -329,19 +329,23 @@ static void h_healthz(struct arcad_request *req, void *arg)
 
 int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
-    ARCA_TRY(arcad_router_add(r, "POST", "/v1/sessions", ARCAD_ROUTE_EXACT, "sessions_upload",
-                              h_session_upload, ctx));
-    ARCA_TRY(arcad_router_add(r, "POST", "/session", ARCAD_ROUTE_EXACT, "sessions_upload",
-                              h_session_upload, ctx));
-    ARCA_TRY(arcad_router_add(r, "GET", "/v1/sessions", ARCAD_ROUTE_EXACT, "sessions_list",
-                              h_session_list, ctx));
+    /* Policy parsing, secret generation (RSA), listing and history run on the job pool. */
+    ARCA_TRY(arcad_router_add(r, "POST", "/v1/sessions", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD,
+                              "sessions_upload", h_session_upload, ctx));
+    ARCA_TRY(arcad_router_add(r, "POST", "/session", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD,
+                              "sessions_upload", h_session_upload, ctx));
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/sessions", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD,
+                              "sessions_list", h_session_list, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/sessions/", ARCAD_ROUTE_PREFIX, "sessions_read",
                               h_session_read, ctx));
-    ARCA_TRY(arcad_router_add(r, "GET", "/v1/history/", ARCAD_ROUTE_PREFIX, "sessions_history",
-                              h_session_history, ctx));
-    ARCA_TRY(arcad_router_add(r, "GET", "/v1/values/", ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_NO_CERT,
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/history/", ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_OFFLOAD,
+                              "sessions_history", h_session_history, ctx));
+    /* Unauthenticated: rate limited per peer address. */
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/values/",
+                              ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_NO_CERT | ARCAD_ROUTE_RATE_LIMITED,
                               "values", h_values, ctx));
-    ARCA_TRY(arcad_router_add(r, "GET", "/v1/attest", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/attest",
+                              ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT | ARCAD_ROUTE_RATE_LIMITED,
                               "attest", h_attest, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/version", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "version", h_version, ctx));

@@ -16,7 +16,7 @@
 #include "server.h"
 
 #define ARCAD_MAX_ROUTES 64
-#define ARCAD_STATUS_SLOTS 12 /* 200 201 400 401 403 404 405 409 413 500 503 other */
+#define ARCAD_STATUS_SLOTS 13 /* 200 201 400 401 403 404 405 409 413 429 500 503 other */
 #define ARCAD_LATENCY_BUCKETS 10
 
 /* Lock-free counters per route (relaxed atomics: metrics need no ordering). */
@@ -48,6 +48,8 @@ struct arcad_router {
 const int *arcad_status_codes(void);
 const double *arcad_latency_bounds_ms(void);
 
+struct arcad_offload;
+
 struct arcad_request {
     struct arcad_ctx *ctx;
     const char *method;
@@ -61,15 +63,43 @@ struct arcad_request {
     uint8_t peer_id[ARCA_SHA256_LEN];
     struct arca_key *peer_key; /* owned; NULL without a certificate */
     char peer_addr[72];
+    /* The rate limiter's key: family byte + IPv4 address or IPv6 /64 (conns.h); zero unknown. */
+    uint8_t peer_net[ARCAD_PEER_LEN];
     const struct arcad_route *route;
     bool replied;
     int status;
-    /* Where the answer goes: a buffer (tests, fuzzing) or the transport. */
+    int retry_after_s;     /* > 0: the answer carries Retry-After (429) */
+    char content_type[48]; /* of the answer, kept when it goes into sink */
+    /* Where the answer goes: a buffer (tests, fuzzing, offloaded handlers) or the transport. */
     struct arca_buf *sink;
     void (*send)(struct arcad_request *req, int status, const char *content_type, const void *p,
                  size_t n);
     void *transport; /* struct evhttp_request * for http.c */
+    /* Set by a transport that can run ARCAD_ROUTE_OFFLOAD handlers elsewhere: queues job so that
+     * arcad_offload_work runs on a pool thread and arcad_offload_finish back on this loop.
+     * 0 = queued (job is the transport's now); < 0 with a detail = refused (job stays the
+     * caller's). NULL: such handlers run inline. */
+    int (*offload)(struct arcad_offload *job);
 };
+
+/*
+ * An offloaded request: a copy of the request that owns everything the handler reads (path,
+ * query, peer key, a wiped copy of the body) and answers into a wiped buffer. It no longer
+ * refers to the transport's request object except through req.transport, which only
+ * arcad_offload_finish touches, on the loop, where the transport knows whether it is alive.
+ */
+struct arcad_offload {
+    struct arcad_request req;
+    struct arca_buf body;   /* secret */
+    struct arca_buf answer; /* secret */
+    int64_t t0_ms;          /* dispatch start, for the route's latency */
+};
+
+/* Pool thread: runs the route's handler into job's answer buffer. */
+void arcad_offload_work(struct arcad_offload *job);
+/* Loop thread: counts the answer and, if transport_alive, sends it through job->req.send; then
+ * frees job and everything it owns. */
+void arcad_offload_finish(struct arcad_offload *job, bool transport_alive);
 
 /* Routes req (method, body, peer already set) for uri; always answers. */
 void arcad_dispatch(struct arcad_router *r, struct arcad_request *req, const char *uri);

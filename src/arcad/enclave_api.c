@@ -190,11 +190,14 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
         state_free(st);
         return rl;
     }
-    int rc = arcad_router_add(r, "POST", "/v1/challenge", ARCAD_ROUTE_EXACT, "enclave_challenge",
-                              h_challenge, st);
+    /* Both unauthenticated: rate limited per peer; evidence verification on the job pool. */
+    int rc =
+        arcad_router_add(r, "POST", "/v1/challenge", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED,
+                         "enclave_challenge", h_challenge, st);
     if (rc == 0)
-        rc = arcad_router_add(r, "POST", "/v1/attest", ARCAD_ROUTE_EXACT, "enclave_attest",
-                              h_attest, st);
+        rc = arcad_router_add(r, "POST", "/v1/attest",
+                              ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED | ARCAD_ROUTE_OFFLOAD,
+                              "enclave_attest", h_attest, st);
     if (rc < 0) {
         state_free(st);
         return rc;

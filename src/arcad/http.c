@@ -39,6 +39,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "crypto/tls.h"
+#include "pool.h"
 
 struct worker;
 
@@ -57,7 +58,8 @@ struct worker {
     int index;
     struct arcad_ctx *ctx;
     struct event_base *base;
-    struct event *drain_ev;
+    struct event *stop_ev;  /* SIGTERM: close the listeners */
+    struct event *drain_ev; /* then, once the job pool is drained: exit after a grace period */
     pthread_t thread;
     bool started;
     struct server client, enclave, metrics;
@@ -283,6 +285,11 @@ static void send_evhttp(struct arcad_request *req, int status, const char *conte
     struct evhttp_request *ev = req->transport;
     struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
     evhttp_add_header(h, "Content-Type", content_type);
+    if (req->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof(secs), "%d", req->retry_after_s);
+        evhttp_add_header(h, "Retry-After", secs);
+    }
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     struct evbuffer *out = evbuffer_new();
@@ -293,6 +300,41 @@ static void send_evhttp(struct arcad_request *req, int status, const char *conte
     }
     evhttp_send_reply(ev, status, NULL, out);
     evbuffer_free(out);
+}
+
+/* ---- offloaded handlers (ARCAD_ROUTE_OFFLOAD) ---------------------------------------------- */
+
+static void offload_work(void *arg)
+{
+    arcad_offload_work(arg);
+}
+
+/*
+ * Back on the loop that took the request. If the client went away meanwhile (EOF, timeout, or
+ * the admission table closed the connection), evhttp has detached the request from its freed
+ * connection instead of freeing it, because no answer was sent yet: it is ours to free, and the
+ * connection record its completion callback would have touched is gone, so nothing is sent.
+ */
+static void offload_done(void *arg)
+{
+    struct arcad_offload *job = arg;
+    struct evhttp_request *ev = job->req.transport;
+    bool alive = evhttp_request_get_connection(ev) != NULL;
+    if (!alive)
+        evhttp_request_free(ev);
+    arcad_offload_finish(job, alive);
+}
+
+/* Called on a loop thread (the dispatcher runs there), so loop_worker is this loop's worker. */
+static int offload_submit(struct arcad_offload *job)
+{
+    struct worker *w = loop_worker;
+    ARCA_ENSURE(w != NULL && w->ctx->pool != NULL, ARCA_ERR_INTERNAL, "no job pool");
+    int rc = arcad_pool_submit(w->ctx->pool, w->base, offload_work, offload_done, job);
+    if (rc == ARCA_ERR_LIMIT)
+        arca_warn("arcad", "%s %s from %s refused: %s", job->req.method, job->req.path,
+                  job->req.peer_addr, arca_err_detail());
+    return rc;
 }
 
 static const char *method_name(enum evhttp_cmd_type t)
@@ -361,6 +403,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
             evhttp_request_set_on_complete_cb(ev, on_answered, c);
         }
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+        if (bev != NULL)
+            peer_key(bufferevent_getfd(bev), req.peer_net);
         struct ssl_st *ssl =
             (s->tls != NULL && bev != NULL) ? bufferevent_openssl_get_ssl(bev) : NULL;
         if (ssl != NULL && arca_tls_peer_key(ssl, &req.peer_key) == 0) {
@@ -398,6 +442,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
         req.body = evbuffer_pullup(in, -1);
         req.body_len = req.body != NULL ? n : 0;
     }
+    if (w->ctx->pool != NULL)
+        req.offload = offload_submit;
     const char *uri = evhttp_request_get_uri(ev);
     arcad_dispatch(s->router, &req, uri != NULL ? uri : "");
     arcad_request_cleanup(&req);
@@ -600,12 +646,17 @@ static void server_free(struct server *s)
     s->resume_ev = NULL;
 }
 
-static void on_drain(evutil_socket_t fd, short what, void *arg)
+static void on_stop_accepting(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     server_close(&w->client);
     server_close(&w->enclave);
     server_close(&w->metrics);
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
     struct timeval grace = {0, 300 * 1000};
     event_base_loopexit(w->base, &grace);
 }
@@ -614,7 +665,9 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     loop_worker = w;
-    event_base_dispatch(w->base);
+    /* Runs until on_drain, also once the listeners are closed and no connection waits for
+     * anything: the completions of jobs still running must find their loop alive. */
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
 
@@ -697,6 +750,10 @@ int arcad_serve(struct arcad_ctx *ctx)
     int nw = cfg->workers;
     struct worker *ws = calloc((size_t)nw, sizeof(*ws));
     ARCA_ENSURE(ws != NULL, ARCA_ERR_ALLOC, "out of memory");
+    const struct arcad_pool_cfg pool_cfg = {
+        .threads = cfg->jobs > 0 ? cfg->jobs : 1,
+        .max_queued = cfg->max_queued_jobs > 0 ? cfg->max_queued_jobs : 1};
+    ARCA_GUARD(rc, arcad_pool_new(&pool_cfg, &ctx->pool), out);
     for (int i = 0; i < nw; i++) {
         struct worker *w = &ws[i];
         w->index = i;
@@ -706,10 +763,13 @@ int arcad_serve(struct arcad_ctx *ctx)
         w->base = event_base_new();
         ARCA_GUARD_ENSURE(rc, w->base != NULL, out, ARCA_ERR_ALLOC,
                           "worker %d: cannot create its event loop", i);
+        w->stop_ev = event_new(w->base, -1, 0, on_stop_accepting, w);
         w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
         w->admit_ev = event_new(w->base, -1, 0, on_admit, w);
         w->deadline_ev = event_new(w->base, -1, 0, on_deadline, w);
-        ARCA_GUARD_ENSURE(rc, w->drain_ev != NULL && w->admit_ev != NULL && w->deadline_ev != NULL,
+        ARCA_GUARD_ENSURE(rc,
+                          w->stop_ev != NULL && w->drain_ev != NULL && w->admit_ev != NULL &&
+                              w->deadline_ev != NULL,
                           out, ARCA_ERR_ALLOC, "worker %d: event_new", i);
         ARCA_GUARD(rc,
                    server_setup(w, &w->client, "client API", &client_ss, client_len,
@@ -734,8 +794,10 @@ int arcad_serve(struct arcad_ctx *ctx)
            "arcad ready (%d workers)\n",
            a1, a2, a3, nw);
     fflush(stdout);
-    arca_info("arcad", "serving: client API %s, enclave API %s, metrics %s, %d workers", a1, a2, a3,
-              nw);
+    arca_info("arcad",
+              "serving: client API %s, enclave API %s, metrics %s, %d workers, %d job threads "
+              "(queue %zu)",
+              a1, a2, a3, nw, pool_cfg.threads, pool_cfg.max_queued);
 
     for (int i = 0; i < nw; i++) {
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
@@ -749,6 +811,12 @@ int arcad_serve(struct arcad_ctx *ctx)
         sigwait(&sigs, &sig);
         arca_info("arcad", "signal %d: draining and stopping", sig);
     }
+    /* Stop taking connections, let the jobs in flight finish and hand their answers to the
+     * still-running loops, then give the loops a grace period to flush them. */
+    for (int i = 0; i < nw; i++)
+        if (ws[i].started)
+            event_active(ws[i].stop_ev, EV_READ, 0);
+    arcad_pool_drain(ctx->pool);
     for (int i = 0; i < nw; i++)
         if (ws[i].started)
             event_active(ws[i].drain_ev, EV_READ, 0);
@@ -761,6 +829,8 @@ out:
         server_free(&w->client);
         server_free(&w->enclave);
         server_free(&w->metrics);
+        if (w->stop_ev != NULL)
+            event_free(w->stop_ev);
         if (w->drain_ev != NULL)
             event_free(w->drain_ev);
         if (w->admit_ev != NULL)
@@ -772,5 +842,8 @@ out:
             event_base_free(w->base);
     }
     free(ws);
+    /* Drained above (or never used when start-up failed): no loop runs any more. */
+    arcad_pool_free(ctx->pool);
+    ctx->pool = NULL;
     return rc;
 }

@@ -51,6 +51,15 @@ static void usage(FILE *f)
             "  --client-rate N           requests per second per client key (default 200,\n"
             "                            0 = off)\n"
             "  --client-burst N          burst per client key (default 2000)\n"
+            "  --jobs N                  job threads for costly requests (secret generation,\n"
+            "                            listing, evidence checks); default: number of cores\n"
+            "  --max-queued-jobs N       such requests waiting for a job thread (default 256;\n"
+            "                            more are answered 503)\n"
+            "  --rate-limit RATE         unauthenticated requests (attest, challenge, values) per\n"
+            "                            second and peer address (default 50)\n"
+            "  --rate-burst N            the same, burst per peer address (default 100)\n"
+            "  --global-rate-limit RATE  the same from all peers together (default 1000, 0: none)\n"
+            "  --global-rate-burst N     burst of all peers together (default 2000)\n"
             "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
             "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
             "                            (default $ARCA_COLLATERAL)\n"
@@ -118,6 +127,12 @@ int main(int argc, char **argv)
     cfg->max_sessions_per_client = 1000;
     cfg->client_rate = 200;
     cfg->client_burst = 2000;
+    cfg->jobs = 0; /* number of cores unless given */
+    cfg->max_queued_jobs = 256;
+    cfg->rate_per_peer = 50;
+    cfg->rate_burst_per_peer = 100;
+    cfg->rate_global = 1000;
+    cfg->rate_burst_global = 2000;
     const char *sim_dir = getenv("ARCA_SIM_DIR");
     /* The environment variables of the first release stay as fallbacks of the flags. */
     cfg->collateral = getenv("ARCA_COLLATERAL");
@@ -163,7 +178,13 @@ int main(int argc, char **argv)
         O_MKG,
         O_MSC,
         O_CR,
-        O_CB
+        O_CB,
+        O_JOBS,
+        O_MQJ,
+        O_RL,
+        O_RB,
+        O_GRL,
+        O_GRB
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -196,6 +217,12 @@ int main(int argc, char **argv)
         {"max-sessions-per-client", required_argument, NULL, O_MSC},
         {"client-rate", required_argument, NULL, O_CR},
         {"client-burst", required_argument, NULL, O_CB},
+        {"jobs", required_argument, NULL, O_JOBS},
+        {"max-queued-jobs", required_argument, NULL, O_MQJ},
+        {"rate-limit", required_argument, NULL, O_RL},
+        {"rate-burst", required_argument, NULL, O_RB},
+        {"global-rate-limit", required_argument, NULL, O_GRL},
+        {"global-rate-burst", required_argument, NULL, O_GRB},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -309,6 +336,36 @@ int main(int argc, char **argv)
                 return 2;
             cfg->client_burst = (double)n;
             break;
+        case O_JOBS:
+            if (parse_num("--jobs", optarg, 1, 256, &n) < 0)
+                return 2;
+            cfg->jobs = (int)n;
+            break;
+        case O_MQJ:
+            if (parse_num("--max-queued-jobs", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->max_queued_jobs = (size_t)n;
+            break;
+        case O_RL:
+            if (parse_num("--rate-limit", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->rate_per_peer = (double)n;
+            break;
+        case O_RB:
+            if (parse_num("--rate-burst", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->rate_burst_per_peer = (double)n;
+            break;
+        case O_GRL:
+            if (parse_num("--global-rate-limit", optarg, 0, 10000000, &n) < 0)
+                return 2;
+            cfg->rate_global = (double)n;
+            break;
+        case O_GRB:
+            if (parse_num("--global-rate-burst", optarg, 1, 10000000, &n) < 0)
+                return 2;
+            cfg->rate_burst_global = (double)n;
+            break;
         case O_SD:
             sim_dir = optarg;
             break;
@@ -395,9 +452,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "arcad: %s\n", arca_err_detail());
         return lrc == ARCA_ERR_INVALID_ARG ? 2 : 1;
     }
-    if (cfg->workers == 0) {
+    if (cfg->workers == 0 || cfg->jobs == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->workers = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+        int def = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+        if (cfg->workers == 0)
+            cfg->workers = def;
+        if (cfg->jobs == 0)
+            cfg->jobs = def;
     }
 
     int rc = 0;
@@ -432,6 +493,13 @@ int main(int argc, char **argv)
             .per_key_rate = cfg->client_rate, .per_key_burst = cfg->client_burst, .capacity = 4096};
         ARCA_GUARD(rc, arca_ratelimit_new(&qc, &ctx.client_quota), fail);
     }
+    /* Peers tracked: far more than the connections one arcad holds (a fresh peer gets a burst). */
+    const struct arca_ratelimit_cfg rl_cfg = {.per_key_rate = cfg->rate_per_peer,
+                                              .per_key_burst = cfg->rate_burst_per_peer,
+                                              .global_rate = cfg->rate_global,
+                                              .global_burst = cfg->rate_burst_global,
+                                              .capacity = 16384};
+    ARCA_GUARD(rc, arca_ratelimit_new(&rl_cfg, &ctx.ratelimit), fail);
     ARCA_GUARD(rc, arca_sim_platform_open(sim_dir, &ctx.sim), fail);
     ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
     sealer_ctx.p = ctx.sim;
@@ -500,6 +568,7 @@ fail:
     arca_sim_platform_free(ctx.sim);
     arca_dcap_cache_free(ctx.dcap_cache);
     arca_ratelimit_free(ctx.client_quota);
+    arca_ratelimit_free(ctx.ratelimit);
     arca_attest_collateral_free(ctx.collateral);
     if (rc == 0)
         arca_info("arcad", "stopped");

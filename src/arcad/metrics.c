@@ -9,6 +9,7 @@
 #include "arcad_internal.h"
 #include "base/err.h"
 #include "base/time.h"
+#include "pool.h"
 #include "evidence/dcap_verify.h"
 #include "store/store.h"
 
@@ -104,7 +105,7 @@ static int render_router(struct arca_buf *out, const char *api, const struct arc
 }
 
 /* Connection admission (conns.h): who waits for a request, and who was closed for what. */
-static int render_admission(struct arca_buf *out, struct arcad_metrics *m)
+static int render_admission(struct arca_buf *out, struct arcad_ctx *ctx, struct arcad_metrics *m)
 {
     ARCA_TRY(arca_buf_printf(out,
                              "# HELP arcad_connections_pending Open connections that have not "
@@ -119,12 +120,19 @@ static int render_admission(struct arca_buf *out, struct arcad_metrics *m)
         ARCA_TRY(arca_buf_printf(out, "arcad_connections_closed_total{reason=\"%s\"} %llu\n",
                                  arcad_close_reason_name((enum arcad_close_reason)i),
                                  (unsigned long long)atomic_load(&m->conns_closed[i])));
+    ARCA_TRY(arca_buf_printf(out,
+                             "# HELP arcad_accept_paused_total Times a listener paused after "
+                             "accept() failed (out of file descriptors, ...).\n"
+                             "# TYPE arcad_accept_paused_total counter\n"
+                             "arcad_accept_paused_total %llu\n",
+                             (unsigned long long)atomic_load(&m->accept_paused)));
+    /* The pool exists only while arcad serves (NULL in unit tests: 0). */
     return arca_buf_printf(out,
-                           "# HELP arcad_accept_paused_total Times a listener paused after "
-                           "accept() failed (out of file descriptors, ...).\n"
-                           "# TYPE arcad_accept_paused_total counter\n"
-                           "arcad_accept_paused_total %llu\n",
-                           (unsigned long long)atomic_load(&m->accept_paused));
+                           "# HELP arcad_jobs_pending Requests queued for or running on the job "
+                           "pool (--jobs, --max-queued-jobs).\n"
+                           "# TYPE arcad_jobs_pending gauge\n"
+                           "arcad_jobs_pending %zu\n",
+                           arcad_pool_pending(ctx->pool));
 }
 
 int arcad_metrics_render(struct arcad_ctx *ctx, struct arca_buf *out)
@@ -144,7 +152,7 @@ int arcad_metrics_render(struct arcad_ctx *ctx, struct arca_buf *out)
                              "# HELP arcad_connections Open client connections that sent a "
                              "request.\n# TYPE arcad_connections gauge\narcad_connections %lld\n",
                              (long long)atomic_load(&m->connections)));
-    ARCA_TRY(render_admission(out, m));
+    ARCA_TRY(render_admission(out, ctx, m));
     ARCA_TRY(arca_buf_put_str(out, "# HELP arcad_attestations_total Attestations by result.\n"
                                    "# TYPE arcad_attestations_total counter\n"));
     for (int i = 0; i < ARCAD_ATTEST_RESULTS; i++)

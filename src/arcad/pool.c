@@ -57,9 +57,12 @@ static void *pool_main(void *arg)
         p->running++;
         pthread_mutex_unlock(&p->mu);
         j->work(j->arg);
-        event_active(j->ev, EV_TIMEOUT, 0); /* j belongs to its loop from here on */
+        /* Counted out before done can run: arcad_pool_pending() is 0 once every done ran. */
         pthread_mutex_lock(&p->mu);
         p->running--;
+        pthread_mutex_unlock(&p->mu);
+        event_active(j->ev, EV_TIMEOUT, 0); /* j belongs to its loop from here on */
+        pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -115,8 +118,8 @@ int arcad_pool_submit(struct arcad_pool *p, struct event_base *origin, arcad_job
         rc = arca_err_set(ARCA_ERR_LIMIT, "the server is shutting down");
     } else if (p->queued >= p->max_queued) {
         rc = arca_err_set(ARCA_ERR_LIMIT,
-                          "the server is busy (%zu requests wait for a worker); "
-                          "try again later",
+                          "the server is busy: %zu requests wait for a job thread already "
+                          "(--max-queued-jobs); try again later",
                           p->queued);
     } else {
         if (p->tail != NULL)
@@ -145,7 +148,7 @@ size_t arcad_pool_pending(struct arcad_pool *p)
     return n;
 }
 
-void arcad_pool_free(struct arcad_pool *p)
+void arcad_pool_drain(struct arcad_pool *p)
 {
     if (p == NULL)
         return;
@@ -153,8 +156,17 @@ void arcad_pool_free(struct arcad_pool *p)
     p->stopping = true;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
+    /* Only the thread that owns p drains it, so nthreads needs no lock. */
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
+}
+
+void arcad_pool_free(struct arcad_pool *p)
+{
+    if (p == NULL)
+        return;
+    arcad_pool_drain(p);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     free(p->threads);

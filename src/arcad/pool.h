@@ -39,10 +39,15 @@ int arcad_pool_submit(struct arcad_pool *p, struct event_base *origin, arcad_job
 size_t arcad_pool_pending(struct arcad_pool *p);
 
 /*
- * Refuses new jobs, waits until every queued and running job's work has finished and its done
- * has been handed to its loop, then joins the threads. The loops must keep running until their
- * done callbacks ran (arcad drains the pool before it stops the loops). NULL is fine.
+ * Refuses new jobs (submit answers ARCA_ERR_LIMIT "shutting down" from then on), waits until
+ * every queued and running job's work has finished and its done has been handed to its loop,
+ * and joins the threads. The loops must keep running until their done callbacks ran (arcad
+ * drains the pool on SIGTERM before it stops the loops). Idempotent; NULL is fine. Loops may
+ * still call arcad_pool_submit afterwards, until arcad_pool_free.
  */
+void arcad_pool_drain(struct arcad_pool *p);
+
+/* Drains p (arcad_pool_drain) and frees it; no loop may submit to it any more. NULL is fine. */
 void arcad_pool_free(struct arcad_pool *p);
 
 #endif

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "limits/limits.h"
 
 struct arcad_router *arcad_router_new(void)
 {
@@ -72,8 +73,8 @@ int arcad_router_add(struct arcad_router *r, const char *method, const char *pat
 
 /* ---- metrics slots ------------------------------------------------------------------------ */
 
-static const int status_codes[ARCAD_STATUS_SLOTS] = {200, 201, 400, 401, 403, 404,
-                                                     405, 409, 413, 500, 503, 0};
+static const int status_codes[ARCAD_STATUS_SLOTS] = {200, 201, 400, 401, 403, 404, 405,
+                                                     409, 413, 429, 500, 503, 0};
 const int *arcad_status_codes(void)
 {
     return status_codes;
@@ -213,6 +214,7 @@ static void reply_bytes(struct arcad_request *req, int status, const char *conte
     }
     req->replied = true;
     req->status = status;
+    snprintf(req->content_type, sizeof(req->content_type), "%s", content_type);
     if (req->sink != NULL) {
         arca_buf_reset(req->sink);
         if (arca_buf_put(req->sink, p, n) < 0)
@@ -332,6 +334,106 @@ void arcad_request_cleanup(struct arcad_request *req)
     req->peer_key = NULL;
 }
 
+/* Calls the matched route's handler and makes sure req is answered exactly once. */
+static void run_handler(struct arcad_request *req)
+{
+    arca_err_clear();
+    req->route->handler(req, req->route->arg);
+    if (!req->replied) {
+        arca_error("arcad", "%s %s: handler did not answer", req->method, req->path);
+        arcad_reply_error(req, 500, "internal error: no answer");
+    }
+}
+
+/* Takes a token of req's peer address; false once it answered 429 (with Retry-After). Both
+ * buckets' sizes are named, since the caller cannot tell which one ran empty. */
+static bool rate_allows(struct arcad_request *req)
+{
+    struct arca_ratelimit *rl = req->ctx != NULL ? req->ctx->ratelimit : NULL;
+    if (rl == NULL)
+        return true;
+    int64_t wait_ms = 0;
+    if (arca_ratelimit_take(rl, req->peer_net, sizeof(req->peer_net), arca_time_mono_ms(),
+                            &wait_ms) == 0)
+        return true;
+    const struct arcad_config *cfg = &req->ctx->cfg;
+    int64_t s = (wait_ms + 999) / 1000;
+    req->retry_after_s = s < 1 ? 1 : s > 3600 ? 3600 : (int)s;
+    arcad_reply_error(req, 429,
+                      "too many requests to %s: at most %g per second per peer address "
+                      "(--rate-limit, burst %g: --rate-burst) and %g per second from all peers "
+                      "(--global-rate-limit, 0 = none); retry in %d s",
+                      req->path, cfg->rate_per_peer, cfg->rate_burst_per_peer, cfg->rate_global,
+                      req->retry_after_s);
+    return false;
+}
+
+/* Moves what src owns (path, query, peer key) and its other fields into dst; src keeps nothing
+ * to free. The query list's first entry points back at its head, which moves with it. */
+static void request_move(struct arcad_request *dst, struct arcad_request *src)
+{
+    *dst = *src;
+    if (dst->have_query) {
+        if (dst->query.tqh_first != NULL)
+            dst->query.tqh_first->next.tqe_prev = &dst->query.tqh_first;
+        else
+            dst->query.tqh_last = &dst->query.tqh_first;
+    }
+    src->path = NULL;
+    src->rest = NULL;
+    src->have_query = false;
+    src->peer_key = NULL;
+}
+
+/* Hands req to the transport's job pool: 0, or < 0 with a detail and req as it was. */
+static int offload_start(struct arcad_request *req, int64_t t0)
+{
+    struct arcad_offload *job = calloc(1, sizeof(*job));
+    ARCA_ENSURE(job != NULL, ARCA_ERR_ALLOC, "out of memory");
+    arca_buf_init_secret(&job->body, 0);
+    arca_buf_init_secret(&job->answer, 0);
+    if (req->body_len > 0 && arca_buf_put(&job->body, req->body, req->body_len) < 0) {
+        arca_buf_free(&job->body);
+        free(job);
+        return arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    }
+    job->t0_ms = t0;
+    request_move(&job->req, req);
+    job->req.body = job->body.data;
+    job->req.sink = &job->answer;
+    int rc = req->offload(job);
+    if (rc < 0) {
+        const uint8_t *body = req->body;
+        request_move(req, &job->req);
+        req->body = body;
+        req->sink = NULL;
+        arca_buf_free(&job->body);
+        arca_buf_free(&job->answer);
+        free(job);
+    }
+    return rc;
+}
+
+void arcad_offload_work(struct arcad_offload *job)
+{
+    run_handler(&job->req);
+}
+
+void arcad_offload_finish(struct arcad_offload *job, bool transport_alive)
+{
+    struct arcad_request *req = &job->req;
+    struct arcad_route_stats *stats = (struct arcad_route_stats *)&req->route->stats;
+    route_count(stats, req->status, arca_time_mono_ms() - job->t0_ms);
+    if (transport_alive && req->send != NULL)
+        req->send(req, req->status, req->content_type, job->answer.data, job->answer.len);
+    else
+        arca_debug("arcad", "%s %s: the client left before its answer", req->method, req->path);
+    arcad_request_cleanup(req);
+    arca_buf_free(&job->body);
+    arca_buf_free(&job->answer);
+    free(job);
+}
+
 void arcad_dispatch(struct arcad_router *r, struct arcad_request *req, const char *uri)
 {
     int64_t t0 = arca_time_mono_ms();
@@ -373,12 +475,16 @@ void arcad_dispatch(struct arcad_router *r, struct arcad_request *req, const cha
                           req->method, req->path);
         goto out;
     }
-    arca_err_clear();
-    match->handler(req, match->arg);
-    if (!req->replied) {
-        arca_error("arcad", "%s %s: handler did not answer", req->method, req->path);
-        arcad_reply_error(req, 500, "internal error: no answer");
+    if ((match->flags & ARCAD_ROUTE_RATE_LIMITED) && !rate_allows(req))
+        goto out;
+    if ((match->flags & ARCAD_ROUTE_OFFLOAD) && req->offload != NULL) {
+        rc = offload_start(req, t0);
+        if (rc == 0)
+            return; /* answered and counted by arcad_offload_finish */
+        arcad_reply_error(req, 503, "%s", arca_err_detail()[0] ? arca_err_detail() : "busy");
+        goto out;
     }
+    run_handler(req);
 out:
     route_count(stats, req->status, arca_time_mono_ms() - t0);
 }

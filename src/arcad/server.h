@@ -29,6 +29,8 @@ struct arca_sim_platform;    /* evidence/sim.h */
 struct arca_dcap_collateral; /* evidence/collateral.h */
 struct arca_dcap_cache;      /* evidence/dcap_verify.h */
 struct arcad_metrics;
+struct arcad_pool;     /* pool.h */
+struct arca_ratelimit; /* limits/limits.h */
 struct arcad_router;
 struct arcad_request;
 struct arca_ratelimit; /* limits/limits.h */
@@ -63,6 +65,12 @@ struct arcad_config {
     uint64_t max_sessions_per_client; /* --max-sessions-per-client: creates per client key */
     double client_rate;               /* --client-rate: requests/s per client key (0 = off) */
     double client_burst;              /* --client-burst: bucket size per client key */
+    int jobs;                         /* job pool threads for ARCAD_ROUTE_OFFLOAD; 0 = cores */
+    size_t max_queued_jobs;           /* jobs waiting for a pool thread at most (then 503) */
+    double rate_per_peer;             /* ARCAD_ROUTE_RATE_LIMITED: requests/s per peer address */
+    double rate_burst_per_peer;       /* bucket size per peer address */
+    double rate_global;               /* requests/s for all peers together (0: no global bucket) */
+    double rate_burst_global;
 };
 
 /* arcad's own identity, created on first start in DATA_DIR (see identity.c). */
@@ -97,6 +105,11 @@ struct arcad_ctx {
     struct arca_dcap_cache *dcap_cache;
     /* Requests per client key (token buckets, thread-safe); NULL: no quota. Owned. */
     struct arca_ratelimit *client_quota;
+    /* Runs the handlers of ARCAD_ROUTE_OFFLOAD routes off the event loops; created and freed by
+     * arcad_serve. NULL (unit tests, fuzzing): those handlers run where they are dispatched. */
+    struct arcad_pool *pool;
+    /* Token buckets of ARCAD_ROUTE_RATE_LIMITED routes (thread-safe); NULL: no limit. Owned. */
+    struct arca_ratelimit *ratelimit;
     void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };
@@ -110,6 +123,14 @@ enum arcad_route_flags {
     ARCAD_ROUTE_EXACT = 0,   /* path must equal the registered path */
     ARCAD_ROUTE_PREFIX = 1,  /* path starts with the registered path (rest: path_rest) */
     ARCAD_ROUTE_NO_CERT = 2, /* reachable without a client certificate (else 401) */
+    /* The handler runs on the job pool, not on the event loop: for costly work (secret
+     * generation, policy parsing, listing, evidence verification). It sees a copy of the
+     * request and answers into a buffer that the loop then sends; a full queue is answered 503. */
+    ARCAD_ROUTE_OFFLOAD = 4,
+    /* Unauthenticated work: a token bucket per peer address (IPv4 address, IPv6 /64) and one
+     * for all peers are checked before the handler; an empty bucket is answered 429 with
+     * Retry-After. */
+    ARCAD_ROUTE_RATE_LIMITED = 8,
 };
 
 /* A new empty router (free with arcad_router_free). NULL on allocation failure. */

@@ -159,6 +159,36 @@ static void test_free_finishes_queued_work(void **state)
     loop_free(base, keep);
 }
 
+/* arcad's SIGTERM order: drain while the loops still run, refuse later submits, free last. */
+static void test_drain_then_refuse(void **state)
+{
+    (void)state;
+    struct event *keep;
+    struct event_base *base = loop_new(&keep);
+    struct arcad_pool_cfg cfg = {.threads = 2, .max_queued = 16};
+    struct arcad_pool *p = NULL;
+    assert_int_equal(arcad_pool_new(&cfg, &p), 0);
+    atomic_int worked = 0;
+    int ndone = 0;
+    struct t_job jobs[6];
+    for (int i = 0; i < 6; i++) {
+        jobs[i] =
+            (struct t_job){.worked = &worked, .done_count = &ndone, .expect = 6, .base = base};
+        assert_int_equal(arcad_pool_submit(p, base, work, done, &jobs[i]), 0);
+    }
+    arcad_pool_drain(p);
+    assert_int_equal(atomic_load(&worked), 6);
+    assert_int_equal(arcad_pool_pending(p), 0);
+    struct t_job late = {.worked = &worked, .done_count = &ndone, .base = base};
+    assert_int_equal(arcad_pool_submit(p, base, work, done, &late), ARCA_ERR_LIMIT);
+    assert_non_null(strstr(arca_err_detail(), "shutting down"));
+    arcad_pool_drain(p); /* idempotent */
+    assert_int_equal(event_base_dispatch(base), 0);
+    assert_int_equal(ndone, 6);
+    arcad_pool_free(p);
+    loop_free(base, keep);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -175,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_work_off_loop_done_on_loop),
         cmocka_unit_test(test_full_queue_refuses),
         cmocka_unit_test(test_free_finishes_queued_work),
+        cmocka_unit_test(test_drain_then_refuse),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
