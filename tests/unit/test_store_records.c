@@ -10,47 +10,7 @@
 
 #include "base/err.h"
 #include "store/store.h"
-#include "store_test_util.h"
-
-struct fx {
-    char *dir;
-    struct arca_store_fixed_sealer fs;
-    struct arca_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tdir_make();
-    uint8_t k[32];
-    test_seal_key(k, 1);
-    arca_store_fixed_sealer_init(&f->fs, k);
-    if (test_store_open(f->dir, &f->fs, true, &f->s) != 0) {
-        fprintf(stderr, "open: %s\n", arca_err_detail());
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    arca_store_close(f->s);
-    tdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
-static void reopen(struct fx *f)
-{
-    arca_store_close(f->s);
-    f->s = NULL;
-    int rc = test_store_open(f->dir, &f->fs, false, &f->s);
-    if (rc != 0)
-        fprintf(stderr, "reopen: %s\n", arca_err_detail());
-    assert_int_equal(rc, 0);
-}
+#include "store_fixture.h"
 
 static void test_sessions(void **state)
 {
