@@ -138,16 +138,21 @@ def totp(secret_b32, t=None, step=30, digits=6):
     return "%0*d" % (digits, code)
 
 
-def attestation_events(arcad):
+def audit_events(arcad, name):
+    """The fields of every audit line of event `name`, oldest first."""
     out = []
     for line in arcad.audit().splitlines():
         try:
             j = json.loads(line)
         except ValueError:
             continue
-        if j.get("event") == "attestation":
+        if j.get("event") == name:
             out.append(j["fields"])
     return out
+
+
+def attestation_events(arcad):
+    return audit_events(arcad, "attestation")
 
 
 def last_refusal(arcad, session=None):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from launch_util import (EnclaveClient, KeyPair, binding, measure, post, run_arca_run,
+from launch_util import (EnclaveClient, audit_events, KeyPair, binding, measure, post, run_arca_run,
                          sim_evidence, totp, upload_session, write_program)
 
 OTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -41,17 +41,6 @@ def session(name, measurement, extra_service="", extra_security="", secrets=None
             "%s" % (name, measurement, extra_service,
                     secrets or "  - {name: pw, kind: ascii, size: 16}\n", extra_security))
 
-
-def events(arcad, name):
-    out = []
-    for line in arcad.audit().splitlines():
-        try:
-            j = json.loads(line)
-        except ValueError:
-            continue
-        if j.get("event") == name:
-            out.append(j["fields"])
-    return out
 
 
 def attest(arcad, kp, prog, config_id):
@@ -88,7 +77,7 @@ def test_otp_guessing_locked_out(arcad_factory, keys, prog, tmp_path):
     status, body = attest(a, keys["k1"], prog, "guess/app@" + code)
     assert status == 429, body
     # One audit event for the lockout, naming session and service only.
-    locks = events(a, "attestation_locked_out")
+    locks = audit_events(a, "attestation_locked_out")
     assert [(e["session"], e["service"]) for e in locks] == [("guess", "app")], locks
     assert code not in a.audit()
     # Another session is not affected.
@@ -100,7 +89,7 @@ def test_otp_guessing_locked_out(arcad_factory, keys, prog, tmp_path):
 
 def test_strangers_cannot_grow_the_audit_log(arcad_factory, keys):
     a = arcad_factory(name="anon")
-    before = len(events(a, "attestation"))
+    before = len(audit_events(a, "attestation"))
     t0 = time.monotonic()
     n = 160
     for i in range(n):  # bounded count; garbage evidence, nonces we never got
@@ -110,7 +99,7 @@ def test_strangers_cannot_grow_the_audit_log(arcad_factory, keys):
                           "host": {"argv": ["/p"], "env": {}}})
         assert status in (400, 401, 429), status
     elapsed = time.monotonic() - t0
-    audited = len(events(a, "attestation")) - before
+    audited = len(audit_events(a, "attestation")) - before
     # A burst of 100, then 5 a second (docs/internals/attest.md): an upper bound whatever the
     # speed of this machine.
     assert audited <= 100 + 5 * (elapsed + 1), (audited, elapsed)

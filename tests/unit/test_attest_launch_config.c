@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "policy/session.h"
 #include "secrets/secrets.h"
+#include "test_util.h"
 
 static const char *yaml_base =
     "name: launch-test\n"
@@ -60,17 +61,7 @@ struct fixture {
 
 static int load(const char *yaml, struct fixture *f)
 {
-    struct arca_diag d;
-    arca_diag_init(&d);
-    int rc = arca_session_load(yaml, strlen(yaml), "t.yaml", &f->s, &d);
-    if (rc < 0) {
-        struct arca_buf b;
-        arca_buf_init(&b, 0);
-        arca_diag_format(&d, &b);
-        fprintf(stderr, "%s", arca_buf_cstr(&b));
-        arca_buf_free(&b);
-    }
-    arca_diag_free(&d);
+    int rc = test_session_load(yaml, "t.yaml", &f->s);
     if (rc < 0)
         return rc;
     rc = arca_secret_set_new(&f->set);

@@ -38,16 +38,7 @@ static struct arca_session *session(const char *variant, const char *security)
              "    attestation:\n%ssecurity:\n  attestation:\n%s",
              variant, security);
     struct arca_session *s = NULL;
-    struct arca_diag d;
-    arca_diag_init(&d);
-    int rc = arca_session_load(yaml, strlen(yaml), "vec.yaml", &s, &d);
-    if (rc < 0) {
-        struct arca_buf b;
-        arca_buf_init(&b, 0);
-        arca_diag_format(&d, &b);
-        fail_msg("session: %s", arca_buf_cstr(&b));
-    }
-    arca_diag_free(&d);
+    assert_int_equal(test_session_load(yaml, "vec.yaml", &s), 0);
     return s;
 }
 

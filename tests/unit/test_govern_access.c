@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "govern/access.h"
 #include "policy/session.h"
+#include "test_util.h"
 
 static uint8_t K_CREATOR[32], K_A[32], K_B[32], K_C[32], K_X[32];
 static char H_A[65], H_B[65], H_C[65];
@@ -35,18 +36,7 @@ static struct arca_session *load(const char *ap)
     char yaml[4096];
     snprintf(yaml, sizeof(yaml), "name: t\nversion: \"0.3\"\naccess_policy:\n%s", ap);
     struct arca_session *s = NULL;
-    struct arca_diag d;
-    arca_diag_init(&d);
-    int rc = arca_session_load(yaml, strlen(yaml), "t.yaml", &s, &d);
-    if (rc < 0) {
-        struct arca_buf b;
-        arca_buf_init(&b, 0);
-        arca_diag_format(&d, &b);
-        fprintf(stderr, "%s", arca_buf_cstr(&b));
-        arca_buf_free(&b);
-    }
-    arca_diag_free(&d);
-    assert_int_equal(rc, 0);
+    assert_int_equal(test_session_load(yaml, "t.yaml", &s), 0);
     return s;
 }
 

@@ -1,6 +1,6 @@
 /*
- * Helpers shared by the unit tests (include after <cmocka.h>): pinned times, whole files, and
- * error assertions.
+ * Helpers shared by the unit tests (include after <cmocka.h>): pinned times, whole files,
+ * error assertions and session loading.
  */
 #ifndef ARCA_TEST_UTIL_H
 #define ARCA_TEST_UTIL_H
@@ -13,6 +13,7 @@
 #include "base/err.h"
 
 #include "base/time.h"
+#include "policy/session.h"
 
 /* The RFC 3339 time s as seconds; fails the test if it does not parse. */
 static inline int64_t at(const char *s)
@@ -47,5 +48,25 @@ static inline uint8_t *slurp(const char *path, size_t *len)
             fail_msg("got %d (%s), want %d with \"%s\"", rc_, arca_err_detail(), (code),           \
                      (substr));                                                                    \
     } while (0)
+
+/*
+ * Loads yaml (named file in diagnostics) into *out (arca_session_free); on failure prints every
+ * located diagnostic to stderr and returns the code, so a failing test shows why.
+ */
+static inline int test_session_load(const char *yaml, const char *file, struct arca_session **out)
+{
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_session_load(yaml, strlen(yaml), file, out, &d);
+    if (rc < 0) {
+        struct arca_buf b;
+        arca_buf_init(&b, 0);
+        arca_diag_format(&d, &b);
+        fprintf(stderr, "%s", arca_buf_cstr(&b));
+        arca_buf_free(&b);
+    }
+    arca_diag_free(&d);
+    return rc;
+}
 
 #endif
