@@ -154,6 +154,14 @@ int arcarun_exec(int fd, const struct arcarun_config *c);
 int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c);
 
 /*
+ * Runs the program as arcarun_exec_at does, but in a child, staying its parent: the signals a
+ * terminal or service manager sends (HUP, INT, QUIT, TERM, USR1, USR2, WINCH) are forwarded to
+ * it, and *status is its exit status (128 + N if signal N ended it). Used when volumes keep
+ * changes that must be saved after the program exits.
+ */
+int arcarun_run_supervised(int fd, const char *path, const struct arcarun_config *c, int *status);
+
+/*
  * Opens the program: a name without '/' is searched in PATH. The executable regular file is
  * read once into a sealed memfd (program.h): *fd is that copy (close-on-exec), which is what
  * is measured and executed; *resolved (malloc'ed, caller frees) the absolute path it came from.

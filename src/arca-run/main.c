@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "evidence/sim.h"
+#include "volumes.h"
 
 extern char **environ;
 
@@ -70,7 +71,8 @@ static int cmd_measure(const char *program)
     return 0;
 }
 
-/* Attests, applies and execs; returns the exit status on failure (never on success). */
+/* Attests, unlocks the volumes, applies the files and execs; returns the exit status on failure
+ * (never on success), or the program's own when arca-run stays its parent to save volumes. */
 static int launch(char **host_argv, size_t host_argc, const char *addr, const char *config_id,
                   const uint8_t key_id[32], const char *token, int fd, const char *resolved)
 {
@@ -126,16 +128,39 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     arca_buf_free(&answer);
     if (rc < 0)
         return fail("configuration", rc);
+    struct arcarun_volumes vols;
+    rc = arcarun_volumes_unlock(&cfg, NULL, &vols);
+    if (rc < 0) {
+        arcarun_config_free(&cfg);
+        return fail("volumes", rc);
+    }
+    /* After the volumes: an injected file inside a volume lands on its plaintext view. */
     rc = arcarun_apply_files(&cfg, NULL);
     if (rc < 0) {
+        arcarun_volumes_free(&vols);
         arcarun_config_free(&cfg);
         return fail("injection files", rc);
     }
-    arca_info("arca-run", "attested: executing %s with %zu arguments, %zu variables, %zu files",
-              resolved, cfg.argc, cfg.envc, cfg.nfiles);
-    rc = arcarun_exec_at(fd, resolved, &cfg);
+    arca_info("arca-run",
+              "attested: executing %s with %zu arguments, %zu variables, %zu files, %zu volumes",
+              resolved, cfg.argc, cfg.envc, cfg.nfiles, cfg.nvolumes);
+    if (!arcarun_volumes_keep_changes(&vols)) {
+        rc = arcarun_exec_at(fd, resolved, &cfg);
+        arcarun_volumes_free(&vols);
+        arcarun_config_free(&cfg);
+        return fail("exec", rc);
+    }
+    int status = 1;
+    rc = arcarun_run_supervised(fd, resolved, &cfg, &status);
+    if (rc == 0)
+        rc = arcarun_volumes_save(&vols);
+    arcarun_volumes_free(&vols);
     arcarun_config_free(&cfg);
-    return fail("exec", rc);
+    if (rc < 0) {
+        fail("volumes", rc);
+        return status != 0 ? status : 1;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)

@@ -13,7 +13,12 @@
  *                                "env": {NAME: VALUE}  (the program's whole environment),
  *                                "pwd": ABSOLUTE_PATH,
  *                                "files": [{"path": ABSOLUTE_PATH, "mode": 0..0o7777,
- *                                           "content": BASE64}, ...] (optional)}
+ *                                           "content": BASE64}, ...] (optional),
+ *                                "volumes": [{"name": STRING, "path": ABSOLUTE_PATH,
+ *                                             "key": HEX(32), "tag": HEX(16) (optional),
+ *                                             "update_policy": "rollback_protected" |
+ *                                             "ephemeral" | "no_rollback_protection"}, ...]
+ *                                            (optional, docs/volumes.md "Unlocking")}
  *
  * Decoders treat their input as untrusted: duplicate keys are refused (JSON_REJECT_DUPLICATES),
  * sizes are bounded, errors name the member. Values that may be secret (the access token, the
@@ -108,12 +113,36 @@ int arca_attest_request_decode(const void *p, size_t n, struct arca_attest_reque
 #define ARCA_LAUNCH_CONFIG_MAX_ENV 4096
 #define ARCA_LAUNCH_CONFIG_MAX_FILES 1024
 #define ARCA_LAUNCH_CONFIG_MAX_PATH 4095
+#define ARCA_LAUNCH_CONFIG_MAX_VOLUMES 64
+#define ARCA_LAUNCH_VOLUME_NAME_MAX 256
 
 struct arca_launch_file {
     char *path;       /* absolute, normalised (no "." / ".." / "//", no trailing '/') */
     unsigned mode;    /* permission bits (0..07777) */
     uint8_t *content; /* secret: wiped on free */
     size_t len;
+};
+
+/* What happens to changes a program makes inside an unlocked volume (the policy's
+ * fspf_update_policy / update_policy). */
+enum arca_launch_volume_policy {
+    ARCA_LAUNCH_VOLUME_ROLLBACK_PROTECTED = 0, /* new tags reported; older tags refused */
+    ARCA_LAUNCH_VOLUME_EPHEMERAL,              /* changes are dropped at exit */
+    ARCA_LAUNCH_VOLUME_NO_ROLLBACK_PROTECTION, /* any version the key opens */
+};
+
+/* "rollback_protected", ... (static); NULL for a value out of range. */
+const char *arca_launch_volume_policy_name(enum arca_launch_volume_policy p);
+
+/* A protected volume the program may use: the encrypted tree at path is shown decrypted at
+ * path (docs/volumes.md). */
+struct arca_launch_volume {
+    char *name;      /* the policy's volume name, or "SERVICE.fspf" for a service's fspf_path */
+    char *path;      /* absolute, normalised: where the encrypted tree lies */
+    uint8_t key[32]; /* secret: wiped on free */
+    bool has_tag;    /* false: no tag known yet (no_rollback_protection / a new volume) */
+    uint8_t tag[16];
+    enum arca_launch_volume_policy policy;
 };
 
 /*
@@ -128,6 +157,8 @@ struct arca_launch_config {
     char *pwd;
     struct arca_launch_file *files; /* nfiles entries (an array even when 0) */
     size_t nfiles;
+    struct arca_launch_volume *volumes; /* nvolumes entries (NULL when 0) */
+    size_t nvolumes;
 };
 
 void arca_launch_config_free(struct arca_launch_config *c);

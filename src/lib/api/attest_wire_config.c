@@ -23,6 +23,24 @@
 #define K_PATH "path"
 #define K_MODE "mode"
 #define K_CONTENT "content"
+#define K_VOLUMES "volumes"
+#define K_NAME "name"
+#define K_KEY "key"
+#define K_TAG "tag"
+#define K_POLICY "update_policy"
+
+static const char *const volume_policy_names[] = {
+    [ARCA_LAUNCH_VOLUME_ROLLBACK_PROTECTED] = "rollback_protected",
+    [ARCA_LAUNCH_VOLUME_EPHEMERAL] = "ephemeral",
+    [ARCA_LAUNCH_VOLUME_NO_ROLLBACK_PROTECTION] = "no_rollback_protection",
+};
+
+const char *arca_launch_volume_policy_name(enum arca_launch_volume_policy p)
+{
+    return (unsigned)p < sizeof(volume_policy_names) / sizeof(volume_policy_names[0])
+               ? volume_policy_names[p]
+               : NULL;
+}
 
 void arca_launch_config_free(struct arca_launch_config *c)
 {
@@ -40,6 +58,13 @@ void arca_launch_config_free(struct arca_launch_config *c)
         arca_wipe_free(c->files[i].content, c->files[i].len);
     }
     free(c->files);
+    for (size_t i = 0; c->volumes != NULL && i < c->nvolumes; i++) {
+        free(c->volumes[i].name);
+        free(c->volumes[i].path);
+    }
+    if (c->volumes != NULL)
+        arca_wipe(c->volumes, c->nvolumes * sizeof(*c->volumes));
+    free(c->volumes);
     memset(c, 0, sizeof(*c));
 }
 
@@ -61,6 +86,40 @@ static int put_string(struct arca_buf *out, const void *p, size_t n, const char 
 static int put_key(struct arca_buf *out, const char *key, bool first)
 {
     return arca_buf_printf(out, "%s\"%s\":", first ? "" : ",", key);
+}
+
+/* The volumes member (keys in hex, in the secret buffer j). */
+static int encode_volumes(const struct arca_launch_config *c, struct arca_buf *j)
+{
+    char what[48];
+    ARCA_TRY(put_key(j, K_VOLUMES, false));
+    ARCA_TRY(arca_buf_put_u8(j, '['));
+    for (size_t i = 0; i < c->nvolumes; i++) {
+        const struct arca_launch_volume *v = &c->volumes[i];
+        const char *policy = arca_launch_volume_policy_name(v->policy);
+        ARCA_ENSURE(v->name != NULL && v->path != NULL && policy != NULL, ARCA_ERR_INVALID_ARG,
+                    "configuration: volumes[%zu]: incomplete", i);
+        ARCA_TRY(arca_buf_put_str(j, i > 0 ? ",{" : "{"));
+        ARCA_TRY(put_key(j, K_NAME, true));
+        snprintf(what, sizeof(what), "volumes[%zu].name", i);
+        ARCA_TRY(put_string(j, v->name, strlen(v->name), what));
+        ARCA_TRY(put_key(j, K_PATH, false));
+        snprintf(what, sizeof(what), "volumes[%zu].path", i);
+        ARCA_TRY(put_string(j, v->path, strlen(v->path), what));
+        ARCA_TRY(put_key(j, K_KEY, false));
+        ARCA_TRY(arca_buf_put_u8(j, '"'));
+        ARCA_TRY(arca_hex_encode(j, v->key, sizeof(v->key)));
+        ARCA_TRY(arca_buf_put_u8(j, '"'));
+        if (v->has_tag) {
+            ARCA_TRY(put_key(j, K_TAG, false));
+            ARCA_TRY(arca_buf_put_u8(j, '"'));
+            ARCA_TRY(arca_hex_encode(j, v->tag, sizeof(v->tag)));
+            ARCA_TRY(arca_buf_put_u8(j, '"'));
+        }
+        ARCA_TRY(put_key(j, K_POLICY, false));
+        ARCA_TRY(arca_buf_printf(j, "\"%s\"}", policy));
+    }
+    return arca_buf_put_u8(j, ']');
 }
 
 static int encode(const struct arca_launch_config *c, struct arca_buf *j)
@@ -109,7 +168,10 @@ static int encode(const struct arca_launch_config *c, struct arca_buf *j)
         ARCA_TRY(arca_base64_encode(j, f->content, f->len));
         ARCA_TRY(arca_buf_put_str(j, "\"}"));
     }
-    return arca_buf_put_str(j, "]}");
+    ARCA_TRY(arca_buf_put_u8(j, ']'));
+    if (c->nvolumes > 0)
+        ARCA_TRY(encode_volumes(c, j));
+    return arca_buf_put_u8(j, '}');
 }
 
 int arca_launch_config_encode(const struct arca_launch_config *c, struct arca_buf *out)
@@ -120,6 +182,8 @@ int arca_launch_config_encode(const struct arca_launch_config *c, struct arca_bu
     ARCA_ENSURE(c->envc == 0 || c->envp != NULL, ARCA_ERR_INVALID_ARG, "configuration: no env");
     ARCA_ENSURE(c->nfiles == 0 || c->files != NULL, ARCA_ERR_INVALID_ARG,
                 "configuration: no files");
+    ARCA_ENSURE(c->nvolumes == 0 || c->volumes != NULL, ARCA_ERR_INVALID_ARG,
+                "configuration: no volumes");
     struct arca_buf j;
     arca_buf_init_secret(&j, out->max);
     int rc = encode(c, &j);
@@ -149,6 +213,13 @@ static int only_members(json_t *obj, const char *where, const char *const *allow
         ARCA_ENSURE(ok, ARCA_ERR_FORMAT, "configuration: %s: unknown member \"%.64s\"", where, key);
     }
     return 0;
+}
+
+/* o is an object with only the allowed members; where names it ("files[3]"). */
+static int member_object(json_t *o, const char *where, const char *const *allowed)
+{
+    ARCA_ENSURE(json_is_object(o), ARCA_ERR_FORMAT, "configuration: %s: not an object", where);
+    return only_members(o, where, allowed);
 }
 
 static int parse_argv(json_t *a, struct arca_launch_config *c)
@@ -212,8 +283,7 @@ static int parse_file(json_t *f, size_t i, struct arca_launch_file *out)
     static const char *const members[] = {K_PATH, K_MODE, K_CONTENT, NULL};
     char where[32];
     snprintf(where, sizeof(where), "files[%zu]", i);
-    ARCA_ENSURE(json_is_object(f), ARCA_ERR_FORMAT, "configuration: %s: not an object", where);
-    ARCA_TRY(only_members(f, where, members));
+    ARCA_TRY(member_object(f, where, members));
     json_t *path = json_object_get(f, K_PATH);
     json_t *mode = json_object_get(f, K_MODE);
     json_t *content = json_object_get(f, K_CONTENT);
@@ -275,6 +345,94 @@ static int parse_files(json_t *a, struct arca_launch_config *c)
     return 0;
 }
 
+/* A hex member of exactly n bytes into out; what names it. */
+static int parse_hex(json_t *v, uint8_t *out, size_t n, const char *what)
+{
+    ARCA_ENSURE(json_is_string(v), ARCA_ERR_FORMAT, "configuration: %s: missing or not a string",
+                what);
+    ARCA_ENSURE(arca_hex_decode_fixed(out, n, json_string_value(v), json_string_length(v)) == 0,
+                ARCA_ERR_FORMAT, "configuration: %s: not %zu hex digits", what, 2 * n);
+    return 0;
+}
+
+static int parse_volume(json_t *o, size_t i, struct arca_launch_volume *out)
+{
+    static const char *const members[] = {K_NAME, K_PATH, K_KEY, K_TAG, K_POLICY, NULL};
+    char where[32], what[48];
+    snprintf(where, sizeof(where), "volumes[%zu]", i);
+    ARCA_TRY(member_object(o, where, members));
+    json_t *name = json_object_get(o, K_NAME);
+    json_t *path = json_object_get(o, K_PATH);
+    json_t *policy = json_object_get(o, K_POLICY);
+    ARCA_ENSURE(json_is_string(name) && json_string_length(name) > 0 &&
+                    json_string_length(name) <= ARCA_LAUNCH_VOLUME_NAME_MAX &&
+                    memchr(json_string_value(name), '\0', json_string_length(name)) == NULL,
+                ARCA_ERR_FORMAT, "configuration: %s.name: missing, empty, too long or with NUL",
+                where);
+    ARCA_ENSURE(json_is_string(path) &&
+                    path_is_normal(json_string_value(path), json_string_length(path)) &&
+                    strcmp(json_string_value(path), "/") != 0,
+                ARCA_ERR_FORMAT,
+                "configuration: %s.path: not a normalised absolute path below \"/\"", where);
+    snprintf(what, sizeof(what), "%s.key", where);
+    ARCA_TRY(parse_hex(json_object_get(o, K_KEY), out->key, sizeof(out->key), what));
+    json_t *tag = json_object_get(o, K_TAG);
+    if (tag != NULL) {
+        snprintf(what, sizeof(what), "%s.tag", where);
+        ARCA_TRY(parse_hex(tag, out->tag, sizeof(out->tag), what));
+        out->has_tag = true;
+    }
+    ARCA_ENSURE(json_is_string(policy), ARCA_ERR_FORMAT,
+                "configuration: %s.update_policy: missing or not a string", where);
+    bool known = false;
+    for (size_t p = 0; !known && p < sizeof(volume_policy_names) / sizeof(*volume_policy_names);
+         p++) {
+        known = strcmp(json_string_value(policy), volume_policy_names[p]) == 0;
+        out->policy = (enum arca_launch_volume_policy)p;
+    }
+    ARCA_ENSURE(known, ARCA_ERR_FORMAT, "configuration: %s.update_policy: unknown \"%.40s\"", where,
+                json_string_value(policy));
+    out->name = strndup(json_string_value(name), json_string_length(name));
+    out->path = strndup(json_string_value(path), json_string_length(path));
+    ARCA_ENSURE(out->name != NULL && out->path != NULL, ARCA_ERR_ALLOC,
+                "configuration: out of memory");
+    return 0;
+}
+
+/* Paths must neither repeat nor nest: one volume's plaintext would hide another's. */
+static bool paths_nest(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    const char *s = la <= lb ? a : b, *l = la <= lb ? b : a;
+    size_t ls = la <= lb ? la : lb;
+    return strncmp(s, l, ls) == 0 && (l[ls] == '\0' || l[ls] == '/');
+}
+
+static int parse_volumes(json_t *a, struct arca_launch_config *c)
+{
+    ARCA_ENSURE(json_is_array(a), ARCA_ERR_FORMAT, "configuration: volumes: not an array");
+    size_t n = json_array_size(a);
+    ARCA_ENSURE(n <= ARCA_LAUNCH_CONFIG_MAX_VOLUMES, ARCA_ERR_TOO_LARGE,
+                "configuration: volumes: %zu volumes (at most %d)", n,
+                ARCA_LAUNCH_CONFIG_MAX_VOLUMES);
+    if (n == 0)
+        return 0;
+    c->volumes = calloc(n, sizeof(*c->volumes));
+    ARCA_ENSURE(c->volumes != NULL, ARCA_ERR_ALLOC, "configuration: volumes: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        c->nvolumes = i + 1; /* counted first: a half-filled entry is freed too */
+        ARCA_TRY(parse_volume(json_array_get(a, i), i, &c->volumes[i]));
+        for (size_t j = 0; j < i; j++) {
+            ARCA_ENSURE(!paths_nest(c->volumes[j].path, c->volumes[i].path), ARCA_ERR_FORMAT,
+                        "configuration: volumes[%zu].path: same as or nested with volumes[%zu]", i,
+                        j);
+            ARCA_ENSURE(strcmp(c->volumes[j].name, c->volumes[i].name) != 0, ARCA_ERR_FORMAT,
+                        "configuration: volumes[%zu].name: same name as volumes[%zu]", i, j);
+        }
+    }
+    return 0;
+}
+
 int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_config *out)
 {
     ARCA_ENSURE_REF(json);
@@ -288,7 +446,7 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
         /* Not jerr.text: jansson quotes the token "near" the error, which may be a secret. */
         ARCA_BAIL(ARCA_ERR_FORMAT, "configuration: not JSON (line %d column %d)", jerr.line,
                   jerr.column);
-    static const char *const members[] = {K_ARGV, K_ENV, K_PWD, K_FILES, NULL};
+    static const char *const members[] = {K_ARGV, K_ENV, K_PWD, K_FILES, K_VOLUMES, NULL};
     int rc = 0;
     ARCA_GUARD_ENSURE(rc, json_is_object(root), out, ARCA_ERR_FORMAT,
                       "configuration: not a JSON object");
@@ -297,6 +455,7 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
     json_t *env = json_object_get(root, K_ENV);
     json_t *pwd = json_object_get(root, K_PWD);
     json_t *files = json_object_get(root, K_FILES);
+    json_t *volumes = json_object_get(root, K_VOLUMES);
     ARCA_GUARD_ENSURE(rc, argv != NULL, out, ARCA_ERR_FORMAT, "configuration: argv: missing");
     ARCA_GUARD_ENSURE(rc, env != NULL, out, ARCA_ERR_FORMAT, "configuration: env: missing");
     ARCA_GUARD_ENSURE(rc, json_is_string(pwd), out, ARCA_ERR_FORMAT,
@@ -314,6 +473,8 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
         ARCA_GUARD_ENSURE(rc, out->files != NULL, out, ARCA_ERR_ALLOC,
                           "configuration: out of memory");
     }
+    if (volumes != NULL)
+        ARCA_GUARD(rc, parse_volumes(volumes, out), out);
 out:
     json_decref(root);
     if (rc < 0)

@@ -11,6 +11,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/path.h"
 #include "policy/session.h"
 
 /*
@@ -216,6 +217,110 @@ static int build_files(const struct arca_session *s, const struct arca_service *
     return 0;
 }
 
+/* ---- protected volumes (docs/volumes.md "Unlocking") ---------------------------------------- */
+
+static enum arca_launch_volume_policy volume_policy(enum arca_fspf_policy p)
+{
+    switch (p) {
+    case ARCA_FSPF_EPHEMERAL:
+        return ARCA_LAUNCH_VOLUME_EPHEMERAL;
+    case ARCA_FSPF_NO_ROLLBACK_PROTECTION:
+        return ARCA_LAUNCH_VOLUME_NO_ROLLBACK_PROTECTION;
+    default: /* DEFAULT, rollback_protected, rollback_protected_reinitializable */
+        return ARCA_LAUNCH_VOLUME_ROLLBACK_PROTECTED;
+    }
+}
+
+/* The 32-byte key of ref into key: the literal, or the binary secret it names (rendered raw). */
+static int volume_key(const struct expand_ctx *x, const struct arca_key32_ref *ref,
+                      const char *what, uint8_t key[32])
+{
+    if (ref->literal) {
+        memcpy(key, ref->key, 32);
+        return 0;
+    }
+    struct arca_buf b;
+    arca_buf_init_secret(&b, 0);
+    int rc = x->render(x->render_ctx, ref->secret.s, ref->secret.len, "bin", &b);
+    if (rc == 0 && b.len != 32)
+        rc = arca_err_set(ARCA_ERR_POLICY, "secret %s has %zu bytes, a volume key needs 32",
+                          ref->secret.s, b.len);
+    if (rc == 0)
+        memcpy(key, b.data, 32);
+    arca_buf_free(&b);
+    return rc < 0 ? arca_err_wrap(rc, "%s", what) : 0;
+}
+
+/* Appends one volume (name and path copied) to out->volumes, which has room for it. */
+static int add_volume(struct arca_launch_config *out, const char *name, const char *path,
+                      size_t path_len, const struct expand_ctx *x, const struct arca_key32_ref *key,
+                      bool has_tag, const uint8_t tag[16], enum arca_fspf_policy policy,
+                      const char *what)
+{
+    ARCA_ENSURE(key->set, ARCA_ERR_UNSUPPORTED,
+                "%s: no fspf_key: a volume without key and tag (made by arcad on first use) is "
+                "not supported yet; make it with `arca fspf encrypt` and give fspf_key",
+                what);
+    ARCA_ENSURE(path_len > 1 && arca_path_check(path, path_len) == 0 && text_ok(path, path_len),
+                ARCA_ERR_POLICY,
+                "%s: path is not a normalised absolute path below \"/\" (no '.', '..', '//')",
+                what);
+    struct arca_launch_volume *v = &out->volumes[out->nvolumes];
+    memset(v, 0, sizeof(*v));
+    out->nvolumes++; /* counted first: a half-filled entry is freed too */
+    v->name = strdup(name);
+    v->path = strndup(path, path_len);
+    ARCA_ENSURE(v->name != NULL && v->path != NULL, ARCA_ERR_ALLOC, "launch: out of memory");
+    ARCA_TRY(volume_key(x, key, what, v->key));
+    v->has_tag = has_tag;
+    if (has_tag)
+        memcpy(v->tag, tag, 16);
+    v->policy = volume_policy(policy);
+    return 0;
+}
+
+/*
+ * The volumes of the service: its own fspf_path (the directory of the manifest) and its
+ * image's volumes with their definitions in volumes[].
+ */
+static int build_volumes(const struct arca_session *s, const struct arca_service *svc,
+                         const struct expand_ctx *x, struct arca_launch_config *out)
+{
+    const struct arca_image *img =
+        svc->image_name.s != NULL ? arca_session_find_image(s, svc->image_name.s) : NULL;
+    size_t n = (svc->fspf_path.s != NULL ? 1 : 0) + (img != NULL ? img->n_volumes : 0);
+    if (n == 0)
+        return 0;
+    out->volumes = calloc(n, sizeof(*out->volumes));
+    ARCA_ENSURE(out->volumes != NULL, ARCA_ERR_ALLOC, "launch: out of memory");
+    char what[ARCA_SESSION_COMPONENT_MAX + 64];
+    if (svc->fspf_path.s != NULL) {
+        snprintf(what, sizeof(what), "services[%s].fspf_path", x->service);
+        const char *slash = memrchr(svc->fspf_path.s, '/', svc->fspf_path.len);
+        ARCA_ENSURE(slash != NULL && slash != svc->fspf_path.s, ARCA_ERR_POLICY,
+                    "%s: expected DIR/volume.fspf with DIR below \"/\"", what);
+        char name[ARCA_SESSION_COMPONENT_MAX + 8];
+        snprintf(name, sizeof(name), "%s.fspf", x->service);
+        ARCA_TRY(add_volume(out, name, svc->fspf_path.s, (size_t)(slash - svc->fspf_path.s), x,
+                            &svc->fspf_key, svc->has_fspf_tag, svc->fspf_tag,
+                            svc->fspf_update_policy, what));
+    }
+    for (size_t i = 0; img != NULL && i < img->n_volumes; i++) {
+        const struct arca_image_volume *iv = &img->volumes[i];
+        snprintf(what, sizeof(what), "images[%s].volumes[%zu]", img->name.s, i);
+        const struct arca_volume *vol =
+            iv->name.s != NULL ? arca_session_find_volume(s, iv->name.s) : NULL;
+        ARCA_ENSURE(vol != NULL, ARCA_ERR_POLICY, "%s: no volume \"%s\" in volumes", what,
+                    iv->name.s ? iv->name.s : "?");
+        ARCA_ENSURE(!vol->has_import, ARCA_ERR_UNSUPPORTED,
+                    "%s: imported volume \"%s\" is not unlocked by arca yet", what, iv->name.s);
+        ARCA_ENSURE(iv->path.s != NULL, ARCA_ERR_POLICY, "%s: no path", what);
+        ARCA_TRY(add_volume(out, iv->name.s, iv->path.s, iv->path.len, x, &vol->fspf_key,
+                            vol->has_fspf_tag, vol->fspf_tag, iv->update_policy, what));
+    }
+    return 0;
+}
+
 int arca_launch_config_build(const struct arca_session *s, const struct arca_service *svc,
                              const struct arca_launch_host *host, arca_placeholder_render_fn render,
                              void *render_ctx, struct arca_launch_config *out)
@@ -234,6 +339,7 @@ int arca_launch_config_build(const struct arca_session *s, const struct arca_ser
     out->pwd = strdup(pwd);
     ARCA_GUARD_ENSURE(rc, out->pwd != NULL, fail, ARCA_ERR_ALLOC, "launch: out of memory");
     ARCA_GUARD(rc, build_files(s, svc, &x, out), fail);
+    ARCA_GUARD(rc, build_volumes(s, svc, &x, out), fail);
     return 0;
 fail:
     arca_launch_config_free(out);

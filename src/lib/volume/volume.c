@@ -369,13 +369,13 @@ out:
     return rc;
 }
 
-/* Opens dir and checks it as arca_volume_verify documents; *fdout and *mout go to the caller. */
-static int open_verified(const char *dir, const uint8_t key[32], const uint8_t tag[16], int *fdout,
-                         struct arca_volume_manifest **mout)
+/* Opens dir, parses its manifest and authenticates it under key (no tag or tree check yet);
+ * *fdout and *mout go to the caller. */
+static int open_authenticated(const char *dir, const uint8_t key[32], int *fdout,
+                              struct arca_volume_manifest **mout)
 {
     ARCA_ENSURE_REF(dir);
     ARCA_ENSURE_REF(key);
-    ARCA_ENSURE_REF(tag);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "volume %s: %s",
@@ -387,7 +387,26 @@ static int open_verified(const char *dir, const uint8_t key[32], const uint8_t t
         if (rc < 0)
             rc = arca_err_wrap(rc, "volume %s", dir);
     }
-    if (rc == 0 && !arca_memeq(m->root_tag, tag, ARCA_VOLUME_TAG_LEN)) {
+    if (rc < 0) {
+        arca_volume_manifest_free(m);
+        close(fd);
+        return rc;
+    }
+    *fdout = fd;
+    *mout = m;
+    return 0;
+}
+
+/* Opens dir and checks it as arca_volume_verify documents; *fdout and *mout go to the caller. */
+static int open_verified(const char *dir, const uint8_t key[32], const uint8_t tag[16], int *fdout,
+                         struct arca_volume_manifest **mout)
+{
+    ARCA_ENSURE_REF(tag);
+    int fd = -1;
+    struct arca_volume_manifest *m = NULL;
+    ARCA_TRY(open_authenticated(dir, key, &fd, &m));
+    int rc = 0;
+    if (!arca_memeq(m->root_tag, tag, ARCA_VOLUME_TAG_LEN)) {
         char have[2 * ARCA_VOLUME_TAG_LEN + 1], want[2 * ARCA_VOLUME_TAG_LEN + 1];
         arca_hex_fmt(have, m->root_tag, ARCA_VOLUME_TAG_LEN);
         arca_hex_fmt(want, tag, ARCA_VOLUME_TAG_LEN);
@@ -414,6 +433,19 @@ int arca_volume_verify(const char *dir, const uint8_t key[ARCA_VOLUME_KEY_LEN],
     int fd = -1;
     struct arca_volume_manifest *m = NULL;
     ARCA_TRY(open_verified(dir, key, expected_tag, &fd, &m));
+    arca_volume_manifest_free(m);
+    close(fd);
+    return 0;
+}
+
+int arca_volume_read_tag(const char *dir, const uint8_t key[ARCA_VOLUME_KEY_LEN],
+                         uint8_t out_tag[ARCA_VOLUME_TAG_LEN])
+{
+    ARCA_ENSURE_REF(out_tag);
+    int fd = -1;
+    struct arca_volume_manifest *m = NULL;
+    ARCA_TRY(open_authenticated(dir, key, &fd, &m));
+    memcpy(out_tag, m->root_tag, ARCA_VOLUME_TAG_LEN);
     arca_volume_manifest_free(m);
     close(fd);
     return 0;

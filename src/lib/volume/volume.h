@@ -68,6 +68,14 @@ int arca_volume_verify(const char *dir, const uint8_t key[ARCA_VOLUME_KEY_LEN],
                        const uint8_t expected_tag[ARCA_VOLUME_TAG_LEN]);
 
 /*
+ * The root tag of the volume at dir, authenticated under key (the manifest only: the tree is
+ * not checked). For a policy without a tag (no_rollback_protection) the caller then unlocks
+ * with this tag, which checks everything; a volume changed in between fails there.
+ */
+int arca_volume_read_tag(const char *dir, const uint8_t key[ARCA_VOLUME_KEY_LEN],
+                         uint8_t out_tag[ARCA_VOLUME_TAG_LEN]);
+
+/*
  * arca_volume_verify, then decrypts every file into dst_dir (which must not exist or be an
  * empty directory; it gets the volume's root mode), authenticating every chunk and every
  * file tag. On any mismatch it stops, names the file, and removes everything it wrote.
