@@ -424,6 +424,7 @@ int arca_volume_manifest_authenticate(const struct arca_volume_manifest *m, cons
                 "was modified)");
     ARCA_TRY(root_tag(m, key, tag));
     ARCA_ENSURE(arca_memeq(tag, m->root_tag, sizeof(tag)), ARCA_ERR_TAMPERED,
-                "the manifest does not match its root tag (it was modified)");
+                "the manifest " ARCA_VOLUME_MANIFEST_NAME
+                " does not match its root tag (it was modified)");
     return 0;
 }
