@@ -122,6 +122,14 @@ struct arcarun_attest_params {
  */
 int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answer);
 
+/*
+ * POST /v1/volumes/tag: reports r (a new root tag, with the configuration's volume token) to
+ * arcad at p->cas_addr over TLS pinned to p->cas_key_id. arcad's refusal (an older version,
+ * another writer first, ephemeral) comes back as the error with its reason.
+ */
+int arcarun_report_volume(const struct arcarun_attest_params *p,
+                          const struct arca_volume_report *r);
+
 /* ---- applying and executing ---------------------------------------------------------------- */
 
 /*

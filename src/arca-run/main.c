@@ -154,6 +154,10 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     rc = arcarun_run_supervised(fd, resolved, &cfg, &status);
     if (rc == 0)
         rc = arcarun_volumes_save(&vols);
+    if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
+        rc = arcarun_volumes_report(&vols, &cfg, &ap);
+        curl_global_cleanup();
+    }
     arcarun_volumes_free(&vols);
     arcarun_config_free(&cfg);
     if (rc < 0) {

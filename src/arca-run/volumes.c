@@ -102,18 +102,34 @@ static int unlock_tag(const struct arca_launch_volume *v, uint8_t tag[16])
     return arca_volume_read_tag(v->path, v->key, tag);
 }
 
-/* Verifies v and decrypts it onto a fresh tmpfs; *plain is its plaintext root (O_PATH). */
-static int decrypt_one(const struct arca_launch_volume *v, const char *staging_parent,
-                       struct arcarun_tmpfs *t, uint8_t tag[16], int *plain)
+/* Whether v may start empty: arcad knows no version of it (no tag, rollback protected or
+ * ephemeral: a volume whose key arcad made) and the directory holds no manifest yet. */
+static bool starts_empty(const struct arca_launch_volume *v)
 {
-    ARCA_TRY(unlock_tag(v, tag));
-    /* Verified listing first: the tmpfs is sized by the authenticated plaintext sizes. */
-    struct arca_volume_manifest *m = NULL;
-    ARCA_TRY(arca_volume_show(v->path, v->key, tag, &m));
+    if (v->has_tag || v->policy == ARCA_LAUNCH_VOLUME_NO_ROLLBACK_PROTECTION)
+        return false;
+    char m[ARCA_LAUNCH_CONFIG_MAX_PATH + 16];
+    snprintf(m, sizeof(m), "%s/%s", v->path, ARCA_VOLUME_MANIFEST_NAME);
+    struct stat st;
+    return lstat(m, &st) != 0 && errno == ENOENT;
+}
+
+/* Verifies v and decrypts it onto a fresh tmpfs; *plain is its plaintext root (O_PATH).
+ * *fresh: v started empty (no version existed). */
+static int decrypt_one(const struct arca_launch_volume *v, const char *staging_parent,
+                       struct arcarun_tmpfs *t, uint8_t tag[16], bool *fresh, int *plain)
+{
+    *fresh = starts_empty(v);
     size_t total = 0;
-    for (size_t i = 0; i < m->count; i++)
-        total += (size_t)m->entries[i].size + 4096;
-    arca_volume_manifest_free(m);
+    if (!*fresh) {
+        ARCA_TRY(unlock_tag(v, tag));
+        /* Verified listing first: the tmpfs is sized by the authenticated plaintext sizes. */
+        struct arca_volume_manifest *m = NULL;
+        ARCA_TRY(arca_volume_show(v->path, v->key, tag, &m));
+        for (size_t i = 0; i < m->count; i++)
+            total += (size_t)m->entries[i].size + 4096;
+        arca_volume_manifest_free(m);
+    }
     /* Every policy lets the program write (ephemeral changes are dropped at exit). */
     size_t room = total + (total > GROWTH_MIN ? total : GROWTH_MIN);
     int rc = arcarun_tmpfs_mount(staging_parent, room, t);
@@ -121,7 +137,12 @@ static int decrypt_one(const struct arca_launch_volume *v, const char *staging_p
         return arca_err_wrap(rc, "volume %s", v->path);
     char dst[48];
     snprintf(dst, sizeof(dst), "/proc/self/fd/%d/v", t->root);
-    rc = arca_volume_decrypt_tree(v->path, v->key, tag, dst, NULL, NULL);
+    if (*fresh)
+        rc = mkdirat(t->root, "v", 0755) == 0
+                 ? 0
+                 : arca_err_set(ARCA_ERR_IO, "volume %s: %s", v->path, strerror(errno));
+    else
+        rc = arca_volume_decrypt_tree(v->path, v->key, tag, dst, NULL, NULL);
     if (rc == 0) {
         *plain = openat(t->root, "v", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (*plain < 0)
@@ -164,7 +185,8 @@ int arcarun_volumes_unlock(const struct arcarun_config *c, const char *staging_p
         u->plain = -1;
         u->t.root = u->t.parent = -1;
         out->n = i + 1;
-        ARCA_GUARD(rc, decrypt_one(u->v, staging_parent, &u->t, u->tag, &u->plain), fail);
+        ARCA_GUARD(rc, decrypt_one(u->v, staging_parent, &u->t, u->tag, &u->fresh, &u->plain),
+                   fail);
         ARCA_GUARD(rc, tree_state(u->plain, u->state), fail);
     }
     /* Every volume verified and decrypted: only now does any plaintext appear at a path. */
@@ -173,6 +195,8 @@ int arcarun_volumes_unlock(const struct arcarun_config *c, const char *staging_p
         arcarun_tmpfs_detach(&out->vol[i].t); /* the bind mount keeps it; the name goes */
         char hex[33];
         arca_hex_fmt(hex, out->vol[i].tag, 16);
+        if (out->vol[i].fresh)
+            snprintf(hex, sizeof(hex), "none: new, empty");
         arca_info("arca-run", "volume %s unlocked at %s (tag %s, %s)", out->vol[i].v->name,
                   out->vol[i].v->path, hex, arca_launch_volume_policy_name(out->vol[i].v->policy));
     }
@@ -213,7 +237,7 @@ static int save_one(struct arcarun_volume *u)
     const struct arca_launch_volume *v = u->v;
     uint8_t now[32];
     ARCA_TRY(tree_state(u->plain, now));
-    if (memcmp(now, u->state, sizeof(now)) == 0)
+    if (memcmp(now, u->state, sizeof(now)) == 0 && !u->fresh)
         return 0; /* unchanged: the volume and its tag stay */
     /* Our plaintext mount hides the encrypted tree; in our namespace only, so take it away. */
     ARCA_ENSURE(umount2(v->path, MNT_DETACH) == 0, ARCA_ERR_IO,
@@ -261,6 +285,48 @@ int arcarun_volumes_save(struct arcarun_volumes *vs)
             char hex[33];
             arca_hex_fmt(hex, u->new_tag, 16);
             arca_info("arca-run", "volume %s saved at %s: new tag %s", u->v->name, u->v->path, hex);
+        }
+    }
+    return first < 0 ? arca_err_set(first, "%s", why) : 0;
+}
+
+int arcarun_volumes_report(const struct arcarun_volumes *vs, const struct arcarun_config *c,
+                           const struct arcarun_attest_params *p)
+{
+    ARCA_ENSURE_REF(vs);
+    ARCA_ENSURE_REF(c);
+    ARCA_ENSURE_REF(p);
+    int first = 0;
+    char why[ARCA_ERR_DETAIL_MAX + 1] = "";
+    for (size_t i = 0; i < vs->n; i++) {
+        const struct arcarun_volume *u = &vs->vol[i];
+        if (!u->saved)
+            continue;
+        ARCA_ENSURE(c->has_volume_token, ARCA_ERR_POLICY,
+                    "volume %s: saved, but the configuration has no credential to report its "
+                    "tag",
+                    u->v->name);
+        struct arca_volume_report r;
+        memset(&r, 0, sizeof(r));
+        const char *at = strchr(p->config_id, '@');
+        r.config_id =
+            at != NULL ? strndup(p->config_id, (size_t)(at - p->config_id)) : strdup(p->config_id);
+        r.volume = strdup(u->v->name);
+        memcpy(r.token, c->volume_token, sizeof(r.token));
+        r.has_old_tag = !u->fresh;
+        memcpy(r.old_tag, u->tag, 16);
+        memcpy(r.tag, u->new_tag, 16);
+        int rc = r.config_id != NULL && r.volume != NULL
+                     ? arcarun_report_volume(p, &r)
+                     : arca_err_set(ARCA_ERR_ALLOC, "volume report: out of memory");
+        arca_volume_report_free(&r);
+        if (rc < 0) {
+            rc = arca_err_wrap(rc, "volume %s: reporting the new tag", u->v->name);
+            arca_error("arca-run", "%s", arca_err_detail());
+            if (first == 0) {
+                first = rc;
+                snprintf(why, sizeof(why), "%s", arca_err_detail());
+            }
         }
     }
     return first < 0 ? arca_err_set(first, "%s", why) : 0;

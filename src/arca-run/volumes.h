@@ -26,6 +26,7 @@ struct arcarun_volume {
     struct arcarun_tmpfs t;             /* its tmpfs, attached until the plaintext is placed */
     int plain;                          /* O_PATH: the plaintext root on its tmpfs */
     uint8_t tag[16];                    /* the root tag it was unlocked at */
+    bool fresh;                         /* no version existed: started empty */
     uint8_t state[32];                  /* digest of the plaintext tree's metadata when unlocked */
     bool saved;                         /* arcarun_volumes_save wrote a new version */
     uint8_t new_tag[16];                /* its root tag, when saved */
@@ -58,6 +59,13 @@ bool arcarun_volumes_keep_changes(const struct arcarun_volumes *vs);
  * after trying all.
  */
 int arcarun_volumes_save(struct arcarun_volumes *vs);
+
+/*
+ * Reports the new tag of every saved volume that is not ephemeral to arcad (config_id without
+ * its one-time password, token from c). The first refusal is returned after trying all.
+ */
+int arcarun_volumes_report(const struct arcarun_volumes *vs, const struct arcarun_config *c,
+                           const struct arcarun_attest_params *p);
 
 /* Closes the descriptors (the mounts go with the namespace). Safe on a zeroed struct. */
 void arcarun_volumes_free(struct arcarun_volumes *vs);

@@ -198,6 +198,8 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
         rc = arcad_router_add(r, "POST", "/v1/attest",
                               ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED | ARCAD_ROUTE_OFFLOAD,
                               "enclave_attest", h_attest, st);
+    if (rc == 0)
+        rc = arcad_volume_api_register(r, ctx);
     if (rc < 0) {
         state_free(st);
         return rc;

@@ -18,7 +18,12 @@
  *                                             "key": HEX(32), "tag": HEX(16) (optional),
  *                                             "update_policy": "rollback_protected" |
  *                                             "ephemeral" | "no_rollback_protection"}, ...]
- *                                            (optional, docs/volumes.md "Unlocking")}
+ *                                            (optional, docs/volumes.md "Unlocking"),
+ *                                "volume_token": HEX(48) (with volumes)}
+ *   POST /v1/volumes/tag request {"config_id": "SESSION/SERVICE", "volume": NAME,
+ *                                "token": HEX(48), "old_tag": HEX(16) (optional),
+ *                                "tag": HEX(16)}
+ *                       answer  {"seq": N}
  *
  * Decoders treat their input as untrusted: duplicate keys are refused (JSON_REJECT_DUPLICATES),
  * sizes are bounded, errors name the member. Values that may be secret (the access token, the
@@ -115,6 +120,7 @@ int arca_attest_request_decode(const void *p, size_t n, struct arca_attest_reque
 #define ARCA_LAUNCH_CONFIG_MAX_PATH 4095
 #define ARCA_LAUNCH_CONFIG_MAX_VOLUMES 64
 #define ARCA_LAUNCH_VOLUME_NAME_MAX 256
+#define ARCA_VOLUME_TOKEN_LEN 48
 
 struct arca_launch_file {
     char *path;       /* absolute, normalised (no "." / ".." / "//", no trailing '/') */
@@ -139,6 +145,7 @@ const char *arca_launch_volume_policy_name(enum arca_launch_volume_policy p);
 struct arca_launch_volume {
     char *name;      /* the policy's volume name, or "SERVICE.fspf" for a service's fspf_path */
     char *path;      /* absolute, normalised: where the encrypted tree lies */
+    bool has_key;    /* false only while arcad builds it (a key it generates on first use) */
     uint8_t key[32]; /* secret: wiped on free */
     bool has_tag;    /* false: no tag known yet (no_rollback_protection / a new volume) */
     uint8_t tag[16];
@@ -159,6 +166,10 @@ struct arca_launch_config {
     size_t nfiles;
     struct arca_launch_volume *volumes; /* nvolumes entries (NULL when 0) */
     size_t nvolumes;
+    /* The credential for POST /v1/volumes/tag (secret; only with volumes): launch id (16) ||
+     * HMAC-SHA-256 over session, service and launch id under arcad's report key. */
+    bool has_volume_token;
+    uint8_t volume_token[ARCA_VOLUME_TOKEN_LEN];
 };
 
 void arca_launch_config_free(struct arca_launch_config *c);
@@ -179,5 +190,25 @@ int arca_launch_config_encode(const struct arca_launch_config *c, struct arca_bu
  * jansson allocator that wipes (the parse tree holds the values).
  */
 int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_config *out);
+
+/* ---- POST /v1/volumes/tag (attest_wire_volume.c) ------------------------------------------ */
+
+/* A new root tag of a volume, reported by arca-run after the program exited. Owned strings
+ * (arca_volume_report_free wipes the token). */
+struct arca_volume_report {
+    char *config_id; /* "SESSION/SERVICE" (no one-time password) */
+    char *volume;    /* the configuration's volume name */
+    uint8_t token[ARCA_VOLUME_TOKEN_LEN];
+    bool has_old_tag; /* the tag the changed version was unlocked at */
+    uint8_t old_tag[16];
+    uint8_t tag[16];
+};
+
+void arca_volume_report_free(struct arca_volume_report *r);
+/* Appends the request's JSON to out (a secret buffer: it holds the token). */
+int arca_volume_report_encode(const struct arca_volume_report *r, struct arca_buf *out);
+/* Fills *r (zeroed first) from the request body; ARCA_ERR_FORMAT naming the member. On
+ * failure *r is empty. */
+int arca_volume_report_decode_json(const json_t *body, struct arca_volume_report *r);
 
 #endif

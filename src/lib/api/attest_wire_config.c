@@ -28,6 +28,7 @@
 #define K_KEY "key"
 #define K_TAG "tag"
 #define K_POLICY "update_policy"
+#define K_VTOKEN "volume_token"
 
 static const char *const volume_policy_names[] = {
     [ARCA_LAUNCH_VOLUME_ROLLBACK_PROTECTED] = "rollback_protected",
@@ -65,7 +66,7 @@ void arca_launch_config_free(struct arca_launch_config *c)
     if (c->volumes != NULL)
         arca_wipe(c->volumes, c->nvolumes * sizeof(*c->volumes));
     free(c->volumes);
-    memset(c, 0, sizeof(*c));
+    arca_wipe(c, sizeof(*c));
 }
 
 /* ---- encoding ------------------------------------------------------------------------------ */
@@ -97,8 +98,8 @@ static int encode_volumes(const struct arca_launch_config *c, struct arca_buf *j
     for (size_t i = 0; i < c->nvolumes; i++) {
         const struct arca_launch_volume *v = &c->volumes[i];
         const char *policy = arca_launch_volume_policy_name(v->policy);
-        ARCA_ENSURE(v->name != NULL && v->path != NULL && policy != NULL, ARCA_ERR_INVALID_ARG,
-                    "configuration: volumes[%zu]: incomplete", i);
+        ARCA_ENSURE(v->name != NULL && v->path != NULL && policy != NULL && v->has_key,
+                    ARCA_ERR_INVALID_ARG, "configuration: volumes[%zu]: incomplete", i);
         ARCA_TRY(arca_buf_put_str(j, i > 0 ? ",{" : "{"));
         ARCA_TRY(put_key(j, K_NAME, true));
         snprintf(what, sizeof(what), "volumes[%zu].name", i);
@@ -119,7 +120,13 @@ static int encode_volumes(const struct arca_launch_config *c, struct arca_buf *j
         ARCA_TRY(put_key(j, K_POLICY, false));
         ARCA_TRY(arca_buf_printf(j, "\"%s\"}", policy));
     }
-    return arca_buf_put_u8(j, ']');
+    ARCA_TRY(arca_buf_put_u8(j, ']'));
+    if (!c->has_volume_token)
+        return 0;
+    ARCA_TRY(put_key(j, K_VTOKEN, false));
+    ARCA_TRY(arca_buf_put_u8(j, '"'));
+    ARCA_TRY(arca_hex_encode(j, c->volume_token, sizeof(c->volume_token)));
+    return arca_buf_put_u8(j, '"');
 }
 
 static int encode(const struct arca_launch_config *c, struct arca_buf *j)
@@ -376,6 +383,7 @@ static int parse_volume(json_t *o, size_t i, struct arca_launch_volume *out)
                 "configuration: %s.path: not a normalised absolute path below \"/\"", where);
     snprintf(what, sizeof(what), "%s.key", where);
     ARCA_TRY(parse_hex(json_object_get(o, K_KEY), out->key, sizeof(out->key), what));
+    out->has_key = true;
     json_t *tag = json_object_get(o, K_TAG);
     if (tag != NULL) {
         snprintf(what, sizeof(what), "%s.tag", where);
@@ -446,7 +454,7 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
         /* Not jerr.text: jansson quotes the token "near" the error, which may be a secret. */
         ARCA_BAIL(ARCA_ERR_FORMAT, "configuration: not JSON (line %d column %d)", jerr.line,
                   jerr.column);
-    static const char *const members[] = {K_ARGV, K_ENV, K_PWD, K_FILES, K_VOLUMES, NULL};
+    static const char *const members[] = {K_ARGV, K_ENV, K_PWD, K_FILES, K_VOLUMES, K_VTOKEN, NULL};
     int rc = 0;
     ARCA_GUARD_ENSURE(rc, json_is_object(root), out, ARCA_ERR_FORMAT,
                       "configuration: not a JSON object");
@@ -456,6 +464,7 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
     json_t *pwd = json_object_get(root, K_PWD);
     json_t *files = json_object_get(root, K_FILES);
     json_t *volumes = json_object_get(root, K_VOLUMES);
+    json_t *vtoken = json_object_get(root, K_VTOKEN);
     ARCA_GUARD_ENSURE(rc, argv != NULL, out, ARCA_ERR_FORMAT, "configuration: argv: missing");
     ARCA_GUARD_ENSURE(rc, env != NULL, out, ARCA_ERR_FORMAT, "configuration: env: missing");
     ARCA_GUARD_ENSURE(rc, json_is_string(pwd), out, ARCA_ERR_FORMAT,
@@ -475,6 +484,11 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
     }
     if (volumes != NULL)
         ARCA_GUARD(rc, parse_volumes(volumes, out), out);
+    if (vtoken != NULL) {
+        ARCA_GUARD(rc, parse_hex(vtoken, out->volume_token, sizeof(out->volume_token), K_VTOKEN),
+                   out);
+        out->has_volume_token = true;
+    }
 out:
     json_decref(root);
     if (rc < 0)

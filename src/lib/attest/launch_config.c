@@ -219,18 +219,6 @@ static int build_files(const struct arca_session *s, const struct arca_service *
 
 /* ---- protected volumes (docs/volumes.md "Unlocking") ---------------------------------------- */
 
-static enum arca_launch_volume_policy volume_policy(enum arca_fspf_policy p)
-{
-    switch (p) {
-    case ARCA_FSPF_EPHEMERAL:
-        return ARCA_LAUNCH_VOLUME_EPHEMERAL;
-    case ARCA_FSPF_NO_ROLLBACK_PROTECTION:
-        return ARCA_LAUNCH_VOLUME_NO_ROLLBACK_PROTECTION;
-    default: /* DEFAULT, rollback_protected, rollback_protected_reinitializable */
-        return ARCA_LAUNCH_VOLUME_ROLLBACK_PROTECTED;
-    }
-}
-
 /* The 32-byte key of ref into key: the literal, or the binary secret it names (rendered raw). */
 static int volume_key(const struct expand_ctx *x, const struct arca_key32_ref *ref,
                       const char *what, uint8_t key[32])
@@ -257,10 +245,6 @@ static int add_volume(struct arca_launch_config *out, const char *name, const ch
                       bool has_tag, const uint8_t tag[16], enum arca_fspf_policy policy,
                       const char *what)
 {
-    ARCA_ENSURE(key->set, ARCA_ERR_UNSUPPORTED,
-                "%s: no fspf_key: a volume without key and tag (made by arcad on first use) is "
-                "not supported yet; make it with `arca fspf encrypt` and give fspf_key",
-                what);
     ARCA_ENSURE(path_len > 1 && arca_path_check(path, path_len) == 0 && text_ok(path, path_len),
                 ARCA_ERR_POLICY,
                 "%s: path is not a normalised absolute path below \"/\" (no '.', '..', '//')",
@@ -271,11 +255,15 @@ static int add_volume(struct arca_launch_config *out, const char *name, const ch
     v->name = strdup(name);
     v->path = strndup(path, path_len);
     ARCA_ENSURE(v->name != NULL && v->path != NULL, ARCA_ERR_ALLOC, "launch: out of memory");
-    ARCA_TRY(volume_key(x, key, what, v->key));
+    /* No key in the policy: arca_launch_config_volumes_resolve gives arcad's own. */
+    if (key->set) {
+        ARCA_TRY(volume_key(x, key, what, v->key));
+        v->has_key = true;
+    }
     v->has_tag = has_tag;
     if (has_tag)
         memcpy(v->tag, tag, 16);
-    v->policy = volume_policy(policy);
+    v->policy = arca_launch_volume_policy_of(policy);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "api/attest_wire.h"
 #include "policy/placeholder.h"
+#include "policy/session.h"
 
 struct arca_session;
 struct arca_service;
@@ -46,5 +47,39 @@ struct arca_launch_host {
 int arca_launch_config_build(const struct arca_session *s, const struct arca_service *svc,
                              const struct arca_launch_host *host, arca_placeholder_render_fn render,
                              void *render_ctx, struct arca_launch_config *out);
+
+/* ---- protected volumes (volume_state.c, docs/volumes.md "Freshness") ---------------------- */
+
+struct arca_store;
+
+/* The delivered policy of a volume for the session's fspf_update_policy / update_policy:
+ * rollback_protected(_reinitializable) and the default are rollback_protected. */
+enum arca_launch_volume_policy arca_launch_volume_policy_of(enum arca_fspf_policy p);
+
+/*
+ * Completes the volumes of a built configuration c of session/service from arcad's store:
+ *  - a volume without key in the policy gets arcad's key for it, generated and stored on
+ *    first use;
+ *  - rollback_protected and ephemeral volumes get the latest tag an attested program reported,
+ *    as long as the policy still names the tag that version started from (a session update
+ *    with another fspf_tag starts over from that tag); no_rollback_protection gets no tag;
+ *  - c->volume_token: the credential for reporting new tags (launch id || HMAC).
+ * Without volumes nothing happens. On failure c is unchanged but for keys already filled.
+ */
+int arca_launch_config_volumes_resolve(struct arca_store *st, const char *session,
+                                       const char *service, struct arca_launch_config *c);
+
+/*
+ * A report of a new root tag (POST /v1/volumes/tag): checks token (made for session/service by
+ * arca_launch_config_volumes_resolve; ARCA_ERR_UNAUTHENTICATED otherwise), that volume is one
+ * of the service's volumes in the active policy model (ARCA_ERR_NOT_FOUND) and keeps changes
+ * (ephemeral: ARCA_ERR_POLICY), and for rollback_protected that old_tag is the latest known
+ * tag (ARCA_ERR_CONFLICT: an older version, or another writer reported first). Then stores
+ * new_tag as the latest; *seq is its sequence number.
+ */
+int arca_volume_report_apply(struct arca_store *st, const struct arca_session *model,
+                             const char *session, const char *service, const char *volume,
+                             const uint8_t token[ARCA_VOLUME_TOKEN_LEN], const uint8_t *old_tag,
+                             const uint8_t new_tag[16], uint64_t *seq);
 
 #endif

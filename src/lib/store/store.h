@@ -253,4 +253,36 @@ int arca_store_meta_put(struct arca_store *s, const char *key, const void *value
 int arca_store_meta_get(struct arca_store *s, const char *key, struct arca_buf *out);
 int arca_store_meta_delete(struct arca_store *s, const char *key);
 
+/* ---- protected volumes (volume_tags.c) ------------------------------------------------------ */
+
+/*
+ * The latest known state of a volume of a session (docs/volumes.md "Freshness"): the key arcad
+ * generated for a volume the policy gives none, the latest root tag an attested program
+ * reported, and the policy tag it started from (base: a policy update naming another tag
+ * starts over from that tag). seq counts updates. key is secret: wipe the struct.
+ */
+struct arca_store_volume {
+    uint64_t seq;
+    bool has_key;
+    uint8_t key[32];
+    bool has_tag;
+    uint8_t tag[16];
+    bool has_base;
+    uint8_t base[16];
+};
+
+/* ARCA_ERR_NOT_FOUND if nothing is stored for (session, volume). */
+int arca_store_volume_get(struct arca_store *s, const char *session, const char *volume,
+                          struct arca_store_volume *out);
+/*
+ * Writes next for (session, volume) in one transaction if the stored record's seq equals
+ * *expect_seq (expect_seq NULL: only if none is stored), else ARCA_ERR_CONFLICT; next->seq is
+ * set to the new sequence number. This is what orders two writers of one volume.
+ */
+int arca_store_volume_update(struct arca_store *s, const char *session, const char *volume,
+                             const uint64_t *expect_seq, struct arca_store_volume *next);
+/* arcad's key for volume report credentials (32 bytes, secret: the caller wipes it), made on
+ * first use and kept sealed in the store, so credentials survive a restart of arcad. */
+int arca_store_volume_report_key(struct arca_store *s, uint8_t key[32]);
+
 #endif
