@@ -139,12 +139,83 @@ static void test_limits(void **state)
     free(j);
 }
 
+static void test_volumes(void **state)
+{
+    (void)state;
+    struct arcarun_config c;
+    char key[65], tok[97];
+    memset(key, 'a', 64);
+    key[64] = '\0';
+    memset(tok, '0', 96);
+    tok[96] = '\0';
+    char j[1024];
+    snprintf(j, sizeof(j),
+             "{\"argv\":[\"x\"],\"env\":{},\"pwd\":\"/\",\"volumes\":["
+             "{\"name\":\"code\",\"path\":\"/app\",\"key\":\"%s\",\"tag\":\"%032x\","
+             "\"update_policy\":\"ephemeral\"},"
+             "{\"name\":\"data\",\"path\":\"/data\",\"key\":\"%s\","
+             "\"update_policy\":\"rollback_protected\"}],\"volume_token\":\"%s\"}",
+             key, 7, key, tok);
+    assert_int_equal(parse(j, &c), 0);
+    assert_int_equal(c.nvolumes, 2);
+    assert_string_equal(c.volumes[0].path, "/app");
+    assert_true(c.volumes[0].has_key && c.volumes[0].has_tag);
+    assert_int_equal(c.volumes[0].tag[15], 7);
+    assert_int_equal(c.volumes[0].policy, ARCA_LAUNCH_VOLUME_EPHEMERAL);
+    assert_false(c.volumes[1].has_tag);
+    assert_true(c.has_volume_token);
+    /* Encoding gives the same configuration back. */
+    struct arca_buf out;
+    arca_buf_init_secret(&out, 0);
+    assert_int_equal(arca_launch_config_encode(&c, &out), 0);
+    struct arcarun_config d;
+    assert_int_equal(arcarun_config_parse(out.data, out.len, &d), 0);
+    assert_int_equal(d.nvolumes, 2);
+    assert_memory_equal(d.volumes[1].key, c.volumes[1].key, 32);
+    assert_string_equal(d.volumes[1].name, "data");
+    arca_buf_free(&out);
+    arcarun_config_free(&d);
+    arcarun_config_free(&c);
+
+    static const struct {
+        const char *vol;
+        const char *why;
+    } bad[] = {
+        {"{\"name\":\"a\",\"path\":\"app\",\"key\":\"K\",\"update_policy\":\"ephemeral\"}",
+         "volumes[0].path"},
+        {"{\"name\":\"a\",\"path\":\"/app\",\"key\":\"00\",\"update_policy\":\"ephemeral\"}",
+         "volumes[0].key"},
+        {"{\"name\":\"a\",\"path\":\"/app\",\"key\":\"K\",\"update_policy\":\"sometimes\"}",
+         "volumes[0].update_policy"},
+        {"{\"name\":\"a\",\"path\":\"/app\",\"key\":\"K\",\"update_policy\":\"ephemeral\","
+         "\"extra\":1}",
+         "unknown member"},
+        {"{\"name\":\"a\",\"path\":\"/app\",\"key\":\"K\",\"update_policy\":\"ephemeral\"},"
+         "{\"name\":\"b\",\"path\":\"/app/sub\",\"key\":\"K\",\"update_policy\":\"ephemeral\"}",
+         "nested"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char v[512], *k;
+        snprintf(v, sizeof(v), "%s", bad[i].vol);
+        while ((k = strstr(v, "\"K\"")) != NULL) { /* the good key in place of K */
+            char rest[512];
+            snprintf(rest, sizeof(rest), "%s", k + 3);
+            snprintf(k, sizeof(v) - (size_t)(k - v), "\"%s\"%s", key, rest);
+        }
+        snprintf(j, sizeof(j), "{\"argv\":[\"x\"],\"env\":{},\"pwd\":\"/\",\"volumes\":[%s]}", v);
+        assert_true(parse(j, &c) < 0);
+        assert_non_null(strstr(arca_err_detail(), bad[i].why));
+        assert_int_equal(c.nvolumes, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_volumes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
