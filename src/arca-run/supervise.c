@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ int arcarun_run_supervised(int fd, const char *path, const struct arcarun_config
     /* Blocked before the fork: a signal arriving meanwhile waits for the loop below. */
     ARCA_ENSURE(sigprocmask(SIG_BLOCK, &set, &old) == 0, ARCA_ERR_IO, "supervise: %s",
                 strerror(errno));
+    pid_t self = getpid();
     pid_t child = fork();
     if (child < 0) {
         int e = errno;
@@ -35,6 +37,11 @@ int arcarun_run_supervised(int fd, const char *path, const struct arcarun_config
         ARCA_BAIL(ARCA_ERR_IO, "cannot start the program: fork: %s", strerror(e));
     }
     if (child == 0) {
+        /* SIGKILL of arca-run cannot be forwarded: the program goes with it rather than run
+         * on with nobody left to save its volumes. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != self) /* arca-run died before the line above took effect */
+            _exit(127);
         sigprocmask(SIG_SETMASK, &old, NULL);
         int rc = arcarun_exec_at(fd, path, c);
         fprintf(stderr, "arca-run: exec: %s (%s)\n", arca_err_detail(), arca_strerror(rc));

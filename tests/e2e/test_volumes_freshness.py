@@ -134,3 +134,38 @@ def test_report_needs_the_credential(arcad, creator, tmp_path):
     status, body = post(arcad.enclave, kp, "/v1/volumes/tag",
                         {"config_id": "vol-rw/app", "volume": "code", "tag": "zz"})
     assert status == 400, body
+
+
+def test_signals_forwarded(arcad, creator, tmp_path):
+    """arca-run as parent passes SIGTERM on to the program and ends with its status."""
+    import signal
+    import subprocess
+    import time
+    from launch_util import ARCA_RUN, arca_run_env
+    main = ("import signal, sys, time\n"
+            "def h(s, f):\n"
+            "    open(sys.argv[1], 'w').write('term')\n"
+            "    sys.exit(3)\n"
+            "signal.signal(signal.SIGTERM, h)\n"
+            "open(sys.argv[1] + '.ready', 'w').write('1')\n"
+            "time.sleep(60)\n")
+    plain = make_app(str(tmp_path / "plain"), main=main)
+    vol = str(tmp_path / "app")
+    key, tag = encrypt(plain, vol)
+    upload_session(arcad, creator, volume_session("vol-sig", vol, key, tag, inject=False))
+    out = str(tmp_path / "o")
+    p = subprocess.Popen([ARCA_RUN, PYTHON, out], env=arca_run_env(arcad, "vol-sig/app"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):  # until the program is up (bounded), not a timing assertion
+        if os.path.exists(out + ".ready") or p.poll() is not None:
+            break
+        time.sleep(0.05)
+    if p.poll() is not None:
+        err = p.stderr.read()
+        if "private mount namespace" in err or "cannot make / private" in err:
+            pytest.skip("no private mount namespace here")
+        pytest.fail(err)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 3, err
+    assert open(out).read() == "term"
