@@ -241,7 +241,11 @@ static void secret_value(struct ld *L, const struct arca_ynode *val, struct arca
             L->oom = true;
         return;
     }
-    if (!known || !ld_get_str(L, val, &x->value, false))
+    /* An explicit empty text ("") is a value an ascii or binary secret may hold (an empty
+     * password); a bare `value:` (null) is still refused as a forgotten value. */
+    bool may_be_empty = (k == ARCA_SECRET_ASCII || k == ARCA_SECRET_BINARY) &&
+                        val->type == ARCA_YNODE_SCALAR && !arca_ynode_is_null(val);
+    if (!known || !ld_get_str(L, val, &x->value, may_be_empty))
         return;
     if (k == ARCA_SECRET_BINARY) {
         binary_value(L, val, x);
@@ -268,7 +272,8 @@ static void secret_import(struct ld *L, const struct arca_ynode *imp, struct arc
 static void secret_export(struct ld *L, const struct arca_ynode *v, struct arca_secret *x,
                           const struct arca_ynode *imp)
 {
-    if (ld_expect(L, v, ARCA_YNODE_SEQ, "a list of export targets"))
+    /* The docs write a single target as a mapping without the list around it. */
+    if (v->type == ARCA_YNODE_MAP || ld_expect(L, v, ARCA_YNODE_SEQ, "a list of export targets"))
         parse_export_list(L, v, x);
     if (imp != NULL)
         ld_err(L, v->pos, "an imported secret cannot be exported again");

@@ -62,14 +62,19 @@ static void tolerate_list(struct ld *L, const struct arca_ynode *t, struct arca_
         LD_AT_INDEX(L, i, tolerate_item(L, &t->items[i], sec));
 }
 
+static bool is_wildcard(const struct arca_ynode *ia)
+{
+    if (ia->type == ARCA_YNODE_SEQ && ia->n_items == 1)
+        ia = &ia->items[0]; /* ["*"]: the same wildcard written as a list */
+    return ia->type == ARCA_YNODE_SCALAR && strcmp(ia->text, "*") == 0;
+}
+
 static void ignore_advisories(struct ld *L, const struct arca_ynode *ia, struct arca_security *sec)
 {
-    if (ia->type == ARCA_YNODE_SCALAR && strcmp(ia->text, "*") == 0) {
+    if (is_wildcard(ia)) {
         sec->ignore_all_advisories = true;
-        if (!(sec->tolerate & ARCA_TOLERATE_DEBUG_MODE))
-            ld_err(L, ia->pos,
-                   "ignore_advisories: \"*\" is only allowed when "
-                   "debug-mode is tolerated");
+        if (arca_security_wildcard_check(sec) < 0)
+            ld_err(L, ia->pos, "%s", arca_err_detail());
         return;
     }
     if (!ld_expect(L, ia, ARCA_YNODE_SEQ, "a list of advisory ids or \"*\""))

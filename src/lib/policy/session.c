@@ -273,3 +273,16 @@ int arca_session_name_check(const char *name, size_t len, bool allow_slash)
     }
     return 0;
 }
+
+int arca_security_wildcard_check(const struct arca_security *sec)
+{
+    /* The docs: "wildcards cannot be used in (non-debug) production mode". Production mode is
+     * hardware appraisal of a production enclave; without appraisal (none, simulation) no
+     * advisory is looked at, so "*" changes nothing there. */
+    if (!sec->ignore_all_advisories || sec->mode == ARCA_ATT_MODE_NONE ||
+        sec->mode == ARCA_ATT_MODE_SIMULATION || (sec->tolerate & ARCA_TOLERATE_DEBUG_MODE))
+        return 0;
+    return arca_err_set(ARCA_ERR_POLICY,
+                        "ignore_advisories: \"*\" is only allowed when debug-mode is tolerated "
+                        "(or attestation is not appraised: mode none or simulation)");
+}

@@ -495,4 +495,11 @@ const char *arca_secret_kind_name(enum arca_secret_kind k);
  */
 int arca_session_name_check(const char *name, size_t len, bool allow_slash);
 
+/*
+ * ignore_advisories: "*" is refused in production mode (hardware or maa appraisal without
+ * debug-mode tolerated): 0, or ARCA_ERR_POLICY with the reason as detail. One rule for the
+ * loader and for security sections that only arrive at use (imported fragments).
+ */
+int arca_security_wildcard_check(const struct arca_security *sec);
+
 #endif
