@@ -138,6 +138,18 @@ static const struct {
      9, "ignore_advisories: \"*\" is only allowed when debug-mode is tolerated"},
     {H SVC "security:\n  attestation:\n    ignore_advisories: [\"*\"]\n", 8,
      "only allowed when debug-mode is tolerated"},
+    /* create issues certificates at upload: what it cannot sign is refused by check too */
+    {H "secrets:\n  - name: ca\n    kind: x509-ca\n    import: {session: e, secret: ca}\n"
+       "  - name: k\n    kind: private-key\n  - name: c\n    kind: x509\n    private_key: k\n"
+       "    issuer: ca\n",
+     12, "secrets[2].issuer: secret 'c': issuer 'ca' has no value when the certificate is issued"},
+    {H "secrets:\n  - name: k\n    import: {session: e, secret: k}\n  - name: c\n"
+       "    kind: x509\n    private_key: k\n",
+     8, "private_key 'k' has no value when the certificate is issued at upload (it is imported)"},
+    {H "services:\n  - name: s\n    attestation: {mrenclave: " MR "}\nsecrets:\n  - name: k\n"
+       "    kind: private-key\n    provided_by: s\n  - name: c\n    kind: x509\n"
+       "    private_key: k\n",
+     12, "(it is provided_by a service)"},
 };
 
 static void test_refused(void **state)
