@@ -87,6 +87,11 @@ def test_every_shape_creates(arcad, creator):
     for path in SHAPES:
         text = open(path).read()
         status, answer = post(arcad.client, creator, "/v1/sessions", text)
+        if "\ncreator:" in text:
+            # it names someone else as its creator: refused, whoever uploads it
+            assert status == 400, (path, status, answer)
+            assert "creator: names a key that is not the creator" in answer["msg"][0]
+            continue
         assert status == 201, (path, status, answer)
         h = answer["hash"]
         r = subprocess.run([ARCA, "session", "hash", "--creator-key", creator.key_id, path],
@@ -131,3 +136,20 @@ security:
     r = run_arca_run(arcad, "scone-deliver/app", prog, [out])
     assert r.returncode == 0, r.stderr
     assert open(out).read() == "[][][pw=;]"
+
+
+def test_readback_with_creator_round_trips(arcad, creator, tmp_path):
+    """A session read back from a CAS carries `creator:`; naming the uploader it is accepted, and
+    `arca session hash` (no --creator-key) computes the hash arcad stores from that field."""
+    cert = open(creator.cert).read()
+    text = ("version: 0.3.12\nname: readback-%s\npredecessor: null\nservices:\n"
+            "- name: app\n  command: /bin/true\n  pwd: /\n  persistency: None\n"
+            "security:\n  attestation:\n    mode: none\ncreator: |\n%s"
+            % (creator.key_id[:8], "".join("  " + l + "\n" for l in cert.splitlines())))
+    f = tmp_path / "readback.yaml"
+    f.write_text(text)
+    status, answer = post(arcad.client, creator, "/v1/sessions", text)
+    assert status == 201, answer
+    r = subprocess.run([ARCA, "session", "hash", str(f)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == answer["hash"], r.stderr

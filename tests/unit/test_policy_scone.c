@@ -105,6 +105,52 @@ static void test_empty_values(void **state)
     arca_session_free(s);
 }
 
+static void test_v0312(void **state)
+{
+    (void)state;
+    struct arca_session *s = load_shape("scone-v0312.yaml");
+    assert_int_equal(s->version_minor, 12);
+    assert_true(s->has_salt);
+    assert_int_equal(s->salt[0], 0x0f);
+    const struct arca_service *v = &s->services[0];
+    assert_int_equal(v->n_platforms, 2);
+    assert_true(v->platforms[0].intel_qe_id && v->platforms[0].literal);
+    assert_int_equal(v->platforms[0].key[0], 0x85);
+    assert_int_equal(v->platforms[0].key[15], 0x51);
+    assert_false(v->platforms[1].literal);
+    assert_true(s->access.list_sessions.written);
+    /* the salt randomises the hash; without it the hash is what it always was */
+    uint8_t h1[32], h2[32];
+    assert_int_equal(arca_session_hash(s, NULL, h1), 0);
+    s->salt[0] ^= 1;
+    assert_int_equal(arca_session_hash(s, NULL, h2), 0);
+    assert_memory_not_equal(h1, h2, 32);
+    s->has_salt = false;
+    assert_int_equal(arca_session_hash(s, NULL, h2), 0);
+    assert_memory_not_equal(h1, h2, 32);
+    arca_session_free(s);
+}
+
+static void test_creator_forms(void **state)
+{
+    (void)state;
+    struct arca_session *s = load_shape("scone-readback-creator.yaml");
+    assert_true(s->has_creator);
+    assert_int_equal(s->creator.kind, ARCA_AP_CERT);
+    struct arca_x509 *c = NULL;
+    assert_int_equal(arca_x509_from_pem(s->creator.cert_pem.s, s->creator.cert_pem.len, &c), 0);
+    uint8_t id[32];
+    assert_int_equal(arca_x509_key_id(c, id), 0);
+    arca_x509_free(c);
+    assert_memory_equal(id, s->creator.key_id, 32);
+    arca_session_free(s);
+    s = load_shape("scone-signed-creator.yaml");
+    assert_true(s->has_creator);
+    assert_int_equal(s->creator.kind, ARCA_AP_SIGNER);
+    assert_int_equal(s->creator.signer_type, ARCA_KEY_ED25519);
+    arca_session_free(s);
+}
+
 #define H "name: t\nversion: \"0.3.11\"\n"
 #define MR "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define SVC "services:\n  - name: s\n    attestation: {mrenclave: " MR "}\n"
@@ -138,6 +184,12 @@ static const struct {
      9, "ignore_advisories: \"*\" is only allowed when debug-mode is tolerated"},
     {H SVC "security:\n  attestation:\n    ignore_advisories: [\"*\"]\n", 8,
      "only allowed when debug-mode is tolerated"},
+    {H SVC "    platforms: [\"INTEL_QE_ID:85ff\"]\n", 6,
+     "INTEL_QE_ID must be 32 hex characters (16 bytes), got 4"},
+    {H SVC "    persistency: Always\n", 6, "persistency 'Always' is not known"},
+    {H "salt: abcd\n", 3, "salt must be 32 hex characters (16 bytes)"},
+    {H "creator:\n  signer: nope\n", 4, "creator.signer"},
+    {H "creator: [a]\n", 3, "creator must be a PEM certificate or {signer: <SPKI PEM>}"},
     /* create issues certificates at upload: what it cannot sign is refused by check too */
     {H "secrets:\n  - name: ca\n    kind: x509-ca\n    import: {session: e, secret: ca}\n"
        "  - name: k\n    kind: private-key\n  - name: c\n    kind: x509\n    private_key: k\n"
@@ -190,6 +242,8 @@ int main(void)
         cmocka_unit_test(test_image_names),
         cmocka_unit_test(test_export_forms),
         cmocka_unit_test(test_empty_values),
+        cmocka_unit_test(test_v0312),
+        cmocka_unit_test(test_creator_forms),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

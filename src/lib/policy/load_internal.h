@@ -216,6 +216,12 @@ void ld_parse_image(struct ld *L, const struct arca_ynode *n, struct arca_image 
 /* load_access.c: access_policy (n may be NULL) with the defaults materialised. */
 void ld_parse_access(struct ld *L, const struct arca_ynode *n);
 
+/*
+ * load_access.c: the top-level creator: a PEM certificate or {signer: PEM} (what the
+ * established CAS writes into read-back and signed sessions).
+ */
+void ld_parse_creator(struct ld *L, const struct arca_ynode *n);
+
 /* load_security.c: the security section. */
 void ld_parse_security(struct ld *L, const struct arca_ynode *n);
 

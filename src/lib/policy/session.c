@@ -29,14 +29,21 @@ static void ref_free(struct arca_session_ref *r)
     str_free(&r->cas_url);
 }
 
+static void ap_nodes_free(struct arca_ap_node *v, size_t n);
+
+/* What node a owns (not a itself). */
+static void ap_node_clear(struct arca_ap_node *a)
+{
+    str_free(&a->cert_pem);
+    str_free(&a->secret);
+    free(a->spki_der);
+    ap_nodes_free(a->children, a->n_children);
+}
+
 static void ap_nodes_free(struct arca_ap_node *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        str_free(&v[i].cert_pem);
-        str_free(&v[i].secret);
-        free(v[i].spki_der);
-        ap_nodes_free(v[i].children, v[i].n_children);
-    }
+    for (size_t i = 0; i < n; i++)
+        ap_node_clear(&v[i]);
     free(v);
 }
 
@@ -138,6 +145,7 @@ void arca_session_free(struct arca_session *s)
     platforms_free(s->security.trusted_qe_keys, s->security.n_trusted_qe_keys);
     str_free(&s->security.otp_secret);
     str_free(&s->security.service_access_token);
+    ap_node_clear(&s->creator);
     arca_wipe(s, sizeof(*s));
     free(s);
 }

@@ -186,6 +186,8 @@ struct arca_att_variant {
 /* A SCONE QE / platform public key: 32 bytes given in hex, or a placeholder. */
 struct arca_platform_ref {
     bool literal;
+    /* "INTEL_QE_ID:<32 hex>" (0.3.12): key[0..16) holds the Intel DCAP QE ID, not a QE key. */
+    bool intel_qe_id;
     uint8_t key[32];
     struct arca_str secret; /* placeholder secret name when !literal */
     struct arca_pos pos;
@@ -440,6 +442,13 @@ struct arca_session {
     size_t n_volumes;
     struct arca_access_policy access;
     struct arca_security security;
+    bool has_salt; /* salt (0.3.12): 16 bytes that randomise the session hash */
+    uint8_t salt[16];
+    /* creator: as the established CAS writes it into read-back and signed sessions: a PEM
+     * certificate (ARCA_AP_CERT) or {signer: PEM} (ARCA_AP_SIGNER). It must name the session's
+     * actual creator (the uploader of the first version); key_id says who. */
+    bool has_creator;
+    struct arca_ap_node creator;
 };
 
 /*
