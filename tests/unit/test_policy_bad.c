@@ -435,15 +435,19 @@ static const struct bad cases[] = {
     {H "security:\n  attestation:\n    mode: paranoid\n", 5,
      "unknown attestation mode 'paranoid' (expected hardware, simulation or none)"},
     {H "security:\n  attestation:\n    mode: maa\n", 5,
-     "attestation mode 'maa' (Microsoft Azure Attestation) is not supported by arca"},
-    {H "security:\n  attestation:\n    url: https://x.attest.azure.net/\n", 5,
-     "key 'url' is not supported by arca"},
-    {H "security:\n  attestation:\n    certificates: []\n", 5,
-     "key 'certificates' is not supported by arca"},
+     "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified by arca"},
+    {H "security:\n  attestation:\n    mode: maa\n", 5, "mode: maa needs 'url'"},
+    {H "security:\n  attestation:\n    mode: maa\n", 5, "mode: maa needs 'maa-managed-tcb'"},
+    {H "security:\n  attestation:\n    url: http://x.attest.azure.net/\n", 5,
+     "url must be an https:// URL of an attestation provider"},
+    {H "security:\n  attestation:\n    certificates: [abc]\n", 5,
+     "certificates[0]: not a PEM certificate"},
+    {H "security:\n  attestation:\n    min_rsa_signing_key_size: 2048\n", 5,
+     "key 'min_rsa_signing_key_size' is not supported by arca"},
     {H "security:\n  attestation:\n    tolerate: [debug-mode, sleepy]\n", 5,
      "tolerate[1]: unknown tolerate value 'sleepy'"},
     {H "security:\n  attestation:\n    tolerate: [maa-managed-tcb]\n", 5,
-     "'maa-managed-tcb' is not supported by arca"},
+     "'maa-managed-tcb' applies only to mode: maa"},
     {H "security:\n  attestation:\n    tolerate: debug-mode\n", 5,
      "tolerate: expected a list, got a scalar"},
     {H "security:\n  attestation:\n    ignore_advisories: \"*\"\n", 5,
@@ -513,7 +517,9 @@ static void test_table_size(void **state)
 static void test_unsupported_code(void **state)
 {
     (void)state;
-    const char *y = H "security:\n  attestation:\n    mode: maa\n";
+    const char *y =
+        H "security:\n  attestation:\n    mode: maa\n    url: https://a.b.attest.azure.net\n"
+          "    tolerate: [maa-managed-tcb]\n";
     struct arca_diag diag;
     struct arca_session *s = NULL;
     arca_diag_init(&diag);

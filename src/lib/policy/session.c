@@ -145,6 +145,7 @@ void arca_session_free(struct arca_session *s)
     platforms_free(s->security.trusted_qe_keys, s->security.n_trusted_qe_keys);
     str_free(&s->security.otp_secret);
     str_free(&s->security.service_access_token);
+    str_free(&s->security.url);
     ap_node_clear(&s->creator);
     arca_wipe(s, sizeof(*s));
     free(s);

@@ -421,6 +421,11 @@ struct arca_security {
     struct arca_str otp_secret; /* attestation.one_time_password_shared_secret */
     bool singleton_enclaves;
     struct arca_str service_access_token;
+    /* attestation.url: an attestation provider. Only mode: maa uses it, and arca refuses that
+     * mode; with mode: hardware it is accepted as the docs allow, and has no effect. */
+    struct arca_str url;
+    bool maa;             /* mode: maa was written (the load then fails: not supported) */
+    bool maa_managed_tcb; /* tolerate: maa-managed-tcb */
 };
 
 /* ---- the session --------------------------------------------------------------------------- */

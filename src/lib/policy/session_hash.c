@@ -337,6 +337,8 @@ int arca_session_encode_canonical(const struct arca_session *s, struct arca_buf 
     ARCA_TRY(e_str(b, "service_access_token", &sec->service_access_token));
     /* Only when written, so that every hash from before the salt existed stays the same. The
      * creator: field is not encoded: it must equal the creator, whose key id is hashed. */
+    if (sec->url.s != NULL)
+        ARCA_TRY(e_str(b, "url", &sec->url));
     return s->has_salt ? e_bytes(b, "salt", s->salt, 16) : 0;
 }
 
