@@ -190,6 +190,21 @@ static const struct {
     {H "salt: abcd\n", 3, "salt must be 32 hex characters (16 bytes)"},
     {H "creator:\n  signer: nope\n", 4, "creator.signer"},
     {H "creator: [a]\n", 3, "creator must be a PEM certificate or {signer: <SPKI PEM>}"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    signer: k\n    alg: ES384\n", 5,
+     "secrets[0].kind: secret kind 'jwt' (making the token) is not supported by arca yet"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    signer: k\n    alg: HS256\n", 7,
+     "alg must be ES384"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    alg: ES384\n    payload: {exp: 1}\n", 7,
+     "claim 'exp' is filled in when the token is made"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    alg: ES384\n    payload: {a: [1]}\n", 7,
+     "claim 'a' must be a string"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    alg: ES384\n    validity: {}\n", 7,
+     "validity needs exactly one of 'for' and 'until'"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    alg: ES384\n    size: 3\n", 7,
+     "unknown key 'size' in a jwt secret"},
+    {H "security:\n  attestation:\n    mode: maa\n    url: https://a.b.attest.azure.net\n"
+       "    tolerate: [maa-managed-tcb]\n",
+     5, "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified by arca"},
     /* create issues certificates at upload: what it cannot sign is refused by check too */
     {H "secrets:\n  - name: ca\n    kind: x509-ca\n    import: {session: e, secret: ca}\n"
        "  - name: k\n    kind: private-key\n  - name: c\n    kind: x509\n    private_key: k\n"
