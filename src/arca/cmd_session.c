@@ -108,6 +108,7 @@ static int session_check(struct arca_cli *cli, int argc, char **argv)
 static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
 {
     uint8_t creator[32] = {0};
+    bool creator_given = false;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--creator-key") == 0) {
@@ -117,6 +118,7 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
             if (strlen(h) != 64 || arca_hex_decode_fixed(creator, 32, h, 64) < 0)
                 return cli_fail(ARCA_EXIT_USAGE,
                                 "--creator-key: expected 64 hex characters (a key id)");
+            creator_given = true;
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             return cli_fail(ARCA_EXIT_USAGE, "session hash: unknown option '%s'", argv[i]);
         } else if (file != NULL) {
@@ -142,6 +144,8 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
     }
     arca_diag_free(&diag);
     uint8_t h[32];
+    if (s->has_creator && !creator_given) /* the session says who its creator is */
+        memcpy(creator, s->creator.key_id, 32);
     rc = arca_session_hash(s, creator, h);
     arca_session_free(s);
     if (rc < 0)

@@ -62,9 +62,9 @@ static const struct bad cases[] = {
     /* ---- top level ---- */
     {"version: \"0.3\"\n", 1, "missing mandatory key 'name'"},
     {"name: t\n", 1,
-     "missing mandatory key 'version' (supported: \"0.3\" and \"0.3.0\" to \"0.3.11\")"},
+     "missing mandatory key 'version' (supported: \"0.3\" and \"0.3.0\" to \"0.3.12\")"},
     {"name: t\nversion: \"0.2\"\n", 2, "version '0.2' is not supported (supported: \"0.3\""},
-    {"name: t\nversion: \"0.3.12\"\n", 2, "version '0.3.12' is not supported"},
+    {"name: t\nversion: \"0.3.13\"\n", 2, "version '0.3.13' is not supported"},
     {"name: t\nversion: \"0.3.01\"\n", 2, "version '0.3.01' is not supported"},
     {"name: t\nversion: 0.4\n", 2, "version: version '0.4' is not supported"},
     {"name: t\nversion: [0.3]\n", 2, "expected a version string, got a list"},
@@ -79,7 +79,7 @@ static const struct bad cases[] = {
     {"name: [a]\nversion: \"0.3\"\n", 1, "name: expected a string, got a list"},
     {H "predecessor: abc\n", 3, "predecessor must be 64 hex characters (32 bytes), got 3"},
     {H "predecessor: zz" MR "\n", 3, "predecessor: the character at offset 0 is not a hex digit"},
-    {H "creator: x\n", 3, "unknown key 'creator' in the session (expected one of: name,"},
+    {H "creator: x\n", 3, "creator must be a PEM certificate or {signer: <SPKI PEM>}"},
     {H "services: {a: 1}\n", 3, "services: expected a list, got a mapping"},
     {H "secrets: abc\n", 3, "secrets: expected a list, got a scalar"},
     {H "secret_config:\n  store_in: foo\n", 4, "store_in must be !cas"},
@@ -435,15 +435,19 @@ static const struct bad cases[] = {
     {H "security:\n  attestation:\n    mode: paranoid\n", 5,
      "unknown attestation mode 'paranoid' (expected hardware, simulation or none)"},
     {H "security:\n  attestation:\n    mode: maa\n", 5,
-     "attestation mode 'maa' (Microsoft Azure Attestation) is not supported by arca"},
-    {H "security:\n  attestation:\n    url: https://x.attest.azure.net/\n", 5,
-     "key 'url' is not supported by arca"},
-    {H "security:\n  attestation:\n    certificates: []\n", 5,
-     "key 'certificates' is not supported by arca"},
+     "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified by arca"},
+    {H "security:\n  attestation:\n    mode: maa\n", 5, "mode: maa needs 'url'"},
+    {H "security:\n  attestation:\n    mode: maa\n", 5, "mode: maa needs 'maa-managed-tcb'"},
+    {H "security:\n  attestation:\n    url: http://x.attest.azure.net/\n", 5,
+     "url must be an https:// URL of an attestation provider"},
+    {H "security:\n  attestation:\n    certificates: [abc]\n", 5,
+     "certificates[0]: not a PEM certificate"},
+    {H "security:\n  attestation:\n    min_rsa_signing_key_size: 2048\n", 5,
+     "key 'min_rsa_signing_key_size' is not supported by arca"},
     {H "security:\n  attestation:\n    tolerate: [debug-mode, sleepy]\n", 5,
      "tolerate[1]: unknown tolerate value 'sleepy'"},
     {H "security:\n  attestation:\n    tolerate: [maa-managed-tcb]\n", 5,
-     "'maa-managed-tcb' is not supported by arca"},
+     "'maa-managed-tcb' applies only to mode: maa"},
     {H "security:\n  attestation:\n    tolerate: debug-mode\n", 5,
      "tolerate: expected a list, got a scalar"},
     {H "security:\n  attestation:\n    ignore_advisories: \"*\"\n", 5,
@@ -513,7 +517,9 @@ static void test_table_size(void **state)
 static void test_unsupported_code(void **state)
 {
     (void)state;
-    const char *y = H "security:\n  attestation:\n    mode: maa\n";
+    const char *y =
+        H "security:\n  attestation:\n    mode: maa\n    url: https://a.b.attest.azure.net\n"
+          "    tolerate: [maa-managed-tcb]\n";
     struct arca_diag diag;
     struct arca_session *s = NULL;
     arca_diag_init(&diag);

@@ -30,9 +30,15 @@ int arca_attest_check_platforms(const struct arca_service *svc, const struct arc
         memcpy(id, c->platform_id, 32);
     else
         ARCA_TRY(arca_sha256(c->platform_id, c->platform_id_len, id));
+    bool qe_ids = false;
     for (size_t i = 0; i < svc->n_platforms; i++) {
         const struct arca_platform_ref *p = &svc->platforms[i];
         uint8_t want[32];
+        if (p->intel_qe_id) {
+            /* The claims name a platform by key or FMSPC, never by Intel QE ID (yet). */
+            qe_ids = true;
+            continue;
+        }
         if (p->literal) {
             memcpy(want, p->key, 32);
         } else {
@@ -54,8 +60,11 @@ int arca_attest_check_platforms(const struct arca_service *svc, const struct arc
     }
     char hex[65];
     arca_hex_fmt(hex, id, 32);
-    ARCA_BAIL(ARCA_ERR_POLICY, "platform %s is not listed in services[%s].platforms", hex,
-              svc->name.s);
+    ARCA_BAIL(ARCA_ERR_POLICY, "platform %s is not listed in services[%s].platforms%s", hex,
+              svc->name.s,
+              qe_ids ? " (its INTEL_QE_ID entries match no evidence arca verifies: none names an "
+                       "Intel QE ID)"
+                     : "");
 }
 
 int arca_attest_check_access_token(const struct arca_session *s, struct arca_secret_set *set,

@@ -305,6 +305,12 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
         goto out;
     /* The creator of the first version stays the creator: CREATOR rules keep their meaning. */
     const uint8_t *creator = s->has_predecessor ? active->creator : client;
+    /* A creator: field (read back from a CAS, or written by a signer) must name that creator. */
+    ARCA_GUARD_ENSURE(rc, !s->has_creator || arca_memeq(s->creator.key_id, creator, 32), out,
+                      ARCA_ERR_POLICY,
+                      "creator: names a key that is not the creator of '%s' (the uploader of its "
+                      "first version)",
+                      name);
     struct arca_store_session rec;
     memset(&rec, 0, sizeof(rec));
     rec.name = (char *)name;

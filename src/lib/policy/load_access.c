@@ -331,3 +331,24 @@ void ld_parse_access(struct ld *L, const struct arca_ynode *n)
     default_rule(L, &ap->create_sessions, &ap->update);
     default_rule(L, &ap->list_sessions, &ap->read);
 }
+
+static void creator_value(struct ld *L, const struct arca_ynode *n)
+{
+    struct arca_ap_node *c = &L->s->creator;
+    bool shape = n->type == ARCA_YNODE_SCALAR
+                     ? strstr(n->text, "-----BEGIN CERTIFICATE-----") != NULL
+                     : n->type == ARCA_YNODE_MAP && n->n_items == 2 &&
+                           strcmp(n->items[0].text, "signer") == 0;
+    if (!shape) {
+        ld_err(L, n->pos, "creator must be a PEM certificate or {signer: <SPKI PEM>}");
+        return;
+    }
+    unsigned before = L->errors;
+    parse_ap_node(L, n, c, true, 0);
+    L->s->has_creator = L->errors == before;
+}
+
+void ld_parse_creator(struct ld *L, const struct arca_ynode *n)
+{
+    LD_AT_KEY(L, "creator", creator_value(L, n));
+}

@@ -227,6 +227,16 @@ static bool platform_item(struct ld *L, const struct arca_ynode *it, const char 
     if (it->type == ARCA_YNODE_SCALAR &&
         ld_whole_placeholder(it->text, it->len, &name, &nlen, &fmt, &flen))
         return ld_set_str(L, &p->secret, name, nlen, it->pos);
+    static const char qe[] = "INTEL_QE_ID:";
+    if (it->type == ARCA_YNODE_SCALAR && strncmp(it->text, qe, sizeof(qe) - 1) == 0) {
+        /* 0.3.12: an Intel DCAP QE ID (16 bytes) names the platform instead of a QE key. */
+        if (!ld_decode_hex_fixed(L, "INTEL_QE_ID", it->text + sizeof(qe) - 1,
+                                 it->len - (sizeof(qe) - 1), it->pos, p->key, 16))
+            return false;
+        p->literal = true;
+        p->intel_qe_id = true;
+        return true;
+    }
     if (!ld_get_hex_fixed(L, it, what, p->key, 32))
         return false;
     p->literal = true;

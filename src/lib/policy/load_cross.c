@@ -118,9 +118,40 @@ static void check_str_placeholders(struct ld *L, const struct arca_str *str)
     check_placeholders(L, str->s, str->len, str->pos);
 }
 
+/*
+ * arca issues a generated certificate when the session is uploaded, so whatever signs it or
+ * is its key must have a value then. An imported or provided_by value arrives only when a
+ * service attests, and an explicit certificate without `private_key` has no key to sign with:
+ * refused here, so `arca session check` says what an upload would (the words are the
+ * generator's, secrets_gen.c).
+ */
+static void check_cert_input(struct ld *L, const struct arca_str *ref, const char *field,
+                             const struct arca_secret *x)
+{
+    const struct arca_secret *t = ref->s ? arca_session_find_secret(L->s, ref->s) : NULL;
+    if (t == NULL)
+        return;
+    if (t->has_import || t->provided_by.s != NULL)
+        ld_err(L, ref->pos,
+               "secret '%s': %s '%s' has no value when the certificate is issued at upload (it "
+               "is %s)",
+               x->name.s, field, ref->s, t->has_import ? "imported" : "provided_by a service");
+    else if (strcmp(field, "issuer") == 0 && t->value.s != NULL && t->private_key.s == NULL)
+        ld_err(L, ref->pos,
+               "secret '%s': issuer '%s' has no private key to sign with (imported or explicit "
+               "without its key)",
+               x->name.s, ref->s);
+}
+
 static void cross_secret(struct ld *L, const struct arca_secret *x)
 {
     const struct arca_session *s = L->s;
+    bool generated_cert = (x->kind == ARCA_SECRET_X509 || x->kind == ARCA_SECRET_X509_CA) &&
+                          x->value.s == NULL && !x->has_import && x->provided_by.s == NULL;
+    if (generated_cert) {
+        LD_AT_KEY(L, "private_key", check_cert_input(L, &x->private_key, "private_key", x));
+        LD_AT_KEY(L, "issuer", check_cert_input(L, &x->issuer, "issuer", x));
+    }
     check_secret_ref(L, &x->private_key, ARCA_SECRET_PRIVATE_KEY, "private_key");
     check_secret_ref(L, &x->issuer, ARCA_SECRET_X509_CA, "issuer");
     if (x->issuer.s != NULL) {

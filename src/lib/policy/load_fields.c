@@ -336,6 +336,23 @@ void ld_check_name(struct ld *L, const char *key, const struct arca_str *s, bool
     LD_AT_KEY(L, key, ld_err(L, s->pos, "invalid name '%.128s': %s", s->s, arca_err_detail()));
 }
 
+void ld_check_label(struct ld *L, const char *key, const struct arca_str *s)
+{
+    if (s->s == NULL)
+        return;
+    if (s->len > ARCA_SESSION_NAME_MAX) {
+        LD_AT_KEY(L, key,
+                  ld_err(L, s->pos, "name is longer than %d characters", ARCA_SESSION_NAME_MAX));
+        return;
+    }
+    for (size_t i = 0; i < s->len; i++) {
+        if ((unsigned char)s->s[i] < 0x20 || s->s[i] == 0x7f) {
+            LD_AT_KEY(L, key, ld_err(L, s->pos, "name has a control character at offset %zu", i));
+            return;
+        }
+    }
+}
+
 static void otp_value(struct ld *L, const struct arca_ynode *v, struct arca_str *out)
 {
     if (ld_get_str(L, v, out, false) && !ld_has_placeholder(out->s)) {

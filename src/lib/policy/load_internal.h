@@ -180,6 +180,12 @@ enum arca_fspf_policy ld_parse_policy(struct ld *L, const struct arca_ynode *n, 
 void ld_field_update_policy(struct ld *L, const struct arca_ynode *it, enum arca_fspf_policy *out);
 /* A session/service/secret name s (of field key) follows the name rules. */
 void ld_check_name(struct ld *L, const char *key, const struct arca_str *s, bool allow_slash);
+/*
+ * An image name s (of field key): any non-empty text up to ARCA_SESSION_NAME_MAX without control
+ * characters ("registry/path:tag" is how the docs name images); only session, service, secret
+ * and volume names have the restricted character set.
+ */
+void ld_check_label(struct ld *L, const char *key, const struct arca_str *s);
 /* one_time_password_shared_secret of map m: base32 of at least 128 bits, or a placeholder. */
 void ld_parse_otp(struct ld *L, const struct arca_ynode *m, struct arca_str *out);
 
@@ -209,6 +215,12 @@ void ld_parse_image(struct ld *L, const struct arca_ynode *n, struct arca_image 
 
 /* load_access.c: access_policy (n may be NULL) with the defaults materialised. */
 void ld_parse_access(struct ld *L, const struct arca_ynode *n);
+
+/*
+ * load_access.c: the top-level creator: a PEM certificate or {signer: PEM} (what the
+ * established CAS writes into read-back and signed sessions).
+ */
+void ld_parse_creator(struct ld *L, const struct arca_ynode *n);
 
 /* load_security.c: the security section. */
 void ld_parse_security(struct ld *L, const struct arca_ynode *n);

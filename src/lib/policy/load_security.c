@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "crypto/crypto.h"
 #include "policy/load_internal.h"
 
 static void attestation_mode(struct ld *L, const struct arca_ynode *m, struct arca_security *sec)
@@ -20,7 +21,7 @@ static void attestation_mode(struct ld *L, const struct arca_ynode *m, struct ar
     else if (strcmp(m->text, "none") == 0)
         sec->mode = ARCA_ATT_MODE_NONE;
     else if (strcmp(m->text, "maa") == 0)
-        ld_unsup(L, m->pos, "attestation mode 'maa' (Microsoft Azure Attestation)");
+        sec->maa = true; /* shape-checked with url and tolerate, then refused (maa_mode) */
     else
         ld_err(L, m->pos,
                "unknown attestation mode '%.40s' (expected hardware, "
@@ -39,7 +40,9 @@ static void tolerate_item(struct ld *L, const struct arca_ynode *it, struct arca
         return;
     }
     if (strcmp(it->text, "maa-managed-tcb") == 0) {
-        ld_unsup(L, it->pos, "'maa-managed-tcb'");
+        if (!sec->maa)
+            ld_err(L, it->pos, "'maa-managed-tcb' applies only to mode: maa");
+        sec->maa_managed_tcb = true;
         return;
     }
     char list[256];
@@ -62,14 +65,19 @@ static void tolerate_list(struct ld *L, const struct arca_ynode *t, struct arca_
         LD_AT_INDEX(L, i, tolerate_item(L, &t->items[i], sec));
 }
 
+static bool is_wildcard(const struct arca_ynode *ia)
+{
+    if (ia->type == ARCA_YNODE_SEQ && ia->n_items == 1)
+        ia = &ia->items[0]; /* ["*"]: the same wildcard written as a list */
+    return ia->type == ARCA_YNODE_SCALAR && strcmp(ia->text, "*") == 0;
+}
+
 static void ignore_advisories(struct ld *L, const struct arca_ynode *ia, struct arca_security *sec)
 {
-    if (ia->type == ARCA_YNODE_SCALAR && strcmp(ia->text, "*") == 0) {
+    if (is_wildcard(ia)) {
         sec->ignore_all_advisories = true;
-        if (!(sec->tolerate & ARCA_TOLERATE_DEBUG_MODE))
-            ld_err(L, ia->pos,
-                   "ignore_advisories: \"*\" is only allowed when "
-                   "debug-mode is tolerated");
+        if (arca_security_wildcard_check(sec) < 0)
+            ld_err(L, ia->pos, "%s", arca_err_detail());
         return;
     }
     if (!ld_expect(L, ia, ARCA_YNODE_SEQ, "a list of advisory ids or \"*\""))
@@ -83,6 +91,53 @@ static void ignore_advisories(struct ld *L, const struct arca_ynode *ia, struct 
     }
 }
 
+/* url: the MAA provider, https://<tenant>.<region>.attest.azure.net[/] per the docs. */
+static void attestation_url(struct ld *L, const struct arca_ynode *u, struct arca_security *sec)
+{
+    if (!ld_get_str(L, u, &sec->url, false))
+        return;
+    static const char https[] = "https://";
+    const char *host = sec->url.s + sizeof(https) - 1;
+    if (strncmp(sec->url.s, https, sizeof(https) - 1) != 0 || *host == 0 || *host == '/' ||
+        strpbrk(sec->url.s, " \t\r\n?#") != NULL)
+        ld_err(L, u->pos, "url must be an https:// URL of an attestation provider, got '%.80s'",
+               sec->url.s);
+}
+
+/* certificates: PEM CA certificates that authenticate the MAA provider. */
+static void attestation_certificates(struct ld *L, const struct arca_ynode *c)
+{
+    if (!ld_expect(L, c, ARCA_YNODE_SEQ, "a list of PEM certificates"))
+        return;
+    for (size_t i = 0; i < c->n_items; i++) {
+        const struct arca_ynode *it = &c->items[i];
+        struct arca_x509 *x = NULL;
+        if (ld_expect(L, it, ARCA_YNODE_SCALAR, "a PEM certificate") &&
+            arca_x509_from_pem(it->text, it->len, &x) < 0)
+            LD_AT_INDEX(L, i, ld_err(L, it->pos, "not a PEM certificate (%s)", arca_err_detail()));
+        arca_x509_free(x);
+    }
+}
+
+/*
+ * mode: maa, once its fields are checked: the docs' rules (url required, maa-managed-tcb
+ * tolerated), then the refusal. Verifying an MAA token needs the provider's signing keys,
+ * fetched from <url>/certs at attestation time; arca has no recorded tokens and keys to test
+ * that against, so it refuses the mode rather than accept evidence it cannot check.
+ */
+static void maa_mode(struct ld *L, struct arca_security *sec)
+{
+    if (!sec->maa)
+        return;
+    if (sec->url.s == NULL)
+        ld_err(L, sec->mode_pos, "mode: maa needs 'url' (the attestation provider)");
+    if (!sec->maa_managed_tcb)
+        ld_err(L, sec->mode_pos, "mode: maa needs 'maa-managed-tcb' in tolerate");
+    ld_unsup(L, sec->mode_pos,
+             "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified by "
+             "arca; use mode: hardware)");
+}
+
 /* security.attestation (its key on the path). */
 static void security_attestation(struct ld *L, const struct arca_ynode *a,
                                  struct arca_security *sec)
@@ -92,8 +147,10 @@ static void security_attestation(struct ld *L, const struct arca_ynode *a,
                                      "ignore_advisories",
                                      "trusted_scone_qe_pubkeys",
                                      "one_time_password_shared_secret",
+                                     "url",
+                                     "certificates",
                                      NULL};
-    static const char *const au[] = {"url", "certificates", NULL};
+    static const char *const au[] = {"min_rsa_signing_key_size", NULL};
     if (!ld_check_keys(L, a, "security.attestation", ak, au))
         return;
     const struct arca_ynode *x;
@@ -108,6 +165,11 @@ static void security_attestation(struct ld *L, const struct arca_ynode *a,
                   ld_parse_platform_list(L, x, "QE public key", &sec->trusted_qe_keys,
                                          &sec->n_trusted_qe_keys));
     ld_parse_otp(L, a, &sec->otp_secret);
+    if ((x = arca_ynode_get(a, "url")) != NULL)
+        LD_AT_KEY(L, "url", attestation_url(L, x, sec));
+    if ((x = arca_ynode_get(a, "certificates")) != NULL)
+        LD_AT_KEY(L, "certificates", attestation_certificates(L, x));
+    LD_AT_KEY(L, "mode", maa_mode(L, sec));
 }
 
 /* The security mapping n (its key on the path). */

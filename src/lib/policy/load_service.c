@@ -183,6 +183,19 @@ static void mrenclaves_field(struct ld *L, const struct arca_ynode *mre, struct 
     svc->n_variants = svc->variants[0].n_mrenclave > 0;
 }
 
+/*
+ * persistency: the established CAS writes `persistency: None` into every service it reads back
+ * and documents no other value. `None` means what an absent key means (nothing is kept for the
+ * service beyond its fspf and volumes), so it is accepted and not stored; anything else is
+ * refused rather than guessed at.
+ */
+static void persistency_field(struct ld *L, const struct arca_ynode *x)
+{
+    if (ld_expect(L, x, ARCA_YNODE_SCALAR, "None") && strcmp(x->text, "None") != 0)
+        ld_err(L, x->pos, "persistency '%.40s' is not known (only None, as read back, is)",
+               x->text);
+}
+
 void ld_parse_service(struct ld *L, const struct arca_ynode *n, struct arca_service *svc)
 {
     static const char *const keys[] = {"name",
@@ -198,6 +211,7 @@ void ld_parse_service(struct ld *L, const struct arca_ynode *n, struct arca_serv
                                        "mrenclaves",
                                        "platforms",
                                        "one_time_password_shared_secret",
+                                       "persistency",
                                        NULL};
     svc->pos = n->pos;
     if (!ld_check_keys(L, n, "a service", keys, NULL))
@@ -215,6 +229,8 @@ void ld_parse_service(struct ld *L, const struct arca_ynode *n, struct arca_serv
     else if (svc->pwd.s != NULL && arca_path_check(svc->pwd.s, strlen(svc->pwd.s)) < 0)
         LD_AT_KEY(L, "pwd", ld_err(L, svc->pwd.pos, "pwd: %s", arca_err_detail()));
     ld_field_str(L, n, "image_name", &svc->image_name, false);
+    if ((x = arca_ynode_get(n, "persistency")) != NULL)
+        LD_AT_KEY(L, "persistency", persistency_field(L, x));
     ld_field_str(L, n, "fspf_path", &svc->fspf_path, false);
     ld_parse_key32(L, n, "fspf_key", &svc->fspf_key);
     ld_field_hex(L, n, "fspf_tag", svc->fspf_tag, 16, &svc->has_fspf_tag, false);

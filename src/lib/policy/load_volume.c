@@ -2,6 +2,7 @@
  * Session loader: volumes (fspf key and tag, exports to other sessions, imports) and images
  * (volume mounts, injection files).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -24,23 +25,63 @@ static void export_to(struct ld *L, const struct arca_ynode *to, struct arca_vol
         ld_parse_ref_fields(L, to, &e->to, false);
 }
 
-static void volume_export_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i,
-                             void *ctx)
+/*
+ * One volume export. The short form names the target session in the entry itself
+ * ({session, session_hash?}); `to:` is needed only to add update_policy or volume_alias.
+ */
+static void volume_export_one(struct ld *L, const struct arca_ynode *it,
+                              struct arca_volume_export *e)
 {
-    (void)ctx;
-    static const char *const ek[] = {"to", "update_policy", "volume_alias", NULL};
-    struct arca_volume_export *e = (struct arca_volume_export *)base + i;
+    static const char *const ek[] = {"to",           "update_policy", "volume_alias", "session",
+                                     "session_hash", "namespace",     "cas_url",      NULL};
     e->pos = it->pos;
     if (!ld_check_keys(L, it, "a volume export", ek, NULL))
         return;
     const struct arca_ynode *to = arca_ynode_get(it, "to");
-    if (to == NULL)
-        ld_err(L, it->pos, "missing mandatory key 'to'");
-    else
+    bool inline_ref =
+        arca_ynode_get(it, "session") != NULL || arca_ynode_get(it, "session_hash") != NULL ||
+        arca_ynode_get(it, "namespace") != NULL || arca_ynode_get(it, "cas_url") != NULL;
+    const struct arca_ynode *extra = arca_ynode_get(it, "update_policy");
+    if (extra == NULL)
+        extra = arca_ynode_get(it, "volume_alias");
+    if (to != NULL && inline_ref)
+        ld_err(L, it->pos, "a volume export names its target either in 'to' or directly, not both");
+    else if (to != NULL)
         LD_AT_KEY(L, "to", export_to(L, to, e));
+    else if (!inline_ref)
+        ld_err(L, it->pos, "missing mandatory key 'to' (or 'session')");
+    else if (extra != NULL)
+        ld_err(L, extra->pos,
+               "update_policy and volume_alias need the target in 'to: {session: ...}'");
+    else
+        export_to(L, it, e);
     ld_field_update_policy(L, it, &e->update_policy);
     ld_field_str(L, it, "volume_alias", &e->volume_alias, false);
     ld_check_name(L, "volume_alias", &e->volume_alias, false);
+}
+
+static void volume_export_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i,
+                             void *ctx)
+{
+    (void)ctx;
+    volume_export_one(L, it, (struct arca_volume_export *)base + i);
+}
+
+/* export: a list of targets, or (as the docs also write it) one target as a mapping. */
+static void volume_exports(struct ld *L, const struct arca_ynode *ex, struct arca_volume *vo)
+{
+    if (ex->type != ARCA_YNODE_MAP) {
+        vo->exports = ld_parse_seq(L, ex, "a list of export targets", sizeof(*vo->exports),
+                                   &vo->n_exports, volume_export_fn, NULL);
+        return;
+    }
+    vo->exports = calloc(1, sizeof(*vo->exports));
+    if (vo->exports == NULL) {
+        L->oom = true;
+        return;
+    }
+    vo->n_exports = 1;
+    volume_export_one(L, ex, &vo->exports[0]);
 }
 
 static void volume_import(struct ld *L, const struct arca_ynode *im, struct arca_volume *vo,
@@ -73,10 +114,7 @@ void ld_parse_volume(struct ld *L, const struct arca_ynode *n, struct arca_volum
         ld_err(L, ft->pos, "fspf_tag needs fspf_key");
     const struct arca_ynode *ex = arca_ynode_get(n, "export");
     if (ex != NULL)
-        LD_AT_KEY(L, "export",
-                  vo->exports =
-                      ld_parse_seq(L, ex, "a list of export targets", sizeof(*vo->exports),
-                                   &vo->n_exports, volume_export_fn, NULL));
+        LD_AT_KEY(L, "export", volume_exports(L, ex, vo));
     const struct arca_ynode *im = arca_ynode_get(n, "import");
     if (im != NULL)
         LD_AT_KEY(L, "import", volume_import(L, im, vo, fk != NULL || ex != NULL));
@@ -140,7 +178,7 @@ void ld_parse_image(struct ld *L, const struct arca_ynode *n, struct arca_image 
     if (!ld_check_keys(L, n, "an image", keys, NULL))
         return;
     ld_field_str(L, n, "name", &im->name, true);
-    ld_check_name(L, "name", &im->name, false);
+    ld_check_label(L, "name", &im->name);
     const struct arca_ynode *vs = arca_ynode_get(n, "volumes");
     if (vs != NULL)
         LD_AT_KEY(L, "volumes",

@@ -29,14 +29,21 @@ static void ref_free(struct arca_session_ref *r)
     str_free(&r->cas_url);
 }
 
+static void ap_nodes_free(struct arca_ap_node *v, size_t n);
+
+/* What node a owns (not a itself). */
+static void ap_node_clear(struct arca_ap_node *a)
+{
+    str_free(&a->cert_pem);
+    str_free(&a->secret);
+    free(a->spki_der);
+    ap_nodes_free(a->children, a->n_children);
+}
+
 static void ap_nodes_free(struct arca_ap_node *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        str_free(&v[i].cert_pem);
-        str_free(&v[i].secret);
-        free(v[i].spki_der);
-        ap_nodes_free(v[i].children, v[i].n_children);
-    }
+    for (size_t i = 0; i < n; i++)
+        ap_node_clear(&v[i]);
     free(v);
 }
 
@@ -138,6 +145,8 @@ void arca_session_free(struct arca_session *s)
     platforms_free(s->security.trusted_qe_keys, s->security.n_trusted_qe_keys);
     str_free(&s->security.otp_secret);
     str_free(&s->security.service_access_token);
+    str_free(&s->security.url);
+    ap_node_clear(&s->creator);
     arca_wipe(s, sizeof(*s));
     free(s);
 }
@@ -272,4 +281,17 @@ int arca_session_name_check(const char *name, size_t len, bool allow_slash)
         }
     }
     return 0;
+}
+
+int arca_security_wildcard_check(const struct arca_security *sec)
+{
+    /* The docs: "wildcards cannot be used in (non-debug) production mode". Production mode is
+     * hardware appraisal of a production enclave; without appraisal (none, simulation) no
+     * advisory is looked at, so "*" changes nothing there. */
+    if (!sec->ignore_all_advisories || sec->mode == ARCA_ATT_MODE_NONE ||
+        sec->mode == ARCA_ATT_MODE_SIMULATION || (sec->tolerate & ARCA_TOLERATE_DEBUG_MODE))
+        return 0;
+    return arca_err_set(ARCA_ERR_POLICY,
+                        "ignore_advisories: \"*\" is only allowed when debug-mode is tolerated "
+                        "(or attestation is not appraised: mode none or simulation)");
 }

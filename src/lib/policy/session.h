@@ -186,6 +186,8 @@ struct arca_att_variant {
 /* A SCONE QE / platform public key: 32 bytes given in hex, or a placeholder. */
 struct arca_platform_ref {
     bool literal;
+    /* "INTEL_QE_ID:<32 hex>" (0.3.12): key[0..16) holds the Intel DCAP QE ID, not a QE key. */
+    bool intel_qe_id;
     uint8_t key[32];
     struct arca_str secret; /* placeholder secret name when !literal */
     struct arca_pos pos;
@@ -419,6 +421,11 @@ struct arca_security {
     struct arca_str otp_secret; /* attestation.one_time_password_shared_secret */
     bool singleton_enclaves;
     struct arca_str service_access_token;
+    /* attestation.url: an attestation provider. Only mode: maa uses it, and arca refuses that
+     * mode; with mode: hardware it is accepted as the docs allow, and has no effect. */
+    struct arca_str url;
+    bool maa;             /* mode: maa was written (the load then fails: not supported) */
+    bool maa_managed_tcb; /* tolerate: maa-managed-tcb */
 };
 
 /* ---- the session --------------------------------------------------------------------------- */
@@ -440,6 +447,13 @@ struct arca_session {
     size_t n_volumes;
     struct arca_access_policy access;
     struct arca_security security;
+    bool has_salt; /* salt (0.3.12): 16 bytes that randomise the session hash */
+    uint8_t salt[16];
+    /* creator: as the established CAS writes it into read-back and signed sessions: a PEM
+     * certificate (ARCA_AP_CERT) or {signer: PEM} (ARCA_AP_SIGNER). It must name the session's
+     * actual creator (the uploader of the first version); key_id says who. */
+    bool has_creator;
+    struct arca_ap_node creator;
 };
 
 /*
@@ -494,5 +508,12 @@ const char *arca_secret_kind_name(enum arca_secret_kind k);
  * wrong in the detail. allow_slash false: a single component (service, secret, image names).
  */
 int arca_session_name_check(const char *name, size_t len, bool allow_slash);
+
+/*
+ * ignore_advisories: "*" is refused in production mode (hardware or maa appraisal without
+ * debug-mode tolerated): 0, or ARCA_ERR_POLICY with the reason as detail. One rule for the
+ * loader and for security sections that only arrive at use (imported fragments).
+ */
+int arca_security_wildcard_check(const struct arca_security *sec);
 
 #endif

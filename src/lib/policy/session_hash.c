@@ -103,8 +103,10 @@ static int e_platforms(struct arca_buf *b, const char *name, const struct arca_p
 {
     ARCA_TRY(e_count(b, name, n));
     for (size_t i = 0; i < n; i++) {
-        ARCA_TRY(arca_buf_put_u8(b, v[i].literal ? 1 : 2));
-        if (v[i].literal)
+        ARCA_TRY(arca_buf_put_u8(b, v[i].intel_qe_id ? 3 : v[i].literal ? 1 : 2));
+        if (v[i].intel_qe_id)
+            ARCA_TRY(arca_buf_put_lv(b, v[i].key, 16));
+        else if (v[i].literal)
             ARCA_TRY(arca_buf_put_lv(b, v[i].key, 32));
         else
             ARCA_TRY(e_str(b, "secret", &v[i].secret));
@@ -332,7 +334,12 @@ int arca_session_encode_canonical(const struct arca_session *s, struct arca_buf 
         e_platforms(b, "trusted_scone_qe_pubkeys", sec->trusted_qe_keys, sec->n_trusted_qe_keys));
     ARCA_TRY(e_str(b, "one_time_password_shared_secret", &sec->otp_secret));
     ARCA_TRY(e_bool(b, "singleton_enclaves", sec->singleton_enclaves));
-    return e_str(b, "service_access_token", &sec->service_access_token);
+    ARCA_TRY(e_str(b, "service_access_token", &sec->service_access_token));
+    /* Only when written, so that every hash from before the salt existed stays the same. The
+     * creator: field is not encoded: it must equal the creator, whose key id is hashed. */
+    if (sec->url.s != NULL)
+        ARCA_TRY(e_str(b, "url", &sec->url));
+    return s->has_salt ? e_bytes(b, "salt", s->salt, 16) : 0;
 }
 
 int arca_session_hash(const struct arca_session *s, const uint8_t creator_key_id[32],

@@ -17,7 +17,7 @@
 #include "base/err.h"
 #include "policy/load_internal.h"
 
-static const char supported_versions[] = "\"0.3\" and \"0.3.0\" to \"0.3.11\"";
+static const char supported_versions[] = "\"0.3\" and \"0.3.0\" to \"0.3.12\"";
 
 static void version_value(struct ld *L, const struct arca_ynode *v)
 {
@@ -26,12 +26,12 @@ static void version_value(struct ld *L, const struct arca_ynode *v)
         bool ok = false;
         if (strcmp(t, "0.3") == 0) {
             ok = true;
-            L->s->version_minor = 11;
+            L->s->version_minor = 12;
         } else if (strncmp(t, "0.3.", 4) == 0 && t[4] >= '0' && t[4] <= '9') {
             char *end;
             unsigned long m = strtoul(t + 4, &end, 10);
             bool canon = !(t[4] == '0' && t[5] != 0);
-            if (*end == 0 && m <= 11 && canon) {
+            if (*end == 0 && m <= 12 && canon) {
                 ok = true;
                 L->s->version_minor = (unsigned)m;
             }
@@ -143,9 +143,10 @@ int arca_session_load(const char *yaml, size_t len, const char *filename, struct
         return ARCA_ERR_ALLOC;
     }
     struct arca_ynode *root = L.root;
-    static const char *const top[] = {"name",     "version",       "predecessor", "services",
-                                      "secrets",  "images",        "volumes",     "access_policy",
-                                      "security", "secret_config", NULL};
+    static const char *const top[] = {"name",     "version", "predecessor", "services",
+                                      "secrets",  "images",  "volumes",     "access_policy",
+                                      "security", "salt",    "creator",     "secret_config",
+                                      NULL};
     if (!ld_check_keys(&L, root, "the session", top, NULL))
         goto done;
     rc = ld_substitute_fragments(&L);
@@ -162,6 +163,10 @@ int arca_session_load(const char *yaml, size_t len, const char *filename, struct
     const struct arca_ynode *pred = arca_ynode_get(root, "predecessor");
     if (pred != NULL && !arca_ynode_is_null(pred))
         ld_field_hex(&L, root, "predecessor", L.s->predecessor, 32, &L.s->has_predecessor, false);
+    ld_field_hex(&L, root, "salt", L.s->salt, 16, &L.s->has_salt, false);
+    const struct arca_ynode *creator = arca_ynode_get(root, "creator");
+    if (creator != NULL)
+        ld_parse_creator(&L, creator);
     L.s->secrets =
         parse_list(&L, root, "secrets", sizeof(struct arca_secret), &L.s->n_secrets, sec_fn);
     L.s->volumes =
