@@ -213,11 +213,14 @@ static void h_values(struct arcad_request *req, void *arg)
     const char *rest = arcad_request_path_rest(req);
     char name[ARCA_SESSION_NAME_MAX + 1] = "", secret[ARCA_SESSION_COMPONENT_MAX + 1] = "";
     const char *p = rest;
-    if (strncmp(p, "session=", 8) != 0) {
+    /* The short form /v1/values/SESSION (issue 12) names the session alone. */
+    bool bare = strchr(p, '=') == NULL && strchr(p, ',') == NULL;
+    if (!bare && strncmp(p, "session=", 8) != 0) {
         arcad_reply_error(req, 400, "expected /v1/values/session=NAME[,secret=NAME]");
         return;
     }
-    p += 8;
+    if (!bare)
+        p += 8;
     const char *comma = strchr(p, ',');
     size_t nl = comma != NULL ? (size_t)(comma - p) : strlen(p);
     if (nl == 0 || nl > ARCA_SESSION_NAME_MAX) {
