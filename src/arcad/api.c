@@ -96,7 +96,7 @@ static void reply_diag(struct arcad_request *req, int rc, const struct arca_diag
     reply_answer(req, rc == ARCA_ERR_TOO_LARGE ? 413 : 400, body);
 }
 
-static void h_session_upload(struct arcad_request *req, void *arg)
+void arcad_session_upload(struct arcad_request *req, const uint8_t *yaml, size_t n)
 {
     struct arcad_ctx *ctx = req->ctx;
     struct arca_cas cas = cas_of(ctx);
@@ -107,7 +107,7 @@ static void h_session_upload(struct arcad_request *req, void *arg)
     if (!within_quota(req, client))
         return;
     arca_diag_init(&d);
-    int rc = arca_cas_session_put(&cas, client, req->body, req->body_len, &d, &put);
+    int rc = arca_cas_session_put(&cas, client, yaml, n, &d, &put);
     if (rc < 0 && put.invalid) {
         reply_diag(req, rc, &d);
     } else if (rc < 0) {
@@ -121,6 +121,11 @@ static void h_session_upload(struct arcad_request *req, void *arg)
     }
     arca_cas_put_clear(&put);
     arca_diag_free(&d);
+}
+
+static void h_session_upload(struct arcad_request *req, void *arg)
+{
+    arcad_session_upload(req, req->body, req->body_len);
 }
 
 /* ---- GET /v1/sessions/NAME, /v1/history/NAME, /v1/sessions?prefix= ------------------------ */
@@ -354,5 +359,6 @@ int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               "version", h_version, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/healthz", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "healthz", h_healthz, ctx));
+    ARCA_TRY(arcad_encrypted_register(r, ctx)); /* api_encrypted.c */
     return 0;
 }
