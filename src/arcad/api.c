@@ -271,23 +271,30 @@ static void h_values(struct arcad_request *req, void *arg)
 
 /* ---- GET /v1/attest?nonce=HEX ------------------------------------------------------------- */
 
+bool arcad_evidence_request(struct arcad_request *req, uint8_t nonce[32])
+{
+    const char *nonce_hex = arcad_request_query(req, "nonce");
+    if (nonce_hex == NULL ||
+        arca_hex_decode_fixed(nonce, ARCA_LAUNCH_NONCE_LEN, nonce_hex, strlen(nonce_hex)) < 0) {
+        arcad_reply_error(req, 400, "query nonce: expected %d random bytes as %d hex digits",
+                          ARCA_LAUNCH_NONCE_LEN, 2 * ARCA_LAUNCH_NONCE_LEN);
+        return false;
+    }
+    if (req->ctx->sim == NULL) {
+        arcad_reply_error(req, 503, "arcad has no evidence provider");
+        return false;
+    }
+    return true;
+}
+
 static void h_attest(struct arcad_request *req, void *arg)
 {
     struct arcad_ctx *ctx = req->ctx;
-    const char *nonce_hex = arcad_request_query(req, "nonce");
     struct arca_api_cas_evidence e;
     arca_api_cas_evidence_init(&e);
     uint8_t rd[64];
-    if (nonce_hex == NULL ||
-        arca_hex_decode_fixed(e.nonce, sizeof(e.nonce), nonce_hex, strlen(nonce_hex)) < 0) {
-        arcad_reply_error(req, 400, "query nonce: expected %d random bytes as %d hex digits",
-                          ARCA_LAUNCH_NONCE_LEN, 2 * ARCA_LAUNCH_NONCE_LEN);
+    if (!arcad_evidence_request(req, e.nonce))
         return;
-    }
-    if (ctx->sim == NULL) {
-        arcad_reply_error(req, 503, "arcad has no evidence provider");
-        return;
-    }
     _Static_assert(sizeof(e.nonce) == ARCA_LAUNCH_NONCE_LEN, "nonce length");
     int rc = 0;
     snprintf(e.type, sizeof(e.type), "%s", ARCA_API_EVIDENCE_SIM);

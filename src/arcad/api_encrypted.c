@@ -21,6 +21,7 @@
 
 #define SEK_LABEL "arca-session-encryption-key-v1"
 #define SEK_BINDING "session-encryption-key:"
+_Static_assert(ARCA_LAUNCH_NONCE_LEN == 32, "nonce length of arcad_evidence_request");
 
 /* This arcad's session-encryption key (new; arca_key_free). */
 static int session_key(const struct arcad_ctx *ctx, struct arca_key **out)
@@ -71,18 +72,9 @@ static int set_b64(json_t *j, const char *name, const void *p, size_t n)
 static void h_key(struct arcad_request *req, void *arg)
 {
     struct arcad_ctx *ctx = arcad_request_ctx(req);
-    const char *nonce_hex = arcad_request_query(req, "nonce");
     uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], pub[32], rd[64];
-    if (nonce_hex == NULL ||
-        arca_hex_decode_fixed(nonce, sizeof(nonce), nonce_hex, strlen(nonce_hex)) < 0) {
-        arcad_reply_error(req, 400, "query nonce: expected %d random bytes as %d hex digits",
-                          ARCA_LAUNCH_NONCE_LEN, 2 * ARCA_LAUNCH_NONCE_LEN);
+    if (!arcad_evidence_request(req, nonce))
         return;
-    }
-    if (ctx->sim == NULL) {
-        arcad_reply_error(req, 503, "arcad has no evidence provider");
-        return;
-    }
     char pub_hex[65], key_hex[65], label[sizeof(SEK_BINDING) + 64];
     struct arca_buf spki, ev;
     arca_buf_init(&spki, 0);
