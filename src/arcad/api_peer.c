@@ -5,6 +5,7 @@
  */
 #include "api_peer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "cas/cas.h"
 #include "evidence/claims.h"
 #include "evidence/sim.h"
+#include "limits/limits.h"
 #include "peer/import.h"
 #include "peer/peer.h"
 
@@ -27,6 +29,9 @@ struct peer_state {
     struct arca_attest_verify_cfg verify;
     struct arca_peer_self self;
     struct arca_peer_importer *importer;
+    /* Refusals before the caller's evidence verified are audited at 5/s (bursts of 100) and
+     * only logged beyond, so strangers cannot grow the audit log (as the enclave API does). */
+    struct arca_ratelimit *anon_audit;
 };
 
 static void state_free(void *p)
@@ -35,6 +40,7 @@ static void state_free(void *p)
     if (st == NULL)
         return;
     arca_peer_importer_free(st->importer);
+    arca_ratelimit_free(st->anon_audit);
     arca_attest_ctx_clear(&st->nonces);
     free(st);
 }
@@ -56,10 +62,16 @@ static void audit_refusal(struct peer_state *st, const char *route, const uint8_
     uint8_t kid[32];
     if (spki != NULL && arca_sha256(spki, spki_len, kid) == 0)
         arca_hex_fmt(peer, kid, 32);
+    char reason[ARCA_ERR_DETAIL_MAX + 1];
+    snprintf(reason, sizeof(reason), "%s", arca_err_detail());
+    if (arca_ratelimit_take(st->anon_audit, "peer", 4, arca_time_mono_ms(), NULL) < 0) {
+        arca_info("peer", "refused %s from %s: %s", route, peer, reason);
+        return;
+    }
     struct arca_cas cas = {.store = st->ctx->store, .audit = st->ctx->audit};
-    arca_cas_audit(&cas, "peer_refused",
-                   json_pack("{s:s, s:s, s:s}", "route", route, "peer_cas_key", peer, "reason",
-                             arca_err_detail()));
+    arca_cas_audit(
+        &cas, "peer_refused",
+        json_pack("{s:s, s:s, s:s}", "route", route, "peer_cas_key", peer, "reason", reason));
 }
 
 static bool peer_spki(struct arcad_request *req, struct arca_buf *spki)
@@ -168,6 +180,8 @@ int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
                                        .evidence_arg = ctx,
                                        .verify = &st->verify};
     ARCA_GUARD(rc, arca_peer_importer_new(&st->self, import_ttl(), &st->importer), fail);
+    struct arca_ratelimit_cfg rl = {.per_key_rate = 5.0, .per_key_burst = 100.0, .capacity = 8};
+    ARCA_GUARD(rc, arca_ratelimit_new(&rl, &st->anon_audit), fail);
     /* Unauthenticated until the evidence verified: rate limited per peer, on the job pool. */
     int fl = ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED | ARCAD_ROUTE_OFFLOAD;
     ARCA_GUARD(rc,
