@@ -11,6 +11,7 @@
 #define ARCA_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum { ARCA_EXIT_OK = 0, ARCA_EXIT_FAIL = 1, ARCA_EXIT_USAGE = 2, ARCA_EXIT_CAS = 3 };
 
@@ -40,6 +41,11 @@ int session_read(struct arca_cli *cli, int argc, char **argv);
 int session_list(struct arca_cli *cli, int argc, char **argv);
 int session_history(struct arca_cli *cli, int argc, char **argv);
 int session_verify(struct arca_cli *cli, int argc, char **argv);
+/* cmd_encrypt.c: encrypted sessions (arca session encrypt, arca cas show
+ * --session-encryption-key); pub gets the attested arcad's session-encryption key. */
+int session_encrypt(struct arca_cli *cli, int argc, char **argv);
+int cas_show_session_key(struct arca_cli *cli);
+int cli_session_encryption_key(struct arca_cli *cli, uint8_t pub[32]);
 
 /*
  * Shared option helper for groups: strips "-o FORMAT"/"--output FORMAT"/"-o json" anywhere in

@@ -253,26 +253,6 @@ int arca_client_request(struct arca_client *c, const char *method, const char *p
     return rc;
 }
 
-static int status_code(long status)
-{
-    switch (status) {
-    case 400:
-        return ARCA_ERR_FORMAT;
-    case 401:
-        return ARCA_ERR_UNAUTHENTICATED;
-    case 403:
-        return ARCA_ERR_DENIED;
-    case 404:
-        return ARCA_ERR_NOT_FOUND;
-    case 409:
-        return ARCA_ERR_CONFLICT;
-    case 413:
-        return ARCA_ERR_TOO_LARGE;
-    default:
-        return ARCA_ERR_NETWORK;
-    }
-}
-
 int arca_client_json(struct arca_client *c, const char *method, const char *path, const void *body,
                      size_t n, long *status, json_t **out)
 {
@@ -296,7 +276,7 @@ int arca_client_json(struct arca_client *c, const char *method, const char *path
     struct arca_buf msg;
     arca_buf_init(&msg, 8192);
     size_t found = arca_api_error_join(j, &msg);
-    rc = arca_err_set(status_code(*status), "CAS answered %ld: %s", *status,
+    rc = arca_err_set(arca_api_status_err(*status), "CAS answered %ld: %s", *status,
                       found ? arca_buf_cstr(&msg) : "(no message)");
     arca_buf_free(&msg);
     *out = j;

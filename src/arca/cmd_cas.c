@@ -29,13 +29,14 @@
 static void cas_usage(FILE *f)
 {
     fprintf(f, "usage: arca cas attest [HOST:PORT] [--accept-simulation] [--measurement HEX]...\n"
-               "       arca cas show [-o json]\n\n"
+               "       arca cas show [-o json] [--session-encryption-key]\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
                "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
                "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
                "--accept-simulation; --measurement (up to 16 times) restricts the accepted\n"
                "measurements of the arcad binary.\n"
-               "show prints the pinned key of the CAS (--cas, else the default one).\n"
+               "show prints the pinned key of the CAS (--cas, else the default one); with\n"
+               "--session-encryption-key the attested CAS's X25519 key for `session encrypt`.\n"
                "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");
 }
 
@@ -228,6 +229,8 @@ static int cas_show(struct arca_cli *cli)
 
 static int cas_show_cmd(struct arca_cli *cli, int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--session-encryption-key") == 0)
+        return cas_show_session_key(cli); /* cmd_encrypt.c */
     if (argc > 1)
         return cli_fail(ARCA_EXIT_USAGE, "cas show: unknown argument '%s'", argv[1]);
     return cas_show(cli);

@@ -32,7 +32,10 @@ static void session_usage(FILE *f)
                "                                N per request, default 1000)\n"
                "  history NAME                  list the versions of NAME, newest first\n"
                "  verify FILE                   check that FILE is the active version of its\n"
-               "                                session (same canonical hash)\n\n"
+               "                                session (same canonical hash)\n"
+               "  encrypt FILE [--out OUT]      encrypt FILE to the attested CAS's session-\n"
+               "                                encryption key (upload: PUT\n"
+               "                                /v1/encrypted_sessions)\n\n"
                "Options: -o json (anywhere) for machine-readable output; --help after any\n"
                "command shows this help.\n"
                "Exit codes: 0 success/valid, 1 invalid, failed or not verified, 2 usage,\n"
@@ -166,7 +169,7 @@ int cmd_session(struct arca_cli *cli, int argc, char **argv)
     static const struct cli_sub subs[] = {
         {"check", session_check},     {"hash", session_hash_cmd}, {"create", session_create},
         {"update", session_update},   {"read", session_read},     {"list", session_list},
-        {"history", session_history}, {"verify", session_verify},
+        {"history", session_history}, {"verify", session_verify}, {"encrypt", session_encrypt},
     };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), session_usage, argc, argv);
 }

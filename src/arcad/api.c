@@ -96,7 +96,7 @@ static void reply_diag(struct arcad_request *req, int rc, const struct arca_diag
     reply_answer(req, rc == ARCA_ERR_TOO_LARGE ? 413 : 400, body);
 }
 
-static void h_session_upload(struct arcad_request *req, void *arg)
+void arcad_session_upload(struct arcad_request *req, const uint8_t *yaml, size_t n)
 {
     struct arcad_ctx *ctx = req->ctx;
     struct arca_cas cas = cas_of(ctx);
@@ -107,7 +107,7 @@ static void h_session_upload(struct arcad_request *req, void *arg)
     if (!within_quota(req, client))
         return;
     arca_diag_init(&d);
-    int rc = arca_cas_session_put(&cas, client, req->body, req->body_len, &d, &put);
+    int rc = arca_cas_session_put(&cas, client, yaml, n, &d, &put);
     if (rc < 0 && put.invalid) {
         reply_diag(req, rc, &d);
     } else if (rc < 0) {
@@ -121,6 +121,11 @@ static void h_session_upload(struct arcad_request *req, void *arg)
     }
     arca_cas_put_clear(&put);
     arca_diag_free(&d);
+}
+
+static void h_session_upload(struct arcad_request *req, void *arg)
+{
+    arcad_session_upload(req, req->body, req->body_len);
 }
 
 /* ---- GET /v1/sessions/NAME, /v1/history/NAME, /v1/sessions?prefix= ------------------------ */
@@ -213,11 +218,14 @@ static void h_values(struct arcad_request *req, void *arg)
     const char *rest = arcad_request_path_rest(req);
     char name[ARCA_SESSION_NAME_MAX + 1] = "", secret[ARCA_SESSION_COMPONENT_MAX + 1] = "";
     const char *p = rest;
-    if (strncmp(p, "session=", 8) != 0) {
+    /* The short form /v1/values/SESSION (issue 12) names the session alone. */
+    bool bare = strchr(p, '=') == NULL && strchr(p, ',') == NULL;
+    if (!bare && strncmp(p, "session=", 8) != 0) {
         arcad_reply_error(req, 400, "expected /v1/values/session=NAME[,secret=NAME]");
         return;
     }
-    p += 8;
+    if (!bare)
+        p += 8;
     const char *comma = strchr(p, ',');
     size_t nl = comma != NULL ? (size_t)(comma - p) : strlen(p);
     if (nl == 0 || nl > ARCA_SESSION_NAME_MAX) {
@@ -263,23 +271,30 @@ static void h_values(struct arcad_request *req, void *arg)
 
 /* ---- GET /v1/attest?nonce=HEX ------------------------------------------------------------- */
 
+bool arcad_evidence_request(struct arcad_request *req, uint8_t nonce[32])
+{
+    const char *nonce_hex = arcad_request_query(req, "nonce");
+    if (nonce_hex == NULL ||
+        arca_hex_decode_fixed(nonce, ARCA_LAUNCH_NONCE_LEN, nonce_hex, strlen(nonce_hex)) < 0) {
+        arcad_reply_error(req, 400, "query nonce: expected %d random bytes as %d hex digits",
+                          ARCA_LAUNCH_NONCE_LEN, 2 * ARCA_LAUNCH_NONCE_LEN);
+        return false;
+    }
+    if (req->ctx->sim == NULL) {
+        arcad_reply_error(req, 503, "arcad has no evidence provider");
+        return false;
+    }
+    return true;
+}
+
 static void h_attest(struct arcad_request *req, void *arg)
 {
     struct arcad_ctx *ctx = req->ctx;
-    const char *nonce_hex = arcad_request_query(req, "nonce");
     struct arca_api_cas_evidence e;
     arca_api_cas_evidence_init(&e);
     uint8_t rd[64];
-    if (nonce_hex == NULL ||
-        arca_hex_decode_fixed(e.nonce, sizeof(e.nonce), nonce_hex, strlen(nonce_hex)) < 0) {
-        arcad_reply_error(req, 400, "query nonce: expected %d random bytes as %d hex digits",
-                          ARCA_LAUNCH_NONCE_LEN, 2 * ARCA_LAUNCH_NONCE_LEN);
+    if (!arcad_evidence_request(req, e.nonce))
         return;
-    }
-    if (ctx->sim == NULL) {
-        arcad_reply_error(req, 503, "arcad has no evidence provider");
-        return;
-    }
     _Static_assert(sizeof(e.nonce) == ARCA_LAUNCH_NONCE_LEN, "nonce length");
     int rc = 0;
     snprintf(e.type, sizeof(e.type), "%s", ARCA_API_EVIDENCE_SIM);
@@ -351,5 +366,6 @@ int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               "version", h_version, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/healthz", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "healthz", h_healthz, ctx));
+    ARCA_TRY(arcad_encrypted_register(r, ctx)); /* api_encrypted.c */
     return 0;
 }

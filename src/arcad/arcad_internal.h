@@ -115,6 +115,15 @@ int arcad_dispatch_raw(struct arcad_ctx *ctx, struct arcad_router *r, const char
                        const char *uri, const void *body, size_t n, const uint8_t *peer_id,
                        int *status, struct arca_buf *answer);
 
+/* The session upload of POST /v1/sessions for yaml[n] (a create or an update by req's client
+ * key); answers req. PUT /v1/encrypted_sessions uses it with the decrypted text. */
+void arcad_session_upload(struct arcad_request *req, const uint8_t *yaml, size_t n);
+/* The query's nonce of an evidence request (GET /v1/attest, /v1/session_encryption_key) into
+ * nonce, with an evidence provider to answer it; false once it answered 400 / 503. */
+bool arcad_evidence_request(struct arcad_request *req, uint8_t nonce[32]);
+/* Registers GET /v1/session_encryption_key and PUT /v1/encrypted_sessions (api_encrypted.c). */
+int arcad_encrypted_register(struct arcad_router *r, struct arcad_ctx *ctx);
+
 /* Registers the client API (api.c) on ctx->client_router. */
 int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
 

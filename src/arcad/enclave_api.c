@@ -119,6 +119,7 @@ static void configure(struct enclave_state *st, struct arcad_ctx *ctx)
     a->store = ctx->store;
     a->audit = ctx->audit;
     a->verify.allow_simulation = ctx->cfg.allow_simulation;
+    a->remote = ctx->remote_import; /* api_peer.c: imports from other arcads */
     /* Collateral is loaded once by main (ctx->collateral); only unit tests that build a
      * context by hand still name a path, which is then read on every attestation. */
     src->collateral = ctx->collateral;

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "crypto/tls.h"
+#include "api_peer.h"
 #include "enclave_api.h"
 #include "attest/verify.h"
 #include "evidence/dcap_verify.h"
@@ -533,6 +534,7 @@ int main(int argc, char **argv)
     ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
                       ARCA_ERR_ALLOC, "out of memory");
     ARCA_GUARD(rc, arcad_api_register(ctx.client_router, &ctx), fail);
+    ARCA_GUARD(rc, arcad_peer_register(ctx.enclave_router, &ctx), fail);
     ARCA_GUARD(rc, enclave_api_register(ctx.enclave_router, &ctx), fail);
 
     printf("CAS key: %s\nCAS key (base58check): %s\n%s\n", ctx.id.key_hex, ctx.id.key_b58,
@@ -557,6 +559,8 @@ fail:
                 arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
     if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
         ctx.enclave_state_free(ctx.enclave_state);
+    if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
+        ctx.peer_state_free(ctx.peer_state);
     arca_audit_close(ctx.audit);
     arca_store_close(ctx.store);
     arcad_router_free(ctx.client_router);

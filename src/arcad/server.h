@@ -28,6 +28,7 @@ struct arca_audit;           /* audit/audit.h */
 struct arca_sim_platform;    /* evidence/sim.h */
 struct arca_dcap_collateral; /* evidence/collateral.h */
 struct arca_dcap_cache;      /* evidence/dcap_verify.h */
+struct arca_attest_remote;   /* attest/attest.h */
 struct arcad_metrics;
 struct arcad_pool;     /* pool.h */
 struct arca_ratelimit; /* limits/limits.h */
@@ -110,6 +111,9 @@ struct arcad_ctx {
     struct arcad_pool *pool;
     /* Token buckets of ARCAD_ROUTE_RATE_LIMITED routes (thread-safe); NULL: no limit. Owned. */
     struct arca_ratelimit *ratelimit;
+    void *peer_state; /* owned by api_peer.c (set in arcad_peer_register) */
+    void (*peer_state_free)(void *state);
+    const struct arca_attest_remote *remote_import; /* api_peer.c's importer, or NULL */
     void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };

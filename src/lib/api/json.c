@@ -79,3 +79,23 @@ size_t arca_api_error_join(const json_t *j, struct arca_buf *out)
     }
     return found;
 }
+
+int arca_api_status_err(long status)
+{
+    switch (status) {
+    case 400:
+        return ARCA_ERR_FORMAT;
+    case 401:
+        return ARCA_ERR_UNAUTHENTICATED;
+    case 403:
+        return ARCA_ERR_DENIED;
+    case 404:
+        return ARCA_ERR_NOT_FOUND;
+    case 409:
+        return ARCA_ERR_CONFLICT;
+    case 413:
+        return ARCA_ERR_TOO_LARGE;
+    default:
+        return ARCA_ERR_NETWORK;
+    }
+}

@@ -51,4 +51,9 @@ json_t *arca_api_error_new(const char *const *msgs, size_t n);
  */
 size_t arca_api_error_join(const json_t *j, struct arca_buf *out);
 
+/* The arca error code of an HTTP refusal status from an arca server (400 FORMAT, 401, 403
+ * DENIED, 404, 409 CONFLICT, 413; anything else, 429 too, NETWORK: worth retrying), for
+ * clients. */
+int arca_api_status_err(long status);
+
 #endif

@@ -39,6 +39,26 @@ struct arca_secret_set;
 /* Audit event of a session/service locked out after failed attestations. */
 #define ARCA_AUDIT_ATTEST_LOCKOUT "attestation_locked_out"
 
+/* One secret a session imports from a session on another arcad. */
+struct arca_attest_import {
+    const char *session;         /* the importing session */
+    const uint8_t *hash;         /* its version hash (32 bytes) */
+    const struct arca_secret *d; /* the importing secret (kind, import reference) */
+    const char *secret;          /* the secret's name in the exporting session */
+};
+
+/*
+ * Fetches an imported secret from the exporting arcad named in q->d->import_from (cas_url,
+ * cas_key or cas_software_key), into *out (a new value, arca_secret_value_free). Called on the
+ * attesting thread; must be thread-safe. Errors name the remote CAS and why, never a value.
+ */
+struct arca_secret_value;
+struct arca_attest_remote {
+    int (*fetch)(void *arg, const struct arca_attest_import *q, int64_t now,
+                 struct arca_secret_value **out);
+    void *arg;
+};
+
 /*
  * Everything the pipeline needs; filled by the program before it serves and read-only after,
  * so worker threads share it (the store and the audit log are thread-safe on their own).
@@ -57,6 +77,8 @@ struct arca_attest_ctx {
      * here; beyond it they are only logged, so strangers cannot grow the audit log faster than
      * this allows. Borrowed; NULL: every refusal is audited. */
     struct arca_ratelimit *unverified_audit;
+    /* Imports from another arcad (peer/import.h); NULL: refused as unsupported. Borrowed. */
+    const struct arca_attest_remote *remote;
     int nonce_ttl;         /* seconds; 1..3600 */
     uint8_t nonce_key[32]; /* per process: nonces do not outlive it */
 };
@@ -120,13 +142,15 @@ int arca_attest_check_otp(const struct arca_attest_ctx *ctx, const struct arca_s
 
 /*
  * The secrets of the session version rec, with the imported ones resolved from their
- * exporting sessions' active versions (which must export them to this session). *out is a
+ * exporting sessions' active versions (which must export them to this session; relative
+ * names resolved against rec's name; the value's kind must be the importing secret's, if it
+ * names one), from this arcad's store or through ctx->remote at now. *out is a
  * new set (arca_secret_set_free), NULL on failure.
  */
 struct arca_store_session;
 int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
                              const struct arca_store_session *rec, const struct arca_session *model,
-                             struct arca_secret_set **out);
+                             int64_t now, struct arca_secret_set **out);
 
 /* ---- the whole exchange (pipeline.c) ------------------------------------------------------- */
 

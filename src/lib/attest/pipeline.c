@@ -126,7 +126,7 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
         ARCA_GUARD(
             rc, arca_appraise(claims, &model->security, svc->variants, svc->n_variants, NULL), out);
     }
-    ARCA_GUARD(rc, arca_attest_secrets_load(ctx, rec, model, &set), out);
+    ARCA_GUARD(rc, arca_attest_secrets_load(ctx, rec, model, now, &set), out);
     ARCA_GUARD(rc, arca_attest_check_platforms(svc, claims, set), out);
     rc = check_factors(ctx, req, t, model, svc, set, now);
     if (rc < 0) {

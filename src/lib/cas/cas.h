@@ -126,4 +126,26 @@ int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, 
 int arca_cas_values(const struct arca_cas *cas, const char *name, const char *secret,
                     struct arca_api_values *out);
 
+/* ---- remote export (cas_export.c) ---------------------------------------------------------- */
+
+/* What an attested arcad asks for; every pointer borrowed. */
+struct arca_cas_export_req {
+    const char *session;             /* our exporting session */
+    const char *secret;              /* its secret */
+    const char *importer;            /* the importing session on the asking arcad */
+    const uint8_t *importer_hash;    /* its version hash (32 bytes) */
+    const uint8_t *peer_key;         /* the asking arcad's attested CAS key (32 bytes) */
+    const uint8_t *peer_measurement; /* its attested measurement (32 bytes) or NULL */
+};
+
+/*
+ * Checks the secret's export rules for the asking arcad and session and appends the value,
+ * encoded as a one-entry secret set (secrets.h), to out (a secret buffer; unchanged on
+ * failure). One `secret_export` audit event either way (outcome, reason; never the value). A
+ * missing session and a missing secret get the same answer (ARCA_ERR_NOT_FOUND); a rule that
+ * does not admit the asker is ARCA_ERR_DENIED.
+ */
+int arca_cas_export_remote(const struct arca_cas *cas, const struct arca_cas_export_req *q,
+                           struct arca_buf *out);
+
 #endif

@@ -138,6 +138,21 @@ int arca_verify_rsa_pss(const struct arca_key *k, enum arca_hash_alg alg, int sa
 /* X25519 shared secret (32 bytes) between our private key and the peer's public key. */
 int arca_x25519(const struct arca_key *mine, const struct arca_key *peer, uint8_t out[32]);
 
+/* An X25519 key (with its private part) from 32 raw private bytes (e.g. derived by HKDF). */
+int arca_x25519_from_private(const uint8_t raw[32], struct arca_key **out);
+
+/*
+ * Encryption to an X25519 public key (crypto_box.c; the encrypted-session format of
+ * docs/encrypted-sessions.md): X25519 with a fresh ephemeral key, HKDF-SHA-256, AES-256-GCM,
+ * the header authenticated. seal appends the box to out; open appends the plaintext to out (a
+ * secret buffer) or fails with ARCA_ERR_TAMPERED when the box was made for another key or
+ * altered, ARCA_ERR_FORMAT / ARCA_ERR_TRUNCATED when it is no box (out unchanged).
+ */
+#define ARCA_BOX_MAGIC "ARCAENC1"
+#define ARCA_BOX_MAGIC_LEN 8
+int arca_box_seal(const uint8_t recipient[32], const void *pt, size_t n, struct arca_buf *out);
+int arca_box_open(const struct arca_key *mine, const void *box, size_t n, struct arca_buf *out);
+
 /* ---- X.509 -------------------------------------------------------------------------------- */
 
 struct arca_x509;     /* one certificate */
