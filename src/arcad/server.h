@@ -110,7 +110,8 @@ struct arcad_ctx {
     struct arcad_pool *pool;
     /* Token buckets of ARCAD_ROUTE_RATE_LIMITED routes (thread-safe); NULL: no limit. Owned. */
     struct arca_ratelimit *ratelimit;
-    void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
+    struct arca_owner *owner; /* owner record and provisioning (owner/owner.h); owned by main */
+    void *enclave_state;      /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
 };
 
