@@ -34,7 +34,8 @@ static void cas_usage(FILE *f)
                "                          [--measurement HEX]...\n"
                "       arca cas register-upgrade --measurement HEX\n"
                "       arca cas register-backup --cas-key HEX\n"
-               "       arca cas owner [--set-config FILE] [-o json]\n\n"
+               "       arca cas owner [--set-config FILE] [-o json]\n"
+               "       arca cas rotate-key\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
                "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
                "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
@@ -46,6 +47,7 @@ static void cas_usage(FILE *f)
                "register-upgrade / register-backup (owner only) let a new arcad build (by\n"
                "measurement) or another machine's arcad (by CAS key) take over the data.\n"
                "owner shows the owner record (owner only), or replaces the configuration.\n"
+               "rotate-key (owner only) re-encrypts every record under a new database key.\n"
                "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");
 }
 
@@ -268,6 +270,7 @@ int cmd_cas(struct arca_cli *cli, int argc, char **argv)
                                           {"provision", cas_provision},
                                           {"register-upgrade", cas_register_upgrade},
                                           {"register-backup", cas_register_backup},
-                                          {"owner", cas_owner}};
+                                          {"owner", cas_owner},
+                                          {"rotate-key", cas_rotate_key}};
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), cas_usage, argc, argv);
 }

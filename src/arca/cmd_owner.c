@@ -179,3 +179,19 @@ int cas_owner(struct arca_cli *cli, int argc, char **argv)
     json_decref(ans);
     return ARCA_EXIT_OK;
 }
+
+int cas_rotate_key(struct arca_cli *cli, int argc, char **argv)
+{
+    if (argc > 1)
+        return cli_fail(ARCA_EXIT_USAGE, "cas rotate-key: unexpected argument '%s'", argv[1]);
+    json_t *ans = NULL;
+    int rc = owner_call(cli, NULL, NULL, "POST", "/v1/owner/rotate-key", NULL, &ans);
+    if (rc == 0 && cli->output == ARCA_OUTPUT_JSON)
+        cli_print_json(ans);
+    else if (rc == 0)
+        printf("database key rotated: %lld records re-encrypted\n",
+               (long long)json_integer_value(json_object_get(ans, "records")));
+    json_decref(ans);
+    return rc < 0 ? cli_fail(arca_client_exit_code(rc), "cas rotate-key: %s", arca_err_detail())
+                  : ARCA_EXIT_OK;
+}

@@ -34,5 +34,6 @@ int cas_provision(struct arca_cli *cli, int argc, char **argv);
 int cas_register_upgrade(struct arca_cli *cli, int argc, char **argv);
 int cas_register_backup(struct arca_cli *cli, int argc, char **argv);
 int cas_owner(struct arca_cli *cli, int argc, char **argv);
+int cas_rotate_key(struct arca_cli *cli, int argc, char **argv);
 
 #endif

@@ -171,6 +171,20 @@ static void h_register(struct arcad_request *req, void *arg)
     json_decref(j);
 }
 
+static void h_rotate_key(struct arcad_request *req, void *arg)
+{
+    (void)arg;
+    uint8_t id[32];
+    uint64_t n = 0;
+    if (!have_owner(req))
+        return;
+    int rc = arca_owner_rotate_key(req->ctx->owner, caller_of(req, id), &n);
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        arcad_reply_json(req, 200, json_pack("{s:I}", "records", (json_int_t)n));
+}
+
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     static int upgrade_marker;
@@ -189,5 +203,9 @@ int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               h_register, &upgrade_marker));
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/backups", ARCAD_ROUTE_EXACT, "owner_register",
                               h_register, NULL));
+    /* Rewrites every record: on the job pool, not on an event loop. */
+    ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/rotate-key",
+                              ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD, "owner_rotate_key",
+                              h_rotate_key, ctx));
     return 0;
 }

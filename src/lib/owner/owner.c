@@ -391,3 +391,17 @@ int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
     return register_successor(o, caller, "register-backup", change_backup, cas_key,
                               ARCA_AUDIT_OWNER_BACKUP, "cas_key");
 }
+
+int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records)
+{
+    ARCA_ENSURE_REF(o);
+    ARCA_TRY(arca_owner_check(o, caller, "rotate-key"));
+    uint64_t n = 0;
+    int rc = arca_store_rotate_key(o->opts.store, &n);
+    if (rc < 0)
+        return arca_err_wrap(rc, "rotate-key");
+    audit(o, ARCA_AUDIT_OWNER_KEY_ROTATED, json_pack("{s:I}", "records", (json_int_t)n));
+    if (records != NULL)
+        *records = n;
+    return 0;
+}

@@ -13,7 +13,8 @@
  * refuse ("not provisioned").
  *
  * Thread-safe (one mutex around the owner record). Audit events: owner_provisioned,
- * owner_config_changed, owner_upgrade_registered, owner_backup_registered, owner_refused.
+ * owner_config_changed, owner_upgrade_registered, owner_backup_registered, owner_key_rotated,
+ * owner_refused.
  */
 #ifndef ARCA_OWNER_OWNER_H
 #define ARCA_OWNER_OWNER_H
@@ -38,6 +39,7 @@
 #define ARCA_AUDIT_OWNER_UPGRADE "owner_upgrade_registered"
 #define ARCA_AUDIT_OWNER_BACKUP "owner_backup_registered"
 #define ARCA_AUDIT_OWNER_REFUSED "owner_refused"
+#define ARCA_AUDIT_OWNER_KEY_ROTATED "owner_key_rotated"
 
 struct arca_audit;
 
@@ -94,5 +96,9 @@ int arca_owner_register_upgrade(struct arca_owner *o, const uint8_t *caller,
                                 const uint8_t measurement[32]);
 int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
                                const uint8_t cas_key[32]);
+
+/* Re-encrypts every record under a new database key (owner only; arca_store_rotate_key: one
+ * durable, crash-safe write). *records (may be NULL) gets the number rewritten. */
+int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records);
 
 #endif
