@@ -3,27 +3,14 @@ while arcad serves; owner only; and `kill -9` at any moment of a rotation loses 
 restarts into the old or the new key with every session intact)."""
 import json
 import os
-import re
 import subprocess
 import time
 
 import conftest
 from conftest import https_json, make_identity, run_cli
+from owner_util import provision
 
 N = 25
-
-
-def provisioned(arcad_factory, tmp_path):
-    a = arcad_factory()
-    token = re.findall(r"provisioning token ([0-9a-f]{32})", a.logs())[-1]
-    owner = make_identity(tmp_path, "owner")
-    cfg = os.path.join(str(tmp_path), "owner.yaml")
-    with open(cfg, "w") as f:
-        f.write("version: 1\n")
-    p = run_cli(owner, "cas", "provision", a.addr, "--accept-simulation", "--token", token,
-                "--owner-config", cfg)
-    assert p.returncode == 0, p.stderr
-    return a, owner
 
 
 def snapshot(a, ident):
@@ -36,7 +23,7 @@ def snapshot(a, ident):
 
 
 def test_rotate_key_and_kill_9(arcad_factory, tmp_path):
-    a, owner = provisioned(arcad_factory, tmp_path)
+    a, owner = provision(arcad_factory, tmp_path)
     for i in range(N):
         body = 'name: rot%d\nversion: "0.3"\nsecrets:\n  - name: k\n    kind: binary\n' % i
         st, j = https_json(a, owner, "POST", "/v1/sessions", body)

@@ -6,13 +6,13 @@ same sessions, same audit log), and only that measurement does."""
 import hashlib
 import json
 import os
-import re
 import shutil
 
 import pytest
 
 import conftest
 from conftest import https_json, make_identity, run_cli
+from owner_util import provision
 
 BIN_ORIG = conftest.ARCAD
 SESSION = 'name: upg\nversion: "0.3"\nsecrets:\n  - name: k\n    kind: binary\n'
@@ -28,19 +28,6 @@ def rebuilt(tmp_path, tag):
         return p, hashlib.sha256(f.read()).hexdigest()
 
 
-def provisioned(arcad_factory, tmp_path):
-    a = arcad_factory()
-    token = re.findall(r"provisioning token ([0-9a-f]{32})", a.logs())[-1]
-    owner = make_identity(tmp_path, "owner")
-    cfg = os.path.join(str(tmp_path), "owner.yaml")
-    with open(cfg, "w") as f:
-        f.write("version: 1\n")
-    p = run_cli(owner, "cas", "provision", a.addr, "--accept-simulation", "--token", token,
-                "--owner-config", cfg)
-    assert p.returncode == 0, p.stderr
-    return a, owner
-
-
 def start(a, ident):
     """(Re)starts a (ports change) and attests it for ident."""
     a.start()
@@ -54,7 +41,7 @@ def read_session(a, ident):
 
 
 def test_upgrade_opens_only_after_register(arcad_factory, tmp_path, monkeypatch):
-    a, owner = provisioned(arcad_factory, tmp_path)
+    a, owner = provision(arcad_factory, tmp_path)
     sp = os.path.join(str(tmp_path), "s.yaml")
     with open(sp, "w") as f:
         f.write(SESSION)
@@ -120,7 +107,7 @@ def test_upgrade_opens_only_after_register(arcad_factory, tmp_path, monkeypatch)
 
 
 def test_tampered_slot_is_refused(arcad_factory, tmp_path, monkeypatch):
-    a, owner = provisioned(arcad_factory, tmp_path)
+    a, owner = provision(arcad_factory, tmp_path)
     v2, m2 = rebuilt(tmp_path, "t2")
     assert run_cli(owner, "cas", "register-upgrade", "--measurement", m2,
                    cas=a.addr).returncode == 0

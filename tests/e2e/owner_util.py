@@ -1,0 +1,19 @@
+"""Helpers of the owner tests (test_owner_*.py): a provisioned arcad."""
+import os
+import re
+
+from conftest import make_identity, run_cli
+
+
+def provision(arcad_factory, tmp_path, config="version: 1\n"):
+    """A fresh arcad provisioned by a new identity "owner": returns (arcad, owner)."""
+    a = arcad_factory()
+    token = re.findall(r"provisioning token ([0-9a-f]{32})", a.logs())[-1]
+    owner = make_identity(tmp_path, "owner")
+    cfg = os.path.join(str(tmp_path), "owner.yaml")
+    with open(cfg, "w") as f:
+        f.write(config)
+    p = run_cli(owner, "cas", "provision", a.addr, "--accept-simulation", "--token", token,
+                "--owner-config", cfg)
+    assert p.returncode == 0, p.stderr
+    return a, owner
