@@ -35,7 +35,8 @@ static void cas_usage(FILE *f)
                "       arca cas register-upgrade --measurement HEX\n"
                "       arca cas register-backup --cas-key HEX\n"
                "       arca cas owner [--set-config FILE] [-o json]\n"
-               "       arca cas rotate-key\n\n"
+               "       arca cas rotate-key\n"
+               "       arca cas audit-checkpoint [-o json]\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
                "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
                "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
@@ -48,6 +49,8 @@ static void cas_usage(FILE *f)
                "measurement) or another machine's arcad (by CAS key) take over the data.\n"
                "owner shows the owner record (owner only), or replaces the configuration.\n"
                "rotate-key (owner only) re-encrypts every record under a new database key.\n"
+               "audit-checkpoint (owner only) prints the latest audit checkpoint as SEQ:SIG\n"
+               "for `arca audit verify --checkpoint`.\n"
                "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");
 }
 
@@ -271,6 +274,7 @@ int cmd_cas(struct arca_cli *cli, int argc, char **argv)
                                           {"register-upgrade", cas_register_upgrade},
                                           {"register-backup", cas_register_backup},
                                           {"owner", cas_owner},
-                                          {"rotate-key", cas_rotate_key}};
+                                          {"rotate-key", cas_rotate_key},
+                                          {"audit-checkpoint", cas_audit_checkpoint}};
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), cas_usage, argc, argv);
 }

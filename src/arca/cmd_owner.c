@@ -180,18 +180,32 @@ int cas_owner(struct arca_cli *cli, int argc, char **argv)
     return ARCA_EXIT_OK;
 }
 
-int cas_rotate_key(struct arca_cli *cli, int argc, char **argv)
+/* rotate-key (POST) and audit-checkpoint (GET): no arguments, one owner call. */
+static int owner_simple(struct arca_cli *cli, int argc, char **argv, const char *method,
+                        const char *path)
 {
     if (argc > 1)
-        return cli_fail(ARCA_EXIT_USAGE, "cas rotate-key: unexpected argument '%s'", argv[1]);
+        return cli_fail(ARCA_EXIT_USAGE, "cas %s: unexpected argument '%s'", argv[0], argv[1]);
     json_t *ans = NULL;
-    int rc = owner_call(cli, NULL, NULL, "POST", "/v1/owner/rotate-key", NULL, &ans);
+    int rc = owner_call(cli, NULL, NULL, method, path, NULL, &ans);
     if (rc == 0 && cli->output == ARCA_OUTPUT_JSON)
         cli_print_json(ans);
+    else if (rc == 0 && json_object_get(ans, "checkpoint") != NULL)
+        printf("%s\n", json_string_value(json_object_get(ans, "checkpoint")));
     else if (rc == 0)
         printf("database key rotated: %lld records re-encrypted\n",
                (long long)json_integer_value(json_object_get(ans, "records")));
     json_decref(ans);
-    return rc < 0 ? cli_fail(arca_client_exit_code(rc), "cas rotate-key: %s", arca_err_detail())
+    return rc < 0 ? cli_fail(arca_client_exit_code(rc), "cas %s: %s", argv[0], arca_err_detail())
                   : ARCA_EXIT_OK;
+}
+
+int cas_rotate_key(struct arca_cli *cli, int argc, char **argv)
+{
+    return owner_simple(cli, argc, argv, "POST", "/v1/owner/rotate-key");
+}
+
+int cas_audit_checkpoint(struct arca_cli *cli, int argc, char **argv)
+{
+    return owner_simple(cli, argc, argv, "GET", "/v1/owner/audit-checkpoint");
 }

@@ -127,14 +127,15 @@ static void h_provision(struct arcad_request *req, void *arg)
     config_upload(req, true);
 }
 
-static void h_config_get(struct arcad_request *req, void *arg)
+/* GET: the owner record (arg NULL) or the latest audit checkpoint. */
+static void h_owner_get(struct arcad_request *req, void *arg)
 {
-    (void)arg;
     uint8_t id[32];
     json_t *rec = NULL;
     if (!have_owner(req))
         return;
-    int rc = arca_owner_get(req->ctx->owner, caller_of(req, id), &rec);
+    int rc = arg == NULL ? arca_owner_get(req->ctx->owner, caller_of(req, id), &rec)
+                         : arca_owner_checkpoint(req->ctx->owner, caller_of(req, id), &rec);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -187,7 +188,8 @@ static void h_rotate_key(struct arcad_request *req, void *arg)
 
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
-    static int upgrade_marker;
+    /* A non-NULL arg selects the second job of a handler that serves two routes. */
+    static int second;
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/owner", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "owner_status", h_status, ctx));
     /* Token guesses without a prior relationship: rate limited per peer like other strangers'
@@ -196,11 +198,13 @@ int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED, "owner_provision",
                               h_provision, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/owner/config", ARCAD_ROUTE_EXACT, "owner_config",
-                              h_config_get, ctx));
+                              h_owner_get, NULL));
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/owner/audit-checkpoint", ARCAD_ROUTE_EXACT,
+                              "owner_checkpoint", h_owner_get, &second));
     ARCA_TRY(arcad_router_add(r, "PUT", "/v1/owner/config", ARCAD_ROUTE_EXACT, "owner_config",
                               h_config_put, ctx));
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/upgrades", ARCAD_ROUTE_EXACT, "owner_register",
-                              h_register, &upgrade_marker));
+                              h_register, &second));
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/backups", ARCAD_ROUTE_EXACT, "owner_register",
                               h_register, NULL));
     /* Rewrites every record: on the job pool, not on an event loop. */

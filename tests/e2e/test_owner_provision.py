@@ -95,6 +95,19 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     st, j = https_json(a, None, "GET", "/v1/owner")
     assert j == {"provisioned": True, "owner": owner.key_hash}
 
+    # the owner (only) fetches the audit checkpoint the clean stop wrote; it verifies the log
+    run_cli(owner, "cas", "attest", a.addr, "--accept-simulation", check=True)
+    run_cli(stranger, "cas", "attest", a.addr, "--accept-simulation", check=True)
+    p = run_cli(stranger, "cas", "audit-checkpoint", cas=a.addr)
+    assert p.returncode == 1 and "only the owner" in p.stderr
+    p = run_cli(owner, "cas", "audit-checkpoint", cas=a.addr)
+    assert p.returncode == 0, p.stderr
+    cp = p.stdout.strip()
+    assert re.fullmatch(r"[0-9]+:[A-Za-z0-9+/=]+", cp), cp
+    p = run_cli(None, "audit", "verify", os.path.join(a.data, "audit.log"), "--cas-key",
+                a.cas_key, "--checkpoint", cp)
+    assert p.returncode == 0, p.stdout + p.stderr
+
     audit = a.audit()
     for event in ("owner_provisioned", "owner_refused", "owner_backup_registered"):
         assert '"%s"' % event in audit, event

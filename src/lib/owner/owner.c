@@ -405,3 +405,28 @@ int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t 
         *records = n;
     return 0;
 }
+
+int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **out)
+{
+    ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    ARCA_TRY(arca_owner_check(o, caller, "audit checkpoint"));
+    struct arca_store_checkpoint cp;
+    int rc = arca_store_checkpoint_latest(o->opts.store, &cp);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        return arca_err_set(ARCA_ERR_NOT_FOUND, "no audit checkpoint yet (arcad checkpoints "
+                                                "every 128 lines and when it stops)");
+    ARCA_TRY(rc);
+    struct arca_buf sig, both;
+    arca_buf_init(&sig, 0);
+    arca_buf_init(&both, 0);
+    rc = arca_base64_encode(&sig, cp.sig, cp.sig_len);
+    if (rc == 0)
+        rc = arca_buf_printf(&both, "%llu:%s", (unsigned long long)cp.seq, arca_buf_cstr(&sig));
+    if (rc == 0 && (*out = json_pack("{s:I, s:I, s:s, s:s}", "seq", (json_int_t)cp.seq, "time",
+                                     (json_int_t)cp.time, "sig", arca_buf_cstr(&sig), "checkpoint",
+                                     arca_buf_cstr(&both))) == NULL)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "owner: checkpoint");
+    arca_buf_free(&sig);
+    arca_buf_free(&both);
+    return rc;
+}

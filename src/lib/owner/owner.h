@@ -101,4 +101,11 @@ int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
  * durable, crash-safe write). *records (may be NULL) gets the number rewritten. */
 int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records);
 
+/*
+ * The audit log's latest checkpoint (owner only) as new JSON {"seq", "time", "sig" (base64),
+ * "checkpoint": "SEQ:SIG"} — the form `arca audit verify --checkpoint` takes, so the owner can
+ * keep it off the host and detect a cut log later. ARCA_ERR_NOT_FOUND if none yet.
+ */
+int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **out);
+
 #endif
