@@ -36,7 +36,8 @@ static void cas_usage(FILE *f)
                "       arca cas register-backup --cas-key HEX\n"
                "       arca cas owner [--set-config FILE] [-o json]\n"
                "       arca cas rotate-key\n"
-               "       arca cas audit-checkpoint [-o json]\n\n"
+               "       arca cas audit-checkpoint [-o json]\n"
+               "       arca cas snapshot [-o json]\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
                "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
                "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
@@ -51,6 +52,8 @@ static void cas_usage(FILE *f)
                "rotate-key (owner only) re-encrypts every record under a new database key.\n"
                "audit-checkpoint (owner only) prints the latest audit checkpoint as SEQ:SIG\n"
                "for `arca audit verify --checkpoint`.\n"
+               "snapshot (owner only) writes a consistent sealed copy of the data directory\n"
+               "on the CAS host (DATA_DIR/snapshots/...) while it serves.\n"
                "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");
 }
 
@@ -275,6 +278,7 @@ int cmd_cas(struct arca_cli *cli, int argc, char **argv)
                                           {"register-backup", cas_register_backup},
                                           {"owner", cas_owner},
                                           {"rotate-key", cas_rotate_key},
-                                          {"audit-checkpoint", cas_audit_checkpoint}};
+                                          {"audit-checkpoint", cas_audit_checkpoint},
+                                          {"snapshot", cas_snapshot}};
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), cas_usage, argc, argv);
 }

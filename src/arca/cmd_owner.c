@@ -180,7 +180,7 @@ int cas_owner(struct arca_cli *cli, int argc, char **argv)
     return ARCA_EXIT_OK;
 }
 
-/* rotate-key (POST) and audit-checkpoint (GET): no arguments, one owner call. */
+/* rotate-key, snapshot (POST) and audit-checkpoint (GET): no arguments, one owner call. */
 static int owner_simple(struct arca_cli *cli, int argc, char **argv, const char *method,
                         const char *path)
 {
@@ -192,6 +192,9 @@ static int owner_simple(struct arca_cli *cli, int argc, char **argv, const char 
         cli_print_json(ans);
     else if (rc == 0 && json_object_get(ans, "checkpoint") != NULL)
         printf("%s\n", json_string_value(json_object_get(ans, "checkpoint")));
+    else if (rc == 0 && json_object_get(ans, "path") != NULL)
+        printf("snapshot written on the CAS host: %s\n",
+               json_string_value(json_object_get(ans, "path")));
     else if (rc == 0)
         printf("database key rotated: %lld records re-encrypted\n",
                (long long)json_integer_value(json_object_get(ans, "records")));
@@ -208,4 +211,9 @@ int cas_rotate_key(struct arca_cli *cli, int argc, char **argv)
 int cas_audit_checkpoint(struct arca_cli *cli, int argc, char **argv)
 {
     return owner_simple(cli, argc, argv, "GET", "/v1/owner/audit-checkpoint");
+}
+
+int cas_snapshot(struct arca_cli *cli, int argc, char **argv)
+{
+    return owner_simple(cli, argc, argv, "POST", "/v1/owner/snapshot");
 }

@@ -36,5 +36,6 @@ int cas_register_backup(struct arca_cli *cli, int argc, char **argv);
 int cas_owner(struct arca_cli *cli, int argc, char **argv);
 int cas_rotate_key(struct arca_cli *cli, int argc, char **argv);
 int cas_audit_checkpoint(struct arca_cli *cli, int argc, char **argv);
+int cas_snapshot(struct arca_cli *cli, int argc, char **argv);
 
 #endif

@@ -186,6 +186,20 @@ static void h_rotate_key(struct arcad_request *req, void *arg)
         arcad_reply_json(req, 200, json_pack("{s:I}", "records", (json_int_t)n));
 }
 
+static void h_snapshot(struct arcad_request *req, void *arg)
+{
+    (void)arg;
+    uint8_t id[32];
+    char path[4200];
+    if (!have_owner(req))
+        return;
+    int rc = arca_owner_snapshot(req->ctx->owner, caller_of(req, id), path, sizeof(path));
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        arcad_reply_json(req, 200, json_pack("{s:s}", "path", path));
+}
+
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     /* A non-NULL arg selects the second job of a handler that serves two routes. */
@@ -211,5 +225,8 @@ int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/rotate-key",
                               ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD, "owner_rotate_key",
                               h_rotate_key, ctx));
+    ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/snapshot",
+                              ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD, "owner_snapshot", h_snapshot,
+                              ctx));
     return 0;
 }

@@ -1,6 +1,10 @@
 """Helpers of the owner tests (test_owner_*.py): a provisioned arcad."""
+import hashlib
 import os
 import re
+import shutil
+
+import conftest
 
 from conftest import make_identity, run_cli
 
@@ -17,3 +21,14 @@ def provision(arcad_factory, tmp_path, config="version: 1\n"):
                 "--owner-config", cfg)
     assert p.returncode == 0, p.stderr
     return a, owner
+
+
+def rebuilt(tmp_path, tag):
+    """A copy of arcad with bytes appended: another simulated measurement, same program.
+    Returns (path, measurement hex)."""
+    p = os.path.join(str(tmp_path), "arcad-" + tag)
+    shutil.copy2(conftest.ARCAD, p)
+    with open(p, "ab") as f:
+        f.write(b"\0arca-rebuilt-" + tag.encode())
+    with open(p, "rb") as f:
+        return p, hashlib.sha256(f.read()).hexdigest()

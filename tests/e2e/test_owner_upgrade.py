@@ -3,7 +3,6 @@ simulation the sealing keys derive from arcad's measurement (SHA-256 of its bina
 ELF with bytes appended is "another build". It refuses the old data dir and says what to do; once
 the owner registered its measurement on the running old version it opens the data (same CAS key,
 same sessions, same audit log), and only that measurement does."""
-import hashlib
 import json
 import os
 import shutil
@@ -12,20 +11,10 @@ import pytest
 
 import conftest
 from conftest import https_json, make_identity, run_cli
-from owner_util import provision
+from owner_util import provision, rebuilt
 
 BIN_ORIG = conftest.ARCAD
 SESSION = 'name: upg\nversion: "0.3"\nsecrets:\n  - name: k\n    kind: binary\n'
-
-
-def rebuilt(tmp_path, tag):
-    """A copy of arcad with bytes appended: another measurement, same program."""
-    p = os.path.join(str(tmp_path), "arcad-" + tag)
-    shutil.copy2(conftest.ARCAD, p)
-    with open(p, "ab") as f:
-        f.write(b"\0arca-upgrade-test-" + tag.encode())
-    with open(p, "rb") as f:
-        return p, hashlib.sha256(f.read()).hexdigest()
 
 
 def start(a, ident):

@@ -11,6 +11,7 @@
 #include "base/time.h"
 #include "crypto/crypto.h"
 #include "limits/limits.h"
+#include "owner/snapshot.h"
 
 #define RECORD_MAX (256 * 1024)
 
@@ -429,4 +430,13 @@ int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **
     arca_buf_free(&sig);
     arca_buf_free(&both);
     return rc;
+}
+
+int arca_owner_snapshot(struct arca_owner *o, const uint8_t *caller, char *out, size_t n)
+{
+    ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    ARCA_TRY(arca_owner_check(o, caller, "snapshot"));
+    ARCA_TRY(arca_snapshot_write(o->opts.data_dir, o->opts.store, out, n));
+    audit(o, ARCA_AUDIT_OWNER_SNAPSHOT, json_pack("{s:s}", "path", out));
+    return 0;
 }

@@ -40,6 +40,7 @@
 #define ARCA_AUDIT_OWNER_BACKUP "owner_backup_registered"
 #define ARCA_AUDIT_OWNER_REFUSED "owner_refused"
 #define ARCA_AUDIT_OWNER_KEY_ROTATED "owner_key_rotated"
+#define ARCA_AUDIT_OWNER_SNAPSHOT "owner_snapshot"
 
 struct arca_audit;
 
@@ -107,5 +108,9 @@ int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t 
  * keep it off the host and detect a cut log later. ARCA_ERR_NOT_FOUND if none yet.
  */
 int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **out);
+
+/* Writes a snapshot of the data directory (owner only; owner/snapshot.h) and returns its
+ * directory in out[n]. */
+int arca_owner_snapshot(struct arca_owner *o, const uint8_t *caller, char *out, size_t n);
 
 #endif

@@ -112,6 +112,15 @@ int arca_store_compact(struct arca_store *s, uint64_t *removed);
  */
 int arca_store_rotate_key(struct arca_store *s, uint64_t *records);
 
+/*
+ * Writes a consistent copy of the store while it serves: holds the writer (writes wait; reads
+ * go on), calls during(arg) if not NULL (the caller copies what must match this state, e.g. the
+ * audit log), copies the database to the new file db_out (SQLite online backup) and the
+ * key-store to ks_out. Both stay sealed as they are: the copy opens where the store opens.
+ */
+int arca_store_snapshot(struct arca_store *s, const char *db_out, const char *ks_out,
+                        int (*during)(void *arg), void *arg);
+
 /* ---- sessions ------------------------------------------------------------------------------ */
 
 /* One immutable session version. All pointers owned by the struct (arca_store_session_free). */
