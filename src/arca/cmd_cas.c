@@ -21,15 +21,23 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "client.h"
+#include "cmd_owner.h"
 #include "crypto/crypto.h"
 #include "evidence/sim.h"
-
-#define MAX_MEASUREMENTS 16
 
 static void cas_usage(FILE *f)
 {
     fprintf(f, "usage: arca cas attest [HOST:PORT] [--accept-simulation] [--measurement HEX]...\n"
-               "       arca cas show [-o json] [--session-encryption-key]\n\n"
+               "       arca cas show [-o json] [--session-encryption-key]\n"
+               "       arca cas provision HOST:PORT --token T --owner-config FILE\n"
+               "                          [--skip-if-provisioned] [--accept-simulation]\n"
+               "                          [--measurement HEX]...\n"
+               "       arca cas register-upgrade --measurement HEX\n"
+               "       arca cas register-backup --cas-key HEX\n"
+               "       arca cas owner [--set-config FILE] [-o json]\n"
+               "       arca cas rotate-key\n"
+               "       arca cas audit-checkpoint [-o json]\n"
+               "       arca cas snapshot [-o json]\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
                "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
                "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
@@ -37,11 +45,22 @@ static void cas_usage(FILE *f)
                "measurements of the arcad binary.\n"
                "show prints the pinned key of the CAS (--cas, else the default one); with\n"
                "--session-encryption-key the attested CAS's X25519 key for `session encrypt`.\n"
+               "provision attests the CAS like attest, then makes this client's key its owner\n"
+               "with the one-time token arcad printed and the owner configuration FILE.\n"
+               "register-upgrade / register-backup (owner only) let a new arcad build (by\n"
+               "measurement) or another machine's arcad (by CAS key) take over the data.\n"
+               "owner shows the owner record (owner only), or replaces the configuration.\n"
+               "rotate-key (owner only) re-encrypts every record under a new database key.\n"
+               "audit-checkpoint (owner only) prints the latest audit checkpoint as SEQ:SIG\n"
+               "for `arca audit verify --checkpoint`.\n"
+               "snapshot (owner only) writes a consistent sealed copy of the data directory\n"
+               "on the CAS host (DATA_DIR/snapshots/...) while it serves.\n"
                "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");
 }
 
-static int verify_answer(json_t *a, const uint8_t nonce[32], bool accept_sim, uint8_t (*meas)[32],
-                         size_t nmeas, uint8_t cas_key[32], char measurement_hex[65])
+static int verify_answer(json_t *a, const uint8_t nonce[32], bool accept_sim,
+                         const uint8_t (*meas)[32], size_t nmeas, uint8_t cas_key[32],
+                         char measurement_hex[65])
 {
     struct arca_api_cas_evidence e;
     arca_api_cas_evidence_init(&e);
@@ -94,35 +113,50 @@ static void warn_if_repinning(json_t *db, const char *addr, const char *khex)
                 addr, old, khex);
 }
 
+int cas_take_arg(const char *cmd, struct cas_attest_opts *o, int argc, char **argv, int *i,
+                 const char **addr)
+{
+    const char *arg = argv[*i];
+    if (strcmp(arg, "--accept-simulation") == 0) {
+        o->accept_sim = true;
+    } else if (strcmp(arg, "--measurement") == 0) {
+        if (*i + 1 >= argc || o->nmeas >= CAS_MAX_MEASUREMENTS ||
+            arca_hex_decode_fixed(o->meas[o->nmeas], 32, argv[*i + 1], strlen(argv[*i + 1])) < 0)
+            return cli_fail(ARCA_EXIT_USAGE, "--measurement needs 64 hex digits");
+        o->nmeas++;
+        (*i)++;
+    } else if (arg[0] == '-') {
+        return cli_fail(ARCA_EXIT_USAGE, "cas %s: unknown option '%s'", cmd, arg);
+    } else if (*addr != NULL) {
+        return cli_fail(ARCA_EXIT_USAGE, "cas %s: unexpected argument '%s'", cmd, arg);
+    } else {
+        *addr = arg;
+    }
+    return ARCA_EXIT_OK;
+}
+
 static int cas_attest(struct arca_cli *cli, int argc, char **argv)
 {
     const char *addr = NULL;
-    bool accept_sim = false;
-    uint8_t meas[MAX_MEASUREMENTS][32];
-    size_t nmeas = 0;
+    struct cas_attest_opts o = {0};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--accept-simulation") == 0) {
-            accept_sim = true;
-        } else if (strcmp(argv[i], "--measurement") == 0) {
-            if (i + 1 >= argc || nmeas >= MAX_MEASUREMENTS ||
-                arca_hex_decode_fixed(meas[nmeas], 32, argv[i + 1], strlen(argv[i + 1])) < 0)
-                return cli_fail(ARCA_EXIT_USAGE, "--measurement needs 64 hex digits");
-            nmeas++;
-            i++;
-        } else if (argv[i][0] == '-') {
-            return cli_fail(ARCA_EXIT_USAGE, "cas attest: unknown option '%s'", argv[i]);
-        } else if (addr == NULL) {
-            addr = argv[i];
-        } else {
-            return cli_fail(ARCA_EXIT_USAGE, "cas attest: unexpected argument '%s'", argv[i]);
-        }
+        int ex = cas_take_arg("attest", &o, argc, argv, &i, &addr);
+        if (ex != ARCA_EXIT_OK)
+            return ex;
     }
     if (addr == NULL)
         addr = cli->cas;
     if (addr == NULL)
         return cli_fail(ARCA_EXIT_USAGE, "cas attest: which CAS? give HOST:PORT");
+    uint8_t cas_key[32];
+    return cas_attest_pin(cli, addr, &o, cas_key);
+}
 
-    uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], cas_key[32];
+int cas_attest_pin(struct arca_cli *cli, const char *addr, const struct cas_attest_opts *o,
+                   uint8_t cas_key[32])
+{
+    bool accept_sim = o->accept_sim;
+    uint8_t nonce[ARCA_LAUNCH_NONCE_LEN];
     char nonce_hex[2 * ARCA_LAUNCH_NONCE_LEN + 1], path[256], mhex[65] = "";
     struct arca_client *c = NULL;
     json_t *a = NULL, *v = NULL, *db = NULL;
@@ -139,7 +173,7 @@ static int cas_attest(struct arca_cli *cli, int argc, char **argv)
     c = NULL;
     if (rc < 0)
         goto fail;
-    rc = verify_answer(a, nonce, accept_sim, meas, nmeas, cas_key, mhex);
+    rc = verify_answer(a, nonce, accept_sim, o->meas, o->nmeas, cas_key, mhex);
     if (rc < 0)
         goto fail;
     /* Prove the TLS endpoint holds the attested key before recording it. */
@@ -169,12 +203,14 @@ static int cas_attest(struct arca_cli *cli, int argc, char **argv)
     rc = arca_cas_db_save(cli, db);
     if (rc < 0)
         goto fail;
-    if (cli->output == ARCA_OUTPUT_JSON) {
-        json_t *o =
+    if (o->quiet) {
+        /* the caller reports */
+    } else if (cli->output == ARCA_OUTPUT_JSON) {
+        json_t *j =
             json_pack("{s:s, s:s, s:s, s:s, s:b}", "address", addr, "cas_key", khex, "measurement",
                       mhex, "evidence_type", ARCA_API_EVIDENCE_SIM, "insecure", 1);
-        cli_print_json(o);
-        json_decref(o);
+        cli_print_json(j);
+        json_decref(j);
     } else {
         printf("WARNING: %s runs on INSECURE simulated evidence (no TEE)\n"
                "attested CAS %s\nCAS key: %s\nmeasurement: %s\n",
@@ -238,6 +274,14 @@ static int cas_show_cmd(struct arca_cli *cli, int argc, char **argv)
 
 int cmd_cas(struct arca_cli *cli, int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"attest", cas_attest}, {"show", cas_show_cmd}};
+    static const struct cli_sub subs[] = {{"attest", cas_attest},
+                                          {"show", cas_show_cmd},
+                                          {"provision", cas_provision},
+                                          {"register-upgrade", cas_register_upgrade},
+                                          {"register-backup", cas_register_backup},
+                                          {"owner", cas_owner},
+                                          {"rotate-key", cas_rotate_key},
+                                          {"audit-checkpoint", cas_audit_checkpoint},
+                                          {"snapshot", cas_snapshot}};
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), cas_usage, argc, argv);
 }

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "api/json.h"
+#include "api_owner.h"
 #include "arcad_internal.h"
 #include "audit/audit.h"
+#include "base/enc.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/proc.h"
@@ -21,6 +23,7 @@
 #include "evidence/dcap_verify.h"
 #include "evidence/sim.h"
 #include "limits/limits.h"
+#include "owner/owner.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
 
@@ -92,16 +95,58 @@ static int parse_num(const char *flag, const char *v, long lo, long hi, long *ou
     return 0;
 }
 
-/* The store's sealer in simulation: HKDF over the platform secret and arcad's measurement. */
+/* The store's sealer in simulation: HKDF over the platform secret and arcad's measurement, or
+ * the keys a predecessor handed this build in its successor slot (owner/slot.h). */
 struct sim_sealer {
     struct arca_sim_platform *p;
     const uint8_t *measurement;
+    bool inherited;
+    struct arca_seal_keys keys; /* secret, when inherited */
 };
 
 static int sim_get_key(void *vctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN])
 {
     struct sim_sealer *s = vctx;
+    if (s->inherited) {
+        struct arca_store_sealer k;
+        arca_seal_keys_sealer(&s->keys, &k);
+        return k.get_key(k.ctx, purpose, key);
+    }
     return arca_sim_seal_key(s->p, s->measurement, purpose, key);
+}
+
+/* Successor-slot keys: only the platform derives them for a measurement (slot.h). */
+static int sim_slot_key(void *vctx, const uint8_t m[32], uint8_t key[ARCA_STORE_KEY_LEN])
+{
+    struct sim_sealer *s = vctx;
+    return arca_sim_seal_key(s->p, m, ARCA_SLOT_PURPOSE, key);
+}
+
+/* Opens the data directory with the keys of a predecessor build if the owner registered this
+ * one (a slot for its measurement exists); otherwise this build's own keys are used. */
+static int adopt_slot(const char *data_dir, struct sim_sealer *s)
+{
+    int rc = arca_slot_read(data_dir, s->measurement, sim_slot_key, s, &s->keys);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        return 0;
+    ARCA_TRY(rc);
+    s->inherited = true;
+    arca_info("arcad", "opening a data directory sealed by an earlier arcad build through the "
+                       "successor slot registered for this build");
+    return 0;
+}
+
+/* The refusal of a data directory sealed by another build, saying what to do. */
+static int refuse_foreign_seal(const char *data_dir, const uint8_t m[32])
+{
+    char hex[65];
+    arca_hex_fmt(hex, m, 32);
+    return arca_err_set(ARCA_ERR_TAMPERED,
+                        "data dir %s was sealed by another arcad build or platform (this arcad's "
+                        "measurement is %s). If this arcad is an upgrade, let the owner register "
+                        "it on the running previous version (arca cas register-upgrade "
+                        "--measurement %s), then start this one again",
+                        data_dir, hex, hex);
 }
 
 int main(int argc, char **argv)
@@ -505,7 +550,12 @@ int main(int argc, char **argv)
     ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
     sealer_ctx.p = ctx.sim;
     sealer_ctx.measurement = ctx.measurement;
-    ARCA_GUARD(rc, arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created), fail);
+    ARCA_GUARD(rc, adopt_slot(cfg->data_dir, &sealer_ctx), fail);
+    rc = arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created);
+    if (rc == ARCA_ERR_TAMPERED && !sealer_ctx.inherited)
+        rc = refuse_foreign_seal(cfg->data_dir, ctx.measurement);
+    if (rc < 0)
+        goto fail;
 
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
@@ -517,6 +567,14 @@ int main(int argc, char **argv)
     struct arca_audit_options aopt = {
         .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = 128};
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
+    char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
+    struct arca_owner_opts oopt = {.store = ctx.store,
+                                   .audit = ctx.audit,
+                                   .data_dir = cfg->data_dir,
+                                   .sealer = &sealer,
+                                   .slot_key = sim_slot_key,
+                                   .slot_key_ctx = &sealer_ctx};
+    ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
 
     ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
                       "out of memory");
@@ -535,12 +593,18 @@ int main(int argc, char **argv)
                       ARCA_ERR_ALLOC, "out of memory");
     ARCA_GUARD(rc, arcad_api_register(ctx.client_router, &ctx), fail);
     ARCA_GUARD(rc, arcad_peer_register(ctx.enclave_router, &ctx), fail);
+    ARCA_GUARD(rc, arcad_owner_api_register(ctx.client_router, &ctx), fail);
     ARCA_GUARD(rc, enclave_api_register(ctx.enclave_router, &ctx), fail);
 
     printf("CAS key: %s\nCAS key (base58check): %s\n%s\n", ctx.id.key_hex, ctx.id.key_b58,
            created ? "identity created" : "identity loaded");
     if (cfg->allow_simulation)
         printf("WARNING: --allow-simulation: INSECURE simulated evidence is accepted\n");
+    if (token[0] != '\0')
+        printf("unprovisioned: provisioning token %s (single use, valid until arcad stops; "
+               "arca cas provision)\n",
+               token);
+    arca_wipe(token, sizeof(token));
     fflush(stdout);
     arca_info("arcad", "CAS key %s (%s)%s", ctx.id.key_hex, ctx.id.key_b58,
               cfg->allow_simulation ? "; INSECURE simulation allowed" : "");
@@ -561,6 +625,7 @@ fail:
         ctx.enclave_state_free(ctx.enclave_state);
     if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
         ctx.peer_state_free(ctx.peer_state);
+    arca_owner_free(ctx.owner);
     arca_audit_close(ctx.audit);
     arca_store_close(ctx.store);
     arcad_router_free(ctx.client_router);
@@ -570,6 +635,7 @@ fail:
     arcad_metrics_free(ctx.metrics);
     arcad_identity_free(&ctx.id);
     arca_sim_platform_free(ctx.sim);
+    arca_wipe(&sealer_ctx, sizeof(sealer_ctx));
     arca_dcap_cache_free(ctx.dcap_cache);
     arca_ratelimit_free(ctx.client_quota);
     arca_ratelimit_free(ctx.ratelimit);

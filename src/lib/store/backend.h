@@ -80,6 +80,9 @@ struct arca_store_backend_ops {
     int (*journal_add)(void *be, const struct arca_store_jentry *e);
     /* Removes every journal entry (compaction re-adds the ones it keeps, same transaction). */
     int (*journal_clear)(void *be);
+    /* Copies the whole database as of now into a new file at path (SQLite: the online backup
+     * API on the writer connection; the caller holds the writer so no write runs meanwhile). */
+    int (*backup)(void *be, const char *path);
     /* Durable when it returns 0. */
     int (*commit)(void *be);
     void (*rollback)(void *be);

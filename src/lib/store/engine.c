@@ -129,9 +129,14 @@ static int row_open(const struct arca_store *s, int tbl, const uint8_t rkey[ARCA
     arca_buf_init(&aad, 256);
     int rc = build_aad(tbl, rkey, row->ver, &aad);
     size_t mark = plain->len;
+    unsigned k = atomic_load(&s->rk) & 1u;
     if (rc == 0)
-        rc = arca_aead_open(s->reckey, row->nonce, aad.data, aad.len, row->ct.data, row->ct.len,
+        rc = arca_aead_open(s->reckeys[k], row->nonce, aad.data, aad.len, row->ct.data, row->ct.len,
                             plain);
+    /* a key rotation committed between choosing the key and reading the row */
+    if (rc == ARCA_ERR_TAMPERED && (atomic_load(&s->rk) & 1u) != k)
+        rc = arca_aead_open(s->reckeys[k ^ 1u], row->nonce, aad.data, aad.len, row->ct.data,
+                            row->ct.len, plain);
     arca_buf_free(&aad);
     if (rc == ARCA_ERR_TAMPERED || rc == ARCA_ERR_CRYPTO || rc == ARCA_ERR_FORMAT ||
         rc == ARCA_ERR_TRUNCATED)
@@ -270,6 +275,7 @@ int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
 void arca_store_tx_abort(struct arca_store_tx *tx)
 {
     tx->s->ops->rollback(tx->s->be);
+    arca_store_rotation_end(tx->s, false);
     pthread_mutex_unlock(&tx->s->wmu);
 }
 
@@ -277,6 +283,7 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
 {
     struct arca_store *s = tx->s;
     int rc = s->ops->commit(s->be);
+    arca_store_rotation_end(s, rc == 0);
     if (rc < 0) {
         s->ops->rollback(s->be);
         pthread_mutex_unlock(&s->wmu);
@@ -286,7 +293,9 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
     s->seq = tx->seq;
     memcpy(s->head, tx->head, 32);
     struct arca_keystore ks;
+    memset(&ks, 0, sizeof(ks));
     memcpy(ks.dbkey, s->dbkey, sizeof(ks.dbkey));
+    memcpy(ks.idxroot, s->idxroot, sizeof(ks.idxroot));
     ks.commit = s->commit;
     memcpy(ks.head, s->head, sizeof(ks.head));
     rc = arca_keystore_write(s->ks_path, s->seal, &ks);
@@ -337,7 +346,9 @@ int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *
     ARCA_GUARD(rc, arca_store_record_encode(rec, &plain), out);
     ARCA_GUARD(rc, build_aad(rec->tbl, rkey, ver, &aad), out);
     ARCA_GUARD(rc, arca_random(nonce, sizeof(nonce)), out);
-    ARCA_GUARD(rc, arca_aead_seal(s->reckey, nonce, aad.data, aad.len, plain.data, plain.len, &ct),
+    ARCA_GUARD(rc,
+               arca_aead_seal(arca_store_write_key(s), nonce, aad.data, aad.len, plain.data,
+                              plain.len, &ct),
                out);
     ARCA_GUARD(rc, s->ops->put(s->be, rec->tbl, rkey, ver, nonce, ct.data, ct.len), out);
     ARCA_GUARD(rc, ct_hash(nonce, &ct, h), out);
@@ -420,13 +431,15 @@ static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bo
     return 0;
 }
 
-static int derive_keys(struct arca_store *s)
+int arca_store_derive_keys(struct arca_store *s)
 {
     static const char salt[] = "arca-store-v1";
     ARCA_TRY(arca_hkdf(ARCA_SHA256, salt, sizeof(salt) - 1, s->dbkey, sizeof(s->dbkey),
-                       "record key", 10, s->reckey, sizeof(s->reckey)));
-    return arca_hkdf(ARCA_SHA256, salt, sizeof(salt) - 1, s->dbkey, sizeof(s->dbkey), "index key",
-                     9, s->idxkey, sizeof(s->idxkey));
+                       "record key", 10, arca_store_write_key(s), ARCA_AEAD_KEY_LEN));
+    if (s->rotating)
+        return 0; /* the index key stays; readers use it meanwhile */
+    return arca_hkdf(ARCA_SHA256, salt, sizeof(salt) - 1, s->idxroot, sizeof(s->idxroot),
+                     "index key", 9, s->idxkey, sizeof(s->idxkey));
 }
 
 static bool file_exists(const char *path)
@@ -512,6 +525,7 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
         /* key-store first: a crash before the database exists leaves commit 0, which the
          * next open completes */
         ARCA_GUARD(rc, arca_random(ks.dbkey, sizeof(ks.dbkey)), fail);
+        memcpy(ks.idxroot, ks.dbkey, sizeof(ks.idxroot));
         ARCA_GUARD(rc, arca_keystore_write(s->ks_path, s->seal, &ks), fail);
         create_db = true;
     } else if (!have_ks) {
@@ -531,14 +545,25 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
         }
     }
     memcpy(s->dbkey, ks.dbkey, sizeof(s->dbkey));
-    ARCA_GUARD(rc, derive_keys(s), fail);
+    memcpy(s->idxroot, ks.idxroot, sizeof(s->idxroot));
+    ARCA_GUARD(rc, arca_store_derive_keys(s), fail);
     ARCA_GUARD(rc,
                s->ops->open(opt->path, create_db, opt->readers ? opt->readers : 4,
                             opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000, &s->be),
                fail);
     bool reseal = false;
-    ARCA_GUARD(rc, store_verify(s, &ks, &reseal), fail);
-    if (reseal) {
+    rc = store_verify(s, &ks, &reseal);
+    if (rc == ARCA_ERR_TAMPERED && ks.has_prev) {
+        /* a key rotation stopped before its transaction committed: still the previous key */
+        memcpy(s->dbkey, ks.prev, sizeof(s->dbkey));
+        ARCA_GUARD(rc, arca_store_derive_keys(s), fail);
+        rc = store_verify(s, &ks, &reseal);
+    }
+    if (rc < 0)
+        goto fail;
+    if (reseal || ks.has_prev) {
+        memcpy(ks.dbkey, s->dbkey, sizeof(ks.dbkey));
+        ks.has_prev = false;
         ks.commit = s->commit;
         memcpy(ks.head, s->head, 32);
         ARCA_GUARD(rc, arca_keystore_write(s->ks_path, s->seal, &ks), fail);

@@ -16,6 +16,7 @@
 #define ARCA_STORE_ENGINE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,9 +35,17 @@ struct arca_store {
     int lock_fd; /* flock on "<keystore>.lock": one process per store */
     uint8_t seal[ARCA_STORE_KEY_LEN];
     uint8_t dbkey[ARCA_STORE_KEY_LEN];
-    uint8_t reckey[ARCA_AEAD_KEY_LEN]; /* AES-256-GCM */
-    uint8_t idxkey[32];                /* HMAC-SHA-256 */
-    pthread_mutex_t wmu;               /* serialises writers; readers never take it */
+    uint8_t idxroot[ARCA_STORE_KEY_LEN]; /* the index key derives from it (keystore.h) */
+    /* a key rotation (rotate.c) is in its write transaction: records so far were under
+     * prev_dbkey, restored if the transaction does not commit (under wmu) */
+    bool rotating;
+    uint8_t prev_dbkey[ARCA_STORE_KEY_LEN];
+    /* AES-256-GCM record keys: readers use reckeys[rk & 1]; a rotation derives the new one into
+     * the other slot and flips rk when it commits (readers take no lock) */
+    uint8_t reckeys[2][ARCA_AEAD_KEY_LEN];
+    atomic_uint rk;
+    uint8_t idxkey[32];  /* HMAC-SHA-256 */
+    pthread_mutex_t wmu; /* serialises writers; readers never take it */
     /* writer state, under wmu */
     uint64_t commit;
     uint64_t seq;
@@ -80,6 +89,15 @@ struct arca_store_tx {
     uint64_t seq;
     uint8_t head[ARCA_STORE_HASH_LEN];
 };
+
+/* Derives the record key from s->dbkey (into the slot writes use) and the index key from
+ * s->idxroot. */
+int arca_store_derive_keys(struct arca_store *s);
+/* The record key writes use (with wmu held): the new one while a rotation runs. */
+uint8_t *arca_store_write_key(struct arca_store *s);
+/* Ends a rotation's key switch (rotate.c) with wmu held: committed keeps the new key, else the
+ * previous one is restored. No-op when no rotation runs. */
+void arca_store_rotation_end(struct arca_store *s, bool committed);
 
 /* Takes the writer mutex and opens a backend transaction. On failure nothing is held. */
 int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx);

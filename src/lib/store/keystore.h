@@ -4,21 +4,32 @@
  *
  * File layout (108 bytes): magic "ARCAKS01" | nonce[12] | AEAD(payload) (72 + 16-byte tag),
  * payload = dbkey[32] | u64be commit | head[32], associated data = the magic.
+ * After a key rotation (rotate.c) the layout is "ARCAKS02" (172 bytes), payload = dbkey[32] |
+ * idxroot[32] | prev[32] | u64be commit | head[32]: the index key keeps deriving from the first
+ * database key (idxroot; row keys and tombstones stay valid), and prev (all zero = none) is the
+ * database key the records may still be under while a rotation is not committed yet. A store
+ * that never rotated keeps writing version 1, byte for byte as before.
  * Rewritten atomically on every commit: write a temporary file, fsync, rename, fsync the
  * directory.
  */
 #ifndef ARCA_STORE_KEYSTORE_H
 #define ARCA_STORE_KEYSTORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
 
 #define ARCA_KEYSTORE_MAGIC "ARCAKS01"
+#define ARCA_KEYSTORE_MAGIC2 "ARCAKS02"
 #define ARCA_KEYSTORE_FILE_LEN 108
+#define ARCA_KEYSTORE_FILE_LEN2 172
 
 struct arca_keystore {
-    uint8_t dbkey[ARCA_STORE_KEY_LEN]; /* secret: wipe */
+    uint8_t dbkey[ARCA_STORE_KEY_LEN];   /* secret: wipe */
+    uint8_t idxroot[ARCA_STORE_KEY_LEN]; /* secret; equals dbkey until the first rotation */
+    bool has_prev;                       /* a rotation is in flight: records may be under prev */
+    uint8_t prev[ARCA_STORE_KEY_LEN];    /* secret */
     uint64_t commit;
     uint8_t head[ARCA_STORE_HASH_LEN];
 };

@@ -103,6 +103,24 @@ int arca_store_state(struct arca_store *s, uint64_t *commit, uint8_t head[ARCA_S
  */
 int arca_store_compact(struct arca_store *s, uint64_t *removed);
 
+/*
+ * Re-encrypts every record under a new random database key (docs/internals/store.md "Key
+ * rotation") in one durable write; the index key stays, so nothing else changes for callers.
+ * Crash-safe: killed at any moment, the store reopens with every record, under the old or the
+ * new key. *records (may be NULL) gets the number of records rewritten. Holds the writer for
+ * the whole rewrite and the records in memory.
+ */
+int arca_store_rotate_key(struct arca_store *s, uint64_t *records);
+
+/*
+ * Writes a consistent copy of the store while it serves: holds the writer (writes wait; reads
+ * go on), calls during(arg) if not NULL (the caller copies what must match this state, e.g. the
+ * audit log), copies the database to the new file db_out (SQLite online backup) and the
+ * key-store to ks_out. Both stay sealed as they are: the copy opens where the store opens.
+ */
+int arca_store_snapshot(struct arca_store *s, const char *db_out, const char *ks_out,
+                        int (*during)(void *arg), void *arg);
+
 /* ---- sessions ------------------------------------------------------------------------------ */
 
 /* One immutable session version. All pointers owned by the struct (arca_store_session_free). */

@@ -409,6 +409,32 @@ static int sq_commit(void *be)
     return step_done(&q->w, ST_COMMIT, "commit");
 }
 
+static int sq_backup(void *be, const char *path)
+{
+    struct sq *q = be;
+    sqlite3 *dst = NULL;
+    int rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        int e = sq_err(dst, rc, "snapshot open");
+        sqlite3_close(dst);
+        return e;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", q->w.db, "main");
+    if (b == NULL) {
+        int e = sq_err(dst, sqlite3_errcode(dst), "snapshot");
+        sqlite3_close(dst);
+        return e;
+    }
+    rc = sqlite3_backup_step(b, -1);
+    int frc = sqlite3_backup_finish(b);
+    if (rc == SQLITE_DONE)
+        rc = frc;
+    int e = rc == SQLITE_OK ? 0 : sq_err(dst, rc, "snapshot");
+    if (sqlite3_close(dst) != SQLITE_OK && e == 0)
+        e = arca_err_set(ARCA_ERR_IO, "store: snapshot %s: close failed", path);
+    return e;
+}
+
 static void sq_rollback(void *be)
 {
     struct sq *q = be;
@@ -482,4 +508,5 @@ const struct arca_store_backend_ops arca_store_sqlite_ops = {
     .journal_clear = sq_journal_clear,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .backup = sq_backup,
 };

@@ -1,0 +1,442 @@
+/* The owner record, provisioning and the owner-only operations (owner.h). */
+#include "owner/owner.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "base/enc.h"
+#include "base/err.h"
+#include "base/time.h"
+#include "crypto/crypto.h"
+#include "limits/limits.h"
+#include "owner/snapshot.h"
+
+#define RECORD_MAX (256 * 1024)
+
+struct arca_owner {
+    struct arca_owner_opts opts;
+    pthread_mutex_t mu;
+    json_t *rec; /* the owner record; NULL while unprovisioned */
+    uint8_t owner[32];
+    uint8_t token_hash[32]; /* SHA-256 of the token's hex text; zero once provisioned */
+    struct arca_throttle *guesses;
+};
+
+static void audit(struct arca_owner *o, const char *event, json_t *fields)
+{
+    if (o->opts.audit != NULL)
+        arca_audit_append(o->opts.audit, event, fields, NULL);
+    json_decref(fields);
+}
+
+static void refused(struct arca_owner *o, const uint8_t *caller, const char *what, int rc)
+{
+    char hex[65] = "";
+    if (caller != NULL)
+        arca_hex_fmt(hex, caller, 32);
+    audit(o, ARCA_AUDIT_OWNER_REFUSED,
+          json_pack("{s:s, s:s, s:s}", "operation", what, "client", hex, "reason",
+                    arca_strerror(rc)));
+}
+
+static int record_save(struct arca_owner *o, json_t *rec)
+{
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text == NULL)
+        return arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    int rc = arca_store_meta_put(o->opts.store, ARCA_OWNER_META_KEY, text, strlen(text));
+    free(text);
+    return rc < 0 ? arca_err_wrap(rc, "owner: saving the owner record") : 0;
+}
+
+static int record_load(struct arca_owner *o)
+{
+    struct arca_buf b;
+    arca_buf_init(&b, RECORD_MAX);
+    int rc = arca_store_meta_get(o->opts.store, ARCA_OWNER_META_KEY, &b);
+    if (rc == ARCA_ERR_NOT_FOUND) {
+        arca_buf_free(&b);
+        return 0;
+    }
+    json_error_t jerr;
+    json_t *rec =
+        rc == 0 ? json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    arca_buf_free(&b);
+    ARCA_TRY(rc);
+    const char *owner = json_string_value(json_object_get(rec, "owner"));
+    if (owner == NULL || arca_hex_decode_fixed(o->owner, 32, owner, strlen(owner)) < 0) {
+        json_decref(rec);
+        return arca_err_set(ARCA_ERR_TAMPERED, "owner: the stored owner record does not decode");
+    }
+    o->rec = rec;
+    return 0;
+}
+
+/* Appends hex to the string array rec[key] unless present. */
+static int list_add(json_t *rec, const char *key, const uint8_t v[32])
+{
+    char hex[65];
+    arca_hex_fmt(hex, v, 32);
+    json_t *a = json_object_get(rec, key);
+    if (!json_is_array(a)) {
+        a = json_array();
+        if (a == NULL || json_object_set_new(rec, key, a) != 0)
+            return arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), hex) == 0)
+            return 0;
+    }
+    if (json_array_append_new(a, json_string(hex)) != 0)
+        return arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    return 0;
+}
+
+static int write_slot(struct arca_owner *o, const uint8_t m[32])
+{
+    struct arca_seal_keys keys;
+    int rc = arca_seal_keys_get(o->opts.sealer, &keys);
+    if (rc == 0)
+        rc = arca_slot_write(o->opts.data_dir, m, o->opts.slot_key, o->opts.slot_key_ctx, &keys);
+    arca_wipe(&keys, sizeof(keys));
+    return rc;
+}
+
+int arca_owner_open(const struct arca_owner_opts *opts, struct arca_owner **out,
+                    char token_hex[ARCA_OWNER_TOKEN_HEX_LEN + 1])
+{
+    ARCA_ENSURE(opts != NULL && opts->store != NULL && opts->data_dir != NULL &&
+                    opts->sealer != NULL && opts->slot_key != NULL && out != NULL &&
+                    token_hex != NULL,
+                ARCA_ERR_INVALID_ARG, "owner: missing option");
+    *out = NULL;
+    token_hex[0] = '\0';
+    struct arca_owner *o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return arca_err_set(ARCA_ERR_ALLOC, "owner");
+    o->opts = *opts;
+    pthread_mutex_init(&o->mu, NULL);
+    struct arca_throttle_cfg tc;
+    arca_throttle_cfg_default(&tc);
+    int rc = arca_throttle_new(&tc, &o->guesses);
+    if (rc == 0)
+        rc = record_load(o);
+    if (rc == 0 && o->rec == NULL) {
+        uint8_t raw[ARCA_OWNER_TOKEN_HEX_LEN / 2];
+        rc = arca_random(raw, sizeof(raw));
+        if (rc == 0) {
+            arca_hex_fmt(token_hex, raw, sizeof(raw));
+            rc = arca_sha256(token_hex, ARCA_OWNER_TOKEN_HEX_LEN, o->token_hash);
+        }
+        arca_wipe(raw, sizeof(raw));
+        if (rc < 0)
+            arca_wipe(token_hex, ARCA_OWNER_TOKEN_HEX_LEN + 1);
+    }
+    if (rc < 0) {
+        arca_owner_free(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+void arca_owner_free(struct arca_owner *o)
+{
+    if (o == NULL)
+        return;
+    json_decref(o->rec);
+    arca_throttle_free(o->guesses);
+    pthread_mutex_destroy(&o->mu);
+    arca_wipe(o, sizeof(*o));
+    free(o);
+}
+
+json_t *arca_owner_status(struct arca_owner *o)
+{
+    pthread_mutex_lock(&o->mu);
+    json_t *j = json_pack("{s:b}", "provisioned", o->rec != NULL);
+    if (j != NULL && o->rec != NULL)
+        json_object_set(j, "owner", json_object_get(o->rec, "owner"));
+    pthread_mutex_unlock(&o->mu);
+    return j;
+}
+
+/* Parses yaml into a config; on failure *invalid is set and diag says where. */
+static int parse_config(const char *yaml, size_t len, struct arca_owner_config *cfg,
+                        struct arca_diag *diag, bool *invalid)
+{
+    int rc = arca_owner_config_parse(yaml, len, "owner-config", cfg, diag);
+    if (rc < 0) {
+        *invalid = true;
+        return arca_err_set(rc, "owner configuration is invalid (%zu error%s)", diag->n,
+                            diag->n == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+/* A new record for owner with the configuration text (new reference, NULL: out of memory). */
+static json_t *record_new(const uint8_t owner[32], const char *yaml, size_t len)
+{
+    char hex[65];
+    arca_hex_fmt(hex, owner, 32);
+    return json_pack("{s:s, s:I, s:s%, s:[], s:[]}", "owner", hex, "provisioned_at",
+                     (json_int_t)arca_time_now(), "config", yaml, len, "upgrades", "backups");
+}
+
+/* Adds cfg's successors to rec and writes the upgrade slots (before the record is stored, so a
+ * stored registration always has its slot). */
+static int apply_successors(struct arca_owner *o, json_t *rec, const struct arca_owner_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_upgrades; i++) {
+        ARCA_TRY(write_slot(o, cfg->upgrades[i]));
+        ARCA_TRY(list_add(rec, "upgrades", cfg->upgrades[i]));
+    }
+    for (size_t i = 0; i < cfg->n_backups; i++)
+        ARCA_TRY(list_add(rec, "backups", cfg->backups[i]));
+    return 0;
+}
+
+int arca_owner_provision(struct arca_owner *o, const uint8_t *caller, const void *guess_key,
+                         size_t guess_len, const char *token, size_t token_len, const char *yaml,
+                         size_t yaml_len, struct arca_diag *diag, bool *invalid)
+{
+    ARCA_ENSURE(o != NULL && diag != NULL && invalid != NULL, ARCA_ERR_INVALID_ARG,
+                "owner: missing argument");
+    *invalid = false;
+    if (caller == NULL)
+        return arca_err_set(ARCA_ERR_UNAUTHENTICATED,
+                            "provisioning needs a client certificate: its key becomes the owner");
+    int64_t now = arca_time_mono_ms(), wait_ms = 0;
+    int rc = 0;
+    json_t *rec = NULL;
+    pthread_mutex_lock(&o->mu);
+    if (o->rec != NULL) {
+        rc = arca_err_set(ARCA_ERR_EXISTS, "arcad is already provisioned; the provisioning "
+                                           "token was single-use");
+        goto out;
+    }
+    if (arca_throttle_check(o->guesses, guess_key, guess_len, now, &wait_ms, NULL) < 0) {
+        rc = arca_err_set(ARCA_ERR_LIMIT,
+                          "too many wrong provisioning tokens from this address; try again in "
+                          "%lld s",
+                          (long long)((wait_ms + 999) / 1000));
+        goto out;
+    }
+    uint8_t h[32];
+    ARCA_GUARD(rc, arca_sha256(token != NULL ? token : "", token != NULL ? token_len : 0, h), out);
+    if (!arca_memeq(h, o->token_hash, 32)) {
+        arca_throttle_fail(o->guesses, guess_key, guess_len, now, NULL);
+        rc = arca_err_set(ARCA_ERR_DENIED, "wrong provisioning token (see the line \"provisioning "
+                                           "token\" that arcad printed at this start)");
+        goto out;
+    }
+    arca_throttle_success(o->guesses, guess_key, guess_len);
+    struct arca_owner_config cfg;
+    ARCA_GUARD(rc, parse_config(yaml, yaml_len, &cfg, diag, invalid), out);
+    rec = record_new(caller, yaml, yaml_len);
+    ARCA_GUARD_ENSURE(rc, rec != NULL, out, ARCA_ERR_ALLOC, "owner: record");
+    ARCA_GUARD(rc, apply_successors(o, rec, &cfg), out);
+    ARCA_GUARD(rc, record_save(o, rec), out);
+    o->rec = rec;
+    rec = NULL;
+    memcpy(o->owner, caller, 32);
+    arca_wipe(o->token_hash, sizeof(o->token_hash));
+out:
+    pthread_mutex_unlock(&o->mu);
+    json_decref(rec);
+    char hex[65];
+    arca_hex_fmt(hex, caller, 32);
+    if (rc == 0)
+        audit(o, ARCA_AUDIT_OWNER_PROVISIONED, json_pack("{s:s}", "owner", hex));
+    else
+        refused(o, caller, "provision", rc);
+    return rc;
+}
+
+/* With o->mu held. */
+static int check_locked(struct arca_owner *o, const uint8_t *caller, const char *what)
+{
+    int rc = 0;
+    if (o->rec == NULL)
+        rc = arca_err_set(ARCA_ERR_CONFLICT,
+                          "%s: arcad is not provisioned; provision it first (arca cas provision "
+                          "HOST:PORT --token T --owner-config FILE)",
+                          what);
+    else if (caller == NULL)
+        rc = arca_err_set(ARCA_ERR_UNAUTHENTICATED, "%s: needs the owner's client certificate",
+                          what);
+    else if (!arca_memeq(caller, o->owner, 32))
+        rc = arca_err_set(ARCA_ERR_DENIED, "%s: only the owner of this arcad may do this", what);
+    if (rc < 0)
+        refused(o, caller, what, rc);
+    return rc;
+}
+
+int arca_owner_check(struct arca_owner *o, const uint8_t *caller, const char *what)
+{
+    ARCA_ENSURE_REF(o);
+    pthread_mutex_lock(&o->mu);
+    int rc = check_locked(o, caller, what);
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+int arca_owner_get(struct arca_owner *o, const uint8_t *caller, json_t **out)
+{
+    ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    pthread_mutex_lock(&o->mu);
+    int rc = check_locked(o, caller, "owner record");
+    if (rc == 0 && (*out = json_deep_copy(o->rec)) == NULL)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+/* Runs change on a copy of the record and stores it; the record in memory changes only once the
+ * store has it. */
+static int update(struct arca_owner *o, const uint8_t *caller, const char *what,
+                  int (*change)(struct arca_owner *o, json_t *rec, const void *arg),
+                  const void *arg)
+{
+    pthread_mutex_lock(&o->mu);
+    json_t *rec = NULL;
+    int rc = check_locked(o, caller, what);
+    if (rc == 0 && (rec = json_deep_copy(o->rec)) == NULL)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    if (rc == 0)
+        rc = change(o, rec, arg);
+    if (rc == 0)
+        rc = record_save(o, rec);
+    if (rc == 0) {
+        json_decref(o->rec);
+        o->rec = rec;
+        rec = NULL;
+    }
+    pthread_mutex_unlock(&o->mu);
+    json_decref(rec);
+    return rc;
+}
+
+struct config_arg {
+    const char *yaml;
+    size_t len;
+    struct arca_diag *diag;
+    bool *invalid;
+};
+
+static int change_config(struct arca_owner *o, json_t *rec, const void *varg)
+{
+    const struct config_arg *a = varg;
+    struct arca_owner_config cfg;
+    ARCA_TRY(parse_config(a->yaml, a->len, &cfg, a->diag, a->invalid));
+    ARCA_TRY(apply_successors(o, rec, &cfg));
+    if (json_object_set_new(rec, "config", json_stringn(a->yaml, a->len)) != 0)
+        return arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    return 0;
+}
+
+int arca_owner_config_set(struct arca_owner *o, const uint8_t *caller, const char *yaml,
+                          size_t yaml_len, struct arca_diag *diag, bool *invalid)
+{
+    ARCA_ENSURE(o != NULL && diag != NULL && invalid != NULL, ARCA_ERR_INVALID_ARG,
+                "owner: missing argument");
+    *invalid = false;
+    struct config_arg a = {yaml, yaml_len, diag, invalid};
+    int rc = update(o, caller, "owner config", change_config, &a);
+    if (rc == 0)
+        audit(o, ARCA_AUDIT_OWNER_CONFIG, json_pack("{s:I}", "bytes", (json_int_t)yaml_len));
+    return rc;
+}
+
+static int change_upgrade(struct arca_owner *o, json_t *rec, const void *m)
+{
+    ARCA_TRY(write_slot(o, m));
+    return list_add(rec, "upgrades", m);
+}
+
+static int change_backup(struct arca_owner *o, json_t *rec, const void *k)
+{
+    (void)o;
+    return list_add(rec, "backups", k);
+}
+
+/* Registers a successor with change and audits event with field = hex of v. */
+static int register_successor(struct arca_owner *o, const uint8_t *caller, const char *what,
+                              int (*change)(struct arca_owner *o, json_t *rec, const void *arg),
+                              const uint8_t v[32], const char *event, const char *field)
+{
+    ARCA_ENSURE(o != NULL && v != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    int rc = update(o, caller, what, change, v);
+    char hex[65];
+    arca_hex_fmt(hex, v, 32);
+    if (rc == 0)
+        audit(o, event, json_pack("{s:s}", field, hex));
+    return rc;
+}
+
+int arca_owner_register_upgrade(struct arca_owner *o, const uint8_t *caller,
+                                const uint8_t measurement[32])
+{
+    return register_successor(o, caller, "register-upgrade", change_upgrade, measurement,
+                              ARCA_AUDIT_OWNER_UPGRADE, "measurement");
+}
+
+int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
+                               const uint8_t cas_key[32])
+{
+    return register_successor(o, caller, "register-backup", change_backup, cas_key,
+                              ARCA_AUDIT_OWNER_BACKUP, "cas_key");
+}
+
+int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records)
+{
+    ARCA_ENSURE_REF(o);
+    ARCA_TRY(arca_owner_check(o, caller, "rotate-key"));
+    uint64_t n = 0;
+    int rc = arca_store_rotate_key(o->opts.store, &n);
+    if (rc < 0)
+        return arca_err_wrap(rc, "rotate-key");
+    audit(o, ARCA_AUDIT_OWNER_KEY_ROTATED, json_pack("{s:I}", "records", (json_int_t)n));
+    if (records != NULL)
+        *records = n;
+    return 0;
+}
+
+int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **out)
+{
+    ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    ARCA_TRY(arca_owner_check(o, caller, "audit checkpoint"));
+    struct arca_store_checkpoint cp;
+    int rc = arca_store_checkpoint_latest(o->opts.store, &cp);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        return arca_err_set(ARCA_ERR_NOT_FOUND, "no audit checkpoint yet (arcad checkpoints "
+                                                "every 128 lines and when it stops)");
+    ARCA_TRY(rc);
+    struct arca_buf sig, both;
+    arca_buf_init(&sig, 0);
+    arca_buf_init(&both, 0);
+    rc = arca_base64_encode(&sig, cp.sig, cp.sig_len);
+    if (rc == 0)
+        rc = arca_buf_printf(&both, "%llu:%s", (unsigned long long)cp.seq, arca_buf_cstr(&sig));
+    if (rc == 0 && (*out = json_pack("{s:I, s:I, s:s, s:s}", "seq", (json_int_t)cp.seq, "time",
+                                     (json_int_t)cp.time, "sig", arca_buf_cstr(&sig), "checkpoint",
+                                     arca_buf_cstr(&both))) == NULL)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "owner: checkpoint");
+    arca_buf_free(&sig);
+    arca_buf_free(&both);
+    return rc;
+}
+
+int arca_owner_snapshot(struct arca_owner *o, const uint8_t *caller, char *out, size_t n)
+{
+    ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    ARCA_TRY(arca_owner_check(o, caller, "snapshot"));
+    ARCA_TRY(arca_snapshot_write(o->opts.data_dir, o->opts.store, out, n));
+    audit(o, ARCA_AUDIT_OWNER_SNAPSHOT, json_pack("{s:s}", "path", out));
+    return 0;
+}
