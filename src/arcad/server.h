@@ -114,7 +114,6 @@ struct arcad_ctx {
     void *peer_state; /* owned by api_peer.c (set in arcad_peer_register) */
     void (*peer_state_free)(void *state);
     const struct arca_attest_remote *remote_import; /* api_peer.c's importer, or NULL */
-    void *enclave_state;      /* owned by enclave_api.c (set in enclave_api_register) */
     struct arca_owner *owner; /* owner record and provisioning (owner/owner.h); owned by main */
     void *enclave_state;      /* owned by enclave_api.c (set in enclave_api_register) */
     void (*enclave_state_free)(void *state);
