@@ -10,6 +10,7 @@
 
 #include "api/json.h"
 #include "arcad_internal.h"
+#include "arcad_witness.h"
 #include "audit/audit.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -22,6 +23,7 @@
 #include "limits/limits.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
+#include "witness/witness.h"
 
 static void usage(FILE *f)
 {
@@ -72,6 +74,11 @@ static void usage(FILE *f)
             "                            further one must wait (1 s, doubling; default 3)\n"
             "  --attest-lockout-failures N  failed attestations that lock it out (default 10)\n"
             "  --attest-lockout-time SECONDS  how long a lockout lasts (default 900)\n"
+            "  --witness SPEC            freshness witness of every commit (repeatable; a\n"
+            "                            majority must answer): tpm, tpm:TCTI (default\n"
+            "                            device:/dev/tpmrm0; e.g. swtpm:host=127.0.0.1,port=2321)\n"
+            "                            or file:PATH (tests only). Default none\n"
+            "  --witness-interval SECONDS  how often the witnesses are re-checked (default 30)\n"
             "  --log-level LEVEL         debug, info, warn, error (default info)\n"
             "  --log-json                log JSON lines\n"
             "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
@@ -101,6 +108,23 @@ static int sim_get_key(void *vctx, const char *purpose, uint8_t key[ARCA_STORE_K
 {
     struct sim_sealer *s = vctx;
     return arca_sim_seal_key(s->p, s->measurement, purpose, key);
+}
+
+/* A refusal by the witnesses goes to the audit log too, without the store (it must not move:
+ * every refused start would otherwise bring a rolled-back state one commit closer). */
+static void witness_refused_event(const char *logpath, struct arca_key *key)
+{
+    char why[ARCA_ERR_DETAIL_MAX];
+    snprintf(why, sizeof(why), "%s", arca_err_detail());
+    struct arca_audit_options aopt = {.path = logpath, .key = key};
+    struct arca_audit *a = NULL;
+    if (arca_audit_open(&aopt, &a) == 0) {
+        json_t *f = json_pack("{s:s}", "reason", why);
+        (void)arca_audit_append(a, "witness_refused", f, NULL);
+        json_decref(f);
+        arca_audit_close(a);
+    }
+    arca_err_set(ARCA_ERR_TAMPERED, "%s", why);
 }
 
 int main(int argc, char **argv)
@@ -184,7 +208,9 @@ int main(int argc, char **argv)
         O_RL,
         O_RB,
         O_GRL,
-        O_GRB
+        O_GRB,
+        O_WIT,
+        O_WITI
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -223,10 +249,15 @@ int main(int argc, char **argv)
         {"rate-burst", required_argument, NULL, O_RB},
         {"global-rate-limit", required_argument, NULL, O_GRL},
         {"global-rate-burst", required_argument, NULL, O_GRB},
+        {"witness", required_argument, NULL, O_WIT},
+        {"witness-interval", required_argument, NULL, O_WITI},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    const char *witness_specs[ARCA_WITNESS_MAX];
+    size_t n_witness = 0;
+    unsigned witness_interval = 30;
     int c;
     long n;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -366,6 +397,18 @@ int main(int argc, char **argv)
                 return 2;
             cfg->rate_burst_global = (double)n;
             break;
+        case O_WIT:
+            if (n_witness == ARCA_WITNESS_MAX) {
+                fprintf(stderr, "arcad: --witness: at most %d witnesses\n", ARCA_WITNESS_MAX);
+                return 2;
+            }
+            witness_specs[n_witness++] = optarg;
+            break;
+        case O_WITI:
+            if (parse_num("--witness-interval", optarg, 1, 86400, &n) < 0)
+                return 2;
+            witness_interval = (unsigned)n;
+            break;
         case O_SD:
             sim_dir = optarg;
             break;
@@ -461,8 +504,9 @@ int main(int argc, char **argv)
             cfg->jobs = def;
     }
 
-    int rc = 0;
+    int rc = 0, exit_code = 0;
     bool created = false;
+    struct arcad_witness *witness = NULL;
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
@@ -509,13 +553,34 @@ int main(int argc, char **argv)
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
     struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
-    ARCA_GUARD(rc, arca_store_open(&sopt, &ctx.store), fail);
-
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
-    struct arca_audit_options aopt = {
-        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = 128};
+    if (n_witness > 0) {
+        rc = arcad_witness_new(witness_specs, n_witness, &sealer, &witness);
+        if (rc < 0) {
+            fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
+            rc = 0;
+            exit_code = 2;
+            goto fail;
+        }
+        sopt.hook = arcad_witness_hook(witness);
+    }
+    rc = arca_store_open(&sopt, &ctx.store);
+    if (rc < 0 && arcad_witness_refused(witness, NULL)) {
+        witness_refused_event(logpath, ctx.id.key);
+        goto fail;
+    }
+    ARCA_GUARD(rc, rc, fail);
+
+    /* With witnesses every audit line is checkpointed, i.e. is a witnessed commit: a cut tail
+     * is then refused like a rolled-back state (docs/state-protection.md). */
+    struct arca_audit_options aopt = {.path = logpath,
+                                      .key = ctx.id.key,
+                                      .store = ctx.store,
+                                      .checkpoint_every = witness != NULL ? 1 : 128};
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
+    if (witness != NULL)
+        ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, witness_interval), fail);
 
     ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
                       "out of memory");
@@ -557,8 +622,10 @@ fail:
                 arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
     if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
         ctx.enclave_state_free(ctx.enclave_state);
+    arcad_witness_stop(witness);
     arca_audit_close(ctx.audit);
     arca_store_close(ctx.store);
+    arcad_witness_free(witness);
     arcad_router_free(ctx.client_router);
     arcad_router_free(ctx.enclave_router);
     arca_tls_ctx_free(ctx.client_tls);
@@ -570,7 +637,7 @@ fail:
     arca_ratelimit_free(ctx.client_quota);
     arca_ratelimit_free(ctx.ratelimit);
     arca_attest_collateral_free(ctx.collateral);
-    if (rc == 0)
+    if (rc == 0 && exit_code == 0)
         arca_info("arcad", "stopped");
-    return rc < 0 ? 1 : 0;
+    return rc < 0 ? 1 : exit_code;
 }
