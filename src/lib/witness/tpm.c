@@ -316,6 +316,9 @@ int arca_witness_tpm_new(const char *tcti, const uint8_t key[ARCA_WITNESS_KEY_LE
 {
     ARCA_ENSURE_REF(key);
     ARCA_ENSURE_REF(out);
+    /* tpm2-tss logs every failed connection to stderr itself; arca reports them (once, with
+     * context) through its own error detail. An operator's TSS2_LOG still wins. */
+    setenv("TSS2_LOG", "all+NONE", 0);
     struct tpm_witness *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "witness tpm");

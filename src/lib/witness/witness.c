@@ -152,7 +152,7 @@ int arca_witness_record(struct arca_witness *w, uint64_t epoch)
 
 static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh, uint64_t *value)
 {
-    size_t answered = 0, fresh = 0, top = SIZE_MAX;
+    size_t answered = 0, fresh = 0, behind = 0, top = SIZE_MAX;
     uint64_t max = 0;
     char first[ARCA_ERR_DETAIL_MAX] = "";
     for (size_t i = 0; i < w->n; i++) {
@@ -169,6 +169,7 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
             continue;
         }
         answered++;
+        behind += v < state;
         if (top == SIZE_MAX || v > max) {
             max = v;
             top = i;
@@ -191,7 +192,9 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
                 fresh);
     if (value != NULL)
         *value = max;
-    if (top == SIZE_MAX || max < state || fresh > 0)
+    /* bring laggards (down during a commit, or behind after a crash before their record) to
+     * the state, so the next commit finds a majority at state */
+    if (behind > 0 || fresh > 0)
         return record_locked(w, state, true);
     return 0;
 }
