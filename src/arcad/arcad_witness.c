@@ -66,19 +66,24 @@ static int on_committed(void *ctx, uint64_t commit, bool retry)
 }
 
 int arcad_witness_new(const char *const *specs, size_t n, const struct arca_store_sealer *sealer,
-                      struct arcad_witness **out)
+                      const uint8_t cas_key[32], struct arcad_witness **out)
 {
     ARCA_ENSURE_REF(sealer);
+    ARCA_ENSURE_REF(cas_key);
     ARCA_ENSURE_REF(out);
     struct arcad_witness *aw = calloc(1, sizeof(*aw));
     if (aw == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "witness");
     pthread_mutex_init(&aw->mu, NULL);
     pthread_cond_init(&aw->cond, NULL);
-    uint8_t key[ARCA_STORE_KEY_LEN];
-    int rc = sealer->get_key(sealer->ctx, "arca-witness", key);
+    uint8_t seal[ARCA_STORE_KEY_LEN], key[ARCA_WITNESS_KEY_LEN];
+    int rc = sealer->get_key(sealer->ctx, "arca-witness", seal);
+    if (rc == 0)
+        rc = arca_hkdf(ARCA_SHA256, cas_key, 32, seal, sizeof(seal), "arca-witness-v1", 15, key,
+                       sizeof(key));
     if (rc == 0)
         rc = arca_witness_open(specs, n, key, &aw->set);
+    arca_wipe(seal, sizeof(seal));
     arca_wipe(key, sizeof(key));
     if (rc < 0) {
         arcad_witness_free(aw);

@@ -19,10 +19,12 @@
 struct arcad_witness;
 
 /* Opens the witnesses of specs[0..n) (--witness values). Their key comes from sealer (purpose
- * "arca-witness"), so only this arcad build on this platform can use them. *out freed with
- * arcad_witness_free. ARCA_ERR_INVALID_ARG names a bad spec. */
+ * "arca-witness"), so only this arcad build on this platform can use them, and from cas_key
+ * (the CAS key hash), so each CAS identity (data directory) has its own counters: a new data
+ * directory is a new CAS, not a rollback of the old one. *out freed with arcad_witness_free.
+ * ARCA_ERR_INVALID_ARG names a bad spec. */
 int arcad_witness_new(const char *const *specs, size_t n, const struct arca_store_sealer *sealer,
-                      struct arcad_witness **out);
+                      const uint8_t cas_key[32], struct arcad_witness **out);
 
 /* The hook to pass in struct arca_store_options (borrowed from aw). */
 const struct arca_store_hook *arcad_witness_hook(struct arcad_witness *aw);

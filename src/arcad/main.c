@@ -556,7 +556,7 @@ int main(int argc, char **argv)
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
     if (n_witness > 0) {
-        rc = arcad_witness_new(witness_specs, n_witness, &sealer, &witness);
+        rc = arcad_witness_new(witness_specs, n_witness, &sealer, ctx.id.key_id, &witness);
         if (rc < 0) {
             fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
             rc = 0;

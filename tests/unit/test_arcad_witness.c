@@ -28,7 +28,8 @@ struct wfx {
 static int wopen(struct wfx *f)
 {
     const char *specs[] = {f->spec};
-    int rc = arcad_witness_new(specs, 1, &f->fs.sealer, &f->aw);
+    static const uint8_t cas_key[32] = {1, 2, 3};
+    int rc = arcad_witness_new(specs, 1, &f->fs.sealer, cas_key, &f->aw);
     if (rc < 0)
         return rc;
     char path[512];
