@@ -269,6 +269,8 @@ static void test_truncate(void **state)
     assert_false(r.ok);
     assert_int_equal(r.bad_line, 6);
     assert_non_null(strstr(r.reason, "truncated"));
+    /* the verifier names the cut lines */
+    assert_non_null(strstr(r.reason, "2 line(s) missing at the end (sequence numbers 6 to 7)"));
     /* arcad refuses to reopen a truncated log */
     struct arca_audit_options o = {.path = f->path, .key = f->key, .store = f->store};
     struct arca_audit *a = NULL;

@@ -339,10 +339,16 @@ int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_
         goto out;
     }
     if (icp < ncp) {
+        /* Name the cut lines: with witnessed checkpoints (one per line) that is exactly the
+         * tail that was removed. */
+        uint64_t want = cps[ncp - 1]->seq;
         fail_at(res, lineno + 1,
                 "the log ends at sequence number %llu but the store has a checkpoint for %llu: "
-                "the log was truncated or rolled back",
-                (unsigned long long)last, (unsigned long long)cps[ncp - 1]->seq);
+                "%llu line(s) missing at the end (sequence numbers %llu to %llu); the log was "
+                "truncated or rolled back",
+                (unsigned long long)last, (unsigned long long)want,
+                (unsigned long long)(want - last), (unsigned long long)(last + 1),
+                (unsigned long long)want);
         goto out;
     }
     if (res->lines == 0) {

@@ -252,6 +252,32 @@ int arca_store_scan(struct arca_store *s, int tbl, arca_store_rec_cb cb, void *a
 
 /* ---- write transactions --------------------------------------------------------------------- */
 
+/* Under wmu: repeats the freshness hook for the current commit. */
+static int hook_retry(struct arca_store *s)
+{
+    if (s->hook.committed == NULL)
+        return 0;
+    int rc = s->hook.committed(s->hook.ctx, s->commit, true);
+    if (rc < 0)
+        return arca_err_wrap(rc,
+                             "store: commit %llu is not witnessed; writes are refused until "
+                             "it is",
+                             (unsigned long long)s->commit);
+    s->unwitnessed = false;
+    return 0;
+}
+
+int arca_store_recheck(struct arca_store *s)
+{
+    ARCA_ENSURE_REF(s);
+    pthread_mutex_lock(&s->wmu);
+    int rc = hook_retry(s);
+    if (rc < 0)
+        s->unwitnessed = s->hook.committed != NULL;
+    pthread_mutex_unlock(&s->wmu);
+    return rc;
+}
+
 int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
 {
     pthread_mutex_lock(&s->wmu);
@@ -260,7 +286,9 @@ int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
         return arca_err_set(ARCA_ERR_IO, "store: a previous commit could not update the "
                                          "key-store; restart to recover");
     }
-    int rc = s->ops->begin(s->be);
+    int rc = s->unwitnessed ? hook_retry(s) : 0;
+    if (rc == 0)
+        rc = s->ops->begin(s->be);
     if (rc < 0) {
         pthread_mutex_unlock(&s->wmu);
         return rc;
@@ -306,6 +334,15 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
         s->broken = true;
         rc = arca_err_wrap(rc, "store: commit %llu landed but the key-store was not updated",
                            (unsigned long long)s->commit);
+    } else if (s->hook.committed != NULL) {
+        /* Durable but not witnessed: the caller hears it failed, and no further write lands
+         * until the witness holds this commit (hook_retry). */
+        rc = s->hook.committed(s->hook.ctx, s->commit, false);
+        if (rc < 0) {
+            s->unwitnessed = true;
+            rc = arca_err_wrap(rc, "store: commit %llu is durable but not witnessed",
+                               (unsigned long long)s->commit);
+        }
     }
     pthread_mutex_unlock(&s->wmu);
     return rc;
@@ -573,6 +610,11 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
                   (unsigned long long)s->commit);
     }
     arca_wipe(&ks, sizeof(ks));
+    if (opt->hook != NULL) {
+        s->hook = *opt->hook;
+        if (s->hook.opened != NULL)
+            ARCA_GUARD(rc, s->hook.opened(s->hook.ctx, s, s->commit), fail);
+    }
     /* Superseded journal entries only slow down the next open: drop them once they are the
      * large majority (tombstones and the newest entry of every key stay). */
     if (s->seq > 4 * (s->rows_at_open + 256)) {

@@ -50,8 +50,10 @@ struct arca_store {
     uint64_t commit;
     uint64_t seq;
     uint8_t head[ARCA_STORE_HASH_LEN];
-    bool broken;           /* a commit landed but the key-store could not follow: refuse writes */
-    uint64_t rows_at_open; /* live records found by open() (compaction heuristic) */
+    bool broken; /* a commit landed but the key-store could not follow: refuse writes */
+    struct arca_store_hook hook; /* all NULL: none */
+    bool unwitnessed;            /* the hook refused the last commit: retry before a write */
+    uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */

@@ -68,6 +68,28 @@ void arca_store_fixed_sealer_init(struct arca_store_fixed_sealer *fs,
                                   const uint8_t key[ARCA_STORE_KEY_LEN]);
 void arca_store_fixed_sealer_wipe(struct arca_store_fixed_sealer *fs);
 
+struct arca_store;
+
+/*
+ * A freshness hook (arcad: its witnesses, witness/witness.h), so that a copy of the whole
+ * state put back from earlier is refused. Both calls return 0 or a negative arca_err:
+ *  - opened: once the files verified, before open writes anything (no compaction, no write),
+ *    with the store's commit number; s may be read (not written). A failure fails the open;
+ *  - committed: after every durable commit, under the writer lock; retry is true when it
+ *    repeats a commit whose earlier call failed (or for arca_store_recheck). After a failure
+ *    the store refuses writes (the commit itself stays durable) until a retry succeeds at the
+ *    next write or arca_store_recheck.
+ */
+struct arca_store_hook {
+    int (*opened)(void *ctx, struct arca_store *s, uint64_t commit);
+    int (*committed)(void *ctx, uint64_t commit, bool retry);
+    void *ctx;
+};
+
+/* Calls hook->committed(commit, retry = true) under the writer lock: the periodic freshness
+ * check. 0 without a hook. */
+int arca_store_recheck(struct arca_store *s);
+
 struct arca_store_options {
     const char *path;                       /* database file (required) */
     const char *keystore_path;              /* NULL = path + ".key-store" */
@@ -75,9 +97,8 @@ struct arca_store_options {
     bool create;                            /* create database and key-store if both are absent */
     unsigned readers;                       /* reader connections (0 = 4) */
     int busy_timeout_ms;                    /* 0 = 5000 */
+    const struct arca_store_hook *hook;     /* NULL = none (copied) */
 };
-
-struct arca_store;
 
 /*
  * Opens (or with opt->create, creates) the store: unseals the key-store, walks the state

@@ -1,0 +1,50 @@
+/*
+ * arcad's freshness witnesses (docs/state-protection.md, docs/internals/witness.md): the glue
+ * between the witness set (witness/witness.h), the sealed store's hook and the audit log.
+ *
+ * Life cycle (main.c): arcad_witness_new before the store opens; the store's hook
+ * (arcad_witness_hook) checks the state against the witnesses at open and records every commit;
+ * arcad_witness_start once the audit log is open (marks the state as witnessed on its first
+ * start and runs the periodic check); arcad_witness_free at exit.
+ */
+#ifndef ARCAD_WITNESS_H
+#define ARCAD_WITNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "audit/audit.h"
+#include "store/store.h"
+
+struct arcad_witness;
+
+/* Opens the witnesses of specs[0..n) (--witness values). Their key comes from sealer (purpose
+ * "arca-witness"), so only this arcad build on this platform can use them, and from cas_key
+ * (the CAS key hash), so each CAS identity (data directory) has its own counters: a new data
+ * directory is a new CAS, not a rollback of the old one. *out freed with arcad_witness_free.
+ * ARCA_ERR_INVALID_ARG names a bad spec. */
+int arcad_witness_new(const char *const *specs, size_t n, const struct arca_store_sealer *sealer,
+                      const uint8_t cas_key[32], struct arcad_witness **out);
+
+/* The hook to pass in struct arca_store_options (borrowed from aw). */
+const struct arca_store_hook *arcad_witness_hook(struct arcad_witness *aw);
+
+/* Whether the store's open failed because of the witnesses (then *why holds the reason). */
+bool arcad_witness_refused(const struct arcad_witness *aw, const char **why);
+
+/*
+ * After the store and the audit log are open: records that this state is witnessed (first start
+ * with witnesses: one store write) and starts the periodic check every interval_s seconds,
+ * which stops serving (SIGTERM to arcad itself, with an audit event) if the witnesses are ahead
+ * of the state. store and audit are borrowed and must outlive aw.
+ */
+int arcad_witness_start(struct arcad_witness *aw, struct arca_store *store,
+                        struct arca_audit *audit, unsigned interval_s);
+
+/* Stops the periodic check (before the audit log and the store close). NULL is fine. */
+void arcad_witness_stop(struct arcad_witness *aw);
+
+/* Stops the periodic check and closes the witnesses (after the store closed). NULL is fine. */
+void arcad_witness_free(struct arcad_witness *aw);
+
+#endif
