@@ -154,560 +154,560 @@ static int refuse_foreign_seal(const char *data_dir, const uint8_t m[32])
                         "it on the running previous version (arca cas register-upgrade "
                         "--measurement %s), then start this one again",
                         data_dir, hex, hex);
-    /* A refusal by the witnesses goes to the audit log too, without the store (it must not move:
- * every refused start would otherwise bring a rolled-back state one commit closer). */
-    static void witness_refused_event(const char *logpath, struct arca_key *key)
-    {
-        char why[ARCA_ERR_DETAIL_MAX];
-        snprintf(why, sizeof(why), "%s", arca_err_detail());
-        struct arca_audit_options aopt = {.path = logpath, .key = key};
-        struct arca_audit *a = NULL;
-        if (arca_audit_open(&aopt, &a) == 0) {
-            json_t *f = json_pack("{s:s}", "reason", why);
-            (void)arca_audit_append(a, "witness_refused", f, NULL);
-            json_decref(f);
-            arca_audit_close(a);
-        }
-        arca_err_set(ARCA_ERR_TAMPERED, "%s", why);
-    }
+}
 
-    int main(int argc, char **argv)
-    {
-        arca_json_wipe_on_free(); /* before any JSON: bodies and answers may hold secrets */
-        struct arcad_ctx ctx;
-        memset(&ctx, 0, sizeof(ctx));
-        struct arcad_config *cfg = &ctx.cfg;
-        cfg->client_listen = "127.0.0.1:8081";
-        cfg->enclave_listen = "127.0.0.1:18765";
-        cfg->max_header_bytes = 16 * 1024;
-        cfg->max_body_bytes = 1024 * 1024;
-        cfg->request_timeout_s = 30;
-        cfg->max_conns_per_worker = 1024;
-        cfg->max_pending = 0; /* half of --max-connections unless given */
-        cfg->max_pending_per_peer = 32;
-        cfg->handshake_timeout_s = 10;
-        cfg->request_deadline_s = 20;
-        struct arca_secrets_limits slim;
-        arca_secrets_limits_default(&slim);
-        cfg->max_keys_per_session = slim.max_keys;
-        cfg->max_certs_per_session = slim.max_certificates;
-        cfg->max_keygen_ms = slim.max_cost_ms;
-        cfg->max_sessions_per_client = 1000;
-        cfg->client_rate = 200;
-        cfg->client_burst = 2000;
-        cfg->jobs = 0; /* number of cores unless given */
-        cfg->max_queued_jobs = 256;
-        cfg->rate_per_peer = 50;
-        cfg->rate_burst_per_peer = 100;
-        cfg->rate_global = 1000;
-        cfg->rate_burst_global = 2000;
-        const char *sim_dir = getenv("ARCA_SIM_DIR");
-        /* The environment variables of the first release stay as fallbacks of the flags. */
-        cfg->collateral = getenv("ARCA_COLLATERAL");
-        cfg->snp_certs = getenv("ARCA_SNP_CERTS");
-        /* A peer that resets a TLS connection mid-handshake or mid-answer makes the next write
+/* A refusal by the witnesses goes to the audit log too, without the store (it must not move:
+ * every refused start would otherwise bring a rolled-back state one commit closer). */
+static void witness_refused_event(const char *logpath, struct arca_key *key)
+{
+    char why[ARCA_ERR_DETAIL_MAX];
+    snprintf(why, sizeof(why), "%s", arca_err_detail());
+    struct arca_audit_options aopt = {.path = logpath, .key = key};
+    struct arca_audit *a = NULL;
+    if (arca_audit_open(&aopt, &a) == 0) {
+        json_t *f = json_pack("{s:s}", "reason", why);
+        (void)arca_audit_append(a, "witness_refused", f, NULL);
+        json_decref(f);
+        arca_audit_close(a);
+    }
+    arca_err_set(ARCA_ERR_TAMPERED, "%s", why);
+}
+
+int main(int argc, char **argv)
+{
+    arca_json_wipe_on_free(); /* before any JSON: bodies and answers may hold secrets */
+    struct arcad_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    struct arcad_config *cfg = &ctx.cfg;
+    cfg->client_listen = "127.0.0.1:8081";
+    cfg->enclave_listen = "127.0.0.1:18765";
+    cfg->max_header_bytes = 16 * 1024;
+    cfg->max_body_bytes = 1024 * 1024;
+    cfg->request_timeout_s = 30;
+    cfg->max_conns_per_worker = 1024;
+    cfg->max_pending = 0; /* half of --max-connections unless given */
+    cfg->max_pending_per_peer = 32;
+    cfg->handshake_timeout_s = 10;
+    cfg->request_deadline_s = 20;
+    struct arca_secrets_limits slim;
+    arca_secrets_limits_default(&slim);
+    cfg->max_keys_per_session = slim.max_keys;
+    cfg->max_certs_per_session = slim.max_certificates;
+    cfg->max_keygen_ms = slim.max_cost_ms;
+    cfg->max_sessions_per_client = 1000;
+    cfg->client_rate = 200;
+    cfg->client_burst = 2000;
+    cfg->jobs = 0; /* number of cores unless given */
+    cfg->max_queued_jobs = 256;
+    cfg->rate_per_peer = 50;
+    cfg->rate_burst_per_peer = 100;
+    cfg->rate_global = 1000;
+    cfg->rate_burst_global = 2000;
+    const char *sim_dir = getenv("ARCA_SIM_DIR");
+    /* The environment variables of the first release stay as fallbacks of the flags. */
+    cfg->collateral = getenv("ARCA_COLLATERAL");
+    cfg->snp_certs = getenv("ARCA_SNP_CERTS");
+    /* A peer that resets a TLS connection mid-handshake or mid-answer makes the next write
      * raise SIGPIPE, whose default action would kill arcad: ignore it from the very start
      * (writes then fail with EPIPE, which the connection code handles). */
-        signal(SIGPIPE, SIG_IGN);
-        /* Before the identity key, the store key and secret values are in memory: no core file,
+    signal(SIGPIPE, SIG_IGN);
+    /* Before the identity key, the store key and secret values are in memory: no core file,
      * no ptrace attach or /proc/PID/mem reads by other processes of the same user. */
-        if (arca_proc_no_dumps() < 0) {
-            fprintf(stderr, "arcad: %s\n", arca_err_detail());
-            return 1;
-        }
-
-        enum {
-            O_DATA = 256,
-            O_CL,
-            O_EN,
-            O_ME,
-            O_SIM,
-            O_W,
-            O_MB,
-            O_MH,
-            O_TO,
-            O_MC,
-            O_SD,
-            O_LL,
-            O_LJ,
-            O_COL,
-            O_PCS,
-            O_KDS,
-            O_SNP,
-            O_MP,
-            O_MPP,
-            O_HT,
-            O_RT,
-            O_AFF,
-            O_ALF,
-            O_ALT,
-            O_MKS,
-            O_MCS,
-            O_MKG,
-            O_MSC,
-            O_CR,
-            O_CB,
-            O_JOBS,
-            O_MQJ,
-            O_RL,
-            O_RB,
-            O_GRL,
-            O_GRB,
-            O_WIT,
-            O_WITI
-        };
-        static const struct option opts[] = {
-            {"data-dir", required_argument, NULL, O_DATA},
-            {"client-listen", required_argument, NULL, O_CL},
-            {"enclave-listen", required_argument, NULL, O_EN},
-            {"metrics-listen", required_argument, NULL, O_ME},
-            {"allow-simulation", no_argument, NULL, O_SIM},
-            {"workers", required_argument, NULL, O_W},
-            {"max-body", required_argument, NULL, O_MB},
-            {"max-header", required_argument, NULL, O_MH},
-            {"timeout", required_argument, NULL, O_TO},
-            {"max-connections", required_argument, NULL, O_MC},
-            {"sim-dir", required_argument, NULL, O_SD},
-            {"log-level", required_argument, NULL, O_LL},
-            {"log-json", no_argument, NULL, O_LJ},
-            {"collateral", required_argument, NULL, O_COL},
-            {"pcs-url", required_argument, NULL, O_PCS},
-            {"kds-url", required_argument, NULL, O_KDS},
-            {"snp-certs", required_argument, NULL, O_SNP},
-            {"max-pending", required_argument, NULL, O_MP},
-            {"max-pending-per-peer", required_argument, NULL, O_MPP},
-            {"handshake-timeout", required_argument, NULL, O_HT},
-            {"request-timeout", required_argument, NULL, O_RT},
-            {"attest-free-failures", required_argument, NULL, O_AFF},
-            {"attest-lockout-failures", required_argument, NULL, O_ALF},
-            {"attest-lockout-time", required_argument, NULL, O_ALT},
-            {"max-keys-per-session", required_argument, NULL, O_MKS},
-            {"max-certs-per-session", required_argument, NULL, O_MCS},
-            {"max-keygen-ms", required_argument, NULL, O_MKG},
-            {"max-sessions-per-client", required_argument, NULL, O_MSC},
-            {"client-rate", required_argument, NULL, O_CR},
-            {"client-burst", required_argument, NULL, O_CB},
-            {"jobs", required_argument, NULL, O_JOBS},
-            {"max-queued-jobs", required_argument, NULL, O_MQJ},
-            {"rate-limit", required_argument, NULL, O_RL},
-            {"rate-burst", required_argument, NULL, O_RB},
-            {"global-rate-limit", required_argument, NULL, O_GRL},
-            {"global-rate-burst", required_argument, NULL, O_GRB},
-            {"witness", required_argument, NULL, O_WIT},
-            {"witness-interval", required_argument, NULL, O_WITI},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
-            {NULL, 0, NULL, 0},
-        };
-        const char *witness_specs[ARCA_WITNESS_MAX];
-        size_t n_witness = 0;
-        unsigned witness_interval = 30;
-        int c;
-        long n;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-            switch (c) {
-            case O_DATA:
-                cfg->data_dir = optarg;
-                break;
-            case O_CL:
-                cfg->client_listen = optarg;
-                break;
-            case O_EN:
-                cfg->enclave_listen = optarg;
-                break;
-            case O_ME:
-                cfg->metrics_listen = optarg;
-                break;
-            case O_SIM:
-                cfg->allow_simulation = true;
-                break;
-            case O_W:
-                if (parse_num("--workers", optarg, 1, 256, &n) < 0)
-                    return 2;
-                cfg->workers = (int)n;
-                break;
-            case O_MB:
-                if (parse_num("--max-body", optarg, 1024, 64L << 20, &n) < 0)
-                    return 2;
-                cfg->max_body_bytes = (size_t)n;
-                break;
-            case O_MH:
-                if (parse_num("--max-header", optarg, 1024, 1L << 20, &n) < 0)
-                    return 2;
-                cfg->max_header_bytes = (size_t)n;
-                break;
-            case O_TO:
-                if (parse_num("--timeout", optarg, 1, 3600, &n) < 0)
-                    return 2;
-                cfg->request_timeout_s = (int)n;
-                break;
-            case O_MC:
-                if (parse_num("--max-connections", optarg, 1, 1000000, &n) < 0)
-                    return 2;
-                cfg->max_conns_per_worker = (int)n;
-                break;
-            case O_MP:
-                if (parse_num("--max-pending", optarg, 1, ARCAD_MAX_PENDING_LIMIT, &n) < 0)
-                    return 2;
-                cfg->max_pending = (int)n;
-                break;
-            case O_MPP:
-                if (parse_num("--max-pending-per-peer", optarg, 1, ARCAD_MAX_PENDING_LIMIT, &n) < 0)
-                    return 2;
-                cfg->max_pending_per_peer = (int)n;
-                break;
-            case O_HT:
-                if (parse_num("--handshake-timeout", optarg, 1, 3600, &n) < 0)
-                    return 2;
-                cfg->handshake_timeout_s = (int)n;
-                break;
-            case O_RT:
-                if (parse_num("--request-timeout", optarg, 1, 3600, &n) < 0)
-                    return 2;
-                cfg->request_deadline_s = (int)n;
-                break;
-            case O_AFF:
-                if (parse_num("--attest-free-failures", optarg, 1, 1000, &n) < 0)
-                    return 2;
-                cfg->attest_free_failures = (int)n;
-                break;
-            case O_ALF:
-                if (parse_num("--attest-lockout-failures", optarg, 2, 1000, &n) < 0)
-                    return 2;
-                cfg->attest_lockout_failures = (int)n;
-                break;
-            case O_ALT:
-                if (parse_num("--attest-lockout-time", optarg, 1, 7 * 86400, &n) < 0)
-                    return 2;
-                cfg->attest_lockout_s = (int)n;
-                break;
-            case O_MKS:
-                if (parse_num("--max-keys-per-session", optarg, 0, 1000000, &n) < 0)
-                    return 2;
-                cfg->max_keys_per_session = (size_t)n;
-                break;
-            case O_MCS:
-                if (parse_num("--max-certs-per-session", optarg, 0, 1000000, &n) < 0)
-                    return 2;
-                cfg->max_certs_per_session = (size_t)n;
-                break;
-            case O_MKG:
-                if (parse_num("--max-keygen-ms", optarg, 0, 86400000L, &n) < 0)
-                    return 2;
-                cfg->max_keygen_ms = (uint64_t)n;
-                break;
-            case O_MSC:
-                if (parse_num("--max-sessions-per-client", optarg, 0, 1000000000L, &n) < 0)
-                    return 2;
-                cfg->max_sessions_per_client = (uint64_t)n;
-                break;
-            case O_CR:
-                if (parse_num("--client-rate", optarg, 0, 1000000, &n) < 0)
-                    return 2;
-                cfg->client_rate = (double)n;
-                break;
-            case O_CB:
-                if (parse_num("--client-burst", optarg, 1, 1000000, &n) < 0)
-                    return 2;
-                cfg->client_burst = (double)n;
-                break;
-            case O_JOBS:
-                if (parse_num("--jobs", optarg, 1, 256, &n) < 0)
-                    return 2;
-                cfg->jobs = (int)n;
-                break;
-            case O_MQJ:
-                if (parse_num("--max-queued-jobs", optarg, 1, 1000000, &n) < 0)
-                    return 2;
-                cfg->max_queued_jobs = (size_t)n;
-                break;
-            case O_RL:
-                if (parse_num("--rate-limit", optarg, 1, 1000000, &n) < 0)
-                    return 2;
-                cfg->rate_per_peer = (double)n;
-                break;
-            case O_RB:
-                if (parse_num("--rate-burst", optarg, 1, 1000000, &n) < 0)
-                    return 2;
-                cfg->rate_burst_per_peer = (double)n;
-                break;
-            case O_GRL:
-                if (parse_num("--global-rate-limit", optarg, 0, 10000000, &n) < 0)
-                    return 2;
-                cfg->rate_global = (double)n;
-                break;
-            case O_GRB:
-                if (parse_num("--global-rate-burst", optarg, 1, 10000000, &n) < 0)
-                    return 2;
-                cfg->rate_burst_global = (double)n;
-                break;
-            case O_WIT:
-                if (n_witness == ARCA_WITNESS_MAX) {
-                    fprintf(stderr, "arcad: --witness: at most %d witnesses\n", ARCA_WITNESS_MAX);
-                    return 2;
-                }
-                witness_specs[n_witness++] = optarg;
-                break;
-            case O_WITI:
-                if (parse_num("--witness-interval", optarg, 1, 86400, &n) < 0)
-                    return 2;
-                witness_interval = (unsigned)n;
-                break;
-            case O_SD:
-                sim_dir = optarg;
-                break;
-            case O_LL: {
-                int lvl = arca_log_level_parse(optarg);
-                if (lvl < 0) {
-                    fprintf(stderr, "arcad: --log-level: unknown level '%s'\n", optarg);
-                    return 2;
-                }
-                arca_log_set_level((enum arca_log_level)lvl);
-                break;
-            }
-            case O_LJ:
-                arca_log_set_json(true);
-                break;
-            case O_COL:
-                cfg->collateral = optarg;
-                break;
-            case O_PCS:
-                cfg->pcs_url = optarg;
-                break;
-            case O_KDS:
-                cfg->kds_url = optarg;
-                break;
-            case O_SNP:
-                cfg->snp_certs = optarg;
-                break;
-            case 'h':
-                usage(stdout);
-                return 0;
-            case 'V':
-                printf("arcad %s\n", ARCA_VERSION);
-                return 0;
-            default:
-                usage(stderr);
-                return 2;
-            }
-        }
-        if (optind < argc) {
-            fprintf(stderr, "arcad: unexpected argument '%s'\n", argv[optind]);
-            usage(stderr);
-            return 2;
-        }
-        if (cfg->data_dir == NULL) {
-            fprintf(stderr, "arcad: --data-dir DIR is required\n");
-            usage(stderr);
-            return 2;
-        }
-        if (cfg->max_pending == 0) {
-            int half = cfg->max_conns_per_worker / 2;
-            cfg->max_pending = half < 1                         ? 1
-                               : half > ARCAD_MAX_PENDING_LIMIT ? ARCAD_MAX_PENDING_LIMIT
-                                                                : half;
-        } else if (cfg->max_pending > cfg->max_conns_per_worker) {
-            fprintf(stderr, "arcad: --max-pending %d: at most --max-connections (%d)\n",
-                    cfg->max_pending, cfg->max_conns_per_worker);
-            return 2;
-        }
-        if ((cfg->attest_lockout_failures > 0 ? cfg->attest_lockout_failures : 10) <=
-            (cfg->attest_free_failures > 0 ? cfg->attest_free_failures : 3)) {
-            fprintf(stderr, "arcad: --attest-lockout-failures must be more than "
-                            "--attest-free-failures\n");
-            return 2;
-        }
-        if (cfg->collateral != NULL && cfg->collateral[0] == '\0')
-            cfg->collateral = NULL;
-        if (cfg->snp_certs != NULL && cfg->snp_certs[0] == '\0')
-            cfg->snp_certs = NULL;
-        if (cfg->snp_certs != NULL) {
-            struct stat st;
-            const char *why = NULL;
-            if (stat(cfg->snp_certs, &st) != 0)
-                why = strerror(errno);
-            else if (!S_ISDIR(st.st_mode))
-                why = "not a directory";
-            if (why != NULL) {
-                fprintf(stderr, "arcad: --snp-certs %s: %s\n", cfg->snp_certs, why);
-                return 2;
-            }
-        }
-        /* Before any state exists: a typo in an address is a usage error, a taken port a failure. */
-        int lrc = arcad_listen_check(cfg);
-        if (lrc < 0) {
-            fprintf(stderr, "arcad: %s\n", arca_err_detail());
-            return lrc == ARCA_ERR_INVALID_ARG ? 2 : 1;
-        }
-        if (cfg->workers == 0 || cfg->jobs == 0) {
-            long cores = sysconf(_SC_NPROCESSORS_ONLN);
-            int def = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
-            if (cfg->workers == 0)
-                cfg->workers = def;
-            if (cfg->jobs == 0)
-                cfg->jobs = def;
-        }
-
-        int rc = 0, exit_code = 0;
-        bool created = false;
-        struct arcad_witness *witness = NULL;
-        struct sim_sealer sealer_ctx = {0};
-        struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
-        if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-            fprintf(stderr, "arcad: --data-dir %s: %s\n", cfg->data_dir, strerror(errno));
-            return 1;
-        }
-        if (cfg->pcs_url != NULL || cfg->kds_url != NULL) {
-            /* The fetchers' caches live below it (collateral-cache/pcs, collateral-cache/kds). */
-            char cdir[4096];
-            snprintf(cdir, sizeof(cdir), "%s/collateral-cache", cfg->data_dir);
-            if (mkdir(cdir, 0700) != 0 && errno != EEXIST) {
-                fprintf(stderr, "arcad: %s: %s\n", cdir, strerror(errno));
-                return 1;
-            }
-        }
-        /* Collateral once, before the workers start: from then on it is only read. */
-        if (cfg->collateral != NULL) {
-            rc = arca_attest_collateral_load(cfg->collateral, &ctx.collateral);
-            if (rc < 0) {
-                fprintf(stderr, "arcad: --collateral: %s\n",
-                        arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
-                return 2;
-            }
-        }
-        ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
-        if (cfg->client_rate > 0) {
-            struct arca_ratelimit_cfg qc = {.per_key_rate = cfg->client_rate,
-                                            .per_key_burst = cfg->client_burst,
-                                            .capacity = 4096};
-            ARCA_GUARD(rc, arca_ratelimit_new(&qc, &ctx.client_quota), fail);
-        }
-        /* Peers tracked: far more than the connections one arcad holds (a fresh peer gets a burst). */
-        const struct arca_ratelimit_cfg rl_cfg = {.per_key_rate = cfg->rate_per_peer,
-                                                  .per_key_burst = cfg->rate_burst_per_peer,
-                                                  .global_rate = cfg->rate_global,
-                                                  .global_burst = cfg->rate_burst_global,
-                                                  .capacity = 16384};
-        ARCA_GUARD(rc, arca_ratelimit_new(&rl_cfg, &ctx.ratelimit), fail);
-        ARCA_GUARD(rc, arca_sim_platform_open(sim_dir, &ctx.sim), fail);
-        ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
-        sealer_ctx.p = ctx.sim;
-        sealer_ctx.measurement = ctx.measurement;
-        ARCA_GUARD(rc, adopt_slot(cfg->data_dir, &sealer_ctx), fail);
-        rc = arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created);
-        if (rc == ARCA_ERR_TAMPERED && !sealer_ctx.inherited)
-            rc = refuse_foreign_seal(cfg->data_dir, ctx.measurement);
-        if (rc < 0)
-            goto fail;
-
-        char dbpath[4096];
-        snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
-        struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
-        char logpath[4096];
-        snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
-        if (n_witness > 0) {
-            rc = arcad_witness_new(witness_specs, n_witness, &sealer, ctx.id.key_id, &witness);
-            if (rc < 0) {
-                fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
-                rc = 0;
-                exit_code = 2;
-                goto fail;
-            }
-            sopt.hook = arcad_witness_hook(witness);
-        }
-        rc = arca_store_open(&sopt, &ctx.store);
-        if (rc < 0 && arcad_witness_refused(witness, NULL)) {
-            witness_refused_event(logpath, ctx.id.key);
-            goto fail;
-        }
-        ARCA_GUARD(rc, rc, fail);
-
-        /* With witnesses every audit line is checkpointed, i.e. is a witnessed commit: a cut tail
-     * is then refused like a rolled-back state (docs/state-protection.md). */
-        struct arca_audit_options aopt = {.path = logpath,
-                                          .key = ctx.id.key,
-                                          .store = ctx.store,
-                                          .checkpoint_every = witness != NULL ? 1 : 128};
-        ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
-        char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
-        struct arca_owner_opts oopt = {.store = ctx.store,
-                                       .audit = ctx.audit,
-                                       .data_dir = cfg->data_dir,
-                                       .sealer = &sealer,
-                                       .slot_key = sim_slot_key,
-                                       .slot_key_ctx = &sealer_ctx};
-        ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
-        if (witness != NULL)
-            ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, witness_interval),
-                       fail);
-
-        ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
-                          "out of memory");
-        const struct arca_x509 *chain[1] = {ctx.id.ca};
-        ARCA_GUARD(rc,
-                   arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
-                                           ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
-                   fail);
-        ARCA_GUARD(rc,
-                   arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
-                                           ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
-                   fail);
-        ctx.client_router = arcad_router_new();
-        ctx.enclave_router = arcad_router_new();
-        ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
-                          ARCA_ERR_ALLOC, "out of memory");
-        ARCA_GUARD(rc, arcad_api_register(ctx.client_router, &ctx), fail);
-        ARCA_GUARD(rc, arcad_peer_register(ctx.enclave_router, &ctx), fail);
-        ARCA_GUARD(rc, arcad_owner_api_register(ctx.client_router, &ctx), fail);
-        ARCA_GUARD(rc, enclave_api_register(ctx.enclave_router, &ctx), fail);
-
-        printf("CAS key: %s\nCAS key (base58check): %s\n%s\n", ctx.id.key_hex, ctx.id.key_b58,
-               created ? "identity created" : "identity loaded");
-        if (cfg->allow_simulation)
-            printf("WARNING: --allow-simulation: INSECURE simulated evidence is accepted\n");
-        if (token[0] != '\0')
-            printf("unprovisioned: provisioning token %s (single use, valid until arcad stops; "
-                   "arca cas provision)\n",
-                   token);
-        arca_wipe(token, sizeof(token));
-        fflush(stdout);
-        arca_info("arcad", "CAS key %s (%s)%s", ctx.id.key_hex, ctx.id.key_b58,
-                  cfg->allow_simulation ? "; INSECURE simulation allowed" : "");
-        json_t *f = json_pack("{s:s, s:s, s:b}", "cas_key", ctx.id.key_hex, "version", ARCA_VERSION,
-                              "allow_simulation", cfg->allow_simulation);
-        arca_audit_append(ctx.audit, ARCA_AUDIT_STARTED, f, NULL);
-        json_decref(f);
-
-        rc = arcad_serve(&ctx);
-        if (rc == 0)
-            arca_audit_append(ctx.audit, ARCA_AUDIT_STOPPED, NULL, NULL);
-
-    fail:
-        if (rc < 0)
-            fprintf(stderr, "arcad: %s\n",
-                    arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
-        if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
-            ctx.enclave_state_free(ctx.enclave_state);
-        if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
-            ctx.peer_state_free(ctx.peer_state);
-        arca_owner_free(ctx.owner);
-        arcad_witness_stop(witness);
-        arca_audit_close(ctx.audit);
-        arca_store_close(ctx.store);
-        arcad_witness_free(witness);
-        arcad_router_free(ctx.client_router);
-        arcad_router_free(ctx.enclave_router);
-        arca_tls_ctx_free(ctx.client_tls);
-        arca_tls_ctx_free(ctx.enclave_tls);
-        arcad_metrics_free(ctx.metrics);
-        arcad_identity_free(&ctx.id);
-        arca_sim_platform_free(ctx.sim);
-        arca_wipe(&sealer_ctx, sizeof(sealer_ctx));
-        arca_dcap_cache_free(ctx.dcap_cache);
-        arca_ratelimit_free(ctx.client_quota);
-        arca_ratelimit_free(ctx.ratelimit);
-        arca_attest_collateral_free(ctx.collateral);
-        if (rc == 0 && exit_code == 0)
-            arca_info("arcad", "stopped");
-        return rc < 0 ? 1 : exit_code;
+    if (arca_proc_no_dumps() < 0) {
+        fprintf(stderr, "arcad: %s\n", arca_err_detail());
+        return 1;
     }
+
+    enum {
+        O_DATA = 256,
+        O_CL,
+        O_EN,
+        O_ME,
+        O_SIM,
+        O_W,
+        O_MB,
+        O_MH,
+        O_TO,
+        O_MC,
+        O_SD,
+        O_LL,
+        O_LJ,
+        O_COL,
+        O_PCS,
+        O_KDS,
+        O_SNP,
+        O_MP,
+        O_MPP,
+        O_HT,
+        O_RT,
+        O_AFF,
+        O_ALF,
+        O_ALT,
+        O_MKS,
+        O_MCS,
+        O_MKG,
+        O_MSC,
+        O_CR,
+        O_CB,
+        O_JOBS,
+        O_MQJ,
+        O_RL,
+        O_RB,
+        O_GRL,
+        O_GRB,
+        O_WIT,
+        O_WITI
+    };
+    static const struct option opts[] = {
+        {"data-dir", required_argument, NULL, O_DATA},
+        {"client-listen", required_argument, NULL, O_CL},
+        {"enclave-listen", required_argument, NULL, O_EN},
+        {"metrics-listen", required_argument, NULL, O_ME},
+        {"allow-simulation", no_argument, NULL, O_SIM},
+        {"workers", required_argument, NULL, O_W},
+        {"max-body", required_argument, NULL, O_MB},
+        {"max-header", required_argument, NULL, O_MH},
+        {"timeout", required_argument, NULL, O_TO},
+        {"max-connections", required_argument, NULL, O_MC},
+        {"sim-dir", required_argument, NULL, O_SD},
+        {"log-level", required_argument, NULL, O_LL},
+        {"log-json", no_argument, NULL, O_LJ},
+        {"collateral", required_argument, NULL, O_COL},
+        {"pcs-url", required_argument, NULL, O_PCS},
+        {"kds-url", required_argument, NULL, O_KDS},
+        {"snp-certs", required_argument, NULL, O_SNP},
+        {"max-pending", required_argument, NULL, O_MP},
+        {"max-pending-per-peer", required_argument, NULL, O_MPP},
+        {"handshake-timeout", required_argument, NULL, O_HT},
+        {"request-timeout", required_argument, NULL, O_RT},
+        {"attest-free-failures", required_argument, NULL, O_AFF},
+        {"attest-lockout-failures", required_argument, NULL, O_ALF},
+        {"attest-lockout-time", required_argument, NULL, O_ALT},
+        {"max-keys-per-session", required_argument, NULL, O_MKS},
+        {"max-certs-per-session", required_argument, NULL, O_MCS},
+        {"max-keygen-ms", required_argument, NULL, O_MKG},
+        {"max-sessions-per-client", required_argument, NULL, O_MSC},
+        {"client-rate", required_argument, NULL, O_CR},
+        {"client-burst", required_argument, NULL, O_CB},
+        {"jobs", required_argument, NULL, O_JOBS},
+        {"max-queued-jobs", required_argument, NULL, O_MQJ},
+        {"rate-limit", required_argument, NULL, O_RL},
+        {"rate-burst", required_argument, NULL, O_RB},
+        {"global-rate-limit", required_argument, NULL, O_GRL},
+        {"global-rate-burst", required_argument, NULL, O_GRB},
+        {"witness", required_argument, NULL, O_WIT},
+        {"witness-interval", required_argument, NULL, O_WITI},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *witness_specs[ARCA_WITNESS_MAX];
+    size_t n_witness = 0;
+    unsigned witness_interval = 30;
+    int c;
+    long n;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA:
+            cfg->data_dir = optarg;
+            break;
+        case O_CL:
+            cfg->client_listen = optarg;
+            break;
+        case O_EN:
+            cfg->enclave_listen = optarg;
+            break;
+        case O_ME:
+            cfg->metrics_listen = optarg;
+            break;
+        case O_SIM:
+            cfg->allow_simulation = true;
+            break;
+        case O_W:
+            if (parse_num("--workers", optarg, 1, 256, &n) < 0)
+                return 2;
+            cfg->workers = (int)n;
+            break;
+        case O_MB:
+            if (parse_num("--max-body", optarg, 1024, 64L << 20, &n) < 0)
+                return 2;
+            cfg->max_body_bytes = (size_t)n;
+            break;
+        case O_MH:
+            if (parse_num("--max-header", optarg, 1024, 1L << 20, &n) < 0)
+                return 2;
+            cfg->max_header_bytes = (size_t)n;
+            break;
+        case O_TO:
+            if (parse_num("--timeout", optarg, 1, 3600, &n) < 0)
+                return 2;
+            cfg->request_timeout_s = (int)n;
+            break;
+        case O_MC:
+            if (parse_num("--max-connections", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->max_conns_per_worker = (int)n;
+            break;
+        case O_MP:
+            if (parse_num("--max-pending", optarg, 1, ARCAD_MAX_PENDING_LIMIT, &n) < 0)
+                return 2;
+            cfg->max_pending = (int)n;
+            break;
+        case O_MPP:
+            if (parse_num("--max-pending-per-peer", optarg, 1, ARCAD_MAX_PENDING_LIMIT, &n) < 0)
+                return 2;
+            cfg->max_pending_per_peer = (int)n;
+            break;
+        case O_HT:
+            if (parse_num("--handshake-timeout", optarg, 1, 3600, &n) < 0)
+                return 2;
+            cfg->handshake_timeout_s = (int)n;
+            break;
+        case O_RT:
+            if (parse_num("--request-timeout", optarg, 1, 3600, &n) < 0)
+                return 2;
+            cfg->request_deadline_s = (int)n;
+            break;
+        case O_AFF:
+            if (parse_num("--attest-free-failures", optarg, 1, 1000, &n) < 0)
+                return 2;
+            cfg->attest_free_failures = (int)n;
+            break;
+        case O_ALF:
+            if (parse_num("--attest-lockout-failures", optarg, 2, 1000, &n) < 0)
+                return 2;
+            cfg->attest_lockout_failures = (int)n;
+            break;
+        case O_ALT:
+            if (parse_num("--attest-lockout-time", optarg, 1, 7 * 86400, &n) < 0)
+                return 2;
+            cfg->attest_lockout_s = (int)n;
+            break;
+        case O_MKS:
+            if (parse_num("--max-keys-per-session", optarg, 0, 1000000, &n) < 0)
+                return 2;
+            cfg->max_keys_per_session = (size_t)n;
+            break;
+        case O_MCS:
+            if (parse_num("--max-certs-per-session", optarg, 0, 1000000, &n) < 0)
+                return 2;
+            cfg->max_certs_per_session = (size_t)n;
+            break;
+        case O_MKG:
+            if (parse_num("--max-keygen-ms", optarg, 0, 86400000L, &n) < 0)
+                return 2;
+            cfg->max_keygen_ms = (uint64_t)n;
+            break;
+        case O_MSC:
+            if (parse_num("--max-sessions-per-client", optarg, 0, 1000000000L, &n) < 0)
+                return 2;
+            cfg->max_sessions_per_client = (uint64_t)n;
+            break;
+        case O_CR:
+            if (parse_num("--client-rate", optarg, 0, 1000000, &n) < 0)
+                return 2;
+            cfg->client_rate = (double)n;
+            break;
+        case O_CB:
+            if (parse_num("--client-burst", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->client_burst = (double)n;
+            break;
+        case O_JOBS:
+            if (parse_num("--jobs", optarg, 1, 256, &n) < 0)
+                return 2;
+            cfg->jobs = (int)n;
+            break;
+        case O_MQJ:
+            if (parse_num("--max-queued-jobs", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->max_queued_jobs = (size_t)n;
+            break;
+        case O_RL:
+            if (parse_num("--rate-limit", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->rate_per_peer = (double)n;
+            break;
+        case O_RB:
+            if (parse_num("--rate-burst", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->rate_burst_per_peer = (double)n;
+            break;
+        case O_GRL:
+            if (parse_num("--global-rate-limit", optarg, 0, 10000000, &n) < 0)
+                return 2;
+            cfg->rate_global = (double)n;
+            break;
+        case O_GRB:
+            if (parse_num("--global-rate-burst", optarg, 1, 10000000, &n) < 0)
+                return 2;
+            cfg->rate_burst_global = (double)n;
+            break;
+        case O_WIT:
+            if (n_witness == ARCA_WITNESS_MAX) {
+                fprintf(stderr, "arcad: --witness: at most %d witnesses\n", ARCA_WITNESS_MAX);
+                return 2;
+            }
+            witness_specs[n_witness++] = optarg;
+            break;
+        case O_WITI:
+            if (parse_num("--witness-interval", optarg, 1, 86400, &n) < 0)
+                return 2;
+            witness_interval = (unsigned)n;
+            break;
+        case O_SD:
+            sim_dir = optarg;
+            break;
+        case O_LL: {
+            int lvl = arca_log_level_parse(optarg);
+            if (lvl < 0) {
+                fprintf(stderr, "arcad: --log-level: unknown level '%s'\n", optarg);
+                return 2;
+            }
+            arca_log_set_level((enum arca_log_level)lvl);
+            break;
+        }
+        case O_LJ:
+            arca_log_set_json(true);
+            break;
+        case O_COL:
+            cfg->collateral = optarg;
+            break;
+        case O_PCS:
+            cfg->pcs_url = optarg;
+            break;
+        case O_KDS:
+            cfg->kds_url = optarg;
+            break;
+        case O_SNP:
+            cfg->snp_certs = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("arcad %s\n", ARCA_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "arcad: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (cfg->data_dir == NULL) {
+        fprintf(stderr, "arcad: --data-dir DIR is required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (cfg->max_pending == 0) {
+        int half = cfg->max_conns_per_worker / 2;
+        cfg->max_pending = half < 1                         ? 1
+                           : half > ARCAD_MAX_PENDING_LIMIT ? ARCAD_MAX_PENDING_LIMIT
+                                                            : half;
+    } else if (cfg->max_pending > cfg->max_conns_per_worker) {
+        fprintf(stderr, "arcad: --max-pending %d: at most --max-connections (%d)\n",
+                cfg->max_pending, cfg->max_conns_per_worker);
+        return 2;
+    }
+    if ((cfg->attest_lockout_failures > 0 ? cfg->attest_lockout_failures : 10) <=
+        (cfg->attest_free_failures > 0 ? cfg->attest_free_failures : 3)) {
+        fprintf(stderr, "arcad: --attest-lockout-failures must be more than "
+                        "--attest-free-failures\n");
+        return 2;
+    }
+    if (cfg->collateral != NULL && cfg->collateral[0] == '\0')
+        cfg->collateral = NULL;
+    if (cfg->snp_certs != NULL && cfg->snp_certs[0] == '\0')
+        cfg->snp_certs = NULL;
+    if (cfg->snp_certs != NULL) {
+        struct stat st;
+        const char *why = NULL;
+        if (stat(cfg->snp_certs, &st) != 0)
+            why = strerror(errno);
+        else if (!S_ISDIR(st.st_mode))
+            why = "not a directory";
+        if (why != NULL) {
+            fprintf(stderr, "arcad: --snp-certs %s: %s\n", cfg->snp_certs, why);
+            return 2;
+        }
+    }
+    /* Before any state exists: a typo in an address is a usage error, a taken port a failure. */
+    int lrc = arcad_listen_check(cfg);
+    if (lrc < 0) {
+        fprintf(stderr, "arcad: %s\n", arca_err_detail());
+        return lrc == ARCA_ERR_INVALID_ARG ? 2 : 1;
+    }
+    if (cfg->workers == 0 || cfg->jobs == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        int def = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+        if (cfg->workers == 0)
+            cfg->workers = def;
+        if (cfg->jobs == 0)
+            cfg->jobs = def;
+    }
+
+    int rc = 0, exit_code = 0;
+    bool created = false;
+    struct arcad_witness *witness = NULL;
+    struct sim_sealer sealer_ctx = {0};
+    struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "arcad: --data-dir %s: %s\n", cfg->data_dir, strerror(errno));
+        return 1;
+    }
+    if (cfg->pcs_url != NULL || cfg->kds_url != NULL) {
+        /* The fetchers' caches live below it (collateral-cache/pcs, collateral-cache/kds). */
+        char cdir[4096];
+        snprintf(cdir, sizeof(cdir), "%s/collateral-cache", cfg->data_dir);
+        if (mkdir(cdir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "arcad: %s: %s\n", cdir, strerror(errno));
+            return 1;
+        }
+    }
+    /* Collateral once, before the workers start: from then on it is only read. */
+    if (cfg->collateral != NULL) {
+        rc = arca_attest_collateral_load(cfg->collateral, &ctx.collateral);
+        if (rc < 0) {
+            fprintf(stderr, "arcad: --collateral: %s\n",
+                    arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
+            return 2;
+        }
+    }
+    ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
+    if (cfg->client_rate > 0) {
+        struct arca_ratelimit_cfg qc = {
+            .per_key_rate = cfg->client_rate, .per_key_burst = cfg->client_burst, .capacity = 4096};
+        ARCA_GUARD(rc, arca_ratelimit_new(&qc, &ctx.client_quota), fail);
+    }
+    /* Peers tracked: far more than the connections one arcad holds (a fresh peer gets a burst). */
+    const struct arca_ratelimit_cfg rl_cfg = {.per_key_rate = cfg->rate_per_peer,
+                                              .per_key_burst = cfg->rate_burst_per_peer,
+                                              .global_rate = cfg->rate_global,
+                                              .global_burst = cfg->rate_burst_global,
+                                              .capacity = 16384};
+    ARCA_GUARD(rc, arca_ratelimit_new(&rl_cfg, &ctx.ratelimit), fail);
+    ARCA_GUARD(rc, arca_sim_platform_open(sim_dir, &ctx.sim), fail);
+    ARCA_GUARD(rc, arca_sim_measure_path("/proc/self/exe", ctx.measurement), fail);
+    sealer_ctx.p = ctx.sim;
+    sealer_ctx.measurement = ctx.measurement;
+    ARCA_GUARD(rc, adopt_slot(cfg->data_dir, &sealer_ctx), fail);
+    rc = arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created);
+    if (rc == ARCA_ERR_TAMPERED && !sealer_ctx.inherited)
+        rc = refuse_foreign_seal(cfg->data_dir, ctx.measurement);
+    if (rc < 0)
+        goto fail;
+
+    char dbpath[4096];
+    snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
+    struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
+    char logpath[4096];
+    snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
+    if (n_witness > 0) {
+        rc = arcad_witness_new(witness_specs, n_witness, &sealer, ctx.id.key_id, &witness);
+        if (rc < 0) {
+            fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
+            rc = 0;
+            exit_code = 2;
+            goto fail;
+        }
+        sopt.hook = arcad_witness_hook(witness);
+    }
+    rc = arca_store_open(&sopt, &ctx.store);
+    if (rc < 0 && arcad_witness_refused(witness, NULL)) {
+        witness_refused_event(logpath, ctx.id.key);
+        goto fail;
+    }
+    ARCA_GUARD(rc, rc, fail);
+
+    /* With witnesses every audit line is checkpointed, i.e. is a witnessed commit: a cut tail
+     * is then refused like a rolled-back state (docs/state-protection.md). */
+    struct arca_audit_options aopt = {.path = logpath,
+                                      .key = ctx.id.key,
+                                      .store = ctx.store,
+                                      .checkpoint_every = witness != NULL ? 1 : 128};
+    ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
+    char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
+    struct arca_owner_opts oopt = {.store = ctx.store,
+                                   .audit = ctx.audit,
+                                   .data_dir = cfg->data_dir,
+                                   .sealer = &sealer,
+                                   .slot_key = sim_slot_key,
+                                   .slot_key_ctx = &sealer_ctx};
+    ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
+    if (witness != NULL)
+        ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, witness_interval), fail);
+
+    ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
+                      "out of memory");
+    const struct arca_x509 *chain[1] = {ctx.id.ca};
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
+               fail);
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
+               fail);
+    ctx.client_router = arcad_router_new();
+    ctx.enclave_router = arcad_router_new();
+    ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
+                      ARCA_ERR_ALLOC, "out of memory");
+    ARCA_GUARD(rc, arcad_api_register(ctx.client_router, &ctx), fail);
+    ARCA_GUARD(rc, arcad_peer_register(ctx.enclave_router, &ctx), fail);
+    ARCA_GUARD(rc, arcad_owner_api_register(ctx.client_router, &ctx), fail);
+    ARCA_GUARD(rc, enclave_api_register(ctx.enclave_router, &ctx), fail);
+
+    printf("CAS key: %s\nCAS key (base58check): %s\n%s\n", ctx.id.key_hex, ctx.id.key_b58,
+           created ? "identity created" : "identity loaded");
+    if (cfg->allow_simulation)
+        printf("WARNING: --allow-simulation: INSECURE simulated evidence is accepted\n");
+    if (token[0] != '\0')
+        printf("unprovisioned: provisioning token %s (single use, valid until arcad stops; "
+               "arca cas provision)\n",
+               token);
+    arca_wipe(token, sizeof(token));
+    fflush(stdout);
+    arca_info("arcad", "CAS key %s (%s)%s", ctx.id.key_hex, ctx.id.key_b58,
+              cfg->allow_simulation ? "; INSECURE simulation allowed" : "");
+    json_t *f = json_pack("{s:s, s:s, s:b}", "cas_key", ctx.id.key_hex, "version", ARCA_VERSION,
+                          "allow_simulation", cfg->allow_simulation);
+    arca_audit_append(ctx.audit, ARCA_AUDIT_STARTED, f, NULL);
+    json_decref(f);
+
+    rc = arcad_serve(&ctx);
+    if (rc == 0)
+        arca_audit_append(ctx.audit, ARCA_AUDIT_STOPPED, NULL, NULL);
+
+fail:
+    if (rc < 0)
+        fprintf(stderr, "arcad: %s\n",
+                arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
+    if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
+        ctx.enclave_state_free(ctx.enclave_state);
+    if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
+        ctx.peer_state_free(ctx.peer_state);
+    arca_owner_free(ctx.owner);
+    arcad_witness_stop(witness);
+    arca_audit_close(ctx.audit);
+    arca_store_close(ctx.store);
+    arcad_witness_free(witness);
+    arcad_router_free(ctx.client_router);
+    arcad_router_free(ctx.enclave_router);
+    arca_tls_ctx_free(ctx.client_tls);
+    arca_tls_ctx_free(ctx.enclave_tls);
+    arcad_metrics_free(ctx.metrics);
+    arcad_identity_free(&ctx.id);
+    arca_sim_platform_free(ctx.sim);
+    arca_wipe(&sealer_ctx, sizeof(sealer_ctx));
+    arca_dcap_cache_free(ctx.dcap_cache);
+    arca_ratelimit_free(ctx.client_quota);
+    arca_ratelimit_free(ctx.ratelimit);
+    arca_attest_collateral_free(ctx.collateral);
+    if (rc == 0 && exit_code == 0)
+        arca_info("arcad", "stopped");
+    return rc < 0 ? 1 : exit_code;
+}
