@@ -11,6 +11,7 @@
 #define ARCA_CLI_H
 
 #include <stdbool.h>
+#include "base/buf.h"
 
 enum { ARCA_EXIT_OK = 0, ARCA_EXIT_FAIL = 1, ARCA_EXIT_USAGE = 2, ARCA_EXIT_CAS = 3 };
 
@@ -40,6 +41,16 @@ int session_read(struct arca_cli *cli, int argc, char **argv);
 int session_list(struct arca_cli *cli, int argc, char **argv);
 int session_history(struct arca_cli *cli, int argc, char **argv);
 int session_verify(struct arca_cli *cli, int argc, char **argv);
+/* arca session sign (cmd_sign.c). */
+int session_sign(struct arca_cli *cli, int argc, char **argv);
+
+struct arca_api_version;
+/* The active (hash NULL) or given version of name from the CAS into *out (session_remote.c);
+ * *malformed (may be NULL) set when the CAS answered but not a version. */
+int session_get_version(struct arca_cli *cli, const char *name, const char *hash,
+                        struct arca_api_version *out, bool *malformed);
+/* Sets the top-level `predecessor:` of the YAML text in to hash (64 hex), appending to out. */
+int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
 
 /*
  * Shared option helper for groups: strips "-o FORMAT"/"--output FORMAT"/"-o json" anywhere in

@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "client.h"
+#include "govern/signed_session.h"
 #include "policy/session.h"
 
 static int fail_rc(const char *what, int rc)
@@ -104,6 +105,11 @@ int session_create(struct arca_cli *cli, int argc, char **argv)
         arca_buf_free(&b);
         return cli_fail(ARCA_EXIT_FAIL, "session create: %s", arca_err_detail());
     }
+    if (arca_signed_session_detect(b.data, b.len)) { /* arca session sign's output */
+        rc = upload(cli, "session create", b.data, b.len);
+        arca_buf_free(&b);
+        return rc;
+    }
     if (load_local(file, &b, &s) < 0) {
         arca_buf_free(&b);
         return cli_fail(ARCA_EXIT_FAIL, "session create: %s is not a valid session", file);
@@ -139,8 +145,8 @@ static int get_json(struct arca_cli *cli, const char *path, json_t **out)
 
 /* The active (hash NULL) or the given version of name (read access needed) into *out;
  * *malformed (may be NULL) is set when the CAS answered but not a version. */
-static int get_version(struct arca_cli *cli, const char *name, const char *hash,
-                       struct arca_api_version *out, bool *malformed)
+int session_get_version(struct arca_cli *cli, const char *name, const char *hash,
+                        struct arca_api_version *out, bool *malformed)
 {
     char path[1200];
     if (hash != NULL)
@@ -164,7 +170,7 @@ static int get_version(struct arca_cli *cli, const char *name, const char *hash,
  * line, else appends one. The result is loaded again by the caller, so a YAML layout this
  * simple edit does not understand is caught before upload.
  */
-static int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
+int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
 {
     const char *p = (const char *)in->data;
     size_t n = in->len;
@@ -206,18 +212,22 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s", arca_err_detail());
         goto out;
     }
+    if (arca_signed_session_detect(b.data, b.len)) { /* signed: its predecessor is fixed */
+        exit_code = upload(cli, "session update", b.data, b.len);
+        goto out;
+    }
     if (load_local(file, &b, &s) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s is not a valid session", file);
         goto out;
     }
-    rc = get_version(cli, s->name.s, NULL, &active, NULL);
+    rc = session_get_version(cli, s->name.s, NULL, &active, NULL);
     if (rc < 0) {
         exit_code = fail_rc("session update: reading the active version", rc);
         goto out;
     }
     char hash[65];
     arca_hex_fmt(hash, active.hash, 32);
-    if (set_predecessor(&b, hash, &nb) < 0 || load_local(file, &nb, &s2) < 0) {
+    if (session_set_predecessor(&b, hash, &nb) < 0 || load_local(file, &nb, &s2) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: cannot set predecessor in %s", file);
         goto out;
     }
@@ -253,7 +263,7 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
             return cli_fail(ARCA_EXIT_USAGE, "session read: --hash needs 64 hex digits");
     }
     struct arca_api_version v;
-    int rc = get_version(cli, name, hash, &v, NULL);
+    int rc = session_get_version(cli, name, hash, &v, NULL);
     if (rc < 0)
         return fail_rc("session read", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
@@ -412,7 +422,7 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
         goto out;
     }
     bool malformed = false;
-    rc = get_version(cli, s->name.s, NULL, &a, &malformed);
+    rc = session_get_version(cli, s->name.s, NULL, &a, &malformed);
     if (malformed) {
         exit_code = cli_fail(ARCA_EXIT_CAS, "session verify: the CAS answer lacks hash/creator");
         goto out;
@@ -430,7 +440,7 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
         struct arca_buf nb;
         arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
         struct arca_session *s2 = NULL;
-        if (set_predecessor(&b, pred, &nb) == 0 && load_local(file, &nb, &s2) == 0) {
+        if (session_set_predecessor(&b, pred, &nb) == 0 && load_local(file, &nb, &s2) == 0) {
             arca_session_free(s);
             s = s2;
         }
