@@ -49,6 +49,9 @@ struct arca_api_version;
  * *malformed (may be NULL) set when the CAS answered but not a version. */
 int session_get_version(struct arca_cli *cli, const char *name, const char *hash,
                         struct arca_api_version *out, bool *malformed);
+struct arca_session;
+/* Loads the session text b (named path in diagnostics, printed to stderr on failure). */
+int session_load_local(const char *path, const struct arca_buf *b, struct arca_session **out);
 /* Sets the top-level `predecessor:` of the YAML text in to hash (64 hex), appending to out. */
 int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
 

@@ -48,24 +48,16 @@ static int cas_key_of(const struct arca_cli *cli, uint8_t out[32])
 static int from_yaml(struct arca_cli *cli, const char *file, const struct arca_buf *b,
                      const uint8_t first_signer[32], struct arca_signed_session **out)
 {
-    struct arca_diag d;
     struct arca_session *s = NULL;
     struct arca_api_version active;
     struct arca_buf nb;
     memset(&active, 0, sizeof(active));
     arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
-    arca_diag_init(&d);
-    int rc = arca_session_load((const char *)b->data, b->len, file, &s, &d);
+    int rc = session_load_local(file, b, &s);
     if (rc < 0) {
-        struct arca_buf msg;
-        arca_buf_init(&msg, 0);
-        arca_diag_format(&d, &msg);
-        fprintf(stderr, "%s", arca_buf_cstr(&msg));
-        arca_buf_free(&msg);
-        arca_diag_free(&d);
+        arca_buf_free(&nb);
         return arca_err_set(ARCA_ERR_FORMAT, "%s is not a valid session", file);
     }
-    arca_diag_free(&d);
     struct arca_signed_session *ss = calloc(1, sizeof(*ss));
     ARCA_GUARD_ENSURE(rc, ss != NULL, fail, ARCA_ERR_ALLOC, "out of memory");
     ARCA_GUARD(rc, cas_key_of(cli, ss->cas_key), fail);
@@ -85,9 +77,7 @@ static int from_yaml(struct arca_cli *cli, const char *file, const struct arca_b
         ARCA_GUARD(rc, session_set_predecessor(b, h, &nb), fail);
         arca_session_free(s);
         s = NULL;
-        arca_diag_init(&d);
-        rc = arca_session_load((const char *)nb.data, nb.len, file, &s, &d);
-        arca_diag_free(&d);
+        rc = session_load_local(file, &nb, &s);
         ARCA_GUARD_ENSURE(rc, rc == 0, fail, ARCA_ERR_FORMAT, "cannot set predecessor in %s", file);
         text = &nb;
     }

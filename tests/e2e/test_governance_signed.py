@@ -105,6 +105,19 @@ def test_board_of_three(arcad, identities, tmp_path):
     hist = run_cli(creator, "-o", "json", "session", "history", "gov-signed", check=True)
     assert len(json.loads(hist.stdout)["versions"]) == 2
 
+    # Transparency: who approved each version.
+    r = run_cli(creator, "session", "history", "gov-signed", "--approvals", check=True)
+    lines = r.stdout.strip().splitlines()
+    assert "\tapproved by " in lines[0] and "approved by" not in lines[1]
+    assert lines[0].count(", ") == 1  # two approvers
+    r = run_cli(creator, "-o", "json", "session", "history", "gov-signed", "--approvals",
+                check=True)
+    versions = json.loads(r.stdout)["versions"]
+    assert len(versions[0]["approvals"]) == 2 and versions[1]["approvals"] == []
+    # a stranger sees nothing of it
+    r = run_cli(identities["stranger"], "session", "history", "gov-signed", "--approvals")
+    assert r.returncode == 1
+
 
 def test_malformed_signed_json(arcad, identities, tmp_path):
     f = tmp_path / "bad.json"
