@@ -292,15 +292,17 @@ static void test_veto_sole_child(void **state)
     char *c1 = governed("ns/app", "1", NULL, "  update: [CREATOR]\n");
     size_t checker[] = {4}, half[] = {0};
     j = sign_text(c1, f->cas.cas_key, READER, half, 1);
-    assert_err(put(f, STRANGER, j, &p), ARCA_ERR_DENIED,
+    assert_err(put(f, READER, j, &p), ARCA_ERR_DENIED,
                "not allowed to create sessions in namespace 'ns': create_sessions needs");
     free(j);
     j = sign_text(c1, f->cas.cas_key, READER, checker, 1);
-    assert_int_equal(put(f, STRANGER, j, &p), 0);
+    /* nobody is made the creator behind their back */
+    assert_err(put(f, STRANGER, j, &p), ARCA_ERR_FORMAT, "neither the uploader nor one of");
+    assert_int_equal(put(f, READER, j, &p), 0);
     assert_memory_equal(p.v.creator, READER, 32); /* the creator the signers fixed */
     arca_cas_put_clear(&p);
     /* replay of a create: the name exists now */
-    assert_int_equal(put(f, STRANGER, j, &p), ARCA_ERR_EXISTS);
+    assert_int_equal(put(f, READER, j, &p), ARCA_ERR_EXISTS);
     free(j);
     free(c1);
     free(v1);

@@ -360,6 +360,20 @@ static int check_signed_hash(const struct arca_signed_session *ss, const struct 
     return 0;
 }
 
+/* A signed create names its creator: it must be someone who took part (the uploader or a
+ * verified signer), so nobody is made the creator (and charged the session) behind their back. */
+static int check_signed_creator(const struct arca_signed_session *ss, const uint8_t *client,
+                                const struct arca_approvers *ap)
+{
+    if (arca_memeq(ss->creator, client, 32))
+        return 0;
+    for (size_t i = 0; i < ap->count; i++)
+        if (arca_memeq(ss->creator, ap->ids[i], 32))
+            return 0;
+    ARCA_BAIL(ARCA_ERR_FORMAT, "signed session: \"creator\" is neither the uploader nor one of "
+                               "its signers");
+}
+
 int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
                          size_t n, struct arca_diag *diag, struct arca_cas_put *out)
 {
@@ -400,6 +414,8 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
         rc = cas_signed_check(cas, ss, s, msg, &ap);
         if (rc == 0)
             rc = check_signed_hash(ss, s, active);
+        if (rc == 0 && !s->has_predecessor)
+            rc = check_signed_creator(ss, client, &ap);
         if (rc < 0) {
             char c[65];
             hexstr(c, client);
