@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "base/buf.h"
 
 enum { ARCA_EXIT_OK = 0, ARCA_EXIT_FAIL = 1, ARCA_EXIT_USAGE = 2, ARCA_EXIT_CAS = 3 };
 
@@ -46,6 +47,19 @@ int session_verify(struct arca_cli *cli, int argc, char **argv);
 int session_encrypt(struct arca_cli *cli, int argc, char **argv);
 int cas_show_session_key(struct arca_cli *cli);
 int cli_session_encryption_key(struct arca_cli *cli, uint8_t pub[32]);
+/* arca session sign (cmd_sign.c). */
+int session_sign(struct arca_cli *cli, int argc, char **argv);
+
+struct arca_api_version;
+/* The active (hash NULL) or given version of name from the CAS into *out (session_remote.c);
+ * *malformed (may be NULL) set when the CAS answered but not a version. */
+int session_get_version(struct arca_cli *cli, const char *name, const char *hash,
+                        struct arca_api_version *out, bool *malformed);
+struct arca_session;
+/* Loads the session text b (named path in diagnostics, printed to stderr on failure). */
+int session_load_local(const char *path, const struct arca_buf *b, struct arca_session **out);
+/* Sets the top-level `predecessor:` of the YAML text in to hash (64 hex), appending to out. */
+int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
 
 /*
  * Shared option helper for groups: strips "-o FORMAT"/"--output FORMAT"/"-o json" anywhere in

@@ -35,7 +35,14 @@ static void session_usage(FILE *f)
                "                                session (same canonical hash)\n"
                "  encrypt FILE [--out OUT]      encrypt FILE to the attested CAS's session-\n"
                "                                encryption key (upload: PUT\n"
-               "                                /v1/encrypted_sessions)\n\n"
+               "                                /v1/encrypted_sessions)\n"
+               "  sign FILE --key KEY.pem       print FILE (a session or a signed session) as a\n"
+               "                                signed session with KEY's approval added\n"
+               "  sign FILE message --signer PUB.pem\n"
+               "                                write the 32-byte approval message to stdout\n"
+               "  sign FILE add-signature --signer PUB.pem SIG\n"
+               "                                add an external signature (base64 or a file)\n"
+               "  create|update SIGNED.json     upload a signed session (docs/governance.md)\n\n"
                "Options: -o json (anywhere) for machine-readable output; --help after any\n"
                "command shows this help.\n"
                "Exit codes: 0 success/valid, 1 invalid, failed or not verified, 2 usage,\n"
@@ -170,6 +177,7 @@ int cmd_session(struct arca_cli *cli, int argc, char **argv)
         {"check", session_check},     {"hash", session_hash_cmd}, {"create", session_create},
         {"update", session_update},   {"read", session_read},     {"list", session_list},
         {"history", session_history}, {"verify", session_verify}, {"encrypt", session_encrypt},
+        {"sign", session_sign},
     };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), session_usage, argc, argv);
 }

@@ -29,6 +29,10 @@
     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEDJnFtJBLOoy3IX2FFeg+UCQwvPFa\\n"                          \
     "59JF2b1vfxMZGiO+XqFGmRUKHukNg9JlhZP1XXK0nJs6bxsg9gSXQUhh1A==\\n"                              \
     "-----END PUBLIC KEY-----\\n"
+#define PUB_X25519                                                                                 \
+    "-----BEGIN PUBLIC "                                                                           \
+    "KEY-----\\nMCowBQYDK2VuAyEAQkRy2ezFG2llaK9Td/Nh8PxYy1PN2a8UD37lnZqL4QM=\\n-----END PUBLIC "   \
+    "KEY-----\\n"
 #define PUB_ED                                                                                     \
     "-----BEGIN PUBLIC "                                                                           \
     "KEY-----\\nMCowBQYDK2VwAyEAEZtwLEqzMQoh0744RsIfmakc4MNS8nZNiHWpQXdEbnU=\\n-----END PUBLIC "   \
@@ -408,8 +412,8 @@ static const struct bad cases[] = {
      "update[0].require-all: the list is empty"},
     {H "access_policy:\n  update:\n    - signer: notakey\n", 5,
      "signer is neither an SPKI PEM nor a Base58Check Ed25519 key"},
-    {H "access_policy:\n  update:\n    - signer: \"" PUB_P256 "\"\n", 5,
-     "signer keys must be Ed25519 or P-384, got"},
+    {H "access_policy:\n  update:\n    - signer: \"" PUB_X25519 "\"\n", 5,
+     "signer keys must be Ed25519, P-256 or P-384, got x25519"},
     {H "access_policy:\n  update:\n    - colour: red\n", 5,
      "unknown policy entry 'colour' (expected signer, require-all"},
     {H "access_policy:\n  update:\n    - {signer: a, require-all: [CREATOR]}\n", 5,

@@ -13,6 +13,8 @@
 #include "base/time.h"
 #include "cas/cas_internal.h"
 #include "govern/access.h"
+#include "govern/approval.h"
+#include "govern/signed_session.h"
 #include "policy/redact.h"
 #include "policy/session.h"
 #include "secrets/secrets.h"
@@ -48,40 +50,95 @@ int cas_check_access(const struct arca_session *model, const uint8_t creator[32]
     return arca_access_check(arca_access_rule(&model->access, op), &subj, allowed);
 }
 
+/* The key ids of ap as a JSON list of hex strings (for audit lines). */
+static json_t *approvers_json(const struct arca_approvers *ap)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; ids != NULL && i < ap->count; i++) {
+        char h[65];
+        hexstr(h, ap->ids[i]);
+        json_array_append_new(ids, json_string(h));
+    }
+    return ids;
+}
+
+/* Evaluates op of model (creator given) for client and the verified approvers ap (may be
+ * NULL): *allowed, and when refused with approvers the explanation in why. */
+static int judge(const struct arca_session *model, const uint8_t creator[32], const uint8_t *client,
+                 const struct arca_approvers *ap, enum arca_access_op op, bool *allowed,
+                 struct arca_buf *why)
+{
+    if (ap == NULL)
+        return cas_check_access(model, creator, client, op, allowed);
+    const struct arca_ap_rule *rule = arca_access_rule(&model->access, op);
+    ARCA_TRY(cas_approvers_known(rule, ap, arca_access_op_name(op)));
+    struct arca_access_subject subj = {.client_key_id = client,
+                                       .creator_key_id = creator,
+                                       .approvers = (const uint8_t(*)[32])ap->ids,
+                                       .approver_count = ap->count};
+    ARCA_TRY(arca_approval_explain(rule, &subj, arca_access_op_name(op), allowed, why));
+    if (!*allowed && arca_approval_satisfiable(rule, creator, arca_access_op_name(op)) < 0) {
+        (void)arca_buf_printf(why, "; %s", arca_err_detail());
+        arca_err_clear();
+    }
+    return 0;
+}
+
 /*
- * Decides op on stored version rec for client against rec's own policy: 0 if allowed, else
- * ARCA_ERR_DENIED (audited) with "not allowed to WHAT (...)", or the error that stopped the
- * decision. With hidden (a "not found" detail), a client that may not read rec either gets
- * ARCA_ERR_NOT_FOUND with that detail instead, exactly what a missing session answers: who
- * cannot read a session does not learn that it exists (the denial is audited all the same).
+ * Decides op on stored version rec for client (and, for a signed upload, the verified
+ * approvers ap; NULL otherwise) against rec's own policy: 0 if allowed, else ARCA_ERR_DENIED
+ * (audited) with "not allowed to WHAT (...)", naming the unsatisfied branch and the missing
+ * signers when approvals were given, or the error that stopped the decision. With hidden (a
+ * "not found" detail), a client that may not read rec either gets ARCA_ERR_NOT_FOUND with that
+ * detail instead, exactly what a missing session answers: who cannot read a session does not
+ * learn that it exists (the denial is audited all the same).
  */
 static int require_access(const struct arca_cas *cas, const uint8_t *client,
                           const struct arca_store_session *rec, enum arca_access_op op,
-                          const char *what, const char *hidden)
+                          const char *what, const char *hidden, const struct arca_approvers *ap)
 {
     struct arca_session *model = NULL;
     bool allowed = false, readable = false;
+    struct arca_buf why;
+    arca_buf_init(&why, 0);
     int rc = cas_load_model(rec, &model);
-    if (rc == 0)
-        rc = cas_check_access(model, rec->creator, client, op, &allowed);
-    if (rc == 0 && !allowed && hidden != NULL && op != ARCA_ACCESS_READ)
+    if (rc == 0 && hidden != NULL && op != ARCA_ACCESS_READ)
         rc = cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &readable);
+    if (rc == 0)
+        rc = judge(model, rec->creator, client, ap, op, &allowed, &why);
     arca_session_free(model);
-    if (rc < 0)
-        return rc;
-    if (allowed)
+    if (rc == 0 && allowed) {
+        arca_buf_free(&why);
         return 0;
+    }
+    if (rc < 0 && rc != ARCA_ERR_DENIED) {
+        arca_buf_free(&why);
+        return rc;
+    }
     char kid[65] = "";
     if (client != NULL)
         hexstr(kid, client);
-    arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED,
-                   json_pack("{s:s, s:s, s:s}", "operation", arca_access_op_name(op), "session",
-                             rec->name, "client", kid));
-    if (hidden != NULL && !readable)
-        return arca_err_set(ARCA_ERR_NOT_FOUND, "%s", hidden);
-    return arca_err_set(ARCA_ERR_DENIED,
-                        "not allowed to %s (its access_policy.%s does not list your key)", what,
-                        arca_access_op_name(op));
+    json_t *fields = json_pack("{s:s, s:s, s:s}", "operation", arca_access_op_name(op), "session",
+                               rec->name, "client", kid);
+    if (ap != NULL) {
+        json_object_set_new(fields, "approvers", approvers_json(ap));
+        json_object_set_new(fields, "reason",
+                            json_string(rc < 0 ? arca_err_detail() : arca_buf_cstr(&why)));
+    }
+    arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED, fields);
+    /* Approvals that verified and come from keys the rule names were made for this session
+     * by its own board: the uploader may learn why they do not suffice. */
+    bool vouched = rc == 0 && ap != NULL && ap->count > 0;
+    if (hidden != NULL && !readable && !vouched)
+        rc = arca_err_set(ARCA_ERR_NOT_FOUND, "%s", hidden);
+    else if (rc == 0 && ap != NULL)
+        rc = arca_err_set(ARCA_ERR_DENIED, "not allowed to %s: %s", what, arca_buf_cstr(&why));
+    else if (rc == 0)
+        rc = arca_err_set(ARCA_ERR_DENIED,
+                          "not allowed to %s (its access_policy.%s does not list your key)", what,
+                          arca_access_op_name(op));
+    arca_buf_free(&why);
+    return rc;
 }
 
 /* May client read stored version rec? false when it cannot be decided. */
@@ -150,7 +207,8 @@ out:
  * read the session is told its active hash.
  */
 static int check_create(const struct arca_cas *cas, const uint8_t *client,
-                        const struct arca_session *s, const struct arca_store_session *active)
+                        const struct arca_session *s, const struct arca_store_session *active,
+                        const struct arca_approvers *ap, uint8_t judged_by[32])
 {
     const char *name = s->name.s;
     int rc = 0;
@@ -166,7 +224,9 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
             rc = arca_err_set(ARCA_ERR_NOT_FOUND, "%s", missing);
         if (rc == 0) {
             snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
-            rc = require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what, missing);
+            rc =
+                require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what, missing, ap);
+            memcpy(judged_by, parent->hash, 32);
         }
         arca_store_session_free(parent);
         free(parent_name);
@@ -188,7 +248,8 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
  * it either is answered as if it did not exist), and only then: predecessor is the active
  * hash. */
 static int check_update(const struct arca_cas *cas, const uint8_t *client,
-                        const struct arca_session *s, const struct arca_store_session *active)
+                        const struct arca_session *s, const struct arca_store_session *active,
+                        const struct arca_approvers *ap)
 {
     const char *name = s->name.s;
     char missing[1400], what[1400];
@@ -196,15 +257,18 @@ static int check_update(const struct arca_cas *cas, const uint8_t *client,
              "cannot update '%s': no such session (remove `predecessor` to create it)", name);
     ARCA_ENSURE(active != NULL, ARCA_ERR_NOT_FOUND, "%s", missing);
     snprintf(what, sizeof(what), "update '%s'", name);
-    ARCA_TRY(require_access(cas, client, active, ARCA_ACCESS_UPDATE, what, missing));
+    ARCA_TRY(require_access(cas, client, active, ARCA_ACCESS_UPDATE, what, missing, ap));
     if (!arca_memeq(active->hash, s->predecessor, 32)) {
         char h[65], p[65];
         hexstr(h, active->hash);
         hexstr(p, s->predecessor);
         return arca_err_set(ARCA_ERR_CONFLICT,
                             "predecessor %s is not the active version of '%s' (%s); read it "
-                            "again and retry",
-                            p, name, h);
+                            "again and retry%s",
+                            p, name, h,
+                            ap != NULL ? " (approvals apply to one change, once: sign the "
+                                         "change again against the active version)"
+                                       : "");
     }
     return 0;
 }
@@ -251,7 +315,7 @@ static int check_quota(const struct arca_cas *cas, const uint8_t *client)
 }
 
 static void audit_put(const struct arca_cas *cas, const struct arca_store_session *rec,
-                      const uint8_t *client)
+                      const uint8_t *client, const struct arca_approvers *ap)
 {
     char h[65], c[65];
     hexstr(h, rec->hash);
@@ -263,12 +327,51 @@ static void audit_put(const struct arca_cas *cas, const struct arca_store_sessio
         hexstr(p, rec->predecessor);
         json_object_set_new(fields, "predecessor", json_string(p));
     }
+    if (ap != NULL) /* the approval set that admitted the version (docs/governance.md) */
+        json_object_set_new(fields, "approvers", approvers_json(ap));
     arca_cas_audit(cas,
                    rec->has_predecessor ? ARCA_AUDIT_SESSION_UPDATED : ARCA_AUDIT_SESSION_CREATED,
                    fields);
     arca_info("cas", "session %s: %s version %llu (%s)",
               rec->has_predecessor ? "updated" : "created", rec->name,
               (unsigned long long)rec->version, h);
+}
+
+/* Refuses a version whose update or create_sessions rule could never hold (the session
+ * would be locked for good). */
+static int check_satisfiable(const struct arca_session *s, const uint8_t creator[32])
+{
+    ARCA_TRY(arca_approval_satisfiable(&s->access.update, creator, "update"));
+    return arca_approval_satisfiable(&s->access.create_sessions, creator, "create_sessions");
+}
+
+/* For a signed upload: the creator the signers fixed must be the one the version gets, and
+ * the hash they signed the one of the text. */
+static int check_signed_hash(const struct arca_signed_session *ss, const struct arca_session *s,
+                             const struct arca_store_session *active)
+{
+    if (s->has_predecessor && active != NULL)
+        ARCA_ENSURE(arca_memeq(ss->creator, active->creator, 32), ARCA_ERR_FORMAT,
+                    "signed session: \"creator\" is not the creator of '%s'", s->name.s);
+    uint8_t h[32];
+    ARCA_TRY(arca_session_hash(s, ss->creator, h));
+    ARCA_ENSURE(arca_memeq(h, ss->hash, 32), ARCA_ERR_FORMAT,
+                "signed session: \"hash\" is not the hash of its session text and creator");
+    return 0;
+}
+
+/* A signed create names its creator: it must be someone who took part (the uploader or a
+ * verified signer), so nobody is made the creator (and charged the session) behind their back. */
+static int check_signed_creator(const struct arca_signed_session *ss, const uint8_t *client,
+                                const struct arca_approvers *ap)
+{
+    if (arca_memeq(ss->creator, client, 32))
+        return 0;
+    for (size_t i = 0; i < ap->count; i++)
+        if (arca_memeq(ss->creator, ap->ids[i], 32))
+            return 0;
+    ARCA_BAIL(ARCA_ERR_FORMAT, "signed session: \"creator\" is neither the uploader nor one of "
+                               "its signers");
 }
 
 int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
@@ -284,10 +387,20 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
                 "request body: empty, expected a session in YAML");
     struct arca_session *s = NULL;
     struct arca_store_session *active = NULL;
-    struct arca_buf blob, readers;
+    struct arca_signed_session *ss = NULL;
+    struct arca_approvers ap = {0};
+    uint8_t msg[ARCA_APPROVAL_MSG_LEN], judged_by[32];
+    struct arca_buf blob, readers, approvals;
     arca_buf_init_secret(&blob, 0);
     arca_buf_init(&readers, 0);
-    int rc = arca_session_load((const char *)yaml, n, "<upload>", &s, diag);
+    arca_buf_init(&approvals, 0);
+    int rc = 0;
+    if (arca_signed_session_detect(yaml, n)) {
+        ARCA_GUARD(rc, arca_signed_session_parse(yaml, n, &ss), out);
+        yaml = ss->session;
+        n = ss->session_len;
+    }
+    rc = arca_session_load((const char *)yaml, n, "<upload>", &s, diag);
     if (rc < 0) {
         out->invalid = true;
         goto out;
@@ -297,20 +410,44 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
     rc = arca_store_session_get_active(cas->store, name, &active);
     if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
         goto out;
-    rc = s->has_predecessor ? check_update(cas, client, s, active)
-                            : check_create(cas, client, s, active);
+    if (ss != NULL) {
+        rc = cas_signed_check(cas, ss, s, msg, &ap);
+        if (rc == 0)
+            rc = check_signed_hash(ss, s, active);
+        if (rc == 0 && !s->has_predecessor)
+            rc = check_signed_creator(ss, client, &ap);
+        if (rc < 0) {
+            char c[65];
+            hexstr(c, client);
+            arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED,
+                           json_pack("{s:s, s:s, s:s, s:s}", "operation",
+                                     s->has_predecessor ? "update" : "create", "session", name,
+                                     "client", c, "reason", arca_err_detail()));
+            goto out;
+        }
+    }
+    const struct arca_approvers *approvers = ss != NULL ? &ap : NULL;
+    memset(judged_by, 0, sizeof(judged_by));
+    rc = s->has_predecessor ? check_update(cas, client, s, active, approvers)
+                            : check_create(cas, client, s, active, approvers, judged_by);
+    if (rc == 0 && s->has_predecessor)
+        memcpy(judged_by, active->hash, 32);
     if (rc == 0 && !s->has_predecessor)
         rc = check_quota(cas, client);
     if (rc < 0)
         goto out;
-    /* The creator of the first version stays the creator: CREATOR rules keep their meaning. */
-    const uint8_t *creator = s->has_predecessor ? active->creator : client;
+    /* The creator of the first version stays the creator: CREATOR rules keep their meaning. A
+     * signed create has the creator its signers fixed. */
+    const uint8_t *creator = s->has_predecessor ? active->creator
+                             : ss != NULL       ? ss->creator
+                                                : client;
     /* A creator: field (read back from a CAS, or written by a signer) must name that creator. */
     ARCA_GUARD_ENSURE(rc, !s->has_creator || arca_memeq(s->creator.key_id, creator, 32), out,
                       ARCA_ERR_POLICY,
                       "creator: names a key that is not the creator of '%s' (the uploader of its "
                       "first version)",
                       name);
+    ARCA_GUARD(rc, check_satisfiable(s, creator), out);
     struct arca_store_session rec;
     memset(&rec, 0, sizeof(rec));
     rec.name = (char *)name;
@@ -325,21 +462,31 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
     ARCA_GUARD(rc, arca_session_hash(s, creator, rec.hash), out);
     ARCA_GUARD(rc, secrets_for(cas, s, s->has_predecessor ? s->predecessor : NULL, &blob), out);
     ARCA_GUARD(rc, cas_readers_encode(s, creator, &readers), out);
+    if (ss != NULL)
+        ARCA_GUARD(rc,
+                   cas_approvals_encode(ss, msg, s->has_predecessor ? "update" : "create_sessions",
+                                        judged_by, client, &approvals),
+                   out);
     struct arca_store_commit_extra extra = {.readers = readers.data,
                                             .readers_len = readers.len,
-                                            .max_created = cas->max_sessions_per_client};
+                                            .max_created = cas->max_sessions_per_client,
+                                            .approvals = approvals.len ? approvals.data : NULL,
+                                            .approvals_len = approvals.len};
     rc = arca_store_session_commit_ex(cas->store, &rec, blob.len ? blob.data : NULL, blob.len,
                                       &extra);
     if (rc == ARCA_ERR_EXISTS && s->has_predecessor)
         arca_err_set(rc, "this exact version of '%s' is stored already", name);
     if (rc < 0)
         goto out;
-    audit_put(cas, &rec, client);
+    audit_put(cas, &rec, client, approvers);
     out->updated = s->has_predecessor;
     rc = cas_version_of(&rec, &out->v);
 out:
+    arca_buf_free(&approvals);
     arca_buf_free(&readers);
     arca_buf_free(&blob);
+    arca_approvers_clear(&ap);
+    arca_signed_session_free(ss);
     arca_session_free(s);
     arca_store_session_free(active);
     return rc;
@@ -370,7 +517,7 @@ static int authorize_active(const struct arca_cas *cas, const uint8_t *client, c
     ARCA_TRY(rc);
     snprintf(what, sizeof(what), "%s session '%s'",
              op == ARCA_ACCESS_READ ? "read" : arca_access_op_name(op), name);
-    rc = require_access(cas, client, active, op, what, missing);
+    rc = require_access(cas, client, active, op, what, missing, NULL);
     if (rc < 0) {
         arca_store_session_free(active);
         return rc;
@@ -469,5 +616,38 @@ out:
     if (rc < 0)
         arca_api_versions_clear(out);
     arca_store_session_free(active);
+    return rc;
+}
+
+int arca_cas_session_approvals(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                               const char *hash_hex, json_t **out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE_REF(hash_hex);
+    *out = NULL;
+    struct arca_store_session *active = NULL, *rec = NULL;
+    struct arca_buf b;
+    arca_buf_init(&b, 0);
+    int rc = authorize_active(cas, client, name, ARCA_ACCESS_READ, &active);
+    if (rc == 0)
+        rc = get_version(cas, name, hash_hex, &rec);
+    if (rc == 0)
+        rc = arca_store_approvals_get(cas->store, rec->hash, &b);
+    json_t *j = NULL;
+    if (rc == 0) {
+        json_error_t jerr;
+        j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (j == NULL)
+            rc = arca_err_set(ARCA_ERR_INTERNAL, "stored approvals of '%s' do not parse", name);
+    }
+    if (rc == 0) {
+        *out = j;
+        json_object_set_new(j, "name", json_string(name));
+        json_object_set_new(j, "hash", json_string(hash_hex));
+    }
+    arca_buf_free(&b);
+    arca_store_session_free(active);
+    arca_store_session_free(rec);
     return rc;
 }

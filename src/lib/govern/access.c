@@ -43,6 +43,9 @@ static int node_check(const struct arca_ap_node *n, const struct arca_access_sub
     case ARCA_AP_NONE:
         return 0;
     case ARCA_AP_CERT:
+        /* A certificate names a TLS client; an approval signature is a signer's (issue 10). */
+        *ok = key_is(s->client_key_id, n->key_id);
+        return 0;
     case ARCA_AP_KEYHASH:
         *ok = key_is(s->client_key_id, n->key_id) || approved_by(s, n->key_id);
         return 0;
@@ -79,6 +82,15 @@ static int node_check(const struct arca_ap_node *n, const struct arca_access_sub
     }
     ARCA_BAIL(ARCA_ERR_FORMAT, "access policy line %u: unknown entry kind %d", n->pos.line,
               (int)n->kind);
+}
+
+int arca_access_node_check(const struct arca_ap_node *node,
+                           const struct arca_access_subject *subject, bool *ok)
+{
+    ARCA_ENSURE_REF(node);
+    ARCA_ENSURE_REF(subject);
+    ARCA_ENSURE_REF(ok);
+    return node_check(node, subject, 0, ok);
 }
 
 int arca_access_check(const struct arca_ap_rule *rule, const struct arca_access_subject *subject,

@@ -11,9 +11,11 @@
  *   CREATOR       the client's key is the session's creator key;
  *   ANY           any authenticated client (one with a certificate);
  *   NONE          nobody (must be the only entry; the loader enforces that);
- *   certificate / key hash
- *                 the client's key, or an approver's key, has that key id (only the public key
- *                 counts: renewed certificates keep access);
+ *   certificate   the client's key has that key id (only the public key counts: renewed
+ *                 certificates keep access). A certificate names a TLS client, so an approval
+ *                 signature never satisfies it, and a tree needing two certificates can never
+ *                 hold (govern/approval.h detects that);
+ *   key hash      the client's key, or an approver's key, has that key id;
  *   signer        an approver's key has that key id (a signer never matches the TLS client
  *                 alone: signers approve by signature);
  *   $$SCONE::s$$  NOT SUPPORTED YET: the session loader refuses such entries ("not supported by
@@ -55,6 +57,10 @@ struct arca_access_subject {
  */
 int arca_access_check(const struct arca_ap_rule *rule, const struct arca_access_subject *subject,
                       bool *allowed);
+
+/* Evaluates one node (a subtree) of a rule as arca_access_check does; *ok set on success. */
+int arca_access_node_check(const struct arca_ap_node *node,
+                           const struct arca_access_subject *subject, bool *ok);
 
 /* Which operation of an access_policy. */
 enum arca_access_op {

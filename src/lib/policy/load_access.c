@@ -60,8 +60,9 @@ static void parse_signer_key(struct ld *L, const struct arca_ynode *v, struct ar
         }
     }
     a->signer_type = arca_key_type(k);
-    if (a->signer_type != ARCA_KEY_ED25519 && a->signer_type != ARCA_KEY_P384) {
-        ld_err(L, v->pos, "signer keys must be Ed25519 or P-384, got %s",
+    if (a->signer_type != ARCA_KEY_ED25519 && a->signer_type != ARCA_KEY_P256 &&
+        a->signer_type != ARCA_KEY_P384) {
+        ld_err(L, v->pos, "signer keys must be Ed25519, P-256 or P-384, got %s",
                arca_key_type_name(a->signer_type));
         goto out;
     }
