@@ -31,6 +31,7 @@ int cmd_cas(struct arca_cli *cli, int argc, char **argv);
 int cmd_audit(struct arca_cli *cli, int argc, char **argv);
 int cmd_evidence(struct arca_cli *cli, int argc, char **argv);
 int cmd_fspf(struct arca_cli *cli, int argc, char **argv);
+int cmd_proposal(struct arca_cli *cli, int argc, char **argv);
 
 /* Remote session subcommands (session_remote.c), dispatched from cmd_session.c; argv[0] is the
  * subcommand name ("create", ...). */
@@ -40,6 +41,9 @@ int session_read(struct arca_cli *cli, int argc, char **argv);
 int session_list(struct arca_cli *cli, int argc, char **argv);
 int session_history(struct arca_cli *cli, int argc, char **argv);
 int session_verify(struct arca_cli *cli, int argc, char **argv);
+/* Sets the top-level `predecessor:` of session YAML in to hash (session_remote.c). */
+struct arca_buf;
+int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
 
 /*
  * Shared option helper for groups: strips "-o FORMAT"/"--output FORMAT"/"-o json" anywhere in

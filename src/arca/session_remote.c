@@ -164,7 +164,7 @@ static int get_version(struct arca_cli *cli, const char *name, const char *hash,
  * line, else appends one. The result is loaded again by the caller, so a YAML layout this
  * simple edit does not understand is caught before upload.
  */
-static int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
+int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
 {
     const char *p = (const char *)in->data;
     size_t n = in->len;

@@ -29,4 +29,16 @@ int cas_check_access(const struct arca_session *model, const uint8_t creator[32]
 int cas_readers_encode(const struct arca_session *model, const uint8_t creator[32],
                        struct arca_buf *readers);
 
+/* Key ids whose approval signatures over one exact change the caller verified (borrowed). */
+struct cas_approvals {
+    const uint8_t (*ids)[32];
+    size_t count;
+};
+/* arca_cas_session_put where the approvers ap (NULL: none) count in the active version's update
+ * rule (the parent's create_sessions for a create) beside client: how an online proposal
+ * (cas_proposals.c) is applied once its approvals satisfy the rule. */
+int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
+                             const struct cas_approvals *ap, const void *yaml, size_t n,
+                             struct arca_diag *diag, struct arca_cas_put *out);
+
 #endif

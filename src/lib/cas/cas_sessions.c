@@ -57,13 +57,18 @@ int cas_check_access(const struct arca_session *model, const uint8_t creator[32]
  */
 static int require_access(const struct arca_cas *cas, const uint8_t *client,
                           const struct arca_store_session *rec, enum arca_access_op op,
-                          const char *what, const char *hidden)
+                          const char *what, const char *hidden, const struct cas_approvals *ap)
 {
     struct arca_session *model = NULL;
     bool allowed = false, readable = false;
     int rc = cas_load_model(rec, &model);
-    if (rc == 0)
-        rc = cas_check_access(model, rec->creator, client, op, &allowed);
+    if (rc == 0) {
+        struct arca_access_subject subj = {.client_key_id = client,
+                                           .creator_key_id = rec->creator,
+                                           .approvers = ap != NULL ? ap->ids : NULL,
+                                           .approver_count = ap != NULL ? ap->count : 0};
+        rc = arca_access_check(arca_access_rule(&model->access, op), &subj, &allowed);
+    }
     if (rc == 0 && !allowed && hidden != NULL && op != ARCA_ACCESS_READ)
         rc = cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &readable);
     arca_session_free(model);
@@ -150,7 +155,8 @@ out:
  * read the session is told its active hash.
  */
 static int check_create(const struct arca_cas *cas, const uint8_t *client,
-                        const struct arca_session *s, const struct arca_store_session *active)
+                        const struct arca_session *s, const struct arca_store_session *active,
+                        const struct cas_approvals *ap)
 {
     const char *name = s->name.s;
     int rc = 0;
@@ -166,7 +172,8 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
             rc = arca_err_set(ARCA_ERR_NOT_FOUND, "%s", missing);
         if (rc == 0) {
             snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
-            rc = require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what, missing);
+            rc =
+                require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what, missing, ap);
         }
         arca_store_session_free(parent);
         free(parent_name);
@@ -188,7 +195,8 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
  * it either is answered as if it did not exist), and only then: predecessor is the active
  * hash. */
 static int check_update(const struct arca_cas *cas, const uint8_t *client,
-                        const struct arca_session *s, const struct arca_store_session *active)
+                        const struct arca_session *s, const struct arca_store_session *active,
+                        const struct cas_approvals *ap)
 {
     const char *name = s->name.s;
     char missing[1400], what[1400];
@@ -196,7 +204,7 @@ static int check_update(const struct arca_cas *cas, const uint8_t *client,
              "cannot update '%s': no such session (remove `predecessor` to create it)", name);
     ARCA_ENSURE(active != NULL, ARCA_ERR_NOT_FOUND, "%s", missing);
     snprintf(what, sizeof(what), "update '%s'", name);
-    ARCA_TRY(require_access(cas, client, active, ARCA_ACCESS_UPDATE, what, missing));
+    ARCA_TRY(require_access(cas, client, active, ARCA_ACCESS_UPDATE, what, missing, ap));
     if (!arca_memeq(active->hash, s->predecessor, 32)) {
         char h[65], p[65];
         hexstr(h, active->hash);
@@ -274,6 +282,13 @@ static void audit_put(const struct arca_cas *cas, const struct arca_store_sessio
 int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
                          size_t n, struct arca_diag *diag, struct arca_cas_put *out)
 {
+    return cas_session_put_approved(cas, client, NULL, yaml, n, diag, out);
+}
+
+int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
+                             const struct cas_approvals *ap, const void *yaml, size_t n,
+                             struct arca_diag *diag, struct arca_cas_put *out)
+{
     ARCA_ENSURE_REF(cas);
     ARCA_ENSURE_REF(diag);
     ARCA_ENSURE_REF(out);
@@ -297,8 +312,8 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
     rc = arca_store_session_get_active(cas->store, name, &active);
     if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
         goto out;
-    rc = s->has_predecessor ? check_update(cas, client, s, active)
-                            : check_create(cas, client, s, active);
+    rc = s->has_predecessor ? check_update(cas, client, s, active, ap)
+                            : check_create(cas, client, s, active, ap);
     if (rc == 0 && !s->has_predecessor)
         rc = check_quota(cas, client);
     if (rc < 0)
@@ -364,7 +379,7 @@ static int authorize_active(const struct arca_cas *cas, const uint8_t *client, c
     ARCA_TRY(rc);
     snprintf(what, sizeof(what), "%s session '%s'",
              op == ARCA_ACCESS_READ ? "read" : arca_access_op_name(op), name);
-    rc = require_access(cas, client, active, op, what, missing);
+    rc = require_access(cas, client, active, op, what, missing, NULL);
     if (rc < 0) {
         arca_store_session_free(active);
         return rc;
