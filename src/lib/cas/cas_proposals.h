@@ -64,6 +64,7 @@
 #define ARCA_PROP_MISSING "missing"     /* show: what the rule still lacks (text) */
 #define ARCA_PROP_DIFF "diff"           /* show: unified-style diff of redacted YAML */
 #define ARCA_PROP_SECRETS "secrets"     /* show: [{name, kind, value}] */
+#define ARCA_PROP_PROPOSED "proposed"   /* show: the proposed policy, redacted YAML */
 #define ARCA_PROP_PROPOSALS "proposals" /* list: [summary...] */
 #define ARCA_PROP_APPLIED "applied"     /* show when applied: {hash, version} */
 /* Vote request body: {"signer": PUBLIC KEY PEM, "signature": BASE64, "reason": TEXT}. */
@@ -116,7 +117,8 @@ int arca_cas_proposal_list(const struct arca_cas *cas, const uint8_t *client,
 
 /*
  * Proposal id for client: the list entry plus predecessor, creator, cas_key, message, rule,
- * missing, the diff against the active version and the secrets of the proposed version
+ * missing, the proposed policy as redacted YAML (what a checker judges), the diff against the
+ * active version and the secrets of the proposed version
  * (name, kind, and "generated" / "explicit value (hidden)" / "imported from S" / "provided by
  * SERVICE": never a value). ARCA_ERR_NOT_FOUND for a missing or invisible proposal.
  */

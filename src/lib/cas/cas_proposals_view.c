@@ -234,7 +234,21 @@ int prop_show_json(const struct arca_cas *cas, const struct prop *p, const struc
         arca_buf_printf(&diff, "(no diff: %s)", arca_err_detail());
         arca_err_clear();
     }
+    struct arca_buf red;
+    arca_buf_init(&red, 0);
+    if (arca_session_redact(p->yaml, p->yaml_len, &red) < 0) {
+        arca_buf_reset(&red);
+        arca_err_clear();
+    }
     json_t *j = prop_summary_json(p);
+    if (j != NULL &&
+        json_object_set_new(j, ARCA_PROP_PROPOSED,
+                            json_stringn(red.data != NULL ? (const char *)red.data : "", red.len)) <
+            0) {
+        json_decref(j);
+        j = NULL;
+    }
+    arca_buf_free(&red);
     if (j != NULL &&
         json_object_update_new(
             j, json_pack("{s:o, s:o, s:o, s:o, s:s, s:o, s:s%, s:o}", ARCA_PROP_PREDECESSOR,
