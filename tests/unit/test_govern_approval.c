@@ -23,27 +23,12 @@ static uint8_t IDS[MAXK][32];       /* their key ids */
 static char *PEMS[MAXK];            /* their SPKI PEM as a YAML double-quoted body */
 static uint8_t CAS[32], PRED[32], NEWH[32];
 
-/* pem as the body of a YAML double-quoted string (malloc'ed). */
-static char *yaml_quote(const struct arca_buf *pem)
-{
-    struct arca_buf q;
-    arca_buf_init(&q, 0);
-    for (size_t i = 0; i < pem->len; i++)
-        assert_int_equal(pem->data[i] == '\n' ? arca_buf_put_str(&q, "\\n")
-                                              : arca_buf_put(&q, &pem->data[i], 1),
-                         0);
-    char *out = NULL;
-    size_t len = 0;
-    assert_int_equal(arca_buf_steal(&q, &out, &len), 0);
-    return out;
-}
-
 static char *yaml_quoted_pem(const struct arca_key *k)
 {
     struct arca_buf pem;
     arca_buf_init(&pem, 0);
     assert_int_equal(arca_key_public_pem(k, &pem), 0);
-    char *out = yaml_quote(&pem);
+    char *out = yaml_quote_pem(pem.data, pem.len);
     arca_buf_free(&pem);
     return out;
 }
@@ -415,7 +400,7 @@ static void test_unsatisfiable(void **state)
         struct arca_buf pem;
         arca_buf_init(&pem, 0);
         assert_int_equal(arca_x509_to_pem(c, &pem), 0);
-        cert[i] = yaml_quote(&pem);
+        cert[i] = yaml_quote_pem(pem.data, pem.len);
         arca_buf_free(&pem);
         arca_x509_free(c);
     }

@@ -40,6 +40,25 @@ static inline uint8_t *slurp(const char *path, size_t *len)
     return p;
 }
 
+/* text[0..n) (a PEM) as the body of a YAML double-quoted string, newlines as \n (malloc'ed,
+ * the caller frees). */
+static inline char *yaml_quote_pem(const uint8_t *text, size_t n)
+{
+    char *out = malloc(2 * n + 1);
+    assert_non_null(out);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else {
+            out[o++] = (char)text[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* Asserts that rc is code and that the error detail contains substr. */
 #define assert_err(rc, code, substr)                                                               \
     do {                                                                                           \
@@ -53,18 +72,23 @@ static inline uint8_t *slurp(const char *path, size_t *len)
  * Loads yaml (named file in diagnostics) into *out (arca_session_free); on failure prints every
  * located diagnostic to stderr and returns the code, so a failing test shows why.
  */
+/* Prints every diagnostic of d to stderr (so a failing test shows why). */
+static inline void test_diag_print(const struct arca_diag *d)
+{
+    struct arca_buf b;
+    arca_buf_init(&b, 0);
+    arca_diag_format(d, &b);
+    fprintf(stderr, "%s", arca_buf_cstr(&b));
+    arca_buf_free(&b);
+}
+
 static inline int test_session_load(const char *yaml, const char *file, struct arca_session **out)
 {
     struct arca_diag d;
     arca_diag_init(&d);
     int rc = arca_session_load(yaml, strlen(yaml), file, out, &d);
-    if (rc < 0) {
-        struct arca_buf b;
-        arca_buf_init(&b, 0);
-        arca_diag_format(&d, &b);
-        fprintf(stderr, "%s", arca_buf_cstr(&b));
-        arca_buf_free(&b);
-    }
+    if (rc < 0)
+        test_diag_print(&d);
     arca_diag_free(&d);
     return rc;
 }

@@ -7,6 +7,8 @@
 #include "store/store.h"
 
 struct arca_session;
+struct arca_signed_session;
+struct arca_approvers;
 
 /* Loads the model of a stored version (its YAML was validated when it was committed); the
  * caller frees *out with arca_session_free. ARCA_ERR_INTERNAL if it no longer loads. */
@@ -29,16 +31,22 @@ int cas_check_access(const struct arca_session *model, const uint8_t creator[32]
 int cas_readers_encode(const struct arca_session *model, const uint8_t creator[32],
                        struct arca_buf *readers);
 
-/* Key ids whose approval signatures over one exact change the caller verified (borrowed). */
-struct cas_approvals {
-    const uint8_t (*ids)[32];
-    size_t count;
-};
-/* arca_cas_session_put where the approvers ap (NULL: none) count in the active version's update
- * rule (the parent's create_sessions for a create) beside client: how an online proposal
- * (cas_proposals.c) is applied once its approvals satisfy the rule. */
-int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
-                             const struct cas_approvals *ap, const void *yaml, size_t n,
-                             struct arca_diag *diag, struct arca_cas_put *out);
+/*
+ * A signed upload ss whose text loaded as s: checks that it names s, is for this CAS and has
+ * s's predecessor, computes its approval message into msg and verifies every signature (*ap:
+ * the distinct signers, arca_approvers_clear). Errors name what is wrong (cas_approvals.c).
+ * The caller checks the hash against the creator it decides.
+ */
+int cas_signed_check(const struct arca_cas *cas, const struct arca_signed_session *ss,
+                     const struct arca_session *s, uint8_t msg[32], struct arca_approvers *ap);
+
+/* ARCA_ERR_DENIED naming the first approver rule (the active rule for op) does not name. */
+int cas_approvers_known(const struct arca_ap_rule *rule, const struct arca_approvers *ap,
+                        const char *op);
+
+/* Appends the record of the approvals that admitted a version (cas_approvals.c) to out. */
+int cas_approvals_encode(const struct arca_signed_session *ss, const uint8_t msg[32],
+                         const char *op, const uint8_t judged_by[32], const uint8_t *client,
+                         struct arca_buf *out);
 
 #endif

@@ -21,6 +21,7 @@
 #include "cas/cas_proposals_internal.h"
 #include "crypto/crypto.h"
 #include "govern/approval.h"
+#include "govern/signed_session.h"
 #include "policy/session.h"
 
 #define PROP_MAX_DEFAULT 1000
@@ -99,18 +100,53 @@ static int save(const struct arca_cas *cas, struct prop *p, bool create)
 
 /* ---- applying ----------------------------------------------------------------------------- */
 
+/*
+ * p as the signed-session upload a member could have made by hand (govern/signed_session.h):
+ * its text, what its approval message binds, and the signatures of its approvals. Applying
+ * it through the ordinary upload verifies them again and stores them with the version.
+ */
+static int as_signed(const struct arca_cas *cas, const struct prop *p, struct arca_buf *out)
+{
+    struct arca_signed_session ss;
+    memset(&ss, 0, sizeof(ss));
+    ss.name = p->session;
+    ss.session = p->yaml;
+    ss.session_len = p->yaml_len;
+    memcpy(ss.cas_key, cas->cas_key, 32);
+    ss.has_predecessor = p->has_pred;
+    memcpy(ss.predecessor, p->pred, 32);
+    memcpy(ss.creator, p->creator, 32);
+    memcpy(ss.hash, p->hash, 32);
+    ss.sigs = p->n_votes > 0 ? calloc(p->n_votes, sizeof(*ss.sigs)) : NULL;
+    ARCA_ENSURE(p->n_votes == 0 || ss.sigs != NULL, ARCA_ERR_ALLOC, "proposal: out of memory");
+    for (size_t i = 0; i < p->n_votes; i++) {
+        if (!p->votes[i].approve)
+            continue;
+        struct arca_signed_sig *g = &ss.sigs[ss.n_sigs++];
+        g->signer = p->votes[i].key_pem;
+        g->signer_len = strlen(p->votes[i].key_pem);
+        g->sig = p->votes[i].sig;
+        g->sig_len = p->votes[i].sig_len;
+    }
+    int rc = arca_signed_session_encode(&ss, out);
+    free(ss.sigs); /* everything else is borrowed from p */
+    return rc;
+}
+
 /* Commits p's version with its approvals; closes p as applied, stale or failed. */
 static int apply(const struct arca_cas *cas, struct prop *p, int64_t now)
 {
-    uint8_t(*ids)[32] = NULL;
-    size_t n = 0;
-    ARCA_TRY(prop_approvers(p, &ids, &n));
-    struct cas_approvals ap = {.ids = (const uint8_t(*)[32])ids, .count = n};
+    struct arca_buf up;
+    arca_buf_init_secret(&up, 0);
     struct arca_cas_put put;
     struct arca_diag d;
     arca_diag_init(&d);
-    int rc = cas_session_put_approved(cas, p->submitter, &ap, p->yaml, p->yaml_len, &d, &put);
-    free(ids);
+    int rc = as_signed(cas, p, &up);
+    if (rc == 0)
+        rc = arca_cas_session_put(cas, p->submitter, up.data, up.len, &d, &put);
+    else
+        memset(&put, 0, sizeof(put));
+    arca_buf_free(&up);
     arca_diag_free(&d);
     if (rc == 0) {
         p->applied_version = put.v.version;

@@ -13,6 +13,8 @@
 #include "base/time.h"
 #include "cas/cas_internal.h"
 #include "govern/access.h"
+#include "govern/approval.h"
+#include "govern/signed_session.h"
 #include "policy/redact.h"
 #include "policy/session.h"
 #include "secrets/secrets.h"
@@ -48,45 +50,95 @@ int cas_check_access(const struct arca_session *model, const uint8_t creator[32]
     return arca_access_check(arca_access_rule(&model->access, op), &subj, allowed);
 }
 
+/* The key ids of ap as a JSON list of hex strings (for audit lines). */
+static json_t *approvers_json(const struct arca_approvers *ap)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; ids != NULL && i < ap->count; i++) {
+        char h[65];
+        hexstr(h, ap->ids[i]);
+        json_array_append_new(ids, json_string(h));
+    }
+    return ids;
+}
+
+/* Evaluates op of model (creator given) for client and the verified approvers ap (may be
+ * NULL): *allowed, and when refused with approvers the explanation in why. */
+static int judge(const struct arca_session *model, const uint8_t creator[32], const uint8_t *client,
+                 const struct arca_approvers *ap, enum arca_access_op op, bool *allowed,
+                 struct arca_buf *why)
+{
+    if (ap == NULL)
+        return cas_check_access(model, creator, client, op, allowed);
+    const struct arca_ap_rule *rule = arca_access_rule(&model->access, op);
+    ARCA_TRY(cas_approvers_known(rule, ap, arca_access_op_name(op)));
+    struct arca_access_subject subj = {.client_key_id = client,
+                                       .creator_key_id = creator,
+                                       .approvers = (const uint8_t(*)[32])ap->ids,
+                                       .approver_count = ap->count};
+    ARCA_TRY(arca_approval_explain(rule, &subj, arca_access_op_name(op), allowed, why));
+    if (!*allowed && arca_approval_satisfiable(rule, creator, arca_access_op_name(op)) < 0) {
+        (void)arca_buf_printf(why, "; %s", arca_err_detail());
+        arca_err_clear();
+    }
+    return 0;
+}
+
 /*
- * Decides op on stored version rec for client against rec's own policy: 0 if allowed, else
- * ARCA_ERR_DENIED (audited) with "not allowed to WHAT (...)", or the error that stopped the
- * decision. With hidden (a "not found" detail), a client that may not read rec either gets
- * ARCA_ERR_NOT_FOUND with that detail instead, exactly what a missing session answers: who
- * cannot read a session does not learn that it exists (the denial is audited all the same).
+ * Decides op on stored version rec for client (and, for a signed upload, the verified
+ * approvers ap; NULL otherwise) against rec's own policy: 0 if allowed, else ARCA_ERR_DENIED
+ * (audited) with "not allowed to WHAT (...)", naming the unsatisfied branch and the missing
+ * signers when approvals were given, or the error that stopped the decision. With hidden (a
+ * "not found" detail), a client that may not read rec either gets ARCA_ERR_NOT_FOUND with that
+ * detail instead, exactly what a missing session answers: who cannot read a session does not
+ * learn that it exists (the denial is audited all the same).
  */
 static int require_access(const struct arca_cas *cas, const uint8_t *client,
                           const struct arca_store_session *rec, enum arca_access_op op,
-                          const char *what, const char *hidden, const struct cas_approvals *ap)
+                          const char *what, const char *hidden, const struct arca_approvers *ap)
 {
     struct arca_session *model = NULL;
     bool allowed = false, readable = false;
+    struct arca_buf why;
+    arca_buf_init(&why, 0);
     int rc = cas_load_model(rec, &model);
-    if (rc == 0) {
-        struct arca_access_subject subj = {.client_key_id = client,
-                                           .creator_key_id = rec->creator,
-                                           .approvers = ap != NULL ? ap->ids : NULL,
-                                           .approver_count = ap != NULL ? ap->count : 0};
-        rc = arca_access_check(arca_access_rule(&model->access, op), &subj, &allowed);
-    }
-    if (rc == 0 && !allowed && hidden != NULL && op != ARCA_ACCESS_READ)
+    if (rc == 0 && hidden != NULL && op != ARCA_ACCESS_READ)
         rc = cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &readable);
+    if (rc == 0)
+        rc = judge(model, rec->creator, client, ap, op, &allowed, &why);
     arca_session_free(model);
-    if (rc < 0)
-        return rc;
-    if (allowed)
+    if (rc == 0 && allowed) {
+        arca_buf_free(&why);
         return 0;
+    }
+    if (rc < 0 && rc != ARCA_ERR_DENIED) {
+        arca_buf_free(&why);
+        return rc;
+    }
     char kid[65] = "";
     if (client != NULL)
         hexstr(kid, client);
-    arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED,
-                   json_pack("{s:s, s:s, s:s}", "operation", arca_access_op_name(op), "session",
-                             rec->name, "client", kid));
-    if (hidden != NULL && !readable)
-        return arca_err_set(ARCA_ERR_NOT_FOUND, "%s", hidden);
-    return arca_err_set(ARCA_ERR_DENIED,
-                        "not allowed to %s (its access_policy.%s does not list your key)", what,
-                        arca_access_op_name(op));
+    json_t *fields = json_pack("{s:s, s:s, s:s}", "operation", arca_access_op_name(op), "session",
+                               rec->name, "client", kid);
+    if (ap != NULL) {
+        json_object_set_new(fields, "approvers", approvers_json(ap));
+        json_object_set_new(fields, "reason",
+                            json_string(rc < 0 ? arca_err_detail() : arca_buf_cstr(&why)));
+    }
+    arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED, fields);
+    /* Approvals that verified and come from keys the rule names were made for this session
+     * by its own board: the uploader may learn why they do not suffice. */
+    bool vouched = rc == 0 && ap != NULL && ap->count > 0;
+    if (hidden != NULL && !readable && !vouched)
+        rc = arca_err_set(ARCA_ERR_NOT_FOUND, "%s", hidden);
+    else if (rc == 0 && ap != NULL)
+        rc = arca_err_set(ARCA_ERR_DENIED, "not allowed to %s: %s", what, arca_buf_cstr(&why));
+    else if (rc == 0)
+        rc = arca_err_set(ARCA_ERR_DENIED,
+                          "not allowed to %s (its access_policy.%s does not list your key)", what,
+                          arca_access_op_name(op));
+    arca_buf_free(&why);
+    return rc;
 }
 
 /* May client read stored version rec? false when it cannot be decided. */
@@ -156,7 +208,7 @@ out:
  */
 static int check_create(const struct arca_cas *cas, const uint8_t *client,
                         const struct arca_session *s, const struct arca_store_session *active,
-                        const struct cas_approvals *ap)
+                        const struct arca_approvers *ap, uint8_t judged_by[32])
 {
     const char *name = s->name.s;
     int rc = 0;
@@ -174,6 +226,7 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
             snprintf(what, sizeof(what), "create sessions in namespace '%s'", parent_name);
             rc =
                 require_access(cas, client, parent, ARCA_ACCESS_CREATE_SESSIONS, what, missing, ap);
+            memcpy(judged_by, parent->hash, 32);
         }
         arca_store_session_free(parent);
         free(parent_name);
@@ -196,7 +249,7 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
  * hash. */
 static int check_update(const struct arca_cas *cas, const uint8_t *client,
                         const struct arca_session *s, const struct arca_store_session *active,
-                        const struct cas_approvals *ap)
+                        const struct arca_approvers *ap)
 {
     const char *name = s->name.s;
     char missing[1400], what[1400];
@@ -211,8 +264,11 @@ static int check_update(const struct arca_cas *cas, const uint8_t *client,
         hexstr(p, s->predecessor);
         return arca_err_set(ARCA_ERR_CONFLICT,
                             "predecessor %s is not the active version of '%s' (%s); read it "
-                            "again and retry",
-                            p, name, h);
+                            "again and retry%s",
+                            p, name, h,
+                            ap != NULL ? " (approvals apply to one change, once: sign the "
+                                         "change again against the active version)"
+                                       : "");
     }
     return 0;
 }
@@ -259,7 +315,7 @@ static int check_quota(const struct arca_cas *cas, const uint8_t *client)
 }
 
 static void audit_put(const struct arca_cas *cas, const struct arca_store_session *rec,
-                      const uint8_t *client)
+                      const uint8_t *client, const struct arca_approvers *ap)
 {
     char h[65], c[65];
     hexstr(h, rec->hash);
@@ -271,6 +327,8 @@ static void audit_put(const struct arca_cas *cas, const struct arca_store_sessio
         hexstr(p, rec->predecessor);
         json_object_set_new(fields, "predecessor", json_string(p));
     }
+    if (ap != NULL) /* the approval set that admitted the version (docs/governance.md) */
+        json_object_set_new(fields, "approvers", approvers_json(ap));
     arca_cas_audit(cas,
                    rec->has_predecessor ? ARCA_AUDIT_SESSION_UPDATED : ARCA_AUDIT_SESSION_CREATED,
                    fields);
@@ -279,15 +337,31 @@ static void audit_put(const struct arca_cas *cas, const struct arca_store_sessio
               (unsigned long long)rec->version, h);
 }
 
-int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
-                         size_t n, struct arca_diag *diag, struct arca_cas_put *out)
+/* Refuses a version whose update or create_sessions rule could never hold (the session
+ * would be locked for good). */
+static int check_satisfiable(const struct arca_session *s, const uint8_t creator[32])
 {
-    return cas_session_put_approved(cas, client, NULL, yaml, n, diag, out);
+    ARCA_TRY(arca_approval_satisfiable(&s->access.update, creator, "update"));
+    return arca_approval_satisfiable(&s->access.create_sessions, creator, "create_sessions");
 }
 
-int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
-                             const struct cas_approvals *ap, const void *yaml, size_t n,
-                             struct arca_diag *diag, struct arca_cas_put *out)
+/* For a signed upload: the creator the signers fixed must be the one the version gets, and
+ * the hash they signed the one of the text. */
+static int check_signed_hash(const struct arca_signed_session *ss, const struct arca_session *s,
+                             const struct arca_store_session *active)
+{
+    if (s->has_predecessor && active != NULL)
+        ARCA_ENSURE(arca_memeq(ss->creator, active->creator, 32), ARCA_ERR_FORMAT,
+                    "signed session: \"creator\" is not the creator of '%s'", s->name.s);
+    uint8_t h[32];
+    ARCA_TRY(arca_session_hash(s, ss->creator, h));
+    ARCA_ENSURE(arca_memeq(h, ss->hash, 32), ARCA_ERR_FORMAT,
+                "signed session: \"hash\" is not the hash of its session text and creator");
+    return 0;
+}
+
+int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, const void *yaml,
+                         size_t n, struct arca_diag *diag, struct arca_cas_put *out)
 {
     ARCA_ENSURE_REF(cas);
     ARCA_ENSURE_REF(diag);
@@ -299,10 +373,20 @@ int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
                 "request body: empty, expected a session in YAML");
     struct arca_session *s = NULL;
     struct arca_store_session *active = NULL;
-    struct arca_buf blob, readers;
+    struct arca_signed_session *ss = NULL;
+    struct arca_approvers ap = {0};
+    uint8_t msg[ARCA_APPROVAL_MSG_LEN], judged_by[32];
+    struct arca_buf blob, readers, approvals;
     arca_buf_init_secret(&blob, 0);
     arca_buf_init(&readers, 0);
-    int rc = arca_session_load((const char *)yaml, n, "<upload>", &s, diag);
+    arca_buf_init(&approvals, 0);
+    int rc = 0;
+    if (arca_signed_session_detect(yaml, n)) {
+        ARCA_GUARD(rc, arca_signed_session_parse(yaml, n, &ss), out);
+        yaml = ss->session;
+        n = ss->session_len;
+    }
+    rc = arca_session_load((const char *)yaml, n, "<upload>", &s, diag);
     if (rc < 0) {
         out->invalid = true;
         goto out;
@@ -312,14 +396,36 @@ int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
     rc = arca_store_session_get_active(cas->store, name, &active);
     if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
         goto out;
-    rc = s->has_predecessor ? check_update(cas, client, s, active, ap)
-                            : check_create(cas, client, s, active, ap);
+    if (ss != NULL) {
+        rc = cas_signed_check(cas, ss, s, msg, &ap);
+        if (rc == 0)
+            rc = check_signed_hash(ss, s, active);
+        if (rc < 0) {
+            char c[65];
+            hexstr(c, client);
+            arca_cas_audit(cas, ARCA_AUDIT_ACCESS_DENIED,
+                           json_pack("{s:s, s:s, s:s, s:s}", "operation",
+                                     s->has_predecessor ? "update" : "create", "session", name,
+                                     "client", c, "reason", arca_err_detail()));
+            goto out;
+        }
+    }
+    const struct arca_approvers *approvers = ss != NULL ? &ap : NULL;
+    memset(judged_by, 0, sizeof(judged_by));
+    rc = s->has_predecessor ? check_update(cas, client, s, active, approvers)
+                            : check_create(cas, client, s, active, approvers, judged_by);
+    if (rc == 0 && s->has_predecessor)
+        memcpy(judged_by, active->hash, 32);
     if (rc == 0 && !s->has_predecessor)
         rc = check_quota(cas, client);
     if (rc < 0)
         goto out;
-    /* The creator of the first version stays the creator: CREATOR rules keep their meaning. */
-    const uint8_t *creator = s->has_predecessor ? active->creator : client;
+    /* The creator of the first version stays the creator: CREATOR rules keep their meaning. A
+     * signed create has the creator its signers fixed. */
+    const uint8_t *creator = s->has_predecessor ? active->creator
+                             : ss != NULL       ? ss->creator
+                                                : client;
+    ARCA_GUARD(rc, check_satisfiable(s, creator), out);
     struct arca_store_session rec;
     memset(&rec, 0, sizeof(rec));
     rec.name = (char *)name;
@@ -334,21 +440,31 @@ int cas_session_put_approved(const struct arca_cas *cas, const uint8_t *client,
     ARCA_GUARD(rc, arca_session_hash(s, creator, rec.hash), out);
     ARCA_GUARD(rc, secrets_for(cas, s, s->has_predecessor ? s->predecessor : NULL, &blob), out);
     ARCA_GUARD(rc, cas_readers_encode(s, creator, &readers), out);
+    if (ss != NULL)
+        ARCA_GUARD(rc,
+                   cas_approvals_encode(ss, msg, s->has_predecessor ? "update" : "create_sessions",
+                                        judged_by, client, &approvals),
+                   out);
     struct arca_store_commit_extra extra = {.readers = readers.data,
                                             .readers_len = readers.len,
-                                            .max_created = cas->max_sessions_per_client};
+                                            .max_created = cas->max_sessions_per_client,
+                                            .approvals = approvals.len ? approvals.data : NULL,
+                                            .approvals_len = approvals.len};
     rc = arca_store_session_commit_ex(cas->store, &rec, blob.len ? blob.data : NULL, blob.len,
                                       &extra);
     if (rc == ARCA_ERR_EXISTS && s->has_predecessor)
         arca_err_set(rc, "this exact version of '%s' is stored already", name);
     if (rc < 0)
         goto out;
-    audit_put(cas, &rec, client);
+    audit_put(cas, &rec, client, approvers);
     out->updated = s->has_predecessor;
     rc = cas_version_of(&rec, &out->v);
 out:
+    arca_buf_free(&approvals);
     arca_buf_free(&readers);
     arca_buf_free(&blob);
+    arca_approvers_clear(&ap);
+    arca_signed_session_free(ss);
     arca_session_free(s);
     arca_store_session_free(active);
     return rc;

@@ -229,6 +229,17 @@ int arca_store_session_commit_ex(struct arca_store *s, const struct arca_store_s
     r.version = rec->version;
     ARCA_GUARD(rc, arca_store_tx_put(&tx, &r), fail);
     ARCA_GUARD(rc, put_index(&tx, rec, extra), fail);
+    if (extra != NULL && extra->approvals != NULL) {
+        char akey[ARCA_STORE_APPROVALS_KEY_LEN];
+        arca_store_approvals_key(akey, rec->hash);
+        memset(&r, 0, sizeof(r));
+        r.tbl = ARCA_ST_META;
+        r.key = (const uint8_t *)akey;
+        r.key_len = strlen(akey);
+        r.data = extra->approvals;
+        r.data_len = extra->approvals_len;
+        ARCA_GUARD(rc, arca_store_tx_put(&tx, &r), fail);
+    }
     if (!rec->has_predecessor)
         ARCA_GUARD(rc, count_create(&tx, rec, extra != NULL ? extra->max_created : 0, &plain),
                    fail);

@@ -160,11 +160,23 @@ struct arca_store_commit_extra {
     const void *readers;
     size_t readers_len;
     uint64_t max_created; /* 0 = no limit */
+    /* The approvals that admitted this version (opaque: cas/cas_approvals.c), stored with it
+     * in the same transaction; NULL/0: none. */
+    const void *approvals;
+    size_t approvals_len;
 };
 /* arca_store_session_commit with extra (NULL: no readers, no limit). */
 int arca_store_session_commit_ex(struct arca_store *s, const struct arca_store_session *rec,
                                  const void *secrets, size_t secrets_len,
                                  const struct arca_store_commit_extra *extra);
+/* The approvals stored with version hash (appended to out); ARCA_ERR_NOT_FOUND if it has
+ * none (store/approvals.c). */
+int arca_store_approvals_get(struct arca_store *s, const uint8_t hash[ARCA_STORE_HASH_LEN],
+                             struct arca_buf *out);
+/* The meta key under which approvals of hash are kept ("approvals/" + 64 hex, NUL). */
+#define ARCA_STORE_APPROVALS_KEY_LEN (10 + 64 + 1)
+void arca_store_approvals_key(char out[ARCA_STORE_APPROVALS_KEY_LEN],
+                              const uint8_t hash[ARCA_STORE_HASH_LEN]);
 /* How many sessions creator created (counted since stores keep that count; 0 if none). */
 int arca_store_sessions_created(struct arca_store *s, const uint8_t creator[ARCA_STORE_HASH_LEN],
                                 uint64_t *n);
