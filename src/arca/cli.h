@@ -11,6 +11,7 @@
 #define ARCA_CLI_H
 
 #include <stdbool.h>
+#include "base/buf.h"
 
 enum { ARCA_EXIT_OK = 0, ARCA_EXIT_FAIL = 1, ARCA_EXIT_USAGE = 2, ARCA_EXIT_CAS = 3 };
 
@@ -41,9 +42,19 @@ int session_read(struct arca_cli *cli, int argc, char **argv);
 int session_list(struct arca_cli *cli, int argc, char **argv);
 int session_history(struct arca_cli *cli, int argc, char **argv);
 int session_verify(struct arca_cli *cli, int argc, char **argv);
-/* Sets the top-level `predecessor:` of session YAML in to hash (session_remote.c). */
-struct arca_buf;
-int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
+/* arca session sign (cmd_sign.c). */
+int session_sign(struct arca_cli *cli, int argc, char **argv);
+
+struct arca_api_version;
+/* The active (hash NULL) or given version of name from the CAS into *out (session_remote.c);
+ * *malformed (may be NULL) set when the CAS answered but not a version. */
+int session_get_version(struct arca_cli *cli, const char *name, const char *hash,
+                        struct arca_api_version *out, bool *malformed);
+struct arca_session;
+/* Loads the session text b (named path in diagnostics, printed to stderr on failure). */
+int session_load_local(const char *path, const struct arca_buf *b, struct arca_session **out);
+/* Sets the top-level `predecessor:` of the YAML text in to hash (64 hex), appending to out. */
+int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
 
 /*
  * Shared option helper for groups: strips "-o FORMAT"/"--output FORMAT"/"-o json" anywhere in

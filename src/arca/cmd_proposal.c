@@ -151,7 +151,7 @@ static int proposal_submit(struct arca_cli *cli, int argc, char **argv)
             (rc = arca_api_version_from_json(j, ARCA_API_VERSION_READ, &v)) == 0) {
             char h[65];
             arca_hex_fmt(h, v.hash, 32);
-            rc = set_predecessor(&b, h, &nb);
+            rc = session_set_predecessor(&b, h, &nb);
             body = &nb;
         }
         arca_api_version_clear(&v);

@@ -32,7 +32,14 @@ static void session_usage(FILE *f)
                "                                N per request, default 1000)\n"
                "  history NAME                  list the versions of NAME, newest first\n"
                "  verify FILE                   check that FILE is the active version of its\n"
-               "                                session (same canonical hash)\n\n"
+               "                                session (same canonical hash)\n"
+               "  sign FILE --key KEY.pem       print FILE (a session or a signed session) as a\n"
+               "                                signed session with KEY's approval added\n"
+               "  sign FILE message --signer PUB.pem\n"
+               "                                write the 32-byte approval message to stdout\n"
+               "  sign FILE add-signature --signer PUB.pem SIG\n"
+               "                                add an external signature (base64 or a file)\n"
+               "  create|update SIGNED.json     upload a signed session (docs/governance.md)\n\n"
                "Options: -o json (anywhere) for machine-readable output; --help after any\n"
                "command shows this help.\n"
                "Exit codes: 0 success/valid, 1 invalid, failed or not verified, 2 usage,\n"
@@ -162,7 +169,7 @@ int cmd_session(struct arca_cli *cli, int argc, char **argv)
     static const struct cli_sub subs[] = {
         {"check", session_check},     {"hash", session_hash_cmd}, {"create", session_create},
         {"update", session_update},   {"read", session_read},     {"list", session_list},
-        {"history", session_history}, {"verify", session_verify},
+        {"history", session_history}, {"verify", session_verify}, {"sign", session_sign},
     };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), session_usage, argc, argv);
 }

@@ -15,6 +15,8 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "client.h"
+#include "crypto/crypto.h"
+#include "govern/signed_session.h"
 #include "policy/session.h"
 
 static int fail_rc(const char *what, int rc)
@@ -30,7 +32,7 @@ static int read_session_file(const char *path, struct arca_buf *b)
 }
 
 /* Loads the YAML to learn the session name and report errors locally before uploading. */
-static int load_local(const char *path, const struct arca_buf *b, struct arca_session **out)
+int session_load_local(const char *path, const struct arca_buf *b, struct arca_session **out)
 {
     struct arca_diag d;
     arca_diag_init(&d);
@@ -104,7 +106,12 @@ int session_create(struct arca_cli *cli, int argc, char **argv)
         arca_buf_free(&b);
         return cli_fail(ARCA_EXIT_FAIL, "session create: %s", arca_err_detail());
     }
-    if (load_local(file, &b, &s) < 0) {
+    if (arca_signed_session_detect(b.data, b.len)) { /* arca session sign's output */
+        rc = upload(cli, "session create", b.data, b.len);
+        arca_buf_free(&b);
+        return rc;
+    }
+    if (session_load_local(file, &b, &s) < 0) {
         arca_buf_free(&b);
         return cli_fail(ARCA_EXIT_FAIL, "session create: %s is not a valid session", file);
     }
@@ -139,8 +146,8 @@ static int get_json(struct arca_cli *cli, const char *path, json_t **out)
 
 /* The active (hash NULL) or the given version of name (read access needed) into *out;
  * *malformed (may be NULL) is set when the CAS answered but not a version. */
-static int get_version(struct arca_cli *cli, const char *name, const char *hash,
-                       struct arca_api_version *out, bool *malformed)
+int session_get_version(struct arca_cli *cli, const char *name, const char *hash,
+                        struct arca_api_version *out, bool *malformed)
 {
     char path[1200];
     if (hash != NULL)
@@ -164,7 +171,7 @@ static int get_version(struct arca_cli *cli, const char *name, const char *hash,
  * line, else appends one. The result is loaded again by the caller, so a YAML layout this
  * simple edit does not understand is caught before upload.
  */
-int set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
+int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out)
 {
     const char *p = (const char *)in->data;
     size_t n = in->len;
@@ -206,18 +213,22 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s", arca_err_detail());
         goto out;
     }
-    if (load_local(file, &b, &s) < 0) {
+    if (arca_signed_session_detect(b.data, b.len)) { /* signed: its predecessor is fixed */
+        exit_code = upload(cli, "session update", b.data, b.len);
+        goto out;
+    }
+    if (session_load_local(file, &b, &s) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s is not a valid session", file);
         goto out;
     }
-    rc = get_version(cli, s->name.s, NULL, &active, NULL);
+    rc = session_get_version(cli, s->name.s, NULL, &active, NULL);
     if (rc < 0) {
         exit_code = fail_rc("session update: reading the active version", rc);
         goto out;
     }
     char hash[65];
     arca_hex_fmt(hash, active.hash, 32);
-    if (set_predecessor(&b, hash, &nb) < 0 || load_local(file, &nb, &s2) < 0) {
+    if (session_set_predecessor(&b, hash, &nb) < 0 || session_load_local(file, &nb, &s2) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: cannot set predecessor in %s", file);
         goto out;
     }
@@ -253,7 +264,7 @@ int session_read(struct arca_cli *cli, int argc, char **argv)
             return cli_fail(ARCA_EXIT_USAGE, "session read: --hash needs 64 hex digits");
     }
     struct arca_api_version v;
-    int rc = get_version(cli, name, hash, &v, NULL);
+    int rc = session_get_version(cli, name, hash, &v, NULL);
     if (rc < 0)
         return fail_rc("session read", rc);
     if (cli->output == ARCA_OUTPUT_JSON) {
@@ -362,10 +373,39 @@ int session_list(struct arca_cli *cli, int argc, char **argv)
     return ARCA_EXIT_OK;
 }
 
+/* The approvals stored with version hash of name: a list of signer key ids (hex) into *ids
+ * (json_decref), an empty list when the version was admitted without approvals. */
+static int version_approvals(struct arca_cli *cli, const char *name, const uint8_t hash[32],
+                             json_t **ids)
+{
+    char h[65], path[1300];
+    arca_hex_fmt(h, hash, 32);
+    snprintf(path, sizeof(path), "/v1/approvals/%s?hash=%s", name, h);
+    json_t *a = NULL;
+    *ids = json_array();
+    int rc = get_json(cli, path, &a);
+    if (rc == ARCA_ERR_NOT_FOUND) {
+        arca_err_clear();
+        return 0;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(a, "approvals"), i, e)
+    {
+        json_t *k = json_object_get(e, "key_id");
+        if (json_is_string(k))
+            json_array_append(*ids, k);
+    }
+    json_decref(a);
+    return rc;
+}
+
 int session_history(struct arca_cli *cli, int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-')
-        return cli_fail(ARCA_EXIT_USAGE, "usage: arca session history NAME [-o json]");
+    bool approvals = argc == 3 && strcmp(argv[2], "--approvals") == 0;
+    if ((argc != 2 && !approvals) || argv[1][0] == '-')
+        return cli_fail(ARCA_EXIT_USAGE,
+                        "usage: arca session history NAME [--approvals] [-o json]");
     const char *name = argv[1];
     if (arca_session_name_check(name, strlen(name), true) < 0)
         return cli_fail(ARCA_EXIT_USAGE, "session history: %s", arca_err_detail());
@@ -380,18 +420,41 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
     json_decref(a);
     if (rc < 0)
         return fail_rc("session history", rc);
-    if (cli->output == ARCA_OUTPUT_JSON) {
-        print_answer(arca_api_history_to_json(&l));
-    } else {
-        for (size_t i = 0; i < l.n; i++) {
+    json_t *out = cli->output == ARCA_OUTPUT_JSON ? arca_api_history_to_json(&l) : NULL;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        json_t *ids = NULL;
+        if (approvals)
+            rc = version_approvals(cli, name, l.v[i].hash, &ids);
+        if (rc == 0 && out != NULL && ids != NULL)
+            json_object_set(json_array_get(json_object_get(out, "versions"), i), "approvals", ids);
+        if (rc == 0 && out == NULL) {
             char h[65], t[ARCA_TIME_RFC3339_LEN];
             arca_hex_fmt(h, l.v[i].hash, 32);
             arca_time_format_rfc3339(l.v[i].created_at, t);
-            printf("%llu\t%s\t%s\n", (unsigned long long)l.v[i].version, h, t);
+            printf("%llu\t%s\t%s", (unsigned long long)l.v[i].version, h, t);
+            size_t j;
+            json_t *k;
+            json_array_foreach(ids, j, k)
+            {
+                uint8_t kid[32];
+                struct arca_buf b;
+                arca_buf_init(&b, 128);
+                const char *hex = json_string_value(k);
+                if (arca_hex_decode_fixed(kid, 32, hex, strlen(hex)) == 0 &&
+                    arca_base58check_encode(&b, ARCA_KEYHASH_B58_VERSION, kid, 32) == 0)
+                    printf("%s%s", j == 0 ? "\tapproved by " : ", ", arca_buf_cstr(&b));
+                arca_buf_free(&b);
+            }
+            printf("\n");
         }
+        json_decref(ids);
     }
+    if (rc == 0 && out != NULL)
+        print_answer(out);
+    else
+        json_decref(out);
     arca_api_versions_clear(&l);
-    return ARCA_EXIT_OK;
+    return rc < 0 ? fail_rc("session history: approvals", rc) : ARCA_EXIT_OK;
 }
 
 int session_verify(struct arca_cli *cli, int argc, char **argv)
@@ -406,13 +469,13 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     memset(&a, 0, sizeof(a));
     int exit_code = ARCA_EXIT_OK;
     int rc = read_session_file(file, &b);
-    if (rc < 0 || load_local(file, &b, &s) < 0) {
+    if (rc < 0 || session_load_local(file, &b, &s) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session verify: %s",
                              rc < 0 ? arca_err_detail() : "invalid session");
         goto out;
     }
     bool malformed = false;
-    rc = get_version(cli, s->name.s, NULL, &a, &malformed);
+    rc = session_get_version(cli, s->name.s, NULL, &a, &malformed);
     if (malformed) {
         exit_code = cli_fail(ARCA_EXIT_CAS, "session verify: the CAS answer lacks hash/creator");
         goto out;
@@ -430,7 +493,8 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
         struct arca_buf nb;
         arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
         struct arca_session *s2 = NULL;
-        if (set_predecessor(&b, pred, &nb) == 0 && load_local(file, &nb, &s2) == 0) {
+        if (session_set_predecessor(&b, pred, &nb) == 0 &&
+            session_load_local(file, &nb, &s2) == 0) {
             arca_session_free(s);
             s = s2;
         }

@@ -158,6 +158,24 @@ static void h_session_history(struct arcad_request *req, void *arg)
     arca_api_versions_clear(&l);
 }
 
+static void h_session_approvals(struct arcad_request *req, void *arg)
+{
+    struct arca_cas cas = cas_of(req->ctx);
+    uint8_t id[32];
+    json_t *j = NULL;
+    const uint8_t *client = client_of(req, id);
+    if (!within_quota(req, client))
+        return;
+    const char *hash = arcad_request_query(req, "hash");
+    int rc = hash != NULL
+                 ? arca_cas_session_approvals(&cas, client, arcad_request_path_rest(req), hash, &j)
+                 : arca_err_set(ARCA_ERR_FORMAT, "query: hash=HASH is required");
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        reply_answer(req, 200, j);
+}
+
 /* The limit query of a listing: absent 0 (the default page), else 1..ARCA_CAS_LIST_MAX. */
 static int list_limit(const char *q, size_t *limit)
 {
@@ -354,6 +372,8 @@ int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               h_session_read, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/history/", ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_OFFLOAD,
                               "sessions_history", h_session_history, ctx));
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/approvals/", ARCAD_ROUTE_PREFIX, "sessions_approvals",
+                              h_session_approvals, ctx));
     /* Unauthenticated: rate limited per peer address. */
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/values/",
                               ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_NO_CERT | ARCAD_ROUTE_RATE_LIMITED,

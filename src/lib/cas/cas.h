@@ -117,6 +117,15 @@ int arca_cas_session_history(const struct arca_cas *cas, const uint8_t *client, 
                              struct arca_api_versions *out);
 
 /*
+ * The approvals stored with version hash_hex (64 hex) of name (docs/governance.md), for a
+ * client the active version's read rule admits: a JSON object (json_decref) with name, hash,
+ * message, operation, judged_by, client and approvals [{key_id, signer, signature}].
+ * ARCA_ERR_NOT_FOUND when the version was not admitted by approvals.
+ */
+int arca_cas_session_approvals(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                               const char *hash_hex, json_t **out);
+
+/*
  * The public values of session name (secrets marked export_public of its active version; for
  * a private key only its public key), in the order the session declares them; secret (NULL:
  * all) selects one. No client identity is needed. ARCA_ERR_NOT_FOUND if the session does not

@@ -596,3 +596,36 @@ out:
     arca_store_session_free(active);
     return rc;
 }
+
+int arca_cas_session_approvals(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                               const char *hash_hex, json_t **out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE_REF(hash_hex);
+    *out = NULL;
+    struct arca_store_session *active = NULL, *rec = NULL;
+    struct arca_buf b;
+    arca_buf_init(&b, 0);
+    int rc = authorize_active(cas, client, name, ARCA_ACCESS_READ, &active);
+    if (rc == 0)
+        rc = get_version(cas, name, hash_hex, &rec);
+    if (rc == 0)
+        rc = arca_store_approvals_get(cas->store, rec->hash, &b);
+    json_t *j = NULL;
+    if (rc == 0) {
+        json_error_t jerr;
+        j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (j == NULL)
+            rc = arca_err_set(ARCA_ERR_INTERNAL, "stored approvals of '%s' do not parse", name);
+    }
+    if (rc == 0) {
+        *out = j;
+        json_object_set_new(j, "name", json_string(name));
+        json_object_set_new(j, "hash", json_string(hash_hex));
+    }
+    arca_buf_free(&b);
+    arca_store_session_free(active);
+    arca_store_session_free(rec);
+    return rc;
+}
