@@ -33,6 +33,7 @@ int cmd_cas(struct arca_cli *cli, int argc, char **argv);
 int cmd_audit(struct arca_cli *cli, int argc, char **argv);
 int cmd_evidence(struct arca_cli *cli, int argc, char **argv);
 int cmd_fspf(struct arca_cli *cli, int argc, char **argv);
+int cmd_proposal(struct arca_cli *cli, int argc, char **argv);
 
 /* Remote session subcommands (session_remote.c), dispatched from cmd_session.c; argv[0] is the
  * subcommand name ("create", ...). */

@@ -21,6 +21,7 @@ static const struct group groups[] = {
     {"audit", cmd_audit, "verify an audit log"},
     {"evidence", cmd_evidence, "verify SGX, TDX and SEV-SNP evidence"},
     {"fspf", cmd_fspf, "encrypt a tree into a protected volume; show or decrypt a volume"},
+    {"proposal", cmd_proposal, "submit, list, show, approve and reject online proposals"},
 };
 
 static void usage(FILE *f)

@@ -360,6 +360,20 @@ static void h_healthz(struct arcad_request *req, void *arg)
     reply_answer(req, 200, arca_api_health_to_json(commit));
 }
 
+/* For the other client API files (arcad_internal.h). */
+struct arca_cas arcad_cas_of(const struct arcad_ctx *ctx)
+{
+    return cas_of(ctx);
+}
+bool arcad_within_quota(struct arcad_request *req, const uint8_t *client)
+{
+    return within_quota(req, client);
+}
+void arcad_reply_diag(struct arcad_request *req, int rc, const struct arca_diag *d)
+{
+    reply_diag(req, rc, d);
+}
+
 int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     /* Policy parsing, secret generation (RSA), listing and history run on the job pool. */
@@ -387,5 +401,5 @@ int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
     ARCA_TRY(arcad_router_add(r, "GET", "/healthz", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "healthz", h_healthz, ctx));
     ARCA_TRY(arcad_encrypted_register(r, ctx)); /* api_encrypted.c */
-    return 0;
+    return arcad_proposals_register(r, ctx);
 }

@@ -126,6 +126,16 @@ int arcad_encrypted_register(struct arcad_router *r, struct arcad_ctx *ctx);
 
 /* Registers the client API (api.c) on ctx->client_router. */
 int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
+struct arca_diag;
+/* The proposal routes of the client API (api_proposals.c); arcad_api_register calls it. */
+int arcad_proposals_register(struct arcad_router *r, struct arcad_ctx *ctx);
+/* Shared by the client API's handlers (api.c): the library's view of arcad (store, audit log,
+ * CAS key and limits, all borrowed from ctx); one request taken from client's quota (false once
+ * it answered 429); an invalid upload's diagnostics answered as one error (400, or 413 for
+ * ARCA_ERR_TOO_LARGE). */
+struct arca_cas arcad_cas_of(const struct arcad_ctx *ctx);
+bool arcad_within_quota(struct arcad_request *req, const uint8_t *client);
+void arcad_reply_diag(struct arcad_request *req, int rc, const struct arca_diag *d);
 
 /* Metrics (metrics.c): process-wide counters beyond the per-route ones in the routers. */
 #define ARCAD_ATTEST_RESULTS 5 /* ok denied invalid insecure error */

@@ -54,6 +54,10 @@ static void usage(FILE *f)
             "  --max-certs-per-session N certificates one upload may issue (default 256)\n"
             "  --max-keygen-ms MS        estimated generation time per upload (default 10000)\n"
             "  --max-sessions-per-client N  sessions one client key may create (default 1000)\n"
+            "  --proposal-ttl SECONDS    how long a proposal stays open (default 604800 = 7\n"
+            "                            days, at most 90 days)\n"
+            "  --max-proposals N         open proposals in all (default 1000)\n"
+            "  --max-proposals-per-client N  open proposals per client key (default 16)\n"
             "  --client-rate N           requests per second per client key (default 200,\n"
             "                            0 = off)\n"
             "  --client-burst N          burst per client key (default 2000)\n"
@@ -256,7 +260,9 @@ int main(int argc, char **argv)
         O_GRL,
         O_GRB,
         O_WIT,
-        O_WITI
+        O_WITI O_PTTL,
+        O_MPROP,
+        O_MPC
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -297,6 +303,9 @@ int main(int argc, char **argv)
         {"global-rate-burst", required_argument, NULL, O_GRB},
         {"witness", required_argument, NULL, O_WIT},
         {"witness-interval", required_argument, NULL, O_WITI},
+        {"proposal-ttl", required_argument, NULL, O_PTTL},
+        {"max-proposals", required_argument, NULL, O_MPROP},
+        {"max-proposals-per-client", required_argument, NULL, O_MPC},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -454,6 +463,20 @@ int main(int argc, char **argv)
             if (parse_num("--witness-interval", optarg, 1, 86400, &n) < 0)
                 return 2;
             witness_interval = (unsigned)n;
+        case O_PTTL:
+            if (parse_num("--proposal-ttl", optarg, 1, 90L * 24 * 3600, &n) < 0)
+                return 2;
+            cfg->proposal_ttl_s = n;
+            break;
+        case O_MPROP:
+            if (parse_num("--max-proposals", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->max_proposals = (uint32_t)n;
+            break;
+        case O_MPC:
+            if (parse_num("--max-proposals-per-client", optarg, 1, 1000000, &n) < 0)
+                return 2;
+            cfg->max_proposals_per_client = (uint32_t)n;
             break;
         case O_SD:
             sim_dir = optarg;

@@ -72,6 +72,10 @@ struct arcad_config {
     double rate_burst_per_peer;       /* bucket size per peer address */
     double rate_global;               /* requests/s for all peers together (0: no global bucket) */
     double rate_burst_global;
+    /* Online proposals (docs/arcad.md; 0 = the default). */
+    int64_t proposal_ttl_s;            /* --proposal-ttl: seconds a proposal stays open */
+    uint32_t max_proposals;            /* --max-proposals: open proposals in all */
+    uint32_t max_proposals_per_client; /* --max-proposals-per-client */
 };
 
 /* arcad's own identity, created on first start in DATA_DIR (see identity.c). */
@@ -116,6 +120,9 @@ struct arcad_ctx {
     const struct arca_attest_remote *remote_import; /* api_peer.c's importer, or NULL */
     struct arca_owner *owner; /* owner record and provisioning (owner/owner.h); owned by main */
     void *enclave_state;      /* owned by enclave_api.c (set in enclave_api_register) */
+    /* Proposal lists waiting (?wait=) on job threads now: bounded so that waiting checkers
+     * never hold all of the pool (api_proposals.c). */
+    _Atomic int proposal_waiters;
     void (*enclave_state_free)(void *state);
 };
 

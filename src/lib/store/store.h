@@ -335,5 +335,28 @@ int arca_store_volume_update(struct arca_store *s, const char *session, const ch
 /* arcad's key for volume report credentials (32 bytes, secret: the caller wipes it), made on
  * first use and kept sealed in the store, so credentials survive a restart of arcad. */
 int arca_store_volume_report_key(struct arca_store *s, uint8_t key[32]);
+/* ---- proposals (proposals.c) --------------------------------------------------------------- */
+
+/*
+ * Pending governed changes (cas/cas_proposals.h), one opaque sealed body per proposal id (1..64
+ * lowercase hex digits). Bodies may hold secret values: pass secret buffers.
+ */
+#define ARCA_STORE_PROPOSAL_ID_MAX 64
+/* Appends the body of proposal id to out. ARCA_ERR_NOT_FOUND ("no proposal ID"). */
+int arca_store_proposal_get(struct arca_store *s, const char *id, struct arca_buf *out);
+/*
+ * The read-modify-write of proposal id in one durable transaction: fn gets the current body
+ * (NULL/0 when there is none) and appends the new body to next (a secret buffer); leaving next
+ * empty changes nothing. fn's negative return aborts and is returned. fn runs under the store's
+ * writer lock: it must not call the store.
+ */
+typedef int (*arca_store_proposal_fn)(void *arg, const uint8_t *cur, size_t cur_len,
+                                      struct arca_buf *next);
+int arca_store_proposal_update(struct arca_store *s, const char *id, arca_store_proposal_fn fn,
+                               void *arg);
+/* Calls cb with every proposal's id and body (valid only during the call; no order). A
+ * negative return stops the scan and is returned. */
+typedef int (*arca_store_proposal_cb)(void *arg, const char *id, const uint8_t *body, size_t len);
+int arca_store_proposal_scan(struct arca_store *s, arca_store_proposal_cb cb, void *arg);
 
 #endif
