@@ -260,7 +260,8 @@ int main(int argc, char **argv)
         O_GRL,
         O_GRB,
         O_WIT,
-        O_WITI O_PTTL,
+        O_WITI,
+        O_PTTL,
         O_MPROP,
         O_MPC
     };
@@ -463,6 +464,7 @@ int main(int argc, char **argv)
             if (parse_num("--witness-interval", optarg, 1, 86400, &n) < 0)
                 return 2;
             witness_interval = (unsigned)n;
+            break;
         case O_PTTL:
             if (parse_num("--proposal-ttl", optarg, 1, 90L * 24 * 3600, &n) < 0)
                 return 2;
