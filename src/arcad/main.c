@@ -33,6 +33,9 @@ static void usage(FILE *f)
             "  --config FILE             YAML file of flags (KEY: VALUE, KEY = a long flag name);\n"
             "                            flags on the command line win; SIGHUP re-reads it\n"
             "  --pidfile FILE            write arcad's process id to FILE once it is serving\n"
+            "  --sealer sim|gramine      where the sealing key of the identity and store comes\n"
+            "                            from: the simulation platform (default, INSECURE) or\n"
+            "                            Gramine-SGX's /dev/attestation/keys/_sgx_mrenclave\n"
             "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
             "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
             "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
@@ -147,11 +150,13 @@ enum {
     O_GRL,
     O_GRB,
     O_CONF,
-    O_PID
+    O_PID,
+    O_SEAL
 };
 static const struct option opts[] = {
     {"config", required_argument, NULL, O_CONF},
     {"pidfile", required_argument, NULL, O_PID},
+    {"sealer", required_argument, NULL, O_SEAL},
     {"data-dir", required_argument, NULL, O_DATA},
     {"client-listen", required_argument, NULL, O_CL},
     {"enclave-listen", required_argument, NULL, O_EN},
@@ -215,6 +220,7 @@ struct arcad_opts {
     bool log_json;
     const char *config;  /* --config FILE or NULL */
     const char *pidfile; /* --pidfile FILE or NULL */
+    bool gramine_sealer; /* --sealer gramine: the store and identity key from Gramine-SGX */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -438,6 +444,13 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
         case O_PID:
             o->pidfile = optarg;
             break;
+        case O_SEAL:
+            if (strcmp(optarg, "sim") != 0 && strcmp(optarg, "gramine") != 0) {
+                fprintf(stderr, "arcad: --sealer: 'sim' or 'gramine', got '%s'\n", optarg);
+                return 2;
+            }
+            o->gramine_sealer = strcmp(optarg, "gramine") == 0;
+            break;
         case O_SD:
             o->sim_dir = optarg;
             break;
@@ -647,6 +660,8 @@ int main(int argc, char **argv)
     bool created = false, pidfile_written = false;
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
+    if (o.gramine_sealer)
+        sealer = (struct arca_store_sealer){arca_store_gramine_get_key, NULL};
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "arcad: --data-dir %s: %s\n", cfg->data_dir, strerror(errno));
         ex = 1;
