@@ -8,13 +8,11 @@
  * The 16 bytes are expanded with HKDF-SHA-256 (salt "arca-gramine-seal-v1", info = purpose)
  * into the 32-byte key the store asks for, so each purpose gets its own key.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
 
@@ -22,37 +20,20 @@
 #define GRAMINE_SEAL_KEY_LEN 16
 #define GRAMINE_SEAL_SALT "arca-gramine-seal-v1"
 
-/* Reads exactly GRAMINE_SEAL_KEY_LEN bytes from path into raw (wiped on failure). */
+/* Reads exactly GRAMINE_SEAL_KEY_LEN bytes from path into raw (untouched on failure). */
 static int read_seal_key(const char *path, uint8_t raw[GRAMINE_SEAL_KEY_LEN])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ARCA_ENSURE(fd >= 0, errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO,
-                "store: Gramine sealing key %s: %s (is arcad running inside Gramine-SGX?)", path,
-                strerror(errno));
-    /* One byte more than the key: a longer file is not Gramine's key file. */
-    uint8_t tmp[GRAMINE_SEAL_KEY_LEN + 1];
-    size_t got = 0;
-    int rc = 0;
-    while (got < sizeof(tmp)) {
-        ssize_t n = read(fd, tmp + got, sizeof(tmp) - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = arca_err_set(ARCA_ERR_IO, "store: Gramine sealing key %s: %s", path,
-                              strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (rc == 0 && got != GRAMINE_SEAL_KEY_LEN)
-        rc = arca_err_set(ARCA_ERR_FORMAT, "store: Gramine sealing key %s: %zu bytes, expected %d",
-                          path, got, GRAMINE_SEAL_KEY_LEN);
+    struct arca_buf b;
+    arca_buf_init_secret(&b, GRAMINE_SEAL_KEY_LEN);
+    int rc = arca_file_read(path, GRAMINE_SEAL_KEY_LEN, &b);
+    if (rc == ARCA_ERR_NOT_FOUND || rc == ARCA_ERR_IO)
+        rc = arca_err_wrap(rc, "store: Gramine sealing key (is arcad running inside Gramine-SGX?)");
+    else if (rc == ARCA_ERR_TOO_LARGE || (rc == 0 && b.len != GRAMINE_SEAL_KEY_LEN))
+        rc = arca_err_set(ARCA_ERR_FORMAT, "store: Gramine sealing key %s: not %d bytes", path,
+                          GRAMINE_SEAL_KEY_LEN);
     if (rc == 0)
-        memcpy(raw, tmp, GRAMINE_SEAL_KEY_LEN);
-    arca_wipe(tmp, sizeof(tmp));
+        memcpy(raw, b.data, GRAMINE_SEAL_KEY_LEN);
+    arca_buf_free(&b);
     return rc;
 }
 
