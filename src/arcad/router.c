@@ -422,14 +422,13 @@ static int offload_start(struct arcad_request *req, int64_t t0)
  */
 static void request_log(const struct arcad_request *req, int64_t elapsed_ms)
 {
-    struct arca_buf key;
-    arca_buf_init(&key, 2 * ARCA_SHA256_LEN + 1);
-    if (!req->have_peer || arca_hex_encode(&key, req->peer_id, ARCA_SHA256_LEN) < 0)
-        arca_buf_put_str(&key, "-");
+    /* On the stack: a heap block here could inherit stale bytes that libraries freed. */
+    char key[2 * ARCA_SHA256_LEN + 1] = "-";
+    if (req->have_peer)
+        arca_hex_fmt(key, req->peer_id, ARCA_SHA256_LEN);
     arca_info("http", "%s %s %d key %s peer %s %lld ms", req->method,
-              req->path != NULL ? req->path : "?", req->status, arca_buf_cstr(&key),
+              req->path != NULL ? req->path : "?", req->status, key,
               req->peer_addr[0] ? req->peer_addr : "-", (long long)elapsed_ms);
-    arca_buf_free(&key);
 }
 
 void arcad_offload_work(struct arcad_offload *job)

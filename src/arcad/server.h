@@ -111,10 +111,10 @@ struct arcad_ctx {
     /* Token buckets of ARCAD_ROUTE_RATE_LIMITED routes (thread-safe); NULL: no limit. Owned. */
     struct arca_ratelimit *ratelimit;
     void *enclave_state; /* owned by enclave_api.c (set in enclave_api_register) */
+    void (*enclave_state_free)(void *state);
     /* SIGHUP: called by arcad_serve on its signal thread; NULL: SIGHUP is only logged. */
     void (*reload)(struct arcad_ctx *ctx, void *arg);
     void *reload_arg;
-    void (*enclave_state_free)(void *state);
 };
 
 /* ---- routing ---------------------------------------------------------------------------- */
