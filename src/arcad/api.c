@@ -27,12 +27,15 @@
 /* The library's view of arcad: store, audit log, CAS key (all borrowed from ctx). */
 static struct arca_cas cas_of(const struct arcad_ctx *ctx)
 {
+/* The limits are reloadable (SIGHUP, main.c): read with the atomics the reload writes with. */
+#define RELOADABLE(field) __atomic_load_n(&ctx->cfg.field, __ATOMIC_RELAXED)
     struct arca_cas cas = {.store = ctx->store,
                            .audit = ctx->audit,
-                           .secrets_limits = {.max_keys = ctx->cfg.max_keys_per_session,
-                                              .max_certificates = ctx->cfg.max_certs_per_session,
-                                              .max_cost_ms = ctx->cfg.max_keygen_ms},
-                           .max_sessions_per_client = ctx->cfg.max_sessions_per_client};
+                           .secrets_limits = {.max_keys = RELOADABLE(max_keys_per_session),
+                                              .max_certificates = RELOADABLE(max_certs_per_session),
+                                              .max_cost_ms = RELOADABLE(max_keygen_ms)},
+                           .max_sessions_per_client = RELOADABLE(max_sessions_per_client)};
+#undef RELOADABLE
     memcpy(cas.cas_key, ctx->id.key_id, sizeof(cas.cas_key));
     return cas;
 }

@@ -9,7 +9,8 @@
  * frees it; deadlines, caps and the accept() back-off close connections through evhttp's own
  * error path, so evhttp always frees what it owns.
  *
- * Shutdown: main blocks SIGTERM/SIGINT in every thread and waits for them with sigwait; then
+ * Shutdown: main blocks SIGTERM/SIGINT (and SIGHUP, which reloads: ctx->reload) in every thread
+ * and waits for them with sigwait; on SIGTERM/SIGINT
  * every worker stops accepting (listeners closed), gets a short grace period to flush the
  * answers it has queued, and its loop exits.
  */
@@ -40,6 +41,7 @@
 #include "base/time.h"
 #include "crypto/tls.h"
 #include "pool.h"
+#include "service.h"
 
 struct worker;
 
@@ -738,6 +740,7 @@ int arcad_serve(struct arcad_ctx *ctx)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP); /* reload: never arcad's default "terminate" */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     const struct arcad_conn_limits limits = {
@@ -807,9 +810,19 @@ int arcad_serve(struct arcad_ctx *ctx)
         ws[i].started = true;
     }
     if (rc == 0) {
+        if (arcad_notify("READY=1") < 0)
+            arca_warn("arcad", "%s", arca_err_detail());
         int sig = 0;
-        sigwait(&sigs, &sig);
+        while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+            arcad_notify("RELOADING=1");
+            if (ctx->reload != NULL)
+                ctx->reload(ctx, ctx->reload_arg);
+            else
+                arca_info("arcad", "SIGHUP: nothing to reload");
+            arcad_notify("READY=1");
+        }
         arca_info("arcad", "signal %d: draining and stopping", sig);
+        arcad_notify("STOPPING=1");
     }
     /* Stop taking connections, let the jobs in flight finish and hand their answers to the
      * still-running loops, then give the loops a grace period to flush them. */

@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "config_file.h"
 #include "crypto/tls.h"
 #include "api_peer.h"
 #include "enclave_api.h"
@@ -26,6 +27,7 @@
 #include "limits/limits.h"
 #include "owner/owner.h"
 #include "secrets/secrets.h"
+#include "service.h"
 #include "store/store.h"
 #include "witness/witness.h"
 
@@ -34,6 +36,12 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: arcad --data-dir DIR [--client-listen HOST:PORT] [--enclave-listen HOST:PORT]\n"
             "             [--allow-simulation] [--metrics-listen HOST:PORT] [options]\n\n"
+            "  --config FILE             YAML file of flags (KEY: VALUE, KEY = a long flag name);\n"
+            "                            flags on the command line win; SIGHUP re-reads it\n"
+            "  --pidfile FILE            write arcad's process id to FILE once it is serving\n"
+            "  --sealer sim|gramine      where the sealing key of the identity and store comes\n"
+            "                            from: the simulation platform (default, INSECURE) or\n"
+            "                            Gramine-SGX's /dev/attestation/keys/_sgx_mrenclave\n"
             "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
             "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
             "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
@@ -177,12 +185,138 @@ static void witness_refused_event(const char *logpath, struct arca_key *key)
     arca_err_set(ARCA_ERR_TAMPERED, "%s", why);
 }
 
-int main(int argc, char **argv)
+/* arcad's flags; the configuration file's keys are their long names (config_file.h). */
+enum {
+    O_DATA = 256,
+    O_CL,
+    O_EN,
+    O_ME,
+    O_SIM,
+    O_W,
+    O_MB,
+    O_MH,
+    O_TO,
+    O_MC,
+    O_SD,
+    O_LL,
+    O_LJ,
+    O_COL,
+    O_PCS,
+    O_KDS,
+    O_SNP,
+    O_MP,
+    O_MPP,
+    O_HT,
+    O_RT,
+    O_AFF,
+    O_ALF,
+    O_ALT,
+    O_MKS,
+    O_MCS,
+    O_MKG,
+    O_MSC,
+    O_CR,
+    O_CB,
+    O_JOBS,
+    O_MQJ,
+    O_RL,
+    O_RB,
+    O_GRL,
+    O_GRB,
+    O_CONF,
+    O_PID,
+    O_SEAL,
+    O_WIT,
+    O_WITI,
+    O_PTTL,
+    O_MPROP,
+    O_MPC
+};
+static const struct option opts[] = {
+    {"config", required_argument, NULL, O_CONF},
+    {"pidfile", required_argument, NULL, O_PID},
+    {"sealer", required_argument, NULL, O_SEAL},
+    {"data-dir", required_argument, NULL, O_DATA},
+    {"client-listen", required_argument, NULL, O_CL},
+    {"enclave-listen", required_argument, NULL, O_EN},
+    {"metrics-listen", required_argument, NULL, O_ME},
+    {"allow-simulation", no_argument, NULL, O_SIM},
+    {"workers", required_argument, NULL, O_W},
+    {"max-body", required_argument, NULL, O_MB},
+    {"max-header", required_argument, NULL, O_MH},
+    {"timeout", required_argument, NULL, O_TO},
+    {"max-connections", required_argument, NULL, O_MC},
+    {"sim-dir", required_argument, NULL, O_SD},
+    {"log-level", required_argument, NULL, O_LL},
+    {"log-json", no_argument, NULL, O_LJ},
+    {"collateral", required_argument, NULL, O_COL},
+    {"pcs-url", required_argument, NULL, O_PCS},
+    {"kds-url", required_argument, NULL, O_KDS},
+    {"snp-certs", required_argument, NULL, O_SNP},
+    {"max-pending", required_argument, NULL, O_MP},
+    {"max-pending-per-peer", required_argument, NULL, O_MPP},
+    {"handshake-timeout", required_argument, NULL, O_HT},
+    {"request-timeout", required_argument, NULL, O_RT},
+    {"attest-free-failures", required_argument, NULL, O_AFF},
+    {"attest-lockout-failures", required_argument, NULL, O_ALF},
+    {"attest-lockout-time", required_argument, NULL, O_ALT},
+    {"max-keys-per-session", required_argument, NULL, O_MKS},
+    {"max-certs-per-session", required_argument, NULL, O_MCS},
+    {"max-keygen-ms", required_argument, NULL, O_MKG},
+    {"max-sessions-per-client", required_argument, NULL, O_MSC},
+    {"client-rate", required_argument, NULL, O_CR},
+    {"client-burst", required_argument, NULL, O_CB},
+    {"jobs", required_argument, NULL, O_JOBS},
+    {"max-queued-jobs", required_argument, NULL, O_MQJ},
+    {"rate-limit", required_argument, NULL, O_RL},
+    {"rate-burst", required_argument, NULL, O_RB},
+    {"global-rate-limit", required_argument, NULL, O_GRL},
+    {"global-rate-burst", required_argument, NULL, O_GRB},
+    {"witness", required_argument, NULL, O_WIT},
+    {"witness-interval", required_argument, NULL, O_WITI},
+    {"proposal-ttl", required_argument, NULL, O_PTTL},
+    {"max-proposals", required_argument, NULL, O_MPROP},
+    {"max-proposals-per-client", required_argument, NULL, O_MPC},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* Keys the configuration file may not hold. */
+static const char *const not_in_file[] = {"config", "help", "version", NULL};
+
+/* Flags that SIGHUP applies to a running arcad; a change of any other is logged as needing a
+ * restart. The limits are read per request from ctx->cfg with relaxed atomics (api.c). */
+static const char *const reloadable[] = {"log-level",
+                                         "log-json",
+                                         "max-keys-per-session",
+                                         "max-certs-per-session",
+                                         "max-keygen-ms",
+                                         "max-sessions-per-client",
+                                         NULL};
+
+/* The parsed flags: arcad's configuration and what main applies itself. */
+struct arcad_opts {
+    struct arcad_config cfg;
+    const char *sim_dir;
+    int log_level;
+    bool log_json;
+    const char *config;  /* --config FILE or NULL */
+    const char *pidfile; /* --pidfile FILE or NULL */
+    bool gramine_sealer; /* --sealer gramine: the store and identity key from Gramine-SGX */
+    const char *witness_specs[ARCA_WITNESS_MAX]; /* --witness SPEC (witness/witness.h) */
+    size_t n_witness;
+    unsigned witness_interval; /* --witness-interval SECONDS */
+    /* The value each option was last given (index into opts; "" for a switch), or NULL. */
+    const char *given[NOPTS];
+};
+
+static void opts_defaults(struct arcad_opts *o)
 {
-    arca_json_wipe_on_free(); /* before any JSON: bodies and answers may hold secrets */
-    struct arcad_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
-    struct arcad_config *cfg = &ctx.cfg;
+    memset(o, 0, sizeof(*o));
+    o->witness_interval = 30;
+    struct arcad_config *cfg = &o->cfg;
     cfg->client_listen = "127.0.0.1:8081";
     cfg->enclave_listen = "127.0.0.1:18765";
     cfg->max_header_bytes = 16 * 1024;
@@ -207,116 +341,55 @@ int main(int argc, char **argv)
     cfg->rate_burst_per_peer = 100;
     cfg->rate_global = 1000;
     cfg->rate_burst_global = 2000;
-    const char *sim_dir = getenv("ARCA_SIM_DIR");
+    o->sim_dir = getenv("ARCA_SIM_DIR");
+    o->log_level = ARCA_LOG_INFO;
     /* The environment variables of the first release stay as fallbacks of the flags. */
     cfg->collateral = getenv("ARCA_COLLATERAL");
     cfg->snp_certs = getenv("ARCA_SNP_CERTS");
-    /* A peer that resets a TLS connection mid-handshake or mid-answer makes the next write
-     * raise SIGPIPE, whose default action would kill arcad: ignore it from the very start
-     * (writes then fail with EPIPE, which the connection code handles). */
-    signal(SIGPIPE, SIG_IGN);
-    /* Before the identity key, the store key and secret values are in memory: no core file,
-     * no ptrace attach or /proc/PID/mem reads by other processes of the same user. */
-    if (arca_proc_no_dumps() < 0) {
+}
+
+/*
+ * Parses the command line argv, preceded by the entries of the --config file if one is given,
+ * into o (defaults first). The strings o borrows are copied into *args (the caller frees it with
+ * arcad_args_free once o is no longer used, also on failure). Returns -1 to go on, or the exit
+ * code: 0 after --help or --version, 2 after a usage error (printed).
+ */
+static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arcad_args *args)
+{
+    opts_defaults(o);
+    struct arcad_config *cfg = &o->cfg;
+    /* Pass 1, silent: only where the configuration file is (pass 2 reports every error). */
+    const char *config = NULL;
+    int c;
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+        if (c == O_CONF)
+            config = optarg;
+    opterr = 1;
+    if (arcad_args_push(args, argv[0]) < 0) {
         fprintf(stderr, "arcad: %s\n", arca_err_detail());
         return 1;
     }
-
-    enum {
-        O_DATA = 256,
-        O_CL,
-        O_EN,
-        O_ME,
-        O_SIM,
-        O_W,
-        O_MB,
-        O_MH,
-        O_TO,
-        O_MC,
-        O_SD,
-        O_LL,
-        O_LJ,
-        O_COL,
-        O_PCS,
-        O_KDS,
-        O_SNP,
-        O_MP,
-        O_MPP,
-        O_HT,
-        O_RT,
-        O_AFF,
-        O_ALF,
-        O_ALT,
-        O_MKS,
-        O_MCS,
-        O_MKG,
-        O_MSC,
-        O_CR,
-        O_CB,
-        O_JOBS,
-        O_MQJ,
-        O_RL,
-        O_RB,
-        O_GRL,
-        O_GRB,
-        O_WIT,
-        O_WITI,
-        O_PTTL,
-        O_MPROP,
-        O_MPC
-    };
-    static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, O_DATA},
-        {"client-listen", required_argument, NULL, O_CL},
-        {"enclave-listen", required_argument, NULL, O_EN},
-        {"metrics-listen", required_argument, NULL, O_ME},
-        {"allow-simulation", no_argument, NULL, O_SIM},
-        {"workers", required_argument, NULL, O_W},
-        {"max-body", required_argument, NULL, O_MB},
-        {"max-header", required_argument, NULL, O_MH},
-        {"timeout", required_argument, NULL, O_TO},
-        {"max-connections", required_argument, NULL, O_MC},
-        {"sim-dir", required_argument, NULL, O_SD},
-        {"log-level", required_argument, NULL, O_LL},
-        {"log-json", no_argument, NULL, O_LJ},
-        {"collateral", required_argument, NULL, O_COL},
-        {"pcs-url", required_argument, NULL, O_PCS},
-        {"kds-url", required_argument, NULL, O_KDS},
-        {"snp-certs", required_argument, NULL, O_SNP},
-        {"max-pending", required_argument, NULL, O_MP},
-        {"max-pending-per-peer", required_argument, NULL, O_MPP},
-        {"handshake-timeout", required_argument, NULL, O_HT},
-        {"request-timeout", required_argument, NULL, O_RT},
-        {"attest-free-failures", required_argument, NULL, O_AFF},
-        {"attest-lockout-failures", required_argument, NULL, O_ALF},
-        {"attest-lockout-time", required_argument, NULL, O_ALT},
-        {"max-keys-per-session", required_argument, NULL, O_MKS},
-        {"max-certs-per-session", required_argument, NULL, O_MCS},
-        {"max-keygen-ms", required_argument, NULL, O_MKG},
-        {"max-sessions-per-client", required_argument, NULL, O_MSC},
-        {"client-rate", required_argument, NULL, O_CR},
-        {"client-burst", required_argument, NULL, O_CB},
-        {"jobs", required_argument, NULL, O_JOBS},
-        {"max-queued-jobs", required_argument, NULL, O_MQJ},
-        {"rate-limit", required_argument, NULL, O_RL},
-        {"rate-burst", required_argument, NULL, O_RB},
-        {"global-rate-limit", required_argument, NULL, O_GRL},
-        {"global-rate-burst", required_argument, NULL, O_GRB},
-        {"witness", required_argument, NULL, O_WIT},
-        {"witness-interval", required_argument, NULL, O_WITI},
-        {"proposal-ttl", required_argument, NULL, O_PTTL},
-        {"max-proposals", required_argument, NULL, O_MPROP},
-        {"max-proposals-per-client", required_argument, NULL, O_MPC},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *witness_specs[ARCA_WITNESS_MAX];
-    size_t n_witness = 0;
-    unsigned witness_interval = 30;
-    int c;
+    if (config != NULL && arcad_config_file_args(config, opts, not_in_file, args) < 0) {
+        fprintf(stderr, "arcad: --config: %s\n", arca_err_detail());
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (arcad_args_push(args, argv[i]) < 0) {
+            fprintf(stderr, "arcad: %s\n", arca_err_detail());
+            return 1;
+        }
+    }
+    argc = args->argc;
+    argv = args->argv;
+    optind = 0;
+    int li = -1;
     long n;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+        if (li >= 0 && (size_t)li < NOPTS)
+            o->given[li] = optarg != NULL ? optarg : "";
+        li = -1;
         switch (c) {
         case O_DATA:
             cfg->data_dir = optarg;
@@ -454,16 +527,16 @@ int main(int argc, char **argv)
             cfg->rate_burst_global = (double)n;
             break;
         case O_WIT:
-            if (n_witness == ARCA_WITNESS_MAX) {
+            if (o->n_witness == ARCA_WITNESS_MAX) {
                 fprintf(stderr, "arcad: --witness: at most %d witnesses\n", ARCA_WITNESS_MAX);
                 return 2;
             }
-            witness_specs[n_witness++] = optarg;
+            o->witness_specs[o->n_witness++] = optarg;
             break;
         case O_WITI:
             if (parse_num("--witness-interval", optarg, 1, 86400, &n) < 0)
                 return 2;
-            witness_interval = (unsigned)n;
+            o->witness_interval = (unsigned)n;
             break;
         case O_PTTL:
             if (parse_num("--proposal-ttl", optarg, 1, 90L * 24 * 3600, &n) < 0)
@@ -480,8 +553,21 @@ int main(int argc, char **argv)
                 return 2;
             cfg->max_proposals_per_client = (uint32_t)n;
             break;
+        case O_CONF:
+            o->config = optarg;
+            break;
+        case O_PID:
+            o->pidfile = optarg;
+            break;
+        case O_SEAL:
+            if (strcmp(optarg, "sim") != 0 && strcmp(optarg, "gramine") != 0) {
+                fprintf(stderr, "arcad: --sealer: 'sim' or 'gramine', got '%s'\n", optarg);
+                return 2;
+            }
+            o->gramine_sealer = strcmp(optarg, "gramine") == 0;
+            break;
         case O_SD:
-            sim_dir = optarg;
+            o->sim_dir = optarg;
             break;
         case O_LL: {
             int lvl = arca_log_level_parse(optarg);
@@ -489,11 +575,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "arcad: --log-level: unknown level '%s'\n", optarg);
                 return 2;
             }
-            arca_log_set_level((enum arca_log_level)lvl);
+            o->log_level = lvl;
             break;
         }
         case O_LJ:
-            arca_log_set_json(true);
+            o->log_json = true;
             break;
         case O_COL:
             cfg->collateral = optarg;
@@ -560,11 +646,121 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    return -1;
+}
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+static bool is_reloadable(const char *name)
+{
+    for (size_t i = 0; reloadable[i] != NULL; i++)
+        if (strcmp(reloadable[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* What main keeps for SIGHUP: its command line and the flags arcad started with. */
+struct reload_state {
+    int argc;
+    char **argv;
+    const struct arcad_opts *running;
+};
+
+/*
+ * SIGHUP (called by arcad_serve on the thread that waits for signals): re-reads the command
+ * line and the --config file, applies the reloadable flags, and logs every other change as
+ * needing a restart. A file that does not parse changes nothing.
+ */
+static void reload(struct arcad_ctx *ctx, void *arg)
+{
+    struct reload_state *rs = arg;
+    struct arcad_opts *o = calloc(1, sizeof(*o));
+    struct arcad_args args = {0};
+    if (o == NULL) {
+        arca_error("arcad", "SIGHUP: out of memory; configuration not reloaded");
+        return;
+    }
+    int ex = parse_options(rs->argc, rs->argv, o, &args);
+    if (ex >= 0) {
+        arca_error("arcad",
+                   "SIGHUP: configuration not reloaded (%s); arcad keeps running with "
+                   "the previous one",
+                   o->config != NULL || rs->running->config != NULL ? "see the error above"
+                                                                    : "bad flags");
+        goto out;
+    }
+    for (size_t i = 0; i + 1 < NOPTS; i++) {
+        const char *was = rs->running->given[i], *now = o->given[i];
+        bool same =
+            (was == NULL && now == NULL) || (was != NULL && now != NULL && strcmp(was, now) == 0);
+        if (!same && !is_reloadable(opts[i].name))
+            arca_warn("arcad", "SIGHUP: --%s changed; it takes effect only after a restart",
+                      opts[i].name);
+    }
+    struct arcad_config *cfg = &ctx->cfg;
+    __atomic_store_n(&cfg->max_keys_per_session, o->cfg.max_keys_per_session, __ATOMIC_RELAXED);
+    __atomic_store_n(&cfg->max_certs_per_session, o->cfg.max_certs_per_session, __ATOMIC_RELAXED);
+    __atomic_store_n(&cfg->max_keygen_ms, o->cfg.max_keygen_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&cfg->max_sessions_per_client, o->cfg.max_sessions_per_client,
+                     __ATOMIC_RELAXED);
+    /* Logged at the old level, so that lowering it still shows the reload. */
+    arca_info("arcad",
+              "SIGHUP: configuration reloaded%s%s: log level %s, max-keys-per-session %zu, "
+              "max-certs-per-session %zu, max-keygen-ms %llu, max-sessions-per-client %llu",
+              o->config != NULL ? " from " : "", o->config != NULL ? o->config : "",
+              level_names[o->log_level], o->cfg.max_keys_per_session, o->cfg.max_certs_per_session,
+              (unsigned long long)o->cfg.max_keygen_ms,
+              (unsigned long long)o->cfg.max_sessions_per_client);
+    arca_log_set_level((enum arca_log_level)o->log_level);
+    arca_log_set_json(o->log_json);
+out:
+    arcad_args_free(&args);
+    free(o);
+}
+
+int main(int argc, char **argv)
+{
+    arca_json_wipe_on_free(); /* before any JSON: bodies and answers may hold secrets */
+    struct arcad_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    /* A peer that resets a TLS connection mid-handshake or mid-answer makes the next write
+     * raise SIGPIPE, whose default action would kill arcad: ignore it from the very start
+     * (writes then fail with EPIPE, which the connection code handles). */
+    signal(SIGPIPE, SIG_IGN);
+    /* Before the identity key, the store key and secret values are in memory: no core file,
+     * no ptrace attach or /proc/PID/mem reads by other processes of the same user. */
+    if (arca_proc_no_dumps() < 0) {
+        fprintf(stderr, "arcad: %s\n", arca_err_detail());
+        return 1;
+    }
+    /* SIGHUP (reload) is taken by arcad_serve's signal wait; until then it stays pending instead
+     * of killing arcad with its default action. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    sigprocmask(SIG_BLOCK, &hup, NULL);
+
+    struct arcad_opts o;
+    struct arcad_args args = {0};
+    int ex = parse_options(argc, argv, &o, &args);
+    if (ex >= 0) {
+        arcad_args_free(&args);
+        return ex;
+    }
+    ctx.cfg = o.cfg;
+    struct arcad_config *cfg = &ctx.cfg;
+    const char *sim_dir = o.sim_dir;
+    arca_log_set_level((enum arca_log_level)o.log_level);
+    arca_log_set_json(o.log_json);
+    struct reload_state rs = {.argc = argc, .argv = argv, .running = &o};
+    ctx.reload = reload;
+    ctx.reload_arg = &rs;
     /* Before any state exists: a typo in an address is a usage error, a taken port a failure. */
     int lrc = arcad_listen_check(cfg);
     if (lrc < 0) {
         fprintf(stderr, "arcad: %s\n", arca_err_detail());
-        return lrc == ARCA_ERR_INVALID_ARG ? 2 : 1;
+        ex = lrc == ARCA_ERR_INVALID_ARG ? 2 : 1;
+        goto out_args;
     }
     if (cfg->workers == 0 || cfg->jobs == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -576,13 +772,16 @@ int main(int argc, char **argv)
     }
 
     int rc = 0, exit_code = 0;
-    bool created = false;
+    bool created = false, pidfile_written = false;
     struct arcad_witness *witness = NULL;
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
+    if (o.gramine_sealer)
+        sealer = (struct arca_store_sealer){arca_store_gramine_get_key, NULL};
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "arcad: --data-dir %s: %s\n", cfg->data_dir, strerror(errno));
-        return 1;
+        ex = 1;
+        goto out_args;
     }
     if (cfg->pcs_url != NULL || cfg->kds_url != NULL) {
         /* The fetchers' caches live below it (collateral-cache/pcs, collateral-cache/kds). */
@@ -590,7 +789,8 @@ int main(int argc, char **argv)
         snprintf(cdir, sizeof(cdir), "%s/collateral-cache", cfg->data_dir);
         if (mkdir(cdir, 0700) != 0 && errno != EEXIST) {
             fprintf(stderr, "arcad: %s: %s\n", cdir, strerror(errno));
-            return 1;
+            ex = 1;
+            goto out_args;
         }
     }
     /* Collateral once, before the workers start: from then on it is only read. */
@@ -599,7 +799,8 @@ int main(int argc, char **argv)
         if (rc < 0) {
             fprintf(stderr, "arcad: --collateral: %s\n",
                     arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
-            return 2;
+            ex = 2;
+            goto out_args;
         }
     }
     ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
@@ -631,8 +832,8 @@ int main(int argc, char **argv)
     struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
-    if (n_witness > 0) {
-        rc = arcad_witness_new(witness_specs, n_witness, &sealer, ctx.id.key_id, &witness);
+    if (o.n_witness > 0) {
+        rc = arcad_witness_new(o.witness_specs, o.n_witness, &sealer, ctx.id.key_id, &witness);
         if (rc < 0) {
             fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
             rc = 0;
@@ -664,7 +865,8 @@ int main(int argc, char **argv)
                                    .slot_key_ctx = &sealer_ctx};
     ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
     if (witness != NULL)
-        ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, witness_interval), fail);
+        ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, o.witness_interval),
+                   fail);
 
     ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
                       "out of memory");
@@ -703,6 +905,11 @@ int main(int argc, char **argv)
     arca_audit_append(ctx.audit, ARCA_AUDIT_STARTED, f, NULL);
     json_decref(f);
 
+    /* After the store is open (its lock makes this the only arcad on DATA_DIR). */
+    if (o.pidfile != NULL) {
+        ARCA_GUARD(rc, arcad_pidfile_write(o.pidfile), fail);
+        pidfile_written = true;
+    }
     rc = arcad_serve(&ctx);
     if (rc == 0)
         arca_audit_append(ctx.audit, ARCA_AUDIT_STOPPED, NULL, NULL);
@@ -732,7 +939,12 @@ fail:
     arca_ratelimit_free(ctx.client_quota);
     arca_ratelimit_free(ctx.ratelimit);
     arca_attest_collateral_free(ctx.collateral);
+    if (pidfile_written)
+        unlink(o.pidfile);
     if (rc == 0 && exit_code == 0)
         arca_info("arcad", "stopped");
-    return rc < 0 ? 1 : exit_code;
+    ex = rc < 0 ? 1 : exit_code;
+out_args:
+    arcad_args_free(&args);
+    return ex;
 }

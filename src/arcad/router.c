@@ -15,6 +15,7 @@
 
 #include "api/json.h"
 #include "arcad_internal.h"
+#include "base/enc.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -414,6 +415,22 @@ static int offload_start(struct arcad_request *req, int64_t t0)
     return rc;
 }
 
+/*
+ * The request log: one info line per answered request with what an operator needs to follow a
+ * client (method, path without the query, status, the client key id, duration). Never the body
+ * or the query: both may carry secrets (explicit values, tokens).
+ */
+static void request_log(const struct arcad_request *req, int64_t elapsed_ms)
+{
+    /* On the stack: a heap block here could inherit stale bytes that libraries freed. */
+    char key[2 * ARCA_SHA256_LEN + 1] = "-";
+    if (req->have_peer)
+        arca_hex_fmt(key, req->peer_id, ARCA_SHA256_LEN);
+    arca_info("http", "%s %s %d key %s peer %s %lld ms", req->method,
+              req->path != NULL ? req->path : "?", req->status, key,
+              req->peer_addr[0] ? req->peer_addr : "-", (long long)elapsed_ms);
+}
+
 void arcad_offload_work(struct arcad_offload *job)
 {
     run_handler(&job->req);
@@ -423,7 +440,9 @@ void arcad_offload_finish(struct arcad_offload *job, bool transport_alive)
 {
     struct arcad_request *req = &job->req;
     struct arcad_route_stats *stats = (struct arcad_route_stats *)&req->route->stats;
-    route_count(stats, req->status, arca_time_mono_ms() - job->t0_ms);
+    int64_t elapsed = arca_time_mono_ms() - job->t0_ms;
+    route_count(stats, req->status, elapsed);
+    request_log(req, elapsed);
     if (transport_alive && req->send != NULL)
         req->send(req, req->status, req->content_type, job->answer.data, job->answer.len);
     else
@@ -485,8 +504,10 @@ void arcad_dispatch(struct arcad_router *r, struct arcad_request *req, const cha
         goto out;
     }
     run_handler(req);
-out:
-    route_count(stats, req->status, arca_time_mono_ms() - t0);
+out:;
+    int64_t elapsed = arca_time_mono_ms() - t0;
+    route_count(stats, req->status, elapsed);
+    request_log(req, elapsed);
 }
 
 int arcad_dispatch_raw(struct arcad_ctx *ctx, struct arcad_router *r, const char *method,

@@ -124,6 +124,9 @@ struct arcad_ctx {
      * never hold all of the pool (api_proposals.c). */
     _Atomic int proposal_waiters;
     void (*enclave_state_free)(void *state);
+    /* SIGHUP: called by arcad_serve on its signal thread; NULL: SIGHUP is only logged. */
+    void (*reload)(struct arcad_ctx *ctx, void *arg);
+    void *reload_arg;
 };
 
 /* ---- routing ---------------------------------------------------------------------------- */

@@ -42,8 +42,8 @@
  * "arca-keystore"). 0 or a negative arca_err. The store wipes the key after use.
  *  - simulation: arcad passes a callback over arca_sim_seal_key(platform, measurement,
  *    purpose) (evidence/sim.h); the store itself has no evidence dependency;
- *  - Gramine-SGX (hook, not implemented): read the 16-byte key from
- *    /dev/attestation/keys/_sgx_mrenclave and expand it with HKDF(purpose) to 32 bytes.
+ *  - Gramine-SGX (arca_store_gramine_get_key, seal_gramine.c): the 16-byte key of
+ *    /dev/attestation/keys/_sgx_mrenclave expanded with HKDF(purpose) to 32 bytes.
  */
 struct arca_store_sealer {
     int (*get_key)(void *ctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN]);
@@ -51,10 +51,11 @@ struct arca_store_sealer {
 };
 
 /*
- * Gramine-SGX sealing hook (documented, NOT implemented yet): a get_key for struct
- * arca_store_sealer that will read the 16-byte MRENCLAVE sealing key from
- * /dev/attestation/keys/_sgx_mrenclave and expand it with HKDF-SHA-256(info = purpose) to 32
- * bytes. Today it returns ARCA_ERR_UNSUPPORTED with a detail saying so. ctx is unused.
+ * Gramine-SGX sealer: a get_key for struct arca_store_sealer that reads the 16-byte MRENCLAVE
+ * sealing key from /dev/attestation/keys/_sgx_mrenclave (ctx NULL) or from the file ctx names
+ * (a const char *: tests), and expands it with HKDF-SHA-256(salt "arca-gramine-seal-v1",
+ * info = purpose) to 32 bytes. ARCA_ERR_NOT_FOUND outside Gramine (no such file),
+ * ARCA_ERR_FORMAT if the file does not hold exactly 16 bytes, ARCA_ERR_IO.
  */
 int arca_store_gramine_get_key(void *ctx, const char *purpose, uint8_t key[ARCA_STORE_KEY_LEN]);
 
