@@ -118,15 +118,8 @@ int session_verify_chain(struct arca_cli *cli, const char *name)
     uint8_t cas_key[32];
     if (cli_cas_key_id(cli, cas_key) < 0)
         return cli_fail(ARCA_EXIT_CAS, "session verify: %s", arca_err_detail());
-    char path[1200];
-    snprintf(path, sizeof(path), "/v1/history/%s", name);
-    json_t *a = NULL;
     struct arca_api_versions l;
-    memset(&l, 0, sizeof(l));
-    int rc = session_get_json(cli, path, &a);
-    if (rc == 0)
-        rc = arca_api_history_from_json(a, &l);
-    json_decref(a);
+    int rc = session_get_history(cli, name, &l);
     if (rc < 0)
         return cli_fail(arca_client_exit_code(rc), "session verify: %s", arca_err_detail());
     /* Served versions with their text, oldest first (history is newest first). */

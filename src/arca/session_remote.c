@@ -401,6 +401,19 @@ static int version_approvals(struct arca_cli *cli, const char *name, const uint8
     return rc;
 }
 
+int session_get_history(struct arca_cli *cli, const char *name, struct arca_api_versions *out)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "/v1/history/%s", name);
+    json_t *a = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = session_get_json(cli, path, &a);
+    if (rc == 0)
+        rc = arca_api_history_from_json(a, out);
+    json_decref(a);
+    return rc;
+}
+
 int session_history(struct arca_cli *cli, int argc, char **argv)
 {
     bool approvals = argc == 3 && strcmp(argv[2], "--approvals") == 0;
@@ -410,15 +423,8 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
     const char *name = argv[1];
     if (arca_session_name_check(name, strlen(name), true) < 0)
         return cli_fail(ARCA_EXIT_USAGE, "session history: %s", arca_err_detail());
-    char path[1200];
-    snprintf(path, sizeof(path), "/v1/history/%s", name);
-    json_t *a = NULL;
     struct arca_api_versions l;
-    memset(&l, 0, sizeof(l));
-    int rc = session_get_json(cli, path, &a);
-    if (rc == 0)
-        rc = arca_api_history_from_json(a, &l);
-    json_decref(a);
+    int rc = session_get_history(cli, name, &l);
     if (rc < 0)
         return fail_rc("session history", rc);
     json_t *out = cli->output == ARCA_OUTPUT_JSON ? arca_api_history_to_json(&l) : NULL;
