@@ -2,7 +2,9 @@
  * Governance: the time to verify the approvals of one update and judge it (arca_approval_verify
  * + arca_approval_explain of a require-at-least-(F+1) rule over a board of N signers, every
  * member signing), for N = 3, 10, 50 and Ed25519 / ECDSA P-256 / P-384 keys. Prints updates/s
- * and the per-signature verify rate, to set beside `openssl speed` (bench/govern.sh). Storing
+ * and the per-signature verify rate, to set beside `openssl speed` (bench/govern.sh). "cold"
+ * parses every signer key each time (arca_approval_verify); "cached" keeps parsed keys between
+ * updates (arca_approval_verify_cached), as a long-running verifier would. Storing
  * the version is the store's cost (bench_store), not counted here.
  * Usage: bench_govern [SECONDS per case]
  */
@@ -18,7 +20,7 @@
 
 #define PROG "bench_govern"
 
-static void run(enum arca_key_type t, size_t n, double secs)
+static void run(enum arca_key_type t, size_t n, double secs, bool cached)
 {
     struct arca_key **k = calloc(n, sizeof(*k));
     struct arca_buf *pub = calloc(n, sizeof(*pub)), *sig = calloc(n, sizeof(*sig));
@@ -42,6 +44,9 @@ static void run(enum arca_key_type t, size_t n, double secs)
                                  .children = leaves,
                                  .n_children = n};
     struct arca_ap_rule rule = {.written = true, .entries = &board, .n_entries = 1};
+    struct arca_approval_cache *cache = NULL;
+    if (cached && arca_approval_cache_new(1024, &cache) < 0)
+        bench_die(PROG, "cache");
     size_t iters = 0;
     double t0 = bench_now_s(), t1 = t0;
     while (t1 - t0 < secs) {
@@ -49,7 +54,7 @@ static void run(enum arca_key_type t, size_t n, double secs)
         struct arca_buf why;
         bool ok = false;
         arca_buf_init(&why, 0);
-        if (arca_approval_verify(msg, s, n, &ap) < 0)
+        if (arca_approval_verify_cached(cache, msg, s, n, &ap) < 0)
             bench_die(PROG, "verify");
         struct arca_access_subject subj = {.approvers = (const uint8_t(*)[32])ap.ids,
                                            .approver_count = ap.count};
@@ -61,8 +66,10 @@ static void run(enum arca_key_type t, size_t n, double secs)
         t1 = bench_now_s();
     }
     double per = (t1 - t0) / (double)iters;
-    printf("%-8s N=%-3zu  %10.1f updates/s  %8.3f ms/update  %10.0f signature verifies/s\n",
-           arca_key_type_name(t), n, 1.0 / per, per * 1e3, (double)n / per);
+    arca_approval_cache_free(cache);
+    printf("%-8s N=%-3zu %-6s %10.1f updates/s  %8.3f ms/update  %10.0f signature verifies/s\n",
+           arca_key_type_name(t), n, cached ? "cached" : "cold", 1.0 / per, per * 1e3,
+           (double)n / per);
     for (size_t i = 0; i < n; i++) {
         arca_key_free(k[i]);
         arca_buf_free(&pub[i]);
@@ -84,6 +91,7 @@ int main(int argc, char **argv)
     static const size_t sizes[] = {3, 10, 50};
     for (size_t a = 0; a < 3; a++)
         for (size_t i = 0; i < 3; i++)
-            run(types[a], sizes[i], secs);
+            for (int c = 0; c < 2; c++)
+                run(types[a], sizes[i], secs, c == 1);
     return 0;
 }

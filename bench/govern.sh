@@ -21,4 +21,4 @@ p384=$(echo "$speed" | awk '/384 bits ecdsa/ {print $NF}')
 echo "# ratio = arca signature verifies/s / openssl verify/s"
 echo "$out" | awk -v ed="$ed" -v p256="$p256" -v p384="$p384" '{
     floor = $1 == "ed25519" ? ed : $1 == "p256" ? p256 : p384;
-    printf "%-8s %s  ratio %.2f\n", $1, $2, $(NF-2) / floor }'
+    printf "%-8s %-6s %-6s ratio %.2f\n", $1, $2, $3, $(NF-2) / floor }'

@@ -43,6 +43,16 @@ int session_read(struct arca_cli *cli, int argc, char **argv);
 int session_list(struct arca_cli *cli, int argc, char **argv);
 int session_history(struct arca_cli *cli, int argc, char **argv);
 int session_verify(struct arca_cli *cli, int argc, char **argv);
+/* arca session verify NAME (cmd_verify.c): the whole history re-checked offline. */
+int session_verify_chain(struct arca_cli *cli, const char *name);
+/* GET path from the attested CAS as JSON into *out (session_remote.c; json_decref). */
+struct json_t;
+int session_get_json(struct arca_cli *cli, const char *path, struct json_t **out);
+struct arca_api_versions;
+/* The history of name, newest first, into *out (session_remote.c; arca_api_versions_clear). */
+int session_get_history(struct arca_cli *cli, const char *name, struct arca_api_versions *out);
+/* The key id of the attested CAS the CLI talks to (cmd_sign.c). */
+int cli_cas_key_id(const struct arca_cli *cli, uint8_t out[32]);
 /* cmd_encrypt.c: encrypted sessions (arca session encrypt, arca cas show
  * --session-encryption-key); pub gets the attested arcad's session-encryption key. */
 int session_encrypt(struct arca_cli *cli, int argc, char **argv);

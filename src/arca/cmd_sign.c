@@ -26,7 +26,7 @@
 #include "policy/session.h"
 
 /* The key id of the attested CAS the CLI talks to (its entry in the CAS database). */
-static int cas_key_of(const struct arca_cli *cli, uint8_t out[32])
+int cli_cas_key_id(const struct arca_cli *cli, uint8_t out[32])
 {
     json_t *db = NULL;
     ARCA_TRY(arca_cas_db_load(cli, &db));
@@ -60,7 +60,7 @@ static int from_yaml(struct arca_cli *cli, const char *file, const struct arca_b
     }
     struct arca_signed_session *ss = calloc(1, sizeof(*ss));
     ARCA_GUARD_ENSURE(rc, ss != NULL, fail, ARCA_ERR_ALLOC, "out of memory");
-    ARCA_GUARD(rc, cas_key_of(cli, ss->cas_key), fail);
+    ARCA_GUARD(rc, cli_cas_key_id(cli, ss->cas_key), fail);
     rc = session_get_version(cli, s->name.s, NULL, &active, NULL);
     if (rc == ARCA_ERR_NOT_FOUND && !s->has_predecessor) {
         rc = 0; /* a create: the first signer becomes the creator */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -128,7 +129,7 @@ int session_create(struct arca_cli *cli, int argc, char **argv)
 }
 
 /* GET path from the CAS (identity presented) as JSON into *out (NULL on failure). */
-static int get_json(struct arca_cli *cli, const char *path, json_t **out)
+int session_get_json(struct arca_cli *cli, const char *path, json_t **out)
 {
     struct arca_client *c = NULL;
     long status = 0;
@@ -156,7 +157,7 @@ int session_get_version(struct arca_cli *cli, const char *name, const char *hash
         snprintf(path, sizeof(path), "/v1/sessions/%s", name);
     json_t *a = NULL;
     memset(out, 0, sizeof(*out));
-    int rc = get_json(cli, path, &a);
+    int rc = session_get_json(cli, path, &a);
     if (rc == 0) {
         rc = arca_api_version_from_json(a, ARCA_API_VERSION_READ, out);
         if (rc < 0 && malformed != NULL)
@@ -300,7 +301,7 @@ static int list_page(struct arca_cli *cli, const char *prefix, const char *after
     struct arca_api_versions l;
     memset(&l, 0, sizeof(l));
     if (rc == 0)
-        rc = get_json(cli, path, &a);
+        rc = session_get_json(cli, path, &a);
     if (rc == 0)
         rc = arca_api_list_from_json(a, &l);
     for (size_t i = 0; rc == 0 && i < l.n; i++)
@@ -383,7 +384,7 @@ static int version_approvals(struct arca_cli *cli, const char *name, const uint8
     snprintf(path, sizeof(path), "/v1/approvals/%s?hash=%s", name, h);
     json_t *a = NULL;
     *ids = json_array();
-    int rc = get_json(cli, path, &a);
+    int rc = session_get_json(cli, path, &a);
     if (rc == ARCA_ERR_NOT_FOUND) {
         arca_err_clear();
         return 0;
@@ -400,6 +401,19 @@ static int version_approvals(struct arca_cli *cli, const char *name, const uint8
     return rc;
 }
 
+int session_get_history(struct arca_cli *cli, const char *name, struct arca_api_versions *out)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "/v1/history/%s", name);
+    json_t *a = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = session_get_json(cli, path, &a);
+    if (rc == 0)
+        rc = arca_api_history_from_json(a, out);
+    json_decref(a);
+    return rc;
+}
+
 int session_history(struct arca_cli *cli, int argc, char **argv)
 {
     bool approvals = argc == 3 && strcmp(argv[2], "--approvals") == 0;
@@ -409,15 +423,8 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
     const char *name = argv[1];
     if (arca_session_name_check(name, strlen(name), true) < 0)
         return cli_fail(ARCA_EXIT_USAGE, "session history: %s", arca_err_detail());
-    char path[1200];
-    snprintf(path, sizeof(path), "/v1/history/%s", name);
-    json_t *a = NULL;
     struct arca_api_versions l;
-    memset(&l, 0, sizeof(l));
-    int rc = get_json(cli, path, &a);
-    if (rc == 0)
-        rc = arca_api_history_from_json(a, &l);
-    json_decref(a);
+    int rc = session_get_history(cli, name, &l);
     if (rc < 0)
         return fail_rc("session history", rc);
     json_t *out = cli->output == ARCA_OUTPUT_JSON ? arca_api_history_to_json(&l) : NULL;
@@ -463,6 +470,10 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     int u = one_file_arg(argc, argv, "verify", &file);
     if (u != ARCA_EXIT_OK)
         return u;
+    /* An existing file is a local session text; anything else names a session. */
+    struct stat st;
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+        return session_verify_chain(cli, file);
     struct arca_buf b;
     struct arca_session *s = NULL;
     struct arca_api_version a;

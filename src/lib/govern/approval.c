@@ -104,21 +104,111 @@ int arca_approval_key_text(const uint8_t id[32], struct arca_buf *out)
     return arca_base58check_encode(out, ARCA_KEYHASH_B58_VERSION, id, 32);
 }
 
+/* A parsed signer key, kept by a cache under the exact bytes it was given as. */
+struct signer {
+    uint8_t *bytes; /* owned copy of the SPKI PEM/DER as given */
+    size_t len;
+    struct arca_key *key; /* owned */
+    uint8_t id[32];
+    enum arca_hash_alg alg;
+};
+
+struct arca_approval_cache {
+    struct signer *v;
+    size_t n, cap, next; /* next: the slot evicted when full (round robin) */
+};
+
+int arca_approval_cache_new(size_t cap, struct arca_approval_cache **out)
+{
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(cap > 0 && cap <= 65536, ARCA_ERR_INVALID_ARG,
+                "approval cache: capacity %zu outside 1..65536", cap);
+    struct arca_approval_cache *c = calloc(1, sizeof(*c));
+    struct signer *v = calloc(cap, sizeof(*v));
+    if (c == NULL || v == NULL) {
+        free(c);
+        free(v);
+        return arca_err_set(ARCA_ERR_ALLOC, "approval cache: out of memory");
+    }
+    c->v = v;
+    c->cap = cap;
+    *out = c;
+    return 0;
+}
+
+static void signer_clear(struct signer *e)
+{
+    free(e->bytes);
+    arca_key_free(e->key);
+    memset(e, 0, sizeof(*e));
+}
+
+void arca_approval_cache_free(struct arca_approval_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        signer_clear(&c->v[i]);
+    free(c->v);
+    free(c);
+}
+
+/* Parses a signer key and derives what verification needs; *e owns the result. */
+static int signer_parse(const struct arca_approval_sig *s, size_t index, struct signer *e)
+{
+    memset(e, 0, sizeof(*e));
+    int rc = arca_approval_signer_key(s->key, s->key_len, &e->key);
+    if (rc < 0)
+        return arca_err_wrap(rc, "approval %zu", index);
+    rc = arca_key_id(e->key, e->id);
+    if (rc == 0)
+        rc = arca_approval_alg(arca_key_type(e->key), &e->alg);
+    if (rc < 0)
+        signer_clear(e);
+    return rc;
+}
+
+/*
+ * The parsed key of s: from cache c when its exact bytes were seen before (public bytes: a
+ * plain comparison), else parsed and, with a cache, kept there. *tmp receives a parse that is
+ * not cached (the caller clears it); *out points at the entry to use.
+ */
+static int signer_get(struct arca_approval_cache *c, const struct arca_approval_sig *s,
+                      size_t index, struct signer *tmp, const struct signer **out)
+{
+    for (size_t i = 0; c != NULL && i < c->n; i++)
+        if (c->v[i].len == s->key_len && memcmp(c->v[i].bytes, s->key, s->key_len) == 0) {
+            *out = &c->v[i];
+            return 0;
+        }
+    ARCA_TRY(signer_parse(s, index, tmp));
+    *out = tmp;
+    uint8_t *copy = c != NULL ? malloc(s->key_len > 0 ? s->key_len : 1) : NULL;
+    if (copy == NULL) /* no cache, or no memory for it: verify uncached */
+        return 0;
+    memcpy(copy, s->key, s->key_len);
+    size_t slot = c->n < c->cap ? c->n++ : c->next++ % c->cap;
+    signer_clear(&c->v[slot]);
+    c->v[slot] = *tmp;
+    c->v[slot].bytes = copy;
+    c->v[slot].len = s->key_len;
+    memset(tmp, 0, sizeof(*tmp));
+    *out = &c->v[slot];
+    return 0;
+}
+
 /* Verifies one signature; *id gets its signer's key id. */
-static int verify_one(const uint8_t msg[ARCA_APPROVAL_MSG_LEN], const struct arca_approval_sig *s,
-                      size_t index, uint8_t id[32])
+static int verify_one(struct arca_approval_cache *c, const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
+                      const struct arca_approval_sig *s, size_t index, uint8_t id[32])
 {
     ARCA_ENSURE(s->key != NULL && s->sig != NULL, ARCA_ERR_INVALID_ARG,
                 "approval %zu: key or signature missing", index);
-    struct arca_key *k = NULL;
-    int rc = arca_approval_signer_key(s->key, s->key_len, &k);
-    if (rc < 0)
-        return arca_err_wrap(rc, "approval %zu", index);
-    enum arca_hash_alg alg = ARCA_SHA256;
-    rc = arca_key_id(k, id);
-    if (rc == 0)
-        rc = arca_approval_alg(arca_key_type(k), &alg);
-    if (rc == 0 && arca_verify(k, alg, msg, ARCA_APPROVAL_MSG_LEN, s->sig, s->sig_len) < 0) {
+    struct signer tmp = {0};
+    const struct signer *e = NULL;
+    ARCA_TRY(signer_get(c, s, index, &tmp, &e));
+    memcpy(id, e->id, 32);
+    int rc = 0;
+    if (arca_verify(e->key, e->alg, msg, ARCA_APPROVAL_MSG_LEN, s->sig, s->sig_len) < 0) {
         struct arca_buf name;
         arca_buf_init(&name, 128);
         (void)arca_approval_key_text(id, &name);
@@ -128,12 +218,14 @@ static int verify_one(const uint8_t msg[ARCA_APPROVAL_MSG_LEN], const struct arc
                           index, arca_buf_cstr(&name));
         arca_buf_free(&name);
     }
-    arca_key_free(k);
+    signer_clear(&tmp);
     return rc;
 }
 
-int arca_approval_verify(const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
-                         const struct arca_approval_sig *sigs, size_t n, struct arca_approvers *out)
+int arca_approval_verify_cached(struct arca_approval_cache *c,
+                                const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
+                                const struct arca_approval_sig *sigs, size_t n,
+                                struct arca_approvers *out)
 {
     ARCA_ENSURE_REF(msg);
     ARCA_ENSURE_REF(out);
@@ -149,7 +241,7 @@ int arca_approval_verify(const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t id[32];
-        int rc = verify_one(msg, &sigs[i], i, id);
+        int rc = verify_one(c, msg, &sigs[i], i, id);
         if (rc < 0) {
             free(ids);
             return rc;
@@ -163,6 +255,12 @@ int arca_approval_verify(const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
     out->ids = ids;
     out->count = count;
     return 0;
+}
+
+int arca_approval_verify(const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
+                         const struct arca_approval_sig *sigs, size_t n, struct arca_approvers *out)
+{
+    return arca_approval_verify_cached(NULL, msg, sigs, n, out);
 }
 
 void arca_approvers_clear(struct arca_approvers *a)

@@ -92,6 +92,24 @@ int arca_approval_verify(const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
                          struct arca_approvers *out);
 void arca_approvers_clear(struct arca_approvers *a);
 
+/*
+ * Parsed signer keys kept between verifications, keyed by the exact SPKI bytes a signature
+ * gives: parsing a key (OpenSSL's decoders) and deriving its key id cost several times the
+ * signature check itself, and a board signs change after change with the same keys. At most
+ * cap keys (1..65536) are kept, the oldest replaced first. Not thread-safe: one per thread or
+ * per event loop. Free with arca_approval_cache_free (NULL is fine).
+ */
+struct arca_approval_cache;
+int arca_approval_cache_new(size_t cap, struct arca_approval_cache **out);
+void arca_approval_cache_free(struct arca_approval_cache *c);
+
+/* arca_approval_verify with parsed keys taken from and added to c (NULL: no cache); the same
+ * result and errors. */
+int arca_approval_verify_cached(struct arca_approval_cache *c,
+                                const uint8_t msg[ARCA_APPROVAL_MSG_LEN],
+                                const struct arca_approval_sig *sigs, size_t n,
+                                struct arca_approvers *out);
+
 /* Appends the Base58Check key hash (the 50-character form policies and `arca self
  * show-key-hash` use) of key id to out. */
 int arca_approval_key_text(const uint8_t id[32], struct arca_buf *out);
