@@ -3,8 +3,11 @@
 # 10,000 small files and for one large file, beside `openssl speed -evp aes-256-gcm` (its
 # 16384-byte column) measured in the same run, as a ratio.
 #
-# usage: bench/volume.sh [--bin DIR] [--dir DIR] [--large-mib N | --1g] [--small N] [--small-bytes N]
+# usage: bench/volume.sh [--bin DIR] [--base DIR] [--dir DIR] [--large-mib N | --1g] [--small N]
+#                        [--small-bytes N]
 #   --bin DIR        where `arca` is (default: $ARCA_BIN_DIR, else build/bin)
+#   --base DIR       also time the `arca` in DIR (e.g. a build of an older commit) on the same
+#                    trees right after each case, so both are measured under the same load
 #   --dir DIR        scratch directory (default: a fresh one under /dev/shm, so the figures are
 #                    the volume format and its crypto rather than the disk; pass a disk path to
 #                    include the disk: encrypt ends with syncfs)
@@ -16,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${ARCA_BIN_DIR:-build/bin}
+base_bin=""
 dir=""
 large_mib=256
 small=10000
@@ -23,17 +27,19 @@ small_bytes=4096
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
+    --base) base_bin=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --large-mib) large_mib=$2; shift 2 ;;
     --1g) large_mib=1024; shift ;;
     --small) small=$2; shift 2 ;;
     --small-bytes) small_bytes=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "volume.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 arca=$bin/arca
 [ -x "$arca" ] || { echo "volume.sh: no $arca (build first, or pass --bin)" >&2; exit 2; }
+[ -z "$base_bin" ] || [ -x "$base_bin/arca" ] || { echo "volume.sh: no $base_bin/arca" >&2; exit 2; }
 if [ -z "$dir" ]; then
   base=/dev/shm; [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
   dir=$(mktemp -d "$base/arca-volume-bench.XXXXXX")
@@ -66,14 +72,16 @@ print("%.6f %.6f" % (best_wall, best_cpu))
 PYEOF
 }
 
-# encrypt NAME: times encrypting $dir/NAME into $dir/enc.NAME (kept, with its key and tag in
-# $dir/env.NAME). decrypt NAME: times decrypting it into $dir/dec.NAME (removed afterwards).
+# encrypt NAME [ARCA]: times encrypting $dir/NAME into $dir/enc.NAME (kept, with its key and
+# tag in $dir/env.NAME). decrypt NAME [ARCA]: times decrypting it into $dir/dec.NAME (removed
+# afterwards). ARCA defaults to $arca.
 encrypt() {
-  best_of3 "$dir/enc.$1" "$dir/env.$1" "$arca" fspf encrypt "$dir/$1" "$dir/enc.$1" --envar-output
+  best_of3 "$dir/enc.$1" "$dir/env.$1" "${2:-$arca}" fspf encrypt "$dir/$1" "$dir/enc.$1" \
+    --envar-output
 }
 decrypt() {
   (set -a; . "$dir/env.$1"; set +a
-   best_of3 "$dir/dec.$1" /dev/null "$arca" fspf decrypt "$dir/enc.$1" "$dir/dec.$1")
+   best_of3 "$dir/dec.$1" /dev/null "${2:-$arca}" fspf decrypt "$dir/enc.$1" "$dir/dec.$1")
   rm -rf "$dir/dec.$1"
 }
 
@@ -93,8 +101,18 @@ head -c $((large_mib * 1048576)) /dev/urandom > "$dir/large/data.bin"
 small_total=$((small * small_bytes))
 large_total=$((large_mib * 1048576))
 
+# With --base, each case runs with the base binary right before the measured one (the base
+# decrypts its own encryption, so both directions compare like with like).
+if [ -n "$base_bin" ]; then
+  b_enc_small=$(encrypt small "$base_bin/arca")
+  b_dec_small=$(decrypt small "$base_bin/arca")
+fi
 enc_small=$(encrypt small)
 dec_small=$(decrypt small)
+if [ -n "$base_bin" ]; then
+  b_enc_large=$(encrypt large "$base_bin/arca")
+  b_dec_large=$(decrypt large "$base_bin/arca")
+fi
 enc_large=$(encrypt large)
 dec_large=$(decrypt large)
 
@@ -118,6 +136,12 @@ row "$small files x $small_bytes B: encrypt" $small_total "$enc_small"
 row "$small files x $small_bytes B: decrypt" $small_total "$dec_small"
 row "1 file x $large_mib MiB: encrypt" $large_total "$enc_large"
 row "1 file x $large_mib MiB: decrypt" $large_total "$dec_large"
+if [ -n "$base_bin" ]; then
+  row "base: $small files: encrypt" $small_total "$b_enc_small"
+  row "base: $small files: decrypt" $small_total "$b_dec_small"
+  row "base: 1 file x $large_mib MiB: encrypt" $large_total "$b_enc_large"
+  row "base: 1 file x $large_mib MiB: decrypt" $large_total "$b_dec_large"
+fi
 printf '%-34s %10s\n' "openssl speed -evp aes-256-gcm, 16384-byte column" "$ossl"
 echo
-echo "reproduce: bench/volume.sh --bin $bin --large-mib $large_mib --small $small --small-bytes $small_bytes"
+echo "reproduce: bench/volume.sh --bin $bin${base_bin:+ --base $base_bin} --large-mib $large_mib --small $small --small-bytes $small_bytes"

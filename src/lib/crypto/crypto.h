@@ -64,6 +64,27 @@ int arca_aead_open(const uint8_t key[ARCA_AEAD_KEY_LEN], const uint8_t nonce[ARC
                    const void *aad, size_t aadlen, const void *ct, size_t ctlen,
                    struct arca_buf *out);
 
+/*
+ * A reusable AES-256-GCM context for many messages under one key (a volume file's chunks):
+ * the cipher is fetched once and the key expanded once per arca_aead_ctx_set_key. The caller
+ * frees it with arca_aead_ctx_free, which wipes the key schedule. Not for concurrent use.
+ */
+struct arca_aead_ctx;
+int arca_aead_ctx_new(struct arca_aead_ctx **out);
+/* Sets (or replaces) the key for the following seals and opens; key is copied, not kept. */
+int arca_aead_ctx_set_key(struct arca_aead_ctx *a, const uint8_t key[ARCA_AEAD_KEY_LEN]);
+/* Encrypts n bytes from pt into ct (ct may equal pt; no other overlap) and writes the tag.
+ * On failure ct and tag are wiped. */
+int arca_aead_ctx_seal(struct arca_aead_ctx *a, const uint8_t nonce[ARCA_AEAD_NONCE_LEN],
+                       const void *aad, size_t aadlen, const void *pt, size_t n, void *ct,
+                       uint8_t tag[ARCA_AEAD_TAG_LEN]);
+/* Decrypts n bytes from ct into pt (pt may equal ct; no other overlap) and checks tag.
+ * ARCA_ERR_TAMPERED if it does not verify; pt is then wiped, never left unauthenticated. */
+int arca_aead_ctx_open(struct arca_aead_ctx *a, const uint8_t nonce[ARCA_AEAD_NONCE_LEN],
+                       const void *aad, size_t aadlen, const void *ct, size_t n,
+                       const uint8_t tag[ARCA_AEAD_TAG_LEN], void *pt);
+void arca_aead_ctx_free(struct arca_aead_ctx *a);
+
 /* ---- keys ------------------------------------------------------------------------------- */
 
 enum arca_key_type {

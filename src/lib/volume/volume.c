@@ -203,15 +203,20 @@ static int write_manifest(int dstfd, const char *dst, const struct arca_volume_m
         arca_buf_free(&b);
         return rc;
     }
-    int fd = openat(dstfd, ARCA_VOLUME_MANIFEST_NAME,
+    /* The manifest is what makes the files a volume: the files reach the disk first (one
+     * syncfs for the whole tree instead of an fsync per file), then the manifest. */
+    int fd = -1;
+    if (syncfs(dstfd) != 0)
+        rc = arca_err_set(ARCA_ERR_IO, "%s: sync: %s", dst, strerror(errno));
+    if (rc == 0)
+        fd = openat(dstfd, ARCA_VOLUME_MANIFEST_NAME,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
+    if (rc == 0 && fd < 0)
         rc = arca_err_set(ARCA_ERR_IO, "%s/%s: create: %s", dst, ARCA_VOLUME_MANIFEST_NAME,
                           strerror(errno));
     if (rc == 0)
         rc = vol_write_full(fd, b.data, b.len, ARCA_VOLUME_MANIFEST_NAME);
-    /* The manifest is what makes the files a volume: it goes to disk only after them. */
-    if (rc == 0 && (syncfs(dstfd) != 0 || fsync(fd) != 0))
+    if (rc == 0 && fsync(fd) != 0)
         rc = arca_err_set(ARCA_ERR_IO, "%s: sync: %s", dst, strerror(errno));
     if (fd >= 0 && close(fd) != 0 && rc == 0)
         rc = arca_err_set(ARCA_ERR_IO, "%s/%s: close: %s", dst, ARCA_VOLUME_MANIFEST_NAME,

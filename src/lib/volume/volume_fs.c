@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -15,11 +16,25 @@
 
 #define SCAN_DEPTH_MAX 256
 
-int vol_read_full(int fd, void *p, size_t n, size_t *got, const char *what)
+/* Moves the cursor iov/cnt past r transferred bytes. */
+static void iov_advance(struct iovec **iov, int *cnt, size_t r)
+{
+    while (*cnt > 0 && r >= (*iov)->iov_len) {
+        r -= (*iov)->iov_len;
+        (*iov)++;
+        (*cnt)--;
+    }
+    if (*cnt > 0) {
+        (*iov)->iov_base = (uint8_t *)(*iov)->iov_base + r;
+        (*iov)->iov_len -= r;
+    }
+}
+
+int vol_readv_full(int fd, struct iovec *iov, int cnt, size_t *got, const char *what)
 {
     size_t done = 0;
-    while (done < n) {
-        ssize_t r = read(fd, (uint8_t *)p + done, n - done);
+    while (cnt > 0) {
+        ssize_t r = readv(fd, iov, cnt);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -27,23 +42,36 @@ int vol_read_full(int fd, void *p, size_t n, size_t *got, const char *what)
         if (r == 0)
             break;
         done += (size_t)r;
+        iov_advance(&iov, &cnt, (size_t)r);
     }
     *got = done;
     return 0;
 }
 
-int vol_write_full(int fd, const void *p, size_t n, const char *what)
+int vol_writev_full(int fd, struct iovec *iov, int cnt, const char *what)
 {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = write(fd, (const uint8_t *)p + done, n - done);
+    iov_advance(&iov, &cnt, 0); /* skip empty buffers: a write of nothing is no progress */
+    while (cnt > 0) {
+        ssize_t r = writev(fd, iov, cnt);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return arca_err_set(ARCA_ERR_IO, "%s: write: %s", what, strerror(errno));
-        done += (size_t)r;
+        iov_advance(&iov, &cnt, (size_t)r);
     }
     return 0;
+}
+
+int vol_read_full(int fd, void *p, size_t n, size_t *got, const char *what)
+{
+    struct iovec iov = {.iov_base = p, .iov_len = n};
+    return vol_readv_full(fd, &iov, 1, got, what);
+}
+
+int vol_write_full(int fd, const void *p, size_t n, const char *what)
+{
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)p, .iov_len = n};
+    return vol_writev_full(fd, &iov, 1, what);
 }
 
 /* 1 if the directory fd has no entries besides . and .., 0 if it has, negative on error. */

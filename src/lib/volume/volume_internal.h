@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+
+#include "base/buf.h"
+#include "crypto/crypto.h"
 
 #include "volume/manifest.h"
 #include "volume/volume.h"
@@ -22,6 +26,10 @@
 int vol_read_full(int fd, void *p, size_t n, size_t *got, const char *what);
 /* Writes all n bytes. ARCA_ERR_IO naming what on failure. */
 int vol_write_full(int fd, const void *p, size_t n, const char *what);
+/* The same over cnt buffers in one system call where the kernel allows; iov is consumed
+ * (its entries are advanced past what was transferred). */
+int vol_readv_full(int fd, struct iovec *iov, int cnt, size_t *got, const char *what);
+int vol_writev_full(int fd, struct iovec *iov, int cnt, const char *what);
 
 /* Opens the directory dir (following symlinks in the given path: the caller named it), or
  * creates it with mode (less the umask) if missing; refuses a non-empty directory. *created
@@ -72,11 +80,21 @@ struct vol_progress {
 void vol_progress_bytes(struct vol_progress *pr, uint64_t n);
 void vol_progress_file(struct vol_progress *pr);
 
-/* Buffers and progress for a walk over many files, allocated once: pt holds plaintext (secret,
- * wiped on free), ct one sealed chunk. */
+/* Chunks move between file and memory in batches of up to this many bytes of plaintext, so a
+ * large file costs one read and one write system call per batch rather than per chunk. */
+#define VOL_BATCH_BYTES ((size_t)1 << 20)
+#define VOL_BATCH_MAX (VOL_BATCH_BYTES / ARCA_VOLUME_CHUNK_MIN)
+
+/* Buffers, cipher context and progress for a walk over many files, allocated once. buf holds
+ * a batch of chunk slots of chunk_size + tag bytes each, sealed and opened in place; it is
+ * secret (plaintext passes through it) and wiped on free. aead keeps the current file's key
+ * schedule until the next file or vol_io_free. */
 struct vol_io {
-    struct arca_buf pt;
-    struct arca_buf ct;
+    struct arca_buf buf;
+    size_t chunk;
+    size_t batch; /* chunks per batch, 1 .. VOL_BATCH_MAX */
+    struct arca_aead_ctx *aead;
+    struct iovec iov[VOL_BATCH_MAX];
     struct vol_progress pr;
 };
 int vol_io_init(struct vol_io *io, uint32_t chunk_size, const struct arca_volume_opts *opts);
