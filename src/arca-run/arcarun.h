@@ -130,6 +130,21 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
 int arcarun_report_volume(const struct arcarun_attest_params *p,
                           const struct arca_volume_report *r);
 
+/* POST /v1/provided: uploads u (a provided_by value with the configuration's provide token) as
+ * arcarun_report_volume does; arcad's refusal comes back as the error with its reason. */
+int arcarun_upload_provided(const struct arcarun_attest_params *p,
+                            const struct arca_provided_upload *u);
+
+/* ---- provided_by uploads (provide.c, docs/arca-run.md "Providing a secret") ---------------- */
+
+/* With c->provide_token: appends ARCA_CAS_ADDR, ARCA_CAS_KEY, ARCA_CONFIG_ID (no one-time
+ * password) and ARCA_PROVIDE_TOKEN to c's environment (owned by c, wiped with it). */
+int arcarun_provide_env(struct arcarun_config *c, const char *addr, const uint8_t key_id[32],
+                        const char *config_id);
+/* arca-run --provide SECRET=FILE|-: uploads the value with the credentials of the environment
+ * arcarun_provide_env set. 0 or a negative arca_err with the reason in the detail. */
+int arcarun_cmd_provide(const char *arg);
+
 /* ---- applying and executing ---------------------------------------------------------------- */
 
 /*

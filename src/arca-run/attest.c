@@ -284,32 +284,58 @@ out:
     return rc;
 }
 
+/* POSTs a report made with a launch credential (volume tag, provided value). A fresh TLS key:
+ * the credential is in the request, not the connection (the program may have run for longer
+ * than any certificate of ours). req is the encoded request. */
+static int post_credentialed(const struct arcarun_attest_params *p, const char *path,
+                             const struct arca_buf *req)
+{
+    struct arca_key *k = NULL;
+    struct client cl;
+    memset(&cl, 0, sizeof(cl));
+    struct arca_buf ans;
+    arca_buf_init(&ans, 4096);
+    bool have_client = false;
+    int rc;
+    ARCA_GUARD(rc, arca_key_generate(ARCA_KEY_P256, &k), out);
+    ARCA_GUARD(rc, client_init(&cl, p, k), out);
+    have_client = true;
+    rc = post(&cl, path, (const char *)req->data, req->len, &ans);
+out:
+    arca_buf_free(&ans);
+    if (have_client)
+        client_free(&cl);
+    arca_key_free(k);
+    return rc;
+}
+
 int arcarun_report_volume(const struct arcarun_attest_params *p, const struct arca_volume_report *r)
 {
     ARCA_ENSURE_REF(p);
     ARCA_ENSURE_REF(r);
     ARCA_ENSURE(p->cas_addr && p->cas_key_id, ARCA_ERR_INVALID_ARG,
                 "volume report: incomplete parameters");
-    struct arca_key *k = NULL;
-    struct client cl;
-    memset(&cl, 0, sizeof(cl));
-    struct arca_buf req, ans;
+    struct arca_buf req;
     arca_buf_init_secret(&req, 0);
-    arca_buf_init(&ans, 4096);
-    bool have_client = false;
-    int rc;
-    /* A fresh TLS key: the credential is the configuration's volume token, not the
-     * connection (the program may have run for longer than any certificate of ours). */
-    ARCA_GUARD(rc, arca_key_generate(ARCA_KEY_P256, &k), out);
-    ARCA_GUARD(rc, client_init(&cl, p, k), out);
-    have_client = true;
-    ARCA_GUARD(rc, arca_volume_report_encode(r, &req), out);
-    rc = post(&cl, "/v1/volumes/tag", (const char *)req.data, req.len, &ans);
-out:
+    int rc = arca_volume_report_encode(r, &req);
+    if (rc == 0)
+        rc = post_credentialed(p, "/v1/volumes/tag", &req);
     arca_buf_free(&req);
-    arca_buf_free(&ans);
-    if (have_client)
-        client_free(&cl);
-    arca_key_free(k);
+    return rc;
+}
+
+int arcarun_upload_provided(const struct arcarun_attest_params *p,
+                            const struct arca_provided_upload *u)
+{
+    ARCA_ENSURE_REF(p);
+    ARCA_ENSURE_REF(u);
+    ARCA_ENSURE(p->cas_addr && p->cas_key_id, ARCA_ERR_INVALID_ARG,
+                "provided value: incomplete parameters");
+    struct arca_buf req;
+    arca_buf_init_secret(&req, 0);
+    int rc = arca_provided_upload_encode(u, &req);
+    if (rc == 0)
+        rc = post_credentialed(p, "/v1/provided", &req);
+    arca_buf_free(&req);
     return rc;
 }

@@ -28,6 +28,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: arca-run PROGRAM [ARG...]\n"
                "       arca-run --measure PROGRAM\n"
+               "       arca-run --provide SECRET=FILE|-   (inside a provided_by service)\n"
                "environment:\n"
                "  ARCA_CAS_ADDR (or SCONE_CAS_ADDR)   HOST:PORT of arcad's enclave API\n"
                "  ARCA_CONFIG_ID (or SCONE_CONFIG_ID) SESSION/SERVICE[@OTP]\n"
@@ -128,6 +129,11 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     arca_buf_free(&answer);
     if (rc < 0)
         return fail("configuration", rc);
+    rc = arcarun_provide_env(&cfg, addr, key_id, config_id);
+    if (rc < 0) {
+        arcarun_config_free(&cfg);
+        return fail("configuration", rc);
+    }
     struct arcarun_volumes vols;
     rc = arcarun_volumes_unlock(&cfg, NULL, &vols);
     if (rc < 0) {
@@ -194,6 +200,19 @@ int main(int argc, char **argv)
             return 2;
         }
         return cmd_measure(argv[2]);
+    }
+    if (strcmp(argv[1], "--provide") == 0) {
+        if (argc != 3) {
+            usage(stderr);
+            return 2;
+        }
+        arca_json_wipe_on_free();
+        int prc = arcarun_cmd_provide(argv[2]);
+        if (prc < 0)
+            return fail("provide", prc);
+        fprintf(stderr, "arca-run: provided the value of %.*s\n",
+                (int)(strchr(argv[2], '=') - argv[2]), argv[2]);
+        return 0;
     }
     int first = 1;
     if (strcmp(argv[1], "--") == 0)

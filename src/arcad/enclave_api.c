@@ -201,6 +201,8 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               "enclave_attest", h_attest, st);
     if (rc == 0)
         rc = arcad_volume_api_register(r, ctx);
+    if (rc == 0)
+        rc = arcad_provided_api_register(r, ctx);
     if (rc < 0) {
         state_free(st);
         return rc;

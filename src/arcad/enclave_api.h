@@ -16,5 +16,7 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
 
 /* Registers POST /v1/volumes/tag (api_volume.c) on the enclave router. */
 int arcad_volume_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
+/* Registers POST /v1/provided (api_provided.c) on the enclave router. */
+int arcad_provided_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
 
 #endif

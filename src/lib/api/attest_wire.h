@@ -19,7 +19,8 @@
  *                                             "update_policy": "rollback_protected" |
  *                                             "ephemeral" | "no_rollback_protection"}, ...]
  *                                            (optional, docs/volumes.md "Unlocking"),
- *                                "volume_token": HEX(48) (with volumes)}
+ *                                "volume_token": HEX(48) (with volumes),
+ *                                "provide_token": HEX(48) (a provided_by service)}
  *   POST /v1/volumes/tag request {"config_id": "SESSION/SERVICE", "volume": NAME,
  *                                "token": HEX(48), "old_tag": HEX(16) (optional),
  *                                "tag": HEX(16)}
@@ -170,6 +171,10 @@ struct arca_launch_config {
      * HMAC-SHA-256 over session, service and launch id under arcad's report key. */
     bool has_volume_token;
     uint8_t volume_token[ARCA_VOLUME_TOKEN_LEN];
+    /* The credential for POST /v1/provided (secret; only for a service that some secret names
+     * in provided_by): the same shape under another label (attest/provided.c). */
+    bool has_provide_token;
+    uint8_t provide_token[ARCA_VOLUME_TOKEN_LEN];
 };
 
 void arca_launch_config_free(struct arca_launch_config *c);
@@ -210,5 +215,27 @@ int arca_volume_report_encode(const struct arca_volume_report *r, struct arca_bu
 /* Fills *r (zeroed first) from the request body; ARCA_ERR_FORMAT naming the member. On
  * failure *r is empty. */
 int arca_volume_report_decode_json(const json_t *body, struct arca_volume_report *r);
+
+/* ---- POST /v1/provided (attest_wire_provided.c) ------------------------------------------- */
+
+/* Largest value a provided_by service may upload (text as the session language's `value`). */
+#define ARCA_PROVIDED_VALUE_MAX 65536
+
+/* The value of a provided_by secret, uploaded by an attested instance of that service. Owned
+ * (arca_provided_upload_free wipes the token and the value). */
+struct arca_provided_upload {
+    char *config_id; /* "SESSION/SERVICE" (no one-time password) */
+    char *secret;    /* the secret's name in the session */
+    uint8_t token[ARCA_VOLUME_TOKEN_LEN];
+    struct arca_buf value; /* secret buffer */
+};
+
+void arca_provided_upload_free(struct arca_provided_upload *u);
+/* Appends the request's JSON to out (a secret buffer: token and value). The value must be
+ * UTF-8 text without NUL (ARCA_ERR_INVALID_ARG otherwise). */
+int arca_provided_upload_encode(const struct arca_provided_upload *u, struct arca_buf *out);
+/* Fills *u (zeroed first) from the request body; ARCA_ERR_FORMAT naming the member, never the
+ * value. On failure *u is empty. */
+int arca_provided_upload_decode_json(const json_t *body, struct arca_provided_upload *u);
 
 #endif

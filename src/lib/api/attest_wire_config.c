@@ -29,6 +29,7 @@
 #define K_TAG "tag"
 #define K_POLICY "update_policy"
 #define K_VTOKEN "volume_token"
+#define K_PTOKEN "provide_token"
 
 static const char *const volume_policy_names[] = {
     [ARCA_LAUNCH_VOLUME_ROLLBACK_PROTECTED] = "rollback_protected",
@@ -178,6 +179,12 @@ static int encode(const struct arca_launch_config *c, struct arca_buf *j)
     ARCA_TRY(arca_buf_put_u8(j, ']'));
     if (c->nvolumes > 0)
         ARCA_TRY(encode_volumes(c, j));
+    if (c->has_provide_token) {
+        ARCA_TRY(put_key(j, K_PTOKEN, false));
+        ARCA_TRY(arca_buf_put_u8(j, '"'));
+        ARCA_TRY(arca_hex_encode(j, c->provide_token, sizeof(c->provide_token)));
+        ARCA_TRY(arca_buf_put_u8(j, '"'));
+    }
     return arca_buf_put_u8(j, '}');
 }
 
@@ -454,7 +461,8 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
         /* Not jerr.text: jansson quotes the token "near" the error, which may be a secret. */
         ARCA_BAIL(ARCA_ERR_FORMAT, "configuration: not JSON (line %d column %d)", jerr.line,
                   jerr.column);
-    static const char *const members[] = {K_ARGV, K_ENV, K_PWD, K_FILES, K_VOLUMES, K_VTOKEN, NULL};
+    static const char *const members[] = {K_ARGV,    K_ENV,    K_PWD,    K_FILES,
+                                          K_VOLUMES, K_VTOKEN, K_PTOKEN, NULL};
     int rc = 0;
     ARCA_GUARD_ENSURE(rc, json_is_object(root), out, ARCA_ERR_FORMAT,
                       "configuration: not a JSON object");
@@ -488,6 +496,12 @@ int arca_launch_config_decode(const void *json, size_t len, struct arca_launch_c
         ARCA_GUARD(rc, parse_hex(vtoken, out->volume_token, sizeof(out->volume_token), K_VTOKEN),
                    out);
         out->has_volume_token = true;
+    }
+    json_t *ptoken = json_object_get(root, K_PTOKEN);
+    if (ptoken != NULL) {
+        ARCA_GUARD(rc, parse_hex(ptoken, out->provide_token, sizeof(out->provide_token), K_PTOKEN),
+                   out);
+        out->has_provide_token = true;
     }
 out:
     json_decref(root);

@@ -148,6 +148,12 @@ int arca_attest_check_otp(const struct arca_attest_ctx *ctx, const struct arca_s
  * new set (arca_secret_set_free), NULL on failure.
  */
 struct arca_store_session;
+/*
+ * Adds to set the value uploaded for each provided_by secret of model in session (provided.c);
+ * secrets not uploaded yet stay absent. set keeps its own references.
+ */
+int arca_attest_provided_load(struct arca_store *st, const char *session,
+                              const struct arca_session *model, struct arca_secret_set *set);
 int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
                              const struct arca_store_session *rec, const struct arca_session *model,
                              int64_t now, struct arca_secret_set **out);

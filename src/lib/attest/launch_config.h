@@ -66,6 +66,14 @@ enum arca_launch_volume_policy arca_launch_volume_policy_of(enum arca_fspf_polic
  *  - c->volume_token: the credential for reporting new tags (launch id || HMAC).
  * Without volumes nothing happens. On failure c is unchanged but for keys already filled.
  */
+/* Launch credentials (volume_token, provide_token): a random launch id of this length, then
+ * arca_launch_token_mac = HMAC-SHA-256(key, label || session || 0 || service || 0 || id); the
+ * label keeps the two kinds of credential apart. */
+#define ARCA_LAUNCH_TOKEN_ID_LEN 16
+int arca_launch_token_mac(const char *label, const uint8_t key[32], const char *session,
+                          const char *service, const uint8_t id[ARCA_LAUNCH_TOKEN_ID_LEN],
+                          uint8_t mac[32]);
+
 int arca_launch_config_volumes_resolve(struct arca_store *st, const char *session,
                                        const char *service, struct arca_launch_config *c);
 
@@ -81,5 +89,27 @@ int arca_volume_report_apply(struct arca_store *st, const struct arca_session *m
                              const char *session, const char *service, const char *volume,
                              const uint8_t token[ARCA_VOLUME_TOKEN_LEN], const uint8_t *old_tag,
                              const uint8_t new_tag[16], uint64_t *seq);
+
+/* ---- provided_by uploads (provided.c, docs/session-language.md "provided_by") ------------- */
+
+/*
+ * Gives c->provide_token when service is the provided_by of some secret of model (else
+ * nothing happens): launch id || HMAC under arcad's report key with its own label.
+ */
+int arca_launch_config_provide_resolve(struct arca_store *st, const struct arca_session *model,
+                                       const char *session, const char *service,
+                                       struct arca_launch_config *c);
+
+/*
+ * An upload to POST /v1/provided: checks token (made for session/service by
+ * arca_launch_config_provide_resolve; ARCA_ERR_UNAUTHENTICATED otherwise), that secret is a
+ * secret of the active model whose provided_by is service (ARCA_ERR_NOT_FOUND / ARCA_ERR_DENIED),
+ * that value parses for the secret's kind (ARCA_ERR_FORMAT naming the secret, never the value),
+ * then stores it sealed as the secret's current value; *seq counts the uploads.
+ */
+int arca_provided_apply(struct arca_store *st, const struct arca_session *model,
+                        const char *session, const char *service, const char *secret,
+                        const uint8_t token[ARCA_VOLUME_TOKEN_LEN], const void *value, size_t len,
+                        uint64_t *seq);
 
 #endif

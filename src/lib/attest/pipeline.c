@@ -140,6 +140,9 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
                out);
     ARCA_GUARD(rc, arca_launch_config_volumes_resolve(ctx->store, t->session, t->service, answer),
                out);
+    ARCA_GUARD(
+        rc, arca_launch_config_provide_resolve(ctx->store, model, t->session, t->service, answer),
+        out);
     if (ctx->throttle != NULL) {
         char key[ARCA_ATTEST_THROTTLE_KEY_MAX + 1];
         arca_throttle_success(ctx->throttle, key, throttle_key(t, key, sizeof(key)));

@@ -125,6 +125,8 @@ int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
         else
             rc = import_local(ctx, rec->name, rec->hash, d, *out);
     }
+    if (rc == 0)
+        rc = arca_attest_provided_load(ctx->store, rec->name, model, *out);
     if (rc < 0) {
         arca_secret_set_free(*out);
         *out = NULL;

@@ -12,7 +12,7 @@
 #include "crypto/crypto.h"
 #include "store/store.h"
 
-#define TOKEN_ID_LEN 16
+#define TOKEN_ID_LEN ARCA_LAUNCH_TOKEN_ID_LEN
 #define TOKEN_LABEL "arca-volume-report-v1"
 
 enum arca_launch_volume_policy arca_launch_volume_policy_of(enum arca_fspf_policy p)
@@ -27,13 +27,13 @@ enum arca_launch_volume_policy arca_launch_volume_policy_of(enum arca_fspf_polic
     }
 }
 
-/* HMAC-SHA-256(key, label || session || 0 || service || 0 || id) into mac. */
-static int token_mac(const uint8_t key[32], const char *session, const char *service,
-                     const uint8_t id[TOKEN_ID_LEN], uint8_t mac[32])
+int arca_launch_token_mac(const char *label, const uint8_t key[32], const char *session,
+                          const char *service, const uint8_t id[ARCA_LAUNCH_TOKEN_ID_LEN],
+                          uint8_t mac[32])
 {
     struct arca_buf m;
     arca_buf_init(&m, 0);
-    int rc = arca_buf_put(&m, TOKEN_LABEL, strlen(TOKEN_LABEL));
+    int rc = arca_buf_put(&m, label, strlen(label));
     if (rc == 0)
         rc = arca_buf_put(&m, session, strlen(session) + 1);
     if (rc == 0)
@@ -122,7 +122,8 @@ int arca_launch_config_volumes_resolve(struct arca_store *st, const char *sessio
     if (rc == 0) {
         rc = arca_random(c->volume_token, TOKEN_ID_LEN);
         if (rc == 0)
-            rc = token_mac(key, session, service, c->volume_token, c->volume_token + TOKEN_ID_LEN);
+            rc = arca_launch_token_mac(TOKEN_LABEL, key, session, service, c->volume_token,
+                                       c->volume_token + TOKEN_ID_LEN);
         c->has_volume_token = rc == 0;
         arca_wipe(key, sizeof(key));
     }
@@ -174,7 +175,7 @@ int arca_volume_report_apply(struct arca_store *st, const struct arca_session *m
     ARCA_ENSURE_REF(seq);
     uint8_t key[32], mac[32];
     ARCA_TRY(arca_store_volume_report_key(st, key));
-    int rc = token_mac(key, session, service, token, mac);
+    int rc = arca_launch_token_mac(TOKEN_LABEL, key, session, service, token, mac);
     arca_wipe(key, sizeof(key));
     ARCA_TRY(rc);
     bool ok = arca_memeq(mac, token + TOKEN_ID_LEN, 32);

@@ -336,6 +336,18 @@ int arca_store_volume_update(struct arca_store *s, const char *session, const ch
 /* arcad's key for volume report credentials (32 bytes, secret: the caller wipes it), made on
  * first use and kept sealed in the store, so credentials survive a restart of arcad. */
 int arca_store_volume_report_key(struct arca_store *s, uint8_t key[32]);
+/* ---- provided_by uploads (provided.c) ------------------------------------------------------ */
+
+/*
+ * The latest value the provided_by service of secret uploaded for session (sealed; secret).
+ * get appends it to value (a secret buffer the caller initialised and frees) and sets *seq
+ * (may be NULL) to its upload count; ARCA_ERR_NOT_FOUND if none was uploaded. put replaces
+ * the value in one transaction and sets *seq (may be NULL) to the new count.
+ */
+int arca_store_provided_get(struct arca_store *s, const char *session, const char *secret,
+                            struct arca_buf *value, uint64_t *seq);
+int arca_store_provided_put(struct arca_store *s, const char *session, const char *secret,
+                            const void *value, size_t len, uint64_t *seq);
 /* ---- proposals (proposals.c) --------------------------------------------------------------- */
 
 /*
