@@ -255,6 +255,59 @@ static void test_board_update(void **state)
     free(v2);
 }
 
+/* The board governs its own replacement: the old board (judged by the active version) must
+ * approve the new one, and from then on only the new board counts. */
+static void test_board_replacement(void **state)
+{
+    struct fix *f = *state;
+    struct arca_cas_put p;
+    char *v1 = governed("swap", "1", NULL, NULL);
+    assert_int_equal(put(f, CREATOR, v1, &p), 0);
+    uint8_t h1[32];
+    memcpy(h1, p.v.hash, 32);
+    arca_cas_put_clear(&p);
+
+    char rule[8192];
+    snprintf(rule, sizeof(rule),
+             "  update:\n    - require-all:\n        - signer: \"%s\"\n"
+             "        - signer: \"%s\"\n",
+             PEM[3], PEM[4]);
+    char *v2 = governed("swap", "2", h1, rule);
+    /* the new board cannot install itself */
+    size_t newb[] = {3, 4};
+    char *j = sign_text(v2, f->cas.cas_key, CREATOR, newb, 2);
+    assert_err(put(f, CREATOR, j, &p), ARCA_ERR_DENIED, "unknown signer");
+    active_is(f, "swap", h1);
+    free(j);
+    /* the old board's F+1 installs it */
+    size_t oldb[] = {0, 1};
+    j = sign_text(v2, f->cas.cas_key, CREATOR, oldb, 2);
+    assert_int_equal(put(f, CREATOR, j, &p), 0);
+    uint8_t h2[32];
+    memcpy(h2, p.v.hash, 32);
+    arca_cas_put_clear(&p);
+    free(j);
+
+    /* from now on the old board is nobody, and the new board's rule holds */
+    char *v3 = governed("swap", "3", h2, rule);
+    size_t all_old[] = {0, 1, 2};
+    j = sign_text(v3, f->cas.cas_key, CREATOR, all_old, 3);
+    assert_err(put(f, CREATOR, j, &p), ARCA_ERR_DENIED, "unknown signer");
+    active_is(f, "swap", h2);
+    free(j);
+    size_t half[] = {3};
+    j = sign_text(v3, f->cas.cas_key, CREATOR, half, 1);
+    assert_err(put(f, CREATOR, j, &p), ARCA_ERR_DENIED, "missing: signer ");
+    free(j);
+    j = sign_text(v3, f->cas.cas_key, CREATOR, newb, 2);
+    assert_int_equal(put(f, CREATOR, j, &p), 0);
+    arca_cas_put_clear(&p);
+    free(j);
+    free(v1);
+    free(v2);
+    free(v3);
+}
+
 /* Veto and sole approver, and a child created by the namespace's board. */
 static void test_veto_sole_child(void **state)
 {
@@ -333,6 +386,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_board_update, keys_setup, keys_teardown),
+        cmocka_unit_test_setup_teardown(test_board_replacement, keys_setup, keys_teardown),
         cmocka_unit_test_setup_teardown(test_veto_sole_child, keys_setup, keys_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, keys_setup, keys_teardown),
     };
