@@ -62,3 +62,40 @@ def test_encrypt_needs_attested_cas(tmp_path):
     r = run_cli(d, "session", "encrypt", str(src))
     assert r.returncode != 0
     assert "arca cas attest" in r.stderr and VALUE not in r.stderr + r.stdout
+
+
+def test_encrypted_signed_update(arcad_factory, tmp_path):
+    """A governed session: the board signs the change first, then the signed session is
+    encrypted to arcad and uploaded; arcad verifies the approvals inside the encrypted upload."""
+    import json
+    from test_governance_signed import board, governed
+
+    a = arcad_factory(name="enc-gov")
+    ident = make_identity(tmp_path, "encgov", a)
+    keys = board(tmp_path)
+    v1 = tmp_path / "v1.yaml"
+    v1.write_text(governed("encgov", 1, keys))
+    run_cli(ident, "session", "create", str(v1), check=True)
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(governed("encgov", 2, keys) + "secrets:\n  - name: pw\n    kind: ascii\n"
+                  "    value: \"%s\"\n" % VALUE)
+    one = run_cli(ident, "session", "sign", str(v2), "--key", str(keys[0][1]), check=True)
+    f1 = tmp_path / "one.json"
+    f1.write_text(one.stdout)
+    out = tmp_path / "one.enc"
+    run_cli(ident, "session", "encrypt", str(f1), "--out", str(out), check=True)
+    # one approval of 2 needed: refused inside the encrypted upload, naming what is missing
+    status, body = https_json(a, ident, "PUT", "/v1/encrypted_sessions", out.read_bytes())
+    assert status == 403 or status == 404, body
+    two = run_cli(ident, "session", "sign", str(f1), "--key", str(keys[1][1]), check=True)
+    f2 = tmp_path / "two.json"
+    f2.write_text(two.stdout)
+    out2 = tmp_path / "two.enc"
+    run_cli(ident, "session", "encrypt", str(f2), "--out", str(out2), check=True)
+    assert VALUE.encode() not in out2.read_bytes()
+    status, body = https_json(a, ident, "PUT", "/v1/encrypted_sessions", out2.read_bytes())
+    assert status in (200, 201), body
+    hist = run_cli(ident, "-o", "json", "session", "history", "encgov", "--approvals", check=True)
+    versions = json.loads(hist.stdout)["versions"]
+    assert len(versions) == 2 and len(versions[0]["approvals"]) == 2
+    assert VALUE not in a.logs() and VALUE not in a.audit()
