@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/attest_wire.h"
+#include "api/json.h"
 #include "base/enc.h"
 #include "base/err.h"
 
@@ -23,15 +24,6 @@ void arca_provided_upload_free(struct arca_provided_upload *u)
     free(u->secret);
     arca_buf_free(&u->value);
     arca_wipe(u, sizeof(*u));
-}
-
-/* Text that needs no escaping in a JSON string (names come from our own configuration). */
-static bool plain_name(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\')
-            return false;
-    return true;
 }
 
 /* The value as a JSON string: UTF-8 checked by jansson, escaped by it, into a secret buffer. */
@@ -55,8 +47,8 @@ int arca_provided_upload_encode(const struct arca_provided_upload *u, struct arc
 {
     ARCA_ENSURE_REF(u);
     ARCA_ENSURE_REF(out);
-    ARCA_ENSURE(u->config_id != NULL && u->secret != NULL && plain_name(u->config_id) &&
-                    plain_name(u->secret),
+    ARCA_ENSURE(u->config_id != NULL && u->secret != NULL && arca_json_plain_text(u->config_id) &&
+                    arca_json_plain_text(u->secret),
                 ARCA_ERR_INVALID_ARG, "provided upload: bad config id or secret name");
     struct arca_buf j;
     arca_buf_init_secret(&j, 0);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/attest_wire.h"
+#include "api/json.h"
 #include "base/enc.h"
 #include "base/err.h"
 
@@ -33,22 +34,12 @@ static int put_hex(struct arca_buf *out, const char *key, const uint8_t *p, size
     return arca_buf_put_u8(out, '"');
 }
 
-/* The names come from our own configuration (decoded strictly), so they are text without
- * quotes or control characters worth escaping; anything else is refused here. */
-static bool plain_text(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\')
-            return false;
-    return true;
-}
-
 int arca_volume_report_encode(const struct arca_volume_report *r, struct arca_buf *out)
 {
     ARCA_ENSURE_REF(r);
     ARCA_ENSURE_REF(out);
-    ARCA_ENSURE(r->config_id != NULL && r->volume != NULL && plain_text(r->config_id) &&
-                    plain_text(r->volume),
+    ARCA_ENSURE(r->config_id != NULL && r->volume != NULL && arca_json_plain_text(r->config_id) &&
+                    arca_json_plain_text(r->volume),
                 ARCA_ERR_INVALID_ARG, "volume report: bad config id or volume name");
     struct arca_buf j;
     arca_buf_init_secret(&j, 0);

@@ -99,3 +99,11 @@ int arca_api_status_err(long status)
         return ARCA_ERR_NETWORK;
     }
 }
+
+bool arca_json_plain_text(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}

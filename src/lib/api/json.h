@@ -56,4 +56,8 @@ size_t arca_api_error_join(const json_t *j, struct arca_buf *out);
  * clients. */
 int arca_api_status_err(long status);
 
+/* True if s can go between JSON quotes as it is (no control characters, '"' or '\\'): the
+ * encoders that write names from our own configuration refuse anything else. */
+bool arca_json_plain_text(const char *s);
+
 #endif

@@ -73,6 +73,12 @@ enum arca_launch_volume_policy arca_launch_volume_policy_of(enum arca_fspf_polic
 int arca_launch_token_mac(const char *label, const uint8_t key[32], const char *session,
                           const char *service, const uint8_t id[ARCA_LAUNCH_TOKEN_ID_LEN],
                           uint8_t mac[32]);
+/* Checks that token (launch id || mac) was issued under label to session/service with the
+ * store's report key. ARCA_ERR_UNAUTHENTICATED ("WHAT: the credential was not issued to
+ * SESSION/SERVICE") if not; compared in constant time, the key and mac wiped. */
+int arca_launch_token_check(struct arca_store *st, const char *label, const char *what,
+                            const char *session, const char *service,
+                            const uint8_t token[ARCA_LAUNCH_TOKEN_ID_LEN + 32]);
 
 int arca_launch_config_volumes_resolve(struct arca_store *st, const char *session,
                                        const char *service, struct arca_launch_config *c);

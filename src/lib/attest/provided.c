@@ -67,15 +67,7 @@ int arca_provided_apply(struct arca_store *st, const struct arca_session *model,
     ARCA_ENSURE_REF(secret);
     ARCA_ENSURE_REF(token);
     ARCA_ENSURE_REF(value);
-    uint8_t key[32], mac[32];
-    ARCA_TRY(arca_store_volume_report_key(st, key));
-    int rc = arca_launch_token_mac(PROVIDE_LABEL, key, session, service, token, mac);
-    arca_wipe(key, sizeof(key));
-    ARCA_TRY(rc);
-    bool ok = arca_memeq(mac, token + ARCA_LAUNCH_TOKEN_ID_LEN, 32);
-    arca_wipe(mac, sizeof(mac));
-    ARCA_ENSURE(ok, ARCA_ERR_UNAUTHENTICATED,
-                "provided value: the credential was not issued to %s/%s", session, service);
+    ARCA_TRY(arca_launch_token_check(st, PROVIDE_LABEL, "provided value", session, service, token));
     const struct arca_secret *d = NULL;
     for (size_t i = 0; i < model->n_secrets && d == NULL; i++)
         if (model->secrets[i].name.s != NULL && strcmp(model->secrets[i].name.s, secret) == 0)
@@ -85,7 +77,7 @@ int arca_provided_apply(struct arca_store *st, const struct arca_session *model,
                 "secret %s of session %s is not provided_by service %s", secret, session, service);
     struct arca_secret_value *v = NULL;
     enum arca_secret_kind kind = d->kind != ARCA_SECRET_NONE ? d->kind : ARCA_SECRET_ASCII;
-    rc = arca_secret_value_parse(secret, kind, value, len, NULL, &v);
+    int rc = arca_secret_value_parse(secret, kind, value, len, NULL, &v);
     arca_secret_value_free(v);
     if (rc < 0)
         return arca_err_wrap(rc, "provided value of secret %s (a %s)", secret,

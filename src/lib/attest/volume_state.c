@@ -46,6 +46,22 @@ int arca_launch_token_mac(const char *label, const uint8_t key[32], const char *
     return rc;
 }
 
+int arca_launch_token_check(struct arca_store *st, const char *label, const char *what,
+                            const char *session, const char *service,
+                            const uint8_t token[ARCA_LAUNCH_TOKEN_ID_LEN + 32])
+{
+    uint8_t key[32], mac[32];
+    ARCA_TRY(arca_store_volume_report_key(st, key));
+    int rc = arca_launch_token_mac(label, key, session, service, token, mac);
+    arca_wipe(key, sizeof(key));
+    ARCA_TRY(rc);
+    bool ok = arca_memeq(mac, token + TOKEN_ID_LEN, 32);
+    arca_wipe(mac, sizeof(mac));
+    ARCA_ENSURE(ok, ARCA_ERR_UNAUTHENTICATED, "%s: the credential was not issued to %s/%s", what,
+                session, service);
+    return 0;
+}
+
 /* True if the stored version started from the tag the policy names now (both none counts). */
 static bool same_base(const struct arca_store_volume *st, const struct arca_launch_volume *v)
 {
@@ -173,15 +189,7 @@ int arca_volume_report_apply(struct arca_store *st, const struct arca_session *m
     ARCA_ENSURE_REF(token);
     ARCA_ENSURE_REF(new_tag);
     ARCA_ENSURE_REF(seq);
-    uint8_t key[32], mac[32];
-    ARCA_TRY(arca_store_volume_report_key(st, key));
-    int rc = arca_launch_token_mac(TOKEN_LABEL, key, session, service, token, mac);
-    arca_wipe(key, sizeof(key));
-    ARCA_TRY(rc);
-    bool ok = arca_memeq(mac, token + TOKEN_ID_LEN, 32);
-    arca_wipe(mac, sizeof(mac));
-    ARCA_ENSURE(ok, ARCA_ERR_UNAUTHENTICATED,
-                "volume report: the credential was not issued to %s/%s", session, service);
+    ARCA_TRY(arca_launch_token_check(st, TOKEN_LABEL, "volume report", session, service, token));
     const struct arca_service *svc = arca_session_find_service(model, service);
     ARCA_ENSURE(svc != NULL, ARCA_ERR_NOT_FOUND, "unknown service %s in session %s", service,
                 session);
@@ -193,7 +201,7 @@ int arca_volume_report_apply(struct arca_store *st, const struct arca_session *m
                 "volume %s is ephemeral: changes are not kept", volume);
     struct arca_store_volume have;
     memset(&have, 0, sizeof(have));
-    rc = arca_store_volume_get(st, session, volume, &have);
+    int rc = arca_store_volume_get(st, session, volume, &have);
     bool found = rc == 0;
     if (rc == ARCA_ERR_NOT_FOUND) {
         arca_err_clear();
