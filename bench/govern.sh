@@ -7,6 +7,9 @@ set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-/tmp/build-bench-govern}
 secs=${2:-1}
+case $secs in
+'' | *[!0-9]* | 0) echo "bench/govern.sh: SECONDS must be a whole number of seconds >= 1 (openssl speed -seconds takes no fractions), not '$secs'" >&2; exit 2 ;;
+esac
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DARCA_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target bench_govern >/dev/null
 echo "# command: $build/bin/bench_govern $secs"
