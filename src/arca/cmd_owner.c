@@ -12,6 +12,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "crypto/crypto.h"
 #include "client.h"
 #include "cmd_owner.h"
 
@@ -106,22 +107,86 @@ out:
     return ex;
 }
 
-/* register-upgrade --measurement HEX / register-backup --cas-key HEX. */
-static int cas_register(struct arca_cli *cli, int argc, char **argv, const char *flag,
-                        const char *field, const char *path)
+/* The address under which the CAS with key hex was attested (`arca cas attest`), into addr. */
+static int attested_addr(const struct arca_cli *cli, const char *hex, char *addr, size_t n)
 {
-    const char *hex = NULL;
+    json_t *db = NULL;
+    ARCA_TRY(arca_cas_db_load(cli, &db));
+    const char *a;
+    json_t *e;
+    int rc = arca_err_set(ARCA_ERR_NOT_FOUND,
+                          "no attested CAS has key %s: attest the backup arcad first (arca cas "
+                          "attest HOST:PORT)",
+                          hex);
+    json_object_foreach(json_object_get(db, "cas"), a, e)
+    {
+        const char *k = json_string_value(json_object_get(e, "cas_key"));
+        if (k != NULL && strcmp(k, hex) == 0 && strlen(a) < n) {
+            memcpy(addr, a, strlen(a) + 1);
+            rc = 0;
+            break;
+        }
+    }
+    json_decref(db);
+    return rc;
+}
+
+/* The backup arcad's session-encryption key with evidence for a fresh nonce (the answer of
+ * GET /v1/session_encryption_key, over TLS pinned to its attested key), plus the nonce and its
+ * key: what arcad checks before it wraps its keys to it (new reference into *out). */
+static int backup_answer(struct arca_cli *cli, const char *hex, json_t **out)
+{
+    char addr[512], path[128], nhex[65];
+    uint8_t pin[32], nonce[32];
+    ARCA_TRY(attested_addr(cli, hex, addr, sizeof(addr)));
+    ARCA_TRY(arca_hex_decode_fixed(pin, 32, hex, strlen(hex)));
+    ARCA_TRY(arca_random(nonce, sizeof(nonce)));
+    arca_hex_fmt(nhex, nonce, sizeof(nonce));
+    snprintf(path, sizeof(path), "/v1/session_encryption_key?nonce=%s", nhex);
+    struct arca_client *c = NULL;
+    long status = 0;
+    int rc = arca_client_open_addr(cli, addr, pin, false, &c);
+    if (rc == 0)
+        rc = arca_client_json(c, "GET", path, NULL, 0, &status, out);
+    arca_client_free(c);
+    if (rc == 0 && (json_object_set_new(*out, "nonce", json_string(nhex)) != 0 ||
+                    json_object_set_new(*out, "cas_key", json_string(hex)) != 0))
+        rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+        return arca_err_wrap(rc, "backup arcad %s", addr);
+    }
+    return 0;
+}
+
+/* register-upgrade --measurement HEX / register-backup --cas-key HEX [--revoke]. */
+static int cas_register(struct arca_cli *cli, int argc, char **argv, bool backup)
+{
+    const char *flag = backup ? "--cas-key" : "--measurement", *hex = NULL;
+    bool revoke = false;
     uint8_t v[32];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], flag) == 0 && i + 1 < argc)
             hex = argv[++i];
+        else if (backup && strcmp(argv[i], "--revoke") == 0)
+            revoke = true;
         else
             return cli_fail(ARCA_EXIT_USAGE, "cas %s: unexpected argument '%s'", argv[0], argv[i]);
     }
     if (hex == NULL || arca_hex_decode_fixed(v, 32, hex, strlen(hex)) < 0)
         return cli_fail(ARCA_EXIT_USAGE, "cas %s: %s needs 64 hex digits", argv[0], flag);
-    json_t *body = json_pack("{s:s}", field, hex), *ans = NULL;
-    int rc = owner_call(cli, NULL, NULL, "POST", path, body, &ans);
+    const char *field = backup ? "cas_key" : "measurement";
+    const char *path = !backup  ? "/v1/owner/upgrades"
+                       : revoke ? "/v1/owner/backups/revoke"
+                                : "/v1/owner/backups";
+    json_t *body = NULL, *ans = NULL;
+    int rc = backup && !revoke ? backup_answer(cli, hex, &body)
+             : (body = json_pack("{s:s}", field, hex)) != NULL
+                 ? 0
+                 : arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    if (rc == 0)
+        rc = owner_call(cli, NULL, NULL, "POST", path, body, &ans);
     json_decref(body);
     if (rc < 0) {
         json_decref(ans);
@@ -129,6 +194,8 @@ static int cas_register(struct arca_cli *cli, int argc, char **argv, const char 
     }
     if (cli->output == ARCA_OUTPUT_JSON)
         cli_print_json(ans);
+    else if (backup)
+        printf("%s backup %s\n", revoke ? "revoked" : "registered", hex);
     else
         printf("registered %s %s\n", field, hex);
     json_decref(ans);
@@ -137,12 +204,12 @@ static int cas_register(struct arca_cli *cli, int argc, char **argv, const char 
 
 int cas_register_upgrade(struct arca_cli *cli, int argc, char **argv)
 {
-    return cas_register(cli, argc, argv, "--measurement", "measurement", "/v1/owner/upgrades");
+    return cas_register(cli, argc, argv, false);
 }
 
 int cas_register_backup(struct arca_cli *cli, int argc, char **argv)
 {
-    return cas_register(cli, argc, argv, "--cas-key", "cas_key", "/v1/owner/backups");
+    return cas_register(cli, argc, argv, true);
 }
 
 int cas_owner(struct arca_cli *cli, int argc, char **argv)

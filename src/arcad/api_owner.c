@@ -7,11 +7,21 @@
 
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "api/json.h"
 #include "arcad_internal.h"
+#include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/log.h"
+#include "evidence/claims.h"
+#include "evidence/sim.h"
+#include "owner/backup.h"
 #include "owner/owner.h"
+
+#define SEK_BINDING "session-encryption-key:"
 
 #define MAX_OWNER_BODY (ARCA_OWNER_CONFIG_MAX_BYTES + 4096)
 
@@ -148,7 +158,77 @@ static void h_config_put(struct arcad_request *req, void *arg)
     config_upload(req, false);
 }
 
-/* POST {"measurement": HEX64} or {"cas_key": HEX64}: registers a successor. */
+/* j's member name as exactly 32 bytes from hex (b64 false) or base64 into b; else a detail. */
+static int member(const json_t *j, const char *name, bool b64, struct arca_buf *b)
+{
+    const char *v = json_string_value(json_object_get(j, name));
+    int rc = v == NULL ? ARCA_ERR_FORMAT
+             : b64     ? arca_base64_decode(b, v, strlen(v))
+                       : arca_hex_decode(b, v, strlen(v));
+    if (rc == 0 && !b64 && b->len != 32)
+        rc = ARCA_ERR_FORMAT;
+    return rc < 0 ? arca_err_set(ARCA_ERR_FORMAT,
+                                 "register-backup: '%s' is missing or not %s (arca cas "
+                                 "register-backup fetches it from the attested backup arcad)",
+                                 name, b64 ? "base64" : "64 hex digits")
+                  : 0;
+}
+
+/*
+ * The backup arcad's answer to GET /v1/session_encryption_key?nonce=N, forwarded by the owner's
+ * CLI together with N: its evidence must bind its session-encryption key to its CAS key (like
+ * `arca cas show --session-encryption-key` checks). Simulated evidence only with
+ * --allow-simulation.
+ */
+static int backup_target(const struct arcad_ctx *ctx, const json_t *j, struct arca_backup_target *t)
+{
+    struct arca_buf k, enc, ev, spki, nonce;
+    arca_buf_init(&k, 64);
+    arca_buf_init(&enc, 64);
+    arca_buf_init(&ev, 64 * 1024);
+    arca_buf_init(&spki, 4096);
+    arca_buf_init(&nonce, 64);
+    struct arca_claims c;
+    memset(&c, 0, sizeof(c));
+    uint8_t rd[64], kid[32];
+    char label[sizeof(SEK_BINDING) + 64];
+    const char *type = json_string_value(json_object_get(j, "evidence_type"));
+    int rc;
+    ARCA_GUARD(rc, member(j, "cas_key", false, &k), out);
+    ARCA_GUARD(rc, member(j, "session_encryption_key", false, &enc), out);
+    ARCA_GUARD(rc, member(j, "nonce", false, &nonce), out);
+    ARCA_GUARD(rc, member(j, "evidence", true, &ev), out);
+    ARCA_GUARD(rc, member(j, "spki", true, &spki), out);
+    ARCA_GUARD_ENSURE(rc, type != NULL && strcmp(type, "sim") == 0, out, ARCA_ERR_UNSUPPORTED,
+                      "register-backup: evidence type '%s' is not supported yet",
+                      type != NULL ? type : "(none)");
+    ARCA_GUARD_ENSURE(rc, ctx->cfg.allow_simulation, out, ARCA_ERR_INSECURE,
+                      "register-backup: the backup arcad offers only INSECURE simulated "
+                      "evidence and this arcad runs without --allow-simulation");
+    ARCA_GUARD(rc, arca_sim_evidence_verify(ev.data, ev.len, &c), out);
+    snprintf(label, sizeof(label), "%s%s", SEK_BINDING,
+             json_string_value(json_object_get(j, "session_encryption_key")));
+    ARCA_GUARD(rc, arca_launch_binding(spki.data, spki.len, nonce.data, label, rd), out);
+    ARCA_GUARD_ENSURE(rc, arca_memeq(rd, c.report_data, 64), out, ARCA_ERR_POLICY,
+                      "register-backup: the evidence does not bind the session-encryption key "
+                      "to the backup's CAS key and nonce");
+    ARCA_GUARD(rc, arca_sha256(spki.data, spki.len, kid), out);
+    ARCA_GUARD_ENSURE(rc, arca_memeq(kid, k.data, 32), out, ARCA_ERR_POLICY,
+                      "register-backup: the evidence is of another arcad than --cas-key");
+    memcpy(t->cas_key, k.data, 32);
+    memcpy(t->enc_key, enc.data, 32);
+    memcpy(t->measurement, c.mrenclave, 32);
+out:
+    arca_buf_free(&k);
+    arca_buf_free(&enc);
+    arca_buf_free(&ev);
+    arca_buf_free(&spki);
+    arca_buf_free(&nonce);
+    return rc;
+}
+
+/* POST {"measurement": HEX64}: registers an upgrade; POST the backup's attested key (above):
+ * registers a backup. */
 static void h_register(struct arcad_request *req, void *arg)
 {
     bool upgrade = arg != NULL;
@@ -162,12 +242,41 @@ static void h_register(struct arcad_request *req, void *arg)
     if (hex != NULL && arca_hex_decode_fixed(v, 32, hex, len) < 0) {
         arcad_reply_error(req, 400, "owner request: '%s' must be 64 hex digits", name);
     } else if (hex != NULL) {
+        struct arca_backup_target t;
+        /* The owner first: a stranger learns nothing about what a backup request needs. */
         int rc = upgrade ? arca_owner_register_upgrade(req->ctx->owner, caller_of(req, id), v)
-                         : arca_owner_register_backup(req->ctx->owner, caller_of(req, id), v);
+                         : arca_owner_check(req->ctx->owner, caller_of(req, id), "register-backup");
+        if (rc == 0 && !upgrade)
+            rc = backup_target(req->ctx, j, &t);
+        if (rc == 0 && !upgrade)
+            rc = arca_owner_register_backup(req->ctx->owner, caller_of(req, id), &t);
         if (rc < 0)
             arcad_reply_err(req, rc);
         else
             arcad_reply_json(req, 200, json_pack("{s:s, s:s}", name, hex, "status", "registered"));
+    }
+    json_decref(j);
+}
+
+/* POST {"cas_key": HEX64}: revokes a backup. */
+static void h_revoke(struct arcad_request *req, void *arg)
+{
+    (void)arg;
+    uint8_t id[32], v[32];
+    json_t *j;
+    if (!have_owner(req) || (j = body_of(req)) == NULL)
+        return;
+    size_t len = 0;
+    const char *hex = field(req, j, "cas_key", &len);
+    if (hex != NULL && arca_hex_decode_fixed(v, 32, hex, len) < 0) {
+        arcad_reply_error(req, 400, "owner request: 'cas_key' must be 64 hex digits");
+    } else if (hex != NULL) {
+        int rc = arca_owner_revoke_backup(req->ctx->owner, caller_of(req, id), v);
+        if (rc < 0)
+            arcad_reply_err(req, rc);
+        else
+            arcad_reply_json(req, 200,
+                             json_pack("{s:s, s:s}", "cas_key", hex, "status", "revoked"));
     }
     json_decref(j);
 }
@@ -200,6 +309,45 @@ static void h_snapshot(struct arcad_request *req, void *arg)
         arcad_reply_json(req, 200, json_pack("{s:s}", "path", path));
 }
 
+int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_sealer *own,
+                             struct arca_seal_keys *keys, bool *adopted)
+{
+    ARCA_ENSURE(data_dir != NULL && own != NULL && keys != NULL && adopted != NULL,
+                ARCA_ERR_INVALID_ARG, "backup: missing argument");
+    *adopted = false;
+    char machine[4200], probe[4300];
+    int w = snprintf(machine, sizeof(machine), "%s/" ARCA_BACKUP_MACHINE_DIR, data_dir);
+    ARCA_ENSURE(w > 0 && (size_t)w < sizeof(machine), ARCA_ERR_TOO_LARGE, "backup: path too long");
+    snprintf(probe, sizeof(probe), "%s/identity/key.sealed", machine);
+    if (access(probe, F_OK) != 0)
+        return 0;
+    struct arcad_identity me;
+    struct arca_key *enc = NULL;
+    int rc = arcad_identity_load_or_create(machine, own, &me, NULL);
+    if (rc < 0)
+        return arca_err_wrap(rc, "backup: this machine's identity in %s", machine);
+    rc = arcad_session_key(me.key, &enc);
+    if (rc == 0)
+        rc = arca_backup_slot_read(data_dir, me.key_id, enc, keys);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        rc = arca_err_set(ARCA_ERR_DENIED,
+                          "this snapshot is of another arcad, and this machine (CAS key %s) is "
+                          "not its registered backup: the owner attests this machine's arcad, "
+                          "runs `arca cas register-backup --cas-key %s` on the running arcad and "
+                          "takes a new snapshot to restore; nothing was changed",
+                          me.key_hex, me.key_hex);
+    if (rc == 0) {
+        *adopted = true;
+        arca_info("arcad",
+                  "opening a snapshot of another arcad through the backup slot of this "
+                  "machine's CAS key %s",
+                  me.key_hex);
+    }
+    arca_key_free(enc);
+    arcad_identity_free(&me);
+    return rc;
+}
+
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     /* A non-NULL arg selects the second job of a handler that serves two routes. */
@@ -221,6 +369,8 @@ int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               h_register, &second));
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/backups", ARCAD_ROUTE_EXACT, "owner_register",
                               h_register, NULL));
+    ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/backups/revoke", ARCAD_ROUTE_EXACT,
+                              "owner_register", h_revoke, NULL));
     /* Rewrites every record: on the job pool, not on an event loop. */
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/rotate-key",
                               ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD, "owner_rotate_key",

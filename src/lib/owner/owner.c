@@ -11,6 +11,7 @@
 #include "base/time.h"
 #include "crypto/crypto.h"
 #include "limits/limits.h"
+#include "owner/backup.h"
 #include "owner/snapshot.h"
 
 #define RECORD_MAX (256 * 1024)
@@ -359,19 +360,88 @@ static int change_upgrade(struct arca_owner *o, json_t *rec, const void *m)
     return list_add(rec, "upgrades", m);
 }
 
-static int change_backup(struct arca_owner *o, json_t *rec, const void *k)
+/* The owner configuration's backup rule for t (config.h "backup-rule"), with o->mu held. */
+static int backup_rule_check(struct arca_owner *o, const json_t *rec,
+                             const struct arca_backup_target *t)
 {
-    (void)o;
-    return list_add(rec, "backups", k);
+    const char *yaml = json_string_value(json_object_get(rec, "config"));
+    struct arca_owner_config cfg;
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_owner_config_parse(yaml != NULL ? yaml : "", yaml != NULL ? strlen(yaml) : 0,
+                                     "owner-config", &cfg, &d);
+    arca_diag_free(&d);
+    if (rc < 0)
+        return arca_err_set(ARCA_ERR_TAMPERED, "register-backup: the stored owner configuration "
+                                               "does not parse");
+    char mhex[65], own[65] = "unknown";
+    arca_hex_fmt(mhex, t->measurement, 32);
+    if (cfg.backup_rule == ARCA_OWNER_BACKUP_SAME_SIGNER)
+        return arca_err_set(ARCA_ERR_UNSUPPORTED,
+                            "register-backup: the owner configuration's backup-rule same-signer "
+                            "needs SGX evidence (signer and version); the backup arcad offers "
+                            "simulated evidence (measurement %s) that has neither",
+                            mhex);
+    if (o->opts.measurement != NULL && arca_memeq(t->measurement, o->opts.measurement, 32))
+        return 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(rec, "upgrades"), i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), mhex) == 0)
+            return 0;
+    }
+    if (o->opts.measurement != NULL)
+        arca_hex_fmt(own, o->opts.measurement, 32);
+    return arca_err_set(ARCA_ERR_POLICY,
+                        "register-backup: the backup arcad runs measurement %s, but the owner "
+                        "configuration's backup rule (same-measurement) allows only this arcad's "
+                        "measurement %s or a registered upgrade (arca cas register-upgrade "
+                        "--measurement %s first)",
+                        mhex, own, mhex);
 }
 
-/* Registers a successor with change and audits event with field = hex of v. */
+static int change_backup(struct arca_owner *o, json_t *rec, const void *arg)
+{
+    const struct arca_backup_target *t = arg;
+    ARCA_TRY(backup_rule_check(o, rec, t));
+    struct arca_seal_keys keys;
+    int rc = arca_seal_keys_get(o->opts.sealer, &keys);
+    /* The slot is written before the registration is stored: a registered backup has it. */
+    if (rc == 0)
+        rc = arca_backup_slot_write(o->opts.data_dir, t, &keys);
+    arca_wipe(&keys, sizeof(keys));
+    ARCA_TRY(rc);
+    return list_add(rec, "backups", t->cas_key);
+}
+
+static int change_revoke(struct arca_owner *o, json_t *rec, const void *k)
+{
+    char hex[65];
+    arca_hex_fmt(hex, k, 32);
+    json_t *a = json_object_get(rec, "backups");
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), hex) == 0) {
+            json_array_remove(a, i);
+            break;
+        }
+    }
+    /* Removed before the record says so; a crash in between leaves a listed key without slot,
+     * which restores refuse: the safe side. */
+    return arca_backup_slot_remove(o->opts.data_dir, k);
+}
+
+/* Registers a successor with change(arg) and audits event with field = hex of v. */
 static int register_successor(struct arca_owner *o, const uint8_t *caller, const char *what,
                               int (*change)(struct arca_owner *o, json_t *rec, const void *arg),
-                              const uint8_t v[32], const char *event, const char *field)
+                              const uint8_t v[32], const void *arg, const char *event,
+                              const char *field)
 {
     ARCA_ENSURE(o != NULL && v != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
-    int rc = update(o, caller, what, change, v);
+    int rc = update(o, caller, what, change, arg);
     char hex[65];
     arca_hex_fmt(hex, v, 32);
     if (rc == 0)
@@ -383,14 +453,21 @@ int arca_owner_register_upgrade(struct arca_owner *o, const uint8_t *caller,
                                 const uint8_t measurement[32])
 {
     return register_successor(o, caller, "register-upgrade", change_upgrade, measurement,
-                              ARCA_AUDIT_OWNER_UPGRADE, "measurement");
+                              measurement, ARCA_AUDIT_OWNER_UPGRADE, "measurement");
 }
 
 int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
-                               const uint8_t cas_key[32])
+                               const struct arca_backup_target *t)
 {
-    return register_successor(o, caller, "register-backup", change_backup, cas_key,
+    ARCA_ENSURE(t != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    return register_successor(o, caller, "register-backup", change_backup, t->cas_key, t,
                               ARCA_AUDIT_OWNER_BACKUP, "cas_key");
+}
+
+int arca_owner_revoke_backup(struct arca_owner *o, const uint8_t *caller, const uint8_t cas_key[32])
+{
+    return register_successor(o, caller, "revoke-backup", change_revoke, cas_key, cas_key,
+                              ARCA_AUDIT_OWNER_BACKUP_REVOKED, "cas_key");
 }
 
 int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records)

@@ -13,7 +13,8 @@
  * refuse ("not provisioned").
  *
  * Thread-safe (one mutex around the owner record). Audit events: owner_provisioned,
- * owner_config_changed, owner_upgrade_registered, owner_backup_registered, owner_key_rotated,
+ * owner_config_changed, owner_upgrade_registered, owner_backup_registered,
+ * owner_backup_revoked, owner_key_rotated,
  * owner_refused.
  */
 #ifndef ARCA_OWNER_OWNER_H
@@ -38,11 +39,13 @@
 #define ARCA_AUDIT_OWNER_CONFIG "owner_config_changed"
 #define ARCA_AUDIT_OWNER_UPGRADE "owner_upgrade_registered"
 #define ARCA_AUDIT_OWNER_BACKUP "owner_backup_registered"
+#define ARCA_AUDIT_OWNER_BACKUP_REVOKED "owner_backup_revoked"
 #define ARCA_AUDIT_OWNER_REFUSED "owner_refused"
 #define ARCA_AUDIT_OWNER_KEY_ROTATED "owner_key_rotated"
 #define ARCA_AUDIT_OWNER_SNAPSHOT "owner_snapshot"
 
 struct arca_audit;
+struct arca_backup_target;
 
 struct arca_owner_opts {
     struct arca_store *store;               /* required, borrowed */
@@ -51,6 +54,7 @@ struct arca_owner_opts {
     const struct arca_store_sealer *sealer; /* the data directory's sealer; borrowed */
     arca_slot_key_fn slot_key;              /* successor-slot keys (slot.h) */
     void *slot_key_ctx;
+    const uint8_t *measurement; /* this arcad's (32 bytes; the backup rule), borrowed */
 };
 
 struct arca_owner;
@@ -91,12 +95,24 @@ int arca_owner_get(struct arca_owner *o, const uint8_t *caller, json_t **out);
 int arca_owner_config_set(struct arca_owner *o, const uint8_t *caller, const char *yaml,
                           size_t yaml_len, struct arca_diag *diag, bool *invalid);
 
-/* Registers a successor (owner only): an upgrade (measurement; writes its slot) or a backup
- * (another arcad's CAS key id; recorded). Registering again is fine (idempotent). */
+/* Registers an upgrade (owner only): a new arcad measurement; writes its successor slot.
+ * Registering again is fine (idempotent). */
 int arca_owner_register_upgrade(struct arca_owner *o, const uint8_t *caller,
                                 const uint8_t measurement[32]);
+
+/*
+ * Registers a backup (owner only): another machine's arcad t, whose evidence the caller
+ * verified (owner/backup.h). Checks the owner configuration's backup-rule (default
+ * same-measurement: t's measurement is this arcad's or a registered upgrade; ARCA_ERR_POLICY
+ * otherwise), then writes its backup slot and records t's CAS key. Idempotent (a new slot).
+ */
 int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
-                               const uint8_t cas_key[32]);
+                               const struct arca_backup_target *t);
+
+/* Revokes a backup (owner only): removes its slot and its record entry. Snapshots taken before
+ * still hold the slot (the host keeps copies): take a new snapshot and discard the old ones. */
+int arca_owner_revoke_backup(struct arca_owner *o, const uint8_t *caller,
+                             const uint8_t cas_key[32]);
 
 /* Re-encrypts every record under a new database key (owner only; arca_store_rotate_key: one
  * durable, crash-safe write). *records (may be NULL) gets the number rewritten. */
