@@ -13,6 +13,8 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "govern/approval.h"
+#include "owner/board.h"
 #include "client.h"
 #include "cmd_owner.h"
 
@@ -34,6 +36,89 @@ static int owner_call(struct arca_cli *cli, const char *addr, const uint8_t *pin
     arca_client_free(c);
     if (text != NULL)
         arca_wipe_free_str(text); /* holds the provisioning token */
+    return rc;
+}
+
+/* --sign-with KEY (repeatable): the owner board's private keys that sign an operation. */
+#define MAX_SIGNERS 16
+struct signers {
+    const char *keys[MAX_SIGNERS];
+    size_t n;
+};
+
+/* Takes --sign-with KEY at argv[*i]: true if it was one (ex set on a usage error). */
+static bool take_signer(struct signers *sg, int argc, char **argv, int *i, int *ex)
+{
+    if (strcmp(argv[*i], "--sign-with") != 0)
+        return false;
+    if (*i + 1 >= argc || sg->n >= MAX_SIGNERS)
+        *ex = cli_fail(ARCA_EXIT_USAGE, "cas %s: --sign-with needs a key file (at most %d)",
+                       argv[0], MAX_SIGNERS);
+    else
+        sg->keys[sg->n++] = argv[++*i];
+    return true;
+}
+
+/* One approval of msg by the private key in file into list. */
+static int sign_one(const char *file, const uint8_t msg[32], json_t *list)
+{
+    struct arca_buf pem, sig, b64, pub;
+    arca_buf_init_secret(&pem, 64 * 1024);
+    arca_buf_init(&sig, 0);
+    arca_buf_init(&b64, 0);
+    arca_buf_init(&pub, 0);
+    struct arca_key *k = NULL;
+    int rc = cli_file_read(file, &pem);
+    if (rc == 0)
+        rc = arca_key_from_pem(pem.data, pem.len, &k);
+    if (rc == 0)
+        rc = arca_approval_sign(k, msg, &sig);
+    if (rc == 0)
+        rc = arca_base64_encode(&b64, sig.data, sig.len);
+    if (rc == 0)
+        rc = arca_key_public_pem(k, &pub);
+    if (rc == 0 && json_array_append_new(list, json_pack("{s:s, s:s}", "key", arca_buf_cstr(&pub),
+                                                         "sig", arca_buf_cstr(&b64))) != 0)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    arca_key_free(k);
+    arca_buf_free(&pem);
+    arca_buf_free(&sig);
+    arca_buf_free(&b64);
+    arca_buf_free(&pub);
+    return rc < 0 ? arca_err_wrap(rc, "--sign-with %s", file) : 0;
+}
+
+/* With signers: adds "approvals" to *body (made if NULL) — each signer's signature over the
+ * owner-op message of op/args under arcad's current owner-op counter (owner/board.h). */
+static int board_sign(struct arca_cli *cli, const struct signers *sg, const char *op,
+                      const void *args, size_t len, json_t **body)
+{
+    if (sg->n == 0)
+        return 0;
+    json_t *st = NULL, *list = json_array();
+    uint8_t cas[32], msg[32];
+    struct arca_client *c = NULL;
+    long status = 0;
+    int rc = list != NULL ? arca_client_open(cli, true, &c)
+                          : arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    if (rc == 0)
+        rc = arca_client_json(c, "GET", "/v1/owner", NULL, 0, &status, &st);
+    arca_client_free(c);
+    const char *k = json_string_value(json_object_get(st, "cas_key"));
+    json_t *ctr = json_object_get(st, "op_counter");
+    if (rc == 0 &&
+        (k == NULL || !json_is_integer(ctr) || arca_hex_decode_fixed(cas, 32, k, strlen(k)) < 0))
+        rc = arca_err_set(ARCA_ERR_FORMAT, "the CAS does not say its owner-op counter");
+    if (rc == 0)
+        rc = arca_owner_op_message(cas, op, args, len, (uint64_t)json_integer_value(ctr), msg);
+    for (size_t i = 0; rc == 0 && i < sg->n; i++)
+        rc = sign_one(sg->keys[i], msg, list);
+    if (rc == 0 && *body == NULL && (*body = json_object()) == NULL)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    if (rc == 0 && json_object_set(*body, "approvals", list) != 0)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    json_decref(list);
+    json_decref(st);
     return rc;
 }
 
@@ -166,8 +251,13 @@ static int cas_register(struct arca_cli *cli, int argc, char **argv, bool backup
     const char *flag = backup ? "--cas-key" : "--measurement", *hex = NULL;
     bool revoke = false;
     uint8_t v[32];
+    struct signers sg = {0};
+    int ex = ARCA_EXIT_OK;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], flag) == 0 && i + 1 < argc)
+        if (take_signer(&sg, argc, argv, &i, &ex)) {
+            if (ex != ARCA_EXIT_OK)
+                return ex;
+        } else if (strcmp(argv[i], flag) == 0 && i + 1 < argc)
             hex = argv[++i];
         else if (backup && strcmp(argv[i], "--revoke") == 0)
             revoke = true;
@@ -185,6 +275,17 @@ static int cas_register(struct arca_cli *cli, int argc, char **argv, bool backup
              : (body = json_pack("{s:s}", field, hex)) != NULL
                  ? 0
                  : arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    if (rc == 0 && backup && !revoke) {
+        /* the key wrapped to is part of what the board approves */
+        const char *ek = json_string_value(json_object_get(body, "session_encryption_key"));
+        uint8_t args[64];
+        memcpy(args, v, 32);
+        rc = ek != NULL && arca_hex_decode_fixed(args + 32, 32, ek, strlen(ek)) == 0
+                 ? board_sign(cli, &sg, "register-backup", args, sizeof(args), &body)
+                 : arca_err_set(ARCA_ERR_FORMAT, "the backup arcad sent no session-encryption key");
+    } else if (rc == 0) {
+        rc = board_sign(cli, &sg, backup ? "revoke-backup" : "register-upgrade", v, 32, &body);
+    }
     if (rc == 0)
         rc = owner_call(cli, NULL, NULL, "POST", path, body, &ans);
     json_decref(body);
@@ -215,11 +316,17 @@ int cas_register_backup(struct arca_cli *cli, int argc, char **argv)
 int cas_owner(struct arca_cli *cli, int argc, char **argv)
 {
     const char *file = NULL;
+    struct signers sg = {0};
+    int ex = ARCA_EXIT_OK;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--set-config") == 0 && i + 1 < argc)
+        if (take_signer(&sg, argc, argv, &i, &ex)) {
+            if (ex != ARCA_EXIT_OK)
+                return ex;
+        } else if (strcmp(argv[i], "--set-config") == 0 && i + 1 < argc) {
             file = argv[++i];
-        else
+        } else {
             return cli_fail(ARCA_EXIT_USAGE, "cas owner: unexpected argument '%s'", argv[i]);
+        }
     }
     json_t *body = NULL, *ans = NULL;
     int rc = 0;
@@ -229,11 +336,16 @@ int cas_owner(struct arca_cli *cli, int argc, char **argv)
         rc = cli_file_read(file, &yaml);
         if (rc == 0)
             body = json_pack("{s:s%}", "config", arca_buf_cstr(&yaml), yaml.len);
-        arca_buf_free(&yaml);
-        if (rc < 0)
+        if (rc < 0) {
+            arca_buf_free(&yaml);
             return cli_fail(ARCA_EXIT_USAGE, "cas owner: --set-config: %s", arca_err_detail());
+        }
+        rc = board_sign(cli, &sg, "config", yaml.data, yaml.len, &body);
+        arca_buf_free(&yaml);
     }
-    rc = owner_call(cli, NULL, NULL, file != NULL ? "PUT" : "GET", "/v1/owner/config", body, &ans);
+    if (rc == 0)
+        rc = owner_call(cli, NULL, NULL, file != NULL ? "PUT" : "GET", "/v1/owner/config", body,
+                        &ans);
     json_decref(body);
     if (rc < 0) {
         json_decref(ans);
@@ -251,10 +363,20 @@ int cas_owner(struct arca_cli *cli, int argc, char **argv)
 static int owner_simple(struct arca_cli *cli, int argc, char **argv, const char *method,
                         const char *path)
 {
-    if (argc > 1)
-        return cli_fail(ARCA_EXIT_USAGE, "cas %s: unexpected argument '%s'", argv[0], argv[1]);
-    json_t *ans = NULL;
-    int rc = owner_call(cli, NULL, NULL, method, path, NULL, &ans);
+    struct signers sg = {0};
+    int ex = ARCA_EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        if (!take_signer(&sg, argc, argv, &i, &ex))
+            return cli_fail(ARCA_EXIT_USAGE, "cas %s: unexpected argument '%s'", argv[0], argv[i]);
+        if (ex != ARCA_EXIT_OK)
+            return ex;
+    }
+    json_t *ans = NULL, *body = NULL;
+    /* the operation name is the command's (rotate-key, snapshot) */
+    int rc = strcmp(method, "POST") == 0 ? board_sign(cli, &sg, argv[0], NULL, 0, &body) : 0;
+    if (rc == 0)
+        rc = owner_call(cli, NULL, NULL, method, path, body, &ans);
+    json_decref(body);
     if (rc == 0 && cli->output == ARCA_OUTPUT_JSON)
         cli_print_json(ans);
     else if (rc == 0 && json_object_get(ans, "checkpoint") != NULL)

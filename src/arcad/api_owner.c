@@ -31,6 +31,63 @@ static const uint8_t *caller_of(struct arcad_request *req, uint8_t id[32])
     return arcad_request_peer_key_id(req, id) ? id : NULL;
 }
 
+/* A request's authority: its client key and the board approvals of body j (may be NULL):
+ * "approvals": [{"key": "<signer SPKI PEM>", "sig": "<base64>"}] (owner/board.h). Holds a
+ * reference to j and the decoded signatures until auth_free. */
+struct auth {
+    struct arca_owner_auth a;
+    uint8_t id[32];
+    struct arca_approval_sig sigs[ARCA_OWNER_MAX_BOARD];
+    struct arca_buf raw[ARCA_OWNER_MAX_BOARD];
+    size_t n;
+    json_t *body; /* a reference: the keys' text lives in it */
+};
+
+static void auth_free(struct auth *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        arca_buf_free(&x->raw[i]);
+    x->n = 0;
+    json_decref(x->body);
+    x->body = NULL;
+}
+
+/* Fills x from req and j; false after answering 400. */
+static bool auth_of(struct arcad_request *req, const json_t *j, struct auth *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->a.caller = arcad_request_peer_key_id(req, x->id) ? x->id : NULL;
+    x->body = json_incref((json_t *)j);
+    json_t *list = json_object_get(j, "approvals");
+    if (list == NULL)
+        return true;
+    if (!json_is_array(list) || json_array_size(list) > ARCA_OWNER_MAX_BOARD) {
+        auth_free(x);
+        arcad_reply_error(req, 400, "owner request: 'approvals' must be a list of at most %d",
+                          ARCA_OWNER_MAX_BOARD);
+        return false;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        const char *sig = json_string_value(json_object_get(e, "sig"));
+        arca_buf_init(&x->raw[i], 1024);
+        x->n = i + 1;
+        if (key == NULL || sig == NULL || arca_base64_decode(&x->raw[i], sig, strlen(sig)) < 0) {
+            auth_free(x);
+            arcad_reply_error(
+                req, 400, "owner request: approvals[%zu] needs 'key' (PEM) and 'sig' (base64)", i);
+            return false;
+        }
+        x->sigs[i] = (struct arca_approval_sig){key, strlen(key), x->raw[i].data, x->raw[i].len};
+    }
+    x->a.sigs = x->sigs;
+    x->a.n_sigs = x->n;
+    return true;
+}
+
 /* The body as a JSON object, or NULL after answering 400/413. */
 static json_t *body_of(struct arcad_request *req)
 {
@@ -117,15 +174,22 @@ static void config_upload(struct arcad_request *req, bool with_token)
         arca_diag_init(&d);
         bool invalid = false;
         struct arca_owner *o = req->ctx->owner;
-        int rc =
-            with_token
-                ? arca_owner_provision(o, caller_of(req, id), req->peer_net, sizeof(req->peer_net),
-                                       token, tlen, yaml, clen, &d, &invalid)
-                : arca_owner_config_set(o, caller_of(req, id), yaml, clen, &d, &invalid);
+        struct auth x;
+        int rc = 0;
+        if (with_token)
+            rc = arca_owner_provision(o, caller_of(req, id), req->peer_net, sizeof(req->peer_net),
+                                      token, tlen, yaml, clen, &d, &invalid);
+        else if (!auth_of(req, j, &x))
+            goto done;
+        else
+            rc = arca_owner_config_set(o, &x.a, yaml, clen, &d, &invalid);
+        if (!with_token)
+            auth_free(&x);
         if (rc == 0)
             arcad_reply_json(req, with_token ? 201 : 200, arca_owner_status(o));
         else
             reply_config_error(req, rc, invalid, &d);
+    done:
         arca_diag_free(&d);
     }
     json_decref(j);
@@ -144,8 +208,9 @@ static void h_owner_get(struct arcad_request *req, void *arg)
     json_t *rec = NULL;
     if (!have_owner(req))
         return;
-    int rc = arg == NULL ? arca_owner_get(req->ctx->owner, caller_of(req, id), &rec)
-                         : arca_owner_checkpoint(req->ctx->owner, caller_of(req, id), &rec);
+    struct arca_owner_auth a = {.caller = caller_of(req, id)};
+    int rc = arg == NULL ? arca_owner_get(req->ctx->owner, &a, &rec)
+                         : arca_owner_checkpoint(req->ctx->owner, &a, &rec);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -233,7 +298,8 @@ static void h_register(struct arcad_request *req, void *arg)
 {
     bool upgrade = arg != NULL;
     const char *name = upgrade ? "measurement" : "cas_key";
-    uint8_t id[32], v[32];
+    uint8_t v[32];
+    struct auth x;
     json_t *j;
     if (!have_owner(req) || (j = body_of(req)) == NULL)
         return;
@@ -241,15 +307,16 @@ static void h_register(struct arcad_request *req, void *arg)
     const char *hex = field(req, j, name, &len);
     if (hex != NULL && arca_hex_decode_fixed(v, 32, hex, len) < 0) {
         arcad_reply_error(req, 400, "owner request: '%s' must be 64 hex digits", name);
-    } else if (hex != NULL) {
+    } else if (hex != NULL && auth_of(req, j, &x)) {
         struct arca_backup_target t;
         /* The owner first: a stranger learns nothing about what a backup request needs. */
-        int rc = upgrade ? arca_owner_register_upgrade(req->ctx->owner, caller_of(req, id), v)
-                         : arca_owner_check(req->ctx->owner, caller_of(req, id), "register-backup");
+        int rc = upgrade ? arca_owner_register_upgrade(req->ctx->owner, &x.a, v)
+                         : arca_owner_check(req->ctx->owner, &x.a, "register-backup");
         if (rc == 0 && !upgrade)
             rc = backup_target(req->ctx, j, &t);
         if (rc == 0 && !upgrade)
-            rc = arca_owner_register_backup(req->ctx->owner, caller_of(req, id), &t);
+            rc = arca_owner_register_backup(req->ctx->owner, &x.a, &t);
+        auth_free(&x);
         if (rc < 0)
             arcad_reply_err(req, rc);
         else
@@ -262,7 +329,8 @@ static void h_register(struct arcad_request *req, void *arg)
 static void h_revoke(struct arcad_request *req, void *arg)
 {
     (void)arg;
-    uint8_t id[32], v[32];
+    uint8_t v[32];
+    struct auth x;
     json_t *j;
     if (!have_owner(req) || (j = body_of(req)) == NULL)
         return;
@@ -270,8 +338,9 @@ static void h_revoke(struct arcad_request *req, void *arg)
     const char *hex = field(req, j, "cas_key", &len);
     if (hex != NULL && arca_hex_decode_fixed(v, 32, hex, len) < 0) {
         arcad_reply_error(req, 400, "owner request: 'cas_key' must be 64 hex digits");
-    } else if (hex != NULL) {
-        int rc = arca_owner_revoke_backup(req->ctx->owner, caller_of(req, id), v);
+    } else if (hex != NULL && auth_of(req, j, &x)) {
+        int rc = arca_owner_revoke_backup(req->ctx->owner, &x.a, v);
+        auth_free(&x);
         if (rc < 0)
             arcad_reply_err(req, rc);
         else
@@ -281,14 +350,29 @@ static void h_revoke(struct arcad_request *req, void *arg)
     json_decref(j);
 }
 
+/* The optional body of a request without arguments (board approvals): false after answering. */
+static bool optional_auth(struct arcad_request *req, struct auth *x)
+{
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    arcad_request_body(req, &p, &n);
+    json_t *j = NULL;
+    if (n > 0 && (j = body_of(req)) == NULL)
+        return false;
+    bool ok = auth_of(req, j, x);
+    json_decref(j);
+    return ok;
+}
+
 static void h_rotate_key(struct arcad_request *req, void *arg)
 {
     (void)arg;
-    uint8_t id[32];
     uint64_t n = 0;
-    if (!have_owner(req))
+    struct auth x;
+    if (!have_owner(req) || !optional_auth(req, &x))
         return;
-    int rc = arca_owner_rotate_key(req->ctx->owner, caller_of(req, id), &n);
+    int rc = arca_owner_rotate_key(req->ctx->owner, &x.a, &n);
+    auth_free(&x);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -298,11 +382,12 @@ static void h_rotate_key(struct arcad_request *req, void *arg)
 static void h_snapshot(struct arcad_request *req, void *arg)
 {
     (void)arg;
-    uint8_t id[32];
     char path[4200];
-    if (!have_owner(req))
+    struct auth x;
+    if (!have_owner(req) || !optional_auth(req, &x))
         return;
-    int rc = arca_owner_snapshot(req->ctx->owner, caller_of(req, id), path, sizeof(path));
+    int rc = arca_owner_snapshot(req->ctx->owner, &x.a, path, sizeof(path));
+    auth_free(&x);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else

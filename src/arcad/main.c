@@ -869,7 +869,8 @@ int main(int argc, char **argv)
                                    .sealer = &sealer,
                                    .slot_key = sim_slot_key,
                                    .slot_key_ctx = &sealer_ctx,
-                                   .measurement = ctx.measurement};
+                                   .measurement = ctx.measurement,
+                                   .cas_key = ctx.id.key_id};
     ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
     if (witness != NULL)
         ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, o.witness_interval),

@@ -55,7 +55,8 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "owner: " + owner.key_hash in p.stdout
     st, j = https_json(a, None, "GET", "/v1/owner")
-    assert j == {"provisioned": True, "owner": owner.key_hash}
+    assert j == {"provisioned": True, "owner": owner.key_hash, "op_counter": 0,
+                 "cas_key": a.cas_key}
 
     # single use: the same token again, by anyone
     p = provision(stranger, a, token, cfg)
@@ -100,7 +101,8 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     a.restart()
     assert len(re.findall(r"provisioning token", a.logs())) == 1
     st, j = https_json(a, None, "GET", "/v1/owner")
-    assert j == {"provisioned": True, "owner": owner.key_hash}
+    assert j == {"provisioned": True, "owner": owner.key_hash, "op_counter": 0,
+                 "cas_key": a.cas_key}
 
     # the owner (only) fetches the audit checkpoint the clean stop wrote; it verifies the log
     run_cli(owner, "cas", "attest", a.addr, "--accept-simulation", check=True)

@@ -251,12 +251,11 @@ static void parse_root(struct oc *p, const struct arca_ynode *root, struct arca_
                           &c->n_board) ||
             !get_uint(p, r, "board.require-at-least", 1, c->n_board > 0 ? c->n_board : 1, &n))
             return;
+        if (c->n_board == 0) {
+            oc_fail(p, o, "board.owners", ARCA_ERR_FORMAT, "needs at least one owner key");
+            return;
+        }
         c->board_require = (uint32_t)n;
-        /* Checked, then refused: a board needs signed owner approvals (governance), and
-         * accepting one without enforcing it would hand ownership to a single key silently. */
-        oc_fail(p, v, "board", ARCA_ERR_UNSUPPORTED,
-                "an owner board is not supported yet: provision without 'board' (the "
-                "provisioning client key becomes the single owner)");
     }
 }
 

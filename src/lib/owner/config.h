@@ -17,7 +17,7 @@
  *     - measurement: HEX64
  *   witnesses:                      # stored for the witness engineer's module (issue 11 part 3)
  *     - tpm | tpm:/dev/... | arcad://HOST:PORT
- *   board:                          # refused for now: needs signed approvals
+ *   board:                          # owners: N signatures per change (owner/board.h)
  *     require-at-least: N
  *     owners: [HEX64, ...]
  *
@@ -65,7 +65,7 @@ struct arca_owner_config {
 /*
  * Parses yaml[len] (file names it in diagnostics) into *out. 0, or a negative code with at
  * least one located error in diag (ARCA_ERR_TOO_LARGE above ARCA_OWNER_CONFIG_MAX_BYTES,
- * ARCA_ERR_UNSUPPORTED for a board, else ARCA_ERR_FORMAT); *out is zeroed on failure.
+ * else ARCA_ERR_FORMAT); *out is zeroed on failure.
  */
 int arca_owner_config_parse(const char *yaml, size_t len, const char *file,
                             struct arca_owner_config *out, struct arca_diag *diag);
