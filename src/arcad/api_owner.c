@@ -7,7 +7,9 @@
 
 #include <string.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/json.h"
@@ -431,6 +433,58 @@ int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_seale
     arca_key_free(enc);
     arcad_identity_free(&me);
     return rc;
+}
+
+/* Does any of specs[0..n) start with prefix? */
+static bool has_kind(const char *const *specs, size_t n, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(specs[i], prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
+int arcad_owner_settings(struct arcad_ctx *ctx, const struct arca_owner_config *oc,
+                         const char *const *witness_specs, size_t n_witness,
+                         unsigned *checkpoint_every)
+{
+    ARCA_ENSURE(ctx != NULL && oc != NULL && checkpoint_every != NULL, ARCA_ERR_INVALID_ARG,
+                "owner settings: missing argument");
+    if (oc->audit_checkpoint_every > 0 && *checkpoint_every > 1) {
+        *checkpoint_every = (unsigned)oc->audit_checkpoint_every;
+        arca_info("arcad", "owner configuration: audit checkpoint every %u lines",
+                  *checkpoint_every);
+    }
+    if (oc->pcs_url[0] != '\0' || oc->kds_url[0] != '\0') {
+        char cdir[4200];
+        snprintf(cdir, sizeof(cdir), "%s/collateral-cache", ctx->cfg.data_dir);
+        if (mkdir(cdir, 0700) != 0 && errno != EEXIST)
+            return arca_err_set(ARCA_ERR_IO, "%s: %s", cdir, strerror(errno));
+    }
+    /* The owner decides where collateral comes from; the operator's flags are the fallback. */
+    if (oc->pcs_url[0] != '\0') {
+        ctx->cfg.pcs_url = oc->pcs_url;
+        arca_info("arcad", "owner configuration: collateral from %s (pcs-url)", oc->pcs_url);
+    }
+    if (oc->kds_url[0] != '\0') {
+        ctx->cfg.kds_url = oc->kds_url;
+        arca_info("arcad", "owner configuration: collateral from %s (kds-url)", oc->kds_url);
+    }
+    /* Witness kinds the owner requires but the operator did not configure (--witness). */
+    static const char *const kinds[][2] = {{"tpm", "tpm"}, {"arcad://", "arcad://HOST:PORT"}};
+    for (size_t k = 0; k < 2; k++) {
+        bool wanted = false;
+        for (size_t i = 0; i < oc->n_witnesses && !wanted; i++)
+            wanted = strncmp(oc->witnesses[i], kinds[k][0], strlen(kinds[k][0])) == 0;
+        /* Reported, not enforced: refusing writes needs a write gate in the API. */
+        if (wanted && !has_kind(witness_specs, n_witness, kinds[k][0]))
+            arca_warn("arcad",
+                      "the owner configuration requires a %s witness, but arcad runs without "
+                      "one: the operator should start it with --witness %s (as the owner's "
+                      "configuration lists it)",
+                      kinds[k][0][0] == 't' ? "TPM" : "peer arcad", kinds[k][1]);
+    }
+    return 0;
 }
 
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)

@@ -20,4 +20,16 @@ int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx);
 int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_sealer *own,
                              struct arca_seal_keys *keys, bool *adopted);
 
+/*
+ * Applies the stored owner configuration oc at start (docs/operator-lifecycle.md "What arcad
+ * does with the owner configuration"): audit checkpoint-every into *checkpoint_every (unless
+ * witnesses force 1), collateral pcs-url/kds-url into ctx->cfg (they point into oc: keep it
+ * alive as long as ctx), and a warning naming each witness kind the owner lists but the
+ * operator's --witness specs lack.
+ */
+struct arca_owner_config;
+int arcad_owner_settings(struct arcad_ctx *ctx, const struct arca_owner_config *oc,
+                         const char *const *witness_specs, size_t n_witness,
+                         unsigned *checkpoint_every);
+
 #endif

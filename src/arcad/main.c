@@ -857,10 +857,14 @@ int main(int argc, char **argv)
 
     /* With witnesses every audit line is checkpointed, i.e. is a witnessed commit: a cut tail
      * is then refused like a rolled-back state (docs/state-protection.md). */
-    struct arca_audit_options aopt = {.path = logpath,
-                                      .key = ctx.id.key,
-                                      .store = ctx.store,
-                                      .checkpoint_every = witness != NULL ? 1 : 128};
+    unsigned cp_every = witness != NULL ? 1 : 128;
+    struct arca_owner_config owner_cfg; /* ctx.cfg may point into it: lives until the end */
+    if (arca_owner_stored_config(ctx.store, &owner_cfg) == 0)
+        ARCA_GUARD(rc,
+                   arcad_owner_settings(&ctx, &owner_cfg, o.witness_specs, o.n_witness, &cp_every),
+                   fail);
+    struct arca_audit_options aopt = {
+        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = cp_every};
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
     char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
     struct arca_owner_opts oopt = {.store = ctx.store,

@@ -56,6 +56,20 @@ static int record_save(struct arca_owner *o, json_t *rec)
     return rc < 0 ? arca_err_wrap(rc, "owner: saving the owner record") : 0;
 }
 
+/* The configuration stored in record rec, parsed into *cfg. */
+static int record_config(const json_t *rec, struct arca_owner_config *cfg)
+{
+    const char *yaml = json_string_value(json_object_get(rec, "config"));
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_owner_config_parse(yaml != NULL ? yaml : "", yaml != NULL ? strlen(yaml) : 0,
+                                     "owner-config", cfg, &d);
+    arca_diag_free(&d);
+    return rc < 0 ? arca_err_set(ARCA_ERR_TAMPERED, "owner: the stored owner configuration does "
+                                                    "not parse")
+                  : 0;
+}
+
 static int record_load(struct arca_owner *o)
 {
     struct arca_buf b;
@@ -75,18 +89,25 @@ static int record_load(struct arca_owner *o)
         json_decref(rec);
         return arca_err_set(ARCA_ERR_TAMPERED, "owner: the stored owner record does not decode");
     }
-    const char *yaml = json_string_value(json_object_get(rec, "config"));
-    struct arca_diag d;
-    arca_diag_init(&d);
-    rc = arca_owner_config_parse(yaml != NULL ? yaml : "", yaml != NULL ? strlen(yaml) : 0,
-                                 "owner-config", &o->cfg, &d);
-    arca_diag_free(&d);
+    rc = record_config(rec, &o->cfg);
     if (rc < 0) {
         json_decref(rec);
-        return arca_err_set(ARCA_ERR_TAMPERED, "owner: the stored owner configuration does not "
-                                               "parse");
+        return rc;
     }
     o->rec = rec;
+    return 0;
+}
+
+int arca_owner_stored_config(struct arca_store *store, struct arca_owner_config *out)
+{
+    ARCA_ENSURE(store != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    memset(out, 0, sizeof(*out));
+    struct arca_owner o = {.opts.store = store};
+    ARCA_TRY(record_load(&o));
+    if (o.rec == NULL)
+        return ARCA_ERR_NOT_FOUND;
+    *out = o.cfg;
+    json_decref(o.rec);
     return 0;
 }
 
@@ -460,16 +481,8 @@ static int change_upgrade(struct arca_owner *o, json_t *rec, const void *m)
 static int backup_rule_check(struct arca_owner *o, const json_t *rec,
                              const struct arca_backup_target *t)
 {
-    const char *yaml = json_string_value(json_object_get(rec, "config"));
     struct arca_owner_config cfg;
-    struct arca_diag d;
-    arca_diag_init(&d);
-    int rc = arca_owner_config_parse(yaml != NULL ? yaml : "", yaml != NULL ? strlen(yaml) : 0,
-                                     "owner-config", &cfg, &d);
-    arca_diag_free(&d);
-    if (rc < 0)
-        return arca_err_set(ARCA_ERR_TAMPERED, "register-backup: the stored owner configuration "
-                                               "does not parse");
+    ARCA_TRY(record_config(rec, &cfg));
     char mhex[65], own[65] = "unknown";
     arca_hex_fmt(mhex, t->measurement, 32);
     if (cfg.backup_rule == ARCA_OWNER_BACKUP_SAME_SIGNER)

@@ -81,6 +81,10 @@ int arca_owner_open(const struct arca_owner_opts *opts, struct arca_owner **out,
                     char token_hex[ARCA_OWNER_TOKEN_HEX_LEN + 1]);
 void arca_owner_free(struct arca_owner *o);
 
+/* The owner configuration stored in store (parsed into *out) without opening the owner: what
+ * arcad applies at start before its audit log opens. ARCA_ERR_NOT_FOUND if unprovisioned. */
+int arca_owner_stored_config(struct arca_store *store, struct arca_owner_config *out);
+
 /* The public status as JSON (new reference): {"provisioned": bool, "owner": HEX,
  * "op_counter": N, "board": {"require_at_least", "owners": [HEX]} (if so)}. */
 json_t *arca_owner_status(struct arca_owner *o);
