@@ -4,10 +4,10 @@
  * no anchors, aliases, tags or duplicate keys); every unknown key is an error with its position.
  *
  *   version: 1                      # required
- *   audit:                          # stored; not acted on yet
+ *   audit:                          # checkpoint-every applied at start
  *     checkpoint-every: 128         # 1..1000000
  *     export-checkpoints: true
- *   collateral:                     # stored; not acted on yet (arcad's flags decide today)
+ *   collateral:                     # applied at start (replaces --pcs-url / --kds-url)
  *     pcs-url: https://...
  *     kds-url: https://...
  *   backups:                        # another machine's arcad, by its CAS key (recorded;
@@ -15,7 +15,7 @@
  *   backup-rule: same-measurement   # or same-signer: who may be registered as a backup
  *   upgrades:                       # new arcad versions, by measurement (get successor slots)
  *     - measurement: HEX64
- *   witnesses:                      # stored for the witness engineer's module (issue 11 part 3)
+ *   witnesses:                      # a kind missing from --witness is warned about at start
  *     - tpm | tpm:/dev/... | arcad://HOST:PORT
  *   board:                          # owners: N signatures per change (owner/board.h)
  *     require-at-least: N
