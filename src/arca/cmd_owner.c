@@ -12,6 +12,7 @@
 
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "crypto/crypto.h"
 #include "govern/approval.h"
 #include "owner/board.h"
@@ -39,24 +40,62 @@ static int owner_call(struct arca_cli *cli, const char *addr, const uint8_t *pin
     return rc;
 }
 
-/* --sign-with KEY (repeatable): the owner board's private keys that sign an operation. */
+/* Board signing of an owner change: --sign-with KEY (a board member's private key PEM), or
+ * offline --message-out FILE (write the owner-op message and stop) and --approval PUB SIG (a
+ * signature an external signer made over that message: SPKI PEM file, raw signature file). */
 #define MAX_SIGNERS 16
 struct signers {
     const char *keys[MAX_SIGNERS];
     size_t n;
+    const char *pubs[MAX_SIGNERS], *sigs[MAX_SIGNERS];
+    size_t m;
+    const char *msg_out;
 };
+#define MESSAGE_WRITTEN 1 /* board_sign wrote the message (--message-out): stop, exit 0 */
 
-/* Takes --sign-with KEY at argv[*i]: true if it was one (ex set on a usage error). */
+/* Takes a signing flag at argv[*i]: true if it was one (*ex set on a usage error). */
 static bool take_signer(struct signers *sg, int argc, char **argv, int *i, int *ex)
 {
-    if (strcmp(argv[*i], "--sign-with") != 0)
+    const char *a = argv[*i];
+    int need = strcmp(a, "--approval") == 0                                       ? 2
+               : strcmp(a, "--sign-with") == 0 || strcmp(a, "--message-out") == 0 ? 1
+                                                                                  : 0;
+    if (need == 0)
         return false;
-    if (*i + 1 >= argc || sg->n >= MAX_SIGNERS)
-        *ex = cli_fail(ARCA_EXIT_USAGE, "cas %s: --sign-with needs a key file (at most %d)",
-                       argv[0], MAX_SIGNERS);
-    else
-        sg->keys[sg->n++] = argv[++*i];
+    if (*i + need >= argc || sg->n >= MAX_SIGNERS || sg->m >= MAX_SIGNERS) {
+        *ex = cli_fail(ARCA_EXIT_USAGE, "cas %s: %s needs %s (at most %d)", argv[0], a,
+                       need == 2 ? "PUB.pem SIG" : "a file", MAX_SIGNERS);
+    } else if (a[2] == 's') {
+        sg->keys[sg->n++] = argv[*i + 1];
+    } else if (a[2] == 'm') {
+        sg->msg_out = argv[*i + 1];
+    } else {
+        sg->pubs[sg->m] = argv[*i + 1];
+        sg->sigs[sg->m++] = argv[*i + 2];
+    }
+    *i += need;
     return true;
+}
+
+/* An external signer's approval (PEM public key file, raw signature file) into list. */
+static int approval_of(const char *pub_file, const char *sig_file, json_t *list)
+{
+    struct arca_buf pub, sig, b64;
+    arca_buf_init(&pub, 64 * 1024);
+    arca_buf_init(&sig, 4096);
+    arca_buf_init(&b64, 0);
+    int rc = cli_file_read(pub_file, &pub);
+    if (rc == 0)
+        rc = cli_file_read(sig_file, &sig);
+    if (rc == 0)
+        rc = arca_base64_encode(&b64, sig.data, sig.len);
+    if (rc == 0 && json_array_append_new(list, json_pack("{s:s, s:s}", "key", arca_buf_cstr(&pub),
+                                                         "sig", arca_buf_cstr(&b64))) != 0)
+        rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
+    arca_buf_free(&pub);
+    arca_buf_free(&sig);
+    arca_buf_free(&b64);
+    return rc < 0 ? arca_err_wrap(rc, "--approval %s %s", pub_file, sig_file) : 0;
 }
 
 /* One approval of msg by the private key in file into list. */
@@ -93,7 +132,7 @@ static int sign_one(const char *file, const uint8_t msg[32], json_t *list)
 static int board_sign(struct arca_cli *cli, const struct signers *sg, const char *op,
                       const void *args, size_t len, json_t **body)
 {
-    if (sg->n == 0)
+    if (sg->n == 0 && sg->m == 0 && sg->msg_out == NULL)
         return 0;
     json_t *st = NULL, *list = json_array();
     uint8_t cas[32], msg[32];
@@ -111,8 +150,16 @@ static int board_sign(struct arca_cli *cli, const struct signers *sg, const char
         rc = arca_err_set(ARCA_ERR_FORMAT, "the CAS does not say its owner-op counter");
     if (rc == 0)
         rc = arca_owner_op_message(cas, op, args, len, (uint64_t)json_integer_value(ctr), msg);
+    if (rc == 0 && sg->msg_out != NULL) {
+        rc = arca_file_write(sg->msg_out, msg, sizeof(msg), 0644, 0);
+        json_decref(list);
+        json_decref(st);
+        return rc < 0 ? arca_err_wrap(rc, "--message-out %s", sg->msg_out) : MESSAGE_WRITTEN;
+    }
     for (size_t i = 0; rc == 0 && i < sg->n; i++)
         rc = sign_one(sg->keys[i], msg, list);
+    for (size_t i = 0; rc == 0 && i < sg->m; i++)
+        rc = approval_of(sg->pubs[i], sg->sigs[i], list);
     if (rc == 0 && *body == NULL && (*body = json_object()) == NULL)
         rc = arca_err_set(ARCA_ERR_ALLOC, "out of memory");
     if (rc == 0 && json_object_set(*body, "approvals", list) != 0)
@@ -286,6 +333,11 @@ static int cas_register(struct arca_cli *cli, int argc, char **argv, bool backup
     } else if (rc == 0) {
         rc = board_sign(cli, &sg, backup ? "revoke-backup" : "register-upgrade", v, 32, &body);
     }
+    if (rc == MESSAGE_WRITTEN) {
+        json_decref(body);
+        printf("owner-op message written to %s\n", sg.msg_out);
+        return ARCA_EXIT_OK;
+    }
     if (rc == 0)
         rc = owner_call(cli, NULL, NULL, "POST", path, body, &ans);
     json_decref(body);
@@ -343,6 +395,11 @@ int cas_owner(struct arca_cli *cli, int argc, char **argv)
         rc = board_sign(cli, &sg, "config", yaml.data, yaml.len, &body);
         arca_buf_free(&yaml);
     }
+    if (rc == MESSAGE_WRITTEN) {
+        json_decref(body);
+        printf("owner-op message written to %s\n", sg.msg_out);
+        return ARCA_EXIT_OK;
+    }
     if (rc == 0)
         rc = owner_call(cli, NULL, NULL, file != NULL ? "PUT" : "GET", "/v1/owner/config", body,
                         &ans);
@@ -374,6 +431,11 @@ static int owner_simple(struct arca_cli *cli, int argc, char **argv, const char 
     json_t *ans = NULL, *body = NULL;
     /* the operation name is the command's (rotate-key, snapshot) */
     int rc = strcmp(method, "POST") == 0 ? board_sign(cli, &sg, argv[0], NULL, 0, &body) : 0;
+    if (rc == MESSAGE_WRITTEN) {
+        json_decref(body);
+        printf("owner-op message written to %s\n", sg.msg_out);
+        return ARCA_EXIT_OK;
+    }
     if (rc == 0)
         rc = owner_call(cli, NULL, NULL, method, path, body, &ans);
     json_decref(body);

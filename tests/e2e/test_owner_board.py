@@ -97,5 +97,23 @@ def test_board_two_of_three(arcad_factory, tmp_path):
     p = run_cli(bob, "cas", "snapshot", "--sign-with", alice.key, "--sign-with", carol.key,
                 cas=a.addr)
     assert p.returncode == 0 and re.search(r"snapshot written", p.stdout), p.stderr
+    # offline: the CLI writes the message, external signers sign it, the CLI sends their approvals
+    m = os.path.join(str(tmp_path), "op.bin")
+    p = run_cli(alice, "cas", "rotate-key", "--message-out", m, cas=a.addr)
+    assert p.returncode == 0 and "owner-op message written" in p.stdout, p.stderr
+    ctr = https_json(a, None, "GET", "/v1/owner")[1]["op_counter"]
+    assert open(m, "rb").read() == op_message(a.cas_key, "rotate-key", b"", ctr)
+    args = []
+    for who in (alice, carol):
+        sig = os.path.join(str(tmp_path), who.key_hash[:8] + ".sig")
+        pub = os.path.join(str(tmp_path), who.key_hash[:8] + ".pub")
+        subprocess.run(["openssl", "dgst", "-sha256", "-sign", who.key, "-out", sig, m],
+                       check=True)
+        subprocess.run(["openssl", "pkey", "-in", who.key, "-pubout", "-out", pub], check=True)
+        args += ["--approval", pub, sig]
+    p = run_cli(alice, "cas", "rotate-key", *args, cas=a.addr)
+    assert p.returncode == 0, p.stderr
+    p = run_cli(alice, "cas", "rotate-key", *args, cas=a.addr)  # the same approvals again
+    assert p.returncode == 1 and "replay" in p.stderr, p.stderr
     audit = a.audit()
     assert '"owner_refused"' in audit and '"owner_config_changed"' in audit
