@@ -33,7 +33,7 @@ static void cas_usage(FILE *f)
                "                          [--skip-if-provisioned] [--accept-simulation]\n"
                "                          [--measurement HEX]...\n"
                "       arca cas register-upgrade --measurement HEX\n"
-               "       arca cas register-backup --cas-key HEX\n"
+               "       arca cas register-backup --cas-key HEX [--revoke]\n"
                "       arca cas owner [--set-config FILE] [-o json]\n"
                "       arca cas rotate-key\n"
                "       arca cas audit-checkpoint [-o json]\n"

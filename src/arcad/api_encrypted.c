@@ -23,13 +23,12 @@
 #define SEK_BINDING "session-encryption-key:"
 _Static_assert(ARCA_LAUNCH_NONCE_LEN == 32, "nonce length of arcad_evidence_request");
 
-/* This arcad's session-encryption key (new; arca_key_free). */
-static int session_key(const struct arcad_ctx *ctx, struct arca_key **out)
+int arcad_session_key(const struct arca_key *cas, struct arca_key **out)
 {
     struct arca_buf der;
     arca_buf_init_secret(&der, 0);
     uint8_t raw[32];
-    int rc = arca_key_private_der(ctx->id.key, &der);
+    int rc = arca_key_private_der(cas, &der);
     if (rc == 0)
         rc = arca_hkdf(ARCA_SHA256, SEK_LABEL, strlen(SEK_LABEL), der.data, der.len, NULL, 0, raw,
                        sizeof(raw));
@@ -45,7 +44,7 @@ static int session_key_public(const struct arcad_ctx *ctx, uint8_t pub[32])
     struct arca_key *k = NULL;
     struct arca_buf b;
     arca_buf_init(&b, 64);
-    int rc = session_key(ctx, &k);
+    int rc = arcad_session_key(ctx->id.key, &k);
     if (rc == 0)
         rc = arca_key_public_raw(k, &b);
     if (rc == 0 && b.len == 32)
@@ -112,7 +111,7 @@ static void h_upload(struct arcad_request *req, void *arg)
     struct arca_key *k = NULL;
     struct arca_buf yaml;
     arca_buf_init_secret(&yaml, 0);
-    int rc = session_key(ctx, &k);
+    int rc = arcad_session_key(ctx->id.key, &k);
     if (rc == 0)
         rc = arca_box_open(k, p, n, &yaml);
     arca_key_free(k);

@@ -7,11 +7,23 @@
 
 #include <string.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "api/json.h"
 #include "arcad_internal.h"
+#include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/log.h"
+#include "evidence/claims.h"
+#include "evidence/sim.h"
+#include "owner/backup.h"
 #include "owner/owner.h"
+
+#define SEK_BINDING "session-encryption-key:"
 
 #define MAX_OWNER_BODY (ARCA_OWNER_CONFIG_MAX_BYTES + 4096)
 
@@ -19,6 +31,63 @@
 static const uint8_t *caller_of(struct arcad_request *req, uint8_t id[32])
 {
     return arcad_request_peer_key_id(req, id) ? id : NULL;
+}
+
+/* A request's authority: its client key and the board approvals of body j (may be NULL):
+ * "approvals": [{"key": "<signer SPKI PEM>", "sig": "<base64>"}] (owner/board.h). Holds a
+ * reference to j and the decoded signatures until auth_free. */
+struct auth {
+    struct arca_owner_auth a;
+    uint8_t id[32];
+    struct arca_approval_sig sigs[ARCA_OWNER_MAX_BOARD];
+    struct arca_buf raw[ARCA_OWNER_MAX_BOARD];
+    size_t n;
+    json_t *body; /* a reference: the keys' text lives in it */
+};
+
+static void auth_free(struct auth *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        arca_buf_free(&x->raw[i]);
+    x->n = 0;
+    json_decref(x->body);
+    x->body = NULL;
+}
+
+/* Fills x from req and j; false after answering 400. */
+static bool auth_of(struct arcad_request *req, const json_t *j, struct auth *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->a.caller = arcad_request_peer_key_id(req, x->id) ? x->id : NULL;
+    x->body = json_incref((json_t *)j);
+    json_t *list = json_object_get(j, "approvals");
+    if (list == NULL)
+        return true;
+    if (!json_is_array(list) || json_array_size(list) > ARCA_OWNER_MAX_BOARD) {
+        auth_free(x);
+        arcad_reply_error(req, 400, "owner request: 'approvals' must be a list of at most %d",
+                          ARCA_OWNER_MAX_BOARD);
+        return false;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        const char *sig = json_string_value(json_object_get(e, "sig"));
+        arca_buf_init(&x->raw[i], 1024);
+        x->n = i + 1;
+        if (key == NULL || sig == NULL || arca_base64_decode(&x->raw[i], sig, strlen(sig)) < 0) {
+            auth_free(x);
+            arcad_reply_error(
+                req, 400, "owner request: approvals[%zu] needs 'key' (PEM) and 'sig' (base64)", i);
+            return false;
+        }
+        x->sigs[i] = (struct arca_approval_sig){key, strlen(key), x->raw[i].data, x->raw[i].len};
+    }
+    x->a.sigs = x->sigs;
+    x->a.n_sigs = x->n;
+    return true;
 }
 
 /* The body as a JSON object, or NULL after answering 400/413. */
@@ -107,15 +176,22 @@ static void config_upload(struct arcad_request *req, bool with_token)
         arca_diag_init(&d);
         bool invalid = false;
         struct arca_owner *o = req->ctx->owner;
-        int rc =
-            with_token
-                ? arca_owner_provision(o, caller_of(req, id), req->peer_net, sizeof(req->peer_net),
-                                       token, tlen, yaml, clen, &d, &invalid)
-                : arca_owner_config_set(o, caller_of(req, id), yaml, clen, &d, &invalid);
+        struct auth x;
+        int rc = 0;
+        if (with_token)
+            rc = arca_owner_provision(o, caller_of(req, id), req->peer_net, sizeof(req->peer_net),
+                                      token, tlen, yaml, clen, &d, &invalid);
+        else if (!auth_of(req, j, &x))
+            goto done;
+        else
+            rc = arca_owner_config_set(o, &x.a, yaml, clen, &d, &invalid);
+        if (!with_token)
+            auth_free(&x);
         if (rc == 0)
             arcad_reply_json(req, with_token ? 201 : 200, arca_owner_status(o));
         else
             reply_config_error(req, rc, invalid, &d);
+    done:
         arca_diag_free(&d);
     }
     json_decref(j);
@@ -134,8 +210,9 @@ static void h_owner_get(struct arcad_request *req, void *arg)
     json_t *rec = NULL;
     if (!have_owner(req))
         return;
-    int rc = arg == NULL ? arca_owner_get(req->ctx->owner, caller_of(req, id), &rec)
-                         : arca_owner_checkpoint(req->ctx->owner, caller_of(req, id), &rec);
+    struct arca_owner_auth a = {.caller = caller_of(req, id)};
+    int rc = arg == NULL ? arca_owner_get(req->ctx->owner, &a, &rec)
+                         : arca_owner_checkpoint(req->ctx->owner, &a, &rec);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -148,12 +225,83 @@ static void h_config_put(struct arcad_request *req, void *arg)
     config_upload(req, false);
 }
 
-/* POST {"measurement": HEX64} or {"cas_key": HEX64}: registers a successor. */
+/* j's member name as exactly 32 bytes from hex (b64 false) or base64 into b; else a detail. */
+static int member(const json_t *j, const char *name, bool b64, struct arca_buf *b)
+{
+    const char *v = json_string_value(json_object_get(j, name));
+    int rc = v == NULL ? ARCA_ERR_FORMAT
+             : b64     ? arca_base64_decode(b, v, strlen(v))
+                       : arca_hex_decode(b, v, strlen(v));
+    if (rc == 0 && !b64 && b->len != 32)
+        rc = ARCA_ERR_FORMAT;
+    return rc < 0 ? arca_err_set(ARCA_ERR_FORMAT,
+                                 "register-backup: '%s' is missing or not %s (arca cas "
+                                 "register-backup fetches it from the attested backup arcad)",
+                                 name, b64 ? "base64" : "64 hex digits")
+                  : 0;
+}
+
+/*
+ * The backup arcad's answer to GET /v1/session_encryption_key?nonce=N, forwarded by the owner's
+ * CLI together with N: its evidence must bind its session-encryption key to its CAS key (like
+ * `arca cas show --session-encryption-key` checks). Simulated evidence only with
+ * --allow-simulation.
+ */
+static int backup_target(const struct arcad_ctx *ctx, const json_t *j, struct arca_backup_target *t)
+{
+    struct arca_buf k, enc, ev, spki, nonce;
+    arca_buf_init(&k, 64);
+    arca_buf_init(&enc, 64);
+    arca_buf_init(&ev, 64 * 1024);
+    arca_buf_init(&spki, 4096);
+    arca_buf_init(&nonce, 64);
+    struct arca_claims c;
+    memset(&c, 0, sizeof(c));
+    uint8_t rd[64], kid[32];
+    char label[sizeof(SEK_BINDING) + 64];
+    const char *type = json_string_value(json_object_get(j, "evidence_type"));
+    int rc;
+    ARCA_GUARD(rc, member(j, "cas_key", false, &k), out);
+    ARCA_GUARD(rc, member(j, "session_encryption_key", false, &enc), out);
+    ARCA_GUARD(rc, member(j, "nonce", false, &nonce), out);
+    ARCA_GUARD(rc, member(j, "evidence", true, &ev), out);
+    ARCA_GUARD(rc, member(j, "spki", true, &spki), out);
+    ARCA_GUARD_ENSURE(rc, type != NULL && strcmp(type, "sim") == 0, out, ARCA_ERR_UNSUPPORTED,
+                      "register-backup: evidence type '%s' is not supported yet",
+                      type != NULL ? type : "(none)");
+    ARCA_GUARD_ENSURE(rc, ctx->cfg.allow_simulation, out, ARCA_ERR_INSECURE,
+                      "register-backup: the backup arcad offers only INSECURE simulated "
+                      "evidence and this arcad runs without --allow-simulation");
+    ARCA_GUARD(rc, arca_sim_evidence_verify(ev.data, ev.len, &c), out);
+    snprintf(label, sizeof(label), "%s%s", SEK_BINDING,
+             json_string_value(json_object_get(j, "session_encryption_key")));
+    ARCA_GUARD(rc, arca_launch_binding(spki.data, spki.len, nonce.data, label, rd), out);
+    ARCA_GUARD_ENSURE(rc, arca_memeq(rd, c.report_data, 64), out, ARCA_ERR_POLICY,
+                      "register-backup: the evidence does not bind the session-encryption key "
+                      "to the backup's CAS key and nonce");
+    ARCA_GUARD(rc, arca_sha256(spki.data, spki.len, kid), out);
+    ARCA_GUARD_ENSURE(rc, arca_memeq(kid, k.data, 32), out, ARCA_ERR_POLICY,
+                      "register-backup: the evidence is of another arcad than --cas-key");
+    memcpy(t->cas_key, k.data, 32);
+    memcpy(t->enc_key, enc.data, 32);
+    memcpy(t->measurement, c.mrenclave, 32);
+out:
+    arca_buf_free(&k);
+    arca_buf_free(&enc);
+    arca_buf_free(&ev);
+    arca_buf_free(&spki);
+    arca_buf_free(&nonce);
+    return rc;
+}
+
+/* POST {"measurement": HEX64}: registers an upgrade; POST the backup's attested key (above):
+ * registers a backup. */
 static void h_register(struct arcad_request *req, void *arg)
 {
     bool upgrade = arg != NULL;
     const char *name = upgrade ? "measurement" : "cas_key";
-    uint8_t id[32], v[32];
+    uint8_t v[32];
+    struct auth x;
     json_t *j;
     if (!have_owner(req) || (j = body_of(req)) == NULL)
         return;
@@ -161,9 +309,16 @@ static void h_register(struct arcad_request *req, void *arg)
     const char *hex = field(req, j, name, &len);
     if (hex != NULL && arca_hex_decode_fixed(v, 32, hex, len) < 0) {
         arcad_reply_error(req, 400, "owner request: '%s' must be 64 hex digits", name);
-    } else if (hex != NULL) {
-        int rc = upgrade ? arca_owner_register_upgrade(req->ctx->owner, caller_of(req, id), v)
-                         : arca_owner_register_backup(req->ctx->owner, caller_of(req, id), v);
+    } else if (hex != NULL && auth_of(req, j, &x)) {
+        struct arca_backup_target t;
+        /* The owner first: a stranger learns nothing about what a backup request needs. */
+        int rc = upgrade ? arca_owner_register_upgrade(req->ctx->owner, &x.a, v)
+                         : arca_owner_check(req->ctx->owner, &x.a, "register-backup");
+        if (rc == 0 && !upgrade)
+            rc = backup_target(req->ctx, j, &t);
+        if (rc == 0 && !upgrade)
+            rc = arca_owner_register_backup(req->ctx->owner, &x.a, &t);
+        auth_free(&x);
         if (rc < 0)
             arcad_reply_err(req, rc);
         else
@@ -172,14 +327,54 @@ static void h_register(struct arcad_request *req, void *arg)
     json_decref(j);
 }
 
+/* POST {"cas_key": HEX64}: revokes a backup. */
+static void h_revoke(struct arcad_request *req, void *arg)
+{
+    (void)arg;
+    uint8_t v[32];
+    struct auth x;
+    json_t *j;
+    if (!have_owner(req) || (j = body_of(req)) == NULL)
+        return;
+    size_t len = 0;
+    const char *hex = field(req, j, "cas_key", &len);
+    if (hex != NULL && arca_hex_decode_fixed(v, 32, hex, len) < 0) {
+        arcad_reply_error(req, 400, "owner request: 'cas_key' must be 64 hex digits");
+    } else if (hex != NULL && auth_of(req, j, &x)) {
+        int rc = arca_owner_revoke_backup(req->ctx->owner, &x.a, v);
+        auth_free(&x);
+        if (rc < 0)
+            arcad_reply_err(req, rc);
+        else
+            arcad_reply_json(req, 200,
+                             json_pack("{s:s, s:s}", "cas_key", hex, "status", "revoked"));
+    }
+    json_decref(j);
+}
+
+/* The optional body of a request without arguments (board approvals): false after answering. */
+static bool optional_auth(struct arcad_request *req, struct auth *x)
+{
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    arcad_request_body(req, &p, &n);
+    json_t *j = NULL;
+    if (n > 0 && (j = body_of(req)) == NULL)
+        return false;
+    bool ok = auth_of(req, j, x);
+    json_decref(j);
+    return ok;
+}
+
 static void h_rotate_key(struct arcad_request *req, void *arg)
 {
     (void)arg;
-    uint8_t id[32];
     uint64_t n = 0;
-    if (!have_owner(req))
+    struct auth x;
+    if (!have_owner(req) || !optional_auth(req, &x))
         return;
-    int rc = arca_owner_rotate_key(req->ctx->owner, caller_of(req, id), &n);
+    int rc = arca_owner_rotate_key(req->ctx->owner, &x.a, &n);
+    auth_free(&x);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -189,15 +384,107 @@ static void h_rotate_key(struct arcad_request *req, void *arg)
 static void h_snapshot(struct arcad_request *req, void *arg)
 {
     (void)arg;
-    uint8_t id[32];
     char path[4200];
-    if (!have_owner(req))
+    struct auth x;
+    if (!have_owner(req) || !optional_auth(req, &x))
         return;
-    int rc = arca_owner_snapshot(req->ctx->owner, caller_of(req, id), path, sizeof(path));
+    int rc = arca_owner_snapshot(req->ctx->owner, &x.a, path, sizeof(path));
+    auth_free(&x);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
         arcad_reply_json(req, 200, json_pack("{s:s}", "path", path));
+}
+
+int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_sealer *own,
+                             struct arca_seal_keys *keys, bool *adopted)
+{
+    ARCA_ENSURE(data_dir != NULL && own != NULL && keys != NULL && adopted != NULL,
+                ARCA_ERR_INVALID_ARG, "backup: missing argument");
+    *adopted = false;
+    char machine[4200], probe[4300];
+    int w = snprintf(machine, sizeof(machine), "%s/" ARCA_BACKUP_MACHINE_DIR, data_dir);
+    ARCA_ENSURE(w > 0 && (size_t)w < sizeof(machine), ARCA_ERR_TOO_LARGE, "backup: path too long");
+    snprintf(probe, sizeof(probe), "%s/identity/key.sealed", machine);
+    if (access(probe, F_OK) != 0)
+        return 0;
+    struct arcad_identity me;
+    struct arca_key *enc = NULL;
+    int rc = arcad_identity_load_or_create(machine, own, &me, NULL);
+    if (rc < 0)
+        return arca_err_wrap(rc, "backup: this machine's identity in %s", machine);
+    rc = arcad_session_key(me.key, &enc);
+    if (rc == 0)
+        rc = arca_backup_slot_read(data_dir, me.key_id, enc, keys);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        rc = arca_err_set(ARCA_ERR_DENIED,
+                          "this snapshot is of another arcad, and this machine (CAS key %s) is "
+                          "not its registered backup: the owner attests this machine's arcad, "
+                          "runs `arca cas register-backup --cas-key %s` on the running arcad and "
+                          "takes a new snapshot to restore; nothing was changed",
+                          me.key_hex, me.key_hex);
+    if (rc == 0) {
+        *adopted = true;
+        arca_info("arcad",
+                  "opening a snapshot of another arcad through the backup slot of this "
+                  "machine's CAS key %s",
+                  me.key_hex);
+    }
+    arca_key_free(enc);
+    arcad_identity_free(&me);
+    return rc;
+}
+
+/* Does any of specs[0..n) start with prefix? */
+static bool has_kind(const char *const *specs, size_t n, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(specs[i], prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
+int arcad_owner_settings(struct arcad_ctx *ctx, const struct arca_owner_config *oc,
+                         const char *const *witness_specs, size_t n_witness,
+                         unsigned *checkpoint_every)
+{
+    ARCA_ENSURE(ctx != NULL && oc != NULL && checkpoint_every != NULL, ARCA_ERR_INVALID_ARG,
+                "owner settings: missing argument");
+    if (oc->audit_checkpoint_every > 0 && *checkpoint_every > 1) {
+        *checkpoint_every = (unsigned)oc->audit_checkpoint_every;
+        arca_info("arcad", "owner configuration: audit checkpoint every %u lines",
+                  *checkpoint_every);
+    }
+    if (oc->pcs_url[0] != '\0' || oc->kds_url[0] != '\0') {
+        char cdir[4200];
+        snprintf(cdir, sizeof(cdir), "%s/collateral-cache", ctx->cfg.data_dir);
+        if (mkdir(cdir, 0700) != 0 && errno != EEXIST)
+            return arca_err_set(ARCA_ERR_IO, "%s: %s", cdir, strerror(errno));
+    }
+    /* The owner decides where collateral comes from; the operator's flags are the fallback. */
+    if (oc->pcs_url[0] != '\0') {
+        ctx->cfg.pcs_url = oc->pcs_url;
+        arca_info("arcad", "owner configuration: collateral from %s (pcs-url)", oc->pcs_url);
+    }
+    if (oc->kds_url[0] != '\0') {
+        ctx->cfg.kds_url = oc->kds_url;
+        arca_info("arcad", "owner configuration: collateral from %s (kds-url)", oc->kds_url);
+    }
+    /* Witness kinds the owner requires but the operator did not configure (--witness). */
+    static const char *const kinds[][2] = {{"tpm", "tpm"}, {"arcad://", "arcad://HOST:PORT"}};
+    for (size_t k = 0; k < 2; k++) {
+        bool wanted = false;
+        for (size_t i = 0; i < oc->n_witnesses && !wanted; i++)
+            wanted = strncmp(oc->witnesses[i], kinds[k][0], strlen(kinds[k][0])) == 0;
+        /* Reported, not enforced: refusing writes needs a write gate in the API. */
+        if (wanted && !has_kind(witness_specs, n_witness, kinds[k][0]))
+            arca_warn("arcad",
+                      "the owner configuration requires a %s witness, but arcad runs without "
+                      "one: the operator should start it with --witness %s (as the owner's "
+                      "configuration lists it)",
+                      kinds[k][0][0] == 't' ? "TPM" : "peer arcad", kinds[k][1]);
+    }
+    return 0;
 }
 
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
@@ -221,6 +508,8 @@ int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               h_register, &second));
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/backups", ARCAD_ROUTE_EXACT, "owner_register",
                               h_register, NULL));
+    ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/backups/revoke", ARCAD_ROUTE_EXACT,
+                              "owner_register", h_revoke, NULL));
     /* Rewrites every record: on the job pool, not on an event loop. */
     ARCA_TRY(arcad_router_add(r, "POST", "/v1/owner/rotate-key",
                               ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD, "owner_rotate_key",

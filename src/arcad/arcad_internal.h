@@ -121,6 +121,8 @@ void arcad_session_upload(struct arcad_request *req, const uint8_t *yaml, size_t
 /* The query's nonce of an evidence request (GET /v1/attest, /v1/session_encryption_key) into
  * nonce, with an evidence provider to answer it; false once it answered 400 / 503. */
 bool arcad_evidence_request(struct arcad_request *req, uint8_t nonce[32]);
+/* The session-encryption key of the CAS key cas (new; arca_key_free; api_encrypted.c). */
+int arcad_session_key(const struct arca_key *cas, struct arca_key **out);
 /* Registers GET /v1/session_encryption_key and PUT /v1/encrypted_sessions (api_encrypted.c). */
 int arcad_encrypted_register(struct arcad_router *r, struct arcad_ctx *ctx);
 

@@ -160,12 +160,13 @@ static int refuse_foreign_seal(const char *data_dir, const uint8_t m[32])
 {
     char hex[65];
     arca_hex_fmt(hex, m, 32);
-    return arca_err_set(ARCA_ERR_TAMPERED,
-                        "data dir %s was sealed by another arcad build or platform (this arcad's "
-                        "measurement is %s). If this arcad is an upgrade, let the owner register "
-                        "it on the running previous version (arca cas register-upgrade "
-                        "--measurement %s), then start this one again",
-                        data_dir, hex, hex);
+    return arca_err_set(
+        ARCA_ERR_TAMPERED,
+        "data dir %s was sealed by another arcad build or platform (this arcad's "
+        "measurement is %s). If this arcad is an upgrade, let the owner register "
+        "it on the running previous version (arca cas register-upgrade "
+        "--measurement %s), then start this one again (another machine: restore as a backup)",
+        data_dir, hex, hex);
 }
 
 /* A refusal by the witnesses goes to the audit log too, without the store (it must not move:
@@ -821,6 +822,11 @@ int main(int argc, char **argv)
     sealer_ctx.p = ctx.sim;
     sealer_ctx.measurement = ctx.measurement;
     ARCA_GUARD(rc, adopt_slot(cfg->data_dir, &sealer_ctx), fail);
+    if (!sealer_ctx.inherited && !o.gramine_sealer)
+        ARCA_GUARD(rc,
+                   arcad_owner_adopt_backup(cfg->data_dir, &sealer, &sealer_ctx.keys,
+                                            &sealer_ctx.inherited),
+                   fail);
     rc = arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created);
     if (rc == ARCA_ERR_TAMPERED && !sealer_ctx.inherited)
         rc = refuse_foreign_seal(cfg->data_dir, ctx.measurement);
@@ -851,10 +857,14 @@ int main(int argc, char **argv)
 
     /* With witnesses every audit line is checkpointed, i.e. is a witnessed commit: a cut tail
      * is then refused like a rolled-back state (docs/state-protection.md). */
-    struct arca_audit_options aopt = {.path = logpath,
-                                      .key = ctx.id.key,
-                                      .store = ctx.store,
-                                      .checkpoint_every = witness != NULL ? 1 : 128};
+    unsigned cp_every = witness != NULL ? 1 : 128;
+    struct arca_owner_config owner_cfg; /* ctx.cfg may point into it: lives until the end */
+    if (arca_owner_stored_config(ctx.store, &owner_cfg) == 0)
+        ARCA_GUARD(rc,
+                   arcad_owner_settings(&ctx, &owner_cfg, o.witness_specs, o.n_witness, &cp_every),
+                   fail);
+    struct arca_audit_options aopt = {
+        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = cp_every};
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
     char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
     struct arca_owner_opts oopt = {.store = ctx.store,
@@ -862,7 +872,9 @@ int main(int argc, char **argv)
                                    .data_dir = cfg->data_dir,
                                    .sealer = &sealer,
                                    .slot_key = sim_slot_key,
-                                   .slot_key_ctx = &sealer_ctx};
+                                   .slot_key_ctx = &sealer_ctx,
+                                   .measurement = ctx.measurement,
+                                   .cas_key = ctx.id.key_id};
     ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
     if (witness != NULL)
         ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, o.witness_interval),

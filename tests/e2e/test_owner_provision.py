@@ -55,7 +55,8 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "owner: " + owner.key_hash in p.stdout
     st, j = https_json(a, None, "GET", "/v1/owner")
-    assert j == {"provisioned": True, "owner": owner.key_hash}
+    assert j == {"provisioned": True, "owner": owner.key_hash, "op_counter": 0,
+                 "cas_key": a.cas_key}
 
     # single use: the same token again, by anyone
     p = provision(stranger, a, token, cfg)
@@ -72,10 +73,17 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     rec = json.loads(p.stdout)
     assert rec["owner"] == owner.key_hash and rec["config"] == CONFIG
     for args in (("owner",), ("register-upgrade", "--measurement", "ab" * 32),
-                 ("register-backup", "--cas-key", "cd" * 32)):
+                 ("register-backup", "--cas-key", "cd" * 32, "--revoke")):
         p = run_cli(stranger, "cas", *args, cas=a.addr)
         assert p.returncode == 1 and "only the owner" in p.stderr, (args, p.stderr)
+    st, j = https_json(a, stranger, "POST", "/v1/owner/backups", json.dumps({"cas_key": "cd" * 32}))
+    assert st == 403 and "only the owner" in j["msg"][0]
+    # a backup must be an attested arcad (its key is wrapped to; test_owner_backup.py)
     p = run_cli(owner, "cas", "register-backup", "--cas-key", "cd" * 32, cas=a.addr)
+    assert p.returncode != 0 and "arca cas attest" in p.stderr, p.stderr
+    st, j = https_json(a, owner, "POST", "/v1/owner/backups", json.dumps({"cas_key": "cd" * 32}))
+    assert st == 400 and "session_encryption_key" in j["msg"][0]
+    p = run_cli(owner, "cas", "register-backup", "--cas-key", "cd" * 32, "--revoke", cas=a.addr)
     assert p.returncode == 0, p.stderr
 
     # the owner configuration is strict; a bad one changes nothing
@@ -83,7 +91,7 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     p = run_cli(owner, "cas", "owner", "--set-config", bad, cas=a.addr)
     assert p.returncode == 1 and "owner-config:3:3" in p.stderr and "checkpoint-evry" in p.stderr
     rec = json.loads(run_cli(owner, "-o", "json", "cas", "owner", cas=a.addr).stdout)
-    assert rec["config"] == CONFIG and rec["backups"] == ["cd" * 32]
+    assert rec["config"] == CONFIG and rec["backups"] == []
 
     # the owner is no reader of sessions: ownership grants nothing there
     st, _ = https_json(a, owner, "GET", "/v1/sessions/nosuch")
@@ -93,7 +101,8 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     a.restart()
     assert len(re.findall(r"provisioning token", a.logs())) == 1
     st, j = https_json(a, None, "GET", "/v1/owner")
-    assert j == {"provisioned": True, "owner": owner.key_hash}
+    assert j == {"provisioned": True, "owner": owner.key_hash, "op_counter": 0,
+                 "cas_key": a.cas_key}
 
     # the owner (only) fetches the audit checkpoint the clean stop wrote; it verifies the log
     run_cli(owner, "cas", "attest", a.addr, "--accept-simulation", check=True)
@@ -109,7 +118,7 @@ def test_provision_end_to_end(arcad_factory, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
 
     audit = a.audit()
-    for event in ("owner_provisioned", "owner_refused", "owner_backup_registered"):
+    for event in ("owner_provisioned", "owner_refused", "owner_backup_revoked"):
         assert '"%s"' % event in audit, event
     assert token not in audit and token not in a.logs().replace(token, "", 1)
 

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (rc == 0 &&
         (c.n_upgrades > ARCA_OWNER_MAX_SUCCESSORS || c.n_backups > ARCA_OWNER_MAX_SUCCESSORS ||
-         c.n_witnesses > ARCA_OWNER_MAX_WITNESSES || c.board_require != 0))
+         c.n_witnesses > ARCA_OWNER_MAX_WITNESSES || c.board_require > c.n_board ||
+         c.n_board > ARCA_OWNER_MAX_BOARD || (c.n_board > 0) != (c.board_require > 0)))
         abort();
     struct arca_buf out;
     arca_buf_init(&out, 0);

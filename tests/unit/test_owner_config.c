@@ -101,10 +101,6 @@ static void test_refused(void **state)
     refused("version: 1\nwitnesses:\n  - tpmx\n", ARCA_ERR_FORMAT, 3, 5, "arcad://");
     refused("version: 1\nwitnesses: [http://x]\n", ARCA_ERR_FORMAT, 2, 13, "arcad://");
     refused("version: 1\nversion: 1\n", ARCA_ERR_FORMAT, 2, 1, "duplicate");
-    refused("version: 1\nboard:\n  require-at-least: 1\n  owners: ["
-            "11111111111111111111111111111111"
-            "11111111111111111111111111111111]\n",
-            ARCA_ERR_UNSUPPORTED, 3, 3, "not supported yet");
     refused("version: 1\nboard:\n  require-at-least: 2\n  owners: ["
             "11111111111111111111111111111111"
             "11111111111111111111111111111111]\n",

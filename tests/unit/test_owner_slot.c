@@ -19,6 +19,9 @@
 #include "owner/slot.h"
 #include "store_test_util.h"
 
+/* A request by the client key k, without board signatures. */
+#define AUTH(k) (&(struct arca_owner_auth){.caller = (k)})
+
 /* A stand-in platform: K_M = HMAC(platform secret, M). */
 static int slot_key(void *ctx, const uint8_t m[32], uint8_t key[32])
 {
@@ -100,7 +103,7 @@ static void test_owner_lifecycle(void **state)
     struct arca_diag d;
     arca_diag_init(&d);
     bool invalid = false;
-    assert_int_equal(arca_owner_check(o, caller, "x"), ARCA_ERR_CONFLICT);
+    assert_int_equal(arca_owner_check(o, AUTH(caller), "x"), ARCA_ERR_CONFLICT);
     char wrong[33];
     memcpy(wrong, token, 33);
     wrong[0] = wrong[0] == '0' ? '1' : '0';
@@ -120,10 +123,10 @@ static void test_owner_lifecycle(void **state)
     assert_int_equal(
         arca_owner_provision(o, stranger, "n2", 2, token, 32, yaml, strlen(yaml), &d, &invalid),
         ARCA_ERR_EXISTS);
-    assert_int_equal(arca_owner_check(o, caller, "x"), 0);
-    assert_int_equal(arca_owner_check(o, stranger, "x"), ARCA_ERR_DENIED);
-    assert_int_equal(arca_owner_register_upgrade(o, stranger, m), ARCA_ERR_DENIED);
-    assert_int_equal(arca_owner_register_upgrade(o, caller, m), 0);
+    assert_int_equal(arca_owner_check(o, AUTH(caller), "x"), 0);
+    assert_int_equal(arca_owner_check(o, AUTH(stranger), "x"), ARCA_ERR_DENIED);
+    assert_int_equal(arca_owner_register_upgrade(o, AUTH(stranger), m), ARCA_ERR_DENIED);
+    assert_int_equal(arca_owner_register_upgrade(o, AUTH(caller), m), 0);
 
     /* the slot hands over exactly this data directory's sealing keys */
     struct arca_seal_keys want, got;
@@ -137,14 +140,14 @@ static void test_owner_lifecycle(void **state)
     assert_int_equal(arca_owner_open(&opts, &o, token), 0);
     assert_string_equal(token, "");
     json_t *rec = NULL;
-    assert_int_equal(arca_owner_get(o, stranger, &rec), ARCA_ERR_DENIED);
-    assert_int_equal(arca_owner_get(o, caller, &rec), 0);
+    assert_int_equal(arca_owner_get(o, AUTH(stranger), &rec), ARCA_ERR_DENIED);
+    assert_int_equal(arca_owner_get(o, AUTH(caller), &rec), 0);
     assert_int_equal(json_array_size(json_object_get(rec, "upgrades")), 1);
     assert_string_equal(json_string_value(json_object_get(rec, "config")), yaml);
     json_decref(rec);
     uint64_t n = 0;
-    assert_int_equal(arca_owner_rotate_key(o, stranger, &n), ARCA_ERR_DENIED);
-    assert_int_equal(arca_owner_rotate_key(o, caller, &n), 0);
+    assert_int_equal(arca_owner_rotate_key(o, AUTH(stranger), &n), ARCA_ERR_DENIED);
+    assert_int_equal(arca_owner_rotate_key(o, AUTH(caller), &n), 0);
     assert_true(n >= 1);
     arca_diag_free(&d);
     arca_owner_free(o);

@@ -155,8 +155,8 @@ static bool get_hex_list(struct oc *p, const struct arca_ynode *n, const char *p
 
 static void parse_root(struct oc *p, const struct arca_ynode *root, struct arca_owner_config *c)
 {
-    static const char *const top[] = {"version",  "audit",     "collateral", "backups",
-                                      "upgrades", "witnesses", "board",      NULL};
+    static const char *const top[] = {"version",   "audit", "collateral",  "backups", "upgrades",
+                                      "witnesses", "board", "backup-rule", NULL};
     if (!want(p, root, ARCA_YNODE_MAP, NULL) || !only_keys(p, root, NULL, top))
         return;
     const struct arca_ynode *v = arca_ynode_get(root, "version");
@@ -198,6 +198,17 @@ static void parse_root(struct oc *p, const struct arca_ynode *root, struct arca_
         !get_hex_list(p, v, "backups", "cas-key", c->backups, ARCA_OWNER_MAX_SUCCESSORS,
                       &c->n_backups))
         return;
+    if ((v = arca_ynode_get(root, "backup-rule")) != NULL) {
+        if (!want(p, v, ARCA_YNODE_SCALAR, "backup-rule"))
+            return;
+        if (strcmp(v->text, "same-signer") == 0) {
+            c->backup_rule = ARCA_OWNER_BACKUP_SAME_SIGNER;
+        } else if (strcmp(v->text, "same-measurement") != 0) {
+            oc_fail(p, v, "backup-rule", ARCA_ERR_FORMAT,
+                    "expected same-measurement or same-signer");
+            return;
+        }
+    }
     if ((v = arca_ynode_get(root, "upgrades")) != NULL &&
         !get_hex_list(p, v, "upgrades", "measurement", c->upgrades, ARCA_OWNER_MAX_SUCCESSORS,
                       &c->n_upgrades))
@@ -240,12 +251,11 @@ static void parse_root(struct oc *p, const struct arca_ynode *root, struct arca_
                           &c->n_board) ||
             !get_uint(p, r, "board.require-at-least", 1, c->n_board > 0 ? c->n_board : 1, &n))
             return;
+        if (c->n_board == 0) {
+            oc_fail(p, o, "board.owners", ARCA_ERR_FORMAT, "needs at least one owner key");
+            return;
+        }
         c->board_require = (uint32_t)n;
-        /* Checked, then refused: a board needs signed owner approvals (governance), and
-         * accepting one without enforcing it would hand ownership to a single key silently. */
-        oc_fail(p, v, "board", ARCA_ERR_UNSUPPORTED,
-                "an owner board is not supported yet: provision without 'board' (the "
-                "provisioning client key becomes the single owner)");
     }
 }
 

@@ -4,19 +4,20 @@
  * no anchors, aliases, tags or duplicate keys); every unknown key is an error with its position.
  *
  *   version: 1                      # required
- *   audit:                          # stored; not acted on yet
+ *   audit:                          # checkpoint-every applied at start
  *     checkpoint-every: 128         # 1..1000000
  *     export-checkpoints: true
- *   collateral:                     # stored; not acted on yet (arcad's flags decide today)
+ *   collateral:                     # applied at start (replaces --pcs-url / --kds-url)
  *     pcs-url: https://...
  *     kds-url: https://...
- *   backups:                        # another machine's arcad, by its CAS key (stored)
- *     - cas-key: HEX64
+ *   backups:                        # another machine's arcad, by its CAS key (recorded;
+ *     - cas-key: HEX64              #   its slot needs arca cas register-backup)
+ *   backup-rule: same-measurement   # or same-signer: who may be registered as a backup
  *   upgrades:                       # new arcad versions, by measurement (get successor slots)
  *     - measurement: HEX64
- *   witnesses:                      # stored for the witness engineer's module (issue 11 part 3)
+ *   witnesses:                      # a kind missing from --witness is warned about at start
  *     - tpm | tpm:/dev/... | arcad://HOST:PORT
- *   board:                          # refused for now: needs signed approvals
+ *   board:                          # owners: N signatures per change (owner/board.h)
  *     require-at-least: N
  *     owners: [HEX64, ...]
  *
@@ -37,6 +38,12 @@
 #define ARCA_OWNER_MAX_BOARD 16
 #define ARCA_OWNER_URL_MAX 256
 
+/* Which arcads may be registered as backups (backup-rule). */
+enum arca_owner_backup_rule {
+    ARCA_OWNER_BACKUP_SAME_MEASUREMENT = 0, /* default: this arcad's measurement or an upgrade */
+    ARCA_OWNER_BACKUP_SAME_SIGNER,          /* SGX: same MRSIGNER, equal or newer ISVSVN */
+};
+
 struct arca_owner_config {
     bool has_audit;
     uint64_t audit_checkpoint_every; /* 0 = not given */
@@ -49,6 +56,7 @@ struct arca_owner_config {
     size_t n_upgrades;
     char witnesses[ARCA_OWNER_MAX_WITNESSES][ARCA_OWNER_URL_MAX];
     size_t n_witnesses;
+    enum arca_owner_backup_rule backup_rule;
     uint32_t board_require; /* 0 = no board: the provisioning client key is the owner */
     uint8_t board[ARCA_OWNER_MAX_BOARD][32];
     size_t n_board;
@@ -57,7 +65,7 @@ struct arca_owner_config {
 /*
  * Parses yaml[len] (file names it in diagnostics) into *out. 0, or a negative code with at
  * least one located error in diag (ARCA_ERR_TOO_LARGE above ARCA_OWNER_CONFIG_MAX_BYTES,
- * ARCA_ERR_UNSUPPORTED for a board, else ARCA_ERR_FORMAT); *out is zeroed on failure.
+ * else ARCA_ERR_FORMAT); *out is zeroed on failure.
  */
 int arca_owner_config_parse(const char *yaml, size_t len, const char *file,
                             struct arca_owner_config *out, struct arca_diag *diag);

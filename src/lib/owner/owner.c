@@ -11,6 +11,8 @@
 #include "base/time.h"
 #include "crypto/crypto.h"
 #include "limits/limits.h"
+#include "owner/backup.h"
+#include "owner/board.h"
 #include "owner/snapshot.h"
 
 #define RECORD_MAX (256 * 1024)
@@ -22,6 +24,9 @@ struct arca_owner {
     uint8_t owner[32];
     uint8_t token_hash[32]; /* SHA-256 of the token's hex text; zero once provisioned */
     struct arca_throttle *guesses;
+    struct arca_owner_config cfg;     /* the stored configuration, parsed (board) */
+    struct arca_owner_config pending; /* a configuration change's, until it is stored */
+    bool has_pending;
 };
 
 static void audit(struct arca_owner *o, const char *event, json_t *fields)
@@ -51,6 +56,20 @@ static int record_save(struct arca_owner *o, json_t *rec)
     return rc < 0 ? arca_err_wrap(rc, "owner: saving the owner record") : 0;
 }
 
+/* The configuration stored in record rec, parsed into *cfg. */
+static int record_config(const json_t *rec, struct arca_owner_config *cfg)
+{
+    const char *yaml = json_string_value(json_object_get(rec, "config"));
+    struct arca_diag d;
+    arca_diag_init(&d);
+    int rc = arca_owner_config_parse(yaml != NULL ? yaml : "", yaml != NULL ? strlen(yaml) : 0,
+                                     "owner-config", cfg, &d);
+    arca_diag_free(&d);
+    return rc < 0 ? arca_err_set(ARCA_ERR_TAMPERED, "owner: the stored owner configuration does "
+                                                    "not parse")
+                  : 0;
+}
+
 static int record_load(struct arca_owner *o)
 {
     struct arca_buf b;
@@ -70,7 +89,25 @@ static int record_load(struct arca_owner *o)
         json_decref(rec);
         return arca_err_set(ARCA_ERR_TAMPERED, "owner: the stored owner record does not decode");
     }
+    rc = record_config(rec, &o->cfg);
+    if (rc < 0) {
+        json_decref(rec);
+        return rc;
+    }
     o->rec = rec;
+    return 0;
+}
+
+int arca_owner_stored_config(struct arca_store *store, struct arca_owner_config *out)
+{
+    ARCA_ENSURE(store != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    memset(out, 0, sizeof(*out));
+    struct arca_owner o = {.opts.store = store};
+    ARCA_TRY(record_load(&o));
+    if (o.rec == NULL)
+        return ARCA_ERR_NOT_FOUND;
+    *out = o.cfg;
+    json_decref(o.rec);
     return 0;
 }
 
@@ -160,8 +197,28 @@ json_t *arca_owner_status(struct arca_owner *o)
 {
     pthread_mutex_lock(&o->mu);
     json_t *j = json_pack("{s:b}", "provisioned", o->rec != NULL);
-    if (j != NULL && o->rec != NULL)
+    if (j != NULL && o->rec != NULL) {
+        json_t *ctr = json_object_get(o->rec, "op_counter");
         json_object_set(j, "owner", json_object_get(o->rec, "owner"));
+        if (o->opts.cas_key != NULL) {
+            char hex[65];
+            arca_hex_fmt(hex, o->opts.cas_key, 32);
+            json_object_set_new(j, "cas_key", json_string(hex));
+        }
+        json_object_set_new(j, "op_counter",
+                            json_integer(json_is_integer(ctr) ? json_integer_value(ctr) : 0));
+        if (o->cfg.board_require > 0) {
+            json_t *keys = json_array();
+            for (size_t i = 0; keys != NULL && i < o->cfg.n_board; i++) {
+                char hex[65];
+                arca_hex_fmt(hex, o->cfg.board[i], 32);
+                json_array_append_new(keys, json_string(hex));
+            }
+            json_object_set_new(j, "board",
+                                json_pack("{s:I, s:o*}", "require_at_least",
+                                          (json_int_t)o->cfg.board_require, "owners", keys));
+        }
+    }
     pthread_mutex_unlock(&o->mu);
     return j;
 }
@@ -245,6 +302,7 @@ int arca_owner_provision(struct arca_owner *o, const uint8_t *caller, const void
     o->rec = rec;
     rec = NULL;
     memcpy(o->owner, caller, 32);
+    o->cfg = cfg;
     arca_wipe(o->token_hash, sizeof(o->token_hash));
 out:
     pthread_mutex_unlock(&o->mu);
@@ -258,9 +316,47 @@ out:
     return rc;
 }
 
-/* With o->mu held. */
-static int check_locked(struct arca_owner *o, const uint8_t *caller, const char *what)
+static bool on_board(const struct arca_owner_config *cfg, const uint8_t *id)
 {
+    for (size_t i = 0; id != NULL && i < cfg->n_board; i++)
+        if (arca_memeq(cfg->board[i], id, 32))
+            return true;
+    return false;
+}
+
+/* With a board, a change (op != NULL) needs the board's signatures over its operation message
+ * under the current owner-op counter, which it then consumes (stored before the operation runs:
+ * a failed operation still used up its signatures, never the other way round). o->mu held. */
+static int board_approve(struct arca_owner *o, const struct arca_owner_auth *auth, const char *what,
+                         const char *op, const void *args, size_t len)
+{
+    json_t *ctr = json_object_get(o->rec, "op_counter");
+    uint64_t n = json_is_integer(ctr) ? (uint64_t)json_integer_value(ctr) : 0;
+    uint8_t msg[32];
+    ARCA_ENSURE(o->opts.cas_key != NULL, ARCA_ERR_INVALID_ARG, "owner: no CAS key id");
+    ARCA_TRY(arca_owner_op_message(o->opts.cas_key, op, args, len, n, msg));
+    ARCA_TRY(arca_owner_board_check(&o->cfg, msg, auth->sigs, auth->n_sigs, what));
+    json_t *rec = json_deep_copy(o->rec);
+    int rc =
+        rec != NULL && json_object_set_new(rec, "op_counter", json_integer((json_int_t)n + 1)) == 0
+            ? record_save(o, rec)
+            : arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    if (rc == 0) {
+        json_decref(o->rec);
+        o->rec = rec;
+        rec = NULL;
+    }
+    json_decref(rec);
+    return rc;
+}
+
+/* Who may do what (o->mu held): the owner, or with a board a board member's client key, plus
+ * for a change (op != NULL) the board's signatures. Refusals are audited. */
+static int check_locked(struct arca_owner *o, const struct arca_owner_auth *auth, const char *what,
+                        const char *op, const void *args, size_t len)
+{
+    const uint8_t *caller = auth != NULL ? auth->caller : NULL;
+    bool board = o->rec != NULL && o->cfg.board_require > 0;
     int rc = 0;
     if (o->rec == NULL)
         rc = arca_err_set(ARCA_ERR_CONFLICT,
@@ -270,27 +366,42 @@ static int check_locked(struct arca_owner *o, const uint8_t *caller, const char 
     else if (caller == NULL)
         rc = arca_err_set(ARCA_ERR_UNAUTHENTICATED, "%s: needs the owner's client certificate",
                           what);
-    else if (!arca_memeq(caller, o->owner, 32))
+    else if (board && !on_board(&o->cfg, caller))
+        rc = arca_err_set(ARCA_ERR_DENIED,
+                          "%s: only the owner (a member of the owner board) may do this", what);
+    else if (!board && !arca_memeq(caller, o->owner, 32))
         rc = arca_err_set(ARCA_ERR_DENIED, "%s: only the owner of this arcad may do this", what);
+    else if (board && op != NULL)
+        rc = board_approve(o, auth, what, op, args, len);
     if (rc < 0)
         refused(o, caller, what, rc);
     return rc;
 }
 
-int arca_owner_check(struct arca_owner *o, const uint8_t *caller, const char *what)
+int arca_owner_check(struct arca_owner *o, const struct arca_owner_auth *auth, const char *what)
 {
     ARCA_ENSURE_REF(o);
     pthread_mutex_lock(&o->mu);
-    int rc = check_locked(o, caller, what);
+    int rc = check_locked(o, auth, what, NULL, NULL, 0);
     pthread_mutex_unlock(&o->mu);
     return rc;
 }
 
-int arca_owner_get(struct arca_owner *o, const uint8_t *caller, json_t **out)
+/* The check of a change op with argument bytes args[len] (board.h). */
+static int check_op(struct arca_owner *o, const struct arca_owner_auth *auth, const char *what,
+                    const char *op, const void *args, size_t len)
+{
+    pthread_mutex_lock(&o->mu);
+    int rc = check_locked(o, auth, what, op, args, len);
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+int arca_owner_get(struct arca_owner *o, const struct arca_owner_auth *auth, json_t **out)
 {
     ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
     pthread_mutex_lock(&o->mu);
-    int rc = check_locked(o, caller, "owner record");
+    int rc = check_locked(o, auth, "owner record", NULL, NULL, 0);
     if (rc == 0 && (*out = json_deep_copy(o->rec)) == NULL)
         rc = arca_err_set(ARCA_ERR_ALLOC, "owner: record");
     pthread_mutex_unlock(&o->mu);
@@ -299,13 +410,15 @@ int arca_owner_get(struct arca_owner *o, const uint8_t *caller, json_t **out)
 
 /* Runs change on a copy of the record and stores it; the record in memory changes only once the
  * store has it. */
-static int update(struct arca_owner *o, const uint8_t *caller, const char *what,
+static int update(struct arca_owner *o, const struct arca_owner_auth *auth, const char *what,
+                  const char *op, const void *args, size_t len,
                   int (*change)(struct arca_owner *o, json_t *rec, const void *arg),
                   const void *arg)
 {
     pthread_mutex_lock(&o->mu);
     json_t *rec = NULL;
-    int rc = check_locked(o, caller, what);
+    o->has_pending = false;
+    int rc = check_locked(o, auth, what, op, args, len);
     if (rc == 0 && (rec = json_deep_copy(o->rec)) == NULL)
         rc = arca_err_set(ARCA_ERR_ALLOC, "owner: record");
     if (rc == 0)
@@ -316,7 +429,10 @@ static int update(struct arca_owner *o, const uint8_t *caller, const char *what,
         json_decref(o->rec);
         o->rec = rec;
         rec = NULL;
+        if (o->has_pending)
+            o->cfg = o->pending;
     }
+    o->has_pending = false;
     pthread_mutex_unlock(&o->mu);
     json_decref(rec);
     return rc;
@@ -337,17 +453,19 @@ static int change_config(struct arca_owner *o, json_t *rec, const void *varg)
     ARCA_TRY(apply_successors(o, rec, &cfg));
     if (json_object_set_new(rec, "config", json_stringn(a->yaml, a->len)) != 0)
         return arca_err_set(ARCA_ERR_ALLOC, "owner: record");
+    o->pending = cfg; /* takes effect once stored (update) */
+    o->has_pending = true;
     return 0;
 }
 
-int arca_owner_config_set(struct arca_owner *o, const uint8_t *caller, const char *yaml,
-                          size_t yaml_len, struct arca_diag *diag, bool *invalid)
+int arca_owner_config_set(struct arca_owner *o, const struct arca_owner_auth *auth,
+                          const char *yaml, size_t yaml_len, struct arca_diag *diag, bool *invalid)
 {
     ARCA_ENSURE(o != NULL && diag != NULL && invalid != NULL, ARCA_ERR_INVALID_ARG,
                 "owner: missing argument");
     *invalid = false;
     struct config_arg a = {yaml, yaml_len, diag, invalid};
-    int rc = update(o, caller, "owner config", change_config, &a);
+    int rc = update(o, auth, "owner config", "config", yaml, yaml_len, change_config, &a);
     if (rc == 0)
         audit(o, ARCA_AUDIT_OWNER_CONFIG, json_pack("{s:I}", "bytes", (json_int_t)yaml_len));
     return rc;
@@ -359,19 +477,81 @@ static int change_upgrade(struct arca_owner *o, json_t *rec, const void *m)
     return list_add(rec, "upgrades", m);
 }
 
-static int change_backup(struct arca_owner *o, json_t *rec, const void *k)
+/* The owner configuration's backup rule for t (config.h "backup-rule"), with o->mu held. */
+static int backup_rule_check(struct arca_owner *o, const json_t *rec,
+                             const struct arca_backup_target *t)
 {
-    (void)o;
-    return list_add(rec, "backups", k);
+    struct arca_owner_config cfg;
+    ARCA_TRY(record_config(rec, &cfg));
+    char mhex[65], own[65] = "unknown";
+    arca_hex_fmt(mhex, t->measurement, 32);
+    if (cfg.backup_rule == ARCA_OWNER_BACKUP_SAME_SIGNER)
+        return arca_err_set(ARCA_ERR_UNSUPPORTED,
+                            "register-backup: the owner configuration's backup-rule same-signer "
+                            "needs SGX evidence (signer and version); the backup arcad offers "
+                            "simulated evidence (measurement %s) that has neither",
+                            mhex);
+    if (o->opts.measurement != NULL && arca_memeq(t->measurement, o->opts.measurement, 32))
+        return 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(rec, "upgrades"), i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), mhex) == 0)
+            return 0;
+    }
+    if (o->opts.measurement != NULL)
+        arca_hex_fmt(own, o->opts.measurement, 32);
+    return arca_err_set(ARCA_ERR_POLICY,
+                        "register-backup: the backup arcad runs measurement %s, but the owner "
+                        "configuration's backup rule (same-measurement) allows only this arcad's "
+                        "measurement %s or a registered upgrade (arca cas register-upgrade "
+                        "--measurement %s first)",
+                        mhex, own, mhex);
 }
 
-/* Registers a successor with change and audits event with field = hex of v. */
-static int register_successor(struct arca_owner *o, const uint8_t *caller, const char *what,
+static int change_backup(struct arca_owner *o, json_t *rec, const void *arg)
+{
+    const struct arca_backup_target *t = arg;
+    ARCA_TRY(backup_rule_check(o, rec, t));
+    struct arca_seal_keys keys;
+    int rc = arca_seal_keys_get(o->opts.sealer, &keys);
+    /* The slot is written before the registration is stored: a registered backup has it. */
+    if (rc == 0)
+        rc = arca_backup_slot_write(o->opts.data_dir, t, &keys);
+    arca_wipe(&keys, sizeof(keys));
+    ARCA_TRY(rc);
+    return list_add(rec, "backups", t->cas_key);
+}
+
+static int change_revoke(struct arca_owner *o, json_t *rec, const void *k)
+{
+    char hex[65];
+    arca_hex_fmt(hex, k, 32);
+    json_t *a = json_object_get(rec, "backups");
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        if (json_is_string(e) && strcmp(json_string_value(e), hex) == 0) {
+            json_array_remove(a, i);
+            break;
+        }
+    }
+    /* Removed before the record says so; a crash in between leaves a listed key without slot,
+     * which restores refuse: the safe side. */
+    return arca_backup_slot_remove(o->opts.data_dir, k);
+}
+
+/* Registers a successor with change(arg) and audits event with field = hex of v. */
+static int register_successor(struct arca_owner *o, const struct arca_owner_auth *auth,
+                              const char *what, const void *args, size_t len,
                               int (*change)(struct arca_owner *o, json_t *rec, const void *arg),
-                              const uint8_t v[32], const char *event, const char *field)
+                              const uint8_t v[32], const void *arg, const char *event,
+                              const char *field)
 {
     ARCA_ENSURE(o != NULL && v != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
-    int rc = update(o, caller, what, change, v);
+    int rc = update(o, auth, what, what, args, len, change, arg);
     char hex[65];
     arca_hex_fmt(hex, v, 32);
     if (rc == 0)
@@ -379,24 +559,36 @@ static int register_successor(struct arca_owner *o, const uint8_t *caller, const
     return rc;
 }
 
-int arca_owner_register_upgrade(struct arca_owner *o, const uint8_t *caller,
+int arca_owner_register_upgrade(struct arca_owner *o, const struct arca_owner_auth *auth,
                                 const uint8_t measurement[32])
 {
-    return register_successor(o, caller, "register-upgrade", change_upgrade, measurement,
-                              ARCA_AUDIT_OWNER_UPGRADE, "measurement");
+    return register_successor(o, auth, "register-upgrade", measurement, 32, change_upgrade,
+                              measurement, measurement, ARCA_AUDIT_OWNER_UPGRADE, "measurement");
 }
 
-int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
-                               const uint8_t cas_key[32])
+int arca_owner_register_backup(struct arca_owner *o, const struct arca_owner_auth *auth,
+                               const struct arca_backup_target *t)
 {
-    return register_successor(o, caller, "register-backup", change_backup, cas_key,
-                              ARCA_AUDIT_OWNER_BACKUP, "cas_key");
+    ARCA_ENSURE(t != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    uint8_t args[64];
+    memcpy(args, t->cas_key, 32);
+    memcpy(args + 32, t->enc_key, 32);
+    return register_successor(o, auth, "register-backup", args, sizeof(args), change_backup,
+                              t->cas_key, t, ARCA_AUDIT_OWNER_BACKUP, "cas_key");
 }
 
-int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records)
+int arca_owner_revoke_backup(struct arca_owner *o, const struct arca_owner_auth *auth,
+                             const uint8_t cas_key[32])
+{
+    return register_successor(o, auth, "revoke-backup", cas_key, 32, change_revoke, cas_key,
+                              cas_key, ARCA_AUDIT_OWNER_BACKUP_REVOKED, "cas_key");
+}
+
+int arca_owner_rotate_key(struct arca_owner *o, const struct arca_owner_auth *auth,
+                          uint64_t *records)
 {
     ARCA_ENSURE_REF(o);
-    ARCA_TRY(arca_owner_check(o, caller, "rotate-key"));
+    ARCA_TRY(check_op(o, auth, "rotate-key", "rotate-key", NULL, 0));
     uint64_t n = 0;
     int rc = arca_store_rotate_key(o->opts.store, &n);
     if (rc < 0)
@@ -407,10 +599,10 @@ int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t 
     return 0;
 }
 
-int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **out)
+int arca_owner_checkpoint(struct arca_owner *o, const struct arca_owner_auth *auth, json_t **out)
 {
     ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
-    ARCA_TRY(arca_owner_check(o, caller, "audit checkpoint"));
+    ARCA_TRY(arca_owner_check(o, auth, "audit checkpoint"));
     struct arca_store_checkpoint cp;
     int rc = arca_store_checkpoint_latest(o->opts.store, &cp);
     if (rc == ARCA_ERR_NOT_FOUND)
@@ -432,10 +624,11 @@ int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **
     return rc;
 }
 
-int arca_owner_snapshot(struct arca_owner *o, const uint8_t *caller, char *out, size_t n)
+int arca_owner_snapshot(struct arca_owner *o, const struct arca_owner_auth *auth, char *out,
+                        size_t n)
 {
     ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
-    ARCA_TRY(arca_owner_check(o, caller, "snapshot"));
+    ARCA_TRY(check_op(o, auth, "snapshot", "snapshot", NULL, 0));
     ARCA_TRY(arca_snapshot_write(o->opts.data_dir, o->opts.store, out, n));
     audit(o, ARCA_AUDIT_OWNER_SNAPSHOT, json_pack("{s:s}", "path", out));
     return 0;

@@ -13,7 +13,8 @@
  * refuse ("not provisioned").
  *
  * Thread-safe (one mutex around the owner record). Audit events: owner_provisioned,
- * owner_config_changed, owner_upgrade_registered, owner_backup_registered, owner_key_rotated,
+ * owner_config_changed, owner_upgrade_registered, owner_backup_registered,
+ * owner_backup_revoked, owner_key_rotated,
  * owner_refused.
  */
 #ifndef ARCA_OWNER_OWNER_H
@@ -26,6 +27,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "govern/approval.h"
 #include "owner/config.h"
 #include "owner/slot.h"
 #include "policy/session.h"
@@ -38,11 +40,13 @@
 #define ARCA_AUDIT_OWNER_CONFIG "owner_config_changed"
 #define ARCA_AUDIT_OWNER_UPGRADE "owner_upgrade_registered"
 #define ARCA_AUDIT_OWNER_BACKUP "owner_backup_registered"
+#define ARCA_AUDIT_OWNER_BACKUP_REVOKED "owner_backup_revoked"
 #define ARCA_AUDIT_OWNER_REFUSED "owner_refused"
 #define ARCA_AUDIT_OWNER_KEY_ROTATED "owner_key_rotated"
 #define ARCA_AUDIT_OWNER_SNAPSHOT "owner_snapshot"
 
 struct arca_audit;
+struct arca_backup_target;
 
 struct arca_owner_opts {
     struct arca_store *store;               /* required, borrowed */
@@ -51,6 +55,19 @@ struct arca_owner_opts {
     const struct arca_store_sealer *sealer; /* the data directory's sealer; borrowed */
     arca_slot_key_fn slot_key;              /* successor-slot keys (slot.h) */
     void *slot_key_ctx;
+    const uint8_t *measurement; /* this arcad's (32 bytes; the backup rule), borrowed */
+    const uint8_t *cas_key;     /* this arcad's CAS key id (32; owner-op messages), borrowed */
+};
+
+/*
+ * Who asks for an owner operation: the TLS client key id (NULL: no certificate) and, when the
+ * owner configuration names a board (owner/board.h), the board's signatures over the operation
+ * message. Every pointer borrowed.
+ */
+struct arca_owner_auth {
+    const uint8_t *caller;
+    const struct arca_approval_sig *sigs;
+    size_t n_sigs;
 };
 
 struct arca_owner;
@@ -64,7 +81,12 @@ int arca_owner_open(const struct arca_owner_opts *opts, struct arca_owner **out,
                     char token_hex[ARCA_OWNER_TOKEN_HEX_LEN + 1]);
 void arca_owner_free(struct arca_owner *o);
 
-/* The public status as JSON (new reference): {"provisioned": bool, "owner": HEX (if so)}. */
+/* The owner configuration stored in store (parsed into *out) without opening the owner: what
+ * arcad applies at start before its audit log opens. ARCA_ERR_NOT_FOUND if unprovisioned. */
+int arca_owner_stored_config(struct arca_store *store, struct arca_owner_config *out);
+
+/* The public status as JSON (new reference): {"provisioned": bool, "owner": HEX,
+ * "op_counter": N, "board": {"require_at_least", "owners": [HEX]} (if so)}. */
 json_t *arca_owner_status(struct arca_owner *o);
 
 /*
@@ -79,38 +101,55 @@ int arca_owner_provision(struct arca_owner *o, const uint8_t *caller, const void
                          size_t guess_len, const char *token, size_t token_len, const char *yaml,
                          size_t yaml_len, struct arca_diag *diag, bool *invalid);
 
-/* 0 if caller is the owner; ARCA_ERR_CONFLICT if not provisioned, ARCA_ERR_UNAUTHENTICATED
- * without a caller, ARCA_ERR_DENIED for anyone else (audited, what names the operation). */
-int arca_owner_check(struct arca_owner *o, const uint8_t *caller, const char *what);
+/* 0 if auth's caller is the owner (with a board: a board member); ARCA_ERR_CONFLICT if not
+ * provisioned, ARCA_ERR_UNAUTHENTICATED without a caller, ARCA_ERR_DENIED for anyone else
+ * (audited, what names the operation). Changes (config, register-*, revoke, rotate-key,
+ * snapshot) check this and, with a board, the board's signatures (owner/board.h), consuming the
+ * owner-op counter. */
+int arca_owner_check(struct arca_owner *o, const struct arca_owner_auth *auth, const char *what);
 
 /* The owner record as JSON (new reference into *out): owner, provisioned_at, config (the YAML),
  * upgrades, backups. Owner only (arca_owner_check). */
-int arca_owner_get(struct arca_owner *o, const uint8_t *caller, json_t **out);
+int arca_owner_get(struct arca_owner *o, const struct arca_owner_auth *auth, json_t **out);
 
 /* Replaces the owner configuration (owner only); slots for its upgrades are written. */
-int arca_owner_config_set(struct arca_owner *o, const uint8_t *caller, const char *yaml,
-                          size_t yaml_len, struct arca_diag *diag, bool *invalid);
+int arca_owner_config_set(struct arca_owner *o, const struct arca_owner_auth *auth,
+                          const char *yaml, size_t yaml_len, struct arca_diag *diag, bool *invalid);
 
-/* Registers a successor (owner only): an upgrade (measurement; writes its slot) or a backup
- * (another arcad's CAS key id; recorded). Registering again is fine (idempotent). */
-int arca_owner_register_upgrade(struct arca_owner *o, const uint8_t *caller,
+/* Registers an upgrade (owner only): a new arcad measurement; writes its successor slot.
+ * Registering again is fine (idempotent). */
+int arca_owner_register_upgrade(struct arca_owner *o, const struct arca_owner_auth *auth,
                                 const uint8_t measurement[32]);
-int arca_owner_register_backup(struct arca_owner *o, const uint8_t *caller,
-                               const uint8_t cas_key[32]);
+
+/*
+ * Registers a backup (owner only): another machine's arcad t, whose evidence the caller
+ * verified (owner/backup.h). Checks the owner configuration's backup-rule (default
+ * same-measurement: t's measurement is this arcad's or a registered upgrade; ARCA_ERR_POLICY
+ * otherwise), then writes its backup slot and records t's CAS key. Idempotent (a new slot).
+ */
+int arca_owner_register_backup(struct arca_owner *o, const struct arca_owner_auth *auth,
+                               const struct arca_backup_target *t);
+
+/* Revokes a backup (owner only): removes its slot and its record entry. Snapshots taken before
+ * still hold the slot (the host keeps copies): take a new snapshot and discard the old ones. */
+int arca_owner_revoke_backup(struct arca_owner *o, const struct arca_owner_auth *auth,
+                             const uint8_t cas_key[32]);
 
 /* Re-encrypts every record under a new database key (owner only; arca_store_rotate_key: one
  * durable, crash-safe write). *records (may be NULL) gets the number rewritten. */
-int arca_owner_rotate_key(struct arca_owner *o, const uint8_t *caller, uint64_t *records);
+int arca_owner_rotate_key(struct arca_owner *o, const struct arca_owner_auth *auth,
+                          uint64_t *records);
 
 /*
  * The audit log's latest checkpoint (owner only) as new JSON {"seq", "time", "sig" (base64),
  * "checkpoint": "SEQ:SIG"} — the form `arca audit verify --checkpoint` takes, so the owner can
  * keep it off the host and detect a cut log later. ARCA_ERR_NOT_FOUND if none yet.
  */
-int arca_owner_checkpoint(struct arca_owner *o, const uint8_t *caller, json_t **out);
+int arca_owner_checkpoint(struct arca_owner *o, const struct arca_owner_auth *auth, json_t **out);
 
 /* Writes a snapshot of the data directory (owner only; owner/snapshot.h) and returns its
  * directory in out[n]. */
-int arca_owner_snapshot(struct arca_owner *o, const uint8_t *caller, char *out, size_t n);
+int arca_owner_snapshot(struct arca_owner *o, const struct arca_owner_auth *auth, char *out,
+                        size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/fs.h"
 #include "crypto/crypto.h"
+#include "owner/backup.h"
 
 #define COPY_MAX ((size_t)1 << 30) /* 1 GiB per file */
 
@@ -64,11 +65,12 @@ static int copy_audit(void *arg)
     return copy_file(d->from, d->to, "audit.log", true, true);
 }
 
-static int copy_slots(const char *data_dir, const char *snap)
+/* Copies the slot files of data_dir/sub (successors/, backups/) to snap/sub. */
+static int copy_slots(const char *data_dir, const char *snap, const char *sub)
 {
     char from[4200], to[4200];
-    ARCA_TRY(join(from, sizeof(from), data_dir, "successors"));
-    ARCA_TRY(join(to, sizeof(to), snap, "successors"));
+    ARCA_TRY(join(from, sizeof(from), data_dir, sub));
+    ARCA_TRY(join(to, sizeof(to), snap, sub));
     DIR *dir = opendir(from);
     if (dir == NULL)
         return errno == ENOENT
@@ -110,7 +112,8 @@ int arca_snapshot_write(const char *data_dir, struct arca_store *store, char *ou
     static const char *const id_files[] = {"key.sealed", "ca.pem", "cert.pem"};
     for (size_t i = 0; i < 3; i++)
         ARCA_TRY(copy_file(p, q, id_files[i], false, false));
-    ARCA_TRY(copy_slots(data_dir, snap));
+    ARCA_TRY(copy_slots(data_dir, snap, "successors"));
+    ARCA_TRY(copy_slots(data_dir, snap, ARCA_BACKUP_DIR));
     ARCA_TRY(join(p, sizeof(p), snap, "arca.db"));
     ARCA_TRY(join(q, sizeof(q), snap, "arca.db.key-store"));
     struct during d = {data_dir, snap};

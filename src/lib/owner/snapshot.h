@@ -5,7 +5,7 @@
  *   SNAP/audit.log                         the audit log up to its last complete line, copied
  *                                          while no commit can run (so no line is newer than the
  *                                          store, and the store's checkpoint is in it)
- *   SNAP/identity/{key.sealed,ca.pem,cert.pem}, SNAP/successors/<M>.slot
+ *   SNAP/identity/{key.sealed,ca.pem,cert.pem}, SNAP/successors/<M>.slot, SNAP/backups/<K>.slot
  * Everything stays sealed as it is: a copy opens only where the original opens — this platform
  * with this arcad build or a build registered (with a slot) when the snapshot was taken.
  */
