@@ -101,6 +101,13 @@ int arca_witness_file_new(const char *path, struct arca_witness_backend *out);
 int arca_witness_tpm_new(const char *tcti, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                          struct arca_witness_backend *out);
 
+/* arcad://HOST:PORT: another arcad holds our counter (peer.c), over the attested channel of
+ * self (borrowed: must outlive the backend); the peer must run measurement. */
+#define ARCA_WITNESS_PEER_ROUTE "/v1/peer/witness"
+struct arca_peer_self;
+int arca_witness_peer_new(const char *addr, const struct arca_peer_self *self,
+                          const uint8_t measurement[32], struct arca_witness_backend *out);
+
 /* ---- the serving side of the peer witness (held.c) ---------------------------------------- */
 
 /*
