@@ -22,6 +22,7 @@
 #include "limits/limits.h"
 #include "peer/import.h"
 #include "peer/peer.h"
+#include "witness/witness.h"
 
 struct peer_state {
     struct arcad_ctx *ctx;
@@ -138,6 +139,69 @@ static void h_export(struct arcad_request *req, void *arg)
     arca_buf_free(&enc);
 }
 
+/* The answer to {"op": "read"} or {"op": "record", "epoch": E} for the caller's counter
+ * (witness/peer.c is the other side). *a a new object. */
+static int witness_answer(struct arca_witness_held *h, const uint8_t caller[32],
+                          const json_t *payload, json_t **a)
+{
+    const char *op = json_string_value(json_object_get(payload, "op"));
+    ARCA_ENSURE(op != NULL, ARCA_ERR_FORMAT, "peer witness: no op");
+    uint64_t v = 0;
+    int rc;
+    if (strcmp(op, "read") == 0) {
+        rc = arca_witness_held_read(h, caller, &v);
+        if (rc == ARCA_ERR_NOT_FOUND)
+            *a = json_pack("{s:b}", "held", 0);
+        else if (rc == 0)
+            *a = json_pack("{s:b, s:I}", "held", 1, "value", (json_int_t)v);
+        else
+            return rc;
+    } else if (strcmp(op, "record") == 0) {
+        json_t *e = json_object_get(payload, "epoch");
+        ARCA_ENSURE(json_is_integer(e) && json_integer_value(e) >= 0, ARCA_ERR_FORMAT,
+                    "peer witness: epoch must be a non-negative integer");
+        rc = arca_witness_held_record(h, caller, (uint64_t)json_integer_value(e), &v);
+        const char *r = rc == 0                   ? "recorded"
+                        : rc == ARCA_ERR_EXISTS   ? "exists"
+                        : rc == ARCA_ERR_TAMPERED ? "ahead"
+                                                  : NULL;
+        if (r == NULL)
+            return rc;
+        if (rc == ARCA_ERR_TAMPERED)
+            arca_warn("peer", "witness: %s", arca_err_detail());
+        *a = json_pack("{s:s, s:I}", "result", r, "value", (json_int_t)v);
+    } else {
+        return arca_err_set(ARCA_ERR_FORMAT, "peer witness: op must be read or record");
+    }
+    ARCA_ENSURE(*a != NULL, ARCA_ERR_ALLOC, "peer witness: out of memory");
+    return 0;
+}
+
+static void h_witness(struct arcad_request *req, void *arg)
+{
+    struct peer_state *st = arg;
+    json_t *body = NULL, *a = NULL;
+    struct arca_buf spki;
+    arca_buf_init(&spki, 0);
+    struct arca_peer_identity who;
+    const json_t *payload = NULL;
+    int rc = arcad_request_json(req, &body);
+    bool have = rc == 0 && peer_spki(req, &spki);
+    if (rc == 0)
+        rc = arca_peer_accept(&st->self, &st->nonces, have ? spki.data : NULL, spki.len,
+                              ARCA_WITNESS_PEER_ROUTE, body, arca_time_now(), &who, &payload);
+    if (rc < 0)
+        audit_refusal(st, ARCA_WITNESS_PEER_ROUTE, have ? spki.data : NULL, spki.len);
+    else
+        rc = witness_answer(st->ctx->witness_held, who.cas_key, payload, &a);
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        arcad_reply_json(req, 200, a);
+    json_decref(body);
+    arca_buf_free(&spki);
+}
+
 /* The cache lifetime of remote imports: $ARCA_IMPORT_CACHE_TTL (0..3600 s), else the default. */
 static int import_ttl(void)
 {
@@ -190,6 +254,11 @@ int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
     ARCA_GUARD(rc,
                arcad_router_add(r, "POST", ARCA_PEER_EXPORT_ROUTE, fl, "peer_export", h_export, st),
                fail);
+    if (ctx->witness_held != NULL)
+        ARCA_GUARD(
+            rc,
+            arcad_router_add(r, "POST", ARCA_WITNESS_PEER_ROUTE, fl, "peer_witness", h_witness, st),
+            fail);
     ctx->peer_state = st;
     ctx->peer_state_free = state_free;
     ctx->remote_import = arca_peer_importer_remote(st->importer);

@@ -193,3 +193,26 @@ void arcad_witness_free(struct arcad_witness *aw)
     pthread_mutex_destroy(&aw->mu);
     free(aw);
 }
+
+int arcad_witness_held_open(const char *data_dir, const struct arca_store_sealer *sealer,
+                            struct arca_witness_held **out)
+{
+    ARCA_ENSURE_REF(data_dir);
+    ARCA_ENSURE_REF(sealer);
+    ARCA_ENSURE_REF(out);
+    char path[4096];
+    int w = snprintf(path, sizeof(path), "%s/witness-peers", data_dir);
+    ARCA_ENSURE(w > 0 && (size_t)w < sizeof(path), ARCA_ERR_TOO_LARGE, "--data-dir too long");
+    uint8_t key[ARCA_STORE_KEY_LEN];
+    *out = NULL;
+    int rc = sealer->get_key(sealer->ctx, "arca-witness-held", key);
+    if (rc < 0) {
+        /* an arcad opened through a successor slot inherits only the older build's purposes:
+         * it serves no peer witness until restarted on its own seal */
+        arca_warn("witness", "not serving as a peer witness: %s", arca_err_detail());
+        return 0;
+    }
+    rc = arca_witness_held_open(path, key, out);
+    arca_wipe(key, sizeof(key));
+    return rc;
+}

@@ -47,4 +47,11 @@ void arcad_witness_stop(struct arcad_witness *aw);
 /* Stops the periodic check and closes the witnesses (after the store closed). NULL is fine. */
 void arcad_witness_free(struct arcad_witness *aw);
 
+/* The counters this arcad holds for peers that name it as their witness (arcad://), in
+ * DATA_DIR/witness-peers sealed with the sealer's key "arca-witness-held". *out is freed with
+ * arca_witness_held_free. */
+struct arca_witness_held;
+int arcad_witness_held_open(const char *data_dir, const struct arca_store_sealer *sealer,
+                            struct arca_witness_held **out);
+
 #endif

@@ -827,6 +827,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         goto fail;
 
+    ARCA_GUARD(rc, arcad_witness_held_open(cfg->data_dir, &sealer, &ctx.witness_held), fail);
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
     struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
@@ -927,6 +928,7 @@ fail:
     arca_audit_close(ctx.audit);
     arca_store_close(ctx.store);
     arcad_witness_free(witness);
+    arca_witness_held_free(ctx.witness_held);
     arcad_router_free(ctx.client_router);
     arcad_router_free(ctx.enclave_router);
     arca_tls_ctx_free(ctx.client_tls);

@@ -101,4 +101,33 @@ int arca_witness_file_new(const char *path, struct arca_witness_backend *out);
 int arca_witness_tpm_new(const char *tcti, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                          struct arca_witness_backend *out);
 
+/* arcad://HOST:PORT: another arcad holds our counter (peer.c), over the attested channel of
+ * self (borrowed: must outlive the backend); the peer must run measurement. */
+#define ARCA_WITNESS_PEER_ROUTE "/v1/peer/witness"
+struct arca_peer_self;
+int arca_witness_peer_new(const char *addr, const struct arca_peer_self *self,
+                          const uint8_t measurement[32], struct arca_witness_backend *out);
+
+/* ---- the serving side of the peer witness (held.c) ---------------------------------------- */
+
+/*
+ * The counters this arcad holds for other arcads, one per caller CAS key (SHA-256 of its TLS
+ * key's SPKI), in a sealed file at path (AEAD under key, which only this arcad derives). A
+ * missing file holds nothing; one that does not open is ARCA_ERR_TAMPERED. Thread-safe.
+ * *out is freed with arca_witness_held_free (which wipes the key).
+ */
+struct arca_witness_held;
+int arca_witness_held_open(const char *path, const uint8_t key[ARCA_WITNESS_KEY_LEN],
+                           struct arca_witness_held **out);
+void arca_witness_held_free(struct arca_witness_held *h);
+/* The caller's counter; ARCA_ERR_NOT_FOUND if none is held. */
+int arca_witness_held_read(struct arca_witness_held *h, const uint8_t caller[32], uint64_t *value);
+/*
+ * Advances the caller's counter to epoch, durably before it returns 0. At epoch already:
+ * ARCA_ERR_EXISTS; above it: ARCA_ERR_TAMPERED naming both numbers (a lower value is never
+ * stored). *held (may be NULL) gets the counter after the call.
+ */
+int arca_witness_held_record(struct arca_witness_held *h, const uint8_t caller[32], uint64_t epoch,
+                             uint64_t *held);
+
 #endif
