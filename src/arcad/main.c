@@ -1,6 +1,7 @@
 /* arcad: the arca CAS server. See `arcad --help` and docs/arcad.md. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,45 @@ enum {
     O_MPROP,
     O_MPC
 };
+/* Start order with arcad:// witnesses (docs/internals/witness.md): the store's open checks the
+ * state against the witnesses, which are other arcads that may be starting too, waiting for
+ * theirs. So a start-up server answers peers meanwhile, and the open is retried while too few
+ * witnesses answer (never when they refuse the state), at most START_TRIES times. The start-up
+ * server runs until arcad_serve is about to take over: the commits of the start (audit log,
+ * owner record) are witnessed by peers that may still be starting too. */
+#define START_TRIES 30
+#define START_RETRY_S 2
+
+static int open_store_witnessed(struct arcad_ctx *ctx, const struct arca_store_options *sopt,
+                                struct arcad_witness *witness, struct arcad_peer_early **early,
+                                struct arca_store **out)
+{
+    if (!arcad_witness_has_peers(witness))
+        return arca_store_open(sopt, out);
+    /* Only the start-up server's signal wait takes SIGTERM/SIGINT now (arcad_serve blocks
+     * them for good later anyway); a stop request ends the wait below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    ARCA_TRY(arcad_peer_early_start(ctx, early));
+    const char *why = NULL;
+    for (int i = 1;; i++) {
+        int rc = arca_store_open(sopt, out);
+        if (rc == 0 || !arcad_witness_waiting(witness))
+            return rc;
+        if (i == START_TRIES)
+            return arca_err_set(ARCA_ERR_NETWORK, "witnesses: no majority answered in %d tries: %s",
+                                START_TRIES, arcad_witness_why(witness));
+        arca_warn("witness", "start check %d of %d: %s; retrying in %d s", i, START_TRIES,
+                  arcad_witness_why(witness), START_RETRY_S);
+        sleep(START_RETRY_S);
+        if (arcad_peer_early_done(*early, &why))
+            return arca_err_set(ARCA_ERR_NETWORK, "while waiting for the witnesses: %s", why);
+    }
+}
+
 static const struct option opts[] = {
     {"config", required_argument, NULL, O_CONF},
     {"pidfile", required_argument, NULL, O_PID},
@@ -774,6 +814,7 @@ int main(int argc, char **argv)
     int rc = 0, exit_code = 0;
     bool created = false, pidfile_written = false;
     struct arcad_witness *witness = NULL;
+    struct arcad_peer_early *early = NULL; /* the start-up server (arcad:// witnesses) */
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
     if (o.gramine_sealer)
@@ -828,13 +869,27 @@ int main(int argc, char **argv)
         goto fail;
 
     ARCA_GUARD(rc, arcad_witness_held_open(cfg->data_dir, &sealer, &ctx.witness_held), fail);
+    /* Before the store: arcad:// witnesses talk over the peer channel, and the start-up server
+     * (which needs the TLS contexts) answers peers while the store waits for its witnesses. */
+    ARCA_GUARD(rc, arcad_peer_new(&ctx), fail);
+    const struct arca_x509 *chain[1] = {ctx.id.ca};
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
+               fail);
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
+               fail);
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
     struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
     if (o.n_witness > 0) {
-        rc = arcad_witness_new(o.witness_specs, o.n_witness, &sealer, ctx.id.key_id, &witness);
+        const struct arca_witness_peers peers = {arcad_peer_self(&ctx), ctx.measurement};
+        rc = arcad_witness_new(o.witness_specs, o.n_witness, &sealer, ctx.id.key_id, &peers,
+                               &witness);
         if (rc < 0) {
             fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
             rc = 0;
@@ -843,8 +898,8 @@ int main(int argc, char **argv)
         }
         sopt.hook = arcad_witness_hook(witness);
     }
-    rc = arca_store_open(&sopt, &ctx.store);
-    if (rc < 0 && arcad_witness_refused(witness, NULL)) {
+    rc = open_store_witnessed(&ctx, &sopt, witness, &early, &ctx.store);
+    if (rc < 0 && arcad_witness_refused(witness, NULL) && !arcad_witness_waiting(witness)) {
         witness_refused_event(logpath, ctx.id.key);
         goto fail;
     }
@@ -871,15 +926,6 @@ int main(int argc, char **argv)
 
     ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
                       "out of memory");
-    const struct arca_x509 *chain[1] = {ctx.id.ca};
-    ARCA_GUARD(rc,
-               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
-                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
-               fail);
-    ARCA_GUARD(rc,
-               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
-                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
-               fail);
     ctx.client_router = arcad_router_new();
     ctx.enclave_router = arcad_router_new();
     ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
@@ -911,6 +957,11 @@ int main(int argc, char **argv)
         ARCA_GUARD(rc, arcad_pidfile_write(o.pidfile), fail);
         pidfile_written = true;
     }
+    const char *early_end = NULL;
+    ARCA_GUARD_ENSURE(rc, !arcad_peer_early_done(early, &early_end), fail, ARCA_ERR_NETWORK,
+                      "start-up server: %s", early_end);
+    arcad_peer_early_stop(early);
+    early = NULL;
     rc = arcad_serve(&ctx);
     if (rc == 0)
         arca_audit_append(ctx.audit, ARCA_AUDIT_STOPPED, NULL, NULL);
@@ -919,6 +970,7 @@ fail:
     if (rc < 0)
         fprintf(stderr, "arcad: %s\n",
                 arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
+    arcad_peer_early_stop(early);
     if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
         ctx.enclave_state_free(ctx.enclave_state);
     if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)

@@ -129,6 +129,8 @@ struct arcad_ctx {
     /* SIGHUP: called by arcad_serve on its signal thread; NULL: SIGHUP is only logged. */
     void (*reload)(struct arcad_ctx *ctx, void *arg);
     void *reload_arg;
+    /* The start-up server (api_peer.h): arcad_serve prints no "ready" and notifies nothing. */
+    bool starting;
 };
 
 /* ---- routing ---------------------------------------------------------------------------- */

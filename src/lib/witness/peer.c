@@ -38,8 +38,11 @@ static int pw_call(struct peer_witness *w, json_t *body, json_t **answer)
     if (rc < 0) {
         arca_peer_close(w->p);
         w->p = NULL;
-        /* a refusal by the channel (wrong measurement, evidence) is as good as no answer */
-        return arca_err_set(ARCA_ERR_NETWORK, "witness arcad://%s: %s", w->addr, arca_err_detail());
+        /* a refusal by the channel (wrong measurement, evidence) is as good as no answer; the
+         * detail is copied first: it is the buffer arca_err_set writes */
+        char why[ARCA_ERR_DETAIL_MAX];
+        snprintf(why, sizeof(why), "%s", arca_err_detail());
+        return arca_err_set(ARCA_ERR_NETWORK, "witness arcad://%s: %s", w->addr, why);
     }
     return 0;
 }

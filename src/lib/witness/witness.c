@@ -23,7 +23,7 @@ struct arca_witness {
 };
 
 static int open_one(const char *spec, const uint8_t key[ARCA_WITNESS_KEY_LEN],
-                    struct arca_witness_backend *b)
+                    const struct arca_witness_peers *peers, struct arca_witness_backend *b)
 {
     ARCA_ENSURE(spec != NULL && spec[0] != '\0', ARCA_ERR_INVALID_ARG, "witness: empty spec");
     if (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0')
@@ -32,10 +32,10 @@ static int open_one(const char *spec, const uint8_t key[ARCA_WITNESS_KEY_LEN],
         return arca_witness_tpm_new(NULL, key, b);
     if (strncmp(spec, "tpm:", 4) == 0 && spec[4] != '\0')
         return arca_witness_tpm_new(spec + 4, key, b);
+    if (strncmp(spec, "arcad://", 8) == 0 && peers != NULL)
+        return arca_witness_peer_new(spec + 8, peers->self, peers->measurement, b);
     if (strncmp(spec, "arcad://", 8) == 0)
-        return arca_err_set(ARCA_ERR_UNSUPPORTED,
-                            "witness %s: peer arcad witnesses are not implemented yet (use tpm)",
-                            spec);
+        return arca_err_set(ARCA_ERR_UNSUPPORTED, "witness %s: needs arcad's peer channel", spec);
     return arca_err_set(ARCA_ERR_INVALID_ARG,
                         "witness '%s': expected tpm, tpm:TCTI, arcad://HOST:PORT or file:PATH",
                         spec);
@@ -43,6 +43,13 @@ static int open_one(const char *spec, const uint8_t key[ARCA_WITNESS_KEY_LEN],
 
 int arca_witness_open(const char *const *specs, size_t n, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                       struct arca_witness **out)
+{
+    return arca_witness_open_peers(specs, n, key, NULL, out);
+}
+
+int arca_witness_open_peers(const char *const *specs, size_t n,
+                            const uint8_t key[ARCA_WITNESS_KEY_LEN],
+                            const struct arca_witness_peers *peers, struct arca_witness **out)
 {
     ARCA_ENSURE_REF(out);
     ARCA_ENSURE_REF(key);
@@ -57,7 +64,7 @@ int arca_witness_open(const char *const *specs, size_t n, const uint8_t key[ARCA
     for (size_t i = 0; i < n; i++) {
         struct arca_witness_backend b;
         memset(&b, 0, sizeof(b));
-        int rc = open_one(specs[i], w->key, &b);
+        int rc = open_one(specs[i], w->key, peers, &b);
         if (rc == 0)
             rc = arca_witness_add(w, &b);
         if (rc < 0) {

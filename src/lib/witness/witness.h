@@ -11,7 +11,9 @@
  *  - "file:PATH"  a counter in a plain file (tests and benchmarks only: the host can roll it
  *                 back like the data directory; arcad says so when it starts);
  *  - "tpm[:TCTI]" a TPM 2.0 NV counter (tpm.c), defined on first use with an authorisation
- *                 value derived from arcad's sealing key.
+ *                 value derived from arcad's sealing key;
+ *  - "arcad://HOST:PORT" another arcad of the same measurement holds our counter (peer.c,
+ *                 served by its held.c), over the attested peer channel.
  * A witness set (struct arca_witness) holds one or more of them and needs a majority: a commit
  * is witnessed once more than half of them recorded it, and the value read at start is the
  * highest value of a majority that answered, which includes the newest commit because any two
@@ -59,6 +61,18 @@ struct arca_witness;
 int arca_witness_open(const char *const *specs, size_t n, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                       struct arca_witness **out);
 
+/* What the arcad://HOST:PORT kind needs (witness/peer.c); borrowed, must outlive the set. */
+struct arca_peer_self;
+struct arca_witness_peers {
+    const struct arca_peer_self *self; /* our side of the attested channel */
+    const uint8_t *measurement;        /* 32 bytes: the peers must run this code */
+};
+/* arca_witness_open that also opens "arcad://HOST:PORT" over peers (NULL: that kind is
+ * ARCA_ERR_UNSUPPORTED). */
+int arca_witness_open_peers(const char *const *specs, size_t n,
+                            const uint8_t key[ARCA_WITNESS_KEY_LEN],
+                            const struct arca_witness_peers *peers, struct arca_witness **out);
+
 /* Adds a backend the caller built (tests; the set frees it). At most ARCA_WITNESS_MAX. */
 int arca_witness_add(struct arca_witness *w, const struct arca_witness_backend *b);
 
@@ -104,7 +118,6 @@ int arca_witness_tpm_new(const char *tcti, const uint8_t key[ARCA_WITNESS_KEY_LE
 /* arcad://HOST:PORT: another arcad holds our counter (peer.c), over the attested channel of
  * self (borrowed: must outlive the backend); the peer must run measurement. */
 #define ARCA_WITNESS_PEER_ROUTE "/v1/peer/witness"
-struct arca_peer_self;
 int arca_witness_peer_new(const char *addr, const struct arca_peer_self *self,
                           const uint8_t measurement[32], struct arca_witness_backend *out);
 
