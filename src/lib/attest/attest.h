@@ -106,7 +106,7 @@ void arca_attest_ctx_clear(struct arca_attest_ctx *ctx);
  * (an unauthenticated peer cannot fill memory or the store, a challenge costs no disk write).
  * A used nonce is remembered in memory until it expires; the nonce key dies with the process,
  * so after a restart no earlier nonce verifies and forgetting them all is safe. When the set is
- * full of unexpired nonces, new challenges and uses are refused (ARCA_ERR_LIMIT, 503) rather
+ * full of unexpired nonces, new challenges and uses are refused (ARCA_ERR_LIMIT: busy) rather
  * than a used nonce forgotten.
  */
 int arca_attest_challenge(const struct arca_attest_ctx *ctx, int64_t now,
