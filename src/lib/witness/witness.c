@@ -117,12 +117,20 @@ const char *arca_witness_label(const struct arca_witness *w, size_t i)
     return w != NULL && i < w->n ? w->b[i].label : "";
 }
 
+/* Appends label to the list of witnesses that did not answer ("a, b"), truncating quietly. */
+static void note_down(char *list, size_t n, const char *label)
+{
+    size_t len = strlen(list);
+    if (len < n)
+        snprintf(list + len, n - len, "%s%s", len > 0 ? ", " : "", label);
+}
+
 /* Records epoch everywhere (w->mu held). A witness ahead is a refusal at once: the state
  * forked or was rolled back, and that does not get better by asking the others. */
 static int record_locked(struct arca_witness *w, uint64_t epoch, bool catch_up)
 {
     size_t ok = 0;
-    char first[ARCA_ERR_DETAIL_MAX] = "";
+    char first[ARCA_ERR_DETAIL_MAX] = "", down[256] = "";
     for (size_t i = 0; i < w->n; i++) {
         int rc = w->b[i].record(w->b[i].impl, epoch);
         if (rc == ARCA_ERR_EXISTS && catch_up) {
@@ -137,13 +145,16 @@ static int record_locked(struct arca_witness *w, uint64_t epoch, bool catch_up)
             ok++;
         } else if (rc == ARCA_ERR_TAMPERED) {
             return rc;
-        } else if (first[0] == '\0') {
-            snprintf(first, sizeof(first), "%s", arca_err_detail());
+        } else {
+            note_down(down, sizeof(down), w->b[i].label);
+            if (first[0] == '\0')
+                snprintf(first, sizeof(first), "%s", arca_err_detail());
         }
     }
     ARCA_ENSURE(ok >= arca_witness_quorum(w), ARCA_ERR_NETWORK,
-                "witness: only %zu of %zu witnesses recorded commit %llu (%zu needed): %s", ok,
-                w->n, (unsigned long long)epoch, arca_witness_quorum(w), first);
+                "witness: only %zu of %zu witnesses recorded commit %llu (%zu needed; no answer "
+                "from %s): %s",
+                ok, w->n, (unsigned long long)epoch, arca_witness_quorum(w), down, first);
     return 0;
 }
 
@@ -161,7 +172,7 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
 {
     size_t answered = 0, fresh = 0, behind = 0, top = SIZE_MAX;
     uint64_t max = 0;
-    char first[ARCA_ERR_DETAIL_MAX] = "";
+    char first[ARCA_ERR_DETAIL_MAX] = "", down[256] = "";
     for (size_t i = 0; i < w->n; i++) {
         uint64_t v = 0;
         int rc = w->b[i].read(w->b[i].impl, &v);
@@ -171,6 +182,7 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
             continue;
         }
         if (rc < 0) {
+            note_down(down, sizeof(down), w->b[i].label);
             if (first[0] == '\0')
                 snprintf(first, sizeof(first), "%s", arca_err_detail());
             continue;
@@ -183,8 +195,8 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
         }
     }
     ARCA_ENSURE(answered >= arca_witness_quorum(w), ARCA_ERR_NETWORK,
-                "witness: only %zu of %zu witnesses answered (%zu needed): %s", answered, w->n,
-                arca_witness_quorum(w), first);
+                "witness: only %zu of %zu witnesses answered (%zu needed; no answer from %s): %s",
+                answered, w->n, arca_witness_quorum(w), down, first);
     ARCA_ENSURE(top == SIZE_MAX || max <= state, ARCA_ERR_TAMPERED,
                 "state rolled back: witness %s is at commit %llu but the state is at commit %llu "
                 "(the data directory was replaced by an older copy)",
