@@ -900,7 +900,7 @@ int main(int argc, char **argv)
         sopt.hook = arcad_witness_hook(witness);
     }
     rc = open_store_witnessed(&ctx, &sopt, witness, &early, &ctx.store);
-    if (rc < 0 && arcad_witness_refused(witness, NULL) && !arcad_witness_waiting(witness)) {
+    if (rc < 0 && arcad_witness_refused(witness, NULL)) {
         witness_refused_event(logpath, ctx.id.key);
         goto fail;
     }
