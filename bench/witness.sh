@@ -1,6 +1,7 @@
 #!/bin/sh
-# Witness benchmark: durable session writes/s (p50/p99) with no witness, a file witness and a
-# TPM 2.0 NV counter witness (swtpm on loopback), in the same run, at 1 and 16 concurrent
+# Witness benchmark: durable session writes/s (p50/p99) with no witness, a file witness, a
+# TPM 2.0 NV counter witness (swtpm on loopback) and two peer arcads (arcad://, majority 2 of
+# 2, over the attested peer channel on loopback), in the same run, at 1 and 16 concurrent
 # mutual-TLS clients (bench/loadgen.c). Each kind gets a throw-away arcad and data dir.
 #
 #   bench/witness.sh [BUILD_DIR] [SECONDS]      (default: build, 5)
@@ -20,8 +21,10 @@ TMP=$(mktemp -d /tmp/arca-bench-witness-XXXXXX)
 mkdir -m 700 "$TMP/sim"
 PID=""
 TPM_PID=""
+PEER_PIDS=""
 cleanup() {
     [ -z "$PID" ] || { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    for p in $PEER_PIDS; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     [ -z "$TPM_PID" ] || { kill "$TPM_PID" 2>/dev/null || true; wait "$TPM_PID" 2>/dev/null || true; }
     rm -rf "$TMP"
 }
@@ -39,6 +42,27 @@ for _ in range(50):
         pass
     finally:
         s.close(); t.close()'
+}
+
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# a plain arcad that serves as a peer witness on 127.0.0.1:PORT (high rate limits: every
+# witnessed commit of the measured arcad is two peer requests, hello and witness)
+start_peer() { # NAME PORT
+    d="$TMP/$1"
+    mkdir -p "$d"
+    "$BIN/arcad" --data-dir "$d/data" --client-listen 127.0.0.1:0 --enclave-listen "127.0.0.1:$2" \
+        --sim-dir "$TMP/sim" --allow-simulation --rate-limit 1000000 --rate-burst 1000000 \
+        --global-rate-limit 0 --log-level warn >"$d/arcad.out" 2>"$d/arcad.err" &
+    PEER_PIDS="$PEER_PIDS $!"
+    i=0
+    until grep -q "arcad ready" "$d/arcad.out" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 400 ] || { cat "$d/arcad.err" >&2; exit 1; }
+        sleep 0.05
+    done
 }
 
 run_kind() { # NAME [arcad witness args...]
@@ -86,3 +110,8 @@ if command -v swtpm >/dev/null 2>&1; then
 else
     echo "tpm    skipped: swtpm is not installed"
 fi
+P1=$(free_port)
+P2=$(free_port)
+start_peer peer1 "$P1"
+start_peer peer2 "$P2"
+run_kind arcad --allow-simulation --witness "arcad://127.0.0.1:$P1" --witness "arcad://127.0.0.1:$P2"

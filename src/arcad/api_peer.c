@@ -5,11 +5,15 @@
  */
 #include "api_peer.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/json.h"
+#include "arcad_internal.h"
 #include "attest/attest.h"
 #include "audit/audit.h"
 #include "base/enc.h"
@@ -22,6 +26,7 @@
 #include "limits/limits.h"
 #include "peer/import.h"
 #include "peer/peer.h"
+#include "witness/witness.h"
 
 struct peer_state {
     struct arcad_ctx *ctx;
@@ -55,9 +60,11 @@ static int own_evidence(void *arg, const uint8_t rd[64], int *type, struct arca_
     return arca_sim_evidence_make(ctx->sim, ctx->measurement, rd, ev);
 }
 
-static void audit_refusal(struct peer_state *st, const char *route, const uint8_t *spki,
-                          size_t spki_len)
+static void audit_refusal(struct peer_state *st, struct arcad_request *req, const char *route,
+                          const uint8_t *spki, size_t spki_len)
 {
+    /* the request's ctx, not st->ctx: on the start-up server it has no audit log (nor store) */
+    const struct arcad_ctx *ctx = arcad_request_ctx(req);
     char peer[65] = "";
     uint8_t kid[32];
     if (spki != NULL && arca_sha256(spki, spki_len, kid) == 0)
@@ -68,7 +75,11 @@ static void audit_refusal(struct peer_state *st, const char *route, const uint8_
         arca_info("peer", "refused %s from %s: %s", route, peer, reason);
         return;
     }
-    struct arca_cas cas = {.store = st->ctx->store, .audit = st->ctx->audit};
+    if (ctx->audit == NULL) { /* the start-up server */
+        arca_info("peer", "refused %s from %s: %s", route, peer, reason);
+        return;
+    }
+    struct arca_cas cas = {.store = ctx->store, .audit = ctx->audit};
     arca_cas_audit(
         &cas, "peer_refused",
         json_pack("{s:s, s:s, s:s}", "route", route, "peer_cas_key", peer, "reason", reason));
@@ -115,7 +126,7 @@ static void h_export(struct arcad_request *req, void *arg)
     if (rc == 0)
         rc = arca_peer_export_req_parse(payload, &q, hash);
     if (rc < 0) {
-        audit_refusal(st, ARCA_PEER_EXPORT_ROUTE, have ? spki.data : NULL, spki.len);
+        audit_refusal(st, req, ARCA_PEER_EXPORT_ROUTE, have ? spki.data : NULL, spki.len);
     } else {
         q.peer_key = who.cas_key;
         q.peer_measurement = who.measurement;
@@ -138,6 +149,69 @@ static void h_export(struct arcad_request *req, void *arg)
     arca_buf_free(&enc);
 }
 
+/* The answer to {"op": "read"} or {"op": "record", "epoch": E} for the caller's counter
+ * (witness/peer.c is the other side). *a a new object. */
+static int witness_answer(struct arca_witness_held *h, const uint8_t caller[32],
+                          const json_t *payload, json_t **a)
+{
+    const char *op = json_string_value(json_object_get(payload, "op"));
+    ARCA_ENSURE(op != NULL, ARCA_ERR_FORMAT, "peer witness: no op");
+    uint64_t v = 0;
+    int rc;
+    if (strcmp(op, "read") == 0) {
+        rc = arca_witness_held_read(h, caller, &v);
+        if (rc == ARCA_ERR_NOT_FOUND)
+            *a = json_pack("{s:b}", "held", 0);
+        else if (rc == 0)
+            *a = json_pack("{s:b, s:I}", "held", 1, "value", (json_int_t)v);
+        else
+            return rc;
+    } else if (strcmp(op, "record") == 0) {
+        json_t *e = json_object_get(payload, "epoch");
+        ARCA_ENSURE(json_is_integer(e) && json_integer_value(e) >= 0, ARCA_ERR_FORMAT,
+                    "peer witness: epoch must be a non-negative integer");
+        rc = arca_witness_held_record(h, caller, (uint64_t)json_integer_value(e), &v);
+        const char *r = rc == 0                   ? "recorded"
+                        : rc == ARCA_ERR_EXISTS   ? "exists"
+                        : rc == ARCA_ERR_TAMPERED ? "ahead"
+                                                  : NULL;
+        if (r == NULL)
+            return rc;
+        if (rc == ARCA_ERR_TAMPERED)
+            arca_warn("peer", "witness: %s", arca_err_detail());
+        *a = json_pack("{s:s, s:I}", "result", r, "value", (json_int_t)v);
+    } else {
+        return arca_err_set(ARCA_ERR_FORMAT, "peer witness: op must be read or record");
+    }
+    ARCA_ENSURE(*a != NULL, ARCA_ERR_ALLOC, "peer witness: out of memory");
+    return 0;
+}
+
+static void h_witness(struct arcad_request *req, void *arg)
+{
+    struct peer_state *st = arg;
+    json_t *body = NULL, *a = NULL;
+    struct arca_buf spki;
+    arca_buf_init(&spki, 0);
+    struct arca_peer_identity who;
+    const json_t *payload = NULL;
+    int rc = arcad_request_json(req, &body);
+    bool have = rc == 0 && peer_spki(req, &spki);
+    if (rc == 0)
+        rc = arca_peer_accept(&st->self, &st->nonces, have ? spki.data : NULL, spki.len,
+                              ARCA_WITNESS_PEER_ROUTE, body, arca_time_now(), &who, &payload);
+    if (rc < 0)
+        audit_refusal(st, req, ARCA_WITNESS_PEER_ROUTE, have ? spki.data : NULL, spki.len);
+    else
+        rc = witness_answer(st->ctx->witness_held, who.cas_key, payload, &a);
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        arcad_reply_json(req, 200, a);
+    json_decref(body);
+    arca_buf_free(&spki);
+}
+
 /* The cache lifetime of remote imports: $ARCA_IMPORT_CACHE_TTL (0..3600 s), else the default. */
 static int import_ttl(void)
 {
@@ -154,10 +228,11 @@ static int import_ttl(void)
     return (int)v;
 }
 
-int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
+int arcad_peer_new(struct arcad_ctx *ctx)
 {
-    ARCA_ENSURE_REF(r);
     ARCA_ENSURE_REF(ctx);
+    if (ctx->peer_state != NULL)
+        return 0;
     struct peer_state *st = calloc(1, sizeof(*st));
     ARCA_ENSURE(st != NULL, ARCA_ERR_ALLOC, "peer API: out of memory");
     st->ctx = ctx;
@@ -166,7 +241,6 @@ int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
         free(st);
         return rc;
     }
-    st->nonces.store = ctx->store;
     st->verify.allow_simulation = ctx->cfg.allow_simulation;
     st->verify.sources.collateral = ctx->collateral;
     st->verify.sources.dcap.cache = ctx->dcap_cache;
@@ -182,14 +256,6 @@ int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
     ARCA_GUARD(rc, arca_peer_importer_new(&st->self, import_ttl(), &st->importer), fail);
     struct arca_ratelimit_cfg rl = {.per_key_rate = 5.0, .per_key_burst = 100.0, .capacity = 8};
     ARCA_GUARD(rc, arca_ratelimit_new(&rl, &st->anon_audit), fail);
-    /* Unauthenticated until the evidence verified: rate limited per peer, on the job pool. */
-    int fl = ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED | ARCAD_ROUTE_OFFLOAD;
-    ARCA_GUARD(rc,
-               arcad_router_add(r, "POST", ARCA_PEER_HELLO_ROUTE, fl, "peer_hello", h_hello, st),
-               fail);
-    ARCA_GUARD(rc,
-               arcad_router_add(r, "POST", ARCA_PEER_EXPORT_ROUTE, fl, "peer_export", h_export, st),
-               fail);
     ctx->peer_state = st;
     ctx->peer_state_free = state_free;
     ctx->remote_import = arca_peer_importer_remote(st->importer);
@@ -197,4 +263,136 @@ int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
 fail:
     state_free(st);
     return rc;
+}
+
+const struct arca_peer_self *arcad_peer_self(const struct arcad_ctx *ctx)
+{
+    const struct peer_state *st = ctx != NULL ? ctx->peer_state : NULL;
+    return st != NULL ? &st->self : NULL;
+}
+
+/* Unauthenticated until the evidence verified: rate limited per peer, on the job pool. */
+#define PEER_ROUTE_FLAGS (ARCAD_ROUTE_EXACT | ARCAD_ROUTE_RATE_LIMITED | ARCAD_ROUTE_OFFLOAD)
+
+int arcad_peer_register_witness(struct arcad_router *r, struct arcad_ctx *ctx)
+{
+    ARCA_ENSURE_REF(r);
+    ARCA_ENSURE_REF(ctx);
+    ARCA_TRY(arcad_peer_new(ctx));
+    struct peer_state *st = ctx->peer_state;
+    ARCA_TRY(arcad_router_add(r, "POST", ARCA_PEER_HELLO_ROUTE, PEER_ROUTE_FLAGS, "peer_hello",
+                              h_hello, st));
+    if (ctx->witness_held != NULL)
+        ARCA_TRY(arcad_router_add(r, "POST", ARCA_WITNESS_PEER_ROUTE, PEER_ROUTE_FLAGS,
+                                  "peer_witness", h_witness, st));
+    return 0;
+}
+
+int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
+{
+    ARCA_TRY(arcad_peer_register_witness(r, ctx));
+    return arcad_router_add(r, "POST", ARCA_PEER_EXPORT_ROUTE, PEER_ROUTE_FLAGS, "peer_export",
+                            h_export, ctx->peer_state);
+}
+
+/* ---- the start-up server (main.c's start order) --------------------------------------------- */
+
+struct arcad_peer_early {
+    struct arcad_ctx ctx; /* main's identity, TLS and limits; its own routers, metrics, pool */
+    pthread_t thread;
+    atomic_bool done; /* arcad_serve returned (stopped by us, a signal, or a failure) */
+    int rc;
+    char why[ARCA_ERR_DETAIL_MAX];
+};
+
+static void h_starting(struct arcad_request *req, void *arg)
+{
+    (void)arg;
+    arcad_reply_error(req, 503, "arcad is starting: waiting for its freshness witnesses");
+}
+
+static void *early_main(void *arg)
+{
+    struct arcad_peer_early *e = arg;
+    e->rc = arcad_serve(&e->ctx);
+    if (e->rc < 0)
+        snprintf(e->why, sizeof(e->why), "%s", arca_err_detail());
+    atomic_store(&e->done, true);
+    return NULL;
+}
+
+static int early_catch_all(struct arcad_router *r)
+{
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        ARCA_TRY(arcad_router_add(r, methods[i], "/", ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_NO_CERT,
+                                  "starting", h_starting, NULL));
+    return 0;
+}
+
+static void early_free(struct arcad_peer_early *e)
+{
+    arcad_router_free(e->ctx.client_router);
+    arcad_router_free(e->ctx.enclave_router);
+    arcad_metrics_free(e->ctx.metrics);
+    free(e);
+}
+
+int arcad_peer_early_start(struct arcad_ctx *ctx, struct arcad_peer_early **out)
+{
+    ARCA_ENSURE_REF(ctx);
+    ARCA_ENSURE_REF(out);
+    struct arcad_peer_early *e = calloc(1, sizeof(*e));
+    ARCA_ENSURE(e != NULL, ARCA_ERR_ALLOC, "start-up server: out of memory");
+    e->ctx.cfg = ctx->cfg;
+    e->ctx.id = ctx->id;
+    e->ctx.client_tls = ctx->client_tls;
+    e->ctx.enclave_tls = ctx->enclave_tls;
+    e->ctx.sim = ctx->sim;
+    memcpy(e->ctx.measurement, ctx->measurement, sizeof(e->ctx.measurement));
+    e->ctx.collateral = ctx->collateral;
+    e->ctx.dcap_cache = ctx->dcap_cache;
+    e->ctx.ratelimit = ctx->ratelimit;
+    e->ctx.witness_held = ctx->witness_held;
+    e->ctx.starting = true;
+    e->ctx.metrics = arcad_metrics_new();
+    e->ctx.client_router = arcad_router_new();
+    e->ctx.enclave_router = arcad_router_new();
+    int rc = 0;
+    ARCA_GUARD_ENSURE(
+        rc, e->ctx.metrics != NULL && e->ctx.client_router != NULL && e->ctx.enclave_router != NULL,
+        fail, ARCA_ERR_ALLOC, "start-up server: out of memory");
+    /* The handlers run on main's peer state (one nonce space for both servers) and see this
+     * server's ctx in their requests, without store or audit log. */
+    ARCA_GUARD(rc, arcad_peer_register_witness(e->ctx.enclave_router, ctx), fail);
+    ARCA_GUARD(rc, early_catch_all(e->ctx.enclave_router), fail);
+    ARCA_GUARD(rc, early_catch_all(e->ctx.client_router), fail);
+    int pe = pthread_create(&e->thread, NULL, early_main, e);
+    ARCA_GUARD_ENSURE(rc, pe == 0, fail, ARCA_ERR_INTERNAL, "start-up server: thread: %s",
+                      strerror(pe));
+    *out = e;
+    return 0;
+fail:
+    early_free(e);
+    return rc;
+}
+
+bool arcad_peer_early_done(struct arcad_peer_early *e, const char **why)
+{
+    if (e == NULL || !atomic_load(&e->done))
+        return false;
+    if (why != NULL)
+        *why = e->rc < 0 ? e->why : "stopped by a signal";
+    return true;
+}
+
+void arcad_peer_early_stop(struct arcad_peer_early *e)
+{
+    if (e == NULL)
+        return;
+    /* arcad_serve waits for SIGTERM with sigwait on its thread (blocked there and in main) */
+    if (!atomic_load(&e->done))
+        pthread_kill(e->thread, SIGTERM);
+    pthread_join(e->thread, NULL);
+    early_free(e);
 }

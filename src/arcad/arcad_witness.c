@@ -23,7 +23,10 @@ struct arcad_witness {
     struct arca_witness *set;
     struct arca_store_hook hook;
     bool mark;    /* the state was never witnessed: arcad_witness_start records that it is */
+    bool peers;   /* an arcad:// witness is in the set */
+    bool started; /* arcad_witness_start ran: arcad serves */
     bool refused; /* the open-time check failed */
+    int refused_rc;
     char why[ARCA_ERR_DETAIL_MAX];
     struct arca_store *store;
     struct arca_audit *audit;
@@ -44,10 +47,12 @@ static int on_opened(void *ctx, struct arca_store *s, uint64_t commit)
     if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
         return rc;
     aw->mark = rc == ARCA_ERR_NOT_FOUND;
+    aw->refused = false;
     uint64_t value = 0;
     rc = arca_witness_check(aw->set, commit, aw->mark, &value);
     if (rc < 0) {
         aw->refused = true;
+        aw->refused_rc = rc;
         snprintf(aw->why, sizeof(aw->why), "%s", arca_err_detail());
         return rc;
     }
@@ -57,16 +62,31 @@ static int on_opened(void *ctx, struct arca_store *s, uint64_t commit)
     return 0;
 }
 
+/* Commits made while arcad starts (audit log, owner record, the "witnessed" mark) may find
+ * peer witnesses between their start-up server and their real one (a second or so without a
+ * listener): retried this many times, a second apart, before the start fails. */
+#define START_RECORD_TRIES 15
+
 static int on_committed(void *ctx, uint64_t commit, bool retry)
 {
     struct arcad_witness *aw = ctx;
     /* a retry may find some witnesses at commit already (they got it before the failure) */
-    return retry ? arca_witness_check(aw->set, commit, false, NULL)
-                 : arca_witness_record(aw->set, commit);
+    if (retry)
+        return arca_witness_check(aw->set, commit, false, NULL);
+    int rc = arca_witness_record(aw->set, commit);
+    for (int i = 1; rc == ARCA_ERR_NETWORK && aw->peers && !aw->started && i <= START_RECORD_TRIES;
+         i++) {
+        arca_warn("witness", "start: commit %llu: %s; try %d of %d in 1 s",
+                  (unsigned long long)commit, arca_err_detail(), i, START_RECORD_TRIES);
+        sleep(1);
+        rc = arca_witness_check(aw->set, commit, false, NULL);
+    }
+    return rc;
 }
 
 int arcad_witness_new(const char *const *specs, size_t n, const struct arca_store_sealer *sealer,
-                      const uint8_t cas_key[32], struct arcad_witness **out)
+                      const uint8_t cas_key[32], const struct arca_witness_peers *peers,
+                      struct arcad_witness **out)
 {
     ARCA_ENSURE_REF(sealer);
     ARCA_ENSURE_REF(cas_key);
@@ -82,7 +102,7 @@ int arcad_witness_new(const char *const *specs, size_t n, const struct arca_stor
         rc = arca_hkdf(ARCA_SHA256, cas_key, 32, seal, sizeof(seal), "arca-witness-v1", 15, key,
                        sizeof(key));
     if (rc == 0)
-        rc = arca_witness_open(specs, n, key, &aw->set);
+        rc = arca_witness_open_peers(specs, n, key, peers, &aw->set);
     arca_wipe(seal, sizeof(seal));
     arca_wipe(key, sizeof(key));
     if (rc < 0) {
@@ -95,6 +115,7 @@ int arcad_witness_new(const char *const *specs, size_t n, const struct arca_stor
                       "%s: a file witness is for tests only; the host can roll it back with the "
                       "data directory",
                       specs[i]);
+    aw->peers = arcad_witness_has_peers(aw);
     aw->hook.opened = on_opened;
     aw->hook.committed = on_committed;
     aw->hook.ctx = aw;
@@ -105,6 +126,24 @@ int arcad_witness_new(const char *const *specs, size_t n, const struct arca_stor
 const struct arca_store_hook *arcad_witness_hook(struct arcad_witness *aw)
 {
     return aw != NULL ? &aw->hook : NULL;
+}
+
+bool arcad_witness_has_peers(const struct arcad_witness *aw)
+{
+    for (size_t i = 0; aw != NULL && i < arca_witness_count(aw->set); i++)
+        if (strncmp(arca_witness_label(aw->set, i), "arcad://", 8) == 0)
+            return true;
+    return false;
+}
+
+bool arcad_witness_waiting(const struct arcad_witness *aw)
+{
+    return aw != NULL && aw->refused && aw->refused_rc == ARCA_ERR_NETWORK;
+}
+
+const char *arcad_witness_why(const struct arcad_witness *aw)
+{
+    return aw != NULL && aw->refused ? aw->why : "";
 }
 
 bool arcad_witness_refused(const struct arcad_witness *aw, const char **why)
@@ -165,6 +204,7 @@ int arcad_witness_start(struct arcad_witness *aw, struct arca_store *store,
         ARCA_TRY(arca_store_meta_put(store, META_KEY, labels, strlen(labels)));
         aw->mark = false;
     }
+    aw->started = true;
     int e = pthread_create(&aw->thread, NULL, watch, aw);
     ARCA_ENSURE(e == 0, ARCA_ERR_INTERNAL, "witness: thread: %s", strerror(e));
     aw->running = true;
@@ -192,4 +232,27 @@ void arcad_witness_free(struct arcad_witness *aw)
     pthread_cond_destroy(&aw->cond);
     pthread_mutex_destroy(&aw->mu);
     free(aw);
+}
+
+int arcad_witness_held_open(const char *data_dir, const struct arca_store_sealer *sealer,
+                            struct arca_witness_held **out)
+{
+    ARCA_ENSURE_REF(data_dir);
+    ARCA_ENSURE_REF(sealer);
+    ARCA_ENSURE_REF(out);
+    char path[4096];
+    int w = snprintf(path, sizeof(path), "%s/witness-peers", data_dir);
+    ARCA_ENSURE(w > 0 && (size_t)w < sizeof(path), ARCA_ERR_TOO_LARGE, "--data-dir too long");
+    uint8_t key[ARCA_STORE_KEY_LEN];
+    *out = NULL;
+    int rc = sealer->get_key(sealer->ctx, "arca-witness-held", key);
+    if (rc < 0) {
+        /* an arcad opened through a successor slot inherits only the older build's purposes:
+         * it serves no peer witness until restarted on its own seal */
+        arca_warn("witness", "not serving as a peer witness: %s", arca_err_detail());
+        return 0;
+    }
+    rc = arca_witness_held_open(path, key, out);
+    arca_wipe(key, sizeof(key));
+    return rc;
 }

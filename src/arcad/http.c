@@ -793,9 +793,10 @@ int arcad_serve(struct arcad_ctx *ctx)
     format_addr(&enclave_ss, a2, sizeof(a2));
     if (cfg->metrics_listen != NULL)
         format_addr(&metrics_ss, a3, sizeof(a3));
-    printf("client API listening on %s\nenclave API listening on %s\nmetrics listening on %s\n"
-           "arcad ready (%d workers)\n",
-           a1, a2, a3, nw);
+    if (!ctx->starting)
+        printf("client API listening on %s\nenclave API listening on %s\nmetrics listening on "
+               "%s\narcad ready (%d workers)\n",
+               a1, a2, a3, nw);
     fflush(stdout);
     arca_info("arcad",
               "serving: client API %s, enclave API %s, metrics %s, %d workers, %d job threads "
@@ -810,7 +811,7 @@ int arcad_serve(struct arcad_ctx *ctx)
         ws[i].started = true;
     }
     if (rc == 0) {
-        if (arcad_notify("READY=1") < 0)
+        if (!ctx->starting && arcad_notify("READY=1") < 0)
             arca_warn("arcad", "%s", arca_err_detail());
         int sig = 0;
         while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
@@ -821,8 +822,10 @@ int arcad_serve(struct arcad_ctx *ctx)
                 arca_info("arcad", "SIGHUP: nothing to reload");
             arcad_notify("READY=1");
         }
-        arca_info("arcad", "signal %d: draining and stopping", sig);
-        arcad_notify("STOPPING=1");
+        arca_info("arcad", "signal %d: draining and stopping%s", sig,
+                  ctx->starting ? " the start-up server" : "");
+        if (!ctx->starting)
+            arcad_notify("STOPPING=1");
     }
     /* Stop taking connections, let the jobs in flight finish and hand their answers to the
      * still-running loops, then give the loops a grace period to flush them. */

@@ -1,6 +1,7 @@
 /* arcad: the arca CAS server. See `arcad --help` and docs/arcad.md. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,71 +34,72 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: arcad --data-dir DIR [--client-listen HOST:PORT] [--enclave-listen HOST:PORT]\n"
-            "             [--allow-simulation] [--metrics-listen HOST:PORT] [options]\n\n"
-            "  --config FILE             YAML file of flags (KEY: VALUE, KEY = a long flag name);\n"
-            "                            flags on the command line win; SIGHUP re-reads it\n"
-            "  --pidfile FILE            write arcad's process id to FILE once it is serving\n"
-            "  --sealer sim|gramine      where the sealing key of the identity and store comes\n"
-            "                            from: the simulation platform (default, INSECURE) or\n"
-            "                            Gramine-SGX's /dev/attestation/keys/_sgx_mrenclave\n"
-            "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
-            "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
-            "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
-            "  --metrics-listen HOST:PORT Prometheus metrics (plain HTTP); default off\n"
-            "  --allow-simulation        accept INSECURE simulated evidence from programs\n"
-            "  --workers N               event-loop threads (default: number of cores)\n"
-            "  --max-body BYTES          largest request body (default 1048576)\n"
-            "  --max-header BYTES        largest request head (default 16384)\n"
-            "  --timeout SECONDS         request read/write and idle timeout (default 30)\n"
-            "  --max-connections N       connections per worker (default 1024)\n"
-            "  --max-pending N           of those, without a complete request yet\n"
-            "                            (default: half of --max-connections)\n"
-            "  --max-pending-per-peer N  the same per peer address, per worker (default 32)\n"
-            "  --handshake-timeout SECONDS  accept to end of TLS handshake, absolute (default 10)\n"
-            "  --request-timeout SECONDS    handshake or last answer to a complete request,\n"
-            "                               absolute (default 20)\n"
-            "  --max-keys-per-session N  keys one session upload may generate (default 256)\n"
-            "  --max-certs-per-session N certificates one upload may issue (default 256)\n"
-            "  --max-keygen-ms MS        estimated generation time per upload (default 10000)\n"
-            "  --max-sessions-per-client N  sessions one client key may create (default 1000)\n"
-            "  --proposal-ttl SECONDS    how long a proposal stays open (default 604800 = 7\n"
-            "                            days, at most 90 days)\n"
-            "  --max-proposals N         open proposals in all (default 1000)\n"
-            "  --max-proposals-per-client N  open proposals per client key (default 16)\n"
-            "  --client-rate N           requests per second per client key (default 200,\n"
-            "                            0 = off)\n"
-            "  --client-burst N          burst per client key (default 2000)\n"
-            "  --jobs N                  job threads for costly requests (secret generation,\n"
-            "                            listing, evidence checks); default: number of cores\n"
-            "  --max-queued-jobs N       such requests waiting for a job thread (default 256;\n"
-            "                            more are answered 503)\n"
-            "  --rate-limit RATE         unauthenticated requests (attest, challenge, values) per\n"
-            "                            second and peer address (default 50)\n"
-            "  --rate-burst N            the same, burst per peer address (default 100)\n"
-            "  --global-rate-limit RATE  the same from all peers together (default 1000, 0: none)\n"
-            "  --global-rate-burst N     burst of all peers together (default 2000)\n"
-            "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
-            "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
-            "                            (default $ARCA_COLLATERAL)\n"
-            "  --pcs-url URL             Intel PCS/PCCS base URL for collateral that --collateral\n"
-            "                            lacks (cached in DATA_DIR/collateral-cache); default off\n"
-            "  --kds-url URL             AMD KDS base URL for SEV-SNP VCEKs (cached likewise);\n"
-            "                            default off\n"
-            "  --snp-certs DIR           SEV-SNP VCEK/ASK/ARK directory (default $ARCA_SNP_CERTS)\n"
-            "  --attest-free-failures N  failed attestations per session/service before each\n"
-            "                            further one must wait (1 s, doubling; default 3)\n"
-            "  --attest-lockout-failures N  failed attestations that lock it out (default 10)\n"
-            "  --attest-lockout-time SECONDS  how long a lockout lasts (default 900)\n"
-            "  --witness SPEC            freshness witness of every commit (repeatable; a\n"
-            "                            majority must answer): tpm, tpm:TCTI (default\n"
-            "                            device:/dev/tpmrm0; e.g. swtpm:host=127.0.0.1,port=2321)\n"
-            "                            or file:PATH (tests only). Default none\n"
-            "  --witness-interval SECONDS  how often the witnesses are re-checked (default 30)\n"
-            "  --log-level LEVEL         debug, info, warn, error (default info)\n"
-            "  --log-json                log JSON lines\n"
-            "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
+    fprintf(
+        f, "usage: arcad --data-dir DIR [--client-listen HOST:PORT] [--enclave-listen HOST:PORT]\n"
+           "             [--allow-simulation] [--metrics-listen HOST:PORT] [options]\n\n"
+           "  --config FILE             YAML file of flags (KEY: VALUE, KEY = a long flag name);\n"
+           "                            flags on the command line win; SIGHUP re-reads it\n"
+           "  --pidfile FILE            write arcad's process id to FILE once it is serving\n"
+           "  --sealer sim|gramine      where the sealing key of the identity and store comes\n"
+           "                            from: the simulation platform (default, INSECURE) or\n"
+           "                            Gramine-SGX's /dev/attestation/keys/_sgx_mrenclave\n"
+           "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
+           "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
+           "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
+           "  --metrics-listen HOST:PORT Prometheus metrics (plain HTTP); default off\n"
+           "  --allow-simulation        accept INSECURE simulated evidence from programs\n"
+           "  --workers N               event-loop threads (default: number of cores)\n"
+           "  --max-body BYTES          largest request body (default 1048576)\n"
+           "  --max-header BYTES        largest request head (default 16384)\n"
+           "  --timeout SECONDS         request read/write and idle timeout (default 30)\n"
+           "  --max-connections N       connections per worker (default 1024)\n"
+           "  --max-pending N           of those, without a complete request yet\n"
+           "                            (default: half of --max-connections)\n"
+           "  --max-pending-per-peer N  the same per peer address, per worker (default 32)\n"
+           "  --handshake-timeout SECONDS  accept to end of TLS handshake, absolute (default 10)\n"
+           "  --request-timeout SECONDS    handshake or last answer to a complete request,\n"
+           "                               absolute (default 20)\n"
+           "  --max-keys-per-session N  keys one session upload may generate (default 256)\n"
+           "  --max-certs-per-session N certificates one upload may issue (default 256)\n"
+           "  --max-keygen-ms MS        estimated generation time per upload (default 10000)\n"
+           "  --max-sessions-per-client N  sessions one client key may create (default 1000)\n"
+           "  --proposal-ttl SECONDS    how long a proposal stays open (default 604800 = 7\n"
+           "                            days, at most 90 days)\n"
+           "  --max-proposals N         open proposals in all (default 1000)\n"
+           "  --max-proposals-per-client N  open proposals per client key (default 16)\n"
+           "  --client-rate N           requests per second per client key (default 200,\n"
+           "                            0 = off)\n"
+           "  --client-burst N          burst per client key (default 2000)\n"
+           "  --jobs N                  job threads for costly requests (secret generation,\n"
+           "                            listing, evidence checks); default: number of cores\n"
+           "  --max-queued-jobs N       such requests waiting for a job thread (default 256;\n"
+           "                            more are answered 503)\n"
+           "  --rate-limit RATE         unauthenticated requests (attest, challenge, values) per\n"
+           "                            second and peer address (default 50)\n"
+           "  --rate-burst N            the same, burst per peer address (default 100)\n"
+           "  --global-rate-limit RATE  the same from all peers together (default 1000, 0: none)\n"
+           "  --global-rate-burst N     burst of all peers together (default 2000)\n"
+           "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
+           "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
+           "                            (default $ARCA_COLLATERAL)\n"
+           "  --pcs-url URL             Intel PCS/PCCS base URL for collateral that --collateral\n"
+           "                            lacks (cached in DATA_DIR/collateral-cache); default off\n"
+           "  --kds-url URL             AMD KDS base URL for SEV-SNP VCEKs (cached likewise);\n"
+           "                            default off\n"
+           "  --snp-certs DIR           SEV-SNP VCEK/ASK/ARK directory (default $ARCA_SNP_CERTS)\n"
+           "  --attest-free-failures N  failed attestations per session/service before each\n"
+           "                            further one must wait (1 s, doubling; default 3)\n"
+           "  --attest-lockout-failures N  failed attestations that lock it out (default 10)\n"
+           "  --attest-lockout-time SECONDS  how long a lockout lasts (default 900)\n"
+           "  --witness SPEC            freshness witness of every commit (repeatable; a\n"
+           "                            majority must answer): tpm, tpm:TCTI (default\n"
+           "                            device:/dev/tpmrm0; e.g. swtpm:host=127.0.0.1,port=2321),\n"
+           "                            arcad://HOST:PORT (a peer arcad's enclave port)\n"
+           "                            or file:PATH (tests only). Default none\n"
+           "  --witness-interval SECONDS  how often the witnesses are re-checked (default 30)\n"
+           "  --log-level LEVEL         debug, info, warn, error (default info)\n"
+           "  --log-json                log JSON lines\n"
+           "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
 }
 
 static int parse_num(const char *flag, const char *v, long lo, long hi, long *out)
@@ -233,6 +235,45 @@ enum {
     O_MPROP,
     O_MPC
 };
+/* Start order with arcad:// witnesses (docs/internals/witness.md): the store's open checks the
+ * state against the witnesses, which are other arcads that may be starting too, waiting for
+ * theirs. So a start-up server answers peers meanwhile, and the open is retried while too few
+ * witnesses answer (never when they refuse the state), at most START_TRIES times. The start-up
+ * server runs until arcad_serve is about to take over: the commits of the start (audit log,
+ * owner record) are witnessed by peers that may still be starting too. */
+#define START_TRIES 30
+#define START_RETRY_S 2
+
+static int open_store_witnessed(struct arcad_ctx *ctx, const struct arca_store_options *sopt,
+                                struct arcad_witness *witness, struct arcad_peer_early **early,
+                                struct arca_store **out)
+{
+    if (!arcad_witness_has_peers(witness))
+        return arca_store_open(sopt, out);
+    /* Only the start-up server's signal wait takes SIGTERM/SIGINT now (arcad_serve blocks
+     * them for good later anyway); a stop request ends the wait below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    ARCA_TRY(arcad_peer_early_start(ctx, early));
+    const char *why = NULL;
+    for (int i = 1;; i++) {
+        int rc = arca_store_open(sopt, out);
+        if (rc == 0 || !arcad_witness_waiting(witness))
+            return rc;
+        if (i == START_TRIES)
+            return arca_err_set(ARCA_ERR_NETWORK, "witnesses: no majority answered in %d tries: %s",
+                                START_TRIES, arcad_witness_why(witness));
+        arca_warn("witness", "start check %d of %d: %s; retrying in %d s", i, START_TRIES,
+                  arcad_witness_why(witness), START_RETRY_S);
+        sleep(START_RETRY_S);
+        if (arcad_peer_early_done(*early, &why))
+            return arca_err_set(ARCA_ERR_NETWORK, "while waiting for the witnesses: %s", why);
+    }
+}
+
 static const struct option opts[] = {
     {"config", required_argument, NULL, O_CONF},
     {"pidfile", required_argument, NULL, O_PID},
@@ -775,6 +816,7 @@ int main(int argc, char **argv)
     int rc = 0, exit_code = 0;
     bool created = false, pidfile_written = false;
     struct arcad_witness *witness = NULL;
+    struct arcad_peer_early *early = NULL; /* the start-up server (arcad:// witnesses) */
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
     if (o.gramine_sealer)
@@ -833,13 +875,28 @@ int main(int argc, char **argv)
     if (rc < 0)
         goto fail;
 
+    ARCA_GUARD(rc, arcad_witness_held_open(cfg->data_dir, &sealer, &ctx.witness_held), fail);
+    /* Before the store: arcad:// witnesses talk over the peer channel, and the start-up server
+     * (which needs the TLS contexts) answers peers while the store waits for its witnesses. */
+    ARCA_GUARD(rc, arcad_peer_new(&ctx), fail);
+    const struct arca_x509 *chain[1] = {ctx.id.ca};
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
+               fail);
+    ARCA_GUARD(rc,
+               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
+                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
+               fail);
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
     struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
     if (o.n_witness > 0) {
-        rc = arcad_witness_new(o.witness_specs, o.n_witness, &sealer, ctx.id.key_id, &witness);
+        const struct arca_witness_peers peers = {arcad_peer_self(&ctx), ctx.measurement};
+        rc = arcad_witness_new(o.witness_specs, o.n_witness, &sealer, ctx.id.key_id, &peers,
+                               &witness);
         if (rc < 0) {
             fprintf(stderr, "arcad: --witness: %s\n", arca_err_detail());
             rc = 0;
@@ -848,7 +905,7 @@ int main(int argc, char **argv)
         }
         sopt.hook = arcad_witness_hook(witness);
     }
-    rc = arca_store_open(&sopt, &ctx.store);
+    rc = open_store_witnessed(&ctx, &sopt, witness, &early, &ctx.store);
     if (rc < 0 && arcad_witness_refused(witness, NULL)) {
         witness_refused_event(logpath, ctx.id.key);
         goto fail;
@@ -882,15 +939,6 @@ int main(int argc, char **argv)
 
     ARCA_GUARD_ENSURE(rc, (ctx.metrics = arcad_metrics_new()) != NULL, fail, ARCA_ERR_ALLOC,
                       "out of memory");
-    const struct arca_x509 *chain[1] = {ctx.id.ca};
-    ARCA_GUARD(rc,
-               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
-                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.client_tls),
-               fail);
-    ARCA_GUARD(rc,
-               arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
-                                       ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
-               fail);
     ctx.client_router = arcad_router_new();
     ctx.enclave_router = arcad_router_new();
     ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
@@ -922,6 +970,11 @@ int main(int argc, char **argv)
         ARCA_GUARD(rc, arcad_pidfile_write(o.pidfile), fail);
         pidfile_written = true;
     }
+    const char *early_end = NULL;
+    ARCA_GUARD_ENSURE(rc, !arcad_peer_early_done(early, &early_end), fail, ARCA_ERR_NETWORK,
+                      "start-up server: %s", early_end);
+    arcad_peer_early_stop(early);
+    early = NULL;
     rc = arcad_serve(&ctx);
     if (rc == 0)
         arca_audit_append(ctx.audit, ARCA_AUDIT_STOPPED, NULL, NULL);
@@ -930,6 +983,7 @@ fail:
     if (rc < 0)
         fprintf(stderr, "arcad: %s\n",
                 arca_err_detail()[0] ? arca_err_detail() : arca_strerror(rc));
+    arcad_peer_early_stop(early);
     if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
         ctx.enclave_state_free(ctx.enclave_state);
     if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
@@ -939,6 +993,7 @@ fail:
     arca_audit_close(ctx.audit);
     arca_store_close(ctx.store);
     arcad_witness_free(witness);
+    arca_witness_held_free(ctx.witness_held);
     arcad_router_free(ctx.client_router);
     arcad_router_free(ctx.enclave_router);
     arca_tls_ctx_free(ctx.client_tls);

@@ -25,6 +25,7 @@
 struct ssl_ctx_st;
 struct arca_store;           /* store/store.h */
 struct arca_audit;           /* audit/audit.h */
+struct arca_witness_held;    /* witness/witness.h */
 struct arca_sim_platform;    /* evidence/sim.h */
 struct arca_dcap_collateral; /* evidence/collateral.h */
 struct arca_dcap_cache;      /* evidence/dcap_verify.h */
@@ -115,7 +116,8 @@ struct arcad_ctx {
     struct arcad_pool *pool;
     /* Token buckets of ARCAD_ROUTE_RATE_LIMITED routes (thread-safe); NULL: no limit. Owned. */
     struct arca_ratelimit *ratelimit;
-    void *peer_state; /* owned by api_peer.c (set in arcad_peer_register) */
+    struct arca_witness_held *witness_held; /* counters held for peer witnesses (main.c) */
+    void *peer_state;                       /* owned by api_peer.c (set in arcad_peer_register) */
     void (*peer_state_free)(void *state);
     const struct arca_attest_remote *remote_import; /* api_peer.c's importer, or NULL */
     struct arca_owner *owner; /* owner record and provisioning (owner/owner.h); owned by main */
@@ -127,6 +129,8 @@ struct arcad_ctx {
     /* SIGHUP: called by arcad_serve on its signal thread; NULL: SIGHUP is only logged. */
     void (*reload)(struct arcad_ctx *ctx, void *arg);
     void *reload_arg;
+    /* The start-up server (api_peer.h): arcad_serve prints no "ready" and notifies nothing. */
+    bool starting;
 };
 
 /* ---- routing ---------------------------------------------------------------------------- */

@@ -29,7 +29,7 @@ static int wopen(struct wfx *f)
 {
     const char *specs[] = {f->spec};
     static const uint8_t cas_key[32] = {1, 2, 3};
-    int rc = arcad_witness_new(specs, 1, &f->fs.sealer, cas_key, &f->aw);
+    int rc = arcad_witness_new(specs, 1, &f->fs.sealer, cas_key, NULL, &f->aw);
     if (rc < 0)
         return rc;
     char path[512];

@@ -76,7 +76,9 @@ static void test_majority_of_three(void **state)
     m[1].up = false; /* two down: refused, naming the count */
     assert_int_equal(arca_witness_record(w, 3), ARCA_ERR_NETWORK);
     assert_non_null(strstr(arca_err_detail(), "only 1 of 3 witnesses recorded commit 3"));
+    assert_non_null(strstr(arca_err_detail(), "no answer from mem1, mem2"));
     assert_int_equal(arca_witness_check(w, 3, false, NULL), ARCA_ERR_NETWORK);
+    assert_non_null(strstr(arca_err_detail(), "answered (2 needed; no answer from mem1, mem2)"));
     /* both back: the retry (check) brings the laggards to 3, and m[0] (at 3) is fine */
     m[1].up = m[2].up = true;
     assert_int_equal(arca_witness_check(w, 3, false, NULL), 0);

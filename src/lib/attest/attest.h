@@ -81,11 +81,21 @@ struct arca_attest_ctx {
     const struct arca_attest_remote *remote;
     int nonce_ttl;         /* seconds; 1..3600 */
     uint8_t nonce_key[32]; /* per process: nonces do not outlive it */
+    /* The nonces used up and not yet expired (nonce.c); owned, made by arca_attest_ctx_init
+     * and freed by arca_attest_ctx_clear. Thread-safe on its own. */
+    struct arca_nonce_used *used;
 };
 
-/* Sets ttl (<= 0: the default) and a fresh random nonce key; the rest is left to the caller. */
+/* Used nonces held in memory per context by default: at the default lifetime about 1000
+ * attestations a second (the set takes 16 bytes a nonce, twice this many slots). */
+#define ARCA_ATTEST_NONCES_USED_MAX 65536
+
+/* Sets ttl (<= 0: the default), a fresh random nonce key and an empty used-nonce set of
+ * ARCA_ATTEST_NONCES_USED_MAX; the rest is left to the caller. Undone by arca_attest_ctx_clear. */
 int arca_attest_ctx_init(struct arca_attest_ctx *ctx, int nonce_ttl);
-/* Wipes the nonce key (nothing is freed: everything else is borrowed). */
+/* The same with a used-nonce set of used_max (1..2^24) nonces. */
+int arca_attest_ctx_init_max(struct arca_attest_ctx *ctx, int nonce_ttl, size_t used_max);
+/* Wipes the nonce key and frees the used-nonce set (everything else is borrowed). */
 void arca_attest_ctx_clear(struct arca_attest_ctx *ctx);
 
 /* ---- nonces (nonce.c) ---------------------------------------------------------------------- */
@@ -93,7 +103,11 @@ void arca_attest_ctx_clear(struct arca_attest_ctx *ctx);
 /*
  * Nonces are stateless until used: N = expiry (u64be) || 8 random bytes || the first 16 bytes
  * of HMAC-SHA-256(nonce_key, "arca-nonce-v1" || expiry || random). Issuing one writes nothing
- * (an unauthenticated peer cannot fill the store, a challenge costs no disk write).
+ * (an unauthenticated peer cannot fill memory or the store, a challenge costs no disk write).
+ * A used nonce is remembered in memory until it expires; the nonce key dies with the process,
+ * so after a restart no earlier nonce verifies and forgetting them all is safe. When the set is
+ * full of unexpired nonces, new challenges and uses are refused (ARCA_ERR_LIMIT: busy) rather
+ * than a used nonce forgotten.
  */
 int arca_attest_challenge(const struct arca_attest_ctx *ctx, int64_t now,
                           struct arca_challenge_answer *out);
@@ -102,8 +116,8 @@ int arca_attest_challenge(const struct arca_attest_ctx *ctx, int64_t now,
 int arca_attest_nonce_check(const struct arca_attest_ctx *ctx,
                             const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], int64_t now,
                             int64_t *expires);
-/* Checks and uses up the nonce (the store's single-use record until it expires): a second use
- * is ARCA_ERR_REPLAY "used already". */
+/* Checks and uses up the nonce (in the context's used set until it expires): a second use is
+ * ARCA_ERR_REPLAY "used already"; a full set ARCA_ERR_LIMIT. Nothing is written to the store. */
 int arca_attest_nonce_use(const struct arca_attest_ctx *ctx,
                           const uint8_t nonce[ARCA_LAUNCH_NONCE_LEN], int64_t now);
 

@@ -10,7 +10,8 @@
  *           SHA-256(SPKI_B) against the TLS pin.
  *   A -> B  POST ROUTE {"nonce": Nb, "evidence_type", "evidence", "body": {...}}
  *           evidence REPORTDATA = arca_launch_binding(SPKI_A, Nb, "peer:" ROUTE), SPKI_A being
- *           A's TLS client key; Nb is B's stateless nonce (attest/nonce.c), used up here.
+ *           A's TLS client key; Nb is B's stateless nonce (attest/nonce.c), used up here in
+ *           memory (no store commit: a peer witness must not commit to answer).
  *   B -> A  the route's JSON answer (or an error body).
  *
  * Every call makes a fresh hello, so every request carries evidence for a nonce B issued

@@ -23,7 +23,7 @@ struct arca_witness {
 };
 
 static int open_one(const char *spec, const uint8_t key[ARCA_WITNESS_KEY_LEN],
-                    struct arca_witness_backend *b)
+                    const struct arca_witness_peers *peers, struct arca_witness_backend *b)
 {
     ARCA_ENSURE(spec != NULL && spec[0] != '\0', ARCA_ERR_INVALID_ARG, "witness: empty spec");
     if (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0')
@@ -32,10 +32,10 @@ static int open_one(const char *spec, const uint8_t key[ARCA_WITNESS_KEY_LEN],
         return arca_witness_tpm_new(NULL, key, b);
     if (strncmp(spec, "tpm:", 4) == 0 && spec[4] != '\0')
         return arca_witness_tpm_new(spec + 4, key, b);
+    if (strncmp(spec, "arcad://", 8) == 0 && peers != NULL)
+        return arca_witness_peer_new(spec + 8, peers->self, peers->measurement, b);
     if (strncmp(spec, "arcad://", 8) == 0)
-        return arca_err_set(ARCA_ERR_UNSUPPORTED,
-                            "witness %s: peer arcad witnesses are not implemented yet (use tpm)",
-                            spec);
+        return arca_err_set(ARCA_ERR_UNSUPPORTED, "witness %s: needs arcad's peer channel", spec);
     return arca_err_set(ARCA_ERR_INVALID_ARG,
                         "witness '%s': expected tpm, tpm:TCTI, arcad://HOST:PORT or file:PATH",
                         spec);
@@ -43,6 +43,13 @@ static int open_one(const char *spec, const uint8_t key[ARCA_WITNESS_KEY_LEN],
 
 int arca_witness_open(const char *const *specs, size_t n, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                       struct arca_witness **out)
+{
+    return arca_witness_open_peers(specs, n, key, NULL, out);
+}
+
+int arca_witness_open_peers(const char *const *specs, size_t n,
+                            const uint8_t key[ARCA_WITNESS_KEY_LEN],
+                            const struct arca_witness_peers *peers, struct arca_witness **out)
 {
     ARCA_ENSURE_REF(out);
     ARCA_ENSURE_REF(key);
@@ -57,7 +64,7 @@ int arca_witness_open(const char *const *specs, size_t n, const uint8_t key[ARCA
     for (size_t i = 0; i < n; i++) {
         struct arca_witness_backend b;
         memset(&b, 0, sizeof(b));
-        int rc = open_one(specs[i], w->key, &b);
+        int rc = open_one(specs[i], w->key, peers, &b);
         if (rc == 0)
             rc = arca_witness_add(w, &b);
         if (rc < 0) {
@@ -110,12 +117,20 @@ const char *arca_witness_label(const struct arca_witness *w, size_t i)
     return w != NULL && i < w->n ? w->b[i].label : "";
 }
 
+/* Appends label to the list of witnesses that did not answer ("a, b"), truncating quietly. */
+static void note_down(char *list, size_t n, const char *label)
+{
+    size_t len = strlen(list);
+    if (len < n)
+        snprintf(list + len, n - len, "%s%s", len > 0 ? ", " : "", label);
+}
+
 /* Records epoch everywhere (w->mu held). A witness ahead is a refusal at once: the state
  * forked or was rolled back, and that does not get better by asking the others. */
 static int record_locked(struct arca_witness *w, uint64_t epoch, bool catch_up)
 {
     size_t ok = 0;
-    char first[ARCA_ERR_DETAIL_MAX] = "";
+    char first[ARCA_ERR_DETAIL_MAX] = "", down[256] = "";
     for (size_t i = 0; i < w->n; i++) {
         int rc = w->b[i].record(w->b[i].impl, epoch);
         if (rc == ARCA_ERR_EXISTS && catch_up) {
@@ -130,13 +145,16 @@ static int record_locked(struct arca_witness *w, uint64_t epoch, bool catch_up)
             ok++;
         } else if (rc == ARCA_ERR_TAMPERED) {
             return rc;
-        } else if (first[0] == '\0') {
-            snprintf(first, sizeof(first), "%s", arca_err_detail());
+        } else {
+            note_down(down, sizeof(down), w->b[i].label);
+            if (first[0] == '\0')
+                snprintf(first, sizeof(first), "%s", arca_err_detail());
         }
     }
     ARCA_ENSURE(ok >= arca_witness_quorum(w), ARCA_ERR_NETWORK,
-                "witness: only %zu of %zu witnesses recorded commit %llu (%zu needed): %s", ok,
-                w->n, (unsigned long long)epoch, arca_witness_quorum(w), first);
+                "witness: only %zu of %zu witnesses recorded commit %llu (%zu needed; no answer "
+                "from %s): %s",
+                ok, w->n, (unsigned long long)epoch, arca_witness_quorum(w), down, first);
     return 0;
 }
 
@@ -154,7 +172,7 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
 {
     size_t answered = 0, fresh = 0, behind = 0, top = SIZE_MAX;
     uint64_t max = 0;
-    char first[ARCA_ERR_DETAIL_MAX] = "";
+    char first[ARCA_ERR_DETAIL_MAX] = "", down[256] = "";
     for (size_t i = 0; i < w->n; i++) {
         uint64_t v = 0;
         int rc = w->b[i].read(w->b[i].impl, &v);
@@ -164,6 +182,7 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
             continue;
         }
         if (rc < 0) {
+            note_down(down, sizeof(down), w->b[i].label);
             if (first[0] == '\0')
                 snprintf(first, sizeof(first), "%s", arca_err_detail());
             continue;
@@ -176,8 +195,8 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
         }
     }
     ARCA_ENSURE(answered >= arca_witness_quorum(w), ARCA_ERR_NETWORK,
-                "witness: only %zu of %zu witnesses answered (%zu needed): %s", answered, w->n,
-                arca_witness_quorum(w), first);
+                "witness: only %zu of %zu witnesses answered (%zu needed; no answer from %s): %s",
+                answered, w->n, arca_witness_quorum(w), down, first);
     ARCA_ENSURE(top == SIZE_MAX || max <= state, ARCA_ERR_TAMPERED,
                 "state rolled back: witness %s is at commit %llu but the state is at commit %llu "
                 "(the data directory was replaced by an older copy)",

@@ -11,7 +11,9 @@
  *  - "file:PATH"  a counter in a plain file (tests and benchmarks only: the host can roll it
  *                 back like the data directory; arcad says so when it starts);
  *  - "tpm[:TCTI]" a TPM 2.0 NV counter (tpm.c), defined on first use with an authorisation
- *                 value derived from arcad's sealing key.
+ *                 value derived from arcad's sealing key;
+ *  - "arcad://HOST:PORT" another arcad of the same measurement holds our counter (peer.c,
+ *                 served by its held.c), over the attested peer channel.
  * A witness set (struct arca_witness) holds one or more of them and needs a majority: a commit
  * is witnessed once more than half of them recorded it, and the value read at start is the
  * highest value of a majority that answered, which includes the newest commit because any two
@@ -59,6 +61,18 @@ struct arca_witness;
 int arca_witness_open(const char *const *specs, size_t n, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                       struct arca_witness **out);
 
+/* What the arcad://HOST:PORT kind needs (witness/peer.c); borrowed, must outlive the set. */
+struct arca_peer_self;
+struct arca_witness_peers {
+    const struct arca_peer_self *self; /* our side of the attested channel */
+    const uint8_t *measurement;        /* 32 bytes: the peers must run this code */
+};
+/* arca_witness_open that also opens "arcad://HOST:PORT" over peers (NULL: that kind is
+ * ARCA_ERR_UNSUPPORTED). */
+int arca_witness_open_peers(const char *const *specs, size_t n,
+                            const uint8_t key[ARCA_WITNESS_KEY_LEN],
+                            const struct arca_witness_peers *peers, struct arca_witness **out);
+
 /* Adds a backend the caller built (tests; the set frees it). At most ARCA_WITNESS_MAX. */
 int arca_witness_add(struct arca_witness *w, const struct arca_witness_backend *b);
 
@@ -100,5 +114,33 @@ int arca_witness_file_new(const char *path, struct arca_witness_backend *out);
  * "swtpm:host=127.0.0.1,port=2321"); a bare path "/dev/X" means "device:/dev/X". */
 int arca_witness_tpm_new(const char *tcti, const uint8_t key[ARCA_WITNESS_KEY_LEN],
                          struct arca_witness_backend *out);
+
+/* arcad://HOST:PORT: another arcad holds our counter (peer.c), over the attested channel of
+ * self (borrowed: must outlive the backend); the peer must run measurement. */
+#define ARCA_WITNESS_PEER_ROUTE "/v1/peer/witness"
+int arca_witness_peer_new(const char *addr, const struct arca_peer_self *self,
+                          const uint8_t measurement[32], struct arca_witness_backend *out);
+
+/* ---- the serving side of the peer witness (held.c) ---------------------------------------- */
+
+/*
+ * The counters this arcad holds for other arcads, one per caller CAS key (SHA-256 of its TLS
+ * key's SPKI), in a sealed file at path (AEAD under key, which only this arcad derives). A
+ * missing file holds nothing; one that does not open is ARCA_ERR_TAMPERED. Thread-safe.
+ * *out is freed with arca_witness_held_free (which wipes the key).
+ */
+struct arca_witness_held;
+int arca_witness_held_open(const char *path, const uint8_t key[ARCA_WITNESS_KEY_LEN],
+                           struct arca_witness_held **out);
+void arca_witness_held_free(struct arca_witness_held *h);
+/* The caller's counter; ARCA_ERR_NOT_FOUND if none is held. */
+int arca_witness_held_read(struct arca_witness_held *h, const uint8_t caller[32], uint64_t *value);
+/*
+ * Advances the caller's counter to epoch, durably before it returns 0. At epoch already:
+ * ARCA_ERR_EXISTS; above it: ARCA_ERR_TAMPERED naming both numbers (a lower value is never
+ * stored). *held (may be NULL) gets the counter after the call.
+ */
+int arca_witness_held_record(struct arca_witness_held *h, const uint8_t caller[32], uint64_t epoch,
+                             uint64_t *held);
 
 #endif
