@@ -95,6 +95,8 @@ static void usage(FILE *f)
             "                            device:/dev/tpmrm0; e.g. swtpm:host=127.0.0.1,port=2321)\n"
             "                            or file:PATH (tests only). Default none\n"
             "  --witness-interval SECONDS  how often the witnesses are re-checked (default 30)\n"
+            "  --audit-rotate-size BYTES  rotate DATA_DIR/audit.log when it reaches BYTES\n"
+            "                            (default: only on SIGUSR1 / arca audit rotate)\n"
             "  --log-level LEVEL         debug, info, warn, error (default info)\n"
             "  --log-json                log JSON lines\n"
             "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
@@ -230,7 +232,8 @@ enum {
     O_WITI,
     O_PTTL,
     O_MPROP,
-    O_MPC
+    O_MPC,
+    O_ARS
 };
 static const struct option opts[] = {
     {"config", required_argument, NULL, O_CONF},
@@ -277,6 +280,7 @@ static const struct option opts[] = {
     {"proposal-ttl", required_argument, NULL, O_PTTL},
     {"max-proposals", required_argument, NULL, O_MPROP},
     {"max-proposals-per-client", required_argument, NULL, O_MPC},
+    {"audit-rotate-size", required_argument, NULL, O_ARS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -308,6 +312,7 @@ struct arcad_opts {
     const char *witness_specs[ARCA_WITNESS_MAX]; /* --witness SPEC (witness/witness.h) */
     size_t n_witness;
     unsigned witness_interval; /* --witness-interval SECONDS */
+    long audit_rotate_size;    /* --audit-rotate-size BYTES (0: only on SIGUSR1) */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -553,6 +558,11 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
                 return 2;
             cfg->max_proposals_per_client = (uint32_t)n;
             break;
+        case O_ARS:
+            if (parse_num("--audit-rotate-size", optarg, 4096, 1L << 40, &n) < 0)
+                return 2;
+            o->audit_rotate_size = n;
+            break;
         case O_CONF:
             o->config = optarg;
             break;
@@ -738,6 +748,7 @@ int main(int argc, char **argv)
     sigset_t hup;
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
+    sigaddset(&hup, SIGUSR1); /* audit log rotation (reload.c) */
     sigprocmask(SIG_BLOCK, &hup, NULL);
 
     struct arcad_opts o;
@@ -854,7 +865,8 @@ int main(int argc, char **argv)
     struct arca_audit_options aopt = {.path = logpath,
                                       .key = ctx.id.key,
                                       .store = ctx.store,
-                                      .checkpoint_every = witness != NULL ? 1 : 128};
+                                      .checkpoint_every = witness != NULL ? 1 : 128,
+                                      .rotate_size = (uint64_t)o.audit_rotate_size};
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
     char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
     struct arca_owner_opts oopt = {.store = ctx.store,
