@@ -22,6 +22,7 @@
 #include "limits/limits.h"
 #include "peer/import.h"
 #include "peer/peer.h"
+#include "reload.h"
 
 struct peer_state {
     struct arcad_ctx *ctx;
@@ -169,6 +170,7 @@ int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
     st->nonces.store = ctx->store;
     st->verify.allow_simulation = ctx->cfg.allow_simulation;
     st->verify.sources.collateral = ctx->collateral;
+    arcad_collateral_track(ctx->reloader, &st->verify.sources.collateral);
     st->verify.sources.dcap.cache = ctx->dcap_cache;
     if (ctx->cfg.snp_certs != NULL) {
         st->verify.sources.snp_paths = &ctx->cfg.snp_certs;

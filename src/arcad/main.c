@@ -27,6 +27,7 @@
 #include "limits/limits.h"
 #include "owner/owner.h"
 #include "secrets/secrets.h"
+#include "reload.h"
 #include "service.h"
 #include "store/store.h"
 #include "witness/witness.h"
@@ -79,7 +80,7 @@ static void usage(FILE *f)
             "  --global-rate-limit RATE  the same from all peers together (default 1000, 0: none)\n"
             "  --global-rate-burst N     burst of all peers together (default 2000)\n"
             "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
-            "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
+            "  --collateral DIR|FILE     Intel DCAP collateral, loaded at start and on SIGHUP\n"
             "                            (default $ARCA_COLLATERAL)\n"
             "  --pcs-url URL             Intel PCS/PCCS base URL for collateral that --collateral\n"
             "                            lacks (cached in DATA_DIR/collateral-cache); default off\n"
@@ -292,7 +293,8 @@ static const char *const not_in_file[] = {"config", "help", "version", NULL};
 
 /* Flags that SIGHUP applies to a running arcad; a change of any other is logged as needing a
  * restart. The limits are read per request from ctx->cfg with relaxed atomics (api.c). */
-static const char *const reloadable[] = {"log-level",
+static const char *const reloadable[] = {"collateral",
+                                         "log-level",
                                          "log-json",
                                          "max-keys-per-session",
                                          "max-certs-per-session",
@@ -723,6 +725,7 @@ static void reload(struct arcad_ctx *ctx, void *arg)
               (unsigned long long)o->cfg.max_sessions_per_client);
     arca_log_set_level((enum arca_log_level)o->log_level);
     arca_log_set_json(o->log_json);
+    arcad_collateral_reload(ctx, o->cfg.collateral); /* reload.c: logs what changed */
 out:
     arcad_args_free(&args);
     free(o);
@@ -814,6 +817,7 @@ int main(int argc, char **argv)
             goto out_args;
         }
     }
+    ARCA_GUARD(rc, arcad_reload_new(&ctx.reloader), fail);
     ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
     if (cfg->client_rate > 0) {
         struct arca_ratelimit_cfg qc = {
@@ -951,6 +955,7 @@ fail:
     arca_ratelimit_free(ctx.client_quota);
     arca_ratelimit_free(ctx.ratelimit);
     arca_attest_collateral_free(ctx.collateral);
+    arcad_reload_free(ctx.reloader);
     if (pidfile_written)
         unlink(o.pidfile);
     if (rc == 0 && exit_code == 0)
