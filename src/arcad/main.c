@@ -98,6 +98,8 @@ static void usage(FILE *f)
             "  --witness-interval SECONDS  how often the witnesses are re-checked (default 30)\n"
             "  --audit-rotate-size BYTES  rotate DATA_DIR/audit.log when it reaches BYTES\n"
             "                            (default: only on SIGUSR1 / arca audit rotate)\n"
+            "  --audit-syslog SOCKET     also send each audit line to this unix datagram\n"
+            "                            socket (/dev/log: syslog or journald); default off\n"
             "  --log-level LEVEL         debug, info, warn, error (default info)\n"
             "  --log-json                log JSON lines\n"
             "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
@@ -234,7 +236,8 @@ enum {
     O_PTTL,
     O_MPROP,
     O_MPC,
-    O_ARS
+    O_ARS,
+    O_ASL
 };
 static const struct option opts[] = {
     {"config", required_argument, NULL, O_CONF},
@@ -282,6 +285,7 @@ static const struct option opts[] = {
     {"max-proposals", required_argument, NULL, O_MPROP},
     {"max-proposals-per-client", required_argument, NULL, O_MPC},
     {"audit-rotate-size", required_argument, NULL, O_ARS},
+    {"audit-syslog", required_argument, NULL, O_ASL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -315,6 +319,7 @@ struct arcad_opts {
     size_t n_witness;
     unsigned witness_interval; /* --witness-interval SECONDS */
     long audit_rotate_size;    /* --audit-rotate-size BYTES (0: only on SIGUSR1) */
+    const char *audit_syslog;  /* --audit-syslog SOCKET (e.g. /dev/log) or NULL */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -565,6 +570,9 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
                 return 2;
             o->audit_rotate_size = n;
             break;
+        case O_ASL:
+            o->audit_syslog = optarg;
+            break;
         case O_CONF:
             o->config = optarg;
             break;
@@ -788,6 +796,7 @@ int main(int argc, char **argv)
     int rc = 0, exit_code = 0;
     bool created = false, pidfile_written = false;
     struct arcad_witness *witness = NULL;
+    struct arca_audit_sink *audit_sink = NULL;
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
     if (o.gramine_sealer)
@@ -871,6 +880,16 @@ int main(int argc, char **argv)
                                       .store = ctx.store,
                                       .checkpoint_every = witness != NULL ? 1 : 128,
                                       .rotate_size = (uint64_t)o.audit_rotate_size};
+    if (o.audit_syslog != NULL) {
+        rc = arca_audit_sink_open(o.audit_syslog, "arcad-audit", &audit_sink);
+        if (rc < 0) {
+            fprintf(stderr, "arcad: --audit-syslog: %s\n", arca_err_detail());
+            rc = 0;
+            exit_code = 2;
+            goto fail;
+        }
+        aopt.sink = audit_sink;
+    }
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
     char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
     struct arca_owner_opts oopt = {.store = ctx.store,
@@ -941,6 +960,7 @@ fail:
     arca_owner_free(ctx.owner);
     arcad_witness_stop(witness);
     arca_audit_close(ctx.audit);
+    arca_audit_sink_free(audit_sink);
     arca_store_close(ctx.store);
     arcad_witness_free(witness);
     arcad_router_free(ctx.client_router);

@@ -10,7 +10,7 @@ import select
 import subprocess
 import time
 
-from conftest import ARCA, https, make_identity
+from conftest import ARCA, ARCAD as ARCAD_BIN, https, make_identity
 from test_ops_config import wait_for
 
 SECRET = "S3cretValue-never-in-the-log"
@@ -172,3 +172,35 @@ def test_tail_follow_across_rotation(arcad_factory, tmp_path):
         p.kill()
         p.wait()
     assert arcad.stop() == 0
+
+
+def test_audit_syslog_copy(arcad_factory, tmp_path):
+    """--audit-syslog SOCKET: every audit line also goes, as one datagram, to a unix datagram
+    socket (here bound by the test instead of /dev/log); never a secret value. A socket nobody
+    serves is a usage error at start."""
+    import socket
+    path = str(tmp_path / "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(10)
+    try:
+        arcad = arcad_factory(["--audit-syslog", path])
+        a = make_identity(tmp_path, "a", arcad)
+        create(arcad, a, "logged")
+        got = []
+        while not any('"session_created"' in g for g in got):
+            got.append(rx.recv(65536).decode())
+        prefix = "<30>arcad-audit[%d]: " % arcad.proc.pid
+        assert all(g.startswith(prefix) for g in got), got[0]
+        lines = open(os.path.join(arcad.data, "audit.log")).read().splitlines()
+        assert [g[len(prefix):] for g in got] == lines[:len(got)]
+        assert SECRET not in "".join(got)
+        assert arcad.stop() == 0
+    finally:
+        rx.close()
+    (tmp_path / "sim2").mkdir(mode=0o700)
+    r = subprocess.run([ARCAD_BIN, "--data-dir", str(tmp_path / "d2"), "--audit-syslog",
+                        str(tmp_path / "nobody.sock"), "--sim-dir", str(tmp_path / "sim2"),
+                        "--client-listen", "127.0.0.1:0", "--enclave-listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "--audit-syslog" in r.stderr and "nobody.sock" in r.stderr

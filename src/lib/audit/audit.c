@@ -27,8 +27,9 @@ struct arca_audit {
     unsigned every;
     bool fsync_each;
     bool broken;
-    uint64_t bytes;       /* size of the current file (under mu) */
-    uint64_t rotate_size; /* rotate once the file reaches this size (0 = never) */
+    struct arca_audit_sink *sink; /* borrowed; written under mu, so in log order */
+    uint64_t bytes;               /* size of the current file (under mu) */
+    uint64_t rotate_size;         /* rotate once the file reaches this size (0 = never) */
     uint64_t seq;
     size_t last_sig_len;
     uint8_t last_sig[ARCA_STORE_SIG_MAX];
@@ -109,6 +110,7 @@ static int write_line(struct arca_audit *a, const char *event, const json_t *fie
     }
     a->seq++;
     a->bytes += line.len;
+    arca_audit_sink_send(a->sink, (const char *)line.data, line.len - 1);
     memcpy(a->last_sig, sig.data, sig.len);
     a->last_sig_len = sig.len;
     a->since_cp++;
@@ -472,6 +474,7 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     a->store = opt->store;
     a->every = opt->checkpoint_every ? opt->checkpoint_every : 1;
     a->fsync_each = opt->fsync_each;
+    a->sink = opt->sink;
     a->path = strdup(opt->path);
     struct arca_buf file;
     arca_buf_init(&file, (size_t)1 << 34);

@@ -57,15 +57,18 @@
 #define ARCA_AUDIT_HISTORY_EVERY 250
 #define ARCA_AUDIT_LINE_MAX ((size_t)1 << 20) /* 1 MiB per line */
 
+struct arca_audit_sink;
+
 struct arca_audit_options {
-    const char *path;          /* the log file (appended to; created if absent) */
-    struct arca_key *key;      /* signing key pair (borrowed; keep it alive until close) */
-    struct arca_store *store;  /* checkpoints (borrowed); NULL = no checkpoints (tests) */
-    unsigned checkpoint_every; /* refresh the latest checkpoint every N lines (0 = 1) */
-    bool fsync_each;           /* fsync the file after each line (default false: the
+    const char *path;             /* the log file (appended to; created if absent) */
+    struct arca_key *key;         /* signing key pair (borrowed; keep it alive until close) */
+    struct arca_store *store;     /* checkpoints (borrowed); NULL = no checkpoints (tests) */
+    unsigned checkpoint_every;    /* refresh the latest checkpoint every N lines (0 = 1) */
+    bool fsync_each;              /* fsync the file after each line (default false: the
                                   checkpoint write syncs) */
-    uint64_t rotate_size;      /* rotate (arca_audit_rotate) once the file reaches this many
+    uint64_t rotate_size;         /* rotate (arca_audit_rotate) once the file reaches this many
                                   bytes; 0 = only when asked */
+    struct arca_audit_sink *sink; /* optional copy of each line (borrowed; outlives the log) */
 };
 
 struct arca_audit;
@@ -99,6 +102,21 @@ int arca_audit_rotate(struct arca_audit *a, char *archived, size_t archived_len)
 int arca_audit_checkpoint(struct arca_audit *a);
 /* Writes the checkpoint, closes the file. NULL is fine. */
 void arca_audit_close(struct arca_audit *a);
+
+/* ---- a copy for syslog / journald (audit_sink.c) ------------------------------------------- */
+
+/*
+ * Opens a unix datagram socket connected to socket_path (/dev/log for syslog or journald) for
+ * arca_audit_options.sink; each line then goes as "<30>IDENT[PID]: LINE" (LOG_DAEMON, info).
+ * Fails (ARCA_ERR_IO naming the path) when nothing listens there. *out freed with
+ * arca_audit_sink_free. Lines hold no secrets (see above), so neither does the copy.
+ */
+int arca_audit_sink_open(const char *socket_path, const char *ident, struct arca_audit_sink **out);
+/* Sends one line (without its newline); never blocks; a line that cannot go is counted. */
+void arca_audit_sink_send(struct arca_audit_sink *s, const char *line, size_t len);
+/* Lines that could not be sent so far (receiver full, gone, or a line too long). */
+uint64_t arca_audit_sink_dropped(const struct arca_audit_sink *s);
+void arca_audit_sink_free(struct arca_audit_sink *s);
 
 /* ---- verification ------------------------------------------------------------------------- */
 
