@@ -30,7 +30,7 @@ _arca()
             session) subs="check hash create update read list history verify help" ;;
             self) subs="keygen show help" ;;
             cas) subs="attest show help" ;;
-            audit) subs="verify help" ;;
+            audit) subs="verify show tail rotate help" ;;
             evidence) subs="verify" ;;
             fspf) subs="encrypt show decrypt help" ;;
         esac
@@ -46,6 +46,9 @@ _arca()
             session/read) flags+=" --hash" ;;
             session/list) flags+=" --prefix --page-size" ;;
             audit/verify) flags+=" --key --cas-key --checkpoint" ;;
+            audit/show) flags+=" --session --service --event --since --until" ;;
+            audit/tail) flags+=" --session --service --event --since --until -n --follow" ;;
+            audit/rotate) flags+=" --pid --pidfile" ;;
             evidence/verify) flags+=" --type --collateral --at" ;;
         esac
         COMPREPLY=($(compgen -W "$flags" -- "$cur"))

@@ -18,7 +18,7 @@ static const struct group groups[] = {
     {"session", cmd_session, "check, hash, create, update, read, list, history, verify sessions"},
     {"self", cmd_self, "create and show this client's identity (key pair and certificate)"},
     {"cas", cmd_cas, "attest a CAS (arcad) and pin its key; show the pinned CAS"},
-    {"audit", cmd_audit, "verify an audit log"},
+    {"audit", cmd_audit, "verify, read (show, tail) and rotate the audit log"},
     {"evidence", cmd_evidence, "verify SGX, TDX and SEV-SNP evidence"},
     {"fspf", cmd_fspf, "encrypt a tree into a protected volume; show or decrypt a volume"},
     {"proposal", cmd_proposal, "submit, list, show, approve and reject online proposals"},

@@ -26,6 +26,7 @@
 #include "limits/limits.h"
 #include "peer/import.h"
 #include "peer/peer.h"
+#include "reload.h"
 #include "witness/witness.h"
 
 struct peer_state {
@@ -243,6 +244,7 @@ int arcad_peer_new(struct arcad_ctx *ctx)
     }
     st->verify.allow_simulation = ctx->cfg.allow_simulation;
     st->verify.sources.collateral = ctx->collateral;
+    arcad_collateral_track(ctx->reloader, &st->verify.sources.collateral);
     st->verify.sources.dcap.cache = ctx->dcap_cache;
     if (ctx->cfg.snp_certs != NULL) {
         st->verify.sources.snp_paths = &ctx->cfg.snp_certs;

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "limits/limits.h"
+#include "reload.h"
 
 struct enclave_state {
     struct arca_attest_ctx attest;
@@ -123,6 +124,7 @@ static void configure(struct enclave_state *st, struct arcad_ctx *ctx)
     /* Collateral is loaded once by main (ctx->collateral); only unit tests that build a
      * context by hand still name a path, which is then read on every attestation. */
     src->collateral = ctx->collateral;
+    arcad_collateral_track(ctx->reloader, &src->collateral);
     if (ctx->collateral == NULL && ctx->cfg.collateral != NULL) {
         st->collateral_path = ctx->cfg.collateral;
         src->collateral_paths = &st->collateral_path;

@@ -41,6 +41,7 @@
 #include "base/time.h"
 #include "crypto/tls.h"
 #include "pool.h"
+#include "reload.h"
 #include "service.h"
 
 struct worker;
@@ -740,7 +741,8 @@ int arcad_serve(struct arcad_ctx *ctx)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP); /* reload: never arcad's default "terminate" */
+    sigaddset(&sigs, SIGHUP);  /* reload: never arcad's default "terminate" */
+    sigaddset(&sigs, SIGUSR1); /* audit log rotation (reload.h) */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     const struct arcad_conn_limits limits = {
@@ -814,7 +816,11 @@ int arcad_serve(struct arcad_ctx *ctx)
         if (!ctx->starting && arcad_notify("READY=1") < 0)
             arca_warn("arcad", "%s", arca_err_detail());
         int sig = 0;
-        while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        while (sigwait(&sigs, &sig) == 0 && (sig == SIGHUP || sig == SIGUSR1)) {
+            if (sig == SIGUSR1) {
+                arcad_audit_rotate(ctx);
+                continue;
+            }
             arcad_notify("RELOADING=1");
             if (ctx->reload != NULL)
                 ctx->reload(ctx, ctx->reload_arg);

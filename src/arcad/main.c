@@ -28,6 +28,7 @@
 #include "limits/limits.h"
 #include "owner/owner.h"
 #include "secrets/secrets.h"
+#include "reload.h"
 #include "service.h"
 #include "store/store.h"
 #include "witness/witness.h"
@@ -80,7 +81,7 @@ static void usage(FILE *f)
            "  --global-rate-limit RATE  the same from all peers together (default 1000, 0: none)\n"
            "  --global-rate-burst N     burst of all peers together (default 2000)\n"
            "  --sim-dir DIR             simulation platform directory (default $ARCA_SIM_DIR)\n"
-           "  --collateral DIR|FILE     Intel DCAP collateral, loaded once at start\n"
+           "  --collateral DIR|FILE     Intel DCAP collateral, loaded at start and on SIGHUP\n"
            "                            (default $ARCA_COLLATERAL)\n"
            "  --pcs-url URL             Intel PCS/PCCS base URL for collateral that --collateral\n"
            "                            lacks (cached in DATA_DIR/collateral-cache); default off\n"
@@ -97,6 +98,10 @@ static void usage(FILE *f)
            "                            arcad://HOST:PORT (a peer arcad's enclave port)\n"
            "                            or file:PATH (tests only). Default none\n"
            "  --witness-interval SECONDS  how often the witnesses are re-checked (default 30)\n"
+           "  --audit-rotate-size BYTES  rotate DATA_DIR/audit.log when it reaches BYTES\n"
+           "                            (default: only on SIGUSR1 / arca audit rotate)\n"
+           "  --audit-syslog SOCKET     also send each audit line to this unix datagram\n"
+           "                            socket (/dev/log: syslog or journald); default off\n"
            "  --log-level LEVEL         debug, info, warn, error (default info)\n"
            "  --log-json                log JSON lines\n"
            "Port 0 picks a free port; the chosen addresses are printed on stdout.\n");
@@ -233,7 +238,9 @@ enum {
     O_WITI,
     O_PTTL,
     O_MPROP,
-    O_MPC
+    O_MPC,
+    O_ARS,
+    O_ASL
 };
 /* Start order with arcad:// witnesses (docs/internals/witness.md): the store's open checks the
  * state against the witnesses, which are other arcads that may be starting too, waiting for
@@ -319,6 +326,8 @@ static const struct option opts[] = {
     {"proposal-ttl", required_argument, NULL, O_PTTL},
     {"max-proposals", required_argument, NULL, O_MPROP},
     {"max-proposals-per-client", required_argument, NULL, O_MPC},
+    {"audit-rotate-size", required_argument, NULL, O_ARS},
+    {"audit-syslog", required_argument, NULL, O_ASL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -330,7 +339,8 @@ static const char *const not_in_file[] = {"config", "help", "version", NULL};
 
 /* Flags that SIGHUP applies to a running arcad; a change of any other is logged as needing a
  * restart. The limits are read per request from ctx->cfg with relaxed atomics (api.c). */
-static const char *const reloadable[] = {"log-level",
+static const char *const reloadable[] = {"collateral",
+                                         "log-level",
                                          "log-json",
                                          "max-keys-per-session",
                                          "max-certs-per-session",
@@ -350,6 +360,8 @@ struct arcad_opts {
     const char *witness_specs[ARCA_WITNESS_MAX]; /* --witness SPEC (witness/witness.h) */
     size_t n_witness;
     unsigned witness_interval; /* --witness-interval SECONDS */
+    long audit_rotate_size;    /* --audit-rotate-size BYTES (0: only on SIGUSR1) */
+    const char *audit_syslog;  /* --audit-syslog SOCKET (e.g. /dev/log) or NULL */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -595,6 +607,14 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
                 return 2;
             cfg->max_proposals_per_client = (uint32_t)n;
             break;
+        case O_ARS:
+            if (parse_num("--audit-rotate-size", optarg, 4096, 1L << 40, &n) < 0)
+                return 2;
+            o->audit_rotate_size = n;
+            break;
+        case O_ASL:
+            o->audit_syslog = optarg;
+            break;
         case O_CONF:
             o->config = optarg;
             break;
@@ -755,6 +775,7 @@ static void reload(struct arcad_ctx *ctx, void *arg)
               (unsigned long long)o->cfg.max_sessions_per_client);
     arca_log_set_level((enum arca_log_level)o->log_level);
     arca_log_set_json(o->log_json);
+    arcad_collateral_reload(ctx, o->cfg.collateral); /* reload.c: logs what changed */
 out:
     arcad_args_free(&args);
     free(o);
@@ -780,6 +801,7 @@ int main(int argc, char **argv)
     sigset_t hup;
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
+    sigaddset(&hup, SIGUSR1); /* audit log rotation (reload.c) */
     sigprocmask(SIG_BLOCK, &hup, NULL);
 
     struct arcad_opts o;
@@ -817,6 +839,7 @@ int main(int argc, char **argv)
     bool created = false, pidfile_written = false;
     struct arcad_witness *witness = NULL;
     struct arcad_peer_early *early = NULL; /* the start-up server (arcad:// witnesses) */
+    struct arca_audit_sink *audit_sink = NULL;
     struct sim_sealer sealer_ctx = {0};
     struct arca_store_sealer sealer = {sim_get_key, &sealer_ctx};
     if (o.gramine_sealer)
@@ -846,6 +869,7 @@ int main(int argc, char **argv)
             goto out_args;
         }
     }
+    ARCA_GUARD(rc, arcad_reload_new(&ctx.reloader), fail);
     ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
     if (cfg->client_rate > 0) {
         struct arca_ratelimit_cfg qc = {
@@ -920,8 +944,21 @@ int main(int argc, char **argv)
         ARCA_GUARD(rc,
                    arcad_owner_settings(&ctx, &owner_cfg, o.witness_specs, o.n_witness, &cp_every),
                    fail);
-    struct arca_audit_options aopt = {
-        .path = logpath, .key = ctx.id.key, .store = ctx.store, .checkpoint_every = cp_every};
+    struct arca_audit_options aopt = {.path = logpath,
+                                      .key = ctx.id.key,
+                                      .store = ctx.store,
+                                      .checkpoint_every = cp_every,
+                                      .rotate_size = (uint64_t)o.audit_rotate_size};
+    if (o.audit_syslog != NULL) {
+        rc = arca_audit_sink_open(o.audit_syslog, "arcad-audit", &audit_sink);
+        if (rc < 0) {
+            fprintf(stderr, "arcad: --audit-syslog: %s\n", arca_err_detail());
+            rc = 0;
+            exit_code = 2;
+            goto fail;
+        }
+        aopt.sink = audit_sink;
+    }
     ARCA_GUARD(rc, arca_audit_open(&aopt, &ctx.audit), fail);
     char token[ARCA_OWNER_TOKEN_HEX_LEN + 1];
     struct arca_owner_opts oopt = {.store = ctx.store,
@@ -991,6 +1028,7 @@ fail:
     arca_owner_free(ctx.owner);
     arcad_witness_stop(witness);
     arca_audit_close(ctx.audit);
+    arca_audit_sink_free(audit_sink);
     arca_store_close(ctx.store);
     arcad_witness_free(witness);
     arca_witness_held_free(ctx.witness_held);
@@ -1006,6 +1044,7 @@ fail:
     arca_ratelimit_free(ctx.client_quota);
     arca_ratelimit_free(ctx.ratelimit);
     arca_attest_collateral_free(ctx.collateral);
+    arcad_reload_free(ctx.reloader);
     if (pidfile_written)
         unlink(o.pidfile);
     if (rc == 0 && exit_code == 0)

@@ -106,6 +106,9 @@ struct arcad_ctx {
     /* Intel collateral of --collateral, loaded once by main before the workers start and
      * read-only afterwards (shared by the workers without a lock); NULL if none. Owned. */
     struct arca_dcap_collateral *collateral;
+    /* SIGHUP's collateral reload (reload.h): where the states keep their copy of the pointer,
+     * and the collateral it replaced. NULL in unit tests. Owned by main. */
+    struct arcad_reload *reloader;
     /* Verification-step cache shared by the workers (thread-safe on its own); its hit and
      * miss counts are in /metrics. NULL only in unit tests. Owned. */
     struct arca_dcap_cache *dcap_cache;

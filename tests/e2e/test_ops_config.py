@@ -170,3 +170,33 @@ def test_systemd_notify(arcad_factory, tmp_path, monkeypatch):
         assert arcad.proc.wait(15) == 0
     finally:
         sock.close()
+
+
+def test_sighup_reloads_collateral(arcad_factory, tmp_path):
+    """Issue 16, part 2: SIGHUP reloads --collateral without a restart (connections and the
+    process stay); a collateral that does not load keeps the previous one, logged by name."""
+    from test_arcad_collateral import PHALA, send_sgx_quote
+    conf = write(tmp_path / "arcad.yaml", "log-level: info\n")
+    arcad = arcad_factory(["--config", conf])
+    pid = arcad.proc.pid
+    assert "no DCAP collateral configured" in send_sgx_quote(arcad, tmp_path, "c0")
+
+    good = os.path.join(PHALA, "sgx_quote_collateral.json")
+    write(conf, "log-level: info\ncollateral: %s\n" % good)
+    hup_and_wait(arcad, "SIGHUP: collateral reloaded")
+    assert "SIGHUP: collateral reloaded from %s (was none)" % good in arcad.logs()
+    assert "--collateral changed" not in arcad.logs()
+    reason = send_sgx_quote(arcad, tmp_path, "c1")
+    assert "no DCAP collateral configured" not in reason and "valid from" in reason
+
+    bad = write(tmp_path / "bad.json", "not collateral")
+    write(conf, "log-level: info\ncollateral: %s\n" % bad)
+    hup_and_wait(arcad, "not reloaded")
+    assert "SIGHUP: --collateral %s not reloaded" % bad in arcad.logs()
+    assert "valid from" in send_sgx_quote(arcad, tmp_path, "c2")  # the previous one serves
+
+    write(conf, "log-level: info\n")
+    hup_and_wait(arcad, "SIGHUP: collateral removed")
+    assert "no DCAP collateral configured" in send_sgx_quote(arcad, tmp_path, "c3")
+    assert arcad.alive() and arcad.proc.pid == pid
+    assert arcad.stop() == 0

@@ -1,28 +1,22 @@
 /*
- * The signed audit log (audit.h): writer and verifier.
- *
- * Why sign the exact bytes of the line rather than a re-serialisation: the verifier then needs
- * no canonicalisation rules (number formats, escaping) to agree with the writer; it only has
- * to split off the trailing `,"sig":"..."}`, which the writer always puts last.
+ * The signed audit log (audit.h): writer, checkpoints and rotation. The verifier is
+ * audit_verify.c, the rotated file set audit_set.c.
  */
 #include "audit/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/audit_internal.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/time.h"
-
-#define SIG_DOMAIN "arca-audit-v1"
-#define SIG_MARK ",\"sig\":\""
 
 struct arca_audit {
     pthread_mutex_t mu;
@@ -33,6 +27,9 @@ struct arca_audit {
     unsigned every;
     bool fsync_each;
     bool broken;
+    struct arca_audit_sink *sink; /* borrowed; written under mu, so in log order */
+    uint64_t bytes;               /* size of the current file (under mu) */
+    uint64_t rotate_size;         /* rotate once the file reaches this size (0 = never) */
     uint64_t seq;
     size_t last_sig_len;
     uint8_t last_sig[ARCA_STORE_SIG_MAX];
@@ -46,362 +43,6 @@ struct arca_audit {
     bool cp_running;
     uint64_t cp_done; /* highest seq known to be checkpointed */
 };
-
-/* The signed message: domain || u32be len(prev) || prev || content. */
-static int sig_message(const uint8_t *prev, size_t prev_len, const char *content, size_t clen,
-                       struct arca_buf *msg)
-{
-    ARCA_TRY(arca_buf_put(msg, SIG_DOMAIN, sizeof(SIG_DOMAIN))); /* with its NUL */
-    ARCA_TRY(arca_buf_put_lv(msg, prev, prev_len));
-    return arca_buf_put(msg, content, clen);
-}
-
-/* ---- parsing --------------------------------------------------------------------------------- */
-
-int arca_audit_line_parse(const char *line, size_t len, const char **content, size_t *content_len,
-                          uint64_t *seq, struct arca_buf *sig, json_t **obj)
-{
-    ARCA_ENSURE(line != NULL || len == 0, ARCA_ERR_INVALID_ARG, "audit line: NULL");
-    ARCA_ENSURE_REF(content);
-    ARCA_ENSURE_REF(content_len);
-    ARCA_ENSURE_REF(seq);
-    ARCA_ENSURE_REF(sig);
-    ARCA_ENSURE(len <= ARCA_AUDIT_LINE_MAX, ARCA_ERR_TOO_LARGE, "line of %zu bytes is too long",
-                len);
-    ARCA_ENSURE(len >= 2 && line[0] == '{' && line[len - 1] == '}', ARCA_ERR_FORMAT,
-                "not a JSON object line");
-    /* the signature is the last member: find the last `,"sig":"` */
-    const size_t mlen = sizeof(SIG_MARK) - 1;
-    size_t pos = SIZE_MAX;
-    for (size_t i = len - 1; i >= mlen && i > 0; i--) {
-        if (memcmp(line + i - mlen, SIG_MARK, mlen) == 0) {
-            pos = i - mlen;
-            break;
-        }
-    }
-    ARCA_ENSURE(pos != SIZE_MAX, ARCA_ERR_FORMAT, "no \"sig\" member at the end of the line");
-    const char *b64 = line + pos + mlen;
-    size_t b64len = len - (pos + mlen);
-    ARCA_ENSURE(b64len >= 2 && b64[b64len - 2] == '"', ARCA_ERR_FORMAT,
-                "\"sig\" is not the last member of the line");
-    b64len -= 2;
-
-    json_error_t jerr;
-    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    ARCA_ENSURE(o != NULL, ARCA_ERR_FORMAT, "not valid JSON (column %d: %s)", jerr.column,
-                jerr.text);
-    int rc = 0;
-    size_t before = sig->len;
-    json_t *jseq = json_object_get(o, "seq"), *jev = json_object_get(o, "event"),
-           *jtime = json_object_get(o, "time"), *jfields = json_object_get(o, "fields"),
-           *jsig = json_object_get(o, "sig"), *jepoch = json_object_get(o, "epoch");
-    ARCA_GUARD_ENSURE(rc, json_is_object(o), fail, ARCA_ERR_FORMAT, "line is not a JSON object");
-    ARCA_GUARD_ENSURE(rc, json_is_integer(jseq) && json_integer_value(jseq) > 0, fail,
-                      ARCA_ERR_FORMAT, "\"seq\" is missing or not a positive integer");
-    ARCA_GUARD_ENSURE(rc, json_is_string(jev), fail, ARCA_ERR_FORMAT,
-                      "\"event\" is missing or not a string");
-    ARCA_GUARD_ENSURE(rc, json_is_string(jtime), fail, ARCA_ERR_FORMAT,
-                      "\"time\" is missing or not a string");
-    ARCA_GUARD_ENSURE(rc, json_is_object(jfields), fail, ARCA_ERR_FORMAT,
-                      "\"fields\" is missing or not an object");
-    ARCA_GUARD_ENSURE(
-        rc, jepoch == NULL || (json_is_integer(jepoch) && json_integer_value(jepoch) >= 0), fail,
-        ARCA_ERR_FORMAT, "\"epoch\" is not a non-negative integer");
-    ARCA_GUARD_ENSURE(rc, json_object_size(o) == (jepoch != NULL ? 6u : 5u), fail, ARCA_ERR_FORMAT,
-                      "line has %zu members (expected event, fields, seq, sig, time and an "
-                      "optional epoch)",
-                      json_object_size(o));
-    ARCA_GUARD_ENSURE(rc,
-                      json_is_string(jsig) && json_string_length(jsig) == b64len &&
-                          memcmp(json_string_value(jsig), b64, b64len) == 0,
-                      fail, ARCA_ERR_FORMAT, "\"sig\" is not the last member of the line");
-    rc = arca_base64_decode(sig, b64, b64len);
-    if (rc < 0) {
-        rc = arca_err_set(ARCA_ERR_FORMAT, "\"sig\" is not base64");
-        goto fail;
-    }
-    ARCA_GUARD_ENSURE(rc, sig->len - before > 0 && sig->len - before <= ARCA_STORE_SIG_MAX, fail,
-                      ARCA_ERR_FORMAT, "\"sig\" has %zu bytes", sig->len - before);
-    *content = line;
-    *content_len = pos; /* the caller appends the closing brace */
-    *seq = (uint64_t)json_integer_value(jseq);
-    if (obj != NULL)
-        *obj = o;
-    else
-        json_decref(o);
-    return 0;
-fail:
-    sig->len = before;
-    json_decref(o);
-    return rc;
-}
-
-/* ---- verification ---------------------------------------------------------------------------- */
-
-static int key_from_opened(json_t *obj, struct arca_key **key, struct arca_buf *spki, char *why,
-                           size_t whylen)
-{
-    json_t *k = json_object_get(json_object_get(obj, "fields"), "key");
-    if (!json_is_string(k)) {
-        snprintf(why, whylen, "audit_opened line without a \"key\"");
-        return ARCA_ERR_FORMAT;
-    }
-    arca_buf_reset(spki);
-    if (arca_base64_decode(spki, json_string_value(k), json_string_length(k)) < 0 ||
-        arca_key_from_der(spki->data, spki->len, key) < 0) {
-        snprintf(why, whylen, "audit_opened \"key\" is not a base64 DER public key");
-        return ARCA_ERR_FORMAT;
-    }
-    return 0;
-}
-
-static int fail_at(struct arca_audit_verify_result *res, uint64_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail_at(struct arca_audit_verify_result *res, uint64_t line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
-    va_end(ap);
-    res->ok = false;
-    res->bad_line = line;
-    return 0;
-}
-
-static int cp_seq_cmp(const void *a, const void *b)
-{
-    uint64_t x = (*(const struct arca_store_checkpoint *const *)a)->seq;
-    uint64_t y = (*(const struct arca_store_checkpoint *const *)b)->seq;
-    return x < y ? -1 : x > y;
-}
-
-int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_verify_opts *opts,
-                          struct arca_audit_verify_result *res)
-{
-    ARCA_ENSURE(data != NULL || len == 0, ARCA_ERR_INVALID_ARG, "audit verify: NULL data");
-    ARCA_ENSURE_REF(opts);
-    ARCA_ENSURE_REF(res);
-    memset(res, 0, sizeof(*res));
-    const char *p = data;
-    struct arca_key *logkey = NULL; /* from audit_opened, when opts->key is NULL */
-    const struct arca_key *key = opts->key;
-    struct arca_buf sig, prev, msg, spki, first_spki;
-    arca_buf_init(&sig, ARCA_STORE_SIG_MAX);
-    arca_buf_init(&prev, ARCA_STORE_SIG_MAX);
-    arca_buf_init(&msg, ARCA_AUDIT_LINE_MAX + 1024);
-    arca_buf_init(&spki, 0);
-    arca_buf_init(&first_spki, 0);
-    const struct arca_store_checkpoint **cps = NULL;
-    size_t ncp = opts->checkpoint_count, icp = 0;
-    int rc = 0;
-    if (ncp > 0) {
-        ARCA_ENSURE(opts->checkpoints != NULL, ARCA_ERR_INVALID_ARG,
-                    "audit verify: checkpoints NULL");
-        cps = calloc(ncp, sizeof(*cps));
-        ARCA_ENSURE(cps != NULL, ARCA_ERR_ALLOC, "audit verify: checkpoints");
-        for (size_t i = 0; i < ncp; i++)
-            cps[i] = &opts->checkpoints[i];
-        qsort(cps, ncp, sizeof(*cps), cp_seq_cmp);
-    }
-    if (key != NULL)
-        ARCA_GUARD(rc, arca_key_id(key, res->key_id), out);
-
-    size_t off = 0;
-    uint64_t lineno = 0, last = 0;
-    while (off < len) {
-        const char *nl = memchr(p + off, '\n', len - off);
-        lineno++;
-        if (nl == NULL) {
-            fail_at(res, lineno,
-                    "the last line is incomplete (no newline): the file was cut while writing");
-            goto out;
-        }
-        size_t llen = (size_t)(nl - (p + off));
-        const char *content;
-        size_t clen;
-        uint64_t seq;
-        json_t *obj = NULL;
-        arca_buf_reset(&sig);
-        if (arca_audit_line_parse(p + off, llen, &content, &clen, &seq, &sig, &obj) < 0) {
-            fail_at(res, lineno, "%s", arca_err_detail());
-            goto out;
-        }
-        off += llen + 1;
-        if (seq != last + 1) {
-            json_decref(obj);
-            if (seq <= last)
-                fail_at(res, lineno,
-                        "sequence number %llu does not follow %llu: lines were reordered or "
-                        "repeated",
-                        (unsigned long long)seq, (unsigned long long)last);
-            else if (last == 0)
-                fail_at(res, lineno,
-                        "the log starts at sequence number %llu, not 1: its beginning was "
-                        "removed",
-                        (unsigned long long)seq);
-            else
-                fail_at(res, lineno,
-                        "sequence number %llu follows %llu: %llu line(s) before this one were "
-                        "removed",
-                        (unsigned long long)seq, (unsigned long long)last,
-                        (unsigned long long)(seq - last - 1));
-            goto out;
-        }
-        json_t *jepoch = json_object_get(obj, "epoch");
-        if (jepoch != NULL) {
-            uint64_t epoch = (uint64_t)json_integer_value(jepoch);
-            if (epoch < res->max_epoch) {
-                json_decref(obj);
-                fail_at(res, lineno,
-                        "store epoch %llu after epoch %llu (line %llu): arcad ran on a state "
-                        "older than one it had already used, i.e. the database and key-store "
-                        "were rolled back",
-                        (unsigned long long)epoch, (unsigned long long)res->max_epoch,
-                        (unsigned long long)res->max_epoch_line);
-                goto out;
-            }
-            if (epoch > res->max_epoch || res->max_epoch_line == 0) {
-                res->max_epoch = epoch;
-                res->max_epoch_line = lineno;
-            }
-        }
-        const char *ev = json_string_value(json_object_get(obj, "event"));
-        if (strcmp(ev, ARCA_AUDIT_OPENED) == 0) {
-            struct arca_key *k = NULL;
-            char why[128];
-            if (key_from_opened(obj, &k, &spki, why, sizeof(why)) < 0) {
-                json_decref(obj);
-                fail_at(res, lineno, "%s", why);
-                goto out;
-            }
-            arca_key_free(k);
-            if (first_spki.len == 0) {
-                ARCA_GUARD(rc, arca_buf_put(&first_spki, spki.data, spki.len), out_obj);
-                if (key == NULL) {
-                    ARCA_GUARD(rc, arca_key_from_der(spki.data, spki.len, &logkey), out_obj);
-                    key = logkey;
-                    ARCA_GUARD(rc, arca_key_id(key, res->key_id), out_obj);
-                    if (opts->cas_key != NULL &&
-                        !arca_memeq(res->key_id, opts->cas_key, ARCA_SHA256_LEN)) {
-                        json_decref(obj);
-                        fail_at(res, lineno,
-                                "the log is signed by key %02x%02x%02x%02x..., not the given "
-                                "CAS key",
-                                res->key_id[0], res->key_id[1], res->key_id[2], res->key_id[3]);
-                        goto out;
-                    }
-                }
-            } else if (first_spki.len != spki.len ||
-                       memcmp(first_spki.data, spki.data, spki.len) != 0) {
-                json_decref(obj);
-                fail_at(res, lineno, "the log was reopened with another signing key");
-                goto out;
-            }
-        }
-        json_decref(obj);
-        obj = NULL;
-        if (key == NULL) {
-            fail_at(res, lineno,
-                    "no key to verify with: the log does not start with an audit_opened line "
-                    "(pass --key)");
-            goto out;
-        }
-        arca_buf_reset(&msg);
-        ARCA_GUARD(rc, sig_message(prev.data, prev.len, content, clen, &msg), out);
-        ARCA_GUARD(rc, arca_buf_put_u8(&msg, '}'), out);
-        if (arca_verify(key, ARCA_SHA256, msg.data, msg.len, sig.data, sig.len) < 0) {
-            fail_at(res, lineno,
-                    "signature does not verify: this line was modified, or signed by another "
-                    "key");
-            goto out;
-        }
-        while (icp < ncp && cps[icp]->seq < seq)
-            icp++; /* (a checkpoint for an earlier seq matched or was checked already) */
-        if (icp < ncp && cps[icp]->seq == seq) {
-            if (cps[icp]->sig_len != sig.len || memcmp(cps[icp]->sig, sig.data, sig.len) != 0) {
-                fail_at(res, lineno,
-                        "line with sequence number %llu differs from the stored checkpoint: "
-                        "the log was replaced or rolled back",
-                        (unsigned long long)seq);
-                goto out;
-            }
-            icp++;
-        }
-        arca_buf_reset(&prev);
-        ARCA_GUARD(rc, arca_buf_put(&prev, sig.data, sig.len), out);
-        last = seq;
-        res->lines = lineno;
-        res->last_seq = seq;
-        continue;
-    out_obj:
-        json_decref(obj);
-        goto out;
-    }
-    if (icp < ncp) {
-        /* Name the cut lines: with witnessed checkpoints (one per line) that is exactly the
-         * tail that was removed. */
-        uint64_t want = cps[ncp - 1]->seq;
-        fail_at(res, lineno + 1,
-                "the log ends at sequence number %llu but the store has a checkpoint for %llu: "
-                "%llu line(s) missing at the end (sequence numbers %llu to %llu); the log was "
-                "truncated or rolled back",
-                (unsigned long long)last, (unsigned long long)want,
-                (unsigned long long)(want - last), (unsigned long long)(last + 1),
-                (unsigned long long)want);
-        goto out;
-    }
-    if (res->lines == 0) {
-        fail_at(res, 0, "the log is empty");
-        goto out;
-    }
-    res->ok = true;
-    res->last_sig_len = prev.len;
-    if (prev.len > 0)
-        memcpy(res->last_sig, prev.data, prev.len);
-out:
-    free(cps);
-    arca_key_free(logkey);
-    arca_buf_free(&sig);
-    arca_buf_free(&prev);
-    arca_buf_free(&msg);
-    arca_buf_free(&spki);
-    arca_buf_free(&first_spki);
-    return rc;
-}
-
-static int read_file(const char *path, int fd, struct arca_buf *out)
-{
-    for (;;) {
-        ARCA_TRY(arca_buf_reserve(out, 65536));
-        ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return arca_err_set(ARCA_ERR_IO, "audit log %s: %s", path, strerror(errno));
-        if (r == 0)
-            return 0;
-        out->len += (size_t)r;
-    }
-}
-
-int arca_audit_verify_file(const char *path, const struct arca_audit_verify_opts *opts,
-                           struct arca_audit_verify_result *res)
-{
-    ARCA_ENSURE_REF(path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return arca_err_set(errno == ENOENT ? ARCA_ERR_NOT_FOUND : ARCA_ERR_IO, "audit log %s: %s",
-                            path, strerror(errno));
-    struct arca_buf b;
-    arca_buf_init(&b, (size_t)1 << 34);
-    int rc = read_file(path, fd, &b);
-    close(fd);
-    if (rc == 0)
-        rc = arca_audit_verify_buf(b.data, b.len, opts, res);
-    arca_buf_free(&b);
-    return rc;
-}
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
@@ -440,12 +81,12 @@ static int write_line(struct arca_audit *a, const char *event, const json_t *fie
     size_t clen = strlen(content);
     ARCA_GUARD_ENSURE(rc, clen >= 2 && content[clen - 1] == '}', out, ARCA_ERR_INTERNAL,
                       "audit: unexpected JSON");
-    ARCA_GUARD(rc, sig_message(a->last_sig, a->last_sig_len, content, clen, &msg), out);
+    ARCA_GUARD(rc, arca_audit_sig_message(a->last_sig, a->last_sig_len, content, clen, &msg), out);
     ARCA_GUARD(rc, arca_sign(a->key, ARCA_SHA256, msg.data, msg.len, &sig), out);
     ARCA_GUARD_ENSURE(rc, sig.len <= ARCA_STORE_SIG_MAX, out, ARCA_ERR_INTERNAL,
                       "audit: signature of %zu bytes", sig.len);
     ARCA_GUARD(rc, arca_buf_put(&line, content, clen - 1), out);
-    ARCA_GUARD(rc, arca_buf_put_str(&line, SIG_MARK), out);
+    ARCA_GUARD(rc, arca_buf_put_str(&line, ARCA_AUDIT_SIG_MARK), out);
     ARCA_GUARD(rc, arca_base64_encode(&line, sig.data, sig.len), out);
     ARCA_GUARD(rc, arca_buf_put_str(&line, "\"}\n"), out);
 
@@ -468,6 +109,8 @@ static int write_line(struct arca_audit *a, const char *event, const json_t *fie
         rc = arca_err_set(ARCA_ERR_IO, "audit log %s: fsync: %s", a->path, strerror(errno));
     }
     a->seq++;
+    a->bytes += line.len;
+    arca_audit_sink_send(a->sink, (const char *)line.data, line.len - 1);
     memcpy(a->last_sig, sig.data, sig.len);
     a->last_sig_len = sig.len;
     a->since_cp++;
@@ -540,6 +183,176 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
     return rc;
 }
 
+/* Under mu, after a line: every 250th line waits for its history checkpoint. */
+static void note_history(struct arca_audit *a)
+{
+    if (a->seq % ARCA_AUDIT_HISTORY_EVERY != 0)
+        return;
+    memset(&a->hist, 0, sizeof(a->hist));
+    a->hist.seq = a->seq;
+    a->hist.sig_len = a->last_sig_len;
+    memcpy(a->hist.sig, a->last_sig, a->last_sig_len);
+    a->hist_pending = true;
+}
+
+/* The fields of an audit_opened line: the key (base64 DER SPKI) and its id. *out json_decref. */
+static int opened_fields(const struct arca_key *key, json_t **out)
+{
+    struct arca_buf spki, b64;
+    arca_buf_init(&spki, 0);
+    arca_buf_init(&b64, 0);
+    uint8_t kid[ARCA_SHA256_LEN];
+    char kidhex[2 * ARCA_SHA256_LEN + 1];
+    int rc = 0;
+    ARCA_GUARD(rc, arca_key_spki_der(key, &spki), out);
+    ARCA_GUARD(rc, arca_key_id(key, kid), out);
+    arca_hex_fmt(kidhex, kid, sizeof(kid));
+    ARCA_GUARD(rc, arca_base64_encode(&b64, spki.data, spki.len), out);
+    *out = json_pack("{s:s, s:s}", "key", arca_buf_cstr(&b64), "key_id", kidhex);
+    ARCA_GUARD_ENSURE(rc, *out != NULL, out, ARCA_ERR_ALLOC, "audit");
+out:
+    arca_buf_free(&spki);
+    arca_buf_free(&b64);
+    return rc;
+}
+
+/* fsyncs the directory holding path, so that renames in it survive a crash. */
+static int sync_dir_of(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return arca_err_set(ARCA_ERR_IO, "audit log directory %s: %s", dir, strerror(errno));
+    int rc = fsync(fd) == 0 ? 0
+                            : arca_err_set(ARCA_ERR_IO, "audit log directory %s: fsync: %s", dir,
+                                           strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/*
+ * Under mu, with the checkpoint slot held (nothing else touches a->fd): moves the complete
+ * current file to PATH.SEQ (SEQ = its last line, 20 digits, so names sort in log order) and
+ * continues in a fresh PATH whose first line is an audit_opened line naming that file and the
+ * previous line's seq and signature. The new file is written and synced as PATH.new first and
+ * renamed into place, so PATH is at every moment either the old file, absent with PATH.new
+ * complete (arca_audit_open finishes the rename), or the new file. On failure nothing changes.
+ */
+static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_len)
+{
+    ARCA_ENSURE(!a->broken, ARCA_ERR_IO, "audit log %s: a previous write failed", a->path);
+    char tmp[4096];
+    int n1 = snprintf(archived, archived_len, "%s.%020llu", a->path, (unsigned long long)a->seq);
+    int n2 = snprintf(tmp, sizeof(tmp), "%s.new", a->path);
+    ARCA_ENSURE(n1 > 0 && (size_t)n1 < archived_len && n2 > 0 && (size_t)n2 < sizeof(tmp),
+                ARCA_ERR_TOO_LARGE, "audit log %s: path too long to rotate", a->path);
+    struct stat st;
+    ARCA_ENSURE(lstat(archived, &st) != 0 && errno == ENOENT, ARCA_ERR_EXISTS,
+                "audit log rotation: %s exists already", archived);
+    ARCA_ENSURE(fsync(a->fd) == 0, ARCA_ERR_IO, "audit log %s: fsync: %s", a->path,
+                strerror(errno));
+    (void)unlink(tmp); /* left by a rotation that failed before its rename */
+    int nfd = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ARCA_ENSURE(nfd >= 0, ARCA_ERR_IO, "audit log %s: %s", tmp, strerror(errno));
+
+    /* what to put back if the new file cannot be made the log */
+    const int old_fd = a->fd;
+    const uint64_t old_seq = a->seq, old_bytes = a->bytes, old_since = a->since_cp;
+    const size_t old_sig_len = a->last_sig_len;
+    uint8_t old_sig[ARCA_STORE_SIG_MAX];
+    memcpy(old_sig, a->last_sig, sizeof(old_sig));
+
+    json_t *fields = NULL;
+    struct arca_buf b64;
+    arca_buf_init(&b64, 0);
+    const char *base = strrchr(archived, '/');
+    base = base != NULL ? base + 1 : archived;
+    bool renamed = false;
+    int rc = 0;
+    ARCA_GUARD(rc, opened_fields(a->key, &fields), fail);
+    ARCA_GUARD(rc, arca_base64_encode(&b64, a->last_sig, a->last_sig_len), fail);
+    ARCA_GUARD_ENSURE(rc,
+                      json_object_set_new(fields, ARCA_AUDIT_ROTATED_FROM, json_string(base)) ==
+                              0 &&
+                          json_object_set_new(fields, ARCA_AUDIT_PREVIOUS_SEQ,
+                                              json_integer((json_int_t)a->seq)) == 0 &&
+                          json_object_set_new(fields, ARCA_AUDIT_PREVIOUS_SIG,
+                                              json_string(arca_buf_cstr(&b64))) == 0,
+                      fail, ARCA_ERR_ALLOC, "audit: rotation line");
+    a->fd = nfd;
+    a->bytes = 0;
+    ARCA_GUARD(rc, write_line(a, ARCA_AUDIT_OPENED, fields), fail);
+    ARCA_GUARD_ENSURE(rc, fsync(nfd) == 0, fail, ARCA_ERR_IO, "audit log %s: fsync: %s", tmp,
+                      strerror(errno));
+    ARCA_GUARD_ENSURE(rc, rename(a->path, archived) == 0, fail, ARCA_ERR_IO,
+                      "audit log rotation: %s -> %s: %s", a->path, archived, strerror(errno));
+    renamed = true;
+    ARCA_GUARD_ENSURE(rc, rename(tmp, a->path) == 0, fail, ARCA_ERR_IO,
+                      "audit log rotation: %s -> %s: %s", tmp, a->path, strerror(errno));
+    (void)sync_dir_of(a->path); /* a lost rename is finished by the next open */
+    close(old_fd);
+    note_history(a);
+    json_decref(fields);
+    arca_buf_free(&b64);
+    return 0;
+fail:
+    if (renamed)
+        (void)rename(archived, a->path);
+    a->fd = old_fd;
+    a->seq = old_seq;
+    a->bytes = old_bytes;
+    a->since_cp = old_since;
+    a->last_sig_len = old_sig_len;
+    memcpy(a->last_sig, old_sig, sizeof(old_sig));
+    a->broken = false; /* a partial line went to the discarded new file only */
+    close(nfd);
+    (void)unlink(tmp);
+    json_decref(fields);
+    arca_buf_free(&b64);
+    return rc;
+}
+
+/* Takes the checkpoint slot (so no fsync runs on the file being replaced), rotates, then
+ * checkpoints the rotation line. if_full: only when the file reached rotate_size (another
+ * appender may have rotated already). */
+static int rotate(struct arca_audit *a, bool if_full, char *archived, size_t archived_len)
+{
+    pthread_mutex_lock(&a->cp_mu);
+    while (a->cp_running)
+        pthread_cond_wait(&a->cp_cond, &a->cp_mu);
+    a->cp_running = true;
+    pthread_mutex_unlock(&a->cp_mu);
+
+    pthread_mutex_lock(&a->mu);
+    int rc = 1;
+    if (!if_full || (a->rotate_size > 0 && a->bytes >= a->rotate_size))
+        rc = rotate_locked(a, archived, archived_len);
+    uint64_t seq = a->seq;
+    pthread_mutex_unlock(&a->mu);
+
+    pthread_mutex_lock(&a->cp_mu);
+    a->cp_running = false;
+    pthread_cond_broadcast(&a->cp_cond);
+    pthread_mutex_unlock(&a->cp_mu);
+    if (rc == 0)
+        rc = checkpoint_upto(a, seq);
+    return rc > 0 ? 0 : rc;
+}
+
+int arca_audit_rotate(struct arca_audit *a, char *archived, size_t archived_len)
+{
+    ARCA_ENSURE_REF(a);
+    ARCA_ENSURE(archived != NULL && archived_len > 0, ARCA_ERR_INVALID_ARG,
+                "audit rotate: no buffer for the archived name");
+    archived[0] = '\0';
+    return rotate(a, false, archived, archived_len);
+}
+
 int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
                       uint64_t *seq_out)
 {
@@ -550,7 +363,7 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
                 ARCA_ERR_INVALID_ARG, "audit: event name must be [a-z0-9_]+");
     pthread_mutex_lock(&a->mu);
     int rc;
-    bool need_cp = false;
+    bool need_cp = false, full = false;
     uint64_t seq = 0;
     if (a->broken) {
         rc = arca_err_set(ARCA_ERR_IO,
@@ -560,18 +373,19 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
     } else {
         rc = write_line(a, event, fields);
         seq = a->seq;
-        if (rc == 0 && a->seq % ARCA_AUDIT_HISTORY_EVERY == 0) {
-            memset(&a->hist, 0, sizeof(a->hist));
-            a->hist.seq = a->seq;
-            a->hist.sig_len = a->last_sig_len;
-            memcpy(a->hist.sig, a->last_sig, a->last_sig_len);
-            a->hist_pending = true;
-        }
+        if (rc == 0)
+            note_history(a);
         need_cp = rc == 0 && a->store != NULL && (a->since_cp >= a->every || a->hist_pending);
+        full = rc == 0 && a->rotate_size > 0 && a->bytes >= a->rotate_size;
     }
     pthread_mutex_unlock(&a->mu);
     if (need_cp)
         rc = checkpoint_upto(a, seq);
+    if (rc == 0 && full) {
+        /* the line is written and covered; a failed rotation only keeps the file growing */
+        char archived[4096];
+        (void)rotate(a, true, archived, sizeof(archived));
+    }
     if (rc == 0 && seq_out != NULL)
         *seq_out = seq;
     return rc;
@@ -622,6 +436,26 @@ static int check_not_rolled_back(struct arca_store *store, const char *path,
     return 0;
 }
 
+/* A crash between a rotation's two renames leaves PATH absent and PATH.new complete (it was
+ * synced first): finish the rotation. A PATH.new next to PATH is an unfinished new file. */
+static int finish_rotation(const char *path)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof(tmp), "%s.new", path);
+    ARCA_ENSURE(n > 0 && (size_t)n < sizeof(tmp), ARCA_ERR_TOO_LARGE, "audit log %s: path too long",
+                path);
+    struct stat st;
+    if (lstat(tmp, &st) != 0)
+        return 0;
+    if (lstat(path, &st) == 0)
+        return unlink(tmp) == 0
+                   ? 0
+                   : arca_err_set(ARCA_ERR_IO, "audit log %s: %s", tmp, strerror(errno));
+    ARCA_ENSURE(rename(tmp, path) == 0, ARCA_ERR_IO, "audit log rotation: %s -> %s: %s", tmp, path,
+                strerror(errno));
+    return sync_dir_of(path);
+}
+
 int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **out)
 {
     ARCA_ENSURE_REF(opt);
@@ -640,20 +474,21 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     a->store = opt->store;
     a->every = opt->checkpoint_every ? opt->checkpoint_every : 1;
     a->fsync_each = opt->fsync_each;
+    a->sink = opt->sink;
     a->path = strdup(opt->path);
-    struct arca_buf file, spki, b64;
+    struct arca_buf file;
     arca_buf_init(&file, (size_t)1 << 34);
-    arca_buf_init(&spki, 0);
-    arca_buf_init(&b64, 0);
     struct arca_store_checkpoint cp;
     bool have_cp = false;
     json_t *fields = NULL;
     int rc = 0;
     ARCA_GUARD_ENSURE(rc, a->path != NULL, fail, ARCA_ERR_ALLOC, "audit");
+    a->rotate_size = opt->rotate_size;
+    ARCA_GUARD(rc, finish_rotation(opt->path), fail);
     a->fd = open(opt->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     ARCA_GUARD_ENSURE(rc, a->fd >= 0, fail, ARCA_ERR_IO, "audit log %s: %s", opt->path,
                       strerror(errno));
-    ARCA_GUARD(rc, read_file(opt->path, a->fd, &file), fail);
+    ARCA_GUARD(rc, arca_audit_read_fd(opt->path, a->fd, &file), fail);
     if (a->store != NULL) {
         rc = arca_store_checkpoint_latest(a->store, &cp);
         if (rc == 0)
@@ -665,7 +500,8 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     if (file.len > 0 || have_cp) {
         struct arca_audit_verify_opts vo = {.key = opt->key,
                                             .checkpoints = have_cp ? &cp : NULL,
-                                            .checkpoint_count = have_cp ? 1 : 0};
+                                            .checkpoint_count = have_cp ? 1 : 0,
+                                            .allow_continuation = true};
         struct arca_audit_verify_result res;
         ARCA_GUARD(rc, arca_audit_verify_buf(file.data, file.len, &vo, &res), fail);
         if (!res.ok) {
@@ -676,30 +512,20 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
         if (a->store != NULL)
             ARCA_GUARD(rc, check_not_rolled_back(a->store, opt->path, &res), fail);
         a->seq = res.last_seq;
+        a->bytes = file.len;
         a->cp_done = have_cp ? cp.seq : 0;
         a->last_sig_len = res.last_sig_len;
         memcpy(a->last_sig, res.last_sig, res.last_sig_len);
     }
-    uint8_t kid[ARCA_SHA256_LEN];
-    char kidhex[2 * ARCA_SHA256_LEN + 1];
-    ARCA_GUARD(rc, arca_key_spki_der(opt->key, &spki), fail);
-    ARCA_GUARD(rc, arca_key_id(opt->key, kid), fail);
-    arca_hex_fmt(kidhex, kid, sizeof(kid));
-    ARCA_GUARD(rc, arca_base64_encode(&b64, spki.data, spki.len), fail);
-    fields = json_pack("{s:s, s:s}", "key", arca_buf_cstr(&b64), "key_id", kidhex);
-    ARCA_GUARD_ENSURE(rc, fields != NULL, fail, ARCA_ERR_ALLOC, "audit");
+    ARCA_GUARD(rc, opened_fields(opt->key, &fields), fail);
     ARCA_GUARD(rc, arca_audit_append(a, ARCA_AUDIT_OPENED, fields, NULL), fail);
     json_decref(fields);
     arca_buf_free(&file);
-    arca_buf_free(&spki);
-    arca_buf_free(&b64);
     *out = a;
     return 0;
 fail:
     json_decref(fields);
     arca_buf_free(&file);
-    arca_buf_free(&spki);
-    arca_buf_free(&b64);
     a->since_cp = 0; /* no checkpoint on a failed open */
     a->hist_pending = false;
     arca_audit_close(a);

@@ -49,16 +49,26 @@
 #define ARCA_AUDIT_ACCESS_DENIED "access_denied"
 #define ARCA_AUDIT_ATTESTATION "attestation"
 
+/* Fields of the audit_opened line that starts a file after a rotation (arca_audit_rotate). */
+#define ARCA_AUDIT_ROTATED_FROM "rotated_from"
+#define ARCA_AUDIT_PREVIOUS_SEQ "previous_seq"
+#define ARCA_AUDIT_PREVIOUS_SIG "previous_sig"
+
 #define ARCA_AUDIT_HISTORY_EVERY 250
 #define ARCA_AUDIT_LINE_MAX ((size_t)1 << 20) /* 1 MiB per line */
 
+struct arca_audit_sink;
+
 struct arca_audit_options {
-    const char *path;          /* the log file (appended to; created if absent) */
-    struct arca_key *key;      /* signing key pair (borrowed; keep it alive until close) */
-    struct arca_store *store;  /* checkpoints (borrowed); NULL = no checkpoints (tests) */
-    unsigned checkpoint_every; /* refresh the latest checkpoint every N lines (0 = 1) */
-    bool fsync_each;           /* fsync the file after each line (default false: the
+    const char *path;             /* the log file (appended to; created if absent) */
+    struct arca_key *key;         /* signing key pair (borrowed; keep it alive until close) */
+    struct arca_store *store;     /* checkpoints (borrowed); NULL = no checkpoints (tests) */
+    unsigned checkpoint_every;    /* refresh the latest checkpoint every N lines (0 = 1) */
+    bool fsync_each;              /* fsync the file after each line (default false: the
                                   checkpoint write syncs) */
+    uint64_t rotate_size;         /* rotate (arca_audit_rotate) once the file reaches this many
+                                  bytes; 0 = only when asked */
+    struct arca_audit_sink *sink; /* optional copy of each line (borrowed; outlives the log) */
 };
 
 struct arca_audit;
@@ -80,10 +90,33 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
  */
 int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
                       uint64_t *seq_out);
+/*
+ * Rotates the log: the current file becomes PATH.SEQ (SEQ = its last line's seq, 20 digits, so
+ * the names sort in log order; its name goes to archived) and a new PATH starts with an
+ * audit_opened line whose fields also name that file (rotated_from) and the previous line
+ * (previous_seq, previous_sig), so the chain continues across files; the new line is
+ * checkpointed before returning. Thread-safe. On failure the log goes on in the old file.
+ */
+int arca_audit_rotate(struct arca_audit *a, char *archived, size_t archived_len);
 /* Records the latest line as the store's checkpoint now (durable). Thread-safe. */
 int arca_audit_checkpoint(struct arca_audit *a);
 /* Writes the checkpoint, closes the file. NULL is fine. */
 void arca_audit_close(struct arca_audit *a);
+
+/* ---- a copy for syslog / journald (audit_sink.c) ------------------------------------------- */
+
+/*
+ * Opens a unix datagram socket connected to socket_path (/dev/log for syslog or journald) for
+ * arca_audit_options.sink; each line then goes as "<30>IDENT[PID]: LINE" (LOG_DAEMON, info).
+ * Fails (ARCA_ERR_IO naming the path) when nothing listens there. *out freed with
+ * arca_audit_sink_free. Lines hold no secrets (see above), so neither does the copy.
+ */
+int arca_audit_sink_open(const char *socket_path, const char *ident, struct arca_audit_sink **out);
+/* Sends one line (without its newline); never blocks; a line that cannot go is counted. */
+void arca_audit_sink_send(struct arca_audit_sink *s, const char *line, size_t len);
+/* Lines that could not be sent so far (receiver full, gone, or a line too long). */
+uint64_t arca_audit_sink_dropped(const struct arca_audit_sink *s);
+void arca_audit_sink_free(struct arca_audit_sink *s);
 
 /* ---- verification ------------------------------------------------------------------------- */
 
@@ -93,14 +126,17 @@ struct arca_audit_verify_opts {
     const uint8_t *cas_key;     /* optional 32-byte SHA-256 SPKI the key must have */
     const struct arca_store_checkpoint *checkpoints; /* optional: each must match a line */
     size_t checkpoint_count;
+    bool allow_continuation; /* the log may start with the rotation line of a later file
+                                (audit_opened with previous_seq/previous_sig) instead of seq 1 */
 };
 
 struct arca_audit_verify_result {
     bool ok;
-    uint64_t lines;    /* lines read */
-    uint64_t last_seq; /* seq of the last good line */
-    uint64_t bad_line; /* 1-based line number where it breaks (0 if ok or not line-bound) */
-    char reason[512];  /* why it breaks ("" if ok) */
+    uint64_t lines;     /* lines read */
+    uint64_t first_seq; /* seq of the first line (1 unless a continued rotated file) */
+    uint64_t last_seq;  /* seq of the last good line */
+    uint64_t bad_line;  /* 1-based line number where it breaks (0 if ok or not line-bound) */
+    char reason[512];   /* why it breaks ("" if ok) */
     uint8_t key_id[ARCA_SHA256_LEN]; /* SHA-256 SPKI of the key that verified */
     size_t last_sig_len;
     uint8_t last_sig[ARCA_STORE_SIG_MAX];
@@ -119,6 +155,39 @@ int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_
 /* As arca_audit_verify_buf on a file (ARCA_ERR_IO if it cannot be read). */
 int arca_audit_verify_file(const char *path, const struct arca_audit_verify_opts *opts,
                            struct arca_audit_verify_result *res);
+
+/* ---- a rotated log as a set of files (audit_set.c) --------------------------------------------- */
+
+struct arca_audit_set {
+    char **paths;        /* in log order */
+    uint64_t *first_seq; /* seq of each file's first line (0: empty or not an audit line) */
+    size_t n;
+};
+
+/*
+ * Expands args (files and directories) into *out: a file as given (in the given order, so a
+ * wrong order is reported by the verifier), a directory as its audit files (regular files whose
+ * first line is an audit line; others such as arca.db are skipped) ordered by their first
+ * sequence number. Freed with arca_audit_set_free (also on failure: *out is then empty).
+ */
+int arca_audit_set_expand(const char *const *args, size_t n, struct arca_audit_set *out);
+void arca_audit_set_free(struct arca_audit_set *set);
+
+struct arca_audit_set_result {
+    struct arca_audit_verify_result v; /* over the files as one log; v.bad_line counts across */
+    size_t file;                       /* index of the file where it breaks (if !v.ok) */
+    uint64_t file_line;                /* 1-based line in that file */
+};
+
+/*
+ * Verifies the files of set as one log (the chain continues across rotated files). A break is
+ * named by file and line; a missing middle file or files out of order are named as such. The
+ * first file may be a continued rotated file only with opts->allow_continuation. Returns 0 when
+ * the check ran (res->v.ok says whether it verified), negative when a file cannot be read.
+ */
+int arca_audit_set_verify(const struct arca_audit_set *set,
+                          const struct arca_audit_verify_opts *opts,
+                          struct arca_audit_set_result *res);
 
 /*
  * Parses one line (without its newline) into its content bytes, seq and signature, checking

@@ -1,0 +1,22 @@
+/*
+ * What the audit writer (audit.c), verifier (audit_verify.c) and file-set code (audit_set.c)
+ * share: the signed-message layout and a whole-file reader. Not a public interface.
+ */
+#ifndef ARCA_AUDIT_INTERNAL_H
+#define ARCA_AUDIT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+#define ARCA_AUDIT_SIG_DOMAIN "arca-audit-v1"
+#define ARCA_AUDIT_SIG_MARK ",\"sig\":\""
+
+/* Appends the signed message domain || u32be len(prev) || prev || content to msg. */
+int arca_audit_sig_message(const uint8_t *prev, size_t prev_len, const char *content, size_t clen,
+                           struct arca_buf *msg);
+/* Appends everything readable from fd to out (path names the file in errors). */
+int arca_audit_read_fd(const char *path, int fd, struct arca_buf *out);
+
+#endif
