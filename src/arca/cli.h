@@ -11,6 +11,7 @@
 #define ARCA_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "base/buf.h"
 
@@ -34,6 +35,7 @@ int cmd_audit(struct arca_cli *cli, int argc, char **argv);
 int cmd_evidence(struct arca_cli *cli, int argc, char **argv);
 int cmd_fspf(struct arca_cli *cli, int argc, char **argv);
 int cmd_proposal(struct arca_cli *cli, int argc, char **argv);
+int cmd_status(struct arca_cli *cli, int argc, char **argv);
 
 /* Remote session subcommands (session_remote.c), dispatched from cmd_session.c; argv[0] is the
  * subcommand name ("create", ...). */
@@ -78,6 +80,23 @@ int session_set_predecessor(const struct arca_buf *in, const char *hash, struct 
  * format (message printed).
  */
 int cli_take_output_flag(struct arca_cli *cli, int argc, char **argv);
+
+/*
+ * GNU-style arguments (cli_opts.c). cli_args_normalize splits every "--flag=value" into
+ * "--flag" "value" and "-oVALUE" into "-o" "VALUE" (argv[0] and words after "--" untouched;
+ * argv's strings are edited in place) into a new vector *out (free it; the strings stay
+ * argv's). Returns the new count, or -1 when out of memory.
+ */
+int cli_args_normalize(int argc, char **argv, char ***out);
+/*
+ * Checks argv[1..] against spec, the options a subcommand takes: space-separated words, a
+ * trailing '=' marks an option with a value ("--hash= --approvals"). NULL spec: the subcommand
+ * checks its own. An unknown option gives "unknown option --foo for 'arca CMD'" (CMD such as
+ * "session create") and ARCA_EXIT_USAGE; returns ARCA_EXIT_OK otherwise.
+ */
+int cli_check_options(const char *cmd, const char *spec, int argc, char **argv);
+/* The one of names[0..n) closest to word (a typo: at most two edits), or NULL (borrowed). */
+const char *cli_suggest(const char *word, const char *const *names, size_t n);
 
 /* Prints "arca: " + message to stderr; returns code (for `return cli_fail(...)`). */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -131,6 +131,7 @@ static int self_show_cmd(struct arca_cli *cli, int argc, char **argv)
 
 int cmd_self(struct arca_cli *cli, int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"keygen", self_keygen}, {"show", self_show_cmd}};
+    static const struct cli_sub subs[] = {{"keygen", self_keygen, "--force"},
+                                          {"show", self_show_cmd, ""}};
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), self_usage, argc, argv);
 }

@@ -178,10 +178,16 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
 int cmd_session(struct arca_cli *cli, int argc, char **argv)
 {
     static const struct cli_sub subs[] = {
-        {"check", session_check},     {"hash", session_hash_cmd}, {"create", session_create},
-        {"update", session_update},   {"read", session_read},     {"list", session_list},
-        {"history", session_history}, {"verify", session_verify}, {"encrypt", session_encrypt},
-        {"sign", session_sign},
+        {"check", session_check, ""},
+        {"hash", session_hash_cmd, "--creator-key="},
+        {"create", session_create, ""},
+        {"update", session_update, ""},
+        {"read", session_read, "--hash="},
+        {"list", session_list, "--prefix= --page-size="},
+        {"history", session_history, "--approvals"},
+        {"verify", session_verify, ""},
+        {"encrypt", session_encrypt, "--out="},
+        {"sign", session_sign, "--key= --signer="},
     };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), session_usage, argc, argv);
 }

@@ -127,6 +127,9 @@ struct arcad_ctx {
     /* SIGHUP: called by arcad_serve on its signal thread; NULL: SIGHUP is only logged. */
     void (*reload)(struct arcad_ctx *ctx, void *arg);
     void *reload_arg;
+    /* The addresses arcad_serve bound (a port 0 resolved), written before the workers start:
+     * GET /v1/status and the enclave port's wrong-port answer name them. "" in unit tests. */
+    char client_bound[160], enclave_bound[160];
 };
 
 /* ---- routing ---------------------------------------------------------------------------- */
