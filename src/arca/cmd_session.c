@@ -18,11 +18,16 @@ static void session_usage(FILE *f)
                "Local commands (no CAS needed):\n"
                "  check FILE...                 validate session files; every error is listed as\n"
                "                                FILE:LINE:COL: key.path: message\n"
-               "  hash [--creator-key HEX64] FILE\n"
+               "  hash [--creator-key HEX64 | --self] FILE\n"
                "                                print the canonical session hash (64 hex); the\n"
-               "                                creator key id defaults to all zeros\n\n"
+               "                                creator key id defaults to all zeros; --self:\n"
+               "                                this client's key (the hash `create` returns)\n\n"
                "Commands talking to a CAS (after `arca self keygen` and `arca cas attest`):\n"
                "  create FILE                   upload a new session (FILE has no predecessor)\n"
+               "  apply FILE                    create or update; nothing (no new version) when\n"
+               "                                the CAS has this text already\n"
+               "  diff FILE                     what `apply FILE` would change (structural;\n"
+               "                                secret values never shown); exit 1 if any\n"
                "  update FILE                   upload FILE as the next version: its predecessor\n"
                "                                is set to the active version's hash\n"
                "  read NAME [--hash HASH]       print the active (or the given) version, without\n"
@@ -133,6 +138,10 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
                 return cli_fail(ARCA_EXIT_USAGE,
                                 "--creator-key: expected 64 hex characters (a key id)");
             creator_given = true;
+        } else if (strcmp(argv[i], "--self") == 0) {
+            if (cli_self_key_id(cli, creator) < 0)
+                return cli_fail(ARCA_EXIT_FAIL, "session hash --self: %s", arca_err_detail());
+            creator_given = true;
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             return cli_fail(ARCA_EXIT_USAGE, "session hash: unknown option '%s'", argv[i]);
         } else if (file != NULL) {
@@ -179,7 +188,7 @@ int cmd_session(struct arca_cli *cli, int argc, char **argv)
 {
     static const struct cli_sub subs[] = {
         {"check", session_check, ""},
-        {"hash", session_hash_cmd, "--creator-key="},
+        {"hash", session_hash_cmd, "--creator-key= --self"},
         {"create", session_create, ""},
         {"update", session_update, ""},
         {"read", session_read, "--hash="},
@@ -188,6 +197,8 @@ int cmd_session(struct arca_cli *cli, int argc, char **argv)
         {"verify", session_verify, ""},
         {"encrypt", session_encrypt, "--out="},
         {"sign", session_sign, "--key= --signer="},
+        {"apply", session_apply, ""},
+        {"diff", session_diff, ""},
     };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), session_usage, argc, argv);
 }
