@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "cas/cas.h"
 #include "cli.h"
 #include "client.h"
 #include "policy/session.h"
@@ -73,12 +74,26 @@ static void print_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* What arcad would refuse on create of s that depends on s alone (arca_cas_session_check_static
+ * with arcad's default limits; creator: the session's `creator:`, else self, else unchecked). */
+static int server_refusal(const struct arca_session *s, const uint8_t *self)
+{
+    struct arca_secrets_limits lim;
+    arca_secrets_limits_default(&lim);
+    return arca_cas_session_check_static(&lim, s, s->has_creator ? s->creator.key_id : self);
+}
+
 static int session_check(struct arca_cli *cli, int argc, char **argv)
 {
     if (argc < 2)
         return cli_fail(ARCA_EXIT_USAGE, "session check needs at least one FILE");
     int status = ARCA_EXIT_OK;
     bool json = cli->output == ARCA_OUTPUT_JSON;
+    /* The creator a create by this client would have; without an identity those rules are not
+     * checked. */
+    uint8_t self_id[32];
+    const uint8_t *self = cli_self_key_id(cli, self_id) == 0 ? self_id : NULL;
+    arca_err_clear();
     if (json)
         printf("[");
     for (int i = 1; i < argc; i++) {
@@ -86,6 +101,9 @@ static int session_check(struct arca_cli *cli, int argc, char **argv)
         struct arca_session *s = NULL;
         arca_diag_init(&diag);
         int rc = arca_session_load_file(argv[i], &s, &diag);
+        char refused[ARCA_ERR_DETAIL_MAX] = "";
+        if (rc == 0 && (rc = server_refusal(s, self)) < 0)
+            snprintf(refused, sizeof(refused), "%s", arca_err_detail());
         if (rc == ARCA_ERR_ALLOC) {
             arca_diag_free(&diag);
             return cli_fail(ARCA_EXIT_FAIL, "out of memory");
@@ -104,13 +122,20 @@ static int session_check(struct arca_cli *cli, int argc, char **argv)
                 print_json_string(stdout, e->msg);
                 printf("}");
             }
+            if (refused[0] != '\0') {
+                printf("%s{\"line\":0,\"col\":0,\"path\":\"\",\"message\":", diag.n ? "," : "");
+                print_json_string(stdout, refused);
+                printf("}");
+            }
             printf("]}");
         } else if (rc < 0) {
             struct arca_buf out;
             arca_buf_init(&out, 0);
             if (arca_diag_format(&diag, &out) == 0)
                 fputs(arca_buf_cstr(&out), stderr);
-            if (diag.n == 0)
+            if (refused[0] != '\0')
+                fprintf(stderr, "%s: refused on create: %s\n", argv[i], refused);
+            else if (diag.n == 0)
                 fprintf(stderr, "%s: invalid (%s)\n", argv[i], arca_strerror(rc));
             arca_buf_free(&out);
         } else {

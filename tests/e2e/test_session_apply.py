@@ -94,3 +94,30 @@ def test_diff_is_structural_and_hides_secrets(arcad, tmp_path):
     p = run_cli(me, "session", "diff", str(f))
     assert p.returncode == 1 and "a secret value changed" in p.stdout
     assert "third-secret-value" not in p.stdout and "first-secret-value" not in p.stdout
+
+
+def test_check_catches_what_create_refuses(arcad, tmp_path):
+    """`session check` runs the create refusals that depend on the file alone (the server's own
+    arca_cas_session_check_static): what check passes, create does not refuse as invalid."""
+    me = make_identity(tmp_path, "check", arcad)
+    big = tmp_path / "big.yaml"
+    big.write_text('name: cli-big\nversion: "0.3.11"\nsecrets:\n' + "".join(
+        "  - name: k%d\n    kind: private-key\n" % i for i in range(300)))
+    p = run_cli(me, "session", "check", str(big))
+    assert p.returncode == 1 and "refused on create" in p.stderr, p.stderr
+    assert "--max-keys-per-session" in p.stderr
+    j = json.loads(run_cli(me, "-o", "json", "session", "check", str(big)).stdout)
+    assert j[0]["valid"] is False and "--max-keys-per-session" in j[0]["errors"][0]["message"]
+    p = run_cli(me, "session", "create", str(big))
+    assert p.returncode == 1 and "--max-keys-per-session" in p.stderr
+    assert "404" not in p.stderr
+
+
+def test_importer_example_checks_and_creates(arcad, tmp_path):
+    import os
+    src = os.environ.get("ARCA_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+    me = make_identity(tmp_path, "importer", arcad)
+    path = os.path.join(src, "examples", "importer.yaml")
+    assert run_cli(me, "session", "check", path).returncode == 0
+    p = run_cli(me, "session", "create", path)
+    assert p.returncode == 0 or "404" not in p.stderr, p.stderr
