@@ -59,19 +59,18 @@ static void session_usage(FILE *f)
                "3 CAS unreachable or untrusted.\n");
 }
 
-static void print_json_string(FILE *f, const char *s)
+/* s as a JSON string; text that is not UTF-8 (a file name, say) is replaced, not dropped. */
+static json_t *jstr(const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    json_t *j = json_string(s);
+    return j != NULL ? j : json_string("(not UTF-8)");
+}
+
+/* One error of `session check -o json`. */
+static json_t *check_error(unsigned line, unsigned col, const char *path, const char *msg)
+{
+    return json_pack("{s:i, s:i, s:o, s:o}", "line", (int)line, "col", (int)col, "path",
+                     jstr(path ? path : ""), "message", jstr(msg));
 }
 
 /* What arcad would refuse on create of s that depends on s alone (arca_cas_session_check_static
@@ -94,8 +93,7 @@ static int session_check(struct arca_cli *cli, int argc, char **argv)
     uint8_t self_id[32];
     const uint8_t *self = cli_self_key_id(cli, self_id) == 0 ? self_id : NULL;
     arca_err_clear();
-    if (json)
-        printf("[");
+    json_t *all = json ? json_array() : NULL;
     for (int i = 1; i < argc; i++) {
         struct arca_diag diag;
         struct arca_session *s = NULL;
@@ -106,28 +104,20 @@ static int session_check(struct arca_cli *cli, int argc, char **argv)
             snprintf(refused, sizeof(refused), "%s", arca_err_detail());
         if (rc == ARCA_ERR_ALLOC) {
             arca_diag_free(&diag);
+            json_decref(all);
             return cli_fail(ARCA_EXIT_FAIL, "out of memory");
         }
         if (rc < 0)
             status = ARCA_EXIT_FAIL;
         if (json) {
-            printf("%s{\"file\":", i > 1 ? "," : "");
-            print_json_string(stdout, argv[i]);
-            printf(",\"valid\":%s,\"errors\":[", rc == 0 ? "true" : "false");
-            for (size_t j = 0; j < diag.n; j++) {
-                const struct arca_diag_entry *e = &diag.v[j];
-                printf("%s{\"line\":%u,\"col\":%u,\"path\":", j ? "," : "", e->line, e->col);
-                print_json_string(stdout, e->path ? e->path : "");
-                printf(",\"message\":");
-                print_json_string(stdout, e->msg);
-                printf("}");
-            }
-            if (refused[0] != '\0') {
-                printf("%s{\"line\":0,\"col\":0,\"path\":\"\",\"message\":", diag.n ? "," : "");
-                print_json_string(stdout, refused);
-                printf("}");
-            }
-            printf("]}");
+            json_t *errs = json_array();
+            for (size_t j = 0; j < diag.n; j++)
+                json_array_append_new(errs, check_error(diag.v[j].line, diag.v[j].col,
+                                                        diag.v[j].path, diag.v[j].msg));
+            if (refused[0] != '\0')
+                json_array_append_new(errs, check_error(0, 0, "", refused));
+            json_array_append_new(all, json_pack("{s:o, s:b, s:o}", "file", jstr(argv[i]), "valid",
+                                                 rc == 0, "errors", errs));
         } else if (rc < 0) {
             struct arca_buf out;
             arca_buf_init(&out, 0);
@@ -145,7 +135,8 @@ static int session_check(struct arca_cli *cli, int argc, char **argv)
         arca_diag_free(&diag);
     }
     if (json)
-        printf("]\n");
+        cli_print_json(all);
+    json_decref(all);
     return status;
 }
 
@@ -201,9 +192,9 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
     char hex[65];
     arca_hex_fmt(hex, h, 32);
     if (cli->output == ARCA_OUTPUT_JSON) {
-        printf("{\"file\":");
-        print_json_string(stdout, file);
-        printf(",\"hash\":\"%s\"}\n", hex);
+        json_t *j = json_pack("{s:o, s:s}", "file", jstr(file), "hash", hex);
+        cli_print_json(j);
+        json_decref(j);
     } else
         printf("%s\n", hex);
     return ARCA_EXIT_OK;
