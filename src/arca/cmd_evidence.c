@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "cli.h"
+#include "client.h"
 #include "crypto/crypto.h"
 #include "evidence/appraise.h"
 #include "evidence/claims.h"
@@ -357,10 +358,7 @@ static int verify(struct arca_cli *cli, struct opts *o)
         if (cli->output == ARCA_OUTPUT_JSON) {
             json_t *j = json_pack("{s:b,s:s,s:s}", "verified", 0, "error", arca_strerror(rc),
                                   "reason", arca_err_detail());
-            char *s = json_dumps(j, JSON_INDENT(2));
-            if (s)
-                puts(s);
-            free(s);
+            cli_print_json(j);
             json_decref(j);
         }
         return cli_fail(ARCA_EXIT_FAIL, "evidence verify %s: not verified: %s", o->file,
@@ -379,10 +377,7 @@ static int verify(struct arca_cli *cli, struct opts *o)
     }
     print_claims(j, &c, &r);
     if (j) {
-        char *s = json_dumps(j, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
+        cli_print_json(j);
         json_decref(j);
     } else {
         printf("%-18s %s\n", "verdict", arc == 0 ? "genuine and tolerated" : "not tolerated");
