@@ -115,9 +115,9 @@ const char *cli_suggest(const char *word, const char *const *names, size_t n)
     size_t wl = strlen(word);
     for (size_t i = 0; i < n; i++) {
         size_t d = edit_distance(word, names[i]);
-        /* A prefix of a name ("sess" for "session") is as good as one typo. */
+        /* A prefix of a name ("sess" for "session") beats any typo: it is what was meant. */
         if (wl >= 3 && strncmp(word, names[i], wl) == 0)
-            d = 1;
+            d = 0;
         if (d < best_d) {
             best_d = d;
             best = names[i];

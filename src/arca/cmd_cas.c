@@ -325,8 +325,9 @@ static json_t *pinned_entry(const struct arca_cli *cli, json_t *db, const char *
 }
 
 /* The enclave API address of the pinned CAS addr (entry e): as recorded at attestation, else
- * asked from arcad now. "" when unknown. */
-static void enclave_of(const struct arca_cli *cli, const char *addr, json_t *e, char *out, size_t n)
+ * (when live) asked from arcad now. "" when unknown. */
+static void enclave_of(const struct arca_cli *cli, const char *addr, json_t *e, bool live,
+                       char *out, size_t n)
 {
     const char *rec = json_string_value(json_object_get(e, "enclave_address"));
     const char *key = json_string_value(json_object_get(e, "cas_key"));
@@ -334,7 +335,7 @@ static void enclave_of(const struct arca_cli *cli, const char *addr, json_t *e, 
     out[0] = '\0';
     if (rec != NULL)
         snprintf(out, n, "%s", rec);
-    else if (key != NULL && arca_hex_decode_fixed(kid, 32, key, strlen(key)) == 0 &&
+    else if (live && key != NULL && arca_hex_decode_fixed(kid, 32, key, strlen(key)) == 0 &&
              learn_enclave_addr(cli, addr, kid, out, n) < 0)
         out[0] = '\0';
 }
@@ -353,7 +354,7 @@ static int cas_show(struct arca_cli *cli, bool env)
     }
     const char *key = json_string_value(json_object_get(e, "cas_key"));
     char enc[300];
-    enclave_of(cli, addr, e, enc, sizeof(enc));
+    enclave_of(cli, addr, e, env, enc, sizeof(enc)); /* plain show stays offline */
     int ex = ARCA_EXIT_OK;
     if (env && enc[0] == '\0') {
         ex = cli_fail(ARCA_EXIT_FAIL,

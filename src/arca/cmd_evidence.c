@@ -142,7 +142,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
             o->cache_dir = argv[++i];
         } else if (a[0] == '-') {
             return cli_fail(ARCA_EXIT_USAGE,
-                            "evidence verify: unknown option or missing value '%s'", a);
+                            "unknown option %s for 'arca evidence verify' (or its value is "
+                            "missing)",
+                            a);
         } else if (!o->file) {
             o->file = a;
         } else {

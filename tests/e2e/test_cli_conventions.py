@@ -105,6 +105,20 @@ def test_cas_show_env_for_arca_run(arcad, tmp_path):
     assert out == [env["ARCA_CAS_ADDR"], env["ARCA_CAS_KEY"]]
 
 
+def test_cas_show_env_learns_the_enclave_address_later(arcad, tmp_path):
+    """Attested before `self keygen`: the enclave address is not recorded; plain `cas show`
+    stays offline without it, `--env` needs an identity and then asks arcad."""
+    d = str(tmp_path / "late")
+    assert run_cli(d, "cas", "attest", arcad.addr, "--accept-simulation").returncode == 0
+    assert "enclave:" not in run_cli(d, "cas", "show").stdout
+    p = run_cli(d, "cas", "show", "--env")
+    assert p.returncode == 1 and "self keygen" in p.stderr, p.stderr
+    assert run_cli(d, "self", "keygen").returncode == 0
+    p = run_cli(d, "cas", "show", "--env")
+    assert p.returncode == 0, p.stderr
+    assert "ARCA_CAS_ADDR=127.0.0.1:%d\n" % arcad.enclave in p.stdout
+
+
 def test_wrong_port_is_named(arcad, tmp_path):
     me = make_identity(tmp_path, "port")
     enclave = "127.0.0.1:%d" % arcad.enclave
@@ -157,6 +171,10 @@ def test_gnu_options_help_and_typos(arcad, tmp_path):
     assert p.returncode == 2 and "unknown option --bar for 'arca cas list'" in p.stderr
     p = run_cli(me, "status", "--all")
     assert p.returncode == 2 and "unknown option --all for 'arca status'" in p.stderr
+    p = run_cli(me, "fspf", "show", "--nope", "x")
+    assert p.returncode == 2 and "unknown option --nope for 'arca fspf show'" in p.stderr
+    p = run_cli(me, "evidence", "verify", "--nope", "x")
+    assert p.returncode == 2 and "unknown option --nope for 'arca evidence verify'" in p.stderr
     p = run_cli(me, "--frob", "status")
     assert p.returncode == 2 and "unknown option --frob" in p.stderr
 
