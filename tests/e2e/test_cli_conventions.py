@@ -195,3 +195,28 @@ def test_gnu_options_help_and_typos(arcad, tmp_path):
     h = run_cli(None, "help")
     assert h.returncode == 0 and "Commands:" in h.stdout
     assert run_cli(None, "help", "nope").returncode == 2
+
+
+def test_tour_exports_for_arca_run_without_python(arcad, tmp_path):
+    """The README tour's last step: `export $(arca cas show --env)` is all arca-run needs."""
+    from conftest import BIN
+    me = make_identity(tmp_path, "tour", arcad)
+    hello = tmp_path / "hello.sh"
+    hello.write_text('#!/bin/sh\necho "PASSWORD has ${#PASSWORD} chars"\n')
+    hello.chmod(0o755)
+    arca_run = os.path.join(BIN, "arca-run")
+    m = subprocess.run([arca_run, "--measure", str(hello)], capture_output=True, text=True,
+                       timeout=60).stdout.strip()
+    (tmp_path / "hello.yaml").write_text(
+        'name: cli-tour\nversion: "0.3.11"\nservices:\n  - name: hello\n'
+        '    command: %s\n    environment: {PASSWORD: "$$SCONE::password$$"}\n    pwd: /tmp\n'
+        '    attestation: [{mrenclave: ["%s"]}]\n'
+        'secrets: [{name: password, kind: ascii, size: 16}]\n'
+        'security: {attestation: {mode: simulation}}\n' % (hello, m))
+    assert run_cli(me, "session", "create", str(tmp_path / "hello.yaml")).returncode == 0
+    script = ('export $("$0" --identity "$1" cas show --env) && '
+              'ARCA_CONFIG_ID=cli-tour/hello ARCA_TEE=sim ARCA_SIM_DIR="$2" "$3" "$4"')
+    p = subprocess.run(["sh", "-c", script, ARCA, me.dir, arcad.sim, arca_run, str(hello)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "PASSWORD has 16 chars" in p.stdout
