@@ -33,8 +33,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         fprintf(f, "  %-10s %s\n", groups[i].name, groups[i].summary);
     fprintf(f, "\nGlobal options:\n"
-               "  --cas HOST:PORT   CAS client API address (default: $ARCA_CAS, else the last\n"
-               "                    attested CAS)\n"
+               "  --cas HOST:PORT   CAS client API address (default: $ARCA_CAS, else the\n"
+               "                    default CAS: `arca cas list`, `arca cas use`)\n"
                "  --identity DIR    client identity directory (default: $ARCA_IDENTITY, else\n"
                "                    ~/.config/arca)\n"
                "  -o json           machine-readable output (also -ojson, --output=json; every\n"
