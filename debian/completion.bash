@@ -21,15 +21,18 @@ _arca()
         esac
     done
     if [[ -z $group ]]; then
-        COMPREPLY=($(compgen -W "session self cas audit evidence fspf $globals" -- "$cur"))
+        COMPREPLY=($(compgen -W "session self cas status audit evidence fspf proposal help $globals" -- "$cur"))
         return
     fi
     if [[ -z $sub ]]; then
         local subs=""
         case $group in
-            session) subs="check hash create update read list history verify help" ;;
+            session) subs="check hash create update apply diff read list history verify encrypt sign help" ;;
             self) subs="keygen show help" ;;
-            cas) subs="attest show help" ;;
+            cas) subs="attest show list use forget provision register-upgrade register-backup owner rotate-key audit-checkpoint snapshot help" ;;
+            proposal) subs="submit list show message approve reject help" ;;
+            help) subs="session self cas status audit evidence fspf proposal" ;;
+            status) subs="" ;;
             audit) subs="verify show tail rotate help" ;;
             evidence) subs="verify" ;;
             fspf) subs="encrypt show decrypt help" ;;
@@ -37,12 +40,19 @@ _arca()
         COMPREPLY=($(compgen -W "$subs --help" -- "$cur"))
         return
     fi
+    if [[ $group/$sub == cas/use || $group/$sub == cas/forget ]] && [[ $cur != -* ]]; then
+        local pinned
+        pinned=$("${words[0]}" cas list 2>/dev/null | cut -f1 | tr -d '* ')
+        COMPREPLY=($(compgen -W "$pinned" -- "$cur"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         local flags="--help -o"
         case $group/$sub in
             self/keygen) flags+=" --force" ;;
-            cas/attest) flags+=" --accept-simulation --measurement" ;;
-            session/hash) flags+=" --creator-key" ;;
+            cas/attest) flags+=" --accept-simulation --use --measurement" ;;
+            cas/show) flags+=" --env --session-encryption-key" ;;
+            session/hash) flags+=" --creator-key --self" ;;
             session/read) flags+=" --hash" ;;
             session/list) flags+=" --prefix --page-size" ;;
             audit/verify) flags+=" --key --cas-key --checkpoint" ;;

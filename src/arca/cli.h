@@ -11,6 +11,7 @@
 #define ARCA_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "base/buf.h"
 
@@ -34,6 +35,7 @@ int cmd_audit(struct arca_cli *cli, int argc, char **argv);
 int cmd_evidence(struct arca_cli *cli, int argc, char **argv);
 int cmd_fspf(struct arca_cli *cli, int argc, char **argv);
 int cmd_proposal(struct arca_cli *cli, int argc, char **argv);
+int cmd_status(struct arca_cli *cli, int argc, char **argv);
 
 /* Remote session subcommands (session_remote.c), dispatched from cmd_session.c; argv[0] is the
  * subcommand name ("create", ...). */
@@ -43,6 +45,12 @@ int session_read(struct arca_cli *cli, int argc, char **argv);
 int session_list(struct arca_cli *cli, int argc, char **argv);
 int session_history(struct arca_cli *cli, int argc, char **argv);
 int session_verify(struct arca_cli *cli, int argc, char **argv);
+/* session_apply.c: create-or-update-or-nothing, and the structural diff against the CAS. */
+int session_apply(struct arca_cli *cli, int argc, char **argv);
+int session_diff(struct arca_cli *cli, int argc, char **argv);
+/* The key id (SHA-256 of the SPKI) of this client's identity certificate (cmd_self.c);
+ * ARCA_ERR_NOT_FOUND naming the directory when there is none. */
+int cli_self_key_id(const struct arca_cli *cli, uint8_t out[32]);
 /* arca session verify NAME (cmd_verify.c): the whole history re-checked offline. */
 int session_verify_chain(struct arca_cli *cli, const char *name);
 /* GET path from the attested CAS as JSON into *out (session_remote.c; json_decref). */
@@ -69,6 +77,19 @@ int session_get_version(struct arca_cli *cli, const char *name, const char *hash
 struct arca_session;
 /* Loads the session text b (named path in diagnostics, printed to stderr on failure). */
 int session_load_local(const char *path, const struct arca_buf *b, struct arca_session **out);
+/* Reads a session file (bounded) into b, initialised here as a secret buffer (explicit `value:`s
+ * may be in it); free it with arca_buf_free even on failure. */
+int session_read_file(const char *path, struct arca_buf *b);
+/* POSTs body to /v1/sessions and prints the new version's hash (or -o json the answer); what
+ * names the command in errors. Returns an exit code. */
+int session_upload(struct arca_cli *cli, const char *what, const void *body, size_t n);
+/*
+ * Whether the local session text b of file (loaded as *s) is the active version a: a file
+ * without predecessor is compared as the next upload of the active version's predecessor
+ * would be (*s is then replaced by that load). local gets the local hash under a's creator.
+ */
+int session_same_as_active(const char *file, const struct arca_buf *b, struct arca_session **s,
+                           const struct arca_api_version *a, uint8_t local[32], bool *same);
 /* Sets the top-level `predecessor:` of the YAML text in to hash (64 hex), appending to out. */
 int session_set_predecessor(const struct arca_buf *in, const char *hash, struct arca_buf *out);
 
@@ -78,6 +99,23 @@ int session_set_predecessor(const struct arca_buf *in, const char *hash, struct 
  * format (message printed).
  */
 int cli_take_output_flag(struct arca_cli *cli, int argc, char **argv);
+
+/*
+ * GNU-style arguments (cli_opts.c). cli_args_normalize splits every "--flag=value" into
+ * "--flag" "value" and "-oVALUE" into "-o" "VALUE" (argv[0] and words after "--" untouched;
+ * argv's strings are edited in place) into a new vector *out (free it; the strings stay
+ * argv's). Returns the new count, or -1 when out of memory.
+ */
+int cli_args_normalize(int argc, char **argv, char ***out);
+/*
+ * Checks argv[1..] against spec, the options a subcommand takes: space-separated words, a
+ * trailing '=' marks an option with a value ("--hash= --approvals"). NULL spec: the subcommand
+ * checks its own. An unknown option gives "unknown option --foo for 'arca CMD'" (CMD such as
+ * "session create") and ARCA_EXIT_USAGE; returns ARCA_EXIT_OK otherwise.
+ */
+int cli_check_options(const char *cmd, const char *spec, int argc, char **argv);
+/* The one of names[0..n) closest to word (a typo: at most two edits), or NULL (borrowed). */
+const char *cli_suggest(const char *word, const char *const *names, size_t n);
 
 /* Prints "arca: " + message to stderr; returns code (for `return cli_fail(...)`). */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -60,8 +60,24 @@ int arca_cas_db_load(const struct arca_cli *cli, json_t **out)
                 "%s: not a valid pinned-CAS file (line %d: %s); remove it and run `arca cas "
                 "attest` again",
                 path, e.line, j == NULL ? e.text : "not an object");
-    if (!json_is_object(json_object_get(j, "cas")))
-        json_object_set_new(j, "cas", json_object());
+    if (!json_is_object(json_object_get(j, "cas"))) {
+        /* A single-CAS file ({"address": A, "cas_key": K, ...}, the shape `cas show -o json`
+         * prints) becomes the one pinned CAS and the default; written back on the next save. */
+        const char *a = json_string_value(json_object_get(j, "address"));
+        json_t *one = json_object();
+        if (a != NULL && json_is_string(json_object_get(j, "cas_key"))) {
+            const char *k;
+            json_t *v;
+            json_object_foreach(j, k, v) if (strcmp(k, "address") != 0) json_object_set(one, k, v);
+            json_t *m = json_pack("{s:s, s:{s:o}}", "default", a, "cas", a, one);
+            json_decref(j);
+            j = m;
+            ARCA_ENSURE(j != NULL, ARCA_ERR_ALLOC, "out of memory");
+        } else {
+            json_decref(one);
+            json_object_set_new(j, "cas", json_object());
+        }
+    }
     *out = j;
     return 0;
 }
@@ -242,6 +258,9 @@ int arca_client_request(struct arca_client *c, const char *method, const char *p
         const char *hint = cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH
                                ? " (the CAS key changed: this is not the attested CAS; run `arca "
                                  "cas attest` again only if you expected a new CAS)"
+                           : cc == CURLE_SSL_CONNECT_ERROR
+                               ? " (no TLS answer: is this arcad's client API port? the metrics "
+                                 "port, for one, speaks plain HTTP)"
                                : "";
         rc = arca_err_set(ARCA_ERR_NETWORK, "CAS %s: %s%s", c->addr,
                           errbuf[0] ? errbuf : curl_easy_strerror(cc), hint);
@@ -272,6 +291,17 @@ int arca_client_json(struct arca_client *c, const char *method, const char *path
     }
     if (rc < 0 && rc != ARCA_ERR_FORMAT)
         return rc;
+    /* arcad's enclave port answers any GET it does not serve naming itself (enclave_api.c). */
+    const char *api = json_string_value(json_object_get(j, "api"));
+    if (api != NULL && strcmp(api, "enclave") == 0) {
+        const char *client = json_string_value(json_object_get(j, "client_api"));
+        rc = arca_err_set(ARCA_ERR_NETWORK,
+                          "CAS %s: this is arcad's enclave port; the client API is %s (use that "
+                          "address with `arca cas attest` and --cas)",
+                          c->addr, client != NULL && client[0] ? client : "another port");
+        json_decref(j);
+        return rc;
+    }
     /* An error answer: {"msg": [...]} */
     struct arca_buf msg;
     arca_buf_init(&msg, 8192);
@@ -307,10 +337,23 @@ int cli_dispatch(struct arca_cli *cli, const struct cli_sub *subs, size_t n_subs
             return ARCA_EXIT_OK;
         }
     }
-    for (size_t i = 0; i < n_subs; i++)
-        if (strcmp(argv[1], subs[i].name) == 0)
-            return subs[i].run(cli, argc - 1, argv + 1);
+    for (size_t i = 0; i < n_subs; i++) {
+        if (strcmp(argv[1], subs[i].name) != 0)
+            continue;
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "%s %s", argv[0], subs[i].name);
+        int ex = cli_check_options(cmd, subs[i].opts, argc - 1, argv + 1);
+        return ex != ARCA_EXIT_OK ? ex : subs[i].run(cli, argc - 1, argv + 1);
+    }
+    const char *names[64];
+    size_t n = n_subs < 64 ? n_subs : 64;
+    for (size_t i = 0; i < n; i++)
+        names[i] = subs[i].name;
+    const char *hint = cli_suggest(argv[1], names, n);
     usage(stderr);
+    if (hint != NULL)
+        return cli_fail(ARCA_EXIT_USAGE, "%s: unknown subcommand '%s'; did you mean '%s'?", argv[0],
+                        argv[1], hint);
     return cli_fail(ARCA_EXIT_USAGE, "%s: unknown subcommand '%s'", argv[0], argv[1]);
 }
 

@@ -73,10 +73,12 @@ int arca_client_json(struct arca_client *c, const char *method, const char *path
 /* Maps a failed client call to a CLI exit code: network/TLS => ARCA_EXIT_CAS, else FAIL. */
 int arca_client_exit_code(int rc);
 
-/* One subcommand of a command group; run gets argv starting at the subcommand's name. */
+/* One subcommand of a command group; run gets argv starting at the subcommand's name. opts
+ * lists the options it takes (cli_check_options; NULL: run checks them itself). */
 struct cli_sub {
     const char *name;
     int (*run)(struct arca_cli *cli, int argc, char **argv);
+    const char *opts;
 };
 
 /*
@@ -84,7 +86,8 @@ struct cli_sub {
  * runs the subcommand argv[1] from subs. No subcommand: usage to stderr, ARCA_EXIT_USAGE;
  * "-h", "--help" or "help" as the subcommand, or -h/--help anywhere after it: usage to stdout,
  * ARCA_EXIT_OK (so every `arca GROUP SUB --help` shows the group's help); unknown subcommand:
- * usage and an error naming it, ARCA_EXIT_USAGE. Returns the exit code.
+ * usage and an error naming it and the closest subcommand, ARCA_EXIT_USAGE; an option the
+ * subcommand does not declare (cli_sub.opts): ARCA_EXIT_USAGE naming it. Returns the exit code.
  */
 int cli_dispatch(struct arca_cli *cli, const struct cli_sub *subs, size_t n_subs,
                  void (*usage)(FILE *f), int argc, char **argv);

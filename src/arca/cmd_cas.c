@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -27,8 +28,12 @@
 
 static void cas_usage(FILE *f)
 {
-    fprintf(f, "usage: arca cas attest [HOST:PORT] [--accept-simulation] [--measurement HEX]...\n"
-               "       arca cas show [-o json] [--session-encryption-key]\n"
+    fprintf(f, "usage: arca cas attest [HOST:PORT] [--accept-simulation] [--use]\n"
+               "                       [--measurement HEX]...\n"
+               "       arca cas show [-o json] [--env | --session-encryption-key]\n"
+               "       arca cas list [-o json]\n"
+               "       arca cas use HOST:PORT\n"
+               "       arca cas forget HOST:PORT\n"
                "       arca cas provision HOST:PORT --token T --owner-config FILE\n"
                "                          [--skip-if-provisioned] [--accept-simulation]\n"
                "                          [--measurement HEX]...\n"
@@ -39,12 +44,18 @@ static void cas_usage(FILE *f)
                "       arca cas audit-checkpoint [-o json]\n"
                "       arca cas snapshot [-o json]\n\n"
                "attest verifies the CAS's evidence for a fresh nonce and pins its key for all\n"
-               "later commands (it becomes the default CAS); without HOST:PORT it attests the\n"
-               "--cas / $ARCA_CAS address. Simulated evidence is INSECURE and accepted only with\n"
-               "--accept-simulation; --measurement (up to 16 times) restricts the accepted\n"
-               "measurements of the arcad binary.\n"
-               "show prints the pinned key of the CAS (--cas, else the default one); with\n"
-               "--session-encryption-key the attested CAS's X25519 key for `session encrypt`.\n"
+               "later commands; without HOST:PORT it attests the --cas / $ARCA_CAS address.\n"
+               "It becomes the default CAS when there is none (or it is the same CAS at a new\n"
+               "address); to replace another default it asks on a terminal, --use answers yes,\n"
+               "and without a terminal the default stays. Simulated evidence is INSECURE and\n"
+               "accepted only with --accept-simulation; --measurement (up to 16 times)\n"
+               "restricts the accepted measurements of the arcad binary.\n"
+               "show prints the pinned key of the CAS (--cas, else the default one) and its\n"
+               "enclave API address; --env prints ARCA_CAS_ADDR=... and ARCA_CAS_KEY=... lines\n"
+               "for arca-run (`export $(arca cas show --env)`); --session-encryption-key the\n"
+               "attested CAS's X25519 key for `session encrypt`.\n"
+               "list shows every pinned CAS (* marks the default), use makes one the default,\n"
+               "forget removes a pin.\n"
                "provision attests the CAS like attest, then makes this client's key its owner\n"
                "with the one-time token arcad printed and the owner configuration FILE.\n"
                "register-upgrade / register-backup (owner only) let a new arcad build (by\n"
@@ -113,12 +124,81 @@ static void warn_if_repinning(json_t *db, const char *addr, const char *khex)
                 addr, old, khex);
 }
 
+/* The enclave API address a workload uses (ARCA_CAS_ADDR) from arcad's --enclave-listen: a
+ * wildcard host (0.0.0.0, [::]) is replaced by the host the client reached arcad at. */
+static void enclave_addr_for(const char *client_addr, const char *listen, char *out, size_t n)
+{
+    const char *port = strrchr(listen, ':');
+    size_t host_len = port != NULL ? (size_t)(port - listen) : 0;
+    bool wildcard = host_len == 0 || (host_len == 7 && memcmp(listen, "0.0.0.0", 7) == 0) ||
+                    (host_len == 4 && memcmp(listen, "[::]", 4) == 0) ||
+                    (host_len == 2 && memcmp(listen, "::", 2) == 0);
+    const char *cport = strrchr(client_addr, ':');
+    if (port != NULL && wildcard && cport != NULL)
+        snprintf(out, n, "%.*s%s", (int)(cport - client_addr), client_addr, port);
+    else
+        snprintf(out, n, "%s", listen);
+}
+
+/* Asks arcad at addr (pinned to cas_key, with this client's identity) for its enclave API
+ * address into out. Fails quietly (a negative code) when there is no identity or no answer:
+ * callers treat the address as unknown. */
+static int learn_enclave_addr(const struct arca_cli *cli, const char *addr,
+                              const uint8_t cas_key[32], char *out, size_t n)
+{
+    struct arca_client *c = NULL;
+    json_t *a = NULL;
+    long status = 0;
+    struct arca_api_status st;
+    int rc = arca_client_open_addr(cli, addr, cas_key, true, &c);
+    if (rc == 0)
+        rc = arca_client_json(c, "GET", "/v1/status", NULL, 0, &status, &a);
+    arca_client_free(c);
+    if (rc == 0)
+        rc = arca_api_status_from_json(a, &st);
+    json_decref(a);
+    if (rc == 0 && st.enclave_address[0] != '\0')
+        enclave_addr_for(addr, st.enclave_address, out, n);
+    else if (rc == 0)
+        rc = ARCA_ERR_NOT_FOUND;
+    arca_err_clear();
+    return rc;
+}
+
+/* Whether attesting addr (key khex) makes it the default CAS: when there is none yet, when it
+ * is the default already or the same CAS (same key) at a new address, with --use, or when the
+ * user says yes on a terminal. Otherwise the default stays and stderr says how to change it. */
+static bool choose_default(json_t *db, const char *addr, const char *khex, bool use)
+{
+    const char *cur = json_string_value(json_object_get(db, "default"));
+    if (cur == NULL || strcmp(cur, addr) == 0 || use)
+        return true;
+    const char *cur_key = json_string_value(
+        json_object_get(json_object_get(json_object_get(db, "cas"), cur), "cas_key"));
+    if (cur_key == NULL || strcmp(cur_key, khex) == 0)
+        return true;
+    if (isatty(STDIN_FILENO)) {
+        fprintf(stderr, "Make %s the default CAS instead of %s? [y/N] ", addr, cur);
+        fflush(stderr);
+        char line[16] = "";
+        if (fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y'))
+            return true;
+    }
+    fprintf(stderr,
+            "arca: the default CAS stays %s; `arca cas use %s` (or `cas attest --use`) changes "
+            "it\n",
+            cur, addr);
+    return false;
+}
+
 int cas_take_arg(const char *cmd, struct cas_attest_opts *o, int argc, char **argv, int *i,
                  const char **addr)
 {
     const char *arg = argv[*i];
     if (strcmp(arg, "--accept-simulation") == 0) {
         o->accept_sim = true;
+    } else if (strcmp(arg, "--use") == 0) {
+        o->use = true;
     } else if (strcmp(arg, "--measurement") == 0) {
         if (*i + 1 >= argc || o->nmeas >= CAS_MAX_MEASUREMENTS ||
             arca_hex_decode_fixed(o->meas[o->nmeas], 32, argv[*i + 1], strlen(argv[*i + 1])) < 0)
@@ -195,11 +275,16 @@ int cas_attest_pin(struct arca_cli *cli, const char *addr, const struct cas_atte
     arca_hex_fmt(khex, cas_key, 32);
     arca_time_format_rfc3339(arca_time_now(), t);
     warn_if_repinning(db, addr, khex);
-    json_object_set_new(json_object_get(db, "cas"), addr,
-                        json_pack("{s:s, s:s, s:s, s:s, s:b}", "cas_key", khex, "measurement", mhex,
-                                  "evidence_type", ARCA_API_EVIDENCE_SIM, "attested_at", t,
-                                  "insecure", 1));
-    json_object_set_new(db, "default", json_string(addr));
+    bool make_default = choose_default(db, addr, khex, o->use);
+    json_t *entry =
+        json_pack("{s:s, s:s, s:s, s:s, s:b}", "cas_key", khex, "measurement", mhex,
+                  "evidence_type", ARCA_API_EVIDENCE_SIM, "attested_at", t, "insecure", 1);
+    char enc[300];
+    if (entry != NULL && learn_enclave_addr(cli, addr, cas_key, enc, sizeof(enc)) == 0)
+        json_object_set_new(entry, "enclave_address", json_string(enc));
+    json_object_set_new(json_object_get(db, "cas"), addr, entry);
+    if (make_default)
+        json_object_set_new(db, "default", json_string(addr));
     rc = arca_cas_db_save(cli, db);
     if (rc < 0)
         goto fail;
@@ -227,26 +312,69 @@ fail:
     return cli_fail(arca_client_exit_code(rc), "cas attest %s: %s", addr, arca_err_detail());
 }
 
-static int cas_show(struct arca_cli *cli)
+/* The pinned entry of the CAS cli names (--cas, else the default) from db (borrowed), with its
+ * address; NULL after printing why there is none. */
+static json_t *pinned_entry(const struct arca_cli *cli, json_t *db, const char **addr)
+{
+    *addr = cli->cas != NULL ? cli->cas : json_string_value(json_object_get(db, "default"));
+    json_t *e = *addr != NULL ? json_object_get(json_object_get(db, "cas"), *addr) : NULL;
+    if (e == NULL)
+        cli_fail(ARCA_EXIT_FAIL, "no attested CAS%s%s: run `arca cas attest HOST:PORT`",
+                 *addr ? " for " : "", *addr ? *addr : "");
+    return e;
+}
+
+/* The enclave API address of the pinned CAS addr (entry e): as recorded at attestation, else
+ * (when live) asked from arcad now. "" when unknown. */
+static void enclave_of(const struct arca_cli *cli, const char *addr, json_t *e, bool live,
+                       char *out, size_t n)
+{
+    const char *rec = json_string_value(json_object_get(e, "enclave_address"));
+    const char *key = json_string_value(json_object_get(e, "cas_key"));
+    uint8_t kid[32];
+    out[0] = '\0';
+    if (rec != NULL)
+        snprintf(out, n, "%s", rec);
+    else if (live && key != NULL && arca_hex_decode_fixed(kid, 32, key, strlen(key)) == 0 &&
+             learn_enclave_addr(cli, addr, kid, out, n) < 0)
+        out[0] = '\0';
+}
+
+static int cas_show(struct arca_cli *cli, bool env)
 {
     json_t *db = NULL;
     int rc = arca_cas_db_load(cli, &db);
     if (rc < 0)
         return cli_fail(ARCA_EXIT_FAIL, "cas show: %s", arca_err_detail());
-    const char *addr =
-        cli->cas != NULL ? cli->cas : json_string_value(json_object_get(db, "default"));
-    json_t *e = addr != NULL ? json_object_get(json_object_get(db, "cas"), addr) : NULL;
+    const char *addr = NULL;
+    json_t *e = pinned_entry(cli, db, &addr);
     if (e == NULL) {
         json_decref(db);
-        return cli_fail(ARCA_EXIT_FAIL, "no attested CAS%s%s: run `arca cas attest HOST:PORT`",
-                        addr ? " for " : "", addr ? addr : "");
+        return ARCA_EXIT_FAIL;
     }
     const char *key = json_string_value(json_object_get(e, "cas_key"));
-    if (cli->output == ARCA_OUTPUT_JSON) {
+    char enc[300];
+    enclave_of(cli, addr, e, env, enc, sizeof(enc)); /* plain show stays offline */
+    int ex = ARCA_EXIT_OK;
+    if (env && enc[0] == '\0') {
+        ex = cli_fail(ARCA_EXIT_FAIL,
+                      "cas show --env: the enclave address of %s is unknown (it is asked with "
+                      "this client's identity: run `arca self keygen`, then `arca cas attest %s`)",
+                      addr, addr);
+    } else if (env && cli->output == ARCA_OUTPUT_JSON) {
+        json_t *o = json_pack("{s:s, s:s}", "ARCA_CAS_ADDR", enc, "ARCA_CAS_KEY", key ? key : "");
+        cli_print_json(o);
+        json_decref(o);
+    } else if (env) {
+        /* One NAME=VALUE per line: `export $(arca cas show --env)` or `eval`. */
+        printf("ARCA_CAS_ADDR=%s\nARCA_CAS_KEY=%s\n", enc, key ? key : "");
+    } else if (cli->output == ARCA_OUTPUT_JSON) {
         json_t *o = json_pack("{s:s, s:s}", "address", addr, "cas_key", key ? key : "");
         json_object_set(o, "measurement", json_object_get(e, "measurement"));
         json_object_set(o, "attested_at", json_object_get(e, "attested_at"));
         json_object_set(o, "insecure", json_object_get(e, "insecure"));
+        if (enc[0] != '\0')
+            json_object_set_new(o, "enclave_address", json_string(enc));
         cli_print_json(o);
         json_decref(o);
     } else {
@@ -257,31 +385,134 @@ static int cas_show(struct arca_cli *cli)
             arca_base58check_encode(&b, ARCA_KEYHASH_B58_VERSION, kid, 32);
         printf("address:      %s\nCAS key:      %s\nCAS key b58:  %s\n", addr, key ? key : "?",
                arca_buf_cstr(&b));
+        if (enc[0] != '\0')
+            printf("enclave:      %s\n", enc);
         arca_buf_free(&b);
     }
     json_decref(db);
-    return ARCA_EXIT_OK;
+    return ex;
 }
 
 static int cas_show_cmd(struct arca_cli *cli, int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--session-encryption-key") == 0)
+    bool env = false, session_key = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--session-encryption-key") == 0)
+            session_key = true;
+        else if (strcmp(argv[i], "--env") == 0)
+            env = true;
+        else
+            return cli_fail(ARCA_EXIT_USAGE, "cas show: unexpected argument '%s'", argv[i]);
+    }
+    if (session_key && env)
+        return cli_fail(ARCA_EXIT_USAGE, "cas show: --env and --session-encryption-key exclude "
+                                         "each other");
+    if (session_key)
         return cas_show_session_key(cli); /* cmd_encrypt.c */
+    return cas_show(cli, env);
+}
+
+static int cas_list(struct arca_cli *cli, int argc, char **argv)
+{
     if (argc > 1)
-        return cli_fail(ARCA_EXIT_USAGE, "cas show: unknown argument '%s'", argv[1]);
-    return cas_show(cli);
+        return cli_fail(ARCA_EXIT_USAGE, "cas list: unexpected argument '%s'", argv[1]);
+    json_t *db = NULL;
+    if (arca_cas_db_load(cli, &db) < 0)
+        return cli_fail(ARCA_EXIT_FAIL, "cas list: %s", arca_err_detail());
+    const char *def = json_string_value(json_object_get(db, "default"));
+    json_t *list = json_array();
+    const char *addr;
+    json_t *e;
+    json_object_foreach(json_object_get(db, "cas"), addr, e)
+    {
+        const char *key = json_string_value(json_object_get(e, "cas_key"));
+        const char *at = json_string_value(json_object_get(e, "attested_at"));
+        const char *enc = json_string_value(json_object_get(e, "enclave_address"));
+        bool is_def = def != NULL && strcmp(def, addr) == 0;
+        if (cli->output == ARCA_OUTPUT_JSON) {
+            json_t *o = json_pack("{s:s, s:s, s:b}", "address", addr, "cas_key", key ? key : "",
+                                  "default", is_def);
+            json_object_set(o, "attested_at", json_object_get(e, "attested_at"));
+            json_object_set(o, "measurement", json_object_get(e, "measurement"));
+            json_object_set(o, "insecure", json_object_get(e, "insecure"));
+            if (enc != NULL)
+                json_object_set_new(o, "enclave_address", json_string(enc));
+            json_array_append_new(list, o);
+        } else {
+            printf("%s %s\t%s\t%s\n", is_def ? "*" : " ", addr, key ? key : "?", at ? at : "");
+        }
+    }
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        json_t *o =
+            json_pack("{s:o?, s:O}", "default", def ? json_string(def) : json_null(), "cas", list);
+        cli_print_json(o);
+        json_decref(o);
+    }
+    json_decref(list);
+    json_decref(db);
+    return ARCA_EXIT_OK;
+}
+
+/*
+ * `arca cas use|forget HOST:PORT`: use makes the pinned HOST:PORT the default, forget removes
+ * its pin (and the default if it was that one). The change is saved to cas.json at once.
+ */
+static int cas_use_or_forget(struct arca_cli *cli, int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    bool forget = strcmp(cmd, "forget") == 0;
+    if (argc != 2)
+        return cli_fail(ARCA_EXIT_USAGE, "usage: arca cas %s HOST:PORT", cmd);
+    const char *addr = argv[1];
+    json_t *db = NULL;
+    if (arca_cas_db_load(cli, &db) < 0)
+        return cli_fail(ARCA_EXIT_FAIL, "cas %s: %s", cmd, arca_err_detail());
+    json_t *pins = json_object_get(db, "cas");
+    if (json_object_get(pins, addr) == NULL) {
+        json_decref(db);
+        return cli_fail(ARCA_EXIT_FAIL, "cas %s: %s is not pinned%s", cmd, addr,
+                        forget ? "" : " (run `arca cas attest HOST:PORT` first)");
+    }
+    const char *def = json_string_value(json_object_get(db, "default"));
+    bool was_default = def != NULL && strcmp(def, addr) == 0;
+    if (forget)
+        json_object_del(pins, addr);
+    if (!forget || was_default)
+        json_object_set_new(db, "default", forget ? json_null() : json_string(addr));
+    int rc = arca_cas_db_save(cli, db);
+    json_decref(db);
+    if (rc < 0)
+        return cli_fail(ARCA_EXIT_FAIL, "cas %s: %s", cmd, arca_err_detail());
+    if (cli->output == ARCA_OUTPUT_JSON) {
+        json_t *o =
+            json_pack("{s:s, s:b, s:b}", "address", addr, "pinned", !forget, "default", !forget);
+        cli_print_json(o);
+        json_decref(o);
+    } else if (!forget) {
+        printf("default CAS: %s\n", addr);
+    } else {
+        printf("forgot %s%s\n", addr,
+               was_default ? " (it was the default: `arca cas use HOST:PORT` picks another)" : "");
+    }
+    return ARCA_EXIT_OK;
 }
 
 int cmd_cas(struct arca_cli *cli, int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"attest", cas_attest},
-                                          {"show", cas_show_cmd},
-                                          {"provision", cas_provision},
-                                          {"register-upgrade", cas_register_upgrade},
-                                          {"register-backup", cas_register_backup},
-                                          {"owner", cas_owner},
-                                          {"rotate-key", cas_rotate_key},
-                                          {"audit-checkpoint", cas_audit_checkpoint},
-                                          {"snapshot", cas_snapshot}};
+    /* The owner commands (cmd_owner.c) check their own arguments: opts NULL. */
+    static const struct cli_sub subs[] = {
+        {"attest", cas_attest, "--accept-simulation --measurement= --use"},
+        {"show", cas_show_cmd, "--session-encryption-key --env"},
+        {"list", cas_list, ""},
+        {"use", cas_use_or_forget, ""},
+        {"forget", cas_use_or_forget, ""},
+        {"provision", cas_provision, NULL},
+        {"register-upgrade", cas_register_upgrade, NULL},
+        {"register-backup", cas_register_backup, NULL},
+        {"owner", cas_owner, NULL},
+        {"rotate-key", cas_rotate_key, NULL},
+        {"audit-checkpoint", cas_audit_checkpoint, NULL},
+        {"snapshot", cas_snapshot, NULL},
+    };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), cas_usage, argc, argv);
 }

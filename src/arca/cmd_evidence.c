@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/time.h"
 #include "cli.h"
+#include "client.h"
 #include "crypto/crypto.h"
 #include "evidence/appraise.h"
 #include "evidence/claims.h"
@@ -141,7 +142,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
             o->cache_dir = argv[++i];
         } else if (a[0] == '-') {
             return cli_fail(ARCA_EXIT_USAGE,
-                            "evidence verify: unknown option or missing value '%s'", a);
+                            "unknown option %s for 'arca evidence verify' (or its value is "
+                            "missing)",
+                            a);
         } else if (!o->file) {
             o->file = a;
         } else {
@@ -357,10 +360,7 @@ static int verify(struct arca_cli *cli, struct opts *o)
         if (cli->output == ARCA_OUTPUT_JSON) {
             json_t *j = json_pack("{s:b,s:s,s:s}", "verified", 0, "error", arca_strerror(rc),
                                   "reason", arca_err_detail());
-            char *s = json_dumps(j, JSON_INDENT(2));
-            if (s)
-                puts(s);
-            free(s);
+            cli_print_json(j);
             json_decref(j);
         }
         return cli_fail(ARCA_EXIT_FAIL, "evidence verify %s: not verified: %s", o->file,
@@ -379,10 +379,7 @@ static int verify(struct arca_cli *cli, struct opts *o)
     }
     print_claims(j, &c, &r);
     if (j) {
-        char *s = json_dumps(j, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
+        cli_print_json(j);
         json_decref(j);
     } else {
         printf("%-18s %s\n", "verdict", arc == 0 ? "genuine and tolerated" : "not tolerated");

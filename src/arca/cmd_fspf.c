@@ -144,7 +144,7 @@ static int parse_args(const char *sub, int argc, char **argv, int want_pos, bool
         } else if (encrypt && strcmp(s, "--envar-output") == 0) {
             a->envar = true;
         } else if (s[0] == '-' && s[1] != '\0') {
-            return cli_fail(ARCA_EXIT_USAGE, "fspf %s: unknown option '%s'", sub, s);
+            return cli_fail(ARCA_EXIT_USAGE, "unknown option %s for 'arca fspf %s'", s, sub);
         } else if (a->npos < want_pos) {
             a->pos[a->npos++] = s;
         } else {

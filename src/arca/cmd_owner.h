@@ -17,9 +17,10 @@ struct cas_attest_opts {
     uint8_t meas[CAS_MAX_MEASUREMENTS][32];
     size_t nmeas;
     bool quiet; /* print nothing on success (the caller reports) */
+    bool use;   /* --use: make it the default CAS without asking */
 };
 
-/* Takes argv[*i] for `arca cas CMD`: an attest option (--accept-simulation, --measurement HEX,
+/* Takes argv[*i] for `arca cas CMD`: an attest option (--accept-simulation, --use, --measurement HEX,
  * advancing *i past its value) into o, else the first positional argument into *addr. Anything
  * else is a usage error (printed). Returns an exit code. */
 int cas_take_arg(const char *cmd, struct cas_attest_opts *o, int argc, char **argv, int *i,

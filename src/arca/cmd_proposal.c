@@ -451,8 +451,12 @@ static int proposal_vote(struct arca_cli *cli, int argc, char **argv)
 int cmd_proposal(struct arca_cli *cli, int argc, char **argv)
 {
     static const struct cli_sub subs[] = {
-        {"submit", proposal_submit},   {"list", proposal_list},    {"show", proposal_show},
-        {"message", proposal_message}, {"approve", proposal_vote}, {"reject", proposal_vote},
+        {"submit", proposal_submit, ""},
+        {"list", proposal_list, "--session= --wait= --open --pending"},
+        {"show", proposal_show, ""},
+        {"message", proposal_message, "--binary"},
+        {"approve", proposal_vote, "--key= --signer= --signature= --reason="},
+        {"reject", proposal_vote, "--key= --signer= --signature= --reason="},
     };
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), usage, argc, argv);
 }

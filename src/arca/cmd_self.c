@@ -122,6 +122,26 @@ static int self_show(struct arca_cli *cli)
     return ARCA_EXIT_OK;
 }
 
+int cli_self_key_id(const struct arca_cli *cli, uint8_t out[32])
+{
+    const char *dir = arca_identity_dir(cli);
+    char cpath[4200];
+    snprintf(cpath, sizeof(cpath), "%s/cert.pem", dir);
+    struct arca_buf pem;
+    arca_buf_init(&pem, 1 << 16);
+    struct arca_x509 *cert = NULL;
+    int rc = cli_file_read(cpath, &pem);
+    if (rc == ARCA_ERR_NOT_FOUND)
+        rc = arca_err_set(rc, "no identity in %s: create one with `arca self keygen`", dir);
+    if (rc == 0)
+        rc = arca_x509_from_pem(pem.data, pem.len, &cert);
+    if (rc == 0)
+        rc = arca_x509_key_id(cert, out);
+    arca_x509_free(cert);
+    arca_buf_free(&pem);
+    return rc;
+}
+
 static int self_show_cmd(struct arca_cli *cli, int argc, char **argv)
 {
     if (argc > 1)
@@ -131,6 +151,7 @@ static int self_show_cmd(struct arca_cli *cli, int argc, char **argv)
 
 int cmd_self(struct arca_cli *cli, int argc, char **argv)
 {
-    static const struct cli_sub subs[] = {{"keygen", self_keygen}, {"show", self_show_cmd}};
+    static const struct cli_sub subs[] = {{"keygen", self_keygen, "--force"},
+                                          {"show", self_show_cmd, ""}};
     return cli_dispatch(cli, subs, sizeof(subs) / sizeof(subs[0]), self_usage, argc, argv);
 }

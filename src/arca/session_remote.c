@@ -26,7 +26,7 @@ static int fail_rc(const char *what, int rc)
 }
 
 /* Reads a session file (bounded) into b, a secret buffer: explicit `value:`s may be in it. */
-static int read_session_file(const char *path, struct arca_buf *b)
+int session_read_file(const char *path, struct arca_buf *b)
 {
     arca_buf_init_secret(b, ARCA_SESSION_MAX_BYTES);
     return cli_file_read(path, b);
@@ -58,7 +58,7 @@ static void print_answer(json_t *j)
     json_decref(j);
 }
 
-static int upload(struct arca_cli *cli, const char *what, const void *body, size_t n)
+int session_upload(struct arca_cli *cli, const char *what, const void *body, size_t n)
 {
     struct arca_client *c = NULL;
     json_t *a = NULL;
@@ -101,14 +101,14 @@ int session_create(struct arca_cli *cli, int argc, char **argv)
     if (u != ARCA_EXIT_OK)
         return u;
     struct arca_buf b;
-    int rc = read_session_file(file, &b);
+    int rc = session_read_file(file, &b);
     struct arca_session *s = NULL;
     if (rc < 0) {
         arca_buf_free(&b);
         return cli_fail(ARCA_EXIT_FAIL, "session create: %s", arca_err_detail());
     }
     if (arca_signed_session_detect(b.data, b.len)) { /* arca session sign's output */
-        rc = upload(cli, "session create", b.data, b.len);
+        rc = session_upload(cli, "session create", b.data, b.len);
         arca_buf_free(&b);
         return rc;
     }
@@ -123,7 +123,7 @@ int session_create(struct arca_cli *cli, int argc, char **argv)
         return cli_fail(ARCA_EXIT_FAIL,
                         "session create: %s has a predecessor; use `arca session update`", file);
     }
-    rc = upload(cli, "session create", b.data, b.len);
+    rc = session_upload(cli, "session create", b.data, b.len);
     arca_buf_free(&b);
     return rc;
 }
@@ -209,13 +209,13 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
     struct arca_api_version active;
     memset(&active, 0, sizeof(active));
     int exit_code = ARCA_EXIT_OK;
-    int rc = read_session_file(file, &b);
+    int rc = session_read_file(file, &b);
     if (rc < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: %s", arca_err_detail());
         goto out;
     }
     if (arca_signed_session_detect(b.data, b.len)) { /* signed: its predecessor is fixed */
-        exit_code = upload(cli, "session update", b.data, b.len);
+        exit_code = session_upload(cli, "session update", b.data, b.len);
         goto out;
     }
     if (session_load_local(file, &b, &s) < 0) {
@@ -233,7 +233,7 @@ int session_update(struct arca_cli *cli, int argc, char **argv)
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session update: cannot set predecessor in %s", file);
         goto out;
     }
-    exit_code = upload(cli, "session update", nb.data, nb.len);
+    exit_code = session_upload(cli, "session update", nb.data, nb.len);
 out:
     arca_session_free(s);
     arca_session_free(s2);
@@ -464,6 +464,27 @@ int session_history(struct arca_cli *cli, int argc, char **argv)
     return rc < 0 ? fail_rc("session history: approvals", rc) : ARCA_EXIT_OK;
 }
 
+int session_same_as_active(const char *file, const struct arca_buf *b, struct arca_session **s,
+                           const struct arca_api_version *a, uint8_t local[32], bool *same)
+{
+    /* The file may be the update template without predecessor: compare with the active one's. */
+    if (!(*s)->has_predecessor && a->has_predecessor) {
+        char pred[65];
+        arca_hex_fmt(pred, a->predecessor, 32);
+        struct arca_buf nb;
+        arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
+        struct arca_session *s2 = NULL;
+        if (session_set_predecessor(b, pred, &nb) == 0 && session_load_local(file, &nb, &s2) == 0) {
+            arca_session_free(*s);
+            *s = s2;
+        }
+        arca_buf_free(&nb);
+    }
+    ARCA_TRY(arca_session_hash(*s, a->creator, local));
+    *same = arca_memeq(local, a->hash, 32);
+    return 0;
+}
+
 int session_verify(struct arca_cli *cli, int argc, char **argv)
 {
     const char *file = NULL;
@@ -479,7 +500,7 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     struct arca_api_version a;
     memset(&a, 0, sizeof(a));
     int exit_code = ARCA_EXIT_OK;
-    int rc = read_session_file(file, &b);
+    int rc = session_read_file(file, &b);
     if (rc < 0 || session_load_local(file, &b, &s) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session verify: %s",
                              rc < 0 ? arca_err_detail() : "invalid session");
@@ -497,26 +518,12 @@ int session_verify(struct arca_cli *cli, int argc, char **argv)
     }
     char hash[65];
     arca_hex_fmt(hash, a.hash, 32);
-    /* The file may be the update template without predecessor: compare with the active one's. */
-    if (!s->has_predecessor && a.has_predecessor) {
-        char pred[65];
-        arca_hex_fmt(pred, a.predecessor, 32);
-        struct arca_buf nb;
-        arca_buf_init_secret(&nb, ARCA_SESSION_MAX_BYTES);
-        struct arca_session *s2 = NULL;
-        if (session_set_predecessor(&b, pred, &nb) == 0 &&
-            session_load_local(file, &nb, &s2) == 0) {
-            arca_session_free(s);
-            s = s2;
-        }
-        arca_buf_free(&nb);
-    }
     uint8_t local[32];
-    if (arca_session_hash(s, a.creator, local) < 0) {
+    bool same = false;
+    if (session_same_as_active(file, &b, &s, &a, local, &same) < 0) {
         exit_code = cli_fail(ARCA_EXIT_FAIL, "session verify: %s", arca_err_detail());
         goto out;
     }
-    bool same = arca_memeq(local, a.hash, 32);
     char lh[65];
     arca_hex_fmt(lh, local, 32);
     if (cli->output == ARCA_OUTPUT_JSON) {

@@ -21,6 +21,7 @@
 #include "cas/cas.h"
 #include "evidence/sim.h"
 #include "limits/limits.h"
+#include "owner/owner.h"
 #include "policy/session.h"
 #include "store/store.h"
 
@@ -352,6 +353,53 @@ static void h_version(struct arcad_request *req, void *arg)
     reply_answer(req, 200, arca_api_cas_version_to_json(&v));
 }
 
+/* GET /v1/status: liveness and progress for `arca status` (client certificate required, read
+ * from the store and the audit checkpoint; no secret, no other client's data). */
+static void h_status(struct arcad_request *req, void *arg)
+{
+    (void)arg;
+    struct arcad_ctx *ctx = req->ctx;
+    struct arca_api_status st = {.uptime_s = 0};
+    snprintf(st.version, sizeof(st.version), "%s", ARCA_VERSION);
+    snprintf(st.enclave_address, sizeof(st.enclave_address), "%s",
+             ctx->enclave_bound[0] != '\0'     ? ctx->enclave_bound
+             : ctx->cfg.enclave_listen != NULL ? ctx->cfg.enclave_listen
+                                               : "");
+    int64_t up = ctx->metrics != NULL ? arca_time_now() - ctx->metrics->started_at : 0;
+    st.uptime_s = up > 0 ? (uint64_t)up : 0;
+    uint8_t head[32], id[32];
+    int rc = 0;
+    if (ctx->store != NULL) {
+        struct arca_store_active *l = NULL;
+        size_t n = 0;
+        struct arca_store_checkpoint cp;
+        rc = arca_store_state(ctx->store, &st.store_commit, head);
+        if (rc == 0)
+            rc = arca_store_active_list(ctx->store, "", &l, &n);
+        if (rc == 0) {
+            st.sessions = n;
+            arca_store_active_list_free(l, n);
+            rc = arca_store_checkpoint_latest(ctx->store, &cp);
+        }
+        if (rc == 0) {
+            st.audit_seq = cp.seq;
+            st.audit_time = cp.time;
+        } else if (rc == ARCA_ERR_NOT_FOUND) {
+            rc = 0;
+        }
+    }
+    json_t *rec = NULL;
+    if (rc == 0 && ctx->owner != NULL && arcad_request_peer_key_id(req, id) &&
+        arca_owner_get(ctx->owner, id, &rec) == 0)
+        st.provisioned = json_is_true(json_object_get(rec, "provisioned"));
+    json_decref(rec);
+    arca_err_clear();
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        reply_answer(req, 200, arca_api_status_to_json(&st));
+}
+
 static void h_healthz(struct arcad_request *req, void *arg)
 {
     uint64_t commit = 0;
@@ -401,6 +449,8 @@ int arcad_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
                               "attest", h_attest, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/v1/version", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "version", h_version, ctx));
+    ARCA_TRY(arcad_router_add(r, "GET", "/v1/status", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_OFFLOAD,
+                              "status", h_status, ctx));
     ARCA_TRY(arcad_router_add(r, "GET", "/healthz", ARCAD_ROUTE_EXACT | ARCAD_ROUTE_NO_CERT,
                               "healthz", h_healthz, ctx));
     ARCA_TRY(arcad_encrypted_register(r, ctx)); /* api_encrypted.c */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/attest_wire.h"
+#include "api/json.h"
 #include "attest/attest.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -172,6 +173,25 @@ static int limits_new(struct enclave_state *st, const struct arcad_config *cfg)
     return 0;
 }
 
+/* Any GET the enclave API does not serve: a client (arca, curl) pointed at this port instead of
+ * the client API. The answer names both ("api": "enclave" marks it for the CLI). */
+static void h_wrong_port(struct arcad_request *req, void *arg)
+{
+    const struct arcad_ctx *ctx = arg;
+    const char *client = ctx->client_bound[0] != '\0'     ? ctx->client_bound
+                         : ctx->cfg.client_listen != NULL ? ctx->cfg.client_listen
+                                                          : "";
+    char msg[600];
+    snprintf(msg, sizeof(msg),
+             "no such endpoint: GET %.200s; this is arcad's enclave port; the client API is %s",
+             arcad_request_path(req), client);
+    const char *m = msg;
+    json_t *j = arca_api_error_new(&m, 1);
+    json_object_set_new(j, "api", json_string("enclave"));
+    json_object_set_new(j, "client_api", json_string(client));
+    arcad_reply_json(req, 404, j);
+}
+
 int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     ARCA_ENSURE_REF(r);
@@ -205,6 +225,10 @@ int enclave_api_register(struct arcad_router *r, struct arcad_ctx *ctx)
         rc = arcad_volume_api_register(r, ctx);
     if (rc == 0)
         rc = arcad_provided_api_register(r, ctx);
+    /* Last, so every enclave route wins: any other GET is a client pointed at the wrong port. */
+    if (rc == 0)
+        rc = arcad_router_add(r, "GET", "/", ARCAD_ROUTE_PREFIX | ARCAD_ROUTE_NO_CERT,
+                              "enclave_wrong_port", h_wrong_port, ctx);
     if (rc < 0) {
         state_free(st);
         return rc;

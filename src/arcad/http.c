@@ -795,6 +795,8 @@ int arcad_serve(struct arcad_ctx *ctx)
     format_addr(&enclave_ss, a2, sizeof(a2));
     if (cfg->metrics_listen != NULL)
         format_addr(&metrics_ss, a3, sizeof(a3));
+    snprintf(ctx->client_bound, sizeof(ctx->client_bound), "%s", a1);
+    snprintf(ctx->enclave_bound, sizeof(ctx->enclave_bound), "%s", a2);
     if (!ctx->starting)
         printf("client API listening on %s\nenclave API listening on %s\nmetrics listening on "
                "%s\narcad ready (%d workers)\n",

@@ -134,6 +134,9 @@ struct arcad_ctx {
     void *reload_arg;
     /* The start-up server (api_peer.h): arcad_serve prints no "ready" and notifies nothing. */
     bool starting;
+    /* The addresses arcad_serve bound (a port 0 resolved), written before the workers start:
+     * GET /v1/status and the enclave port's wrong-port answer name them. "" in unit tests. */
+    char client_bound[160], enclave_bound[160];
 };
 
 /* ---- routing ---------------------------------------------------------------------------- */

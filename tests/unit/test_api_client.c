@@ -188,6 +188,45 @@ static void test_values(void **state)
     arca_buf_free(&t);
 }
 
+/* GET /v1/status: a round trip keeps every field; a missing or negative count, or a malformed
+ * audit time, is refused with nothing left in the output. */
+static void test_status(void **state)
+{
+    (void)state;
+    struct arca_api_status st;
+    memset(&st, 0, sizeof(st)); /* padding too: the round trip is compared bytewise */
+    st.provisioned = true;
+    st.store_commit = 12;
+    st.sessions = 3;
+    st.audit_seq = 41;
+    st.audit_time = 1700000000;
+    st.uptime_s = 3723;
+    strcpy(st.version, "0.1.0");
+    strcpy(st.enclave_address, "127.0.0.1:18765");
+    json_t *j = arca_api_status_to_json(&st);
+    assert_non_null(j);
+    struct arca_api_status back;
+    assert_int_equal(arca_api_status_from_json(j, &back), 0);
+    assert_memory_equal(&back, &st, sizeof(st));
+    json_object_set_new(json_object_get(j, "audit_head"), "time", json_string("yesterday"));
+    assert_int_equal(arca_api_status_from_json(j, &back), ARCA_ERR_FORMAT);
+    assert_int_equal(back.sessions, 0);
+    json_object_set_new(json_object_get(j, "audit_head"), "time", json_null());
+    assert_int_equal(arca_api_status_from_json(j, &back), 0);
+    assert_int_equal(back.audit_time, 0);
+    json_object_set_new(j, "sessions", json_integer(-1));
+    assert_int_equal(arca_api_status_from_json(j, &back), ARCA_ERR_FORMAT);
+    json_object_del(j, "sessions");
+    assert_int_equal(arca_api_status_from_json(j, &back), ARCA_ERR_FORMAT);
+    json_decref(j);
+    /* before the first checkpoint: seq 0 and time null */
+    memset(&st, 0, sizeof(st));
+    j = arca_api_status_to_json(&st);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "audit_head"), "time")));
+    assert_int_equal(arca_api_status_from_json(j, &back), 0);
+    json_decref(j);
+}
+
 static void test_json_strict(void **state)
 {
     json_t *j = NULL;
@@ -230,7 +269,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_forms), cmocka_unit_test(test_lists),
         cmocka_unit_test(test_cas_identity),  cmocka_unit_test(test_values),
-        cmocka_unit_test(test_json_strict),   cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_json_strict),   cmocka_unit_test(test_status),
+        cmocka_unit_test(test_error_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

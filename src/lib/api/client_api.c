@@ -272,6 +272,61 @@ int arca_api_cas_version_from_json(const json_t *j, struct arca_api_cas_version 
     return 0;
 }
 
+json_t *arca_api_status_to_json(const struct arca_api_status *s)
+{
+    char t[ARCA_TIME_RFC3339_LEN] = "";
+    if (s->audit_seq > 0)
+        arca_time_format_rfc3339(s->audit_time, t);
+    return json_pack("{s:s, s:b, s:{s:I}, s:I, s:{s:I, s:s?}, s:I, s:s}", "version", s->version,
+                     "provisioned", s->provisioned, "store", "commit", (json_int_t)s->store_commit,
+                     "sessions", (json_int_t)s->sessions, "audit_head", "seq",
+                     (json_int_t)s->audit_seq, "time", s->audit_seq > 0 ? t : NULL, "uptime_s",
+                     (json_int_t)s->uptime_s, "enclave_address", s->enclave_address);
+}
+
+/* A non-negative integer member of o into *out. */
+static int get_count(const json_t *o, const char *key, uint64_t *out)
+{
+    const json_t *v = json_object_get(o, key);
+    ARCA_ENSURE(json_is_integer(v) && json_integer_value(v) >= 0, ARCA_ERR_FORMAT,
+                "CAS answer: '%s' is not a count", key);
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+int arca_api_status_from_json(const json_t *j, struct arca_api_status *out)
+{
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    const char *ver = NULL, *enc = NULL;
+    const json_t *audit = json_object_get(j, "audit_head");
+    int rc = get_str(j, "version", &ver);
+    if (rc == 0)
+        rc = get_str(j, "enclave_address", &enc);
+    if (rc == 0)
+        rc = get_count(json_object_get(j, "store"), "commit", &out->store_commit);
+    if (rc == 0)
+        rc = get_count(j, "sessions", &out->sessions);
+    if (rc == 0)
+        rc = get_count(audit, "seq", &out->audit_seq);
+    if (rc == 0)
+        rc = get_count(j, "uptime_s", &out->uptime_s);
+    if (rc == 0 &&
+        (strlen(ver) >= sizeof(out->version) || strlen(enc) >= sizeof(out->enclave_address)))
+        rc = arca_err_set(ARCA_ERR_FORMAT, "CAS answer: 'version' or 'enclave_address' too long");
+    const char *t = json_string_value(json_object_get(audit, "time"));
+    if (rc == 0 && t != NULL)
+        rc = arca_time_parse_rfc3339(t, &out->audit_time);
+    if (rc < 0) {
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    memcpy(out->version, ver, strlen(ver) + 1);
+    memcpy(out->enclave_address, enc, strlen(enc) + 1);
+    out->provisioned = json_is_true(json_object_get(j, "provisioned"));
+    return 0;
+}
+
 json_t *arca_api_health_to_json(uint64_t commit)
 {
     return json_pack("{s:s, s:I}", "status", "ok", "commit", (json_int_t)commit);

@@ -74,6 +74,25 @@ struct arca_api_cas_version {
 json_t *arca_api_cas_version_to_json(const struct arca_api_cas_version *v);
 int arca_api_cas_version_from_json(const json_t *j, struct arca_api_cas_version *out);
 
+/*
+ * GET /v1/status (client certificate required): what `arca status` shows. Nothing in it is a
+ * secret or names another client: the counts and the audit checkpoint are what an operator
+ * checks for liveness and progress. enclave_address is arcad's --enclave-listen (for
+ * ARCA_CAS_ADDR); audit_seq/audit_time are 0 when no checkpoint was written yet.
+ */
+struct arca_api_status {
+    char version[32];
+    bool provisioned;
+    uint64_t store_commit;
+    uint64_t sessions;
+    uint64_t audit_seq;
+    int64_t audit_time;
+    uint64_t uptime_s;
+    char enclave_address[256];
+};
+json_t *arca_api_status_to_json(const struct arca_api_status *s);
+int arca_api_status_from_json(const json_t *j, struct arca_api_status *out);
+
 /* GET /healthz: {"status": "ok", "commit": N} (N: the store's commit number). */
 json_t *arca_api_health_to_json(uint64_t commit);
 

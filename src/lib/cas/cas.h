@@ -68,6 +68,17 @@ struct arca_cas_put {
 };
 
 /*
+ * The refusals of arca_cas_session_put that depend on the upload s alone, not on what is
+ * stored: the secret-generation cost under lim (ARCA_ERR_TOO_LARGE naming the arcad flag),
+ * access rules the creator (key id; NULL: not known, that check is skipped) cannot satisfy,
+ * and a `creator:` that names another key. The server runs the same checks on every upload;
+ * `arca session check` runs them with arcad's default limits.
+ */
+struct arca_session;
+int arca_cas_session_check_static(const struct arca_secrets_limits *lim,
+                                  const struct arca_session *s, const uint8_t *creator);
+
+/*
  * Creates (no `predecessor`) or updates (predecessor = active hash) a session from the YAML
  * yaml[0..n) uploaded by the client with key id client (NULL: no certificate). On create of
  * "a/b" the namespace session "a" must exist and its create_sessions rule admit the client;

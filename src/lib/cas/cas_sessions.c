@@ -275,13 +275,12 @@ static int check_update(const struct arca_cas *cas, const uint8_t *client,
 
 /* Refuses an upload that would make arcad generate more than cas allows (before any store
  * access: the refusal depends on the upload alone). */
-static int check_cost(const struct arca_cas *cas, const struct arca_session *s)
+static int check_cost(const struct arca_secrets_limits *lim, const struct arca_session *s)
 {
     struct arca_secret_spec *specs = NULL;
     size_t n = 0;
     ARCA_TRY(arca_secret_specs_from_session(s, &specs, &n));
     struct arca_secrets_cost cost;
-    const struct arca_secrets_limits *lim = &cas->secrets_limits;
     int rc = arca_secrets_cost_check(specs, n, lim, &cost);
     arca_secret_specs_free(specs, n);
     if (rc == ARCA_ERR_LIMIT) {
@@ -345,6 +344,26 @@ static int check_satisfiable(const struct arca_session *s, const uint8_t creator
     return arca_approval_satisfiable(&s->access.create_sessions, creator, "create_sessions");
 }
 
+/* A creator: field (read back from a CAS, or written by a signer) must name the creator, and
+ * the access rules must be satisfiable by it. */
+static int check_creator_rules(const struct arca_session *s, const uint8_t creator[32])
+{
+    ARCA_ENSURE(!s->has_creator || arca_memeq(s->creator.key_id, creator, 32), ARCA_ERR_POLICY,
+                "creator: names a key that is not the creator of '%s' (the uploader of its "
+                "first version)",
+                s->name.s);
+    return check_satisfiable(s, creator);
+}
+
+int arca_cas_session_check_static(const struct arca_secrets_limits *lim,
+                                  const struct arca_session *s, const uint8_t *creator)
+{
+    ARCA_ENSURE_REF(lim);
+    ARCA_ENSURE_REF(s);
+    ARCA_TRY(check_cost(lim, s));
+    return creator != NULL ? check_creator_rules(s, creator) : 0;
+}
+
 /* For a signed upload: the creator the signers fixed must be the one the version gets, and
  * the hash they signed the one of the text. */
 static int check_signed_hash(const struct arca_signed_session *ss, const struct arca_session *s,
@@ -406,7 +425,7 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
         goto out;
     }
     const char *name = s->name.s;
-    ARCA_GUARD(rc, check_cost(cas, s), out);
+    ARCA_GUARD(rc, check_cost(&cas->secrets_limits, s), out);
     rc = arca_store_session_get_active(cas->store, name, &active);
     if (rc < 0 && rc != ARCA_ERR_NOT_FOUND)
         goto out;
@@ -441,13 +460,7 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
     const uint8_t *creator = s->has_predecessor ? active->creator
                              : ss != NULL       ? ss->creator
                                                 : client;
-    /* A creator: field (read back from a CAS, or written by a signer) must name that creator. */
-    ARCA_GUARD_ENSURE(rc, !s->has_creator || arca_memeq(s->creator.key_id, creator, 32), out,
-                      ARCA_ERR_POLICY,
-                      "creator: names a key that is not the creator of '%s' (the uploader of its "
-                      "first version)",
-                      name);
-    ARCA_GUARD(rc, check_satisfiable(s, creator), out);
+    ARCA_GUARD(rc, check_creator_rules(s, creator), out);
     struct arca_store_session rec;
     memset(&rec, 0, sizeof(rec));
     rec.name = (char *)name;
