@@ -46,6 +46,18 @@ struct fx {
     uint8_t measurement[32];
 };
 
+/* Commits yaml as session name with the stored secrets blob[0..len). */
+static void put_yaml(struct fx *f, const char *name, uint8_t tag, char *yaml, const uint8_t *blob,
+                     size_t len)
+{
+    struct arca_store_session rec;
+    test_session(&rec, name, tag, NULL, 1);
+    rec.yaml = yaml;
+    rec.yaml_len = strlen(yaml);
+    if (arca_store_session_commit(f->store, &rec, blob, len) < 0)
+        fail_msg("commit %s: %s", name, arca_err_detail());
+}
+
 static void put_session(struct fx *f, const char *name, uint8_t tag, const char *extra_service,
                         const char *extra_security)
 {
@@ -60,10 +72,6 @@ static void put_session(struct fx *f, const char *name, uint8_t tag, const char 
              "secrets: [{name: pw, kind: ascii, value: \"s3cret-pw\"}]\n"
              "security:\n  attestation: {mode: simulation}\n%s",
              name, mhex, extra_service, extra_security);
-    struct arca_store_session rec;
-    test_session(&rec, name, tag, NULL, 1);
-    rec.yaml = yaml;
-    rec.yaml_len = strlen(yaml);
     struct arca_secret_set *set = NULL;
     struct arca_secret_value *v = NULL;
     struct arca_buf blob;
@@ -72,22 +80,10 @@ static void put_session(struct fx *f, const char *name, uint8_t tag, const char 
     assert_int_equal(arca_secret_value_new_bytes(ARCA_SECRET_ASCII, "s3cret-pw", 9, 0, &v), 0);
     assert_int_equal(arca_secret_set_add(set, "pw", 2, v), 0);
     assert_int_equal(arca_secret_set_encode(set, &blob), 0);
-    if (arca_store_session_commit(f->store, &rec, blob.data, blob.len) < 0)
-        fail_msg("commit %s: %s", name, arca_err_detail());
+    put_yaml(f, name, tag, yaml, blob.data, blob.len);
     arca_secret_value_free(v);
     arca_secret_set_free(set);
     arca_buf_free(&blob);
-}
-
-/* Commits yaml as session name (no stored secrets). */
-static void put_yaml(struct fx *f, const char *name, uint8_t tag, char *yaml)
-{
-    struct arca_store_session rec;
-    test_session(&rec, name, tag, NULL, 1);
-    rec.yaml = yaml;
-    rec.yaml_len = strlen(yaml);
-    if (arca_store_session_commit(f->store, &rec, NULL, 0) < 0)
-        fail_msg("commit %s: %s", name, arca_err_detail());
 }
 
 /* Sessions whose attestation variants are config-fragments imported from "board". */
@@ -105,7 +101,7 @@ static void put_imports(struct fx *f)
              "    export: [{session: imp3}]\n"
              "  - name: pw\n    kind: ascii\n    value: x\n    export: [{session: imp5}]\n",
              mhex, 7);
-    put_yaml(f, "board", 20, yaml);
+    put_yaml(f, "board", 20, yaml, NULL, 0);
     static const char *const imp[][3] = {
         {"imp", "$$SCONE::rel$$", "rel"},        /* the whole attestation */
         {"imp2", "[\"$$SCONE::rel$$\"]", "rel"}, /* an entry of the list, without kind */
@@ -121,7 +117,7 @@ static void put_imports(struct fx *f)
                  "secrets:\n  - name: rel\n%s    import: {session: board, secret: %s}\n"
                  "security:\n  attestation: {mode: simulation}\n",
                  imp[i][0], imp[i][1], i == 1 ? "" : "    kind: config-fragment\n", imp[i][2]);
-        put_yaml(f, imp[i][0], (uint8_t)(21 + i), yaml);
+        put_yaml(f, imp[i][0], (uint8_t)(21 + i), yaml, NULL, 0);
     }
 }
 
