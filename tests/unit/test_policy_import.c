@@ -217,6 +217,27 @@ static void test_whole_security(void **state)
     free(t);
 }
 
+/* Which import stands where is part of the hash (the model leaves those nodes out). */
+static void test_hash_names_the_import(void **state)
+{
+    (void)state;
+    static const char a[] = "name: a\nversion: \"0.3.10\"\naccess_policy: $$SCONE::p$$\n"
+                            "secrets:\n  - name: p\n    import: {session: b, secret: p}\n"
+                            "  - name: q\n    import: {session: b, secret: p}\n";
+    char b[sizeof(a)];
+    memcpy(b, a, sizeof(a));
+    b[strstr(a, "::p$$") - a + 2] = 'q';
+    struct arca_session *sa = NULL, *sb = NULL;
+    assert_int_equal(test_session_load(a, "a.yaml", &sa), 0);
+    assert_int_equal(test_session_load(b, "b.yaml", &sb), 0);
+    uint8_t ha[32], hb[32];
+    assert_int_equal(arca_session_hash(sa, NULL, ha), 0);
+    assert_int_equal(arca_session_hash(sb, NULL, hb), 0);
+    assert_memory_not_equal(ha, hb, 32);
+    arca_session_free(sa);
+    arca_session_free(sb);
+}
+
 /* A fragment's value as JSON reads back as the same tree (what an exporter hands out). */
 static void test_fragment_json_round_trip(void **state)
 {
@@ -249,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_attestation_pending_then_resolved),
         cmocka_unit_test(test_whole_security),
         cmocka_unit_test(test_fragment_json_round_trip),
+        cmocka_unit_test(test_hash_names_the_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,6 +168,15 @@ int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
  * fragment is ARCA_ERR_POLICY, one that does not fit there ARCA_ERR_FORMAT (with the first
  * located error).
  */
+/*
+ * For access checks: when *model (loaded from yaml of session name, version hash) has access
+ * rules that are imported fragments, resolves them from this arcad's sessions (as
+ * arca_attest_session_resolve; imports from another CAS are not fetched here) and replaces
+ * *model by the resolved one. 0 when there was nothing to resolve or it was resolved; on
+ * failure *model is unchanged (its imported rules grant nothing) and the code is returned.
+ */
+int arca_attest_access_resolve(struct arca_store *store, const char *name, const uint8_t hash[32],
+                               const char *yaml, size_t len, struct arca_session **model);
 int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *name,
                                 const uint8_t hash[32], const char *yaml, size_t len, int64_t now,
                                 struct arca_session **out);

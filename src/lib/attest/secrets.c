@@ -166,12 +166,14 @@ static const struct arca_import_use *use_of(const struct arca_session *model, co
 /* Fetches the value of every import use of model into set and points frags at their text. */
 static int fetch_fragments(const struct arca_attest_ctx *ctx, const char *name,
                            const uint8_t hash[32], const struct arca_session *model, int64_t now,
-                           struct arca_secret_set *set, struct arca_fragment_value *frags,
-                           size_t *nf)
+                           bool access_only, struct arca_secret_set *set,
+                           struct arca_fragment_value *frags, size_t *nf)
 {
     *nf = 0;
     for (size_t i = 0; i < model->n_import_uses; i++) {
         const struct arca_import_use *u = &model->import_uses[i];
+        if (access_only && strncmp(u->field.s, "access_policy", 13) != 0)
+            continue;
         if (arca_secret_set_get(set, u->secret.s, u->secret.len) != NULL)
             continue; /* the same import in several places */
         const struct arca_secret *d = arca_session_find_secret(model, u->secret.s);
@@ -192,9 +194,10 @@ static int fetch_fragments(const struct arca_attest_ctx *ctx, const char *name,
     return 0;
 }
 
-int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *name,
-                                const uint8_t hash[32], const char *yaml, size_t len, int64_t now,
-                                struct arca_session **out)
+/* arca_attest_session_resolve; access_only: only the access policy's imports are fetched. */
+static int resolve(const struct arca_attest_ctx *ctx, const char *name, const uint8_t hash[32],
+                   const char *yaml, size_t len, int64_t now, bool access_only,
+                   struct arca_session **out)
 {
     ARCA_ENSURE_REF(ctx);
     ARCA_ENSURE_REF(name);
@@ -215,7 +218,7 @@ int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *n
     if (rc == 0)
         rc = arca_secret_set_new(&set);
     if (rc == 0)
-        rc = fetch_fragments(ctx, name, hash, model, now, set, frags, &nf);
+        rc = fetch_fragments(ctx, name, hash, model, now, access_only, set, frags, &nf);
     if (rc == 0) {
         rc = arca_session_load_imported(yaml, len, name, frags, nf, out, &d);
         if (rc < 0 && d.n > 0) {
@@ -232,4 +235,30 @@ int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *n
     arca_secret_set_free(set);
     arca_session_free(model);
     return rc;
+}
+
+int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *name,
+                                const uint8_t hash[32], const char *yaml, size_t len, int64_t now,
+                                struct arca_session **out)
+{
+    return resolve(ctx, name, hash, yaml, len, now, false, out);
+}
+
+int arca_attest_access_resolve(struct arca_store *store, const char *name, const uint8_t hash[32],
+                               const char *yaml, size_t len, struct arca_session **model)
+{
+    ARCA_ENSURE_REF(model);
+    ARCA_ENSURE_REF(*model);
+    const struct arca_access_policy *ap = &(*model)->access;
+    if (ap->read.import.s == NULL && ap->update.import.s == NULL &&
+        ap->create_sessions.import.s == NULL && ap->list_sessions.import.s == NULL)
+        return 0;
+    struct arca_attest_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.store = store;
+    struct arca_session *resolved = NULL;
+    ARCA_TRY(resolve(&c, name, hash, yaml, len, 0, true, &resolved));
+    arca_session_free(*model);
+    *model = resolved;
+    return 0;
 }

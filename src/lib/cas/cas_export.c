@@ -34,7 +34,7 @@ static int export_value(const struct arca_cas *cas, const struct arca_cas_export
                           q->secret);
     if (rc < 0)
         goto out;
-    ARCA_GUARD(rc, cas_load_model(active, &model), out);
+    ARCA_GUARD(rc, cas_load_model(cas, active, &model), out);
     const struct arca_secret *d = arca_session_find_secret(model, q->secret);
     /* Same answer as for a missing session: a stranger's probe learns nothing. */
     ARCA_GUARD_ENSURE(rc, d != NULL, out, ARCA_ERR_NOT_FOUND,
