@@ -153,3 +153,59 @@ def test_readback_with_creator_round_trips(arcad, creator, tmp_path):
     r = subprocess.run([ARCA, "session", "hash", str(f)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == answer["hash"], r.stderr
+
+
+def test_imported_access_policy_and_attestation(arcad, creator, tmp_path):
+    """Issue 13 item 3: an access policy and attestation variants imported as config-fragments
+    from a board session. The access policy is validated at create (a value that does not fit
+    is refused, naming the import and the field) and its CREATOR is the importer's creator; the
+    variants are resolved at attestation and a launch with the imported measurement runs."""
+    from conftest import https
+    prog = write_program(tmp_path, "ok.sh", "#!/bin/sh\nprintf imported > \"$1\"\n")
+    m = measure(prog)
+    upload_session(arcad, creator, """name: scone-board
+version: "0.3.10"
+secrets:
+  - name: policy
+    kind: config-fragment
+    value: {read: [CREATOR], update: [CREATOR]}
+    export: [{session: scone-governed}]
+  - name: loose
+    kind: config-fragment
+    value: {update: [ANY, CREATOR]}
+    export: [{session: scone-governed-bad}]
+  - name: release
+    kind: config-fragment
+    value: [{simulation: {measurement: "%s"}}]
+    export: [{session: scone-governed}]
+""" % m)
+    gov = """name: %s
+version: "0.3.10"
+access_policy: $$SCONE::p$$
+services:
+  - name: app
+    command: ok.sh @@1
+    pwd: /
+    attestation: $$SCONE::rel$$
+secrets:
+  - name: p
+    kind: config-fragment
+    import: {session: scone-board, secret: %s}
+  - name: rel
+    import: {session: scone-board, secret: release}
+security:
+  attestation: {mode: simulation}
+"""
+    status, answer = post(arcad.client, creator, "/v1/sessions", gov % ("scone-governed-bad",
+                                                                         "loose"))
+    assert status == 400, (status, answer)
+    assert "access_policy: imported config-fragment 'p' does not fit there" in str(answer)
+    upload_session(arcad, creator, gov % ("scone-governed", "policy"))
+    # CREATOR inside the imported policy is this session's creator
+    assert https(arcad, creator, "GET", "/v1/sessions/scone-governed")[0] == 200
+    other = KeyPair(str(tmp_path / "other"), "other")
+    assert https(arcad, other, "GET", "/v1/sessions/scone-governed")[0] in (403, 404)
+    out = str(tmp_path / "out")
+    r = run_arca_run(arcad, "scone-governed/app", prog, [out])
+    assert r.returncode == 0, r.stderr
+    assert open(out).read() == "imported"

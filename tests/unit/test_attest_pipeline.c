@@ -46,6 +46,18 @@ struct fx {
     uint8_t measurement[32];
 };
 
+/* Commits yaml as session name with the stored secrets blob[0..len). */
+static void put_yaml(struct fx *f, const char *name, uint8_t tag, char *yaml, const uint8_t *blob,
+                     size_t len)
+{
+    struct arca_store_session rec;
+    test_session(&rec, name, tag, NULL, 1);
+    rec.yaml = yaml;
+    rec.yaml_len = strlen(yaml);
+    if (arca_store_session_commit(f->store, &rec, blob, len) < 0)
+        fail_msg("commit %s: %s", name, arca_err_detail());
+}
+
 static void put_session(struct fx *f, const char *name, uint8_t tag, const char *extra_service,
                         const char *extra_security)
 {
@@ -60,10 +72,6 @@ static void put_session(struct fx *f, const char *name, uint8_t tag, const char 
              "secrets: [{name: pw, kind: ascii, value: \"s3cret-pw\"}]\n"
              "security:\n  attestation: {mode: simulation}\n%s",
              name, mhex, extra_service, extra_security);
-    struct arca_store_session rec;
-    test_session(&rec, name, tag, NULL, 1);
-    rec.yaml = yaml;
-    rec.yaml_len = strlen(yaml);
     struct arca_secret_set *set = NULL;
     struct arca_secret_value *v = NULL;
     struct arca_buf blob;
@@ -72,11 +80,45 @@ static void put_session(struct fx *f, const char *name, uint8_t tag, const char 
     assert_int_equal(arca_secret_value_new_bytes(ARCA_SECRET_ASCII, "s3cret-pw", 9, 0, &v), 0);
     assert_int_equal(arca_secret_set_add(set, "pw", 2, v), 0);
     assert_int_equal(arca_secret_set_encode(set, &blob), 0);
-    if (arca_store_session_commit(f->store, &rec, blob.data, blob.len) < 0)
-        fail_msg("commit %s: %s", name, arca_err_detail());
+    put_yaml(f, name, tag, yaml, blob.data, blob.len);
     arca_secret_value_free(v);
     arca_secret_set_free(set);
     arca_buf_free(&blob);
+}
+
+/* Sessions whose attestation variants are config-fragments imported from "board". */
+static void put_imports(struct fx *f)
+{
+    char mhex[65], yaml[2048];
+    arca_hex_fmt(mhex, f->measurement, 32);
+    snprintf(yaml, sizeof(yaml),
+             "name: board\nversion: \"0.3.10\"\nsecrets:\n"
+             "  - name: rel\n    kind: config-fragment\n    value: [{mrenclave: \"%s\"}]\n"
+             "    export: [{session: imp}, {session: imp2}]\n"
+             "  - name: other\n    kind: config-fragment\n    value: [{mrenclave: \"%064d\"}]\n"
+             "    export: [{session: imp4}]\n"
+             "  - name: bad\n    kind: config-fragment\n    value: [{mrenclave: \"12\"}]\n"
+             "    export: [{session: imp3}]\n"
+             "  - name: pw\n    kind: ascii\n    value: x\n    export: [{session: imp5}]\n",
+             mhex, 7);
+    put_yaml(f, "board", 20, yaml, NULL, 0);
+    static const char *const imp[][3] = {
+        {"imp", "$$SCONE::rel$$", "rel"},        /* the whole attestation */
+        {"imp2", "[\"$$SCONE::rel$$\"]", "rel"}, /* an entry of the list, without kind */
+        {"imp3", "$$SCONE::rel$$", "bad"},       /* a value that does not fit */
+        {"imp4", "$$SCONE::rel$$", "other"},     /* another measurement */
+        {"imp5", "$$SCONE::rel$$", "pw"},        /* no value */
+        {"imp6", "$$SCONE::rel$$", "rel"},       /* not exported to imp6 */
+    };
+    for (size_t i = 0; i < sizeof(imp) / sizeof(imp[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 "name: %s\nversion: \"0.3.10\"\nservices:\n  - name: app\n"
+                 "    command: /bin/app\n    attestation: %s\n"
+                 "secrets:\n  - name: rel\n%s    import: {session: board, secret: %s}\n"
+                 "security:\n  attestation: {mode: simulation}\n",
+                 imp[i][0], imp[i][1], i == 1 ? "" : "    kind: config-fragment\n", imp[i][2]);
+        put_yaml(f, imp[i][0], (uint8_t)(21 + i), yaml, NULL, 0);
+    }
 }
 
 static int setup(void **state)
@@ -111,6 +153,7 @@ static int setup(void **state)
                 "    platforms: [\"" /* 32 bytes of 0xab */
                 "abababababababababababababababababababababababababababababababab\"]\n",
                 "");
+    put_imports(f);
     *state = f;
     return 0;
 }
@@ -330,6 +373,33 @@ static void test_policy_refusals(void **state)
     arca_attest_request_free(&r);
 }
 
+/* Attestation variants imported from another session are resolved and checked at attestation
+ * (issue 13 item 3); refusals name the import and the field. */
+static void test_imported_attestation(void **state)
+{
+    struct fx *f = *state;
+    struct arca_attest_request r;
+    struct arca_attest_outcome o;
+    char reason[ARCA_ERR_DETAIL_MAX + 1];
+    const char *ok[] = {"imp/app", "imp2/app"};
+    for (size_t i = 0; i < 2; i++) {
+        request(f, ok[i], f->measurement, &f->spki, &r);
+        if (run(f, &r, &f->spki, NOW, &o, reason, sizeof(reason)) != 0)
+            fail_msg("%s: %s", ok[i], reason);
+        arca_attest_request_free(&r);
+    }
+    refused(f, "imp3/app", ARCA_ERR_FORMAT,
+            "services[0].attestation: imported config-fragment 'rel' does not fit there: "
+            "services[0].attestation[0].mrenclave");
+    refused(f, "imp4/app", ARCA_ERR_POLICY, "is not listed");
+    refused(f, "imp5/app", ARCA_ERR_NOT_FOUND,
+            "services[0].attestation: imported config-fragment 'rel': secrets[rel].import: "
+            "board has no value for pw yet");
+    refused(f, "imp6/app", ARCA_ERR_DENIED,
+            "services[0].attestation: imported config-fragment "
+            "'rel'");
+}
+
 /* Like refused() with an access token; returns the code and fills o. */
 static int try_token(struct fx *f, const char *config_id, const char *token, int64_t now,
                      struct arca_attest_outcome *o, char *reason, size_t len)
@@ -503,11 +573,17 @@ static void test_target_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepted_through_the_wire), cmocka_unit_test(test_nonce_refusals),
-        cmocka_unit_test(test_no_client_certificate),     cmocka_unit_test(test_evidence_refusals),
-        cmocka_unit_test(test_policy_refusals),           cmocka_unit_test(test_one_time_password),
-        cmocka_unit_test(test_access_token_placeholder),  cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_unverified_writes_nothing), cmocka_unit_test(test_target_parse),
+        cmocka_unit_test(test_accepted_through_the_wire),
+        cmocka_unit_test(test_nonce_refusals),
+        cmocka_unit_test(test_no_client_certificate),
+        cmocka_unit_test(test_evidence_refusals),
+        cmocka_unit_test(test_policy_refusals),
+        cmocka_unit_test(test_imported_attestation),
+        cmocka_unit_test(test_one_time_password),
+        cmocka_unit_test(test_access_token_placeholder),
+        cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_unverified_writes_nothing),
+        cmocka_unit_test(test_target_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -208,7 +208,7 @@ static void test_corruptions(void **state)
         {13, 0, ARCA_ERR_FORMAT, "invalid name"},
         {14, 0, ARCA_ERR_FORMAT, "invalid name"},
         {15, 0, ARCA_ERR_FORMAT, "unknown kind 0"},
-        {15, 6, ARCA_ERR_FORMAT, "unknown kind 6"},
+        {15, 8, ARCA_ERR_FORMAT, "unknown kind 8"},
         {15, 3, ARCA_ERR_FORMAT, "private key at offset 17"},
         {15, 4, ARCA_ERR_FORMAT, "certificate at offset 17"},
         {16, 0x80, ARCA_ERR_FORMAT, "unknown flags 0x80"},

@@ -172,6 +172,29 @@ int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
                              const struct arca_store_session *rec, const struct arca_session *model,
                              int64_t now, struct arca_secret_set **out);
 
+/*
+ * The session yaml[0..len) of session name (version hash, 32 bytes) as a model, with its
+ * imported fragments resolved (issue 13 item 3, struct arca_import_use): each import's value is
+ * fetched as for arca_attest_secrets_load and the session is loaded again with the values, so
+ * they are validated fully where they stand. A session without such places is loaded as is.
+ * 0 with *out (arca_session_free); otherwise *out is NULL and the detail names the import and
+ * the field: a value that cannot be fetched keeps the fetch's code, a value that is no config
+ * fragment is ARCA_ERR_POLICY, one that does not fit there ARCA_ERR_FORMAT (with the first
+ * located error).
+ */
+/*
+ * For access checks: when *model (loaded from yaml of session name, version hash) has access
+ * rules that are imported fragments, resolves them from this arcad's sessions (as
+ * arca_attest_session_resolve; imports from another CAS are not fetched here) and replaces
+ * *model by the resolved one. 0 when there was nothing to resolve or it was resolved; on
+ * failure *model is unchanged (its imported rules grant nothing) and the code is returned.
+ */
+int arca_attest_access_resolve(struct arca_store *store, const char *name, const uint8_t hash[32],
+                               const char *yaml, size_t len, struct arca_session **model);
+int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *name,
+                                const uint8_t hash[32], const char *yaml, size_t len, int64_t now,
+                                struct arca_session **out);
+
 /* ---- the whole exchange (pipeline.c) ------------------------------------------------------- */
 
 /* What the audit line, the log and the metrics say about one attest request. */

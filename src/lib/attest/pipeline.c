@@ -118,7 +118,10 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
         rc = arca_err_set(rc, "unknown session %s", t->session);
     if (rc < 0)
         goto out;
-    ARCA_GUARD(rc, arca_session_load(rec->yaml, rec->yaml_len, t->session, &model, NULL), out);
+    ARCA_GUARD(rc,
+               arca_attest_session_resolve(ctx, t->session, rec->hash, rec->yaml, rec->yaml_len,
+                                           now, &model),
+               out);
     const struct arca_service *svc = arca_session_find_service(model, t->service);
     ARCA_GUARD_ENSURE(rc, svc != NULL, out, ARCA_ERR_NOT_FOUND, "unknown service %s in session %s",
                       t->service, t->session);

@@ -26,6 +26,7 @@ static int export_value(const struct arca_cas *cas, const struct arca_cas_export
     struct arca_store_session *active = NULL;
     struct arca_session *model = NULL;
     struct arca_secret_set *set = NULL, *one = NULL;
+    struct arca_secret_value *v = NULL;
     struct arca_buf blob;
     arca_buf_init_secret(&blob, 0);
     int rc = arca_store_session_get_active(cas->store, q->session, &active);
@@ -34,7 +35,7 @@ static int export_value(const struct arca_cas *cas, const struct arca_cas_export
                           q->secret);
     if (rc < 0)
         goto out;
-    ARCA_GUARD(rc, cas_load_model(active, &model), out);
+    ARCA_GUARD(rc, cas_load_model(cas, active, &model), out);
     const struct arca_secret *d = arca_session_find_secret(model, q->secret);
     /* Same answer as for a missing session: a stranger's probe learns nothing. */
     ARCA_GUARD_ENSURE(rc, d != NULL, out, ARCA_ERR_NOT_FOUND,
@@ -46,13 +47,16 @@ static int export_value(const struct arca_cas *cas, const struct arca_cas_export
     ARCA_GUARD(rc, arca_export_check(d, q->session, &a), out);
     ARCA_GUARD(rc, arca_store_secrets_get(cas->store, active->hash, &blob), out);
     ARCA_GUARD(rc, arca_secret_set_decode(blob.data, blob.len, &set), out);
-    struct arca_secret_value *v = arca_secret_set_get(set, q->secret, strlen(q->secret));
-    ARCA_GUARD_ENSURE(rc, v != NULL, out, ARCA_ERR_NOT_FOUND, "%s has no value for %s yet",
-                      q->session, q->secret);
+    rc = arca_export_value(d, set, &v); /* a config-fragment: its written value */
+    if (rc == ARCA_ERR_NOT_FOUND)
+        rc = arca_err_set(rc, "%s has no value for %s yet", q->session, q->secret);
+    if (rc < 0)
+        goto out;
     ARCA_GUARD(rc, arca_secret_set_new(&one), out);
     ARCA_GUARD(rc, arca_secret_set_add(one, q->secret, strlen(q->secret), v), out);
     ARCA_GUARD(rc, arca_secret_set_encode(one, out), out);
 out:
+    arca_secret_value_free(v);
     arca_secret_set_free(one);
     arca_secret_set_free(set);
     arca_buf_free(&blob);

@@ -12,7 +12,8 @@ struct arca_approvers;
 
 /* Loads the model of a stored version (its YAML was validated when it was committed); the
  * caller frees *out with arca_session_free. ARCA_ERR_INTERNAL if it no longer loads. */
-int cas_load_model(const struct arca_store_session *rec, struct arca_session **out);
+int cas_load_model(const struct arca_cas *cas, const struct arca_store_session *rec,
+                   struct arca_session **out);
 
 /* Fills the metadata of v from stored version rec (no session text); v cleared by the caller
  * with arca_api_version_clear. */

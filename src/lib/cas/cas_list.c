@@ -107,7 +107,7 @@ static bool listable_slow(const struct arca_cas *cas, const uint8_t *client,
     struct arca_session *model = NULL;
     bool allowed = false;
     if (arca_store_session_get(cas->store, e->hash, &rec) == 0 &&
-        cas_load_model(rec, &model) == 0 &&
+        cas_load_model(cas, rec, &model) == 0 &&
         cas_check_access(model, rec->creator, client, ARCA_ACCESS_LIST_SESSIONS, &allowed) < 0)
         allowed = false;
     arca_err_clear();

@@ -60,7 +60,7 @@ int prop_context(const struct arca_cas *cas, const struct prop *p, struct prop_c
     c->rule_name = c->rule_text;
     if (gov == NULL)
         return 0;
-    rc = cas_load_model(gov, &c->gov_model);
+    rc = cas_load_model(cas, gov, &c->gov_model);
     if (rc < 0) {
         prop_context_clear(c);
         return rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attest/attest.h"
 #include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -32,7 +33,8 @@ void arca_cas_audit(const struct arca_cas *cas, const char *event, json_t *field
     json_decref(fields);
 }
 
-int cas_load_model(const struct arca_store_session *rec, struct arca_session **out)
+int cas_load_model(const struct arca_cas *cas, const struct arca_store_session *rec,
+                   struct arca_session **out)
 {
     struct arca_diag d;
     arca_diag_init(&d);
@@ -40,6 +42,11 @@ int cas_load_model(const struct arca_store_session *rec, struct arca_session **o
     arca_diag_free(&d);
     if (rc < 0)
         return arca_err_set(ARCA_ERR_INTERNAL, "stored session '%s' no longer loads", rec->name);
+    /* unresolved imported rules grant nothing: the request is refused, not failed */
+    if (arca_attest_access_resolve(cas->store, rec->name, rec->hash, rec->yaml, rec->yaml_len,
+                                   out) < 0)
+        arca_warn("cas", "session %s: imported access policy not resolved: %s", rec->name,
+                  arca_err_detail());
     return 0;
 }
 
@@ -101,7 +108,7 @@ static int require_access(const struct arca_cas *cas, const uint8_t *client,
     bool allowed = false, readable = false;
     struct arca_buf why;
     arca_buf_init(&why, 0);
-    int rc = cas_load_model(rec, &model);
+    int rc = cas_load_model(cas, rec, &model);
     if (rc == 0 && hidden != NULL && op != ARCA_ACCESS_READ)
         rc = cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &readable);
     if (rc == 0)
@@ -142,11 +149,12 @@ static int require_access(const struct arca_cas *cas, const uint8_t *client,
 }
 
 /* May client read stored version rec? false when it cannot be decided. */
-static bool may_read(const struct arca_store_session *rec, const uint8_t *client)
+static bool may_read(const struct arca_cas *cas, const struct arca_store_session *rec,
+                     const uint8_t *client)
 {
     struct arca_session *model = NULL;
     bool allowed = false;
-    if (cas_load_model(rec, &model) < 0 ||
+    if (cas_load_model(cas, rec, &model) < 0 ||
         cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &allowed) < 0)
         allowed = false;
     arca_session_free(model);
@@ -233,7 +241,7 @@ static int check_create(const struct arca_cas *cas, const uint8_t *client,
     }
     if (rc < 0 || active == NULL)
         return rc;
-    if (!may_read(active, client))
+    if (!may_read(cas, active, client))
         return arca_err_set(ARCA_ERR_EXISTS,
                             "session '%s' exists; choose another name for a new session", name);
     char h[65];
@@ -338,6 +346,27 @@ static void audit_put(const struct arca_cas *cas, const struct arca_store_sessio
 
 /* Refuses a version whose update or create_sessions rule could never hold (the session
  * would be locked for good). */
+/* An access policy imported from another session is validated at create when the import can
+ * be resolved: a value that does not fit is refused, one not there yet is left for use (the
+ * imported rules grant nothing until then). */
+static int check_imported_access(const struct arca_cas *cas, const struct arca_session *s,
+                                 const uint8_t creator[32], const uint8_t *yaml, size_t n)
+{
+    uint8_t h[32];
+    ARCA_TRY(arca_session_hash(s, creator, h));
+    struct arca_session *copy = NULL;
+    ARCA_TRY(arca_session_load((const char *)yaml, n, s->name.s, &copy, NULL));
+    int rc = arca_attest_access_resolve(cas->store, s->name.s, h, (const char *)yaml, n, &copy);
+    arca_session_free(copy);
+    if (rc == ARCA_ERR_FORMAT || rc == ARCA_ERR_POLICY)
+        return rc;
+    if (rc < 0)
+        arca_warn("cas", "session %s: imported access policy left for use: %s", s->name.s,
+                  arca_err_detail());
+    arca_err_clear();
+    return 0;
+}
+
 static int check_satisfiable(const struct arca_session *s, const uint8_t creator[32])
 {
     ARCA_TRY(arca_approval_satisfiable(&s->access.update, creator, "update"));
@@ -460,6 +489,7 @@ int arca_cas_session_put(const struct arca_cas *cas, const uint8_t *client, cons
     const uint8_t *creator = s->has_predecessor ? active->creator
                              : ss != NULL       ? ss->creator
                                                 : client;
+    ARCA_GUARD(rc, check_imported_access(cas, s, creator, yaml, n), out);
     ARCA_GUARD(rc, check_creator_rules(s, creator), out);
     struct arca_store_session rec;
     memset(&rec, 0, sizeof(rec));

@@ -66,7 +66,7 @@ int arca_cas_values(const struct arca_cas *cas, const char *name, const char *se
     int rc = 0;
     ARCA_GUARD(rc, arca_session_name_check(name, strlen(name), true), out);
     ARCA_GUARD(rc, arca_store_session_get_active(cas->store, name, &active), out);
-    ARCA_GUARD(rc, cas_load_model(active, &model), out);
+    ARCA_GUARD(rc, cas_load_model(cas, active, &model), out);
     ARCA_GUARD(rc, secrets_of(cas, active->hash, &set), out);
     for (size_t i = 0; set != NULL && i < model->n_secrets; i++) {
         const struct arca_secret *d = &model->secrets[i];

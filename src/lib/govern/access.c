@@ -100,6 +100,10 @@ int arca_access_check(const struct arca_ap_rule *rule, const struct arca_access_
     ARCA_ENSURE_REF(subject);
     ARCA_ENSURE_REF(allowed);
     *allowed = false;
+    /* An imported rule whose value is not here (the model was loaded without it, or it could
+     * not be resolved) grants nothing: its content is unknown. */
+    if (rule->import.s != NULL)
+        return 0;
     bool any = false;
     for (size_t i = 0; i < rule->n_entries; i++) {
         bool ok = false;

@@ -458,8 +458,8 @@ int arca_approval_satisfiable(const struct arca_ap_rule *rule, const uint8_t *cr
 {
     ARCA_ENSURE_REF(rule);
     ARCA_ENSURE_REF(op_name);
-    if (rule->n_entries == 1 && rule->entries[0].kind == ARCA_AP_NONE)
-        return 0;
+    if ((rule->n_entries == 1 && rule->entries[0].kind == ARCA_AP_NONE) || rule->import.s != NULL)
+        return 0; /* an imported rule is judged when it is resolved */
     struct ids ids;
     arca_buf_init(&ids.signers, 0);
     arca_buf_init(&ids.clients, 0);

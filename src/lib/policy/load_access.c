@@ -3,6 +3,7 @@
  * defaults materialised so that consumers and the hash see one representation. Evaluation is
  * in govern/access.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,11 @@ static bool parse_ap_scalar(struct ld *L, const struct arca_ynode *n, struct arc
         a->kind = ARCA_AP_ANY;
     } else if (strcmp(t, "NONE") == 0) {
         a->kind = ARCA_AP_NONE;
+    } else if (ld_is_pending(L, n)) {
+        /* an imported fragment: the rule is marked (ld_parse_access) and resolved at use */
+        a->kind = ARCA_AP_SECRET;
+        ld_whole_placeholder(t, n->len, &name, &nlen, &fmt, &flen);
+        return ld_set_str(L, &a->secret, name, nlen, n->pos);
     } else if (ld_whole_placeholder(t, n->len, &name, &nlen, &fmt, &flen)) {
         /*
          * Nothing resolves such an entry at check time yet (govern/access.h), so it could only
@@ -294,6 +300,8 @@ static void default_rule(struct ld *L, struct arca_ap_rule *r, const struct arca
             return;
         }
         r->n_entries = from->n_entries;
+        if (from->import.s != NULL)
+            ld_set_str(L, &r->import, from->import.s, from->import.len, from->pos);
         return;
     }
     r->entries = calloc(1, sizeof(*r->entries));
@@ -310,7 +318,7 @@ static void access_rules(struct ld *L, const struct arca_ynode *n, struct arca_a
 {
     static const char *const keys[] = {"read", "update", "create_sessions", "list_sessions", NULL};
     if (ld_unsubstituted_fragment(L, n))
-        return;
+        return; /* an imported whole policy is skipped here and marked in ld_parse_access */
     if (!ld_check_keys(L, n, "access_policy", keys, NULL))
         return;
     struct arca_ap_rule *rules[] = {&ap->read, &ap->update, &ap->create_sessions,
@@ -322,11 +330,35 @@ static void access_rules(struct ld *L, const struct arca_ynode *n, struct arca_a
     }
 }
 
+/* Marks the rule of op that is (or holds) an imported fragment: it grants nothing until the
+ * session is loaded with the fragment's value. */
+static void mark_imported(struct ld *L, struct arca_ap_rule *r, const char *op)
+{
+    char field[64];
+    snprintf(field, sizeof(field), "access_policy.%s", op);
+    const struct arca_import_use *u = ld_import_under(L, field);
+    if (u == NULL) {
+        u = ld_import_under(L, "access_policy");
+        if (u != NULL && strcmp(u->field.s, "access_policy") != 0)
+            u = NULL;
+    }
+    if (u == NULL)
+        return;
+    r->written = true;
+    r->pos = u->pos;
+    ld_set_str(L, &r->import, u->secret.s, u->secret.len, u->pos);
+}
+
 void ld_parse_access(struct ld *L, const struct arca_ynode *n)
 {
     struct arca_access_policy *ap = &L->s->access;
     if (n != NULL)
         LD_AT_KEY(L, "access_policy", access_rules(L, n, ap));
+    static const char *const ops[] = {"read", "update", "create_sessions", "list_sessions"};
+    struct arca_ap_rule *rules[] = {&ap->read, &ap->update, &ap->create_sessions,
+                                    &ap->list_sessions};
+    for (int i = 0; i < 4; i++)
+        mark_imported(L, rules[i], ops[i]);
     default_rule(L, &ap->read, NULL);
     default_rule(L, &ap->update, NULL);
     default_rule(L, &ap->create_sessions, &ap->update);

@@ -200,8 +200,24 @@ static void variant_fn(struct ld *L, const struct arca_ynode *it, void *base, si
     parse_variant(L, it, (struct arca_att_variant *)base + i);
 }
 
+/* Drops the variants that stand for imported fragments (pending: known only at use). */
+static void drop_pending(struct ld *L, const struct arca_ynode *n, struct arca_service *svc)
+{
+    if (svc->variants == NULL || svc->n_variants != n->n_items)
+        return;
+    size_t w = 0;
+    for (size_t i = 0; i < n->n_items; i++) {
+        if (ld_is_pending(L, &n->items[i]))
+            continue;
+        svc->variants[w++] = svc->variants[i];
+    }
+    svc->n_variants = w;
+}
+
 void ld_parse_attestation(struct ld *L, const struct arca_ynode *n, struct arca_service *svc)
 {
+    if (ld_is_pending(L, n))
+        return; /* the whole attestation is an imported fragment: resolved at use */
     if (n->type == ARCA_YNODE_MAP) {
         svc->variants = calloc(1, sizeof(*svc->variants));
         if (svc->variants == NULL) {
@@ -215,6 +231,7 @@ void ld_parse_attestation(struct ld *L, const struct arca_ynode *n, struct arca_
     /* An empty list is reported as "no attestation variant" by the cross checks. */
     svc->variants = ld_parse_seq(L, n, "an attestation variant or a list of variants",
                                  sizeof(*svc->variants), &svc->n_variants, variant_fn, NULL);
+    drop_pending(L, n, svc);
 }
 
 /* One platform key: 64 hex, or a whole placeholder naming the secret that holds it. */

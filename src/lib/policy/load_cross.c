@@ -4,6 +4,7 @@
  * secrets), placeholders (exist, format valid for the kind, not nested; every bad placeholder
  * of a string is reported), attestation variant required unless mode none.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -191,7 +192,11 @@ static void cross_service(struct ld *L, const struct arca_service *v)
         LD_AT_KEY(L, "image_name",
                   ld_err(L, v->image_name.pos, "image '%.128s' is not defined in images",
                          v->image_name.s));
-    if (v->n_variants == 0 && s->security.mode != ARCA_ATT_MODE_NONE)
+    char field[64];
+    snprintf(field, sizeof(field), "services[%zu].attestation", (size_t)(v - s->services));
+    /* variants (or the mode) that are imported fragments are known only at use */
+    bool imported = ld_import_under(L, field) != NULL || ld_import_under(L, "security") != NULL;
+    if (v->n_variants == 0 && s->security.mode != ARCA_ATT_MODE_NONE && !imported)
         ld_err(L, v->pos,
                "service '%s' has no attestation variant (give attestation: with "
                "mrenclave, signer, tdx, snp or simulation, or set "

@@ -212,6 +212,8 @@ bool ld_unsubstituted_fragment(struct ld *L, const struct arca_ynode *n)
 {
     if (n->type != ARCA_YNODE_SCALAR || !ld_has_placeholder(n->text))
         return false;
+    if (ld_is_pending(L, n))
+        return true;
     ld_err(L, n->pos,
            "placeholder '%.80s' does not name a config-fragment with a value in this session",
            n->text);

@@ -36,6 +36,9 @@ struct ld {
     struct arca_session *s;
     struct arca_ynode *root;
     size_t copied; /* nodes copied by fragment substitution (bounded like the input) */
+    const struct arca_fragment_value *frags; /* imported fragments' values (borrowed) */
+    size_t n_frags;
+    struct arca_ynode **frag_trees; /* frags parsed when first used (owned, n_frags slots) */
 };
 
 /* ---- diagnostics (load_core.c) ------------------------------------------------------------- */
@@ -191,8 +194,18 @@ void ld_parse_otp(struct ld *L, const struct arca_ynode *m, struct arca_str *out
 
 /* ---- sections ------------------------------------------------------------------------------ */
 
-/* load_fragment.c: replaces config-fragment placeholders; 0, ARCA_ERR_ALLOC or _TOO_LARGE. */
+/*
+ * load_fragment.c: replaces config-fragment placeholders (imported ones too when their value
+ * was given) and records the places of imports without a value in L->s->import_uses; 0,
+ * ARCA_ERR_ALLOC or _TOO_LARGE.
+ */
 int ld_substitute_fragments(struct ld *L);
+/* n is a placeholder recorded as an import use (its value comes at use): skip it, no error. */
+bool ld_is_pending(const struct ld *L, const struct arca_ynode *n);
+/* The first import use at field or below it ("x" matches "x", "x.y", "x[0]"), or NULL. */
+const struct arca_import_use *ld_import_under(const struct ld *L, const char *field);
+/* Frees the parsed fragment trees. */
+void ld_fragments_clear(struct ld *L);
 
 /* load_ref.c: session references (secret exports and imports, volume exports and imports). */
 bool ld_check_ref_name(struct ld *L, const char *t, size_t len, struct arca_pos pos);

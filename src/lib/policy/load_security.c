@@ -182,7 +182,7 @@ static void security_fields(struct ld *L, const struct arca_ynode *n, struct arc
     ld_field_bool(L, n, "singleton_enclaves", &sec->singleton_enclaves);
     ld_field_str(L, n, "service_access_token", &sec->service_access_token, false);
     const struct arca_ynode *a = arca_ynode_get(n, "attestation");
-    if (a != NULL)
+    if (a != NULL && !ld_is_pending(L, a))
         LD_AT_KEY(L, "attestation", security_attestation(L, a, sec));
 }
 
@@ -190,5 +190,7 @@ void ld_parse_security(struct ld *L, const struct arca_ynode *n)
 {
     struct arca_security *sec = &L->s->security;
     sec->pos = n->pos;
+    if (ld_is_pending(L, n))
+        return; /* the whole section is an imported fragment: resolved at use */
     LD_AT_KEY(L, "security", security_fields(L, n, sec));
 }

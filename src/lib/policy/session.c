@@ -139,8 +139,15 @@ void arca_session_free(struct arca_session *s)
     free(s->volumes);
     struct arca_ap_rule *rules[] = {&s->access.read, &s->access.update, &s->access.create_sessions,
                                     &s->access.list_sessions};
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++) {
         ap_nodes_free(rules[i]->entries, rules[i]->n_entries);
+        str_free(&rules[i]->import);
+    }
+    for (size_t i = 0; i < s->n_import_uses; i++) {
+        str_free(&s->import_uses[i].secret);
+        str_free(&s->import_uses[i].field);
+    }
+    free(s->import_uses);
     strs_free(s->security.ignore_advisories, s->security.n_ignore_advisories);
     platforms_free(s->security.trusted_qe_keys, s->security.n_trusted_qe_keys);
     str_free(&s->security.otp_secret);

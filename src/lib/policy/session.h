@@ -362,6 +362,10 @@ struct arca_ap_node {
 struct arca_ap_rule {
     bool written; /* false: filled from the default */
     struct arca_pos pos;
+    /* Set when the rule (or an entry of it) is an imported config-fragment whose value arrives
+     * only at use (struct arca_import_use): such a rule grants nothing until the session is
+     * loaded again with the value (arca_session_load_imported). */
+    struct arca_str import;
     struct arca_ap_node *entries; /* owned array */
     size_t n_entries;
 };
@@ -430,6 +434,27 @@ struct arca_security {
 
 /* ---- the session --------------------------------------------------------------------------- */
 
+/*
+ * `$$SCONE::x$$` standing for a whole node of access_policy, security or a service's
+ * attestation, where x is imported (a config-fragment with `import`, or an import without a
+ * kind): its value is in another session, so it is known only at use. The load accepts the
+ * place and records it here; the node is left out of the model (a rule with an import grants
+ * nothing, a service with one may have no variant yet). arca_session_load_imported loads the
+ * session again with the values and validates them fully.
+ */
+struct arca_import_use {
+    struct arca_str secret; /* the imported secret's name */
+    struct arca_str field;  /* where it stands: "access_policy.update", "services[0].attestation" */
+    struct arca_pos pos;
+};
+
+/* The value of an imported fragment, as YAML (or JSON) text; borrowed by the loader. */
+struct arca_fragment_value {
+    const char *name; /* the importing secret's name */
+    const char *text;
+    size_t len;
+};
+
 struct arca_session {
     char *filename; /* owned copy of the name given to the loader (for diagnostics) */
     struct arca_str name;
@@ -454,6 +479,9 @@ struct arca_session {
      * actual creator (the uploader of the first version); key_id says who. */
     bool has_creator;
     struct arca_ap_node creator;
+    /* Whole-position placeholders naming imported fragments, left for use time (owned array). */
+    struct arca_import_use *import_uses;
+    size_t n_import_uses;
 };
 
 /*
@@ -467,6 +495,22 @@ struct arca_session {
  */
 int arca_session_load(const char *yaml, size_t len, const char *filename, struct arca_session **out,
                       struct arca_diag *diag);
+
+/*
+ * As arca_session_load, with the values of imported fragments (frags[0..n_frags), names of
+ * importing secrets): each is substituted where its placeholder stands and validated as if
+ * written there (positions in diagnostics are inside the fragment's text). Places whose import
+ * has no value here stay recorded in import_uses. frags may be NULL when n_frags is 0.
+ */
+int arca_session_load_imported(const char *yaml, size_t len, const char *filename,
+                               const struct arca_fragment_value *frags, size_t n_frags,
+                               struct arca_session **out, struct arca_diag *diag);
+
+/*
+ * The JSON text of a config fragment's value (YAML reads it back as the same tree; plain null
+ * scalars stay null). Appends to out; 0 or a negative code.
+ */
+int arca_ynode_to_json(const struct arca_ynode *n, struct arca_buf *out);
 
 /* Reads path (at most ARCA_SESSION_MAX_BYTES) and loads it as above. I/O errors go to diag too. */
 int arca_session_load_file(const char *path, struct arca_session **out, struct arca_diag *diag);

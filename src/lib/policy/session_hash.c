@@ -339,6 +339,12 @@ int arca_session_encode_canonical(const struct arca_session *s, struct arca_buf 
      * creator: field is not encoded: it must equal the creator, whose key id is hashed. */
     if (sec->url.s != NULL)
         ARCA_TRY(e_str(b, "url", &sec->url));
+    /* Imported fragments stand for whole nodes that the model leaves out: which import stands
+     * where is part of the meaning (also only when there are any). */
+    for (size_t i = 0; i < s->n_import_uses; i++) {
+        ARCA_TRY(e_str(b, "import_use", &s->import_uses[i].field));
+        ARCA_TRY(e_str(b, "import_secret", &s->import_uses[i].secret));
+    }
     return s->has_salt ? e_bytes(b, "salt", s->salt, 16) : 0;
 }
 

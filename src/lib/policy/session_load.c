@@ -123,11 +123,20 @@ static void sort_diags(struct arca_diag_entry *v, size_t n)
 int arca_session_load(const char *yaml, size_t len, const char *filename, struct arca_session **out,
                       struct arca_diag *diag)
 {
-    if (out == NULL || (yaml == NULL && len > 0))
+    return arca_session_load_imported(yaml, len, filename, NULL, 0, out, diag);
+}
+
+int arca_session_load_imported(const char *yaml, size_t len, const char *filename,
+                               const struct arca_fragment_value *frags, size_t n_frags,
+                               struct arca_session **out, struct arca_diag *diag)
+{
+    if (out == NULL || (yaml == NULL && len > 0) || (frags == NULL && n_frags > 0))
         return arca_err_set(ARCA_ERR_INVALID_ARG, "arca_session_load: bad arguments");
     *out = NULL;
     struct ld L;
     memset(&L, 0, sizeof(L));
+    L.frags = frags;
+    L.n_frags = n_frags;
     L.file = filename != NULL ? filename : "<input>";
     L.diag = diag;
     size_t diag_start = diag != NULL ? diag->n : 0;
@@ -184,6 +193,7 @@ int arca_session_load(const char *yaml, size_t len, const char *filename, struct
     if (!L.oom)
         ld_check_cross(&L);
 done:
+    ld_fragments_clear(&L);
     arca_ynode_free(L.root);
     /* Every key-path scope is closed again; if not, no message above can be trusted. */
     assert(!L.path_broken && L.depth == 0 && L.plen == 0);

@@ -389,3 +389,55 @@ int arca_ynode_encode(const struct arca_ynode *n, struct arca_buf *out)
     }
     return ARCA_ERR_INTERNAL;
 }
+
+/* A JSON string of t[0..len) (control characters as \u00XX; bytes >= 0x80 kept as UTF-8). */
+static int json_string(struct arca_buf *out, const char *t, size_t len)
+{
+    ARCA_TRY(arca_buf_put(out, "\"", 1));
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            ARCA_TRY(arca_buf_put(out, esc, 2));
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            ARCA_TRY(arca_buf_put(out, esc, 6));
+        } else {
+            ARCA_TRY(arca_buf_put(out, &t[i], 1));
+        }
+    }
+    return arca_buf_put(out, "\"", 1);
+}
+
+int arca_ynode_to_json(const struct arca_ynode *n, struct arca_buf *out)
+{
+    ARCA_ENSURE_REF(n);
+    ARCA_ENSURE_REF(out);
+    switch (n->type) {
+    case ARCA_YNODE_SCALAR:
+        if (arca_ynode_is_null(n))
+            return arca_buf_put(out, "null", 4);
+        return json_string(out, n->text, n->len);
+    case ARCA_YNODE_SEQ:
+        ARCA_TRY(arca_buf_put(out, "[", 1));
+        for (size_t i = 0; i < n->n_items; i++) {
+            if (i > 0)
+                ARCA_TRY(arca_buf_put(out, ", ", 2));
+            ARCA_TRY(arca_ynode_to_json(&n->items[i], out));
+        }
+        return arca_buf_put(out, "]", 1);
+    case ARCA_YNODE_MAP:
+        ARCA_TRY(arca_buf_put(out, "{", 1));
+        for (size_t i = 0; i + 1 < n->n_items; i += 2) {
+            if (i > 0)
+                ARCA_TRY(arca_buf_put(out, ", ", 2));
+            ARCA_TRY(json_string(out, n->items[i].text, n->items[i].len));
+            ARCA_TRY(arca_buf_put(out, ": ", 2)); /* libyaml wants the space after ':' */
+            ARCA_TRY(arca_ynode_to_json(&n->items[i + 1], out));
+        }
+        return arca_buf_put(out, "}", 1);
+    }
+    return arca_err_set(ARCA_ERR_FORMAT, "config fragment: unknown node type");
+}

@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "secrets/secrets.h"
 
 int arca_session_ref_resolve(const char *base, const char *ref, char *out, size_t n)
 {
@@ -96,4 +97,26 @@ int arca_export_check(const struct arca_secret *d, const char *exporter,
         ARCA_BAIL(ARCA_ERR_DENIED, "%s does not export %s to this session", exporter, d->name.s);
     ARCA_BAIL(ARCA_ERR_DENIED, "%s does not export %s to remote session %s", exporter, d->name.s,
               a->session);
+}
+
+int arca_export_value(const struct arca_secret *d, struct arca_secret_set *set,
+                      struct arca_secret_value **out)
+{
+    ARCA_ENSURE_REF(d);
+    ARCA_ENSURE_REF(out);
+    *out = NULL;
+    if (d->kind == ARCA_SECRET_CONFIG_FRAGMENT && d->fragment != NULL) {
+        struct arca_buf b;
+        arca_buf_init_secret(&b, ARCA_SECRET_SIZE_MAX);
+        int rc = arca_ynode_to_json(d->fragment, &b);
+        if (rc == 0)
+            rc = arca_secret_value_new_bytes(ARCA_SECRET_CONFIG_FRAGMENT, b.data, b.len, 0, out);
+        arca_buf_free(&b);
+        return rc < 0 ? arca_err_wrap(rc, "config-fragment %s", d->name.s) : 0;
+    }
+    struct arca_secret_value *v =
+        set != NULL ? arca_secret_set_get(set, d->name.s, d->name.len) : NULL;
+    ARCA_ENSURE(v != NULL, ARCA_ERR_NOT_FOUND, "no value for %s yet", d->name.s);
+    *out = arca_secret_value_ref(v);
+    return 0;
 }

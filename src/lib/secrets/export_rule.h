@@ -43,4 +43,15 @@ bool arca_export_admits(const struct arca_session_ref *e, const char *exporter,
 int arca_export_check(const struct arca_secret *d, const char *exporter,
                       const struct arca_export_asker *a);
 
+struct arca_secret_set;
+struct arca_secret_value;
+/*
+ * The value an exporter hands out for its secret d, whose stored values are set (may be NULL):
+ * a config-fragment's is the JSON text of its written value (arca_ynode_to_json; fragments
+ * are never stored in the set), any other the stored value. *out is a new reference
+ * (arca_secret_value_free); ARCA_ERR_NOT_FOUND "has no value yet" when there is none.
+ */
+int arca_export_value(const struct arca_secret *d, struct arca_secret_set *set,
+                      struct arca_secret_value **out);
+
 #endif

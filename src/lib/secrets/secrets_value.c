@@ -26,12 +26,16 @@ int arca_secret_value_new_bytes(enum arca_secret_kind kind, const void *p, size_
 {
     ARCA_ENSURE_REF(out);
     ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "secret value: bytes are NULL");
-    ARCA_ENSURE(kind == ARCA_SECRET_ASCII || kind == ARCA_SECRET_BINARY, ARCA_ERR_INVALID_ARG,
-                "secret value: kind %s does not hold bytes", arca_secret_kind_name(kind));
+    /* a config-fragment travels (exports, imports) as the JSON text of its value */
+    ARCA_ENSURE(kind == ARCA_SECRET_ASCII || kind == ARCA_SECRET_BINARY ||
+                    kind == ARCA_SECRET_CONFIG_FRAGMENT,
+                ARCA_ERR_INVALID_ARG, "secret value: kind %s does not hold bytes",
+                arca_secret_kind_name(kind));
     ARCA_ENSURE(n <= ARCA_SECRET_SIZE_MAX, ARCA_ERR_TOO_LARGE,
                 "secret value: %zu bytes is more than the limit %u", n, ARCA_SECRET_SIZE_MAX);
-    if (kind == ARCA_SECRET_ASCII && n > 0 && memchr(p, 0, n) != NULL)
-        ARCA_BAIL(ARCA_ERR_FORMAT, "ascii secret value contains a NUL byte");
+    if (kind != ARCA_SECRET_BINARY && n > 0 && memchr(p, 0, n) != NULL)
+        ARCA_BAIL(ARCA_ERR_FORMAT, "%s secret value contains a NUL byte",
+                  arca_secret_kind_name(kind));
     struct arca_secret_value *v = value_alloc(kind, flags);
     if (v == NULL)
         ARCA_BAIL(ARCA_ERR_ALLOC, "secret value: out of memory");
@@ -145,7 +149,8 @@ unsigned arca_secret_value_flags(const struct arca_secret_value *v)
 
 const uint8_t *arca_secret_value_bytes(const struct arca_secret_value *v, size_t *len)
 {
-    if (v == NULL || (v->kind != ARCA_SECRET_ASCII && v->kind != ARCA_SECRET_BINARY)) {
+    if (v == NULL || (v->kind != ARCA_SECRET_ASCII && v->kind != ARCA_SECRET_BINARY &&
+                      v->kind != ARCA_SECRET_CONFIG_FRAGMENT)) {
         if (len)
             *len = 0;
         return NULL;
