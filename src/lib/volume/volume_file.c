@@ -59,21 +59,27 @@ int vol_io_init(struct vol_io *io, uint32_t chunk_size, const struct arca_volume
     size_t size = io->batch * ((size_t)chunk_size + ARCA_AEAD_TAG_LEN);
     arca_buf_init_secret(&io->buf, size);
     ARCA_TRY(arca_buf_reserve(&io->buf, size));
-    return arca_aead_ctx_new(&io->aead);
+    ARCA_TRY(arca_aead_ctx_new(&io->aead));
+    ARCA_TRY(arca_hkdf_ctx_new(ARCA_SHA256, &io->kdf));
+    return arca_hash_ctx_new(ARCA_SHA256, &io->hash);
 }
 
 void vol_io_free(struct vol_io *io)
 {
     arca_buf_free(&io->buf);
     arca_aead_ctx_free(io->aead);
+    arca_hkdf_ctx_free(io->kdf);
+    arca_hash_ctx_free(io->hash);
     io->aead = NULL;
+    io->kdf = NULL;
+    io->hash = NULL;
 }
 
 /* Per-file state of both directions: the associated data and the running tag. The file key
  * goes into io->aead and is wiped here at once. */
 struct fcrypt {
     uint8_t aad[8];
-    struct arca_hash_ctx *h;
+    struct arca_hash_ctx *h; /* borrowed from the vol_io */
 };
 
 static int fcrypt_init(struct fcrypt *f, const struct arca_volume_manifest *m,
@@ -82,18 +88,14 @@ static int fcrypt_init(struct fcrypt *f, const struct arca_volume_manifest *m,
     memset(f, 0, sizeof(*f));
     put64(f->aad, e->size);
     uint8_t fkey[ARCA_AEAD_KEY_LEN];
-    int rc = arca_volume_file_key(m, e, key, fkey);
+    int rc = arca_volume_file_key(io->kdf, m, e, key, fkey);
     if (rc == 0)
         rc = arca_aead_ctx_set_key(io->aead, fkey);
     arca_wipe(fkey, sizeof(fkey));
     ARCA_TRY(rc);
-    ARCA_TRY(arca_hash_ctx_new(ARCA_SHA256, &f->h));
+    f->h = io->hash;
+    ARCA_TRY(arca_hash_ctx_reset(f->h));
     return arca_hash_ctx_update(f->h, file_tag_label, sizeof(file_tag_label) - 1);
-}
-
-static void fcrypt_free(struct fcrypt *f)
-{
-    arca_hash_ctx_free(f->h);
 }
 
 /* After the last chunk the file must end: one more byte means it grew or was extended. */
@@ -155,7 +157,6 @@ int vol_file_encrypt(const struct arca_volume_manifest *m, const uint8_t key[32]
     }
     if (rc == 0)
         rc = arca_hash_ctx_final(f.h, e->file_tag);
-    fcrypt_free(&f);
     return rc;
 }
 
@@ -216,6 +217,5 @@ int vol_file_decrypt(const struct arca_volume_manifest *m, const uint8_t key[32]
                 arca_err_set(ARCA_ERR_TAMPERED,
                              "file '%s': its chunks do not match the manifest's file tag", e->path);
     }
-    fcrypt_free(&f);
     return rc;
 }

@@ -88,12 +88,15 @@ void vol_progress_file(struct vol_progress *pr);
 /* Buffers, cipher context and progress for a walk over many files, allocated once. buf holds
  * a batch of chunk slots of chunk_size + tag bytes each, sealed and opened in place; it is
  * secret (plaintext passes through it) and wiped on free. aead keeps the current file's key
- * schedule until the next file or vol_io_free. */
+ * schedule until the next file or vol_io_free; kdf and hash are kept so that a file costs
+ * no algorithm fetch (what dominated small files). */
 struct vol_io {
     struct arca_buf buf;
     size_t chunk;
     size_t batch; /* chunks per batch, 1 .. VOL_BATCH_MAX */
     struct arca_aead_ctx *aead;
+    struct arca_hkdf_ctx *kdf;  /* file keys: fetched once per walk, not per file */
+    struct arca_hash_ctx *hash; /* file tags: restarted per file */
     struct iovec iov[VOL_BATCH_MAX];
     struct vol_progress pr;
 };
