@@ -159,6 +159,25 @@ static int encrypt_batch(const struct arca_volume_manifest *m, const struct arca
     return 0;
 }
 
+static int decrypt_batch(const struct arca_volume_manifest *m, const struct arca_volume_entry *e,
+                         const uint8_t aad[8], uint64_t i, uint64_t n, int in, int out, bool at,
+                         uint8_t *tags, const char *shown, struct vol_io *io);
+
+/* Every chunk of a file on this thread, batch by batch, hashing the tags in order. */
+static int crypt_batches(bool encrypt, const struct arca_volume_manifest *m,
+                         const struct arca_volume_entry *e, struct fcrypt *f, int in, int out,
+                         const char *shown, struct vol_io *io)
+{
+    uint64_t n = vol_chunk_count(e->size, m->chunk_size);
+    uint8_t tags[VOL_BATCH_MAX * ARCA_VOLUME_CHUNK_TAG_LEN];
+    for (uint64_t i = 0; i < n; i += io->batch) {
+        ARCA_TRY(encrypt ? encrypt_batch(m, e, f->aad, i, n, in, out, false, tags, shown, io)
+                         : decrypt_batch(m, e, f->aad, i, n, in, out, false, tags, shown, io));
+        ARCA_TRY(arca_hash_ctx_update(f->h, tags, batch_len(io, i, n) * ARCA_VOLUME_CHUNK_TAG_LEN));
+    }
+    return 0;
+}
+
 int vol_file_encrypt(const struct arca_volume_manifest *m, const uint8_t key[32],
                      struct arca_volume_entry *e, int in, int out, const char *shown,
                      struct vol_io *io)
@@ -166,13 +185,8 @@ int vol_file_encrypt(const struct arca_volume_manifest *m, const uint8_t key[32]
     ARCA_TRY(arca_random(e->salt, sizeof(e->salt)));
     struct fcrypt f;
     int rc = fcrypt_init(&f, m, e, key, io);
-    uint64_t n = vol_chunk_count(e->size, m->chunk_size);
-    uint8_t tags[VOL_BATCH_MAX * ARCA_VOLUME_CHUNK_TAG_LEN];
-    for (uint64_t i = 0; rc == 0 && i < n; i += io->batch) {
-        rc = encrypt_batch(m, e, f.aad, i, n, in, out, false, tags, shown, io);
-        if (rc == 0)
-            rc = arca_hash_ctx_update(f.h, tags, batch_len(io, i, n) * ARCA_VOLUME_CHUNK_TAG_LEN);
-    }
+    if (rc == 0)
+        rc = crypt_batches(true, m, e, &f, in, out, shown, io);
     if (rc == 0) {
         rc = expect_eof(in, -1, shown, e->path, "grew while being encrypted");
         if (rc == ARCA_ERR_TAMPERED)
@@ -228,13 +242,8 @@ int vol_file_decrypt(const struct arca_volume_manifest *m, const uint8_t key[32]
 {
     struct fcrypt f;
     int rc = fcrypt_init(&f, m, e, key, io);
-    uint64_t n = vol_chunk_count(e->size, m->chunk_size);
-    uint8_t tags[VOL_BATCH_MAX * ARCA_VOLUME_CHUNK_TAG_LEN];
-    for (uint64_t i = 0; rc == 0 && i < n; i += io->batch) {
-        rc = decrypt_batch(m, e, f.aad, i, n, in, out, false, tags, shown, io);
-        if (rc == 0)
-            rc = arca_hash_ctx_update(f.h, tags, batch_len(io, i, n) * ARCA_VOLUME_CHUNK_TAG_LEN);
-    }
+    if (rc == 0)
+        rc = crypt_batches(false, m, e, &f, in, out, shown, io);
     if (rc == 0)
         rc = expect_eof(in, -1, shown, e->path, "has bytes after its last chunk");
     if (rc == 0) {
