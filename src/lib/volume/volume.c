@@ -108,8 +108,9 @@ struct walk {
     int outfd;
     const char *out;
     struct vol_io *io;
-    struct vol_pool *pool; /* NULL: every file on the calling thread */
-    uint64_t pool_files;   /* files and bytes done by workers and already reported */
+    struct vol_pool *pool;   /* NULL: every file on the calling thread */
+    struct file_task *group; /* small files gathered for the next hand-over, or NULL */
+    uint64_t pool_files;     /* files and bytes done by workers and already reported */
     uint64_t pool_bytes;
     size_t done;
 };
@@ -135,28 +136,59 @@ static int walk_file(struct walk *w, struct arca_volume_entry *e, int infd, int 
     return rc;
 }
 
-/* A whole file on a worker: it owns both descriptors (and itself) from submission on. */
+/* Small files go to a worker in groups (up to this many, or VOL_BATCH_BYTES of plaintext), so
+ * a tree of many small files costs one hand-over per group rather than per file. */
+#define GROUP_FILES 32
+
+/* A group of whole files for one worker: it owns their descriptors, their shown paths and
+ * itself from submission on, and does them in manifest order. */
+struct file_item {
+    struct arca_volume_entry *e;
+    int infd, outfd;
+    char *shown; /* owned */
+};
 struct file_task {
     struct vol_task t; /* first: the pool hands back &t */
     struct walk *w;
-    struct arca_volume_entry *e;
-    int infd, outfd;
-    char shown[];
+    size_t n;
+    uint64_t bytes;
+    struct file_item item[GROUP_FILES];
 };
 
+/* Does (or, with skip, only releases) the files of a group; stops doing at the first failure. */
 static int file_task_run(struct vol_task *t, struct vol_io *io, bool skip)
 {
     struct file_task *ft = (struct file_task *)t;
     struct walk *w = ft->w;
-    int rc = skip ? 0 : walk_file(w, ft->e, ft->infd, ft->outfd, ft->shown, io);
-    int crc = close_checked(ft->outfd, w->out, ft->e->path);
-    close(ft->infd);
-    if (rc == 0 && !skip)
-        rc = crc;
-    if (rc == 0 && !skip)
-        vol_pool_file_done(w->pool, ft->e->size);
+    int rc = 0;
+    for (size_t k = 0; k < ft->n; k++) {
+        struct file_item *it = &ft->item[k];
+        bool work = !skip && rc == 0;
+        if (work)
+            rc = walk_file(w, it->e, it->infd, it->outfd, it->shown, io);
+        int crc = close_checked(it->outfd, w->out, it->e->path);
+        close(it->infd);
+        if (work && rc == 0)
+            rc = crc;
+        if (work && rc == 0)
+            vol_pool_file_done(w->pool, it->e->size);
+        free(it->shown);
+    }
     free(ft);
-    return rc;
+    return skip ? 0 : rc;
+}
+
+/* Submits the walk's open group, or (submit false: the walk failed) releases it. */
+static void group_flush(struct walk *w, bool submit)
+{
+    struct file_task *ft = w->group;
+    w->group = NULL;
+    if (ft == NULL)
+        return;
+    if (submit)
+        vol_pool_submit(w->pool, &ft->t);
+    else
+        (void)file_task_run(&ft->t, NULL, true);
 }
 
 /* Progress of the files done by workers since the last call, reported from this thread. */
@@ -174,14 +206,15 @@ static void pool_progress(struct walk *w)
     vol_progress_file(pr); /* counts the last one and reports */
 }
 
-/* Hands a file to the pool (small) or splits it (large, after the queue drained). Takes
- * infd and outfd in every case. */
+/* Adds a file to the open group (small) or splits it over the pool (large, after the groups
+ * before it are done). Takes infd and outfd in every case. */
 static int walk_file_pooled(struct walk *w, size_t i, int infd, int outfd, struct arca_buf *shown)
 {
     struct arca_volume_entry *e = &w->m->entries[i];
     const char *sp = shown_path(shown, w->in, e->path);
     uint64_t n = vol_chunk_count(e->size, w->m->chunk_size);
     if (n > (uint64_t)VOL_SPLIT_BATCHES * w->io->batch) {
+        group_flush(w, true);
         int rc = vol_pool_wait(w->pool);
         pool_progress(w);
         if (rc == 0)
@@ -194,18 +227,25 @@ static int walk_file_pooled(struct walk *w, size_t i, int infd, int outfd, struc
             vol_progress_file(&w->io->pr);
         return rc;
     }
-    size_t len = strlen(sp) + 1;
-    struct file_task *ft = malloc(sizeof(*ft) + len);
-    if (ft == NULL) {
+    char *copy = strdup(sp);
+    if (w->group == NULL && copy != NULL) {
+        w->group = calloc(1, sizeof(*w->group));
+        if (w->group != NULL)
+            *w->group = (struct file_task){.t = {.seq = i, .run = file_task_run}, .w = w};
+    }
+    if (copy == NULL || w->group == NULL) {
+        free(copy);
         close(outfd);
         close(infd);
         return arca_err_set(ARCA_ERR_ALLOC, "volume: out of memory");
     }
-    *ft = (struct file_task){
-        .t = {.seq = i, .run = file_task_run}, .w = w, .e = e, .infd = infd, .outfd = outfd};
-    memcpy(ft->shown, sp, len);
-    vol_pool_submit(w->pool, &ft->t);
-    pool_progress(w);
+    struct file_task *ft = w->group;
+    ft->item[ft->n++] = (struct file_item){.e = e, .infd = infd, .outfd = outfd, .shown = copy};
+    ft->bytes += e->size;
+    if (ft->n == GROUP_FILES || ft->bytes >= VOL_BATCH_BYTES) {
+        group_flush(w, true);
+        pool_progress(w);
+    }
     return 0;
 }
 
@@ -262,6 +302,7 @@ static int walk_entries(struct walk *w)
     }
     if (w->pool != NULL) {
         /* Every queued file finishes (or is released) before the caller cleans up. */
+        group_flush(w, rc == 0);
         if (rc == 0)
             rc = vol_pool_wait(w->pool);
         else
