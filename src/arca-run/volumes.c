@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -232,6 +234,54 @@ static void remove_tree(const char *path)
         arca_warn("arca-run", "volume: cannot remove the old copy %s: %s", path, strerror(errno));
 }
 
+/* Locks the directory holding the volume (exclusive, blocking) so that of two writers of the
+ * same volume one checks and replaces it at a time. Returns the descriptor to close. */
+static int lock_parent(const char *path)
+{
+    char *copy = strdup(path);
+    ARCA_ENSURE(copy != NULL, ARCA_ERR_ALLOC, "volume: out of memory");
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int e = errno;
+    free(copy);
+    ARCA_ENSURE(fd >= 0, ARCA_ERR_IO, "volume %s: cannot open its directory: %s", path,
+                strerror(e));
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            e = errno;
+            close(fd);
+            return arca_err_set(ARCA_ERR_IO, "volume %s: cannot lock its directory: %s", path,
+                                strerror(e));
+        }
+    }
+    return fd;
+}
+
+/*
+ * Whether the volume on disk is still the version this run unlocked (or still none). Another
+ * arca-run of the same service may have saved in between: replacing its version would lose
+ * its changes (and leave the disk behind arcad's tag), so that is refused. Called locked.
+ */
+static int still_ours(const struct arcarun_volume *u)
+{
+    const struct arca_launch_volume *v = u->v;
+    uint8_t now[16];
+    int rc = arca_volume_read_tag(v->path, v->key, now);
+    if (u->fresh && rc == ARCA_ERR_NOT_FOUND)
+        return 0;
+    if (!u->fresh && rc == 0 && arca_memeq(now, u->tag, sizeof(now)))
+        return 0;
+    char was[33] = "none", is[33] = "unreadable";
+    if (!u->fresh)
+        arca_hex_fmt(was, u->tag, 16);
+    if (rc == 0)
+        arca_hex_fmt(is, now, 16);
+    return arca_err_set(ARCA_ERR_CONFLICT,
+                        "volume %s at %s: another writer saved a newer version first (on disk "
+                        "now: tag %s; this run started from %s), so this run's changes do not "
+                        "replace it",
+                        v->name, v->path, is, was);
+}
+
 static int save_one(struct arcarun_volume *u)
 {
     const struct arca_launch_volume *v = u->v;
@@ -251,8 +301,16 @@ static int save_one(struct arcarun_volume *u)
     uint8_t key[32];
     int rc = arca_volume_encrypt_tree(src, tmp, v->key, NULL, key, u->new_tag, NULL);
     arca_wipe(key, sizeof(key));
+    int lockfd = -1;
     if (rc < 0) {
         rc = arca_err_wrap(rc, "volume %s: saving the changes", v->path);
+    } else if ((lockfd = lock_parent(v->path)) < 0) {
+        rc = lockfd;
+        remove_tree(tmp);
+    } else if ((rc = still_ours(u)) < 0) {
+        /* Nothing lost: the other writer's version stays in place and is what arcad knows;
+         * this run's changes stay encrypted beside it for the operator to merge. */
+        rc = arca_err_wrap(rc, "the changes of this run stay encrypted (same key) at %s", tmp);
     } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, v->path, RENAME_EXCHANGE) != 0) {
         rc = arca_err_set(ARCA_ERR_IO, "volume %s: putting the new version in place: %s", v->path,
                           strerror(errno));
@@ -261,6 +319,8 @@ static int save_one(struct arcarun_volume *u)
         remove_tree(tmp); /* the old version, now under the temporary name */
         u->saved = true;
     }
+    if (lockfd >= 0)
+        close(lockfd);
     free(tmp);
     return rc;
 }

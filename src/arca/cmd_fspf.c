@@ -1,7 +1,7 @@
 /*
- * arca fspf encrypt SRC DST [--key HEX] [--chunk-size N] [--envar-output] [-o json]
+ * arca fspf encrypt SRC DST [--key HEX] [--chunk-size N] [--jobs N] [--envar-output] [-o json]
  * arca fspf show DIR [--key HEX --tag HEX] [-o json]
- * arca fspf decrypt DIR DST [--key HEX] [--tag HEX] [-o json]
+ * arca fspf decrypt DIR DST [--key HEX] [--tag HEX] [--jobs N] [-o json]
  *
  * Protected volumes (src/lib/volume, docs/volumes.md) from the command line: encrypt a tree and
  * print the key and root tag a policy names as fspf_key / fspf_tag, list a volume's manifest,
@@ -29,10 +29,10 @@
 static void fspf_usage(FILE *f)
 {
     fprintf(f,
-            "usage: arca fspf encrypt SRC DST [--key HEX] [--chunk-size BYTES] [--envar-output]\n"
-            "                 [-o json]\n"
+            "usage: arca fspf encrypt SRC DST [--key HEX] [--chunk-size BYTES] [--jobs N]\n"
+            "                 [--envar-output] [-o json]\n"
             "       arca fspf show DIR [--key HEX --tag HEX] [-o json]\n"
-            "       arca fspf decrypt DIR DST [--key HEX] [--tag HEX] [-o json]\n\n"
+            "       arca fspf decrypt DIR DST [--key HEX] [--tag HEX] [--jobs N] [-o json]\n\n"
             "Protected volumes: every file AES-256-GCM encrypted in chunks, with an authenticated\n"
             "manifest (DIR/volume.fspf) whose root tag is the policy's fspf_tag.\n"
             "  encrypt   encrypt the tree SRC into the new (or empty) directory DST; prints the\n"
@@ -44,6 +44,7 @@ static void fspf_usage(FILE *f)
             "--tag HEX         32 hex digits, the expected root tag (default: $" ENV_TAG ")\n"
             "--chunk-size N    bytes per chunk, a power of two from 4096 to 16777216\n"
             "                  (default 65536)\n"
+            "--jobs N          worker threads, 1 to 16 (default: one per online CPU)\n"
             "--envar-output    print only " ENV_KEY "=... and " ENV_TAG "=... lines\n"
             "A progress bar goes to stderr when it is a terminal and the tree is large.\n"
             "Exit status: 0 ok, 1 failed or refused, 2 usage error.\n");
@@ -117,6 +118,7 @@ struct args {
     const char *key;
     const char *tag;
     const char *chunk;
+    const char *jobs;
     bool envar;
 };
 
@@ -129,7 +131,7 @@ static int parse_args(const char *sub, int argc, char **argv, int want_pos, bool
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         bool valued = strcmp(s, "--key") == 0 || strcmp(s, "--tag") == 0 ||
-                      (encrypt && strcmp(s, "--chunk-size") == 0);
+                      strcmp(s, "--jobs") == 0 || (encrypt && strcmp(s, "--chunk-size") == 0);
         if (valued && i + 1 >= argc)
             return cli_fail(ARCA_EXIT_USAGE, "fspf %s: %s needs a value", sub, s);
         if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
@@ -139,6 +141,8 @@ static int parse_args(const char *sub, int argc, char **argv, int want_pos, bool
             a->key = argv[++i];
         } else if (strcmp(s, "--tag") == 0 && !encrypt) {
             a->tag = argv[++i];
+        } else if (strcmp(s, "--jobs") == 0 && strcmp(sub, "show") != 0) {
+            a->jobs = argv[++i];
         } else if (encrypt && strcmp(s, "--chunk-size") == 0) {
             a->chunk = argv[++i];
         } else if (encrypt && strcmp(s, "--envar-output") == 0) {
@@ -159,6 +163,20 @@ static int parse_args(const char *sub, int argc, char **argv, int want_pos, bool
     return 0;
 }
 
+/* --jobs into opts->jobs (0 if not given: the library's default). */
+static int parse_jobs(const char *sub, const struct args *a, struct arca_volume_opts *opts)
+{
+    if (a->jobs == NULL)
+        return 0;
+    char *end = NULL;
+    unsigned long v = strtoul(a->jobs, &end, 10);
+    if (end == a->jobs || *end != '\0' || v < 1 || v > 16)
+        return cli_fail(ARCA_EXIT_USAGE, "fspf %s: --jobs '%s' is not a number from 1 to 16", sub,
+                        a->jobs);
+    opts->jobs = (unsigned)v;
+    return 0;
+}
+
 /* ---- encrypt ------------------------------------------------------------------------------ */
 
 static int fspf_encrypt(struct arca_cli *cli, int argc, char **argv)
@@ -171,6 +189,8 @@ static int fspf_encrypt(struct arca_cli *cli, int argc, char **argv)
         return cli_fail(ARCA_EXIT_USAGE, "fspf encrypt: --envar-output and -o json exclude "
                                          "each other");
     struct arca_volume_opts opts = {0};
+    if ((u = parse_jobs("encrypt", &a, &opts)) != 0)
+        return u;
     if (a.chunk != NULL) {
         char *end = NULL;
         unsigned long v = strtoul(a.chunk, &end, 10);
@@ -330,6 +350,8 @@ static int fspf_decrypt(struct arca_cli *cli, int argc, char **argv)
     }
     struct bar bar = {.on = isatty(STDERR_FILENO) == 1};
     struct arca_volume_opts opts = {.progress = bar_draw, .progress_arg = &bar};
+    if ((u = parse_jobs("decrypt", &a, &opts)) != 0)
+        return u;
     struct arca_volume_stats st;
     int rc = arca_volume_decrypt_tree(a.pos[0], key, tag, a.pos[1], &opts, &st);
     bar_end(&bar);

@@ -105,6 +105,27 @@ def test_given_key(tmp_path):
     assert json.loads(r.stdout)["chunk_size"] == 4096
 
 
+def test_jobs_give_the_same_trees(tmp_path):
+    # A file large enough to be split over the workers, with 4 KiB chunks.
+    src = os.path.join(str(tmp_path), "src")
+    make_tree(src)
+    with open(os.path.join(src, "data", "large.bin"), "wb") as f:
+        f.write(os.urandom(3 * 1024 * 1024 + 7))
+    for n, (ej, dj) in enumerate((("1", "3"), ("3", "1"), ("16", "2"))):
+        vol = os.path.join(str(tmp_path), "v%d" % n)
+        r = arca("encrypt", src, vol, "--jobs", ej, "--chunk-size", "4096", "-o", "json")
+        assert r.returncode == 0, r.stderr
+        j = json.loads(r.stdout)
+        out = os.path.join(str(tmp_path), "o%d" % n)
+        r = arca("decrypt", vol, out, "--key", j["key"], "--tag", j["tag"], "--jobs", dj)
+        assert r.returncode == 0, r.stderr
+        same_tree(src, out)
+    for bad in ("0", "17", "x", ""):
+        r = arca("encrypt", src, os.path.join(str(tmp_path), "bad"), "--jobs", bad)
+        assert r.returncode == 2 and b"--jobs" in r.stderr
+    assert arca("show", vol, "--jobs", "2").returncode == 2
+
+
 def test_show_lists_without_contents(tmp_path):
     _, vol, key, tag = encrypt(tmp_path)
     r = arca("show", vol)

@@ -37,12 +37,27 @@ int arca_hash_ctx_update(struct arca_hash_ctx *h, const void *p, size_t n);
 /* Writes the digest and resets nothing: free afterwards. */
 int arca_hash_ctx_final(struct arca_hash_ctx *h, uint8_t *out);
 void arca_hash_ctx_free(struct arca_hash_ctx *h);
+/* Starts h over for a new message with the same algorithm, without a new algorithm fetch (a
+ * caller hashing many small messages keeps one context). */
+int arca_hash_ctx_reset(struct arca_hash_ctx *h);
 
 int arca_hmac(enum arca_hash_alg alg, const void *key, size_t klen, const void *p, size_t n,
               uint8_t *out);
 /* RFC 5869 HKDF (extract and expand) into out[outlen]. */
 int arca_hkdf(enum arca_hash_alg alg, const void *salt, size_t saltlen, const void *ikm,
               size_t ikmlen, const void *info, size_t infolen, uint8_t *out, size_t outlen);
+/*
+ * A reusable HKDF for many derivations with one hash (a volume's per-file keys): the KDF and
+ * its digest are fetched once and one OpenSSL context is kept, so a derivation does not pay
+ * OpenSSL 3's per-call algorithm fetches. Same inputs and output as arca_hkdf. Not for
+ * concurrent use (one per thread); arca_hkdf_ctx_free wipes the key material it holds.
+ */
+struct arca_hkdf_ctx;
+int arca_hkdf_ctx_new(enum arca_hash_alg alg, struct arca_hkdf_ctx **out);
+int arca_hkdf_ctx_derive(struct arca_hkdf_ctx *k, const void *salt, size_t saltlen, const void *ikm,
+                         size_t ikmlen, const void *info, size_t infolen, uint8_t *out,
+                         size_t outlen);
+void arca_hkdf_ctx_free(struct arca_hkdf_ctx *k);
 /* CSPRNG (OpenSSL's DRBG). */
 int arca_random(void *out, size_t n);
 /* Constant-time equality: true if the n bytes are equal. */

@@ -17,6 +17,7 @@
 #define AEAD_MAX ((size_t)INT_MAX - 64)
 
 struct arca_aead_ctx {
+    EVP_CIPHER *cipher; /* fetched once: re-keying and re-noncing reuse it */
     EVP_CIPHER_CTX *ctx;
     bool keyed;
 };
@@ -27,8 +28,9 @@ int arca_aead_ctx_new(struct arca_aead_ctx **out)
     *out = NULL;
     struct arca_aead_ctx *a = calloc(1, sizeof(*a));
     ARCA_ENSURE(a != NULL, ARCA_ERR_ALLOC, "aead: out of memory");
-    a->ctx = EVP_CIPHER_CTX_new();
-    if (a->ctx == NULL || EVP_CipherInit_ex(a->ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, 1) != 1 ||
+    a->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    a->ctx = a->cipher != NULL ? EVP_CIPHER_CTX_new() : NULL;
+    if (a->ctx == NULL || EVP_CipherInit_ex(a->ctx, a->cipher, NULL, NULL, NULL, 1) != 1 ||
         EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_IVLEN, ARCA_AEAD_NONCE_LEN, NULL) != 1) {
         arca_aead_ctx_free(a);
         return arca_ossl_err(ARCA_ERR_CRYPTO, "aead: cannot initialise AES-256-GCM");
@@ -42,6 +44,7 @@ void arca_aead_ctx_free(struct arca_aead_ctx *a)
     if (a == NULL)
         return;
     EVP_CIPHER_CTX_free(a->ctx); /* cleanses the key schedule */
+    EVP_CIPHER_free(a->cipher);
     free(a);
 }
 

@@ -1,5 +1,5 @@
 /*
- * SHA-2 digests, HMAC and HKDF through OpenSSL 3's EVP interfaces.
+ * SHA-2 digests and HMAC through OpenSSL 3's EVP interfaces (HKDF: crypto_kdf.c).
  */
 #include "crypto/crypto_internal.h"
 
@@ -7,7 +7,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +90,15 @@ int arca_hash_ctx_final(struct arca_hash_ctx *h, uint8_t *out)
     return 0;
 }
 
+int arca_hash_ctx_reset(struct arca_hash_ctx *h)
+{
+    ARCA_ENSURE_REF(h);
+    /* A NULL type keeps the digest the context already holds: no fetch. */
+    if (EVP_DigestInit_ex2(h->md, NULL, NULL) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "hash: cannot restart digest");
+    return 0;
+}
+
 void arca_hash_ctx_free(struct arca_hash_ctx *h)
 {
     if (h == NULL)
@@ -123,43 +131,5 @@ int arca_hmac(enum arca_hash_alg alg, const void *key, size_t klen, const void *
         rc = arca_ossl_err(ARCA_ERR_CRYPTO, "hmac failed");
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(mac);
-    return rc;
-}
-
-int arca_hkdf(enum arca_hash_alg alg, const void *salt, size_t saltlen, const void *ikm,
-              size_t ikmlen, const void *info, size_t infolen, uint8_t *out, size_t outlen)
-{
-    ARCA_ENSURE_REF(out);
-    ARCA_ENSURE(ikm != NULL || ikmlen == 0, ARCA_ERR_INVALID_ARG, "hkdf: ikm is NULL");
-    ARCA_ENSURE(salt != NULL || saltlen == 0, ARCA_ERR_INVALID_ARG, "hkdf: salt is NULL");
-    ARCA_ENSURE(info != NULL || infolen == 0, ARCA_ERR_INVALID_ARG, "hkdf: info is NULL");
-    size_t hlen = arca_hash_len(alg);
-    const EVP_MD *md = arca_md(alg);
-    if (md == NULL)
-        return ARCA_ERR_INVALID_ARG;
-    ARCA_ENSURE(outlen > 0 && outlen <= 255 * hlen, ARCA_ERR_INVALID_ARG,
-                "hkdf: output length %zu outside 1..%zu", outlen, 255 * hlen);
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    OSSL_PARAM params[6];
-    size_t i = 0;
-    static uint8_t empty[1];
-    params[i++] =
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
-    params[i++] =
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikmlen ? (void *)ikm : empty, ikmlen);
-    /* An absent salt is hLen zeros (RFC 5869 §2.2), which OpenSSL applies when none is set. */
-    if (saltlen > 0)
-        params[i++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
-    if (infolen > 0)
-        params[i++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
-    params[i] = OSSL_PARAM_construct_end();
-    int rc = 0;
-    if (kctx == NULL || EVP_KDF_derive(kctx, out, outlen, params) != 1) {
-        OPENSSL_cleanse(out, outlen);
-        rc = arca_ossl_err(ARCA_ERR_CRYPTO, "hkdf failed");
-    }
-    EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
     return rc;
 }

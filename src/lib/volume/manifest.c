@@ -356,8 +356,8 @@ static int derive(const struct arca_volume_manifest *m, const uint8_t key[32], c
                      outlen);
 }
 
-int arca_volume_file_key(const struct arca_volume_manifest *m, const struct arca_volume_entry *e,
-                         const uint8_t key[32], uint8_t out[32])
+int arca_volume_file_key(struct arca_hkdf_ctx *kdf, const struct arca_volume_manifest *m,
+                         const struct arca_volume_entry *e, const uint8_t key[32], uint8_t out[32])
 {
     ARCA_ENSURE_REF(m);
     ARCA_ENSURE_REF(e);
@@ -371,8 +371,10 @@ int arca_volume_file_key(const struct arca_volume_manifest *m, const struct arca
     ARCA_ENSURE(e->path_len <= ARCA_VOLUME_PATH_MAX, ARCA_ERR_INVALID_ARG, "volume: path too long");
     memcpy(info, label, sizeof(label)); /* with its NUL as the separator */
     memcpy(info + sizeof(label), e->path, e->path_len);
-    return arca_hkdf(ARCA_SHA256, salt, sizeof(salt), key, 32, info, sizeof(label) + e->path_len,
-                     out, 32);
+    size_t infolen = sizeof(label) + e->path_len;
+    if (kdf != NULL)
+        return arca_hkdf_ctx_derive(kdf, salt, sizeof(salt), key, 32, info, infolen, out, 32);
+    return arca_hkdf(ARCA_SHA256, salt, sizeof(salt), key, 32, info, infolen, out, 32);
 }
 
 /* The root tag: AES-256-GCM under the manifest key with the whole encoding (minus the tag) as

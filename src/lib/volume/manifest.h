@@ -101,8 +101,10 @@ int arca_volume_manifest_authenticate(const struct arca_volume_manifest *m, cons
 /*
  * Key schedule (docs/volumes.md "Keys"): HKDF-SHA256 with the volume key as input key
  * material, salt = volume_id [|| file salt], info = "arca-volume-v1 " label [|| 0 || path].
+ * kdf: a reusable HKDF-SHA256 context (one per thread), or NULL for a one-shot derivation.
  */
-int arca_volume_file_key(const struct arca_volume_manifest *m, const struct arca_volume_entry *e,
-                         const uint8_t key[32], uint8_t out[32]);
+struct arca_hkdf_ctx;
+int arca_volume_file_key(struct arca_hkdf_ctx *kdf, const struct arca_volume_manifest *m,
+                         const struct arca_volume_entry *e, const uint8_t key[32], uint8_t out[32]);
 
 #endif

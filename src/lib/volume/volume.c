@@ -108,20 +108,145 @@ struct walk {
     int outfd;
     const char *out;
     struct vol_io *io;
+    struct vol_pool *pool;   /* NULL: every file on the calling thread */
+    struct file_task *group; /* small files gathered for the next hand-over, or NULL */
+    uint64_t pool_files;     /* files and bytes done by workers and already reported */
+    uint64_t pool_bytes;
     size_t done;
 };
 
+/* One file on any thread, with that thread's io; a large file on the calling thread is split
+ * over the pool instead. */
 static int walk_file(struct walk *w, struct arca_volume_entry *e, int infd, int outfd,
-                     const char *shown)
+                     const char *shown, struct vol_io *io)
 {
+    int rc;
+    if (io == w->io && w->pool != NULL)
+        rc = vol_file_crypt_split(w->pool, w->encrypt, w->m, w->key, e, infd, outfd, shown, io);
+    else if (w->encrypt)
+        rc = vol_file_encrypt(w->m, w->key, e, infd, outfd, shown, io);
+    else
+        rc = vol_file_decrypt(w->m, w->key, e, infd, outfd, shown, io);
     if (w->encrypt)
-        return vol_file_encrypt(w->m, w->key, e, infd, outfd, shown, w->io);
-    int rc = vol_file_decrypt(w->m, w->key, e, infd, outfd, shown, w->io);
+        return rc;
     if (rc == ARCA_ERR_TAMPERED)
         return arca_err_wrap(rc, "volume %s", w->in);
     if (rc == 0 && fchmod(outfd, e->mode) != 0)
         rc = arca_err_set(ARCA_ERR_IO, "%s/%s: chmod: %s", w->out, e->path, strerror(errno));
     return rc;
+}
+
+/* Small files go to a worker in groups (up to this many, or VOL_BATCH_BYTES of plaintext), so
+ * a tree of many small files costs one hand-over per group rather than per file. */
+#define GROUP_FILES 32
+
+/* A group of whole files for one worker: it owns their descriptors, their shown paths and
+ * itself from submission on, and does them in manifest order. */
+struct file_item {
+    struct arca_volume_entry *e;
+    int infd, outfd;
+    char *shown; /* owned */
+};
+struct file_task {
+    struct vol_task t; /* first: the pool hands back &t */
+    struct walk *w;
+    size_t n;
+    uint64_t bytes;
+    struct file_item item[GROUP_FILES];
+};
+
+/* Does (or, with skip, only releases) the files of a group; stops doing at the first failure. */
+static int file_task_run(struct vol_task *t, struct vol_io *io, bool skip)
+{
+    struct file_task *ft = (struct file_task *)t;
+    struct walk *w = ft->w;
+    int rc = 0;
+    for (size_t k = 0; k < ft->n; k++) {
+        struct file_item *it = &ft->item[k];
+        bool work = !skip && rc == 0;
+        if (work)
+            rc = walk_file(w, it->e, it->infd, it->outfd, it->shown, io);
+        int crc = close_checked(it->outfd, w->out, it->e->path);
+        close(it->infd);
+        if (work && rc == 0)
+            rc = crc;
+        if (work && rc == 0)
+            vol_pool_file_done(w->pool, it->e->size);
+        free(it->shown);
+    }
+    free(ft);
+    return skip ? 0 : rc;
+}
+
+/* Submits the walk's open group, or (submit false: the walk failed) releases it. */
+static void group_flush(struct walk *w, bool submit)
+{
+    struct file_task *ft = w->group;
+    w->group = NULL;
+    if (ft == NULL)
+        return;
+    if (submit)
+        vol_pool_submit(w->pool, &ft->t);
+    else
+        (void)file_task_run(&ft->t, NULL, true);
+}
+
+/* Progress of the files done by workers since the last call, reported from this thread. */
+static void pool_progress(struct walk *w)
+{
+    uint64_t files = 0, bytes = 0;
+    vol_pool_progress(w->pool, &files, &bytes);
+    if (files == w->pool_files)
+        return;
+    struct vol_progress *pr = &w->io->pr;
+    pr->p.bytes_done += bytes - w->pool_bytes;
+    pr->p.files_done += files - w->pool_files - 1;
+    w->pool_files = files;
+    w->pool_bytes = bytes;
+    vol_progress_file(pr); /* counts the last one and reports */
+}
+
+/* Adds a file to the open group (small) or splits it over the pool (large, after the groups
+ * before it are done). Takes infd and outfd in every case. */
+static int walk_file_pooled(struct walk *w, size_t i, int infd, int outfd, struct arca_buf *shown)
+{
+    struct arca_volume_entry *e = &w->m->entries[i];
+    const char *sp = shown_path(shown, w->in, e->path);
+    uint64_t n = vol_chunk_count(e->size, w->m->chunk_size);
+    if (n > (uint64_t)VOL_SPLIT_BATCHES * w->io->batch) {
+        group_flush(w, true);
+        int rc = vol_pool_wait(w->pool);
+        pool_progress(w);
+        if (rc == 0)
+            rc = walk_file(w, e, infd, outfd, sp, w->io);
+        int crc = close_checked(outfd, w->out, e->path);
+        close(infd);
+        if (rc == 0)
+            rc = crc;
+        if (rc == 0)
+            vol_progress_file(&w->io->pr);
+        return rc;
+    }
+    char *copy = strdup(sp);
+    if (w->group == NULL && copy != NULL) {
+        w->group = calloc(1, sizeof(*w->group));
+        if (w->group != NULL)
+            *w->group = (struct file_task){.t = {.seq = i, .run = file_task_run}, .w = w};
+    }
+    if (copy == NULL || w->group == NULL) {
+        free(copy);
+        close(outfd);
+        close(infd);
+        return arca_err_set(ARCA_ERR_ALLOC, "volume: out of memory");
+    }
+    struct file_task *ft = w->group;
+    ft->item[ft->n++] = (struct file_item){.e = e, .infd = infd, .outfd = outfd, .shown = copy};
+    ft->bytes += e->size;
+    if (ft->n == GROUP_FILES || ft->bytes >= VOL_BATCH_BYTES) {
+        group_flush(w, true);
+        pool_progress(w);
+    }
+    return 0;
 }
 
 static int walk_entries(struct walk *w)
@@ -156,8 +281,13 @@ static int walk_entries(struct walk *w)
                           &outfd);
         if (rc == 0)
             w->done = i + 1;
-        if (rc == 0 && e->type == ARCA_VOLUME_FILE) {
-            rc = walk_file(w, e, infd, outfd, shown_path(&shown, w->in, e->path));
+        if (rc == 0 && e->type == ARCA_VOLUME_FILE && w->pool != NULL) {
+            rc = walk_file_pooled(w, i, infd, outfd, &shown);
+            infd = outfd = -1;
+            if (rc == 0 && vol_pool_failed(w->pool))
+                rc = vol_pool_wait(w->pool);
+        } else if (rc == 0 && e->type == ARCA_VOLUME_FILE) {
+            rc = walk_file(w, e, infd, outfd, shown_path(&shown, w->in, e->path), w->io);
             int crc = close_checked(outfd, w->out, e->path);
             outfd = -1;
             if (rc == 0)
@@ -170,6 +300,16 @@ static int walk_entries(struct walk *w)
         if (infd >= 0)
             close(infd);
     }
+    if (w->pool != NULL) {
+        /* Every queued file finishes (or is released) before the caller cleans up. */
+        group_flush(w, rc == 0);
+        if (rc == 0)
+            rc = vol_pool_wait(w->pool);
+        else
+            vol_pool_drain(w->pool);
+        if (rc == 0)
+            pool_progress(w);
+    }
     arca_buf_free(&shown);
     vol_dircache_close(&in);
     vol_dircache_close(&out);
@@ -179,7 +319,12 @@ static int walk_entries(struct walk *w)
 static int walk_run(struct arca_volume_manifest *m, const uint8_t *key, bool encrypt, int infd,
                     const char *in, int outfd, const char *out, struct vol_io *io, size_t *done)
 {
-    struct walk w = {.m = m,
+    struct vol_pool *pool = NULL;
+    unsigned jobs = vol_jobs(io->pr.opts);
+    if (jobs > 1)
+        ARCA_TRY(vol_pool_new(jobs, m->chunk_size, &pool));
+    struct walk w = {.pool = pool,
+                     .m = m,
                      .key = key,
                      .encrypt = encrypt,
                      .infd = infd,
@@ -189,6 +334,7 @@ static int walk_run(struct arca_volume_manifest *m, const uint8_t *key, bool enc
                      .io = io};
     int rc = walk_entries(&w);
     *done = w.done;
+    vol_pool_free(pool);
     return rc;
 }
 

@@ -36,6 +36,9 @@ struct arca_volume_opts {
     uint32_t chunk_size; /* encrypt only; 0 = ARCA_VOLUME_CHUNK_DEFAULT */
     arca_volume_progress_fn progress;
     void *progress_arg;
+    /* Worker threads encrypting or decrypting files and chunks in parallel: 0 = one per
+     * online CPU, at most 16; 1 = all on the calling thread. The output is the same. */
+    unsigned jobs;
 };
 
 struct arca_volume_stats {

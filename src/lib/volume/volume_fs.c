@@ -30,11 +30,11 @@ static void iov_advance(struct iovec **iov, int *cnt, size_t r)
     }
 }
 
-int vol_readv_full(int fd, struct iovec *iov, int cnt, size_t *got, const char *what)
+int vol_preadv_full(int fd, struct iovec *iov, int cnt, off_t off, size_t *got, const char *what)
 {
     size_t done = 0;
     while (cnt > 0) {
-        ssize_t r = readv(fd, iov, cnt);
+        ssize_t r = off < 0 ? readv(fd, iov, cnt) : preadv(fd, iov, cnt, off + (off_t)done);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -48,18 +48,30 @@ int vol_readv_full(int fd, struct iovec *iov, int cnt, size_t *got, const char *
     return 0;
 }
 
-int vol_writev_full(int fd, struct iovec *iov, int cnt, const char *what)
+int vol_readv_full(int fd, struct iovec *iov, int cnt, size_t *got, const char *what)
+{
+    return vol_preadv_full(fd, iov, cnt, -1, got, what);
+}
+
+int vol_pwritev_full(int fd, struct iovec *iov, int cnt, off_t off, const char *what)
 {
     iov_advance(&iov, &cnt, 0); /* skip empty buffers: a write of nothing is no progress */
     while (cnt > 0) {
-        ssize_t r = writev(fd, iov, cnt);
+        ssize_t r = off < 0 ? writev(fd, iov, cnt) : pwritev(fd, iov, cnt, off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return arca_err_set(ARCA_ERR_IO, "%s: write: %s", what, strerror(errno));
+        if (off >= 0)
+            off += r;
         iov_advance(&iov, &cnt, (size_t)r);
     }
     return 0;
+}
+
+int vol_writev_full(int fd, struct iovec *iov, int cnt, const char *what)
+{
+    return vol_pwritev_full(fd, iov, cnt, -1, what);
 }
 
 int vol_read_full(int fd, void *p, size_t n, size_t *got, const char *what)
