@@ -92,8 +92,10 @@ struct arca_store_hook {
 int arca_store_recheck(struct arca_store *s);
 
 struct arca_store_options {
-    const char *path;                       /* database file (required) */
-    const char *keystore_path;              /* NULL = path + ".key-store" */
+    /* database file (required), or a PostgreSQL connection URI "postgresql://..." which several
+     * arcads may share (docs/internals/store.md "PostgreSQL") */
+    const char *path;
+    const char *keystore_path; /* NULL = path + ".key-store" (required for PostgreSQL) */
     const struct arca_store_sealer *sealer; /* required */
     bool create;                            /* create database and key-store if both are absent */
     unsigned readers;                       /* reader connections (0 = 4) */
@@ -110,6 +112,9 @@ struct arca_store_options {
  * *out is freed with arca_store_close.
  */
 int arca_store_open(const struct arca_store_options *opt, struct arca_store **out);
+/* Whether path names a PostgreSQL database ("postgresql://" or "postgres://") rather than a
+ * file. */
+bool arca_store_path_is_pg(const char *path);
 /* Closes connections and wipes keys. NULL is fine. No call may be running on s. */
 void arca_store_close(struct arca_store *s);
 
