@@ -149,3 +149,104 @@ int arca_store_head_verify(const struct arca_store *s, const struct arca_store_h
                             (unsigned long long)h->commit);
     return 0;
 }
+
+/* ---- compaction ----------------------------------------------------------------------------- */
+
+struct collect {
+    struct arca_store_walk w;
+    struct arca_store_jentry *e;
+    size_t n, cap;
+};
+
+static int collect_cb(void *arg, const struct arca_store_jentry *e)
+{
+    struct collect *c = arg;
+    ARCA_TRY(walk_cb(&c->w, e)); /* compaction must not launder a modified journal */
+    if (e->tbl == 0)
+        return 0;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 256;
+        struct arca_store_jentry *ne = realloc(c->e, ncap * sizeof(*ne));
+        if (ne == NULL)
+            return arca_err_set(ARCA_ERR_ALLOC, "store: compaction");
+        c->e = ne;
+        c->cap = ncap;
+    }
+    c->e[c->n++] = *e;
+    return 0;
+}
+
+static int by_key_newest(const void *a, const void *b)
+{
+    const struct arca_store_jentry *x = a, *y = b;
+    if (x->tbl != y->tbl)
+        return x->tbl < y->tbl ? -1 : 1;
+    int c = memcmp(x->rkey, y->rkey, ARCA_STORE_RKEY_LEN);
+    if (c != 0)
+        return c;
+    return x->seq > y->seq ? -1 : x->seq < y->seq; /* newest first */
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const struct arca_store_jentry *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int arca_store_compact(struct arca_store *s, uint64_t *removed)
+{
+    ARCA_ENSURE_REF(s);
+    struct arca_store_tx tx;
+    ARCA_TRY(arca_store_tx_begin(s, &tx));
+    struct collect c;
+    memset(&c, 0, sizeof(c));
+    c.w.s = s;
+    int rc;
+    /* the writer mutex is held and nothing is written yet: the reader snapshot is current */
+    ARCA_GUARD(rc, s->ops->journal_walk(s->be, collect_cb, &c), fail);
+    ARCA_GUARD_ENSURE(rc, c.w.commit == s->commit && arca_memeq(c.w.head, s->head, 32), fail,
+                      ARCA_ERR_TAMPERED,
+                      "store: the state journal changed under the running store (commit %llu)",
+                      (unsigned long long)c.w.commit);
+    size_t kept = 0;
+    if (c.n > 0) {
+        qsort(c.e, c.n, sizeof(*c.e), by_key_newest);
+        for (size_t i = 0; i < c.n; i++)
+            if (i == 0 || c.e[i].tbl != c.e[kept - 1].tbl ||
+                memcmp(c.e[i].rkey, c.e[kept - 1].rkey, ARCA_STORE_RKEY_LEN) != 0)
+                c.e[kept++] = c.e[i];
+        qsort(c.e, kept, sizeof(*c.e), by_seq);
+    }
+    uint64_t before = c.w.seq;
+    if (kept == 0 || kept + 1 >= before) { /* nothing to gain */
+        free(c.e);
+        arca_store_tx_abort(&tx);
+        if (removed != NULL)
+            *removed = 0;
+        return 0;
+    }
+    ARCA_GUARD(rc, s->ops->journal_clear(s->be), fail);
+    struct arca_store_jentry base;
+    memset(&base, 0, sizeof(base));
+    base.seq = 1;
+    base.commit = s->commit;
+    base.tbl = 0;
+    memcpy(base.rkey, s->head, 32);
+    base.ver = s->commit;
+    ARCA_GUARD(rc, base_mac(s, s->commit, s->head, base.cthash), fail);
+    ARCA_GUARD(rc, s->ops->journal_add(s->be, &base), fail);
+    tx.seq = 1;
+    for (size_t i = 0; i < kept; i++)
+        ARCA_GUARD(rc,
+                   arca_store_tx_journal(&tx, c.e[i].tbl, c.e[i].rkey, c.e[i].ver, c.e[i].cthash),
+                   fail);
+    free(c.e);
+    rc = arca_store_tx_commit(&tx);
+    if (rc == 0 && removed != NULL)
+        *removed = before - tx.seq;
+    return rc;
+fail:
+    free(c.e);
+    arca_store_tx_abort(&tx);
+    return rc;
+}
