@@ -706,10 +706,14 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
         ks.commit = s->commit;
         memcpy(ks.head, s->head, 32);
         ARCA_GUARD(rc, arca_keystore_write(s->ks_path, s->seal, &ks), fail);
-        arca_info("store",
-                  "recovered: key-store advanced to commit %llu after an interrupted "
-                  "commit",
-                  (unsigned long long)s->commit);
+        if (shared)
+            arca_info("store", "key-store follows the shared database to commit %llu",
+                      (unsigned long long)s->commit);
+        else
+            arca_info("store",
+                      "recovered: key-store advanced to commit %llu after an interrupted "
+                      "commit",
+                      (unsigned long long)s->commit);
     }
     arca_wipe(&ks, sizeof(ks));
     if (opt->hook != NULL) {

@@ -147,8 +147,9 @@ static int pg_err(struct pg_conn *pc, const PGresult *res, const char *what)
     if (msg == NULL || msg[0] == '\0')
         msg = pc->c != NULL ? PQerrorMessage(pc->c) : "no connection";
     size_t n = strcspn(msg, "\n");
-    if (pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK ||
-        (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
+    /* errors libpq makes itself (a lost connection) carry no SQLSTATE */
+    if (pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK || state == NULL ||
+        strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
         pc->ready = false;
         return arca_err_set(ARCA_ERR_NETWORK, "store: PostgreSQL unreachable (%s): %.*s", what,
                             (int)n, msg);
@@ -200,6 +201,12 @@ static int schema_check(struct pg_conn *pc)
     return rc;
 }
 
+static void notice_ignore(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 /* (Re)connects pc if needed: connection, settings, schema (create) and prepared statements. */
 static int conn_ready(struct pg *q, struct pg_conn *pc, bool create)
 {
@@ -213,6 +220,8 @@ static int conn_ready(struct pg *q, struct pg_conn *pc, bool create)
         return arca_err_set(ARCA_ERR_ALLOC, "store: PostgreSQL connection");
     if (PQstatus(pc->c) != CONNECTION_OK)
         return pg_err(pc, NULL, "connect");
+    /* server notices (e.g. "terminating connection") are not ours to print */
+    PQsetNoticeProcessor(pc->c, notice_ignore, NULL);
     /* the store's transactions rely on these whatever the server's defaults are */
     ARCA_TRY(exec_cmd(pc,
                       "SET synchronous_commit = on;"
@@ -523,7 +532,12 @@ static int pg_begin(void *be)
         return ARCA_ERR_IO;
     struct pg *q = be;
     ARCA_TRY(conn_ready(q, &q->w, false));
-    return exec_cmd(&q->w, "BEGIN", "begin");
+    int rc = exec_cmd(&q->w, "BEGIN", "begin");
+    if (rc == ARCA_ERR_NETWORK) { /* the server restarted since the last write: reconnect */
+        ARCA_TRY(conn_ready(q, &q->w, false));
+        rc = exec_cmd(&q->w, "BEGIN", "begin");
+    }
+    return rc;
 }
 
 static int pg_commit(void *be)
