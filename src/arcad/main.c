@@ -43,6 +43,9 @@ static void usage(FILE *f)
             "                            from: the simulation platform (default, INSECURE) or\n"
             "                            Gramine-SGX's /dev/attestation/keys/_sgx_mrenclave\n"
             "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
+            "  --store URL               keep the sealed store in PostgreSQL (postgresql://...;\n"
+            "                            several arcads may share it); default: SQLite in\n"
+            "                            --data-dir, which keeps the key-store either way\n"
             "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
             "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
             "  --metrics-listen HOST:PORT Prometheus metrics (plain HTTP); default off\n"
@@ -230,7 +233,8 @@ enum {
     O_WITI,
     O_PTTL,
     O_MPROP,
-    O_MPC
+    O_MPC,
+    O_STORE
 };
 static const struct option opts[] = {
     {"config", required_argument, NULL, O_CONF},
@@ -277,6 +281,7 @@ static const struct option opts[] = {
     {"proposal-ttl", required_argument, NULL, O_PTTL},
     {"max-proposals", required_argument, NULL, O_MPROP},
     {"max-proposals-per-client", required_argument, NULL, O_MPC},
+    {"store", required_argument, NULL, O_STORE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -308,6 +313,7 @@ struct arcad_opts {
     const char *witness_specs[ARCA_WITNESS_MAX]; /* --witness SPEC (witness/witness.h) */
     size_t n_witness;
     unsigned witness_interval; /* --witness-interval SECONDS */
+    const char *store_url;     /* --store postgresql://... or NULL (SQLite in data_dir) */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -558,6 +564,13 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
             break;
         case O_PID:
             o->pidfile = optarg;
+            break;
+        case O_STORE:
+            if (!arca_store_path_is_pg(optarg)) {
+                fprintf(stderr, "arcad: --store: a postgresql:// connection URI expected\n");
+                return 2;
+            }
+            o->store_url = optarg;
             break;
         case O_SEAL:
             if (strcmp(optarg, "sim") != 0 && strcmp(optarg, "gramine") != 0) {
@@ -829,7 +842,17 @@ int main(int argc, char **argv)
 
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
-    struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
+    char kspath[4096];
+    snprintf(kspath, sizeof(kspath), "%s/arca.db.key-store", cfg->data_dir);
+    struct arca_store_options sopt = {.path = o.store_url != NULL ? o.store_url : dbpath,
+                                      .keystore_path = kspath,
+                                      .sealer = &sealer,
+                                      .create = true};
+    char member[33];
+    if (o.store_url != NULL) {
+        ARCA_GUARD(rc, arca_store_member_name(cfg->data_dir, member), fail);
+        sopt.member = member;
+    }
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
     if (o.n_witness > 0) {

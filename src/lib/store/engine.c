@@ -601,9 +601,16 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
                 "store: a PostgreSQL store needs a key-store path");
     /* a connection URI may hold a password: errors name the database without it */
     const char *dbname = shared ? "the PostgreSQL database" : opt->path;
+    size_t mlen = opt->member != NULL ? strlen(opt->member) : 0;
+    ARCA_ENSURE(opt->member == NULL ||
+                    (mlen >= 1 && mlen <= 32 &&
+                     strspn(opt->member, "0123456789abcdefghijklmnopqrstuvwxyz-") == mlen),
+                ARCA_ERR_INVALID_ARG, "store: member name: 1..32 of [0-9a-z-]");
     struct arca_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "store");
+    if (mlen > 0)
+        memcpy(s->member, opt->member, mlen + 1);
     s->ops = shared ? &arca_store_pg_ops : &arca_store_sqlite_ops;
     s->lock_fd = -1;
     pthread_mutex_init(&s->wmu, NULL);

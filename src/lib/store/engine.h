@@ -54,6 +54,7 @@ struct arca_store {
     struct arca_store_hook hook; /* all NULL: none */
     bool unwitnessed;            /* the hook refused the last commit: retry before a write */
     uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
+    char member[33];             /* arca_store_options.member, "" = none (checkpoint.c) */
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */

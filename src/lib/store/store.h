@@ -101,6 +101,9 @@ struct arca_store_options {
     unsigned readers;                       /* reader connections (0 = 4) */
     int busy_timeout_ms;                    /* 0 = 5000 */
     const struct arca_store_hook *hook;     /* NULL = none (copied) */
+    /* NULL: the only process on this store; else this process's name among the several on a
+     * shared store (1..32 of [0-9a-z-]): its audit checkpoints are kept apart from theirs */
+    const char *member;
 };
 
 /*
@@ -112,6 +115,9 @@ struct arca_store_options {
  * *out is freed with arca_store_close.
  */
 int arca_store_open(const struct arca_store_options *opt, struct arca_store **out);
+/* This data dir's member name on a shared store (arca_store_options.member): read from
+ * DIR/store-member, made (random, 16 hex digits) when absent. out gets a NUL-terminated name. */
+int arca_store_member_name(const char *dir, char out[33]);
 /* Whether path names a PostgreSQL database ("postgresql://" or "postgres://") rather than a
  * file. */
 bool arca_store_path_is_pg(const char *path);
