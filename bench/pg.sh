@@ -19,10 +19,8 @@ done
 TMP=$(mktemp -d /tmp/arca-benchpg-XXXXXX)
 PGD=$(mktemp -d /tmp/arca-pgb-XXXXXX)
 mkdir -m 700 "$TMP/sim"
-PIDS=""
 cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-    for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+    stop_all
     sh "$HERE/../tests/pg_util.sh" stop "$PGD" || true
     rm -rf "$TMP" "$PGD"
 }
@@ -30,7 +28,8 @@ trap cleanup EXIT INT TERM
 sh "$HERE/../tests/pg_util.sh" start "$PGD" >/dev/null
 WORKERS=${ARCAD_WORKERS:-1}
 
-# start_arcad NAME [--store URL]: starts arcad on TMP/NAME, prints its client address
+# start_arcad NAME [--store URL]: starts arcad on TMP/NAME, prints its client address (runs in
+# a command substitution: the pid goes to TMP/pids, read by stop_all and cleanup)
 start_arcad() {
     name=$1
     shift
@@ -38,7 +37,7 @@ start_arcad() {
         --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" \
         --client-rate 0 --max-pending-per-peer 4096 --log-level warn "$@" \
         >"$TMP/$name.out" 2>"$TMP/$name.err" &
-    PIDS="$PIDS $!"
+    echo $! >>"$TMP/pids"
     i=0
     until grep -q "arcad ready" "$TMP/$name.out" 2>/dev/null; do
         i=$((i + 1)); [ $i -lt 600 ] || { cat "$TMP/$name.err" >&2; exit 1; }
@@ -48,9 +47,12 @@ start_arcad() {
 }
 
 stop_all() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-    for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-    PIDS=""
+    [ -f "$TMP/pids" ] || return 0
+    for p in $(cat "$TMP/pids"); do kill "$p" 2>/dev/null || true; done
+    for p in $(cat "$TMP/pids"); do
+        while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    done
+    rm -f "$TMP/pids"
 }
 
 # run LABEL ADDR...: the figures over the given arcads

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import Arcad, make_identity, run_cli, tls_context
+from conftest import make_identity, run_cli, tls_context
 
 PG_UTIL = os.path.join(os.path.dirname(__file__), "..", "pg_util.sh")
 
@@ -42,14 +42,15 @@ def pg():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def members(tmp_path, url, n):
-    first = Arcad(tmp_path, ["--store", url], name="m0")
+def members(arcad_factory, tmp_path, url, n):
+    """n arcads on url (arcad_factory kills them at the end of the test)."""
+    first = arcad_factory(["--store", url], name="m0")
     out = [first]
     for i in range(1, n):
         data = os.path.join(str(tmp_path), "m%d-data" % i)
         shutil.copytree(first.data, data, ignore=shutil.ignore_patterns(
             "audit.log*", "store-member", "*.lock"))
-        out.append(Arcad(tmp_path, ["--store", url], name="m%d" % i))
+        out.append(arcad_factory(["--store", url], name="m%d" % i))
     return out
 
 
@@ -74,9 +75,9 @@ def session(name, pred=None):
     return body
 
 
-def test_three_arcads_serve_the_same_sessions(pg, tmp_path):
+def test_three_arcads_serve_the_same_sessions(pg, arcad_factory, tmp_path):
     _, url = pg
-    ms = members(tmp_path, url, 3)
+    ms = members(arcad_factory, tmp_path, url, 3)
     me = make_identity(tmp_path, "user", ms[0])
     ctx = tls_context(me)
     st, v1 = req(ms[0].client, ctx, "POST", "/v1/sessions", session("shared"))
@@ -102,9 +103,9 @@ def test_three_arcads_serve_the_same_sessions(pg, tmp_path):
         assert p.returncode == 0, p.stdout + p.stderr
 
 
-def test_kill_and_database_restart_lose_nothing_acknowledged(pg, tmp_path):
+def test_kill_and_database_restart_lose_nothing_acknowledged(pg, arcad_factory, tmp_path):
     pgdir, url = pg
-    ms = members(tmp_path, url, 2)
+    ms = members(arcad_factory, tmp_path, url, 2)
     me = make_identity(tmp_path, "writer", ms[0])
     ctx = tls_context(me)
     names = ["w%d" % i for i in range(4)]
