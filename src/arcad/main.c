@@ -45,6 +45,9 @@ static void usage(FILE *f)
            "                            from: the simulation platform (default, INSECURE) or\n"
            "                            Gramine-SGX's /dev/attestation/keys/_sgx_mrenclave\n"
            "  --data-dir DIR            state directory (identity, sealed store, audit log)\n"
+           "  --store URL               keep the sealed store in PostgreSQL (postgresql://...;\n"
+           "                            several arcads may share it); default: SQLite in\n"
+           "                            --data-dir, which keeps the key-store either way\n"
            "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
            "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
            "  --metrics-listen HOST:PORT Prometheus metrics (plain HTTP); default off\n"
@@ -240,7 +243,8 @@ enum {
     O_MPROP,
     O_MPC,
     O_ARS,
-    O_ASL
+    O_ASL,
+    O_STORE
 };
 /* Start order with arcad:// witnesses (docs/internals/witness.md): the store's open checks the
  * state against the witnesses, which are other arcads that may be starting too, waiting for
@@ -328,6 +332,7 @@ static const struct option opts[] = {
     {"max-proposals-per-client", required_argument, NULL, O_MPC},
     {"audit-rotate-size", required_argument, NULL, O_ARS},
     {"audit-syslog", required_argument, NULL, O_ASL},
+    {"store", required_argument, NULL, O_STORE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -362,6 +367,7 @@ struct arcad_opts {
     unsigned witness_interval; /* --witness-interval SECONDS */
     long audit_rotate_size;    /* --audit-rotate-size BYTES (0: only on SIGUSR1) */
     const char *audit_syslog;  /* --audit-syslog SOCKET (e.g. /dev/log) or NULL */
+    const char *store_url;     /* --store postgresql://... or NULL (SQLite in data_dir) */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -620,6 +626,13 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
             break;
         case O_PID:
             o->pidfile = optarg;
+            break;
+        case O_STORE:
+            if (!arca_store_path_is_pg(optarg)) {
+                fprintf(stderr, "arcad: --store: a postgresql:// connection URI expected\n");
+                return 2;
+            }
+            o->store_url = optarg;
             break;
         case O_SEAL:
             if (strcmp(optarg, "sim") != 0 && strcmp(optarg, "gramine") != 0) {
@@ -914,7 +927,17 @@ int main(int argc, char **argv)
                fail);
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
-    struct arca_store_options sopt = {.path = dbpath, .sealer = &sealer, .create = true};
+    char kspath[4096];
+    snprintf(kspath, sizeof(kspath), "%s/arca.db.key-store", cfg->data_dir);
+    struct arca_store_options sopt = {.path = o.store_url != NULL ? o.store_url : dbpath,
+                                      .keystore_path = kspath,
+                                      .sealer = &sealer,
+                                      .create = true};
+    char member[33];
+    if (o.store_url != NULL) {
+        ARCA_GUARD(rc, arca_store_member_name(cfg->data_dir, member), fail);
+        sopt.member = member;
+    }
     char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/audit.log", cfg->data_dir);
     if (o.n_witness > 0) {

@@ -6,11 +6,11 @@
 
 #include <cmocka.h>
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include "base/err.h"
 #include "store/store.h"
 #include "store_fixture.h"
+#include "store_sql_util.h"
 
 static void test_sessions(void **state)
 {
@@ -216,23 +216,20 @@ static void test_wrong_key_and_missing(void **state)
     reopen(f);
 }
 
-/* A rolled-back database (an older copy of the file) is refused. */
+/* A rolled-back database (an older copy of the file / tables) is refused. */
 static void test_rollback(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(arca_store_meta_put(f->s, "k", "v1", 2), 0);
     arca_store_close(f->s);
     f->s = NULL;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "cp %s/arca.db %s/old.db", f->dir, f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_store_save(f->dir, "old"), 0);
     reopen(f);
     assert_int_equal(arca_store_meta_put(f->s, "k", "v2", 2), 0);
     assert_int_equal(arca_store_meta_put(f->s, "k", "v3", 2), 0);
     arca_store_close(f->s);
     f->s = NULL;
-    snprintf(cmd, sizeof(cmd), "cp %s/old.db %s/arca.db", f->dir, f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_store_restore(f->dir, "old"), 0);
     struct arca_store *s = NULL;
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), ARCA_ERR_TAMPERED);
     assert_non_null(strstr(arca_err_detail(), "rolled back"));
@@ -282,16 +279,6 @@ static void test_concurrent(void **state)
     }
 }
 
-static void sql_exec(const char *dir, const char *q)
-{
-    char path[600];
-    snprintf(path, sizeof(path), "%s/arca.db", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void test_compact(void **state)
 {
     struct fx *f = *state;
@@ -335,19 +322,20 @@ static void test_compact(void **state)
     arca_store_close(f->s);
     f->s = NULL;
     /* a forged base (cutting history) and a removed base are refused */
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "cp %s/arca.db %s/keep.db", f->dir, f->dir);
-    assert_int_equal(system(cmd), 0);
-    sql_exec(f->dir, "UPDATE journal SET cthash=randomblob(32) WHERE seq=1");
+    assert_int_equal(test_store_save(f->dir, "keep"), 0);
+    assert_int_equal(test_store_sql(f->dir, "UPDATE journal SET cthash=randomblob(32) WHERE seq=1",
+                                    "UPDATE arca_journal SET cthash=decode(md5('a') || md5('b'),"
+                                    " 'hex') WHERE seq=1"),
+                     0);
     struct arca_store *s = NULL;
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), ARCA_ERR_TAMPERED);
     assert_non_null(strstr(arca_err_detail(), "compaction base"));
-    snprintf(cmd, sizeof(cmd), "cp %s/keep.db %s/arca.db", f->dir, f->dir);
-    assert_int_equal(system(cmd), 0);
-    sql_exec(f->dir, "DELETE FROM journal WHERE seq=1");
+    assert_int_equal(test_store_restore(f->dir, "keep"), 0);
+    assert_int_equal(test_store_sql(f->dir, "DELETE FROM journal WHERE seq=1",
+                                    "DELETE FROM arca_journal WHERE seq=1"),
+                     0);
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), ARCA_ERR_TAMPERED);
-    snprintf(cmd, sizeof(cmd), "cp %s/keep.db %s/arca.db", f->dir, f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_store_restore(f->dir, "keep"), 0);
     reopen(f);
 }
 

@@ -1,7 +1,7 @@
 /*
  * The store's backend interface: what a database must offer the sealed store (engine.c does all
- * cryptography, the backend only keeps opaque rows). SQLite implements it in store_sqlite.c; a
- * PostgreSQL backend implements the same table of operations later (DESIGN §8).
+ * cryptography, the backend only keeps opaque rows). SQLite implements it in store_sqlite.c,
+ * PostgreSQL in store_pg.c (DESIGN §8), where several arcads may share one database (shared).
  *
  * Data model: rows (table, rkey[32]) -> (version, nonce[12], ciphertext), where rkey is a keyed
  * hash of the record key, and an append-only journal of (seq, commit, table, rkey, version,
@@ -45,11 +45,24 @@ struct arca_store_jentry {
     uint8_t cthash[32];
 };
 
+/* The head row of a shared backend: the chain state after the newest commit, with
+ * HMAC(index key, "arca-store-head" || u64be commit || u64be seq || head) made by the engine.
+ * Commit 0 (a new database) has no MAC. */
+struct arca_store_headrow {
+    uint64_t commit;
+    uint64_t seq;
+    uint8_t head[32];
+    bool has_mac;
+    uint8_t mac[32];
+};
+
 typedef int (*arca_store_row_cb)(void *arg, const struct arca_store_row *row);
 typedef int (*arca_store_jentry_cb)(void *arg, const struct arca_store_jentry *e);
 
 struct arca_store_backend_ops {
     const char *name;
+    /* Other processes may write the same database (the three ops at the end are set). */
+    bool shared;
     /* Opens path (creating the schema when create is set and the file is absent). *be freed
      * with close. */
     int (*open)(const char *path, bool create, unsigned readers, int busy_timeout_ms, void **be);
@@ -86,9 +99,20 @@ struct arca_store_backend_ops {
     /* Durable when it returns 0. */
     int (*commit)(void *be);
     void (*rollback)(void *be);
+
+    /* ---- shared backends only (NULL otherwise) ---- */
+    /* Reads the head row; in_write (inside begin..commit) also locks it until commit or
+     * rollback, which serialises the writers of every process on the database. */
+    int (*head)(void *be, bool in_write, struct arca_store_headrow *h);
+    /* Replaces the head row inside the write transaction. */
+    int (*head_put)(void *be, const struct arca_store_headrow *h);
+    /* on: the reads that follow (from the one calling thread) see one snapshot, so open()'s
+     * checks agree with each other while other processes write; off ends it. */
+    int (*pin)(void *be, bool on);
 };
 
 extern const struct arca_store_backend_ops arca_store_sqlite_ops;
+extern const struct arca_store_backend_ops arca_store_pg_ops;
 
 /*
  * Fault injection for tests (cheap, off by default): after arca_store_fault_arm(n), the n-th

@@ -1,4 +1,7 @@
-/* Audit checkpoints (store.h): the latest (seq, signature) and the history list. */
+/* Audit checkpoints (store.h): the latest (seq, signature) and the history list. Keys "latest"
+ * and "h/" || u64be seq; on a shared store each member's keys end in "/" || member name (the
+ * audit log is per arcad). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +25,11 @@ static int cp_put(struct arca_store_tx *tx, const struct arca_store_checkpoint *
     return arca_store_tx_put(tx, &r);
 }
 
+static size_t latest_key(const struct arca_store *s, char out[48])
+{
+    return (size_t)snprintf(out, 48, "latest%s%s", s->member[0] ? "/" : "", s->member);
+}
+
 int arca_store_checkpoint_put(struct arca_store *s, const struct arca_store_checkpoint *cp,
                               bool history)
 {
@@ -31,12 +39,16 @@ int arca_store_checkpoint_put(struct arca_store *s, const struct arca_store_chec
                 "store: checkpoint signature of %zu bytes", cp->sig_len);
     struct arca_store_tx tx;
     ARCA_TRY(arca_store_tx_begin(s, &tx));
-    int rc = cp_put(&tx, cp, "latest", 6);
+    char latest[48];
+    size_t ll = latest_key(s, latest);
+    int rc = cp_put(&tx, cp, latest, ll);
     if (rc == 0 && history) {
-        uint8_t key[10] = {'h', '/'};
+        uint8_t key[10 + 33] = {'h', '/'};
         for (int i = 0; i < 8; i++)
             key[2 + i] = (uint8_t)(cp->seq >> (56 - 8 * i));
-        rc = cp_put(&tx, cp, key, sizeof(key));
+        size_t ml = strlen(s->member);
+        memcpy(key + 10, s->member, ml);
+        rc = cp_put(&tx, cp, key, 10 + ml);
     }
     if (rc < 0) {
         arca_store_tx_abort(&tx);
@@ -61,7 +73,9 @@ int arca_store_checkpoint_latest(struct arca_store *s, struct arca_store_checkpo
     struct arca_buf plain;
     arca_buf_init_secret(&plain, 0);
     struct arca_store_record r;
-    int rc = arca_store_get(s, ARCA_ST_CHECKPOINT, "latest", 6, &plain, &r);
+    char latest[48];
+    size_t ll = latest_key(s, latest);
+    int rc = arca_store_get(s, ARCA_ST_CHECKPOINT, latest, ll, &plain, &r);
     if (rc == ARCA_ERR_NOT_FOUND)
         rc = arca_err_set(ARCA_ERR_NOT_FOUND, "store: no audit checkpoint yet");
     if (rc == 0)
@@ -71,6 +85,7 @@ int arca_store_checkpoint_latest(struct arca_store *s, struct arca_store_checkpo
 }
 
 struct cp_list {
+    const char *member;
     struct arca_store_checkpoint *list;
     size_t count, cap;
 };
@@ -78,7 +93,8 @@ struct cp_list {
 static int cp_list_cb(void *arg, const struct arca_store_record *r)
 {
     struct cp_list *l = arg;
-    if (r->key_len != 10 || r->key[0] != 'h')
+    size_t ml = strlen(l->member);
+    if (r->key_len != 10 + ml || r->key[0] != 'h' || memcmp(r->key + 10, l->member, ml) != 0)
         return 0;
     if (l->count == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 16;
@@ -105,7 +121,7 @@ int arca_store_checkpoint_list(struct arca_store *s, size_t max,
     ARCA_ENSURE_REF(s);
     ARCA_ENSURE_REF(list);
     ARCA_ENSURE_REF(count);
-    struct cp_list l = {.list = NULL};
+    struct cp_list l = {.member = s->member, .list = NULL};
     int rc = arca_store_scan(s, ARCA_ST_CHECKPOINT, cp_list_cb, &l);
     if (rc < 0) {
         free(l.list);

@@ -278,6 +278,43 @@ int arca_store_recheck(struct arca_store *s)
     return rc;
 }
 
+/*
+ * Shared backend, under wmu inside the backend transaction: locks the head row (so every other
+ * process's writer waits for this transaction) and catches up with the commits other arcads
+ * made since this one last wrote. Their head is accepted only with this store's MAC, and never
+ * behind what this process already saw.
+ */
+static int head_sync(struct arca_store *s)
+{
+    struct arca_store_headrow h;
+    ARCA_TRY(s->ops->head(s->be, true, &h));
+    if (h.commit == s->commit && h.seq == s->seq && arca_memeq(h.head, s->head, 32))
+        return 0;
+    if (h.commit <= s->commit)
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: the database's head is at commit %llu but this arcad saw "
+                            "commit %llu: the database was rolled back or modified",
+                            (unsigned long long)h.commit, (unsigned long long)s->commit);
+    ARCA_TRY(arca_store_head_verify(s, &h));
+    s->commit = h.commit;
+    s->seq = h.seq;
+    memcpy(s->head, h.head, 32);
+    return 0;
+}
+
+/* Shared backend, inside the write transaction: the head row names the chain after it. */
+static int head_put(struct arca_store_tx *tx)
+{
+    struct arca_store_headrow h;
+    memset(&h, 0, sizeof(h));
+    h.commit = tx->commit;
+    h.seq = tx->seq;
+    memcpy(h.head, tx->head, 32);
+    h.has_mac = true;
+    ARCA_TRY(arca_store_head_mac(tx->s, &h, h.mac));
+    return tx->s->ops->head_put(tx->s->be, &h);
+}
+
 int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
 {
     pthread_mutex_lock(&s->wmu);
@@ -289,6 +326,11 @@ int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
     int rc = s->unwitnessed ? hook_retry(s) : 0;
     if (rc == 0)
         rc = s->ops->begin(s->be);
+    if (rc == 0 && s->ops->shared) {
+        rc = head_sync(s);
+        if (rc < 0)
+            s->ops->rollback(s->be);
+    }
     if (rc < 0) {
         pthread_mutex_unlock(&s->wmu);
         return rc;
@@ -310,7 +352,9 @@ void arca_store_tx_abort(struct arca_store_tx *tx)
 int arca_store_tx_commit(struct arca_store_tx *tx)
 {
     struct arca_store *s = tx->s;
-    int rc = s->ops->commit(s->be);
+    int rc = s->ops->shared ? head_put(tx) : 0;
+    if (rc == 0)
+        rc = s->ops->commit(s->be);
     arca_store_rotation_end(s, rc == 0);
     if (rc < 0) {
         s->ops->rollback(s->be);
@@ -420,13 +464,47 @@ static int count_cb(void *arg, const struct arca_store_record *rec)
 }
 
 /* Everything open() checks once the key is known: structure, chain, key-store, records. */
+/*
+ * Shared backend: the database may be any number of commits ahead of this data dir's key-store
+ * (other arcads wrote meanwhile), but never behind it, its journal must pass through the sealed
+ * head (unless compacted past it), and the head row must match the journal under this store's
+ * MAC.
+ */
+static int shared_verify_chain(struct arca_store *s, const struct arca_keystore *ks,
+                               const struct arca_store_walk *w)
+{
+    struct arca_store_headrow h;
+    ARCA_TRY(s->ops->head(s->be, false, &h));
+    if (h.commit > 0)
+        ARCA_TRY(arca_store_head_verify(s, &h));
+    if (h.commit != w->commit || h.seq != w->seq || !arca_memeq(h.head, w->head, 32))
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: the database's head row (commit %llu) does not match its "
+                            "state journal (commit %llu): the database was modified",
+                            (unsigned long long)h.commit, (unsigned long long)w->commit);
+    if (w->commit < ks->commit)
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: database is at commit %llu but the key-store sealed commit "
+                            "%llu: the database was rolled back or truncated",
+                            (unsigned long long)w->commit, (unsigned long long)ks->commit);
+    if (ks->commit > 0 && w->probe_found && !arca_memeq(w->probe_head, ks->head, 32))
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: state chain head at commit %llu differs from the sealed "
+                            "head: the database was modified or belongs to another arca",
+                            (unsigned long long)ks->commit);
+    return 0;
+}
+
 static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bool *reseal)
 {
     ARCA_TRY(s->ops->check(s->be));
     struct arca_store_walk w;
-    ARCA_TRY(arca_store_journal_walk(s, &w));
+    ARCA_TRY(arca_store_journal_walk(s, s->ops->shared ? ks->commit : 0, &w));
     *reseal = false;
-    if (ks->commit == w.commit) {
+    if (s->ops->shared) {
+        ARCA_TRY(shared_verify_chain(s, ks, &w));
+        *reseal = w.commit != ks->commit;
+    } else if (ks->commit == w.commit) {
         if (!arca_memeq(ks->head, w.head, 32))
             return arca_err_set(ARCA_ERR_TAMPERED,
                                 "store: state chain head at commit %llu differs from the sealed "
@@ -468,6 +546,17 @@ static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bo
     return 0;
 }
 
+/* store_verify on one snapshot of a shared database (other arcads may write meanwhile). */
+static int store_verify_pinned(struct arca_store *s, const struct arca_keystore *ks, bool *reseal)
+{
+    if (s->ops->pin == NULL)
+        return store_verify(s, ks, reseal);
+    ARCA_TRY(s->ops->pin(s->be, true));
+    int rc = store_verify(s, ks, reseal);
+    int rc2 = s->ops->pin(s->be, false);
+    return rc < 0 ? rc : rc2;
+}
+
 int arca_store_derive_keys(struct arca_store *s)
 {
     static const char salt[] = "arca-store-v1";
@@ -507,10 +596,22 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
                 "store: no database path");
     ARCA_ENSURE(opt->sealer != NULL && opt->sealer->get_key != NULL, ARCA_ERR_INVALID_ARG,
                 "store: no sealer");
+    bool shared = arca_store_path_is_pg(opt->path);
+    ARCA_ENSURE(!shared || opt->keystore_path != NULL, ARCA_ERR_INVALID_ARG,
+                "store: a PostgreSQL store needs a key-store path");
+    /* a connection URI may hold a password: errors name the database without it */
+    const char *dbname = shared ? "the PostgreSQL database" : opt->path;
+    size_t mlen = opt->member != NULL ? strlen(opt->member) : 0;
+    ARCA_ENSURE(opt->member == NULL ||
+                    (mlen >= 1 && mlen <= 32 &&
+                     strspn(opt->member, "0123456789abcdefghijklmnopqrstuvwxyz-") == mlen),
+                ARCA_ERR_INVALID_ARG, "store: member name: 1..32 of [0-9a-z-]");
     struct arca_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "store");
-    s->ops = &arca_store_sqlite_ops;
+    if (mlen > 0)
+        memcpy(s->member, opt->member, mlen + 1);
+    s->ops = shared ? &arca_store_pg_ops : &arca_store_sqlite_ops;
     s->lock_fd = -1;
     pthread_mutex_init(&s->wmu, NULL);
     struct arca_keystore ks;
@@ -533,11 +634,11 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
             e = errno;
             close(s->lock_fd);
             s->lock_fd = -1;
-            rc = e == EWOULDBLOCK
-                     ? arca_err_set(ARCA_ERR_EXISTS,
-                                    "store: %s is in use by another process (lock %s)", opt->path,
-                                    lock)
-                     : arca_err_set(ARCA_ERR_IO, "store: lock %s: %s", lock, strerror(e));
+            rc =
+                e == EWOULDBLOCK
+                    ? arca_err_set(ARCA_ERR_EXISTS,
+                                   "store: %s is in use by another process (lock %s)", dbname, lock)
+                    : arca_err_set(ARCA_ERR_IO, "store: lock %s: %s", lock, strerror(e));
             free(lock);
             goto fail;
         }
@@ -553,12 +654,22 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
         rc = arca_err_wrap(rc, "store: sealing key");
         goto fail;
     }
-    bool have_db = file_exists(opt->path), have_ks = file_exists(s->ks_path);
+    unsigned readers = opt->readers ? opt->readers : 4;
+    int busy_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
+    bool have_db, have_ks = file_exists(s->ks_path);
+    if (shared) {
+        /* a shared database exists once some arcad committed to it */
+        struct arca_store_headrow h;
+        ARCA_GUARD(rc, s->ops->open(opt->path, opt->create, readers, busy_ms, &s->be), fail);
+        ARCA_GUARD(rc, s->ops->head(s->be, false, &h), fail);
+        have_db = h.commit > 0;
+    } else {
+        have_db = file_exists(opt->path);
+    }
     bool create_db = false;
     if (!have_db && !have_ks) {
         ARCA_GUARD_ENSURE(rc, opt->create, fail, ARCA_ERR_NOT_FOUND,
-                          "store: no database at %s (and no key-store at %s)", opt->path,
-                          s->ks_path);
+                          "store: no database at %s (and no key-store at %s)", dbname, s->ks_path);
         /* key-store first: a crash before the database exists leaves commit 0, which the
          * next open completes */
         ARCA_GUARD(rc, arca_random(ks.dbkey, sizeof(ks.dbkey)), fail);
@@ -568,8 +679,8 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     } else if (!have_ks) {
         ARCA_GUARD(rc,
                    arca_err_set(ARCA_ERR_TAMPERED,
-                                "store: database %s exists but its key-store %s is missing",
-                                opt->path, s->ks_path),
+                                "store: database %s exists but its key-store %s is missing", dbname,
+                                s->ks_path),
                    fail);
     } else {
         ARCA_GUARD(rc, arca_keystore_read(s->ks_path, s->seal, &ks), fail);
@@ -577,24 +688,22 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
             ARCA_GUARD_ENSURE(rc, ks.commit == 0 && opt->create, fail, ARCA_ERR_TAMPERED,
                               "store: database %s is missing but the key-store %s sealed "
                               "commit %llu",
-                              opt->path, s->ks_path, (unsigned long long)ks.commit);
+                              dbname, s->ks_path, (unsigned long long)ks.commit);
             create_db = true;
         }
     }
     memcpy(s->dbkey, ks.dbkey, sizeof(s->dbkey));
     memcpy(s->idxroot, ks.idxroot, sizeof(s->idxroot));
     ARCA_GUARD(rc, arca_store_derive_keys(s), fail);
-    ARCA_GUARD(rc,
-               s->ops->open(opt->path, create_db, opt->readers ? opt->readers : 4,
-                            opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000, &s->be),
-               fail);
+    if (s->be == NULL)
+        ARCA_GUARD(rc, s->ops->open(opt->path, create_db, readers, busy_ms, &s->be), fail);
     bool reseal = false;
-    rc = store_verify(s, &ks, &reseal);
+    rc = store_verify_pinned(s, &ks, &reseal);
     if (rc == ARCA_ERR_TAMPERED && ks.has_prev) {
         /* a key rotation stopped before its transaction committed: still the previous key */
         memcpy(s->dbkey, ks.prev, sizeof(s->dbkey));
         ARCA_GUARD(rc, arca_store_derive_keys(s), fail);
-        rc = store_verify(s, &ks, &reseal);
+        rc = store_verify_pinned(s, &ks, &reseal);
     }
     if (rc < 0)
         goto fail;
@@ -604,10 +713,14 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
         ks.commit = s->commit;
         memcpy(ks.head, s->head, 32);
         ARCA_GUARD(rc, arca_keystore_write(s->ks_path, s->seal, &ks), fail);
-        arca_info("store",
-                  "recovered: key-store advanced to commit %llu after an interrupted "
-                  "commit",
-                  (unsigned long long)s->commit);
+        if (shared)
+            arca_info("store", "key-store follows the shared database to commit %llu",
+                      (unsigned long long)s->commit);
+        else
+            arca_info("store",
+                      "recovered: key-store advanced to commit %llu after an interrupted "
+                      "commit",
+                      (unsigned long long)s->commit);
     }
     arca_wipe(&ks, sizeof(ks));
     if (opt->hook != NULL) {

@@ -54,6 +54,7 @@ struct arca_store {
     struct arca_store_hook hook; /* all NULL: none */
     bool unwitnessed;            /* the hook refused the last commit: retry before a write */
     uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
+    char member[33];             /* arca_store_options.member, "" = none (checkpoint.c) */
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */
@@ -132,9 +133,20 @@ struct arca_store_walk {
     uint8_t head[32];
     uint64_t prev_commit; /* the commit before the last one, and the head after it */
     uint8_t prev_head[32];
+    uint64_t probe;   /* set before the walk: report the head after this commit */
+    bool probe_found; /* the journal passes through commit probe (or its base is at it) */
+    uint8_t probe_head[32];
 };
 /* Walks the journal from its beginning (or compaction base), checking sequence, commits,
- * tables and the base's MAC, and recomputes the head into *w. ARCA_ERR_TAMPERED on a break. */
-int arca_store_journal_walk(struct arca_store *s, struct arca_store_walk *w);
+ * tables and the base's MAC, and recomputes the head into *w. ARCA_ERR_TAMPERED on a break.
+ * probe: a commit whose head to report in w->probe_head (0 = none). */
+int arca_store_journal_walk(struct arca_store *s, uint64_t probe, struct arca_store_walk *w);
+
+/* HMAC(index key, "arca-store-head" || u64be commit || u64be seq || head) of a shared
+ * backend's head row h, so that only holders of this store's key can advance it. */
+int arca_store_head_mac(const struct arca_store *s, const struct arca_store_headrow *h,
+                        uint8_t out[32]);
+/* ARCA_ERR_TAMPERED (detail: records from another arca, or modified) unless h carries its MAC. */
+int arca_store_head_verify(const struct arca_store *s, const struct arca_store_headrow *h);
 
 #endif

@@ -85,6 +85,10 @@ static int walk_cb(void *arg, const struct arca_store_jentry *e)
         w->seq = 1;
         w->commit = e->commit;
         memcpy(w->head, e->rkey, 32);
+        if (w->probe != 0 && e->commit == w->probe) {
+            w->probe_found = true;
+            memcpy(w->probe_head, w->head, 32);
+        }
         return 0;
     }
     if (e->commit != w->commit && e->commit != w->commit + 1)
@@ -96,6 +100,10 @@ static int walk_cb(void *arg, const struct arca_store_jentry *e)
         return arca_err_set(ARCA_ERR_TAMPERED, "store: state journal entry %llu names table %d",
                             (unsigned long long)e->seq, e->tbl);
     if (e->commit == w->commit + 1) {
+        if (w->probe != 0 && w->commit == w->probe) {
+            w->probe_found = true;
+            memcpy(w->probe_head, w->head, 32);
+        }
         w->prev_commit = w->commit;
         memcpy(w->prev_head, w->head, 32);
         w->commit = e->commit;
@@ -104,11 +112,42 @@ static int walk_cb(void *arg, const struct arca_store_jentry *e)
     return chain_extend(w->head, e->commit, e->tbl, e->rkey, e->ver, e->cthash);
 }
 
-int arca_store_journal_walk(struct arca_store *s, struct arca_store_walk *w)
+int arca_store_journal_walk(struct arca_store *s, uint64_t probe, struct arca_store_walk *w)
 {
     memset(w, 0, sizeof(*w));
     w->s = s;
-    return s->ops->journal_walk(s->be, walk_cb, w);
+    w->probe = probe;
+    ARCA_TRY(s->ops->journal_walk(s->be, walk_cb, w));
+    if (probe != 0 && w->commit == probe) {
+        w->probe_found = true;
+        memcpy(w->probe_head, w->head, 32);
+    }
+    return 0;
+}
+
+int arca_store_head_mac(const struct arca_store *s, const struct arca_store_headrow *h,
+                        uint8_t out[32])
+{
+    uint8_t m[15 + 8 + 8 + 32];
+    memcpy(m, "arca-store-head", 15);
+    for (int i = 0; i < 8; i++) {
+        m[15 + i] = (uint8_t)(h->commit >> (56 - 8 * i));
+        m[23 + i] = (uint8_t)(h->seq >> (56 - 8 * i));
+    }
+    memcpy(m + 31, h->head, 32);
+    return arca_hmac(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), m, sizeof(m), out);
+}
+
+int arca_store_head_verify(const struct arca_store *s, const struct arca_store_headrow *h)
+{
+    uint8_t mac[32];
+    ARCA_TRY(arca_store_head_mac(s, h, mac));
+    if (!h->has_mac || !arca_memeq(mac, h->mac, 32))
+        return arca_err_set(ARCA_ERR_TAMPERED,
+                            "store: the database's head row (commit %llu) does not verify under "
+                            "this store's key: records from another arca, or modified",
+                            (unsigned long long)h->commit);
+    return 0;
 }
 
 /* ---- compaction ----------------------------------------------------------------------------- */

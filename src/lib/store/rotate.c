@@ -78,6 +78,9 @@ void arca_store_rotation_end(struct arca_store *s, bool committed)
 int arca_store_rotate_key(struct arca_store *s, uint64_t *records)
 {
     ARCA_ENSURE_REF(s);
+    /* the other arcads on a shared database hold the old key in their own key-stores */
+    ARCA_ENSURE(!s->ops->shared, ARCA_ERR_UNSUPPORTED,
+                "store: key rotation is not supported on a shared (PostgreSQL) store");
     struct arca_store_tx tx;
     ARCA_TRY(arca_store_tx_begin(s, &tx));
     struct saved sv;

@@ -92,13 +92,18 @@ struct arca_store_hook {
 int arca_store_recheck(struct arca_store *s);
 
 struct arca_store_options {
-    const char *path;                       /* database file (required) */
-    const char *keystore_path;              /* NULL = path + ".key-store" */
+    /* database file (required), or a PostgreSQL connection URI "postgresql://..." which several
+     * arcads may share (docs/internals/store.md "PostgreSQL") */
+    const char *path;
+    const char *keystore_path; /* NULL = path + ".key-store" (required for PostgreSQL) */
     const struct arca_store_sealer *sealer; /* required */
     bool create;                            /* create database and key-store if both are absent */
     unsigned readers;                       /* reader connections (0 = 4) */
     int busy_timeout_ms;                    /* 0 = 5000 */
     const struct arca_store_hook *hook;     /* NULL = none (copied) */
+    /* NULL: the only process on this store; else this process's name among the several on a
+     * shared store (1..32 of [0-9a-z-]): its audit checkpoints are kept apart from theirs */
+    const char *member;
 };
 
 /*
@@ -110,6 +115,12 @@ struct arca_store_options {
  * *out is freed with arca_store_close.
  */
 int arca_store_open(const struct arca_store_options *opt, struct arca_store **out);
+/* This data dir's member name on a shared store (arca_store_options.member): read from
+ * DIR/store-member, made (random, 16 hex digits) when absent. out gets a NUL-terminated name. */
+int arca_store_member_name(const char *dir, char out[33]);
+/* Whether path names a PostgreSQL database ("postgresql://" or "postgres://") rather than a
+ * file. */
+bool arca_store_path_is_pg(const char *path);
 /* Closes connections and wipes keys. NULL is fine. No call may be running on s. */
 void arca_store_close(struct arca_store *s);
 
