@@ -879,6 +879,7 @@ int main(int argc, char **argv)
                arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
                                        ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
                fail);
+    arca_tls_ctx_no_resumption(ctx.enclave_tls); /* one fresh key per launch: nothing to resume */
     ctx.client_router = arcad_router_new();
     ctx.enclave_router = arcad_router_new();
     ARCA_GUARD_ENSURE(rc, ctx.client_router != NULL && ctx.enclave_router != NULL, fail,
