@@ -13,6 +13,7 @@
 #
 #   bench/scale.sh [BUILD_DIR] [SECONDS] [SIZES]     (default: build, 5, "1000 10000")
 #   e.g. bench/scale.sh build 5 "1000 10000 100000"
+#   ARCA_BENCH_KEEP=1 keeps the data directory (its path is printed) for profiling start-up.
 #
 # The rates at each size are printed as a ratio to those at the first size (same run). The
 # machine is shared: run it several times before trusting a trend.
@@ -31,7 +32,7 @@ cleanup() {
     [ -n "$IDLE_PID" ] && kill "$IDLE_PID" 2>/dev/null || true
     [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
     [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
-    rm -rf "$TMP"
+    if [ -n "${ARCA_BENCH_KEEP:-}" ]; then echo "kept: $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT INT TERM
 bench_pin
@@ -42,7 +43,7 @@ start_arcad() {
     t0=$(date +%s%N)
     $SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen "${CLIENT:-127.0.0.1:0}" \
         --enclave-listen "${ENCLAVE:-127.0.0.1:0}" --sim-dir "$TMP/sim" --allow-simulation \
-        --workers "$WORKERS" --log-level warn --client-rate 0 --max-connections 4096 \
+        --workers "$WORKERS" --log-level warn --client-rate 0 --max-sessions-per-client 0 --max-connections 4096 \
         --max-pending 4096 --max-pending-per-peer 4096 --timeout 600 --rate-limit 1000000 \
         --rate-burst 1000000 --global-rate-limit 0 >"$TMP/arcad.out" 2>>"$TMP/arcad.err" &
     PID=$!
@@ -60,6 +61,7 @@ stop_arcad() {
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PID/status"; }
 
 start_arcad
+EMPTY_MS=$STARTUP_MS
 CLIENT=$(sed -n 's/^client API listening on //p' "$TMP/arcad.out")
 ENCLAVE=$(sed -n 's/^enclave API listening on //p' "$TMP/arcad.out")
 KEY=$(sed -n 's/^CAS key: //p' "$TMP/arcad.out")
@@ -90,6 +92,7 @@ $ARCA session create "$TMP/a.yaml" >/dev/null
 
 echo "# $(date -u +%FT%TZ) $(uname -srm), $CORES cores, arcad workers $WORKERS," \
     "server pin '${SRV_PIN:-none}', generator pin '${GEN_PIN:-none}', ${SECS}s per rate"
+echo "# start-up of the empty data directory: $EMPTY_MS ms (baseline)"
 echo "# sessions startup_ms rss_start_MiB rss_loaded_MiB reads/s attest/s (ratio to first size)"
 have=0
 first_read=
@@ -98,7 +101,8 @@ for n in $SIZES; do
     if [ "$n" -gt "$have" ]; then
         t0=$(date +%s)
         $GEN_PIN "$BIN/loadgen" --cas "$CLIENT" --cas-key "$KEY" --identity "$ID" --mode create \
-            --prefix "s$n" --requests $((n - have)) --clients 16 --duration 100000 >"$TMP/fill"
+            --prefix "s$n" --requests $((n - have)) --clients 16 --duration 100000 >"$TMP/fill" ||
+            { cat "$TMP/fill" >&2; echo "bench: filling failed" >&2; exit 1; }
         echo "  (filled $((n - have)) sessions in $(($(date +%s) - t0)) s: $(cat "$TMP/fill"))"
         have=$n
     fi
