@@ -3,11 +3,13 @@
  * loops: a NEW mutual-TLS connection, POST /v1/challenge, INSECURE simulated evidence bound to
  * (client key, nonce, config id), POST /v1/attest on the same connection (as arca-run does),
  * close; the latency of the whole is recorded. With --get PATH the same threads instead do a new mutual-TLS connection and one
- * GET PATH (to compare with a static file served by another TLS server, e.g. nginx).
+ * GET PATH (to compare with a static file served by another TLS server, e.g. nginx; --cert and
+ * --key give the client certificate such a server checks, see bench/common.sh).
  *
  *   bench_launch --addr HOST:PORT [--cas-key HEX] --config-id SESSION/SERVICE
  *                --measurement HEX --sim-dir DIR [--clients N] [--duration S]
- *   bench_launch --addr HOST:PORT --get /PATH [--clients N] [--duration S]
+ *   bench_launch --addr HOST:PORT --get /PATH [--cas-key HEX] [--cert PEM --key PEM]
+ *                [--clients N] [--duration S]
  *
  * Prints one line: mode, clients, operations, errors, rate/s, p50 and p99 latency in ms.
  * Each client thread has one key pair and certificate (made once; arca-run makes one per
@@ -35,6 +37,7 @@ struct opts {
     const char *config_id;
     const char *sim_dir;
     const char *get_path;
+    const char *cert_file, *key_file;
     char pin[128];
     bool has_pin;
     uint8_t measurement[32];
@@ -206,6 +209,21 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Appends the whole file at path to out; 0 or -1. */
+static int load_file(const char *path, struct arca_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    char tmp[4096];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        rc = arca_buf_put(out, tmp, n);
+    fclose(f);
+    return rc;
+}
+
 static int client_init(struct client *c, const struct opts *o)
 {
     memset(c, 0, sizeof(*c));
@@ -213,6 +231,11 @@ static int client_init(struct client *c, const struct opts *o)
     arca_buf_init(&c->cert_pem, 0);
     arca_buf_init_secret(&c->key_pem, 0);
     arca_buf_init(&c->spki, 0);
+    if (o->cert_file != NULL) {
+        if (load_file(o->cert_file, &c->cert_pem) < 0 || load_file(o->key_file, &c->key_pem) < 0)
+            return ARCA_ERR_IO;
+        return 0;
+    }
     struct arca_key *k = NULL;
     struct arca_x509 *cert = NULL;
     int64_t t = arca_time_now();
@@ -240,8 +263,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_launch --addr HOST:PORT [--cas-key HEX] --config-id ID "
                     "--measurement HEX --sim-dir DIR [--clients N] [--duration S]\n"
-                    "       bench_launch --addr HOST:PORT --get /PATH [--clients N] "
-                    "[--duration S]\n");
+                    "       bench_launch --addr HOST:PORT --get /PATH [--cas-key HEX] "
+                    "[--cert PEM --key PEM] [--clients N] [--duration S]\n");
 }
 
 int main(int argc, char **argv)
@@ -266,6 +289,10 @@ int main(int argc, char **argv)
             mhex = v;
         else if (strcmp(a, "--get") == 0)
             o.get_path = v;
+        else if (strcmp(a, "--cert") == 0)
+            o.cert_file = v;
+        else if (strcmp(a, "--key") == 0)
+            o.key_file = v;
         else if (strcmp(a, "--clients") == 0)
             o.clients = atoi(v);
         else if (strcmp(a, "--duration") == 0)
@@ -288,6 +315,8 @@ int main(int argc, char **argv)
         }
     }
     if (o.addr == NULL || o.clients < 1 || o.duration <= 0 ||
+        (o.cert_file == NULL) != (o.key_file == NULL) ||
+        (o.cert_file != NULL && o.get_path == NULL) ||
         (o.get_path == NULL &&
          (o.config_id == NULL || mhex == NULL ||
           arca_hex_decode_fixed(o.measurement, 32, mhex, strlen(mhex)) < 0))) {

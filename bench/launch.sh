@@ -6,7 +6,8 @@
 #   2. arca-run start-to-exec overhead over a bare exec of the same program (with one injected
 #      file, so the private mount namespace and tmpfs are part of it);
 #   3. if nginx is installed (bench/bench-deps), nginx with mutual TLS serving a small static
-#      file under the same load generator (new connection + GET), and the ratio arca/nginx.
+#      file under the same load generator (new connection + GET), and the ratio arca/nginx
+#      (bench/common.sh: nginx as the invoking user, ssl_verify_client on).
 #
 #   bench/launch.sh [BUILD_DIR] [SECONDS] [RUNS]      (default: build, 5, 200)
 #
@@ -14,34 +15,25 @@
 # of the cores and the load generator to the rest (taskset). Each figure line is followed by the
 # command that reproduces it.
 set -eu
+. "$(dirname "$0")/common.sh"
 BUILD=${1:-build}
 SECS=${2:-5}
 RUNS=${3:-200}
 BIN=$BUILD/bin
-for b in arcad arca arca-run bench_launch; do
-    [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b missing (cmake --build $BUILD)" >&2; exit 2; }
-done
+bench_need arcad arca arca-run bench_launch
 TMP=$(mktemp -d /tmp/arca-bench-launch-XXXXXX)
 mkdir -m 700 "$TMP/sim"
 ARCAD_PID=
 NGINX_PID=
 cleanup() {
     [ -n "$ARCAD_PID" ] && kill "$ARCAD_PID" 2>/dev/null || true
-    [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+    nginx_stop
     sleep 0.2
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
 
-CORES=$(nproc)
-SRV_PIN=""
-GEN_PIN=""
-if command -v taskset >/dev/null 2>&1 && [ "$CORES" -ge 2 ]; then
-    HALF=$((CORES / 2))
-    SRV_PIN="taskset -c 0-$((HALF - 1))"
-    GEN_PIN="taskset -c $HALF-$((CORES - 1))"
-fi
-WORKERS=${ARCAD_WORKERS:-$((CORES / 2 > 0 ? CORES / 2 : 1))}
+bench_pin
 echo "# $(date -u +%FT%TZ) $(uname -srm), $CORES cores, arcad workers $WORKERS," \
     "server pin '${SRV_PIN:-none}', generator pin '${GEN_PIN:-none}'"
 
@@ -96,72 +88,53 @@ echo "## attestations/s (new mTLS connection per attestation: challenge + attest
 for c in 1 8 32; do
     set -- --addr "$ENCLAVE" --cas-key "$KEY" --config-id bench/app --measurement "$M" \
         --sim-dir "$TMP/sim" --clients "$c" --duration "$SECS"
-    line=$($GEN_PIN "$BIN/bench_launch" "$@")
+    line=$($GEN_PIN "$BIN/bench_launch" "$@" 2>"$TMP/gen.err")
     echo "arca $line"
     echo "  cmd: $BIN/bench_launch $*"
-    [ "$c" = 32 ] && ARCA32=$(echo "$line" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')
+    [ "$c" = 32 ] && ARCA32=$(echo "$line" | bench_rate)
 done
 
 echo "## arca-run start-to-exec overhead ($RUNS runs each, one injected file)"
-ms_per_run() { # command...: mean wall ms over RUNS runs
-    t0=$(date +%s%N)
-    n=0
-    while [ $n -lt "$RUNS" ]; do
-        "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-        n=$((n + 1))
-    done
-    t1=$(date +%s%N)
-    echo "$(((t1 - t0) / RUNS / 1000))" # microseconds
-}
-bare=$(ms_per_run "$TMP/prog")
+# Times RUNS runs of each command alternately (so that noise from the other engineers' load
+# hits both alike) and prints p50/p99 of each and the overhead (difference of the percentiles).
 export ARCA_CAS_ADDR="$ENCLAVE" ARCA_CAS_KEY="$KEY" ARCA_CONFIG_ID=bench/app ARCA_TEE=sim \
     ARCA_SIM_DIR="$TMP/sim" ARCA_LOG_LEVEL=error
-launched=$(ms_per_run "$BIN/arca-run" "$TMP/prog")
-echo "bare exec: ${bare} us/run; arca-run: ${launched} us/run; overhead $((launched - bare)) us"
+python3 - "$RUNS" "$TMP/prog" "$BIN/arca-run" <<'PY'
+import re, subprocess, sys, time
+runs, prog, run = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def once(argv):
+    t = time.perf_counter()
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        sys.exit("failed: %s: %s" % (" ".join(argv), r.stderr))
+    return (time.perf_counter() - t) * 1000, r.stderr
+bare, launched, phases = [], [], {}
+for _ in range(runs):
+    bare.append(once([prog])[0])
+    ms, err = once([run, "--timing", prog])
+    launched.append(ms)
+    for name, v in re.findall(r" ([a-z-]+)=([0-9.]+)ms", err):
+        phases.setdefault(name, []).append(float(v))
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, len(v) * p // 100)]
+print("bare exec p50=%.2fms p99=%.2fms; arca-run p50=%.2fms p99=%.2fms; overhead p50=%.2fms p99=%.2fms"
+      % (pct(bare, 50), pct(bare, 99), pct(launched, 50), pct(launched, 99),
+         pct(launched, 50) - pct(bare, 50), pct(launched, 99) - pct(bare, 99)))
+print("arca-run --timing, p50 of each phase over the runs (main() to exec; process start-up and")
+print("dynamic loading before main() are in the wall-clock figure only):")
+print("  " + " ".join("%s=%.2f" % (k, pct(v, 50)) for k, v in phases.items()))
+PY
 echo "  cmd: ARCA_CAS_ADDR=$ENCLAVE ARCA_CAS_KEY=$KEY ARCA_CONFIG_ID=bench/app ARCA_TEE=sim" \
-    "ARCA_SIM_DIR=... $BIN/arca-run $TMP/prog   (vs $TMP/prog)"
+    "ARCA_SIM_DIR=... $BIN/arca-run --timing $TMP/prog   (vs $TMP/prog)"
 
-echo "## nginx (mutual TLS, small static file, same load generator)"
-if ! command -v nginx >/dev/null 2>&1; then
-    echo "nginx not installed: skipped (apt-get install nginx; see bench/bench-deps)"
-    exit 0
-fi
-mkdir -p "$TMP/nginx/www" "$TMP/nginx/logs"
-echo "hello" >"$TMP/nginx/www/hello.txt"
-chmod 711 "$TMP"                                  # nginx workers run as www-data
-chmod 755 "$TMP/nginx" "$TMP/nginx/www"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=nginx \
-    -keyout "$TMP/nginx/key.pem" -out "$TMP/nginx/cert.pem" 2>/dev/null
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes $WORKERS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/nginx/logs;
-    proxy_temp_path $TMP/nginx/logs;
-    fastcgi_temp_path $TMP/nginx/logs;
-    uwsgi_temp_path $TMP/nginx/logs;
-    scgi_temp_path $TMP/nginx/logs;
-    server {
-        listen 127.0.0.1:$PORT ssl;
-        ssl_certificate $TMP/nginx/cert.pem;
-        ssl_certificate_key $TMP/nginx/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_verify_client optional_no_ca;
-        location / { root $TMP/nginx/www; }
-    }
-}
-EOF
-$SRV_PIN nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
-NGINX_PID=$!
-sleep 0.5
-set -- --addr "127.0.0.1:$PORT" --get /hello.txt --clients 32 --duration "$SECS"
+echo "## nginx (mutual TLS checked: ssl_verify_client on; small static file; same load generator)"
+mkdir -m 700 "$TMP/nginx"
+nginx_start "$TMP/nginx" "$WORKERS" $SRV_PIN || exit 0
+set -- --addr "$NGINX_ADDR" --cas-key "$NGINX_KEY" --cert "$NGINX_CERT" --key "$NGINX_CLIENT_KEY" \
+    --get /hello.txt --clients 32 --duration "$SECS"
 line=$($GEN_PIN "$BIN/bench_launch" "$@")
 echo "nginx $line"
 echo "  cmd: $BIN/bench_launch $*"
-NGX=$(echo "$line" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')
+NGX=$(echo "$line" | bench_rate)
 python3 -c "print('ratio arca/nginx at 32 clients: %.3f (attestations/s over new-connection GETs/s)' % ($ARCA32 / $NGX))"

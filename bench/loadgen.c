@@ -1,17 +1,26 @@
 /*
  * loadgen: a load generator for arcad's client API that presents a client certificate (wrk and
  * h2load cannot). One thread per simulated client, each with one kept-alive mutual-TLS
- * connection (libcurl, the CLI's own stack), the server's key pinned.
+ * connection (libcurl, the CLI's own stack), the server's key pinned. The same generator drives
+ * the nginx baseline (bench/common.sh) so that the two figures differ only in the server.
  *
- *   loadgen --cas HOST:PORT --cas-key HEX --identity DIR --mode read|write
+ *   loadgen --cas HOST:PORT --cas-key HEX (--identity DIR | --cert PEM --key PEM)
+ *           --mode read|write|get [--path /PATH] [--new-conn]
  *           [--clients N] [--duration SECONDS] [--session NAME]
  *
  * read:  GET /v1/sessions/NAME as fast as possible (NAME must exist and be readable).
  * write: each client creates its own session, then updates it in a loop (every answered
  *        update is a durable commit: fsync'ed SQLite WAL + sealed state chain + audit line).
+ * get:   GET /PATH as fast as possible (the baseline: a small static file served by nginx).
+ * create: creates new sessions PREFIX-CLIENT-SEQ (a secret and a service each) until --requests
+ *        N have been answered in all (bench/scale.sh fills arcad with it).
+ * --new-conn: a new mutual-TLS connection (full handshake, no session resumption) per request
+ *        instead of one kept-alive connection per client.
  * Prints one line: mode, clients, requests, errors, rate/s, p50 and p99 latency in ms.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +37,15 @@
 struct opts {
     const char *cas;
     const char *identity;
+    const char *cert_file, *key_file;
+    const char *path;
+    bool new_conn;
     char pin[128];
     const char *mode;
     const char *session;
+    const char *prefix;
+    long requests;         /* create: total budget over all clients */
+    _Atomic long *claimed; /* create: requests taken from the budget so far */
     int clients;
     double duration;
 };
@@ -58,10 +73,11 @@ static size_t sink(char *p, size_t size, size_t nmemb, void *arg)
     return arca_buf_put(b, p, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
+/* Appends the file DIR/NAME (or NAME alone when DIR is NULL) to out. */
 static int read_file(const char *dir, const char *name, struct arca_buf *out)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(path, sizeof(path), "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return -1;
@@ -124,10 +140,18 @@ static void *client_main(void *arg)
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    if (c->o->new_conn) {
+        /* Neither the connection nor the TLS session may be reused: a full handshake each. */
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+    }
     struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
     bool write = strcmp(c->o->mode, "write") == 0;
+    bool create = strcmp(c->o->mode, "create") == 0;
+    long seq = 0;
     char path[512], name[256], hash[65] = "", body[1024];
     if (write) {
         snprintf(name, sizeof(name), "bench-%ld-%d-%d", (long)getpid(), (int)time(NULL), c->index);
@@ -139,13 +163,27 @@ static void *client_main(void *arg)
         if (hs != NULL && strlen(hs) == 64)
             memcpy(hash, hs, 65);
         json_decref(j);
+    } else if (c->o->path != NULL) {
+        snprintf(path, sizeof(path), "%s", c->o->path);
     } else {
         snprintf(path, sizeof(path), "/v1/sessions/%s", c->o->session);
     }
     while (now_s() < c->stop_at) {
         double t0 = now_s();
         long st;
-        if (write) {
+        if (create) {
+            if (atomic_fetch_add(c->o->claimed, 1) >= c->o->requests)
+                break;
+            snprintf(body, sizeof(body),
+                     "name: %s-%d-%ld\nversion: \"0.3\"\nsecrets:\n  - name: k\n    kind: "
+                     "ascii\nservices:\n  - name: app\n    command: app\n    environment: {K: "
+                     "\"$$SCONE::k$$\"}\n    attestation:\n      simulation: {measurement: "
+                     "\"%064d\"}\nsecurity:\n  attestation:\n    mode: simulation\n",
+                     c->o->prefix, c->index, seq++, 0);
+            st = request(c, h, "/v1/sessions", body, &answer);
+            if (st == 201)
+                st = 200;
+        } else if (write) {
             snprintf(body, sizeof(body), "name: %s\nversion: \"0.3\"\npredecessor: \"%s\"\n", name,
                      hash);
             st = request(c, h, "/v1/sessions", body, &answer);
@@ -182,16 +220,30 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: loadgen --cas HOST:PORT --cas-key HEX --identity DIR --mode read|write\n"
+            "usage: loadgen --cas HOST:PORT --cas-key HEX (--identity DIR | --cert PEM --key PEM)\n"
+            "               --mode read|write|get|create [--path /PATH] [--new-conn]\n"
+            "               [--requests N] [--prefix NAME]\n"
             "               [--clients N] [--duration SECONDS] [--session NAME]\n");
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.mode = "read", .clients = 1, .duration = 5, .session = "bench-read"};
+    _Atomic long claimed = 0;
+    struct opts o = {.mode = "read",
+                     .clients = 1,
+                     .duration = 5,
+                     .session = "bench-read",
+                     .prefix = "scale",
+                     .requests = 1000,
+                     .claimed = &claimed};
     const char *cas_key = NULL;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
+        if (strcmp(a, "--new-conn") == 0) {
+            o.new_conn = true;
+            i--;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
             usage();
@@ -203,6 +255,16 @@ int main(int argc, char **argv)
             cas_key = v;
         else if (strcmp(a, "--identity") == 0)
             o.identity = v;
+        else if (strcmp(a, "--cert") == 0)
+            o.cert_file = v;
+        else if (strcmp(a, "--key") == 0)
+            o.key_file = v;
+        else if (strcmp(a, "--path") == 0)
+            o.path = v;
+        else if (strcmp(a, "--requests") == 0)
+            o.requests = atol(v);
+        else if (strcmp(a, "--prefix") == 0)
+            o.prefix = v;
         else if (strcmp(a, "--mode") == 0)
             o.mode = v;
         else if (strcmp(a, "--clients") == 0)
@@ -217,9 +279,12 @@ int main(int argc, char **argv)
         }
     }
     uint8_t kid[32];
-    if (o.cas == NULL || o.identity == NULL || cas_key == NULL || o.clients < 1 ||
-        o.clients > 1024 || o.duration <= 0 ||
-        (strcmp(o.mode, "read") != 0 && strcmp(o.mode, "write") != 0) ||
+    bool get = strcmp(o.mode, "get") == 0;
+    if (o.cas == NULL || cas_key == NULL || o.clients < 1 || o.clients > 1024 || o.duration <= 0 ||
+        (o.identity == NULL) == (o.cert_file == NULL) ||
+        (o.cert_file == NULL) != (o.key_file == NULL) || get != (o.path != NULL) ||
+        (strcmp(o.mode, "read") != 0 && strcmp(o.mode, "write") != 0 &&
+         strcmp(o.mode, "create") != 0 && !get) ||
         arca_hex_decode_fixed(kid, 32, cas_key, strlen(cas_key)) < 0) {
         usage();
         return 2;
@@ -241,9 +306,10 @@ int main(int argc, char **argv)
         cs[i].index = i;
         arca_buf_init(&cs[i].cert, 1 << 16);
         arca_buf_init_secret(&cs[i].key, 1 << 16);
-        if (read_file(o.identity, "cert.pem", &cs[i].cert) < 0 ||
-            read_file(o.identity, "key.pem", &cs[i].key) < 0) {
-            fprintf(stderr, "loadgen: no identity in %s (arca self keygen)\n", o.identity);
+        if (read_file(o.identity, o.cert_file ? o.cert_file : "cert.pem", &cs[i].cert) < 0 ||
+            read_file(o.identity, o.key_file ? o.key_file : "key.pem", &cs[i].key) < 0) {
+            fprintf(stderr, "loadgen: no client certificate and key in %s\n",
+                    o.identity ? o.identity : o.cert_file);
             return 1;
         }
         cs[i].stop_at = start + o.duration;
@@ -268,8 +334,9 @@ int main(int argc, char **argv)
     }
     qsort(all, total, sizeof(*all), cmp_double);
     double p50 = total ? all[total / 2] : 0, p99 = total ? all[(total * 99) / 100] : 0;
-    printf("mode=%s clients=%d requests=%zu errors=%lu rate=%.1f/s p50=%.2fms p99=%.2fms\n", o.mode,
-           o.clients, total, errors, (double)total / elapsed, p50, p99);
+    printf("mode=%s%s clients=%d requests=%zu errors=%lu rate=%.1f/s p50=%.2fms p99=%.2fms\n",
+           o.mode, o.new_conn ? "+new-conn" : "", o.clients, total, errors, (double)total / elapsed,
+           p50, p99);
     free(all);
     free(cs);
     free(ts);

@@ -8,32 +8,32 @@
 # there are >= 2 cores, arcad is pinned to the first half of the cores and loadgen to the rest
 # (printed with the figures). Every figure line is followed by the command that reproduces it
 # against a running arcad.
+#
+# Baseline from the same run with the same generator (if nginx is installed, bench/common.sh):
+# nginx with mutual TLS (ssl_verify_client on) serving a 6-byte file, keep-alive GETs and a new
+# mutual-TLS connection per GET; printed as ratios arca/nginx at the same client count.
 set -eu
+. "$(dirname "$0")/common.sh"
 BUILD=${1:-build}
 SECS=${2:-5}
 BIN=$BUILD/bin
-for b in arcad arca loadgen; do
-    [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b missing (cmake --build $BUILD)" >&2; exit 2; }
-done
+bench_need arcad arca loadgen
 TMP=$(mktemp -d /tmp/arca-bench-XXXXXX)
 mkdir -m 700 "$TMP/sim"
-CORES=$(nproc)
-SRV_PIN=""
-GEN_PIN=""
-if command -v taskset >/dev/null 2>&1 && [ "$CORES" -ge 2 ]; then
-    HALF=$((CORES / 2))
-    SRV_PIN="taskset -c 0-$((HALF - 1))"
-    GEN_PIN="taskset -c $HALF-$((CORES - 1))"
-fi
+bench_pin
 # All load comes from one address: the per-identity request quota and the per-peer cap on
 # connections still in their handshake are lifted so that they do not shape the figures.
-WORKERS=${ARCAD_WORKERS:-$(( CORES / 2 > 0 ? CORES / 2 : 1 ))}
 $SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
     --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" \
     --client-rate 0 --max-pending-per-peer 4096 --log-level warn \
     >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
 PID=$!
-cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$TMP"; }
+cleanup() {
+    kill "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    nginx_stop
+    rm -rf "$TMP"
+}
 trap cleanup EXIT INT TERM
 i=0
 until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
@@ -53,7 +53,23 @@ echo "# arcad $( "$BIN/arcad" --version 2>/dev/null || true) on $(uname -sr), $C
 for mode in read write; do
     for n in 1 16 64; do
         CMD="$BIN/loadgen --cas $ADDR --cas-key $KEY --identity $ID --mode $mode --clients $n --duration $SECS"
-        $GEN_PIN $CMD
+        line=$($GEN_PIN $CMD)
+        echo "$line"
         echo "  reproduce: ${GEN_PIN:+$GEN_PIN }$CMD"
+        [ "$mode" = read ] && eval "READ_$n=$(echo "$line" | bench_rate)"
     done
 done
+mkdir -m 700 "$TMP/nginx"
+nginx_start "$TMP/nginx" "$WORKERS" $SRV_PIN || exit 0
+echo "# baseline: nginx $("$NGINX_BIN" -v 2>&1 | sed 's/.*\///'), $WORKERS workers, same pinning and generator"
+for n in 1 16 64; do
+    CMD="$BIN/loadgen --cas $NGINX_ADDR --cas-key $NGINX_KEY --cert $NGINX_CERT --key $NGINX_CLIENT_KEY --mode get --path /hello.txt --clients $n --duration $SECS"
+    line=$($GEN_PIN $CMD)
+    echo "nginx $line"
+    echo "  reproduce: ${GEN_PIN:+$GEN_PIN }$CMD"
+    eval "arca=\$READ_$n"
+    python3 -c "print('  ratio arca reads / nginx keep-alive GETs at $n clients: %.2f' % ($arca / $(echo "$line" | bench_rate)))"
+done
+CMD="$BIN/loadgen --cas $NGINX_ADDR --cas-key $NGINX_KEY --cert $NGINX_CERT --key $NGINX_CLIENT_KEY --mode get --path /hello.txt --new-conn --clients 16 --duration $SECS"
+echo "nginx $($GEN_PIN $CMD)"
+echo "  reproduce: ${GEN_PIN:+$GEN_PIN }$CMD"

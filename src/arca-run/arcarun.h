@@ -21,6 +21,7 @@
 #include "api/attest_wire.h"
 #include "base/buf.h"
 #include "evidence/claims.h"
+#include "timing.h"
 
 /* ---- evidence providers ----------------------------------------------------------------- */
 
@@ -109,8 +110,9 @@ struct arcarun_attest_params {
     const struct arcarun_provider_opts *popts;
     char *const *host_argv; /* the launcher's own arguments for @@N (host_argv[0] = program) */
     size_t host_argc;
-    char *const *host_envp; /* the host environment for \@\@NAME (NULL-terminated) */
-    long timeout_ms;        /* whole exchange; 0 = 30 s */
+    char *const *host_envp;        /* the host environment for \@\@NAME (NULL-terminated) */
+    long timeout_ms;               /* whole exchange; 0 = 30 s */
+    struct arcarun_timing *timing; /* --timing: phases of the exchange are marked here; or NULL */
 };
 
 /*
@@ -175,6 +177,11 @@ int arcarun_exec(int fd, const struct arcarun_config *c);
  * mount namespace, arcarun_exec(fd, c). Only returns on failure.
  */
 int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c);
+
+/* arcarun_exec_at that prints t's breakdown (timing.h) with its last phase "exec" right before
+ * the exec itself; t may be NULL. */
+int arcarun_exec_at_timed(int fd, const char *path, const struct arcarun_config *c,
+                          struct arcarun_timing *t);
 
 /*
  * Runs the program as arcarun_exec_at does, but in a child, staying its parent: the signals a

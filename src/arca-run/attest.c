@@ -261,9 +261,14 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
     ARCA_GUARD(rc, arca_key_spki_der(k, &spki), out);
     ARCA_GUARD(rc, client_init(&cl, p, k), out);
     have_client = true;
+    arcarun_timing_mark(p->timing, "keygen");
 
     uint8_t nonce[ARCA_LAUNCH_NONCE_LEN];
     ARCA_GUARD(rc, get_nonce(&cl, nonce), out);
+    arcarun_timing_mark(p->timing, "challenge");
+    curl_off_t connected_us = 0; /* TCP connect + TLS handshake of the first request */
+    if (curl_easy_getinfo(cl.curl, CURLINFO_APPCONNECT_TIME_T, &connected_us) == CURLE_OK)
+        arcarun_timing_split(p->timing, "connect", (int64_t)connected_us * 1000);
     uint8_t rd[64];
     ARCA_GUARD(rc, arca_launch_binding(spki.data, spki.len, nonce, p->config_id, rd), out);
     rc = p->provider->evidence(p->popts, rd, &ev);
@@ -271,9 +276,11 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
         rc = arca_err_wrap(rc, "evidence (%s)", p->provider->name);
         goto out;
     }
+    arcarun_timing_mark(p->timing, "evidence");
     ARCA_GUARD(rc, build_request(p, &ev, nonce, &req), out);
     arca_buf_reset(answer);
     ARCA_GUARD(rc, post(&cl, "/v1/attest", (const char *)req.data, req.len, answer), out);
+    arcarun_timing_mark(p->timing, "attest");
 out:
     arca_buf_free(&req);
     arcarun_evidence_free(&ev);

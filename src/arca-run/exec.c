@@ -32,18 +32,31 @@ static int prepare(const struct arcarun_config *c)
     return 0;
 }
 
-int arcarun_exec(int fd, const struct arcarun_config *c)
+/* arcarun_exec, printing t (may be NULL) last. */
+static int exec_fd(int fd, const struct arcarun_config *c, struct arcarun_timing *t)
 {
     ARCA_TRY(prepare(c));
     /* A script's interpreter reads it through /dev/fd/N after fexecve, so that descriptor must
      * survive the exec (an ELF binary needs no such descriptor and gets none). */
     if (arcarun_program_is_script(fd) && fcntl(fd, F_SETFD, 0) != 0)
         ARCA_BAIL(ARCA_ERR_IO, "exec: %s", strerror(errno));
+    arcarun_timing_print(t, "exec");
     fexecve(fd, c->argv, c->envp);
     ARCA_BAIL(ARCA_ERR_IO, "exec: %s", strerror(errno));
 }
 
+int arcarun_exec(int fd, const struct arcarun_config *c)
+{
+    return exec_fd(fd, c, NULL);
+}
+
 int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c)
+{
+    return arcarun_exec_at_timed(fd, path, c, NULL);
+}
+
+int arcarun_exec_at_timed(int fd, const char *path, const struct arcarun_config *c,
+                          struct arcarun_timing *t)
 {
     ARCA_ENSURE_REF(path);
     ARCA_ENSURE_REF(c);
@@ -54,7 +67,7 @@ int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c)
                   "descriptor (a script sees /dev/fd/N as its path)",
                   path);
         arca_err_clear();
-        return arcarun_exec(fd, c);
+        return exec_fd(fd, c, t);
     }
     ARCA_TRY(rc);
     int placed = -1;
@@ -68,7 +81,7 @@ int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c)
                   "descriptor (a script sees /dev/fd/N as its path)",
                   path, arca_err_detail());
         arca_err_clear();
-        return arcarun_exec(fd, c);
+        return exec_fd(fd, c, t);
     }
     rc = prepare(c);
     if (rc == 0 && arcarun_program_is_script(placed)) {
@@ -79,11 +92,14 @@ int arcarun_exec_at(int fd, const char *path, const struct arcarun_config *c)
             a.st_ino != b.st_ino)
             rc = arca_err_set(ARCA_ERR_CONFLICT, "exec: %s no longer leads to the measured copy",
                               path);
-        else
+        else {
+            arcarun_timing_print(t, "exec");
             execve(path, c->argv, c->envp);
+        }
     } else if (rc == 0) {
         /* A binary runs from the descriptor opened through its path: nothing is looked up
          * again, and /proc/self/exe still names the real path. */
+        arcarun_timing_print(t, "exec");
         fexecve(placed, c->argv, c->envp);
     }
     if (rc == 0)

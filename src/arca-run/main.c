@@ -26,7 +26,7 @@ extern char **environ;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: arca-run PROGRAM [ARG...]\n"
+    fprintf(f, "usage: arca-run [--timing] PROGRAM [ARG...]\n"
                "       arca-run --measure PROGRAM\n"
                "       arca-run --provide SECRET=FILE|-   (inside a provided_by service)\n"
                "environment:\n"
@@ -36,7 +36,8 @@ static void usage(FILE *f)
                "  ARCA_TEE                            sim | gramine | tsm | auto (default)\n"
                "  ARCA_SIM_DIR                        simulation platform directory (INSECURE)\n"
                "  ARCA_SERVICE_ACCESS_TOKEN           service access token, if the session "
-               "has one\n");
+               "has one\n"
+               "--timing prints where the start-up time went to stderr before the exec\n");
 }
 
 static const char *env2(const char *a, const char *b)
@@ -75,7 +76,8 @@ static int cmd_measure(const char *program)
 /* Attests, unlocks the volumes, applies the files and execs; returns the exit status on failure
  * (never on success), or the program's own when arca-run stays its parent to save volumes. */
 static int launch(char **host_argv, size_t host_argc, const char *addr, const char *config_id,
-                  const uint8_t key_id[32], const char *token, int fd, const char *resolved)
+                  const uint8_t key_id[32], const char *token, int fd, const char *resolved,
+                  struct arcarun_timing *timing)
 {
     uint8_t measurement[32];
     int rc = arca_sim_measure_fd(fd, measurement);
@@ -83,6 +85,7 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
         return fail("measure", rc);
     char mhex[65];
     arca_hex_fmt(mhex, measurement, 32);
+    arcarun_timing_mark(timing, "program"); /* start-up, reading, sealing, measuring */
 
     struct arcarun_provider_opts popts = {
         .sim_dir = getenv("ARCA_SIM_DIR"),
@@ -105,6 +108,7 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
         fprintf(stderr, "arca-run: libcurl initialisation failed\n");
         return 1;
     }
+    arcarun_timing_mark(timing, "tls-init");
     struct arcarun_attest_params ap = {
         .cas_addr = addr,
         .cas_key_id = key_id,
@@ -115,6 +119,7 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
         .host_argv = host_argv,
         .host_argc = host_argc,
         .host_envp = environ,
+        .timing = timing,
     };
     struct arca_buf answer;
     arca_buf_init_secret(&answer, ARCARUN_CONFIG_MAX_BYTES);
@@ -134,12 +139,14 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
         arcarun_config_free(&cfg);
         return fail("configuration", rc);
     }
+    arcarun_timing_mark(timing, "config");
     struct arcarun_volumes vols;
     rc = arcarun_volumes_unlock(&cfg, NULL, &vols);
     if (rc < 0) {
         arcarun_config_free(&cfg);
         return fail("volumes", rc);
     }
+    arcarun_timing_mark(timing, "volumes");
     /* After the volumes: an injected file inside a volume lands on its plaintext view. */
     rc = arcarun_apply_files(&cfg, NULL);
     if (rc < 0) {
@@ -147,15 +154,17 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
         arcarun_config_free(&cfg);
         return fail("injection files", rc);
     }
+    arcarun_timing_mark(timing, "mounts");
     arca_info("arca-run",
               "attested: executing %s with %zu arguments, %zu variables, %zu files, %zu volumes",
               resolved, cfg.argc, cfg.envc, cfg.nfiles, cfg.nvolumes);
     if (!arcarun_volumes_keep_changes(&vols)) {
-        rc = arcarun_exec_at(fd, resolved, &cfg);
+        rc = arcarun_exec_at_timed(fd, resolved, &cfg, timing);
         arcarun_volumes_free(&vols);
         arcarun_config_free(&cfg);
         return fail("exec", rc);
     }
+    arcarun_timing_print(timing, "exec"); /* the child's own exec is not counted */
     int status = 1;
     rc = arcarun_run_supervised(fd, resolved, &cfg, &status);
     if (rc == 0)
@@ -214,9 +223,13 @@ int main(int argc, char **argv)
                 (int)(strchr(argv[2], '=') - argv[2]), argv[2]);
         return 0;
     }
+    struct arcarun_timing timing;
     int first = 1;
-    if (strcmp(argv[1], "--") == 0)
-        first = 2;
+    arcarun_timing_start(&timing, strcmp(argv[1], "--timing") == 0);
+    if (timing.on)
+        first++;
+    if (first < argc && strcmp(argv[first], "--") == 0)
+        first++;
     if (first >= argc || argv[first][0] == '-') {
         usage(stderr);
         return 2;
@@ -275,7 +288,8 @@ int main(int argc, char **argv)
     int rc = arcarun_program_open(argv[first], &fd, &resolved);
     if (rc < 0)
         return fail("program", rc);
-    rc = launch(argv + first, (size_t)(argc - first), addr, config_id, key_id, token, fd, resolved);
+    rc = launch(argv + first, (size_t)(argc - first), addr, config_id, key_id, token, fd, resolved,
+                &timing);
     free(resolved);
     close(fd);
     return rc;

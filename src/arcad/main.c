@@ -925,6 +925,7 @@ int main(int argc, char **argv)
                arca_tls_server_ctx_new(ctx.id.cert, ctx.id.key, chain, 1,
                                        ARCA_TLS_CLIENT_CERT_OPTIONAL, &ctx.enclave_tls),
                fail);
+    arca_tls_ctx_no_resumption(ctx.enclave_tls); /* one fresh key per launch: nothing to resume */
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/arca.db", cfg->data_dir);
     char kspath[4096];

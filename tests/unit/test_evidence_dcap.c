@@ -844,8 +844,17 @@ static void test_cache(void **state)
         assert_memory_equal(&r, &r0, sizeof r);
     }
     arca_dcap_cache_stats(cache, &hits, &misses);
-    assert_int_equal(misses, 3); /* PCK chain, TCB Info, QE Identity */
-    assert_int_equal(hits, 6);
+    assert_int_equal(misses, 4); /* PCK chain, TCB Info, QE Identity, attestation key */
+    assert_int_equal(hits, 8);
+
+    /* The cached attestation key saves parsing it, not checking with it: a changed body
+     * still fails the quote signature. */
+    struct arca_buf bad;
+    arca_buf_init(&bad, 0);
+    assert_int_equal(arca_buf_put(&bad, b.data, b.len), 0);
+    bad.data[100] ^= 1; /* in the report body, under the quote signature */
+    assert_int_equal(arca_dcap_verify(bad.data, bad.len, &col, &o, t, &c, &r), ARCA_ERR_SIGNATURE);
+    arca_buf_free(&bad);
 
     /* A cached entry does not outlive its window: after the CRLs expire it is verified again. */
     assert_err(arca_dcap_verify(b.data, b.len, &col, &o, at("2025-07-20T00:00:00Z"), &c, NULL),

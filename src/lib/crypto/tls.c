@@ -177,6 +177,15 @@ int arca_tls_server_ctx_new(const struct arca_x509 *cert, const struct arca_key 
     return 0;
 }
 
+void arca_tls_ctx_no_resumption(struct ssl_ctx_st *ctx)
+{
+    if (ctx == NULL)
+        return;
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+}
+
 int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
                             const uint8_t *pinned_key_id, struct ssl_ctx_st **out)
 {

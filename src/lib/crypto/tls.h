@@ -31,6 +31,11 @@ enum arca_tls_client_auth {
 int arca_tls_server_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
                             const struct arca_x509 *const *chain, size_t chain_count,
                             enum arca_tls_client_auth auth, struct ssl_ctx_st **out);
+
+/* No session resumption on ctx (a server context): no TLS 1.3 tickets sent, no TLS 1.2 ticket
+ * or session cache. For ports whose clients never resume (arca-run makes a fresh key per
+ * launch): the tickets would cost every handshake an encryption and two extra records. */
+void arca_tls_ctx_no_resumption(struct ssl_ctx_st *ctx);
 /* A client context (same versions and suites as servers) presenting cert/key (both may be NULL) and accepting the server only if its
  * key id equals pinned_key_id (NULL: no server check, for the first contact only). */
 int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,

@@ -23,6 +23,9 @@ struct vctx {
     struct arca_x509 **pck; /* the quote's PEM chain */
     size_t npck;
     struct arca_key *pck_key;
+    struct arca_key *ak; /* the quote's attestation key (own reference) */
+    bool ak_from_cache;
+    uint8_t ak_id[32]; /* its cache key (only with opts->cache) */
     struct arca_pck_ext ext;
     struct arca_tcb_info *tcb;
     struct arca_qe_identity *qe;
@@ -120,14 +123,35 @@ static void note_expiry(struct vctx *v, int64_t t)
 }
 
 /* Step 2: quote signature by the attestation key over header (+ v5 descriptor) + body. */
+/*
+ * The attestation key as a key object. Making one from the raw point costs more than a
+ * verification (OpenSSL validates the point), and a platform's QE signs every quote with the
+ * same key, so with a cache it is looked up by the exact 64 bytes. Safe: the entry is a pure
+ * function of those bytes (a public key, no trust attached; every check using it still runs),
+ * and it is stored only after a whole quote verified with it (arca_dcap_verify), so made-up
+ * keys cannot push the chain entries out of the LRU.
+ */
+static int attestation_key(struct vctx *v)
+{
+    if (v->opts->cache) {
+        struct dcap_cache_val hit;
+        ARCA_TRY(cache_key(v, "attestation-key", v->q->attestation_key, 64, NULL, 0, v->ak_id));
+        if (dcap_cache_lookup(v->opts->cache, v->ak_id, v->now, &hit) && hit.pck_key != NULL) {
+            v->ak = hit.pck_key;
+            v->ak_from_cache = true;
+            return 0;
+        }
+    }
+    if (arca_key_from_public_raw(ARCA_KEY_P256, v->q->attestation_key, 64, &v->ak) < 0)
+        ARCA_BAIL(ARCA_ERR_SIGNATURE, "quote: attestation key is not a valid P-256 point");
+    return 0;
+}
+
 static int check_quote_signature(struct vctx *v)
 {
-    struct arca_key *ak = NULL;
-    if (arca_key_from_public_raw(ARCA_KEY_P256, v->q->attestation_key, 64, &ak) < 0)
-        ARCA_BAIL(ARCA_ERR_SIGNATURE, "quote: attestation key is not a valid P-256 point");
-    int rc = arca_verify_ecdsa_raw(ak, ARCA_SHA256, v->q->signed_data, v->q->signed_len,
+    ARCA_TRY(attestation_key(v));
+    int rc = arca_verify_ecdsa_raw(v->ak, ARCA_SHA256, v->q->signed_data, v->q->signed_len,
                                    v->q->signature, v->q->signature + 32, 32, false);
-    arca_key_free(ak);
     if (rc < 0)
         ARCA_BAIL(ARCA_ERR_SIGNATURE,
                   "quote signature does not verify with the attestation key (header or body "
@@ -625,7 +649,12 @@ int arca_dcap_verify(const void *p, size_t n, const struct arca_dcap_collateral 
     }
     if (rc == 0)
         rc = run(&v, &c);
+    if (rc == 0 && opts->cache && v.ak != NULL && !v.ak_from_cache) {
+        struct dcap_cache_val val = {.pck_key = v.ak};
+        dcap_cache_store(opts->cache, v.ak_id, &val, INT64_MIN, INT64_MAX);
+    }
     arca_x509_list_free(v.pck, v.npck);
+    arca_key_free(v.ak);
     arca_key_free(v.pck_key);
     arca_tcb_info_free(v.tcb);
     arca_qe_identity_free(v.qe);

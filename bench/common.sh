@@ -1,0 +1,116 @@
+# Helpers of the benchmark scripts (sourced by bench/*.sh, not run on its own).
+#
+#   bench_pin: on >= 2 cores with taskset, servers on the first half of the cores and the load
+#   generator on the rest: sets CORES, SRV_PIN, GEN_PIN (command prefixes, empty when not
+#   pinned) and WORKERS (arcad/nginx workers: ARCAD_WORKERS or half the cores).
+bench_pin() {
+    CORES=$(nproc)
+    SRV_PIN=""
+    GEN_PIN=""
+    if command -v taskset >/dev/null 2>&1 && [ "$CORES" -ge 2 ]; then
+        HALF=$((CORES / 2))
+        SRV_PIN="taskset -c 0-$((HALF - 1))"
+        GEN_PIN="taskset -c $HALF-$((CORES - 1))"
+    fi
+    WORKERS=${ARCAD_WORKERS:-$((CORES / 2 > 0 ? CORES / 2 : 1))}
+}
+
+# Exits 2 unless every named program is built in $BIN.
+bench_need() {
+    for b in "$@"; do
+        [ -x "$BIN/$b" ] || { echo "bench: $BIN/$b missing (cmake --build $BUILD)" >&2; exit 2; }
+    done
+}
+
+# The rate=N/s figure of a loadgen / bench_launch line on stdin.
+bench_rate() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p'; }
+
+# nginx baseline:
+#
+#   nginx_start DIR WORKERS [PIN...]
+#
+# Writes a throw-away nginx configuration under DIR (which must exist) and starts nginx as the
+# invoking user on 127.0.0.1 with mutual TLS that is really checked (`ssl_verify_client on`
+# against a CA made here), serving DIR/www/hello.txt (6 bytes). Its TLS setup matches arcad's:
+# P-256 server key, TLS 1.2/1.3. Sets NGINX_PID, NGINX_ADDR (127.0.0.1:PORT), NGINX_KEY (hex
+# SHA-256 of the server's SubjectPublicKeyInfo, the form --cas-key takes) and NGINX_CERT /
+# NGINX_CLIENT_KEY (client certificate and key for the load generators' --cert/--key).
+# Returns 1 (with a note on stdout) when nginx is not installed; see bench/bench-deps.
+# nginx_stop stops it again (call it from the caller's cleanup).
+nginx_start() {
+    NG=$1
+    NG_WORKERS=$2
+    shift 2
+    if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+        echo "nginx not installed: skipped (apt-get install nginx-light; see bench/bench-deps)"
+        return 1
+    fi
+    NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+    mkdir -p "$NG/www" "$NG/logs"
+    echo "hello" >"$NG/www/hello.txt"
+    ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2"
+    # shellcheck disable=SC2086
+    openssl req -x509 $ec -subj /CN=bench-ca -keyout "$NG/ca.key" -out "$NG/ca.pem" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+    # shellcheck disable=SC2086
+    openssl req -x509 $ec -subj /CN=127.0.0.1 -keyout "$NG/key.pem" -out "$NG/cert.pem" 2>/dev/null
+    # shellcheck disable=SC2086
+    openssl req $ec -subj /CN=bench-client -keyout "$NG/client.key" -out "$NG/client.csr" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >"$NG/client.ext"
+    openssl x509 -req -in "$NG/client.csr" -CA "$NG/ca.pem" -CAkey "$NG/ca.key" -CAcreateserial \
+        -days 2 -extfile "$NG/client.ext" -out "$NG/client.pem" 2>/dev/null
+    NGINX_KEY=$(openssl x509 -in "$NG/cert.pem" -noout -pubkey |
+        openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)
+    NGINX_CERT=$NG/client.pem
+    NGINX_CLIENT_KEY=$NG/client.key
+    port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+    NGINX_ADDR=127.0.0.1:$port
+    # nginx's master switches its workers to "nobody" when started as root; name the invoking
+    # user instead so that no file needs to be opened to others (the directive is ignored, with
+    # a warning, when not root).
+    user_line=""
+    [ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
+    cat >"$NG/nginx.conf" <<EOF
+$user_line
+worker_processes $NG_WORKERS;
+daemon off;
+pid $NG/nginx.pid;
+error_log $NG/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $NG/logs;
+    proxy_temp_path $NG/logs;
+    fastcgi_temp_path $NG/logs;
+    uwsgi_temp_path $NG/logs;
+    scgi_temp_path $NG/logs;
+    server {
+        listen $NGINX_ADDR ssl;
+        ssl_certificate $NG/cert.pem;
+        ssl_certificate_key $NG/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_client_certificate $NG/ca.pem;
+        ssl_verify_client on;
+        ssl_verify_depth 1;
+        location / { root $NG/www; }
+    }
+}
+EOF
+    "$@" "$NGINX_BIN" -c "$NG/nginx.conf" -p "$NG" 2>"$NG/logs/stderr" &
+    NGINX_PID=$!
+    i=0
+    until curl -sk --cert "$NGINX_CERT" --key "$NGINX_CLIENT_KEY" \
+        "https://$NGINX_ADDR/hello.txt" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { cat "$NG/logs/stderr" "$NG/logs/error.log" >&2; return 1; }
+        sleep 0.05
+    done
+    return 0
+}
+
+nginx_stop() {
+    [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null || true
+    [ -n "${NGINX_PID:-}" ] && wait "$NGINX_PID" 2>/dev/null || true
+    NGINX_PID=
+}
