@@ -367,7 +367,7 @@ static void h_status(struct arcad_request *req, void *arg)
                                                : "");
     int64_t up = ctx->metrics != NULL ? arca_time_now() - ctx->metrics->started_at : 0;
     st.uptime_s = up > 0 ? (uint64_t)up : 0;
-    uint8_t head[32], id[32];
+    uint8_t head[32];
     int rc = 0;
     if (ctx->store != NULL) {
         struct arca_store_active *l = NULL;
@@ -388,10 +388,9 @@ static void h_status(struct arcad_request *req, void *arg)
             rc = 0;
         }
     }
-    json_t *rec = NULL;
-    if (rc == 0 && ctx->owner != NULL && arcad_request_peer_key_id(req, id) &&
-        arca_owner_get(ctx->owner, id, &rec) == 0)
-        st.provisioned = json_is_true(json_object_get(rec, "provisioned"));
+    /* Whether arcad has an owner is public (GET /v1/owner says it to anyone). */
+    json_t *rec = rc == 0 && ctx->owner != NULL ? arca_owner_status(ctx->owner) : NULL;
+    st.provisioned = json_is_true(json_object_get(rec, "provisioned"));
     json_decref(rec);
     arca_err_clear();
     if (rc < 0)

@@ -1,7 +1,8 @@
 /*
  * No secret left in freed memory: drives arcad's client API through its router
  * (arcad_dispatch_raw, a real sealed store) and scans every block our code frees for a known
- * secret value. Linked with -Wl,--wrap=free (tests/CMakeLists.txt), so every free() call in
+ * secret value. Linked with -Wl,--wrap=free,--wrap=malloc,--wrap=realloc (tests/CMakeLists.txt),
+ * so every free() call in
  * arca's own objects (the libraries, arcad's core, this file) passes through __wrap_free
  * first; blocks freed inside shared libraries (libyaml, SQLite, OpenSSL) are out of reach, and
  * jansson's are reached through the wiping allocator arcad installs (it frees with free()).
@@ -46,6 +47,38 @@ static struct {
 
 void __real_free(void *p);
 void __wrap_free(void *p);
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+
+/*
+ * Our objects' blocks start zeroed over their whole usable size (the scan reads all of it):
+ * otherwise a block could show a secret that a shared library (libyaml grows its buffers with
+ * realloc) left in the heap before, in bytes our code never wrote, and the test would blame
+ * our code at random. With this, a hit is a secret our code wrote and did not wipe.
+ */
+void *__wrap_malloc(size_t n)
+{
+    void *p = __real_malloc(n);
+    if (p != NULL)
+        memset(p, 0, malloc_usable_size(p));
+    return p;
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    size_t old = p != NULL ? malloc_usable_size(p) : 0;
+    /* realloc may move the block and free the old one unwiped: a secret must never be in a
+     * block our code reallocates (secret buffers grow by copy and wipe). */
+    if (p != NULL && scan.on && memmem(p, old, SECRET, sizeof(SECRET) - 1) != NULL)
+        scan.hits++;
+    uint8_t *q = __real_realloc(p, n);
+    size_t now = q != NULL ? malloc_usable_size(q) : 0;
+    if (now > old)
+        memset(q + old, 0, now - old);
+    return q;
+}
 
 void __wrap_free(void *p)
 {
