@@ -15,6 +15,7 @@
 #include "api/json.h"
 #include "arcad_internal.h"
 #include "attest/binding.h"
+#include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -396,6 +397,28 @@ static void h_snapshot(struct arcad_request *req, void *arg)
         arcad_reply_json(req, 200, json_pack("{s:s}", "path", path));
 }
 
+/*
+ * A refused restore is audited in the backup machine's own log (DATA_DIR/backup-machine/audit.log,
+ * signed with that machine's identity key, verifiable with its CAS key): the snapshot's log is
+ * signed with a key this machine was refused, and the snapshot itself is left untouched. A
+ * failure to write the event is logged; the refusal stands either way. why is kept.
+ */
+static void backup_refused_event(const char *machine, struct arcad_identity *me, int why_rc)
+{
+    char why[ARCA_ERR_DETAIL_MAX], path[4300];
+    snprintf(why, sizeof(why), "%s", arca_err_detail());
+    snprintf(path, sizeof(path), "%s/audit.log", machine);
+    struct arca_audit_options aopt = {.path = path, .key = me->key};
+    struct arca_audit *a = NULL;
+    json_t *f = json_pack("{s:s,s:s}", "cas_key", me->key_hex, "reason", why);
+    if (f == NULL || arca_audit_open(&aopt, &a) < 0 ||
+        arca_audit_append(a, "backup_refused", f, NULL) < 0)
+        arca_warn("arcad", "backup refusal not audited in %s: %s", path, arca_err_detail());
+    json_decref(f);
+    arca_audit_close(a);
+    arca_err_set(why_rc, "%s", why);
+}
+
 int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_sealer *own,
                              struct arca_seal_keys *keys, bool *adopted)
 {
@@ -423,6 +446,8 @@ int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_seale
                           "runs `arca cas register-backup --cas-key %s` on the running arcad and "
                           "takes a new snapshot to restore; nothing was changed",
                           me.key_hex, me.key_hex);
+    if (rc == ARCA_ERR_DENIED || rc == ARCA_ERR_TAMPERED)
+        backup_refused_event(machine, &me, rc);
     if (rc == 0) {
         *adopted = true;
         arca_info("arcad",

@@ -36,10 +36,13 @@ def restore_as_backup(snap, backup):
 
 
 def tree_digest(d):
+    """Digest of the restored tree, but for the backup machine's own refusal log."""
     h = hashlib.sha256()
     for root, _, files in sorted(os.walk(d)):
         for f in sorted(files):
             p = os.path.join(root, f)
+            if p == os.path.join(d, "backup-machine", "audit.log"):
+                continue
             h.update(p.encode() + open(p, "rb").read())
     return h.hexdigest()
 
@@ -127,6 +130,9 @@ def test_unregistered_and_revoked_refused(arcad_factory, tmp_path):
             Arcad(x.tmp, name=name)
         assert "arca cas register-backup --cas-key " + x.cas_key in str(e.value)
         assert tree_digest(dst) == before  # loses nothing
+        # audited in the backup machine's own log, signed with its key
+        log = open(os.path.join(dst, "backup-machine", "audit.log")).read()
+        assert '"backup_refused"' in log and x.cas_key in log
     # a snapshot on another platform without a backup identity: what to do is named
     other = machine(tmp_path, "d")
     shutil.copytree(snap, str(other / "x-data"))
