@@ -116,6 +116,48 @@ static bool starts_empty(const struct arca_launch_volume *v)
     return lstat(m, &st) != 0 && errno == ENOENT;
 }
 
+/*
+ * A volume whose changes are kept has one writer at a time. The plaintext is bind-mounted over
+ * the encrypted directory's dentry; when another writer saves, it swaps a new directory in
+ * under the same name, and a program still running over the old one would from then on reach
+ * the new ENCRYPTED tree by path (and could write plaintext into it). So a writer holds an
+ * exclusive flock on the encrypted directory for its whole run, and a second writer is refused
+ * at start, before anything is decrypted. The lock is checked to be on the directory that the
+ * path names now (a saver may have swapped it between open and flock). *fd is closed by
+ * arcarun_volumes_free; ephemeral volumes (changes dropped) take no lock.
+ */
+static int lock_writer(const struct arca_launch_volume *v, int *fd)
+{
+    *fd = -1;
+    if (v->policy == ARCA_LAUNCH_VOLUME_EPHEMERAL)
+        return 0;
+    for (int tries = 0; tries < 8; tries++) {
+        int d = open(v->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        ARCA_ENSURE(d >= 0, ARCA_ERR_IO, "volume %s at %s: %s", v->name, v->path, strerror(errno));
+        if (flock(d, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(d);
+            if (e == EWOULDBLOCK)
+                return arca_err_set(ARCA_ERR_CONFLICT,
+                                    "volume %s at %s is in use by another arca-run that may "
+                                    "change it; a volume whose changes are kept has one writer "
+                                    "at a time (start this one when the other has ended)",
+                                    v->name, v->path);
+            return arca_err_set(ARCA_ERR_IO, "volume %s at %s: cannot lock it: %s", v->name,
+                                v->path, strerror(e));
+        }
+        struct stat held, named;
+        if (fstat(d, &held) == 0 && stat(v->path, &named) == 0 && held.st_dev == named.st_dev &&
+            held.st_ino == named.st_ino) {
+            *fd = d;
+            return 0;
+        }
+        close(d); /* swapped meanwhile: lock the directory the path names now */
+    }
+    return arca_err_set(ARCA_ERR_CONFLICT, "volume %s at %s keeps being replaced; not unlocked",
+                        v->name, v->path);
+}
+
 /* Verifies v and decrypts it onto a fresh tmpfs; *plain is its plaintext root (O_PATH).
  * *fresh: v started empty (no version existed). */
 static int decrypt_one(const struct arca_launch_volume *v, const char *staging_parent,
@@ -185,8 +227,10 @@ int arcarun_volumes_unlock(const struct arcarun_config *c, const char *staging_p
         struct arcarun_volume *u = &out->vol[i];
         u->v = &c->volumes[i];
         u->plain = -1;
+        u->lock = -1;
         u->t.root = u->t.parent = -1;
         out->n = i + 1;
+        ARCA_GUARD(rc, lock_writer(u->v, &u->lock), fail);
         ARCA_GUARD(rc, decrypt_one(u->v, staging_parent, &u->t, u->tag, &u->fresh, &u->plain),
                    fail);
         ARCA_GUARD(rc, tree_state(u->plain, u->state), fail);
@@ -399,6 +443,8 @@ void arcarun_volumes_free(struct arcarun_volumes *vs)
     for (size_t i = 0; vs->vol != NULL && i < vs->n; i++) {
         if (vs->vol[i].plain >= 0)
             close(vs->vol[i].plain);
+        if (vs->vol[i].lock >= 0)
+            close(vs->vol[i].lock);
         arcarun_tmpfs_detach(&vs->vol[i].t);
     }
     free(vs->vol);

@@ -25,6 +25,7 @@ struct arcarun_volume {
     const struct arca_launch_volume *v; /* borrowed from the configuration */
     struct arcarun_tmpfs t;             /* its tmpfs, attached until the plaintext is placed */
     int plain;                          /* O_PATH: the plaintext root on its tmpfs */
+    int lock;                           /* the encrypted directory, flock()ed by a writer */
     uint8_t tag[16];                    /* the root tag it was unlocked at */
     bool fresh;                         /* no version existed: started empty */
     uint8_t state[32];                  /* digest of the plaintext tree's metadata when unlocked */
