@@ -43,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (arca_api_cas_evidence_from_json(j, &e) == 0)
         json_decref(arca_api_cas_evidence_to_json(&e));
     arca_api_cas_evidence_clear(&e);
+    struct arca_api_status st;
+    if (arca_api_status_from_json(j, &st) == 0)
+        json_decref(arca_api_status_to_json(&st));
     struct arca_buf msg;
     arca_buf_init(&msg, 1 << 16);
     arca_api_error_join(j, &msg);
