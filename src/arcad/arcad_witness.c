@@ -205,7 +205,14 @@ int arcad_witness_start(struct arcad_witness *aw, struct arca_store *store,
         aw->mark = false;
     }
     aw->started = true;
+    /* The thread starts before arcad_serve blocks SIGTERM/SIGINT for its signal wait; with them
+     * unblocked here, a stop request delivered to this thread would take the default action and
+     * kill arcad instead of stopping it in order. So it never takes any asynchronous signal. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int e = pthread_create(&aw->thread, NULL, watch, aw);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     ARCA_ENSURE(e == 0, ARCA_ERR_INTERNAL, "witness: thread: %s", strerror(e));
     aw->running = true;
     return 0;
