@@ -15,6 +15,7 @@ enum arca_secret_kind {
     ARCA_SECRET_CONFIG_FRAGMENT,
     ARCA_SECRET_PGP_KEY,   /* documented; refused as not supported by arca */
     ARCA_SECRET_AAD_TOKEN, /* documented; refused as not supported by arca */
+    ARCA_SECRET_JWT,       /* 0.3.12: a signed token (header, claims, signature) */
 };
 
 #endif

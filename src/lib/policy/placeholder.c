@@ -231,6 +231,10 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
         valid = "crt = crt:pem (default), crt:der, privatekey[:pem|:der|:pkcs8:pem|:pkcs8:der], "
                 "chain, pkcs12-with-private-key, legacy .crt .key .chain";
         break;
+    case ARCA_SECRET_JWT:
+        table = ascii_formats;
+        valid = "none (jwt secrets have only the plain form $$SCONE::name$$, the token)";
+        break;
     case ARCA_SECRET_CONFIG_FRAGMENT:
         table = fragment_formats;
         valid = "none (config fragments are substituted as they are)";

@@ -58,6 +58,8 @@ int arca_secrets_cost_check(const struct arca_secret_spec *specs, size_t count,
                 c.keys++;
                 c.cost_ms += COST_EC_MS;
             }
+        } else if (sp->kind == ARCA_SECRET_JWT) {
+            c.cost_ms += COST_CERT_MS; /* one signature, as a certificate's */
         }
     }
     if (cost != NULL)

@@ -30,4 +30,13 @@ struct arca_secret_set {
     size_t cap;
 };
 
+/*
+ * secrets_jwt.c: a new jwt value for spec sp signed with signer (borrowed) at now. *out gets a
+ * new value (flags: generated). The detail names the secret, never the key.
+ */
+int arca_secret_jwt_make(const struct arca_secret_spec *sp, const struct arca_key *signer,
+                         int64_t now, struct arca_secret_value **out);
+/* True if the token of jwt value v has passed two thirds of its lifetime (iat to exp) at now. */
+bool arca_secret_jwt_due(const struct arca_secret_value *v, int64_t now);
+
 #endif

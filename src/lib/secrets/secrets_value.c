@@ -28,7 +28,7 @@ int arca_secret_value_new_bytes(enum arca_secret_kind kind, const void *p, size_
     ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "secret value: bytes are NULL");
     /* a config-fragment travels (exports, imports) as the JSON text of its value */
     ARCA_ENSURE(kind == ARCA_SECRET_ASCII || kind == ARCA_SECRET_BINARY ||
-                    kind == ARCA_SECRET_CONFIG_FRAGMENT,
+                    kind == ARCA_SECRET_CONFIG_FRAGMENT || kind == ARCA_SECRET_JWT,
                 ARCA_ERR_INVALID_ARG, "secret value: kind %s does not hold bytes",
                 arca_secret_kind_name(kind));
     ARCA_ENSURE(n <= ARCA_SECRET_SIZE_MAX, ARCA_ERR_TOO_LARGE,
@@ -150,7 +150,7 @@ unsigned arca_secret_value_flags(const struct arca_secret_value *v)
 const uint8_t *arca_secret_value_bytes(const struct arca_secret_value *v, size_t *len)
 {
     if (v == NULL || (v->kind != ARCA_SECRET_ASCII && v->kind != ARCA_SECRET_BINARY &&
-                      v->kind != ARCA_SECRET_CONFIG_FRAGMENT)) {
+                      v->kind != ARCA_SECRET_CONFIG_FRAGMENT && v->kind != ARCA_SECRET_JWT)) {
         if (len)
             *len = 0;
         return NULL;
@@ -187,7 +187,7 @@ static bool is_x509(const struct arca_secret_value *v)
 static int render_into(const struct arca_secret_value *v, const char *f, struct arca_buf *tmp)
 {
     bool bytes = v->kind == ARCA_SECRET_ASCII || v->kind == ARCA_SECRET_BINARY;
-    if (v->kind == ARCA_SECRET_ASCII && strcmp(f, "plain") == 0)
+    if ((v->kind == ARCA_SECRET_ASCII || v->kind == ARCA_SECRET_JWT) && strcmp(f, "plain") == 0)
         return arca_buf_put(tmp, v->bytes, v->len);
     if (v->kind == ARCA_SECRET_BINARY && bytes) {
         if (strcmp(f, "bin") == 0)
