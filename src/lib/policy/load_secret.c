@@ -23,20 +23,20 @@ static enum arca_secret_kind parse_kind(struct ld *L, const struct arca_ynode *n
         {"x509", ARCA_SECRET_X509},
         {"x509-ca", ARCA_SECRET_X509_CA},
         {"config-fragment", ARCA_SECRET_CONFIG_FRAGMENT},
+        {"pgp-key", ARCA_SECRET_PGP_KEY},
     };
     if (!ld_expect(L, n, ARCA_YNODE_SCALAR, "a secret kind"))
         return ARCA_SECRET_NONE;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (strcmp(n->text, kinds[i].name) == 0)
             return kinds[i].kind;
-    if (strcmp(n->text, "aad-token") == 0 || strcmp(n->text, "pgp-key") == 0 ||
-        strcmp(n->text, "public-key") == 0) {
+    if (strcmp(n->text, "aad-token") == 0 || strcmp(n->text, "public-key") == 0) {
         ld_unsup(L, n->pos, "secret kind '%s'", n->text);
         return ARCA_SECRET_NONE;
     }
     ld_err(L, n->pos,
            "unknown secret kind '%.40s' (expected ascii, binary, private-key, x509, "
-           "x509-ca or config-fragment)",
+           "x509-ca, config-fragment, pgp-key or jwt)",
            n->text);
     return ARCA_SECRET_NONE;
 }
@@ -235,6 +235,10 @@ static void secret_value(struct ld *L, const struct arca_ynode *val, struct arca
                          bool known)
 {
     enum arca_secret_kind k = x->kind;
+    if (k == ARCA_SECRET_PGP_KEY) {
+        ld_err(L, val->pos, "a pgp-key secret has no explicit value (arca generates the key)");
+        return;
+    }
     if (k == ARCA_SECRET_CONFIG_FRAGMENT) {
         x->fragment = calloc(1, sizeof(*x->fragment));
         if (x->fragment == NULL || arca_ynode_copy(x->fragment, val) < 0)

@@ -111,7 +111,8 @@ struct arca_x509 *const *arca_secret_value_chain(const struct arca_secret_value 
  * Canonical formats: ascii "plain"; binary "bin" "hex" "base64" "base64url" "base32"
  * "base32nopad"; private-key "pkcs8:pem" "pkcs8:der"; x509 "crt:pem" "crt:der"
  * "privatekey:pkcs8:pem" "privatekey:pkcs8:der" "chain" "pkcs12-with-private-key"
- * "legacy-chain" (root first, leaf last, PEM).
+ * "legacy-chain" (root first, leaf last, PEM); jwt "plain"; pgp-key
+ * "publickey:asciiarmored|binary|base64" "privatekey:asciiarmored|binary|base64".
  */
 int arca_secret_value_render(const struct arca_secret_value *v, const char *format,
                              struct arca_buf *out);
@@ -220,7 +221,9 @@ struct arca_secret_spec {
  *    without issuer), valid from now - ARCA_SECRET_BACKDATE_SECONDS to now + valid_for.
  *  - jwt: a new token signed by the signer's key, claims as written plus iat = nbf = now and
  *    exp (now + validity, or validity's until); never migrated (each version has its own).
- * On failure set is left as it was on entry. pgp-key and aad-token are ARCA_ERR_UNSUPPORTED;
+ *  - pgp-key: a new OpenPGP key (crypto/pgp.h; user id = the secret's name), kept on update
+ *    like a generated ascii value.
+ * On failure set is left as it was on entry. aad-token is ARCA_ERR_UNSUPPORTED;
  * config-fragment specs are skipped (the policy module substitutes them structurally).
  */
 int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,

@@ -132,6 +132,8 @@ static struct arca_secret_value *migrated(const struct gen *g, const struct arca
         if (!sp->migrate || !(v->flags & ARCA_SECRET_FLAG_MIGRATE))
             return NULL;
         return arca_key_type(v->key) == effective_key_type(sp) ? v : NULL;
+    case ARCA_SECRET_PGP_KEY:
+        return v; /* kept on update, as the docs' migration table says */
     default:
         return NULL; /* certificates are always re-issued */
     }
@@ -323,6 +325,7 @@ static int produce(struct gen *g, const struct arca_secret_spec *sp, struct arca
         return arca_secret_jwt_make(sp, kv->key, g->now, out);
     }
     case ARCA_SECRET_PGP_KEY:
+        return arca_secret_pgp_make(sp, g->now, out);
     case ARCA_SECRET_AAD_TOKEN:
         ARCA_BAIL(ARCA_ERR_UNSUPPORTED, "secret '%s': kind %s is not supported by arca", sp->name,
                   arca_secret_kind_name(sp->kind));
