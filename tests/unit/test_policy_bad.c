@@ -215,7 +215,10 @@ static const struct bad cases[] = {
     /* ---- secrets ---- */
     {H SEC, 4, "secrets[0]: missing mandatory key 'kind'"},
     {H SEC "    kind: bogus\n", 5, "unknown secret kind 'bogus' (expected ascii, binary"},
-    {H SEC "    kind: pgp-key\n", 5, "secret kind 'pgp-key' is not supported by arca"},
+    {H SEC "    kind: pgp-key\n    value: x\n", 6,
+     "value: a pgp-key secret has no explicit value (arca generates the key)"},
+    {H SEC "    kind: pgp-key\n    size: 3\n", 6,
+     "'size' is not allowed for a secret of kind pgp-key"},
     {H SEC "    kind: aad-token\n", 5, "secret kind 'aad-token' is not supported by arca"},
     {H SEC "    kind: public-key\n", 5, "secret kind 'public-key' is not supported by arca"},
     {H SEC "    kind: ascii\n    import_akv: {vault: v}\n", 6,

@@ -280,9 +280,13 @@ static void test_format_table(void **state)
         }
     }
     const char *canon;
-    assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_PGP_KEY, "", 0, &canon),
-                     ARCA_ERR_UNSUPPORTED);
-    assert_non_null(strstr(arca_err_detail(), "not supported by arca"));
+    assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_PGP_KEY, "", 0, &canon), 0);
+    assert_string_equal(canon, "publickey:asciiarmored");
+    assert_int_equal(
+        arca_placeholder_format_check(ARCA_SECRET_PGP_KEY, "privatekey:base64", 17, &canon), 0);
+    assert_string_equal(canon, "privatekey:base64");
+    assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_PGP_KEY, "pem", 3, &canon),
+                     ARCA_ERR_FORMAT);
     assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_AAD_TOKEN, "", 0, &canon),
                      ARCA_ERR_UNSUPPORTED);
     assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_NONE, "", 0, &canon),

@@ -131,6 +131,35 @@ static void test_v0312(void **state)
     arca_session_free(s);
 }
 
+/* kind: jwt loads into the model (signer, alg, validity, claims in order) and every field
+ * changes the hash. */
+static void test_jwt_shape(void **state)
+{
+    (void)state;
+    struct arca_session *s = load_shape("scone-jwt.yaml");
+    assert_int_equal(s->n_secrets, 2);
+    struct arca_secret *j = &s->secrets[1];
+    assert_int_equal(j->kind, ARCA_SECRET_JWT);
+    assert_string_equal(j->signer.s, "jwt-signer");
+    assert_string_equal(j->jwt_alg.s, "ES384");
+    assert_int_equal(j->jwt_valid_for, 24 * 3600);
+    assert_int_equal(j->jwt_until, 0);
+    assert_int_equal(j->n_claims, 4);
+    assert_string_equal(j->claims[0].s, "key");
+    assert_string_equal(j->claims[1].s, "value");
+    assert_string_equal(j->claims[2].s, "key2");
+    uint8_t h1[32], h2[32];
+    assert_int_equal(arca_session_hash(s, NULL, h1), 0);
+    j->jwt_valid_for++;
+    assert_int_equal(arca_session_hash(s, NULL, h2), 0);
+    assert_memory_not_equal(h1, h2, 32);
+    j->jwt_valid_for--;
+    j->claims[3].s[0] ^= 1;
+    assert_int_equal(arca_session_hash(s, NULL, h2), 0);
+    assert_memory_not_equal(h1, h2, 32);
+    arca_session_free(s);
+}
+
 static void test_creator_forms(void **state)
 {
     (void)state;
@@ -190,8 +219,22 @@ static const struct {
     {H "salt: abcd\n", 3, "salt must be 32 hex characters (16 bytes)"},
     {H "creator:\n  signer: nope\n", 4, "creator.signer"},
     {H "creator: [a]\n", 3, "creator must be a PEM certificate or {signer: <SPKI PEM>}"},
-    {H "secrets:\n  - name: j\n    kind: jwt\n    signer: k\n    alg: ES384\n", 5,
-     "secrets[0].kind: secret kind 'jwt' (making the token) is not supported by arca yet"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    signer: k\n    alg: ES384\n", 6,
+     "secrets[0].signer: signer 'k' is not a secret of this session"},
+    {H "secrets:\n  - name: k\n    kind: private-key\n  - name: j\n    kind: jwt\n"
+       "    signer: k\n    alg: ES384\n",
+     8, "secrets[1].signer: signer 'k' is a p256 key, alg ES384 needs key_type: P-384"},
+    {H "secrets:\n  - name: k\n    kind: ascii\n  - name: j\n    kind: jwt\n"
+       "    signer: k\n    alg: ES384\n",
+     8, "signer 'k' is a ascii secret, expected private-key"},
+    {H "secrets:\n  - name: k\n    import: {session: e, secret: k}\n  - name: j\n"
+       "    kind: jwt\n    signer: k\n    alg: ES384\n",
+     8, "secret 'j': signer 'k' has no value when the token is made at upload (it is imported)"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    alg: ES384\n", 4,
+     "secrets[0]: missing mandatory key 'signer'"},
+    {H "secrets:\n  - name: j\n    kind: jwt\n    signer: k\n    alg: ES384\n"
+       "    validity: {until: yesterday}\n",
+     8, "validity.until"},
     {H "secrets:\n  - name: j\n    kind: jwt\n    signer: k\n    alg: HS256\n", 7,
      "alg must be ES384"},
     {H "secrets:\n  - name: j\n    kind: jwt\n    alg: ES384\n    payload: {exp: 1}\n", 7,
@@ -259,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_empty_values),
         cmocka_unit_test(test_v0312),
         cmocka_unit_test(test_creator_forms),
+        cmocka_unit_test(test_jwt_shape),
         cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

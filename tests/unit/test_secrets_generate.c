@@ -125,7 +125,6 @@ static void test_private_keys(void **state)
     struct arca_secret_spec bad[] = {
         {.name = "k", .kind = ARCA_SECRET_PRIVATE_KEY, .key_type = ARCA_KEY_RSA4096},
         {.name = "k", .kind = ARCA_SECRET_PRIVATE_KEY, .key_type = ARCA_KEY_X25519},
-        {.name = "p", .kind = ARCA_SECRET_PGP_KEY},
         {.name = "a", .kind = ARCA_SECRET_AAD_TOKEN},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

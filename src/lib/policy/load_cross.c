@@ -147,6 +147,8 @@ static void check_cert_input(struct ld *L, const struct arca_str *ref, const cha
 static void cross_secret(struct ld *L, const struct arca_secret *x)
 {
     const struct arca_session *s = L->s;
+    if (x->kind == ARCA_SECRET_JWT)
+        LD_AT_KEY(L, "signer", ld_check_jwt_signer(L, x));
     bool generated_cert = (x->kind == ARCA_SECRET_X509 || x->kind == ARCA_SECRET_X509_CA) &&
                           x->value.s == NULL && !x->has_import && x->provided_by.s == NULL;
     if (generated_cert) {

@@ -223,6 +223,9 @@ void ld_parse_platform_list(struct ld *L, const struct arca_ynode *n, const char
 /* load_service.c, load_secret.c, load_volume.c: one list item each. */
 void ld_parse_service(struct ld *L, const struct arca_ynode *n, struct arca_service *svc);
 void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secret *x);
+/* After every secret is loaded: the signer of jwt secret x is a private-key secret of this
+ * session (or imported) whose key fits the algorithm. */
+void ld_check_jwt_signer(struct ld *L, const struct arca_secret *x);
 void ld_parse_volume(struct ld *L, const struct arca_ynode *n, struct arca_volume *vo);
 void ld_parse_image(struct ld *L, const struct arca_ynode *n, struct arca_image *im);
 

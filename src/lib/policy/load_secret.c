@@ -23,20 +23,20 @@ static enum arca_secret_kind parse_kind(struct ld *L, const struct arca_ynode *n
         {"x509", ARCA_SECRET_X509},
         {"x509-ca", ARCA_SECRET_X509_CA},
         {"config-fragment", ARCA_SECRET_CONFIG_FRAGMENT},
+        {"pgp-key", ARCA_SECRET_PGP_KEY},
     };
     if (!ld_expect(L, n, ARCA_YNODE_SCALAR, "a secret kind"))
         return ARCA_SECRET_NONE;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (strcmp(n->text, kinds[i].name) == 0)
             return kinds[i].kind;
-    if (strcmp(n->text, "aad-token") == 0 || strcmp(n->text, "pgp-key") == 0 ||
-        strcmp(n->text, "public-key") == 0) {
+    if (strcmp(n->text, "aad-token") == 0 || strcmp(n->text, "public-key") == 0) {
         ld_unsup(L, n->pos, "secret kind '%s'", n->text);
         return ARCA_SECRET_NONE;
     }
     ld_err(L, n->pos,
            "unknown secret kind '%.40s' (expected ascii, binary, private-key, x509, "
-           "x509-ca or config-fragment)",
+           "x509-ca, config-fragment, pgp-key or jwt)",
            n->text);
     return ARCA_SECRET_NONE;
 }
@@ -235,6 +235,10 @@ static void secret_value(struct ld *L, const struct arca_ynode *val, struct arca
                          bool known)
 {
     enum arca_secret_kind k = x->kind;
+    if (k == ARCA_SECRET_PGP_KEY) {
+        ld_err(L, val->pos, "a pgp-key secret has no explicit value (arca generates the key)");
+        return;
+    }
     if (k == ARCA_SECRET_CONFIG_FRAGMENT) {
         x->fragment = calloc(1, sizeof(*x->fragment));
         if (x->fragment == NULL || arca_ynode_copy(x->fragment, val) < 0)
@@ -307,66 +311,115 @@ static void check_kind_params(struct ld *L, const struct arca_ynode *n, enum arc
 }
 
 /* validity: {for: <duration>} or {until: <RFC 3339 time>}. */
-static void jwt_validity(struct ld *L, const struct arca_ynode *v)
+static void jwt_validity(struct ld *L, const struct arca_ynode *v, struct arca_secret *x)
 {
     static const char *const keys[] = {"for", "until", NULL};
     if (!ld_check_keys(L, v, "validity", keys, NULL))
         return;
     const struct arca_ynode *f = arca_ynode_get(v, "for"), *u = arca_ynode_get(v, "until");
     int64_t t;
-    if ((f == NULL) == (u == NULL))
+    if ((f == NULL) == (u == NULL)) {
         ld_err(L, v->pos, "validity needs exactly one of 'for' and 'until'");
-    else if (f != NULL && ld_expect(L, f, ARCA_YNODE_SCALAR, "a duration") &&
-             arca_duration_parse(f->text, &t) < 0)
-        LD_AT_KEY(L, "for", ld_err(L, f->pos, "%s", arca_err_detail()));
-    else if (u != NULL && ld_expect(L, u, ARCA_YNODE_SCALAR, "a time") &&
-             arca_time_parse_rfc3339(u->text, &t) < 0)
-        LD_AT_KEY(L, "until", ld_err(L, u->pos, "%s", arca_err_detail()));
-}
-
-/* payload: string claims only; iat, nbf and exp are the CAS's to fill in. */
-static void jwt_payload(struct ld *L, const struct arca_ynode *p)
-{
-    if (!ld_expect(L, p, ARCA_YNODE_MAP, "a mapping of claims"))
-        return;
-    for (size_t i = 0; i + 1 < p->n_items; i += 2) {
-        const struct arca_ynode *k = &p->items[i], *v = &p->items[i + 1];
-        if (strcmp(k->text, "iat") == 0 || strcmp(k->text, "nbf") == 0 ||
-            strcmp(k->text, "exp") == 0)
-            LD_AT_KEY(L, k->text,
-                      ld_err(L, k->pos, "claim '%s' is filled in when the token is made", k->text));
-        else if (v->type != ARCA_YNODE_SCALAR)
-            LD_AT_KEY(L, k->text,
-                      ld_err(L, v->pos, "claim '%.60s' must be a string (no numbers or objects)",
-                             k->text));
+    } else if (f != NULL && ld_expect(L, f, ARCA_YNODE_SCALAR, "a duration")) {
+        if (arca_duration_parse(f->text, &t) < 0)
+            LD_AT_KEY(L, "for", ld_err(L, f->pos, "%s", arca_err_detail()));
+        else if (t <= 0)
+            LD_AT_KEY(L, "for", ld_err(L, f->pos, "validity must be longer than 0 seconds"));
+        else
+            x->jwt_valid_for = t;
+    } else if (u != NULL && ld_expect(L, u, ARCA_YNODE_SCALAR, "a time")) {
+        if (arca_time_parse_rfc3339(u->text, &t) < 0)
+            LD_AT_KEY(L, "until", ld_err(L, u->pos, "%s", arca_err_detail()));
+        else if (t <= 0)
+            LD_AT_KEY(L, "until", ld_err(L, u->pos, "validity until must be after 1970"));
+        else
+            x->jwt_until = t;
     }
 }
 
+static void jwt_claim(struct ld *L, const struct arca_ynode *k, const struct arca_ynode *v,
+                      struct arca_secret *x)
+{
+    if (strcmp(k->text, "iat") == 0 || strcmp(k->text, "nbf") == 0 || strcmp(k->text, "exp") == 0) {
+        ld_err(L, k->pos, "claim '%s' is filled in when the token is made", k->text);
+        return;
+    }
+    if (v->type != ARCA_YNODE_SCALAR || arca_ynode_is_null(v)) {
+        ld_err(L, v->pos, "claim '%.60s' must be a string (no numbers or objects)", k->text);
+        return;
+    }
+    struct arca_str *c = &x->claims[x->n_claims];
+    if (ld_get_str(L, k, &c[0], false) && ld_get_str(L, v, &c[1], true))
+        x->n_claims += 2;
+    else {
+        free(c[0].s);
+        free(c[1].s);
+        memset(c, 0, 2 * sizeof(*c));
+    }
+}
+
+/* payload: string claims only, kept in written order; iat, nbf and exp are the CAS's to fill
+ * in. */
+static void jwt_payload(struct ld *L, const struct arca_ynode *p, struct arca_secret *x)
+{
+    if (!ld_expect(L, p, ARCA_YNODE_MAP, "a mapping of claims") || p->n_items == 0)
+        return;
+    x->claims = calloc(p->n_items, sizeof(*x->claims));
+    if (x->claims == NULL) {
+        L->oom = true;
+        return;
+    }
+    for (size_t i = 0; i + 1 < p->n_items; i += 2)
+        LD_AT_KEY(L, p->items[i].text, jwt_claim(L, &p->items[i], &p->items[i + 1], x));
+}
+
 /*
- * kind: jwt (0.3.12): signer (a P-384 private-key secret), alg (ES384), validity, payload.
- * The shape is checked as the docs give it; making the token is not implemented, so the kind
- * is then refused as not supported yet.
+ * kind: jwt (0.3.12): signer (a private-key secret; P-384 for ES384), alg (ES384), validity,
+ * payload. The token itself is made by the secret engine (secrets_jwt.c).
  */
-static void jwt_secret(struct ld *L, const struct arca_ynode *n, const struct arca_ynode *kv)
+static void jwt_secret(struct ld *L, const struct arca_ynode *n, struct arca_secret *x)
 {
     static const char *const keys[] = {"name",    "kind",   "signer",        "alg", "validity",
                                        "payload", "export", "export_public", NULL};
     if (!ld_check_keys(L, n, "a jwt secret", keys, NULL))
         return;
-    struct arca_str signer = {0};
-    ld_field_str(L, n, "signer", &signer, true);
-    if (signer.s != NULL)
-        arca_wipe_free(signer.s, signer.len);
+    x->kind = ARCA_SECRET_JWT;
+    ld_field_str(L, n, "signer", &x->signer, true);
+    ld_check_name(L, "signer", &x->signer, false);
     const struct arca_ynode *v;
     if ((v = arca_ynode_get(n, "alg")) == NULL)
         ld_err(L, n->pos, "missing mandatory key 'alg'");
     else if (ld_expect(L, v, ARCA_YNODE_SCALAR, "ES384") && strcmp(v->text, "ES384") != 0)
         LD_AT_KEY(L, "alg", ld_err(L, v->pos, "alg must be ES384, got '%.20s'", v->text));
+    else
+        ld_field_str(L, n, "alg", &x->jwt_alg, true);
     if ((v = arca_ynode_get(n, "validity")) != NULL)
-        LD_AT_KEY(L, "validity", jwt_validity(L, v));
+        LD_AT_KEY(L, "validity", jwt_validity(L, v, x));
     if ((v = arca_ynode_get(n, "payload")) != NULL)
-        LD_AT_KEY(L, "payload", jwt_payload(L, v));
-    LD_AT_KEY(L, "kind", ld_unsup_yet(L, kv->pos, "secret kind 'jwt' (making the token)"));
+        LD_AT_KEY(L, "payload", jwt_payload(L, v, x));
+    if ((v = arca_ynode_get(n, "export")) != NULL)
+        LD_AT_KEY(L, "export", secret_export(L, v, x, NULL));
+    ld_field_bool(L, n, "export_public", &x->export_public);
+}
+
+void ld_check_jwt_signer(struct ld *L, const struct arca_secret *x)
+{
+    if (x->signer.s == NULL)
+        return;
+    const struct arca_secret *t = arca_session_find_secret(L->s, x->signer.s);
+    if (t == NULL)
+        ld_err(L, x->signer.pos, "signer '%.128s' is not a secret of this session", x->signer.s);
+    else if (t->has_import || t->provided_by.s != NULL)
+        /* The token is made at upload, before an imported or uploaded value can arrive. */
+        ld_err(L, x->signer.pos,
+               "secret '%s': signer '%s' has no value when the token is made at upload (it is %s)",
+               x->name.s, x->signer.s, t->has_import ? "imported" : "provided_by a service");
+    else if (t->kind != ARCA_SECRET_PRIVATE_KEY)
+        ld_err(L, x->signer.pos, "signer '%.128s' is a %s secret, expected private-key",
+               x->signer.s, arca_secret_kind_name(t->kind));
+    else if (t->key_type != ARCA_KEY_NONE && t->key_type != ARCA_KEY_P384)
+        ld_err(L, x->signer.pos, "signer '%.128s' is a %s key, alg ES384 needs key_type: P-384",
+               x->signer.s, arca_key_type_name(t->key_type));
 }
 
 void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secret *x)
@@ -386,7 +439,7 @@ void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secre
     ld_field_str(L, n, "name", &x->name, true);
     ld_check_name(L, "name", &x->name, false);
     if (jwt) {
-        jwt_secret(L, n, jk);
+        jwt_secret(L, n, x);
         return;
     }
     const struct arca_ynode *kv = arca_ynode_get(n, "kind");

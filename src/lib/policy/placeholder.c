@@ -200,6 +200,18 @@ static const struct format_alias x509_formats[] = {
     {"pkcs12-with-private-key", "pkcs12-with-private-key"},
     {NULL, NULL},
 };
+/* pgp-key: the docs' six forms; the bare name gives the public key, so that a forgotten
+ * format never hands out the secret part. */
+static const struct format_alias pgp_formats[] = {
+    {"", "publickey:asciiarmored"},
+    {"publickey:asciiarmored", "publickey:asciiarmored"},
+    {"publickey:binary", "publickey:binary"},
+    {"publickey:base64", "publickey:base64"},
+    {"privatekey:asciiarmored", "privatekey:asciiarmored"},
+    {"privatekey:binary", "privatekey:binary"},
+    {"privatekey:base64", "privatekey:base64"},
+    {NULL, NULL},
+};
 static const struct format_alias fragment_formats[] = {
     {"", "fragment"},
     {NULL, NULL},
@@ -231,11 +243,19 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
         valid = "crt = crt:pem (default), crt:der, privatekey[:pem|:der|:pkcs8:pem|:pkcs8:der], "
                 "chain, pkcs12-with-private-key, legacy .crt .key .chain";
         break;
+    case ARCA_SECRET_JWT:
+        table = ascii_formats;
+        valid = "none (jwt secrets have only the plain form $$SCONE::name$$, the token)";
+        break;
     case ARCA_SECRET_CONFIG_FRAGMENT:
         table = fragment_formats;
         valid = "none (config fragments are substituted as they are)";
         break;
     case ARCA_SECRET_PGP_KEY:
+        table = pgp_formats;
+        valid = "publickey:asciiarmored (default), publickey:binary, publickey:base64, "
+                "privatekey:asciiarmored, privatekey:binary, privatekey:base64";
+        break;
     case ARCA_SECRET_AAD_TOKEN:
         ARCA_BAIL(ARCA_ERR_UNSUPPORTED, "secrets of kind %s are not supported by arca",
                   arca_secret_kind_name(kind));

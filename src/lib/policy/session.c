@@ -107,6 +107,9 @@ void arca_session_free(struct arca_session *s)
         ref_free(&x->import_from);
         str_free(&x->import_secret);
         str_free(&x->provided_by);
+        str_free(&x->signer);
+        str_free(&x->jwt_alg);
+        strs_free(x->claims, x->n_claims);
     }
     free(s->secrets);
     for (size_t i = 0; i < s->n_images; i++) {
@@ -219,6 +222,8 @@ const char *arca_secret_kind_name(enum arca_secret_kind k)
         return "pgp-key";
     case ARCA_SECRET_AAD_TOKEN:
         return "aad-token";
+    case ARCA_SECRET_JWT:
+        return "jwt";
     case ARCA_SECRET_NONE:
         break;
     }

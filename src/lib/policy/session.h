@@ -280,6 +280,13 @@ struct arca_secret {
     struct arca_str import_secret; /* name of the secret in the exporting session */
     bool migrate;                  /* private-key: keep the key across updates */
     struct arca_str provided_by;   /* arca extension: service that uploads the value */
+    /* jwt (0.3.12) */
+    struct arca_str signer;  /* name of the private-key secret that signs */
+    struct arca_str jwt_alg; /* JOSE algorithm as written ("ES384") */
+    int64_t jwt_valid_for;   /* validity: {for: ...} in seconds; 0 = absent */
+    int64_t jwt_until;       /* validity: {until: ...} in Unix seconds; 0 = absent */
+    struct arca_str *claims; /* owned array of name, value, name, value... (written order) */
+    size_t n_claims;         /* entries in claims (twice the number of claims) */
 };
 
 /* ---- images and volumes ------------------------------------------------------------------- */

@@ -227,7 +227,14 @@ static int e_secret(struct arca_buf *b, const struct arca_secret *x)
         ARCA_TRY(e_str(b, "secret", &x->import_secret));
     }
     ARCA_TRY(e_bool(b, "migrate", x->migrate));
-    return e_str(b, "provided_by", &x->provided_by);
+    ARCA_TRY(e_str(b, "provided_by", &x->provided_by));
+    if (x->kind != ARCA_SECRET_JWT)
+        return 0; /* so that the hashes of sessions without jwt secrets stay as they were */
+    ARCA_TRY(e_str(b, "signer", &x->signer));
+    ARCA_TRY(e_str(b, "alg", &x->jwt_alg));
+    ARCA_TRY(e_u64(b, "validity_for", (uint64_t)x->jwt_valid_for));
+    ARCA_TRY(e_u64(b, "validity_until", (uint64_t)x->jwt_until));
+    return e_strs(b, "payload", x->claims, x->n_claims);
 }
 
 static int e_volume(struct arca_buf *b, const struct arca_volume *v)

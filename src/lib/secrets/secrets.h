@@ -45,6 +45,11 @@
  * certificates generated before the defaults above had it; they are never due for renewal.
  */
 #define ARCA_SECRET_NOT_AFTER_UNLIMITED ((int64_t)253402300799)
+/*
+ * Lifetime of a jwt token whose definition gives no validity. A bearer token without `exp`
+ * would stay valid for whoever copied it long after the session changed.
+ */
+#define ARCA_SECRET_JWT_DEFAULT_VALID_FOR ((int64_t)86400)
 /* Certificates are back-dated this much so that peers with slightly slow clocks accept them. */
 #define ARCA_SECRET_BACKDATE_SECONDS ((int64_t)300)
 
@@ -106,7 +111,8 @@ struct arca_x509 *const *arca_secret_value_chain(const struct arca_secret_value 
  * Canonical formats: ascii "plain"; binary "bin" "hex" "base64" "base64url" "base32"
  * "base32nopad"; private-key "pkcs8:pem" "pkcs8:der"; x509 "crt:pem" "crt:der"
  * "privatekey:pkcs8:pem" "privatekey:pkcs8:der" "chain" "pkcs12-with-private-key"
- * "legacy-chain" (root first, leaf last, PEM).
+ * "legacy-chain" (root first, leaf last, PEM); jwt "plain"; pgp-key
+ * "publickey:asciiarmored|binary|base64" "privatekey:asciiarmored|binary|base64".
  */
 int arca_secret_value_render(const struct arca_secret_value *v, const char *format,
                              struct arca_buf *out);
@@ -191,6 +197,13 @@ struct arca_secret_spec {
     const char *const *san; /* "dns:NAME" / "ip:ADDR" entries */
     size_t san_count;
     int64_t valid_for; /* seconds; 0 = the default (ARCA_SECRET_DEFAULT_VALID_FOR_*) */
+    /* jwt */
+    const char *signer;        /* name of the private-key secret that signs (required) */
+    const char *jwt_alg;       /* NULL = the JOSE algorithm of the signer's key */
+    int64_t jwt_valid_for;     /* seconds; 0 = ARCA_SECRET_JWT_DEFAULT_VALID_FOR, or jwt_until */
+    int64_t jwt_until;         /* Unix seconds (validity: {until: ...}); 0 = none */
+    const char *const *claims; /* claim name, value, name, value... in written order */
+    size_t claims_count;       /* entries in claims (twice the number of claims) */
 };
 
 /*
@@ -206,7 +219,11 @@ struct arca_secret_spec {
  *  - else a new value is generated: ascii printable (0x21..0x7e, no NUL), binary random,
  *    private-key of key_type, x509/x509-ca certificates signed by the issuer's key (self-signed
  *    without issuer), valid from now - ARCA_SECRET_BACKDATE_SECONDS to now + valid_for.
- * On failure set is left as it was on entry. pgp-key and aad-token are ARCA_ERR_UNSUPPORTED;
+ *  - jwt: a new token signed by the signer's key, claims as written plus iat = nbf = now and
+ *    exp (now + validity, or validity's until); never migrated (each version has its own).
+ *  - pgp-key: a new OpenPGP key (crypto/pgp.h; user id = the secret's name), kept on update
+ *    like a generated ascii value.
+ * On failure set is left as it was on entry. aad-token is ARCA_ERR_UNSUPPORTED;
  * config-fragment specs are skipped (the policy module substitutes them structurally).
  */
 int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,
@@ -214,13 +231,15 @@ int arca_secrets_generate(const struct arca_secret_spec *specs, size_t count,
                           struct arca_secret_set *set);
 
 /*
- * True if the certificate of an x509 value with a finite validity has passed two thirds of its
- * lifetime at `now` (time to re-issue); false for other kinds and unlimited certificates.
+ * True if the certificate of an x509 value with a finite validity, or the token of a jwt value,
+ * has passed two thirds of its lifetime at `now` (time to re-issue); false for other kinds and
+ * unlimited certificates.
  */
 bool arca_secret_value_needs_renewal(const struct arca_secret_value *v, int64_t now);
 
 /*
- * Automatic renewal without a session update: re-issues, with the same keys, every generated
+ * Automatic renewal without a session update: re-makes every jwt token with a `for` validity
+ * that needs renewal at now, and re-issues, with the same keys, every generated
  * x509/x509-ca certificate of specs whose value in set needs renewal at now, and every
  * certificate issued (directly or further down) by one that is re-issued, so chains stay
  * consistent. Nothing else changes (no key is regenerated, whatever migrate says). *renewed

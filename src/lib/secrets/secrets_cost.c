@@ -58,6 +58,11 @@ int arca_secrets_cost_check(const struct arca_secret_spec *specs, size_t count,
                 c.keys++;
                 c.cost_ms += COST_EC_MS;
             }
+        } else if (sp->kind == ARCA_SECRET_PGP_KEY) {
+            c.keys += 2; /* Ed25519 primary, X25519 subkey, two signatures */
+            c.cost_ms += 2 * COST_EC_MS + 2 * COST_CERT_MS;
+        } else if (sp->kind == ARCA_SECRET_JWT) {
+            c.cost_ms += COST_CERT_MS; /* one signature, as a certificate's */
         }
     }
     if (cost != NULL)

@@ -132,6 +132,8 @@ static struct arca_secret_value *migrated(const struct gen *g, const struct arca
         if (!sp->migrate || !(v->flags & ARCA_SECRET_FLAG_MIGRATE))
             return NULL;
         return arca_key_type(v->key) == effective_key_type(sp) ? v : NULL;
+    case ARCA_SECRET_PGP_KEY:
+        return v; /* kept on update, as the docs' migration table says */
     default:
         return NULL; /* certificates are always re-issued */
     }
@@ -315,7 +317,15 @@ static int produce(struct gen *g, const struct arca_secret_spec *sp, struct arca
     case ARCA_SECRET_X509:
     case ARCA_SECRET_X509_CA:
         return gen_x509(g, sp, out);
+    case ARCA_SECRET_JWT: {
+        struct arca_secret_value *kv;
+        ARCA_ENSURE(sp->signer != NULL, ARCA_ERR_INVALID_ARG, "secret '%s': jwt needs a signer",
+                    sp->name);
+        ARCA_TRY(dependency(g, sp, "signer", sp->signer, ARCA_SECRET_PRIVATE_KEY, &kv));
+        return arca_secret_jwt_make(sp, kv->key, g->now, out);
+    }
     case ARCA_SECRET_PGP_KEY:
+        return arca_secret_pgp_make(sp, g->now, out);
     case ARCA_SECRET_AAD_TOKEN:
         ARCA_BAIL(ARCA_ERR_UNSUPPORTED, "secret '%s': kind %s is not supported by arca", sp->name,
                   arca_secret_kind_name(sp->kind));
@@ -412,8 +422,9 @@ static bool renewal_due(const struct arca_secret_spec *specs, size_t count,
                         const struct arca_secret_set *set, int64_t now, size_t i, size_t depth)
 {
     const struct arca_secret_spec *sp = &specs[i];
-    if ((sp->kind != ARCA_SECRET_X509 && sp->kind != ARCA_SECRET_X509_CA) || sp->value != NULL ||
-        sp->external || depth > count)
+    bool jwt = sp->kind == ARCA_SECRET_JWT && sp->jwt_until == 0;
+    if ((sp->kind != ARCA_SECRET_X509 && sp->kind != ARCA_SECRET_X509_CA && !jwt) ||
+        sp->value != NULL || sp->external || depth > count)
         return false;
     struct arca_secret_value *v = arca_secret_set_get(set, sp->name, strlen(sp->name));
     if (v == NULL || !(v->flags & ARCA_SECRET_FLAG_GENERATED))
@@ -463,6 +474,8 @@ int arca_secrets_renew(const struct arca_secret_spec *specs, size_t count, int64
 
 bool arca_secret_value_needs_renewal(const struct arca_secret_value *v, int64_t now)
 {
+    if (v != NULL && v->kind == ARCA_SECRET_JWT)
+        return arca_secret_jwt_due(v, now);
     if (v == NULL || v->cert == NULL)
         return false;
     int64_t nb, na;

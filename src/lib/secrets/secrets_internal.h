@@ -30,4 +30,18 @@ struct arca_secret_set {
     size_t cap;
 };
 
+/*
+ * secrets_jwt.c: a new jwt value for spec sp signed with signer (borrowed) at now. *out gets a
+ * new value (flags: generated). The detail names the secret, never the key.
+ */
+int arca_secret_jwt_make(const struct arca_secret_spec *sp, const struct arca_key *signer,
+                         int64_t now, struct arca_secret_value **out);
+/* secrets_pgp.c: a new pgp-key value for sp made at now (flags: generated), and rendering of
+ * a pgp-key value in canonical format f ("privatekey:asciiarmored", ...) appended to tmp. */
+int arca_secret_pgp_make(const struct arca_secret_spec *sp, int64_t now,
+                         struct arca_secret_value **out);
+int arca_secret_pgp_render(const struct arca_secret_value *v, const char *f, struct arca_buf *tmp);
+/* True if the token of jwt value v has passed two thirds of its lifetime (iat to exp) at now. */
+bool arca_secret_jwt_due(const struct arca_secret_value *v, int64_t now);
+
 #endif

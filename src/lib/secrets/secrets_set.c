@@ -178,6 +178,8 @@ static int encode_value(struct arca_buf *b, const struct arca_secret_value *v)
     case ARCA_SECRET_ASCII:
     case ARCA_SECRET_BINARY:
     case ARCA_SECRET_CONFIG_FRAGMENT:
+    case ARCA_SECRET_JWT:
+    case ARCA_SECRET_PGP_KEY:
         return put_blob(b, v->bytes, v->len);
     case ARCA_SECRET_PRIVATE_KEY:
         return put_key(b, v->key);
@@ -281,7 +283,9 @@ static int decode_value(struct arca_cur *c, struct arca_secret_value **out)
     switch (kind) {
     case ARCA_SECRET_ASCII:
     case ARCA_SECRET_BINARY:
-    case ARCA_SECRET_CONFIG_FRAGMENT: {
+    case ARCA_SECRET_CONFIG_FRAGMENT:
+    case ARCA_SECRET_JWT:
+    case ARCA_SECRET_PGP_KEY: {
         const uint8_t *p = NULL;
         size_t n = 0;
         ARCA_TRY(get_blob(c, &p, &n, "value"));

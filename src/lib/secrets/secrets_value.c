@@ -28,12 +28,14 @@ int arca_secret_value_new_bytes(enum arca_secret_kind kind, const void *p, size_
     ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "secret value: bytes are NULL");
     /* a config-fragment travels (exports, imports) as the JSON text of its value */
     ARCA_ENSURE(kind == ARCA_SECRET_ASCII || kind == ARCA_SECRET_BINARY ||
-                    kind == ARCA_SECRET_CONFIG_FRAGMENT,
+                    kind == ARCA_SECRET_CONFIG_FRAGMENT || kind == ARCA_SECRET_JWT ||
+                    kind == ARCA_SECRET_PGP_KEY,
                 ARCA_ERR_INVALID_ARG, "secret value: kind %s does not hold bytes",
                 arca_secret_kind_name(kind));
     ARCA_ENSURE(n <= ARCA_SECRET_SIZE_MAX, ARCA_ERR_TOO_LARGE,
                 "secret value: %zu bytes is more than the limit %u", n, ARCA_SECRET_SIZE_MAX);
-    if (kind != ARCA_SECRET_BINARY && n > 0 && memchr(p, 0, n) != NULL)
+    if (kind != ARCA_SECRET_BINARY && kind != ARCA_SECRET_PGP_KEY && n > 0 &&
+        memchr(p, 0, n) != NULL)
         ARCA_BAIL(ARCA_ERR_FORMAT, "%s secret value contains a NUL byte",
                   arca_secret_kind_name(kind));
     struct arca_secret_value *v = value_alloc(kind, flags);
@@ -150,7 +152,8 @@ unsigned arca_secret_value_flags(const struct arca_secret_value *v)
 const uint8_t *arca_secret_value_bytes(const struct arca_secret_value *v, size_t *len)
 {
     if (v == NULL || (v->kind != ARCA_SECRET_ASCII && v->kind != ARCA_SECRET_BINARY &&
-                      v->kind != ARCA_SECRET_CONFIG_FRAGMENT)) {
+                      v->kind != ARCA_SECRET_CONFIG_FRAGMENT && v->kind != ARCA_SECRET_JWT &&
+                      v->kind != ARCA_SECRET_PGP_KEY)) {
         if (len)
             *len = 0;
         return NULL;
@@ -187,7 +190,7 @@ static bool is_x509(const struct arca_secret_value *v)
 static int render_into(const struct arca_secret_value *v, const char *f, struct arca_buf *tmp)
 {
     bool bytes = v->kind == ARCA_SECRET_ASCII || v->kind == ARCA_SECRET_BINARY;
-    if (v->kind == ARCA_SECRET_ASCII && strcmp(f, "plain") == 0)
+    if ((v->kind == ARCA_SECRET_ASCII || v->kind == ARCA_SECRET_JWT) && strcmp(f, "plain") == 0)
         return arca_buf_put(tmp, v->bytes, v->len);
     if (v->kind == ARCA_SECRET_BINARY && bytes) {
         if (strcmp(f, "bin") == 0)
@@ -203,6 +206,8 @@ static int render_into(const struct arca_secret_value *v, const char *f, struct 
         if (strcmp(f, "base32nopad") == 0)
             return arca_base32_encode(tmp, v->bytes, v->len, false);
     }
+    if (v->kind == ARCA_SECRET_PGP_KEY)
+        return arca_secret_pgp_render(v, f, tmp);
     if (v->kind == ARCA_SECRET_PRIVATE_KEY) {
         if (strcmp(f, "pkcs8:pem") == 0)
             return arca_key_private_pem(v->key, tmp);

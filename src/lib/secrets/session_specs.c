@@ -29,6 +29,7 @@ void arca_secret_specs_free(struct arca_secret_spec *specs, size_t count)
     for (size_t i = 0; i < count; i++) {
         free((void *)specs[i].dns);
         free((void *)specs[i].san);
+        free((void *)specs[i].claims);
     }
     free(specs);
 }
@@ -69,6 +70,12 @@ int arca_secret_specs_from_session(const struct arca_session *s, struct arca_sec
         ARCA_GUARD(rc, str_array(m->san, m->n_san, &sp->san), fail);
         sp->san_count = m->n_san;
         sp->valid_for = m->has_valid_for ? m->valid_for : 0;
+        sp->signer = m->signer.s;
+        sp->jwt_alg = m->jwt_alg.s;
+        sp->jwt_valid_for = m->jwt_valid_for;
+        sp->jwt_until = m->jwt_until;
+        ARCA_GUARD(rc, str_array(m->claims, m->n_claims, &sp->claims), fail);
+        sp->claims_count = m->n_claims;
     }
     *out = specs;
     *count = s->n_secrets;
