@@ -133,9 +133,9 @@ static void maa_mode(struct ld *L, struct arca_security *sec)
         ld_err(L, sec->mode_pos, "mode: maa needs 'url' (the attestation provider)");
     if (!sec->maa_managed_tcb)
         ld_err(L, sec->mode_pos, "mode: maa needs 'maa-managed-tcb' in tolerate");
-    ld_unsup(L, sec->mode_pos,
-             "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified by "
-             "arca; use mode: hardware)");
+    ld_needs_azure(L, sec->mode_pos,
+                   "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified "
+                   "by arca; use mode: hardware)");
 }
 
 /* security.attestation (its key on the path). */

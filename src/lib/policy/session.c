@@ -107,6 +107,7 @@ void arca_session_free(struct arca_session *s)
         ref_free(&x->import_from);
         str_free(&x->import_secret);
         str_free(&x->provided_by);
+        arca_azure_secret_free(x->azure);
     }
     free(s->secrets);
     for (size_t i = 0; i < s->n_images; i++) {
