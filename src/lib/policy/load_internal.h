@@ -40,6 +40,9 @@ struct ld {
     size_t n_frags;
     struct arca_ynode **frag_trees; /* frags parsed when first used (owned, n_frags slots) */
     bool hash_only; /* arca session hash: features needing Azure at run time are not refused */
+    /* security.attestation's mode or tolerate (or an entry) is an imported fragment: the
+     * production-mode wildcard rule is checked when it is resolved, at use */
+    bool sec_deferred;
 };
 
 /* ---- diagnostics (load_core.c) ------------------------------------------------------------- */
