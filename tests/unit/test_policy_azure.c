@@ -171,6 +171,7 @@ static void test_azure_fields_hashed(void **state)
               "    tenant_id: e7cac514-f1aa-4e0d-b207-50b1d9a89d21\n"
               "    client_id: 3f2c210e-83b4-4217-9eee-4f747d8aeeb3\n"
               "    application_secret: \"another\"\n" AAD_CERT AKV,
+        H USE "secrets:\n" AAD_SECRET "    export: {session: other}\n" AAD_CERT AKV,
     };
     uint8_t h[sizeof(variants) / sizeof(variants[0])][32];
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {

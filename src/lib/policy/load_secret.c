@@ -396,8 +396,12 @@ void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secre
         jwt_secret(L, n, jk);
         return;
     }
-    if (aad) { /* load_azure.c */
+    if (aad) { /* load_azure.c; its export rules as any secret's */
         ld_parse_aad_token(L, n, x, jk);
+        const struct arca_ynode *ex = arca_ynode_get(n, "export");
+        if (ex != NULL && x->azure != NULL)
+            LD_AT_KEY(L, "export", secret_export(L, ex, x, NULL));
+        ld_field_bool(L, n, "export_public", &x->export_public);
         return;
     }
     const struct arca_ynode *kv = arca_ynode_get(n, "kind");
