@@ -171,7 +171,7 @@ static int session_hash_cmd(struct arca_cli *cli, int argc, char **argv)
     struct arca_diag diag;
     struct arca_session *s = NULL;
     arca_diag_init(&diag);
-    int rc = arca_session_load_file(file, &s, &diag);
+    int rc = arca_session_load_file_for_hash(file, &s, &diag);
     if (rc < 0) {
         struct arca_buf out;
         arca_buf_init(&out, 0);

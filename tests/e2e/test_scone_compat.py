@@ -41,7 +41,18 @@ BAD = [
     ("bad-value", "secrets:\n  - name: k\n    kind: x509\n    value: \"\"\n"),
     ("bad-maa", SVC + "security:\n  attestation:\n    mode: maa\n"
      "    url: https://sharedweu.weu.attest.azure.net\n    tolerate: [maa-managed-tcb]\n"),
+    ("bad-aad-token", SVC + "secrets:\n  - name: ad_token_1\n    kind: aad-token\n"
+     "    tenant_id: e7cac514-f1aa-4e0d-b207-50b1d9a89d21\n"
+     "    client_id: 3f2c210e-83b4-4217-9eee-4f747d8aeeb3\n"
+     "    application_secret: \"dHmbyTBF4JNAN3JJobeD\"\n"),
+    ("bad-import-akv", SVC + "secrets:\n  - name: t\n    kind: aad-token\n"
+     "    tenant_id: e7cac514-f1aa-4e0d-b207-50b1d9a89d21\n"
+     "    client_id: 3f2c210e-83b4-4217-9eee-4f747d8aeeb3\n"
+     "    application_secret: \"dHmbyTBF4JNAN3JJobeD\"\n"
+     "  - name: db\n    import_akv: {vault: \"https://v.vault.azure.net\", token: t}\n"),
 ]
+AZURE = sorted(glob.glob(os.path.join(SRC, "tests", "fuzz", "corpus", "fuzz_policy_load",
+                                      "azure-*.yaml")))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +83,23 @@ def test_check_and_create_agree(arcad, creator, tmp_path, name, body):
     assert status == 400, (status, answer)
     msgs = answer["msg"]
     assert located(msgs, "<upload>") == checked
+
+
+def test_azure_shapes_hash_but_never_create(arcad, creator):
+    """aad-token, import_akv and mode: maa in the docs' shapes: `arca session hash` gives a hash
+    (they are part of the session's meaning), while check and create refuse them by name."""
+    assert len(AZURE) >= 3
+    for path in AZURE:
+        r = subprocess.run([ARCA, "session", "hash", "--creator-key", creator.key_id, path],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}\n", r.stdout), (path, r.stderr)
+        r = subprocess.run([ARCA, "session", "check", path], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 1 and "is not supported by arca" in r.stderr, (path, r.stderr)
+        assert "dHmbyTBF4JNAN3JJobeD" not in r.stderr
+        status, answer = post(arcad.client, creator, "/v1/sessions", open(path).read())
+        assert status == 400, (path, status, answer)
+        assert located(answer["msg"], "<upload>") == located(r.stderr.strip().splitlines(), path)
 
 
 def test_every_shape_checks():

@@ -170,3 +170,32 @@ def test_simulated_exporter_refused_without_simulation(arcad_factory, tmp_path, 
     status, _ = attest(a, kp, "imp1/app")
     assert status != 200
     assert VALUE not in a.logs() and VALUE not in a.audit()
+
+
+def test_remote_imported_access_policy(pair, tmp_path):
+    """Issue 13: `access_policy: $$SCONE::p$$` whose config-fragment is imported from a session
+    of another arcad is fetched over the peer channel at access checks (the importer's cache,
+    ARCA_IMPORT_CACHE_TTL, is 0 here): the reader it names may read the session, others may
+    not; with the exporter gone the rule cannot be resolved and grants nothing (fail closed),
+    and arcad's log says why."""
+    from conftest import https
+    a, b, kp, creator = pair
+    reader = KeyPair(str(tmp_path / "rd"), "reader")
+    other = KeyPair(str(tmp_path / "ot"), "other")
+    upload_session(b, creator, "name: board\nversion: \"0.3.10\"\n"
+                   "secrets:\n  - name: policy\n    kind: config-fragment\n"
+                   "    value: {read: [CREATOR, \"%s\"], update: [CREATOR]}\n"
+                   "    export:\n      - %s\n" % (reader.key_id, remote_rule(a, "governed")))
+    upload_session(a, creator, "name: governed\nversion: \"0.3.10\"\n"
+                   "access_policy: $$SCONE::p$$\n"
+                   "secrets:\n  - name: p\n    kind: config-fragment\n"
+                   "    import: {session: board, secret: policy, cas_url: \"127.0.0.1:%d\", "
+                   "cas_key: \"%s\"}\n" % (b.enclave, b.cas_key))
+    assert https(a, reader, "GET", "/v1/sessions/governed")[0] == 200
+    assert https(a, creator, "GET", "/v1/sessions/governed")[0] == 200
+    assert https(a, other, "GET", "/v1/sessions/governed")[0] in (403, 404)
+    exported = audit_events(b, "secret_export")
+    assert exported[-1]["importer"] == "governed" and exported[-1]["outcome"] == "exported"
+    b.stop()
+    assert https(a, reader, "GET", "/v1/sessions/governed")[0] in (403, 404)
+    assert https(a, creator, "GET", "/v1/sessions/governed")[0] in (403, 404)

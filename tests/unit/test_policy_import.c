@@ -188,6 +188,93 @@ static void test_attestation_pending_then_resolved(void **state)
     arca_session_free(s);
 }
 
+/* Points f at the NUL-terminated text t. */
+static void set_text(struct arca_fragment_value *f, const char *t)
+{
+    f->text = t;
+    f->len = strlen(t);
+}
+
+/* Imports deeper inside: a variant's sub-field, tolerate, ignore_advisories (issue 13). */
+static void test_deeper_imports(void **state)
+{
+    (void)state;
+    static const char shape[] = "scone-imported-deep.yaml";
+    struct arca_session *s = NULL;
+    char *t = NULL;
+    assert_int_equal(load_with(shape, NULL, 0, &s, &t), 0);
+    free(t);
+    assert_int_equal(s->n_import_uses, 4);
+    assert_non_null(use_at(s, "services[0].attestation[0].mrenclave"));
+    assert_non_null(use_at(s, "services[0].attestation[1].signer"));
+    assert_non_null(use_at(s, "security.attestation.tolerate"));
+    assert_non_null(use_at(s, "security.attestation.ignore_advisories"));
+    /* a variant with an imported factor is left out, never kept with the factor missing */
+    assert_int_equal(s->services[0].n_variants, 1);
+    assert_int_equal(s->security.tolerate, 0);
+    assert_false(s->security.ignore_all_advisories);
+    arca_session_free(s);
+
+    static const char mr[] = "\"" MR "\"";
+    static const char signer[] = "{mrsigner: " MR ", isvprodid: 3}";
+    static const char debug[] = "[debug-mode]";
+    static const char all[] = "\"*\"";
+    struct arca_fragment_value f[] = {{"release_mrenclave", mr, sizeof(mr) - 1},
+                                      {"vendor_signer", signer, sizeof(signer) - 1},
+                                      {"tolerated", debug, sizeof(debug) - 1},
+                                      {"advisories", all, sizeof(all) - 1}};
+    assert_int_equal(load_with(shape, f, 4, &s, &t), 0);
+    free(t);
+    assert_int_equal(s->n_import_uses, 0);
+    assert_int_equal(s->services[0].n_variants, 3);
+    assert_int_equal(s->services[0].variants[0].n_mrenclave, 1);
+    assert_true(s->services[0].variants[1].has_signer);
+    assert_int_equal(s->services[0].variants[1].signer.isvprodid, 3);
+    assert_true(s->security.ignore_all_advisories);
+    arca_session_free(s);
+
+    /* the wildcard rule is checked once tolerate is known: without debug-mode "*" is refused */
+    static const char ht[] = "[hyperthreading]";
+    set_text(&f[2], ht);
+    assert_int_equal(load_with(shape, f, 4, &s, &t), ARCA_ERR_FORMAT);
+    assert_non_null(strstr(t, "security.attestation.ignore_advisories"));
+    assert_non_null(strstr(t, "debug-mode"));
+    free(t);
+    /* a value that does not fit is refused where it stands */
+    static const char bad[] = "\"1234\"";
+    set_text(&f[2], debug);
+    set_text(&f[0], bad);
+    assert_int_equal(load_with(shape, f, 4, &s, &t), ARCA_ERR_FORMAT);
+    assert_non_null(strstr(t, "services[0].attestation[0].mrenclave"));
+    free(t);
+}
+
+/* Written "*" with an imported tolerate waits for it; a written tolerate decides at once. */
+static void test_wildcard_waits_for_imported_tolerate(void **state)
+{
+    (void)state;
+    static const char y[] = "name: w\nversion: \"0.3.10\"\n"
+                            "services:\n  - name: s\n    attestation: {mrenclave: " MR "}\n"
+                            "secrets:\n  - name: t\n    import: {session: b, secret: t}\n"
+                            "security:\n  attestation:\n    tolerate: [$$SCONE::t$$]\n"
+                            "    ignore_advisories: \"*\"\n";
+    struct arca_session *s = NULL;
+    assert_int_equal(arca_session_load(y, strlen(y), "w.yaml", &s, NULL), 0);
+    arca_session_free(s);
+    static const char none[] = "name: w\nversion: \"0.3.10\"\n"
+                               "services:\n  - name: s\n    attestation: {mrenclave: " MR "}\n"
+                               "security:\n  attestation:\n    tolerate: [hyperthreading]\n"
+                               "    ignore_advisories: \"*\"\n";
+    assert_int_equal(arca_session_load(none, strlen(none), "w.yaml", &s, NULL), ARCA_ERR_FORMAT);
+    static const char ht[] = "[hyperthreading]";
+    struct arca_fragment_value f = {"t", ht, sizeof(ht) - 1};
+    struct arca_diag d;
+    arca_diag_init(&d);
+    assert_int_equal(arca_session_load_imported(y, strlen(y), "w.yaml", &f, 1, &s, &d),
+                     ARCA_ERR_FORMAT);
+    arca_diag_free(&d);
+}
+
 static void test_whole_security(void **state)
 {
     (void)state;
@@ -268,6 +355,8 @@ int main(void)
         cmocka_unit_test(test_access_policy_pending_then_resolved),
         cmocka_unit_test(test_one_operation_imported),
         cmocka_unit_test(test_attestation_pending_then_resolved),
+        cmocka_unit_test(test_deeper_imports),
+        cmocka_unit_test(test_wildcard_waits_for_imported_tolerate),
         cmocka_unit_test(test_whole_security),
         cmocka_unit_test(test_fragment_json_round_trip),
         cmocka_unit_test(test_hash_names_the_import),

@@ -287,8 +287,10 @@ static void test_format_table(void **state)
     assert_string_equal(canon, "privatekey:base64");
     assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_PGP_KEY, "pem", 3, &canon),
                      ARCA_ERR_FORMAT);
-    assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_AAD_TOKEN, "", 0, &canon),
-                     ARCA_ERR_UNSUPPORTED);
+    /* aad-token: only the plain form, as the docs give it (the session itself is refused) */
+    assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_AAD_TOKEN, "", 0, &canon), 0);
+    assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_AAD_TOKEN, "hex", 3, &canon),
+                     ARCA_ERR_FORMAT);
     assert_int_equal(arca_placeholder_format_check(ARCA_SECRET_NONE, "", 0, &canon),
                      ARCA_ERR_INVALID_ARG);
     /* The list of valid formats is in the detail. */

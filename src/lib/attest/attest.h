@@ -184,13 +184,16 @@ int arca_attest_secrets_load(const struct arca_attest_ctx *ctx,
  */
 /*
  * For access checks: when *model (loaded from yaml of session name, version hash) has access
- * rules that are imported fragments, resolves them from this arcad's sessions (as
- * arca_attest_session_resolve; imports from another CAS are not fetched here) and replaces
- * *model by the resolved one. 0 when there was nothing to resolve or it was resolved; on
- * failure *model is unchanged (its imported rules grant nothing) and the code is returned.
+ * rules that are imported fragments, resolves them (as arca_attest_session_resolve) from this
+ * arcad's sessions, and from another arcad through remote (peer/import.h: its cache of
+ * ARCA_IMPORT_CACHE_TTL seconds per import and importer version; NULL: such imports are
+ * refused as not enabled) at time now, and replaces *model by the resolved one. 0 when there
+ * was nothing to resolve or it was resolved; on failure (an unreachable exporter included)
+ * *model is unchanged, so its imported rules grant nothing, and the code is returned.
  */
-int arca_attest_access_resolve(struct arca_store *store, const char *name, const uint8_t hash[32],
-                               const char *yaml, size_t len, struct arca_session **model);
+int arca_attest_access_resolve(struct arca_store *store, const struct arca_attest_remote *remote,
+                               const char *name, const uint8_t hash[32], const char *yaml,
+                               size_t len, int64_t now, struct arca_session **model);
 int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *name,
                                 const uint8_t hash[32], const char *yaml, size_t len, int64_t now,
                                 struct arca_session **out);

@@ -244,8 +244,9 @@ int arca_attest_session_resolve(const struct arca_attest_ctx *ctx, const char *n
     return resolve(ctx, name, hash, yaml, len, now, false, out);
 }
 
-int arca_attest_access_resolve(struct arca_store *store, const char *name, const uint8_t hash[32],
-                               const char *yaml, size_t len, struct arca_session **model)
+int arca_attest_access_resolve(struct arca_store *store, const struct arca_attest_remote *remote,
+                               const char *name, const uint8_t hash[32], const char *yaml,
+                               size_t len, int64_t now, struct arca_session **model)
 {
     ARCA_ENSURE_REF(model);
     ARCA_ENSURE_REF(*model);
@@ -256,8 +257,9 @@ int arca_attest_access_resolve(struct arca_store *store, const char *name, const
     struct arca_attest_ctx c;
     memset(&c, 0, sizeof(c));
     c.store = store;
+    c.remote = remote;
     struct arca_session *resolved = NULL;
-    ARCA_TRY(resolve(&c, name, hash, yaml, len, 0, true, &resolved));
+    ARCA_TRY(resolve(&c, name, hash, yaml, len, now, true, &resolved));
     arca_session_free(*model);
     *model = resolved;
     return 0;

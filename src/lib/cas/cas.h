@@ -33,6 +33,7 @@
 #include "secrets/secrets.h"
 
 struct arca_store;
+struct arca_attest_remote;
 struct arca_audit;
 struct arca_diag;
 
@@ -51,6 +52,9 @@ struct arca_cas {
     /* Sessions one client key may create (--max-sessions-per-client; 0: no limit). Refused
      * with ARCA_ERR_LIMIT naming the limit. */
     uint64_t max_sessions_per_client;
+    /* Imported access policies from another arcad are fetched with this (arcad's peer
+     * importer, attest/attest.h); NULL: they stay unresolved and grant nothing. */
+    const struct arca_attest_remote *remote;
 };
 
 /*

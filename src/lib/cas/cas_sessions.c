@@ -43,8 +43,8 @@ int cas_load_model(const struct arca_cas *cas, const struct arca_store_session *
     if (rc < 0)
         return arca_err_set(ARCA_ERR_INTERNAL, "stored session '%s' no longer loads", rec->name);
     /* unresolved imported rules grant nothing: the request is refused, not failed */
-    if (arca_attest_access_resolve(cas->store, rec->name, rec->hash, rec->yaml, rec->yaml_len,
-                                   out) < 0)
+    if (arca_attest_access_resolve(cas->store, cas->remote, rec->name, rec->hash, rec->yaml,
+                                   rec->yaml_len, arca_time_now(), out) < 0)
         arca_warn("cas", "session %s: imported access policy not resolved: %s", rec->name,
                   arca_err_detail());
     return 0;
@@ -356,7 +356,8 @@ static int check_imported_access(const struct arca_cas *cas, const struct arca_s
     ARCA_TRY(arca_session_hash(s, creator, h));
     struct arca_session *copy = NULL;
     ARCA_TRY(arca_session_load((const char *)yaml, n, s->name.s, &copy, NULL));
-    int rc = arca_attest_access_resolve(cas->store, s->name.s, h, (const char *)yaml, n, &copy);
+    int rc = arca_attest_access_resolve(cas->store, cas->remote, s->name.s, h, (const char *)yaml,
+                                        n, arca_time_now(), &copy);
     arca_session_free(copy);
     if (rc == ARCA_ERR_FORMAT || rc == ARCA_ERR_POLICY)
         return rc;

@@ -167,6 +167,10 @@ int arca_verify(const struct arca_key *k, enum arca_hash_alg alg, const void *p,
  */
 int arca_verify_ecdsa_raw(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
                           const void *r, const void *s, size_t coord_len, bool little_endian);
+/* RSA PKCS#1 v1.5 verification (JWT RS256, as Microsoft Azure Attestation signs its tokens).
+ * 0, ARCA_ERR_SIGNATURE, or ARCA_ERR_INVALID_ARG for a key that is not RSA. */
+int arca_verify_rsa_pkcs1(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+                          const void *sig, size_t siglen);
 /* RSA-PSS verification with explicit salt length (-1 = hash length). */
 int arca_verify_rsa_pss(const struct arca_key *k, enum arca_hash_alg alg, int saltlen,
                         const void *p, size_t n, const void *sig, size_t siglen);

@@ -10,8 +10,12 @@
 #include <openssl/rsa.h>
 #include <stdlib.h>
 
+/* The pss_saltlen of sig_init that selects PKCS#1 v1.5 padding instead of PSS. */
+#define SALTLEN_PKCS1 (-1000)
+
 /* Sets up mctx for signing (sign=1) or verifying with k: digest alg for ECDSA/RSA, none for
- * Ed25519 (pure EdDSA), and PSS padding with the given salt length for RSA. */
+ * Ed25519 (pure EdDSA), and PSS padding with the given salt length for RSA (or PKCS#1 v1.5
+ * with SALTLEN_PKCS1). */
 static int sig_init(EVP_MD_CTX *mctx, const struct arca_key *k, enum arca_hash_alg alg, int sign,
                     int pss_saltlen)
 {
@@ -29,7 +33,10 @@ static int sig_init(EVP_MD_CTX *mctx, const struct arca_key *k, enum arca_hash_a
                   : EVP_DigestVerifyInit(mctx, &pctx, md, NULL, k->pkey);
     if (ok != 1)
         return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot initialise");
-    if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) {
+    if (id == EVP_PKEY_RSA && pss_saltlen == SALTLEN_PKCS1) {
+        if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+            return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot set RSA PKCS#1 padding");
+    } else if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) {
         if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pss_saltlen) != 1 ||
             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)
@@ -93,6 +100,15 @@ int arca_verify(const struct arca_key *k, enum arca_hash_alg alg, const void *p,
                 const void *sig, size_t siglen)
 {
     return verify_common(k, alg, RSA_PSS_SALTLEN_DIGEST, p, n, sig, siglen);
+}
+
+int arca_verify_rsa_pkcs1(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+                          const void *sig, size_t siglen)
+{
+    ARCA_ENSURE_REF(k);
+    ARCA_ENSURE(EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_RSA, ARCA_ERR_INVALID_ARG,
+                "RSA PKCS#1 verify: the key is %s, not RSA", arca_key_type_name(arca_key_type(k)));
+    return verify_common(k, alg, SALTLEN_PKCS1, p, n, sig, siglen);
 }
 
 int arca_verify_rsa_pss(const struct arca_key *k, enum arca_hash_alg alg, int saltlen,

@@ -2,6 +2,7 @@
  * Session loader: attestation variants of a service (mrenclave, signer, tdx, snp, simulation),
  * digest lists and platform / QE key lists (also used by security.attestation).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,20 +195,39 @@ static void parse_variant(struct ld *L, const struct arca_ynode *n, struct arca_
                "variants to allow several TEEs)");
 }
 
+static bool variant_has_import(struct ld *L, size_t index);
+
 static void variant_fn(struct ld *L, const struct arca_ynode *it, void *base, size_t i, void *ctx)
 {
     (void)ctx;
-    parse_variant(L, it, (struct arca_att_variant *)base + i);
+    if (!variant_has_import(L, SIZE_MAX)) /* else dropped by drop_pending */
+        parse_variant(L, it, (struct arca_att_variant *)base + i);
 }
 
-/* Drops the variants that stand for imported fragments (pending: known only at use). */
+/* The variant at the key path (the current one when index is SIZE_MAX, else its [index] item)
+ * has an imported fragment in it — a sub-field such as `mrenclave: $$SCONE::x$$` or an entry
+ * of its digest list: known only at use. */
+static bool variant_has_import(struct ld *L, size_t index)
+{
+    if (index == SIZE_MAX)
+        return ld_import_under(L, L->path) != NULL;
+    char path[LD_PATH_MAX + 24];
+    snprintf(path, sizeof(path), "%s[%zu]", L->path, index);
+    return ld_import_under(L, path) != NULL;
+}
+
+/*
+ * Drops the variants that stand for imported fragments or hold one deeper inside (pending:
+ * known only at use; variant_fn did not parse them). A variant must not stay with an
+ * imported factor left out: it would ask for less than the policy says.
+ */
 static void drop_pending(struct ld *L, const struct arca_ynode *n, struct arca_service *svc)
 {
     if (svc->variants == NULL || svc->n_variants != n->n_items)
         return;
     size_t w = 0;
     for (size_t i = 0; i < n->n_items; i++) {
-        if (ld_is_pending(L, &n->items[i]))
+        if (ld_is_pending(L, &n->items[i]) || variant_has_import(L, i))
             continue;
         svc->variants[w++] = svc->variants[i];
     }
@@ -219,6 +239,8 @@ void ld_parse_attestation(struct ld *L, const struct arca_ynode *n, struct arca_
     if (ld_is_pending(L, n))
         return; /* the whole attestation is an imported fragment: resolved at use */
     if (n->type == ARCA_YNODE_MAP) {
+        if (variant_has_import(L, SIZE_MAX))
+            return; /* a sub-field is an imported fragment: the variant is known only at use */
         svc->variants = calloc(1, sizeof(*svc->variants));
         if (svc->variants == NULL) {
             L->oom = true;

@@ -39,6 +39,10 @@ struct ld {
     const struct arca_fragment_value *frags; /* imported fragments' values (borrowed) */
     size_t n_frags;
     struct arca_ynode **frag_trees; /* frags parsed when first used (owned, n_frags slots) */
+    bool hash_only; /* arca session hash: features needing Azure at run time are not refused */
+    /* security.attestation's mode or tolerate (or an entry) is an imported fragment: the
+     * production-mode wildcard rule is checked when it is resolved, at use */
+    bool sec_deferred;
 };
 
 /* ---- diagnostics (load_core.c) ------------------------------------------------------------- */
@@ -243,5 +247,16 @@ void ld_parse_security(struct ld *L, const struct arca_ynode *n);
 
 /* load_cross.c: checks across sections (names, references, placeholders). */
 void ld_check_cross(struct ld *L);
+
+/*
+ * load_azure.c: the Azure forms of a secret (kind aad-token; import_akv) and their cross
+ * check (an import_akv's token names an aad-token). ld_needs_azure refuses a feature that
+ * needs Azure at run time, as "<feature> is not supported by arca", unless L->hash_only.
+ */
+void ld_parse_aad_token(struct ld *L, const struct arca_ynode *n, struct arca_secret *x,
+                        const struct arca_ynode *kind);
+void ld_parse_import_akv(struct ld *L, const struct arca_ynode *n, struct arca_secret *x);
+void ld_check_azure(struct ld *L);
+void ld_needs_azure(struct ld *L, struct arca_pos pos, const char *feature);
 
 #endif

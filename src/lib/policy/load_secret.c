@@ -30,7 +30,7 @@ static enum arca_secret_kind parse_kind(struct ld *L, const struct arca_ynode *n
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (strcmp(n->text, kinds[i].name) == 0)
             return kinds[i].kind;
-    if (strcmp(n->text, "aad-token") == 0 || strcmp(n->text, "public-key") == 0) {
+    if (strcmp(n->text, "public-key") == 0) {
         ld_unsup(L, n->pos, "secret kind '%s'", n->text);
         return ARCA_SECRET_NONE;
     }
@@ -273,6 +273,15 @@ static void secret_import(struct ld *L, const struct arca_ynode *imp, struct arc
         ld_err(L, imp->pos, "'import' and 'value' are mutually exclusive");
 }
 
+static void secret_import_akv(struct ld *L, const struct arca_ynode *akv, struct arca_secret *x,
+                              bool other_source)
+{
+    ld_parse_import_akv(L, akv, x);
+    if (other_source)
+        ld_err(L, akv->pos, "'import_akv' excludes 'value' and 'import'");
+    ld_needs_azure(L, akv->pos, "import_akv (secrets are read from Azure Key Vault at run time)");
+}
+
 static void secret_export(struct ld *L, const struct arca_ynode *v, struct arca_secret *x,
                           const struct arca_ynode *imp)
 {
@@ -424,17 +433,16 @@ void ld_check_jwt_signer(struct ld *L, const struct arca_secret *x)
 
 void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secret *x)
 {
-    static const char *const keys[] = {
-        "name",        "kind",          "size",   "key_type", "private_key", "issuer",
-        "common_name", "endpoint",      "dns",    "san",      "valid_for",   "value",
-        "export",      "export_public", "import", "migrate",  "provided_by", NULL};
-    static const char *const uns[] = {
-        "import_akv", "tenant_id", "client_id", "application_secret", "certificate_thumbprint",
-        NULL};
+    static const char *const keys[] = {"name",        "kind",          "size",        "key_type",
+                                       "private_key", "issuer",        "common_name", "endpoint",
+                                       "dns",         "san",           "valid_for",   "value",
+                                       "export",      "export_public", "import",      "migrate",
+                                       "provided_by", "import_akv",    NULL};
     x->pos = n->pos;
     const struct arca_ynode *jk = n->type == ARCA_YNODE_MAP ? arca_ynode_get(n, "kind") : NULL;
     bool jwt = jk != NULL && jk->type == ARCA_YNODE_SCALAR && strcmp(jk->text, "jwt") == 0;
-    if (!jwt && !ld_check_keys(L, n, "a secret", keys, uns))
+    bool aad = jk != NULL && jk->type == ARCA_YNODE_SCALAR && strcmp(jk->text, "aad-token") == 0;
+    if (!jwt && !aad && !ld_check_keys(L, n, "a secret", keys, NULL))
         return;
     ld_field_str(L, n, "name", &x->name, true);
     ld_check_name(L, "name", &x->name, false);
@@ -442,12 +450,21 @@ void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secre
         jwt_secret(L, n, x);
         return;
     }
+    if (aad) { /* load_azure.c; its export rules as any secret's */
+        ld_parse_aad_token(L, n, x, jk);
+        const struct arca_ynode *ex = arca_ynode_get(n, "export");
+        if (ex != NULL && x->azure != NULL)
+            LD_AT_KEY(L, "export", secret_export(L, ex, x, NULL));
+        ld_field_bool(L, n, "export_public", &x->export_public);
+        return;
+    }
     const struct arca_ynode *kv = arca_ynode_get(n, "kind");
     const struct arca_ynode *imp = arca_ynode_get(n, "import");
+    const struct arca_ynode *akv = arca_ynode_get(n, "import_akv");
 
     if (kv != NULL)
         LD_AT_KEY(L, "kind", x->kind = parse_kind(L, kv));
-    else if (imp == NULL)
+    else if (imp == NULL && akv == NULL) /* an import's kind is the exporter's */
         ld_err(L, n->pos, "missing mandatory key 'kind'");
     bool known = x->kind != ARCA_SECRET_NONE;
     enum arca_secret_kind k = x->kind;
@@ -469,15 +486,17 @@ void ld_parse_secret(struct ld *L, const struct arca_ynode *n, struct arca_secre
         LD_AT_KEY(L, "value", secret_value(L, val, x, known));
     if (imp != NULL)
         LD_AT_KEY(L, "import", secret_import(L, imp, x, val));
+    if (akv != NULL) /* load_azure.c: Azure Key Vault, refused at create */
+        LD_AT_KEY(L, "import_akv", secret_import_akv(L, akv, x, val != NULL || imp != NULL));
     if ((v = arca_ynode_get(n, "export")) != NULL)
         LD_AT_KEY(L, "export", secret_export(L, v, x, imp));
     ld_field_bool(L, n, "export_public", &x->export_public);
     ld_field_str(L, n, "provided_by", &x->provided_by, false);
-    if (x->provided_by.s != NULL && (val != NULL || imp != NULL))
+    if (x->provided_by.s != NULL && (val != NULL || imp != NULL || akv != NULL))
         ld_err(L, x->provided_by.pos, "'provided_by' excludes 'value' and 'import'");
     if (known && k == ARCA_SECRET_CONFIG_FRAGMENT && val == NULL && imp == NULL)
         ld_err(L, n->pos, "a config-fragment needs 'value' or 'import'");
-    if (known && is_cert && val == NULL && imp == NULL && x->provided_by.s == NULL &&
+    if (known && is_cert && val == NULL && imp == NULL && akv == NULL && x->provided_by.s == NULL &&
         x->private_key.s == NULL)
         ld_err(L, n->pos, "a generated %s needs 'private_key'", arca_secret_kind_name(k));
     if (known && k == ARCA_SECRET_PRIVATE_KEY && x->key_type == ARCA_KEY_NONE && val == NULL)

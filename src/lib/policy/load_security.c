@@ -12,6 +12,10 @@
 static void attestation_mode(struct ld *L, const struct arca_ynode *m, struct arca_security *sec)
 {
     sec->mode_pos = m->pos;
+    if (ld_is_pending(L, m)) { /* an imported fragment: hardware until it is resolved at use */
+        L->sec_deferred = true;
+        return;
+    }
     if (!ld_expect(L, m, ARCA_YNODE_SCALAR, "an attestation mode"))
         return;
     if (strcmp(m->text, "hardware") == 0)
@@ -32,6 +36,10 @@ static void attestation_mode(struct ld *L, const struct arca_ynode *m, struct ar
 /* One tolerate value, by the one table of tolerance names (arca_tolerate_table). */
 static void tolerate_item(struct ld *L, const struct arca_ynode *it, struct arca_security *sec)
 {
+    if (ld_is_pending(L, it)) { /* imported: nothing tolerated until it is resolved at use */
+        L->sec_deferred = true;
+        return;
+    }
     if (!ld_expect(L, it, ARCA_YNODE_SCALAR, "a string"))
         return;
     uint32_t bit = arca_tolerate_from_name(it->text);
@@ -59,6 +67,10 @@ static void tolerate_item(struct ld *L, const struct arca_ynode *it, struct arca
 
 static void tolerate_list(struct ld *L, const struct arca_ynode *t, struct arca_security *sec)
 {
+    if (ld_is_pending(L, t)) {
+        L->sec_deferred = true;
+        return;
+    }
     if (!ld_expect(L, t, ARCA_YNODE_SEQ, "a list"))
         return;
     for (size_t i = 0; i < t->n_items; i++)
@@ -72,11 +84,24 @@ static bool is_wildcard(const struct arca_ynode *ia)
     return ia->type == ARCA_YNODE_SCALAR && strcmp(ia->text, "*") == 0;
 }
 
+/* ia, or an entry of it, is an imported fragment (the list is known only at use). */
+static bool advisories_pending(struct ld *L, const struct arca_ynode *ia)
+{
+    if (ld_is_pending(L, ia))
+        return true;
+    for (size_t i = 0; ia->type == ARCA_YNODE_SEQ && i < ia->n_items; i++)
+        if (ld_is_pending(L, &ia->items[i]))
+            return true;
+    return false;
+}
+
 static void ignore_advisories(struct ld *L, const struct arca_ynode *ia, struct arca_security *sec)
 {
+    if (advisories_pending(L, ia))
+        return; /* none ignored until the import is resolved at use (checked there) */
     if (is_wildcard(ia)) {
         sec->ignore_all_advisories = true;
-        if (arca_security_wildcard_check(sec) < 0)
+        if (!L->sec_deferred && arca_security_wildcard_check(sec) < 0)
             ld_err(L, ia->pos, "%s", arca_err_detail());
         return;
     }
@@ -133,9 +158,9 @@ static void maa_mode(struct ld *L, struct arca_security *sec)
         ld_err(L, sec->mode_pos, "mode: maa needs 'url' (the attestation provider)");
     if (!sec->maa_managed_tcb)
         ld_err(L, sec->mode_pos, "mode: maa needs 'maa-managed-tcb' in tolerate");
-    ld_unsup(L, sec->mode_pos,
-             "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified by "
-             "arca; use mode: hardware)");
+    ld_needs_azure(L, sec->mode_pos,
+                   "attestation mode 'maa' (Microsoft Azure Attestation tokens cannot be verified "
+                   "by arca; use mode: hardware)");
 }
 
 /* security.attestation (its key on the path). */

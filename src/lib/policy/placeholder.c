@@ -251,14 +251,15 @@ int arca_placeholder_format_check(enum arca_secret_kind kind, const char *format
         table = fragment_formats;
         valid = "none (config fragments are substituted as they are)";
         break;
+    case ARCA_SECRET_AAD_TOKEN: /* the docs: $$SCONE::n$$ only (the session is refused) */
+        table = ascii_formats;
+        valid = "none (aad-token secrets have only the plain form $$SCONE::name$$)";
+        break;
     case ARCA_SECRET_PGP_KEY:
         table = pgp_formats;
         valid = "publickey:asciiarmored (default), publickey:binary, publickey:base64, "
                 "privatekey:asciiarmored, privatekey:binary, privatekey:base64";
         break;
-    case ARCA_SECRET_AAD_TOKEN:
-        ARCA_BAIL(ARCA_ERR_UNSUPPORTED, "secrets of kind %s are not supported by arca",
-                  arca_secret_kind_name(kind));
     case ARCA_SECRET_NONE:
         ARCA_BAIL(ARCA_ERR_INVALID_ARG, "placeholder format: no secret kind");
     }

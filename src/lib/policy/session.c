@@ -110,6 +110,7 @@ void arca_session_free(struct arca_session *s)
         str_free(&x->signer);
         str_free(&x->jwt_alg);
         strs_free(x->claims, x->n_claims);
+        arca_azure_secret_free(x->azure);
     }
     free(s->secrets);
     for (size_t i = 0; i < s->n_images; i++) {

@@ -248,6 +248,23 @@ struct arca_session_ref {
 
 enum arca_endpoint { ARCA_ENDPOINT_NONE = 0, ARCA_ENDPOINT_SERVER, ARCA_ENDPOINT_CLIENT };
 
+/*
+ * The Azure parts of a secret as the established CAS documents them: kind aad-token and
+ * import_akv. Loaded and hashed; a create refuses them (they need Azure at run time).
+ * Credentials (application_secret, private_key) are wiped on free.
+ */
+struct arca_azure_secret {
+    struct arca_str tenant_id, client_id;
+    struct arca_str application_secret; /* secret */
+    struct arca_str private_key;        /* secret: inline PEM RSA key, or one placeholder */
+    struct arca_str thumbprint;         /* certificate_thumbprint, 40 hex as written */
+    bool has_import_akv;
+    struct arca_pos akv_pos;
+    struct arca_str akv_vault;  /* import_akv.vault: https URL */
+    struct arca_str akv_secret; /* import_akv.secret_name (absent: the secret's own name) */
+    struct arca_str akv_token;  /* import_akv.token: an aad-token secret's name (or absent) */
+};
+
 struct arca_secret {
     struct arca_str name;
     struct arca_pos pos;
@@ -280,6 +297,7 @@ struct arca_secret {
     struct arca_str import_secret; /* name of the secret in the exporting session */
     bool migrate;                  /* private-key: keep the key across updates */
     struct arca_str provided_by;   /* arca extension: service that uploads the value */
+    struct arca_azure_secret *azure; /* owned; aad-token fields / import_akv, else NULL */
     /* jwt (0.3.12) */
     struct arca_str signer;  /* name of the private-key secret that signs */
     struct arca_str jwt_alg; /* JOSE algorithm as written ("ES384") */
@@ -521,6 +539,16 @@ int arca_ynode_to_json(const struct arca_ynode *n, struct arca_buf *out);
 
 /* Reads path (at most ARCA_SESSION_MAX_BYTES) and loads it as above. I/O errors go to diag too. */
 int arca_session_load_file(const char *path, struct arca_session **out, struct arca_diag *diag);
+
+/*
+ * As arca_session_load / _file, for `arca session hash` only: features that are checked for
+ * shape but need Azure at run time (kind aad-token, import_akv, mode: maa) are not refused,
+ * so such a session has a hash. Never use the result to create or run a session.
+ */
+int arca_session_load_for_hash(const char *yaml, size_t len, const char *filename,
+                               struct arca_session **out, struct arca_diag *diag);
+int arca_session_load_file_for_hash(const char *path, struct arca_session **out,
+                                    struct arca_diag *diag);
 
 /* Frees the session and everything it owns, wiping strings and key material. NULL is fine. */
 void arca_session_free(struct arca_session *s);

@@ -196,6 +196,20 @@ static int e_service(struct arca_buf *b, const struct arca_service *v)
     return e_str(b, "one_time_password_shared_secret", &v->otp_secret);
 }
 
+/* Only for secrets that have one, so that every hash from before stays the same. */
+static int e_azure(struct arca_buf *b, const struct arca_azure_secret *a)
+{
+    ARCA_TRY(e_str(b, "tenant_id", &a->tenant_id));
+    ARCA_TRY(e_str(b, "client_id", &a->client_id));
+    ARCA_TRY(e_str(b, "application_secret", &a->application_secret));
+    ARCA_TRY(e_str(b, "aad_private_key", &a->private_key));
+    ARCA_TRY(e_str(b, "certificate_thumbprint", &a->thumbprint));
+    ARCA_TRY(e_bool(b, "import_akv", a->has_import_akv));
+    ARCA_TRY(e_str(b, "vault", &a->akv_vault));
+    ARCA_TRY(e_str(b, "secret_name", &a->akv_secret));
+    return e_str(b, "token", &a->akv_token);
+}
+
 static int e_secret(struct arca_buf *b, const struct arca_secret *x)
 {
     ARCA_TRY(e_str(b, "name", &x->name));
@@ -228,6 +242,8 @@ static int e_secret(struct arca_buf *b, const struct arca_secret *x)
     }
     ARCA_TRY(e_bool(b, "migrate", x->migrate));
     ARCA_TRY(e_str(b, "provided_by", &x->provided_by));
+    if (x->azure != NULL)
+        ARCA_TRY(e_azure(b, x->azure));
     if (x->kind != ARCA_SECRET_JWT)
         return 0; /* so that the hashes of sessions without jwt secrets stay as they were */
     ARCA_TRY(e_str(b, "signer", &x->signer));
@@ -346,6 +362,8 @@ int arca_session_encode_canonical(const struct arca_session *s, struct arca_buf 
      * creator: field is not encoded: it must equal the creator, whose key id is hashed. */
     if (sec->url.s != NULL)
         ARCA_TRY(e_str(b, "url", &sec->url));
+    if (sec->maa) /* mode: maa (hashed for `arca session hash`; a create refuses it) */
+        ARCA_TRY(e_bool(b, "maa_managed_tcb", sec->maa_managed_tcb));
     /* Imported fragments stand for whole nodes that the model leaves out: which import stands
      * where is part of the meaning (also only when there are any). */
     for (size_t i = 0; i < s->n_import_uses; i++) {

@@ -31,4 +31,7 @@ bool arca_ynode_is_null(const struct arca_ynode *n);
 /* Appends the canonical encoding of a YAML tree (maps sorted by key) for hashing. */
 int arca_ynode_encode(const struct arca_ynode *n, struct arca_buf *out);
 
+/* Frees an Azure secret part (load_azure.c), wiping its credentials. NULL is fine. */
+void arca_azure_secret_free(struct arca_azure_secret *a);
+
 #endif

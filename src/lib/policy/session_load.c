@@ -120,21 +120,39 @@ static void sort_diags(struct arca_diag_entry *v, size_t n)
     }
 }
 
+static int load(const char *yaml, size_t len, const char *filename,
+                const struct arca_fragment_value *frags, size_t n_frags, bool hash_only,
+                struct arca_session **out, struct arca_diag *diag);
+
 int arca_session_load(const char *yaml, size_t len, const char *filename, struct arca_session **out,
                       struct arca_diag *diag)
 {
-    return arca_session_load_imported(yaml, len, filename, NULL, 0, out, diag);
+    return load(yaml, len, filename, NULL, 0, false, out, diag);
+}
+
+int arca_session_load_for_hash(const char *yaml, size_t len, const char *filename,
+                               struct arca_session **out, struct arca_diag *diag)
+{
+    return load(yaml, len, filename, NULL, 0, true, out, diag);
 }
 
 int arca_session_load_imported(const char *yaml, size_t len, const char *filename,
                                const struct arca_fragment_value *frags, size_t n_frags,
                                struct arca_session **out, struct arca_diag *diag)
 {
+    return load(yaml, len, filename, frags, n_frags, false, out, diag);
+}
+
+static int load(const char *yaml, size_t len, const char *filename,
+                const struct arca_fragment_value *frags, size_t n_frags, bool hash_only,
+                struct arca_session **out, struct arca_diag *diag)
+{
     if (out == NULL || (yaml == NULL && len > 0) || (frags == NULL && n_frags > 0))
         return arca_err_set(ARCA_ERR_INVALID_ARG, "arca_session_load: bad arguments");
     *out = NULL;
     struct ld L;
     memset(&L, 0, sizeof(L));
+    L.hash_only = hash_only;
     L.frags = frags;
     L.n_frags = n_frags;
     L.file = filename != NULL ? filename : "<input>";
@@ -190,8 +208,10 @@ int arca_session_load_imported(const char *yaml, size_t len, const char *filenam
     const struct arca_ynode *sc = arca_ynode_get(root, "secret_config");
     if (sc != NULL)
         parse_secret_config(&L, sc);
-    if (!L.oom)
+    if (!L.oom) {
         ld_check_cross(&L);
+        ld_check_azure(&L);
+    }
 done:
     ld_fragments_clear(&L);
     arca_ynode_free(L.root);
@@ -218,7 +238,22 @@ done:
     return 0;
 }
 
+static int load_file(const char *path, bool hash_only, struct arca_session **out,
+                     struct arca_diag *diag);
+
 int arca_session_load_file(const char *path, struct arca_session **out, struct arca_diag *diag)
+{
+    return load_file(path, false, out, diag);
+}
+
+int arca_session_load_file_for_hash(const char *path, struct arca_session **out,
+                                    struct arca_diag *diag)
+{
+    return load_file(path, true, out, diag);
+}
+
+static int load_file(const char *path, bool hash_only, struct arca_session **out,
+                     struct arca_diag *diag)
 {
     struct arca_pos none = {0, 0};
     *out = NULL;
@@ -249,7 +284,7 @@ int arca_session_load_file(const char *path, struct arca_session **out, struct a
         arca_buf_free(&b);
         return rc < 0 ? rc : ARCA_ERR_IO;
     }
-    rc = arca_session_load((const char *)b.data, b.len, path, out, diag);
+    rc = load((const char *)b.data, b.len, path, NULL, 0, hash_only, out, diag);
     arca_buf_free(&b);
     return rc;
 }
