@@ -17,19 +17,7 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "peer/join.h"
-
-static void x25519(uint8_t v, struct arca_key **k, uint8_t pub[32])
-{
-    uint8_t raw[32];
-    memset(raw, v, sizeof(raw));
-    assert_int_equal(arca_x25519_from_private(raw, k), 0);
-    struct arca_buf b;
-    arca_buf_init(&b, 64);
-    assert_int_equal(arca_key_public_raw(*k, &b), 0);
-    assert_int_equal(b.len, 32);
-    memcpy(pub, b.data, 32);
-    arca_buf_free(&b);
-}
+#include "test_util.h"
 
 static bool zero(const void *p, size_t n)
 {
@@ -98,8 +86,8 @@ static void test_box(void **state)
     (void)state;
     struct arca_key *mine = NULL, *other = NULL;
     uint8_t pub[32], opub[32], me[32], them[32];
-    x25519(7, &mine, pub);
-    x25519(9, &other, opub);
+    test_x25519(7, &mine, pub);
+    test_x25519(9, &other, opub);
     memset(me, 0xaa, 32);
     memset(them, 0xbb, 32);
     struct arca_store_share sh, got;
