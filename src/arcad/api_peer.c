@@ -24,9 +24,12 @@
 #include "evidence/claims.h"
 #include "evidence/sim.h"
 #include "limits/limits.h"
+#include "owner/owner.h"
 #include "peer/import.h"
+#include "peer/join.h"
 #include "peer/peer.h"
 #include "reload.h"
+#include "store/share.h"
 #include "witness/witness.h"
 
 struct peer_state {
@@ -38,7 +41,13 @@ struct peer_state {
     /* Refusals before the caller's evidence verified are audited at 5/s (bursts of 100) and
      * only logged beyond, so strangers cannot grow the audit log (as the enclave API does). */
     struct arca_ratelimit *anon_audit;
+    /* Joins being answered now (after the caller's evidence verified): each reads the owner
+     * record and seals a box, so a few at a time (JOIN_MAX_BUSY) is plenty. */
+    atomic_int joins_busy;
 };
+
+#define JOIN_MAX_BUSY 2
+#define AUDIT_JOIN "store_join"
 
 static void state_free(void *p)
 {
@@ -94,6 +103,27 @@ static bool peer_spki(struct arcad_request *req, struct arca_buf *spki)
     return ok;
 }
 
+/*
+ * The start of every peer route but hello: the body (*body, json_decref), the caller's TLS key
+ * (into spki) and the channel's checks (arca_peer_accept) for route. A refusal is audited
+ * (peer_refused) and, with what, its detail starts with what.
+ */
+static int accept_call(struct peer_state *st, struct arcad_request *req, const char *route,
+                       const char *what, json_t **body, struct arca_buf *spki,
+                       struct arca_peer_identity *who, const json_t **payload)
+{
+    int rc = arcad_request_json(req, body);
+    bool have = rc == 0 && peer_spki(req, spki);
+    if (rc == 0)
+        rc = arca_peer_accept(&st->self, &st->nonces, have ? spki->data : NULL, spki->len, route,
+                              *body, arca_time_now(), who, payload);
+    if (rc < 0 && what != NULL)
+        rc = arca_err_wrap(rc, "%s", what);
+    if (rc < 0)
+        audit_refusal(st, req, route, have ? spki->data : NULL, spki->len);
+    return rc;
+}
+
 static void h_hello(struct arcad_request *req, void *arg)
 {
     struct peer_state *st = arg;
@@ -119,16 +149,13 @@ static void h_export(struct arcad_request *req, void *arg)
     const json_t *payload = NULL;
     uint8_t hash[32];
     struct arca_cas_export_req q;
-    int rc = arcad_request_json(req, &body);
-    bool have = rc == 0 && peer_spki(req, &spki);
-    if (rc == 0)
-        rc = arca_peer_accept(&st->self, &st->nonces, have ? spki.data : NULL, spki.len,
-                              ARCA_PEER_EXPORT_ROUTE, body, arca_time_now(), &who, &payload);
-    if (rc == 0)
+    int rc = accept_call(st, req, ARCA_PEER_EXPORT_ROUTE, NULL, &body, &spki, &who, &payload);
+    if (rc == 0) {
         rc = arca_peer_export_req_parse(payload, &q, hash);
-    if (rc < 0) {
-        audit_refusal(st, req, ARCA_PEER_EXPORT_ROUTE, have ? spki.data : NULL, spki.len);
-    } else {
+        if (rc < 0)
+            audit_refusal(st, req, ARCA_PEER_EXPORT_ROUTE, spki.data, spki.len);
+    }
+    if (rc == 0) {
         q.peer_key = who.cas_key;
         q.peer_measurement = who.measurement;
         struct arca_cas cas = {.store = st->ctx->store, .audit = st->ctx->audit};
@@ -196,15 +223,94 @@ static void h_witness(struct arcad_request *req, void *arg)
     arca_buf_init(&spki, 0);
     struct arca_peer_identity who;
     const json_t *payload = NULL;
-    int rc = arcad_request_json(req, &body);
-    bool have = rc == 0 && peer_spki(req, &spki);
+    int rc = accept_call(st, req, ARCA_WITNESS_PEER_ROUTE, NULL, &body, &spki, &who, &payload);
     if (rc == 0)
-        rc = arca_peer_accept(&st->self, &st->nonces, have ? spki.data : NULL, spki.len,
-                              ARCA_WITNESS_PEER_ROUTE, body, arca_time_now(), &who, &payload);
-    if (rc < 0)
-        audit_refusal(st, req, ARCA_WITNESS_PEER_ROUTE, have ? spki.data : NULL, spki.len);
-    else
         rc = witness_answer(st->ctx->witness_held, who.cas_key, payload, &a);
+    if (rc < 0)
+        arcad_reply_err(req, rc);
+    else
+        arcad_reply_json(req, 200, a);
+    json_decref(body);
+    arca_buf_free(&spki);
+}
+
+/* The member's side of a join, for an attested caller: its platform and measurement must be
+ * admitted (owner/owner.h arca_owner_admit_member), then the store's key goes to it boxed to
+ * the enc_key it sent; or the caller's report of its own check. Audited either way. */
+static int join_answer(struct peer_state *st, const struct arca_peer_identity *who,
+                       const struct arca_peer_join_req *q, json_t **a)
+{
+    struct arcad_ctx *ctx = st->ctx;
+    char peer[65], m[65];
+    arca_hex_fmt(peer, who->cas_key, 32);
+    arca_hex_fmt(m, who->measurement, 32);
+    const char *outcome;
+    int rc = 0;
+    if (q->op == ARCA_PEER_JOIN_RESULT) {
+        outcome = q->ok ? "joined" : "failed";
+        *a = json_object();
+        if (*a == NULL)
+            rc = arca_err_set(ARCA_ERR_ALLOC, "join: out of memory");
+    } else {
+        outcome = "key_sent";
+        struct arca_store_share sh;
+        memset(&sh, 0, sizeof(sh));
+        /* the platform: this member's own evidence is simulated (own_evidence) */
+        if (who->evidence_type != ARCA_EVIDENCE_SIM)
+            rc = arca_err_set(ARCA_ERR_POLICY,
+                              "join: platform not admitted: the joining arcad offers %s "
+                              "evidence, this member runs on the simulation platform",
+                              arca_evidence_type_name((enum arca_evidence_type)who->evidence_type));
+        if (rc == 0)
+            rc = arca_owner_admit_member(ctx->owner, who->measurement);
+        if (rc == 0)
+            rc = arca_store_share_get(ctx->store, &sh);
+        if (rc == 0)
+            rc = arca_peer_join_answer(q->enc_key, who->cas_key, &sh, a);
+        arca_wipe(&sh, sizeof(sh));
+        if (rc < 0)
+            outcome = "refused";
+    }
+    char reason[ARCA_ERR_DETAIL_MAX + 1] = "";
+    if (rc < 0)
+        snprintf(reason, sizeof(reason), "%s", arca_err_detail());
+    else if (q->op == ARCA_PEER_JOIN_RESULT)
+        snprintf(reason, sizeof(reason), "%s", q->reason);
+    arca_info("peer", "join from %s (measurement %s): %s%s%s", peer, m, outcome,
+              reason[0] ? ": " : "", reason);
+    struct arca_cas cas = {.store = ctx->store, .audit = ctx->audit};
+    arca_cas_audit(&cas, AUDIT_JOIN,
+                   json_pack("{s:s, s:s, s:s, s:s}", "peer_cas_key", peer, "measurement", m,
+                             "outcome", outcome, "reason", reason));
+    if (rc < 0)
+        arca_err_set(rc, "%s", reason);
+    return rc;
+}
+
+static void h_join(struct arcad_request *req, void *arg)
+{
+    struct peer_state *st = arg;
+    json_t *body = NULL, *a = NULL;
+    struct arca_buf spki;
+    arca_buf_init(&spki, 0);
+    struct arca_peer_identity who;
+    const json_t *payload = NULL;
+    struct arca_peer_join_req q;
+    memset(&q, 0, sizeof(q));
+    int rc = accept_call(st, req, ARCA_PEER_JOIN_ROUTE, "join: evidence invalid", &body, &spki,
+                         &who, &payload);
+    if (rc == 0) {
+        rc = arca_peer_join_req_parse(payload, &q);
+        if (rc < 0)
+            audit_refusal(st, req, ARCA_PEER_JOIN_ROUTE, spki.data, spki.len);
+    }
+    if (rc == 0) {
+        if (atomic_fetch_add(&st->joins_busy, 1) < JOIN_MAX_BUSY)
+            rc = join_answer(st, &who, &q, &a);
+        else
+            rc = arca_err_set(ARCA_ERR_LIMIT, "join: busy with other joins; try again");
+        atomic_fetch_sub(&st->joins_busy, 1);
+    }
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
@@ -293,8 +399,11 @@ int arcad_peer_register_witness(struct arcad_router *r, struct arcad_ctx *ctx)
 int arcad_peer_register(struct arcad_router *r, struct arcad_ctx *ctx)
 {
     ARCA_TRY(arcad_peer_register_witness(r, ctx));
-    return arcad_router_add(r, "POST", ARCA_PEER_EXPORT_ROUTE, PEER_ROUTE_FLAGS, "peer_export",
-                            h_export, ctx->peer_state);
+    ARCA_TRY(arcad_router_add(r, "POST", ARCA_PEER_EXPORT_ROUTE, PEER_ROUTE_FLAGS, "peer_export",
+                              h_export, ctx->peer_state));
+    /* Also on SQLite: a joiner pointed at such an arcad hears why (arca_store_share_get). */
+    return arcad_router_add(r, "POST", ARCA_PEER_JOIN_ROUTE, PEER_ROUTE_FLAGS, "peer_join", h_join,
+                            ctx->peer_state);
 }
 
 /* ---- the start-up server (main.c's start order) --------------------------------------------- */

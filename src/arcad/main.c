@@ -22,6 +22,7 @@
 #include "crypto/tls.h"
 #include "api_peer.h"
 #include "enclave_api.h"
+#include "join.h"
 #include "attest/verify.h"
 #include "evidence/dcap_verify.h"
 #include "evidence/sim.h"
@@ -48,6 +49,9 @@ static void usage(FILE *f)
            "  --store URL               keep the sealed store in PostgreSQL (postgresql://...;\n"
            "                            several arcads may share it); default: SQLite in\n"
            "                            --data-dir, which keeps the key-store either way\n"
+           "  --join HOST:PORT          first start on a shared --store: attest to the member\n"
+           "                            at HOST:PORT (its --enclave-listen) and receive the\n"
+           "                            store's key from it; ignored once a key-store exists\n"
            "  --client-listen HOST:PORT client API (mutual TLS); default 127.0.0.1:8081\n"
            "  --enclave-listen HOST:PORT enclave API (TLS); default 127.0.0.1:18765\n"
            "  --metrics-listen HOST:PORT Prometheus metrics (plain HTTP); default off\n"
@@ -244,7 +248,8 @@ enum {
     O_MPC,
     O_ARS,
     O_ASL,
-    O_STORE
+    O_STORE,
+    O_JOIN
 };
 /* Start order with arcad:// witnesses (docs/internals/witness.md): the store's open checks the
  * state against the witnesses, which are other arcads that may be starting too, waiting for
@@ -333,6 +338,7 @@ static const struct option opts[] = {
     {"audit-rotate-size", required_argument, NULL, O_ARS},
     {"audit-syslog", required_argument, NULL, O_ASL},
     {"store", required_argument, NULL, O_STORE},
+    {"join", required_argument, NULL, O_JOIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -368,6 +374,7 @@ struct arcad_opts {
     long audit_rotate_size;    /* --audit-rotate-size BYTES (0: only on SIGUSR1) */
     const char *audit_syslog;  /* --audit-syslog SOCKET (e.g. /dev/log) or NULL */
     const char *store_url;     /* --store postgresql://... or NULL (SQLite in data_dir) */
+    const char *join;          /* --join HOST:PORT (a member of store_url) or NULL */
     /* The value each option was last given (index into opts; "" for a switch), or NULL. */
     const char *given[NOPTS];
 };
@@ -634,6 +641,9 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
             }
             o->store_url = optarg;
             break;
+        case O_JOIN:
+            o->join = optarg;
+            break;
         case O_SEAL:
             if (strcmp(optarg, "sim") != 0 && strcmp(optarg, "gramine") != 0) {
                 fprintf(stderr, "arcad: --sealer: 'sim' or 'gramine', got '%s'\n", optarg);
@@ -687,6 +697,11 @@ static int parse_options(int argc, char **argv, struct arcad_opts *o, struct arc
     if (cfg->data_dir == NULL) {
         fprintf(stderr, "arcad: --data-dir DIR is required\n");
         usage(stderr);
+        return 2;
+    }
+    if (o->join != NULL && o->store_url == NULL) {
+        fprintf(stderr, "arcad: --join: joins a shared store, so --store postgresql://... is "
+                        "required\n");
         return 2;
     }
     if (cfg->max_pending == 0) {
@@ -953,6 +968,8 @@ int main(int argc, char **argv)
         }
         sopt.hook = arcad_witness_hook(witness);
     }
+    if (o.join != NULL)
+        ARCA_GUARD(rc, arcad_join(&ctx, o.join, &sopt), fail);
     rc = open_store_witnessed(&ctx, &sopt, witness, &early, &ctx.store);
     if (rc < 0 && arcad_witness_refused(witness, NULL)) {
         witness_refused_event(logpath, ctx.id.key);

@@ -1,9 +1,9 @@
 """Several arcads on one PostgreSQL database (issue 15): they serve the same sessions (a write on
 one is read on the next request at another), a stale update loses on every member, and kill -9
 of an arcad or an immediate restart of PostgreSQL during concurrent updates loses nothing that
-was acknowledged. The members after the first start on a copy of its data dir (same simulated
-platform; `--join` is not implemented yet) without its audit log and member name, so each keeps
-its own audit log. Skipped only where the PostgreSQL server binaries are missing."""
+was acknowledged. The members after the first join it (`--join`, the first's enclave port) on
+fresh data dirs, each with its own identity and audit log. Skipped only where the PostgreSQL
+server binaries are missing."""
 import http.client
 import json
 import os
@@ -47,10 +47,8 @@ def members(arcad_factory, tmp_path, url, n):
     first = arcad_factory(["--store", url], name="m0")
     out = [first]
     for i in range(1, n):
-        data = os.path.join(str(tmp_path), "m%d-data" % i)
-        shutil.copytree(first.data, data, ignore=shutil.ignore_patterns(
-            "audit.log*", "store-member", "*.lock"))
-        out.append(arcad_factory(["--store", url], name="m%d" % i))
+        out.append(arcad_factory(["--store", url, "--join", "127.0.0.1:%d" % first.enclave],
+                                 name="m%d" % i))
     return out
 
 

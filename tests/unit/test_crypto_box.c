@@ -13,26 +13,13 @@
 
 static const char msg[] = "name: s\nsecrets:\n  - name: pw\n    value: top-secret-42\n";
 
-static void key_and_pub(uint8_t seed, struct arca_key **k, uint8_t pub[32])
-{
-    uint8_t raw[32];
-    memset(raw, seed, sizeof(raw));
-    assert_int_equal(arca_x25519_from_private(raw, k), 0);
-    struct arca_buf b;
-    arca_buf_init(&b, 64);
-    assert_int_equal(arca_key_public_raw(*k, &b), 0);
-    assert_int_equal(b.len, 32);
-    memcpy(pub, b.data, 32);
-    arca_buf_free(&b);
-}
-
 static void round_trip_and_refusals(void **st)
 {
     (void)st;
     struct arca_key *a = NULL, *b = NULL;
     uint8_t pa[32], pb[32];
-    key_and_pub(1, &a, pa);
-    key_and_pub(2, &b, pb);
+    test_x25519(1, &a, pa);
+    test_x25519(2, &b, pb);
     struct arca_buf box, pt;
     arca_buf_init(&box, 0);
     arca_buf_init_secret(&pt, 0);

@@ -13,9 +13,24 @@
 #include "base/err.h"
 
 #include "base/time.h"
+#include "crypto/crypto.h"
 #include "policy/session.h"
 
 /* The RFC 3339 time s as seconds; fails the test if it does not parse. */
+/* A fixed X25519 key (private bytes all seed) and its raw public key (crypto.h's box). */
+static inline void test_x25519(uint8_t seed, struct arca_key **k, uint8_t pub[32])
+{
+    uint8_t raw[32];
+    memset(raw, seed, sizeof(raw));
+    assert_int_equal(arca_x25519_from_private(raw, k), 0);
+    struct arca_buf b;
+    arca_buf_init(&b, 64);
+    assert_int_equal(arca_key_public_raw(*k, &b), 0);
+    assert_int_equal(b.len, 32);
+    memcpy(pub, b.data, 32);
+    arca_buf_free(&b);
+}
+
 static inline int64_t at(const char *s)
 {
     int64_t t = 0;

@@ -477,22 +477,16 @@ static int change_upgrade(struct arca_owner *o, json_t *rec, const void *m)
     return list_add(rec, "upgrades", m);
 }
 
-/* The owner configuration's backup rule for t (config.h "backup-rule"), with o->mu held. */
-static int backup_rule_check(struct arca_owner *o, const json_t *rec,
-                             const struct arca_backup_target *t)
+/* The same-measurement rule of backups and of members joining a shared store: m is this
+ * arcad's measurement or an upgrade in rec (NULL: unprovisioned). ARCA_ERR_POLICY otherwise,
+ * naming both measurements and what to do; op, who and rule word the refusal. */
+static int same_measurement(const struct arca_owner *o, const json_t *rec, const uint8_t m[32],
+                            const char *op, const char *who, const char *rule)
 {
-    struct arca_owner_config cfg;
-    ARCA_TRY(record_config(rec, &cfg));
-    char mhex[65], own[65] = "unknown";
-    arca_hex_fmt(mhex, t->measurement, 32);
-    if (cfg.backup_rule == ARCA_OWNER_BACKUP_SAME_SIGNER)
-        return arca_err_set(ARCA_ERR_UNSUPPORTED,
-                            "register-backup: the owner configuration's backup-rule same-signer "
-                            "needs SGX evidence (signer and version); the backup arcad offers "
-                            "simulated evidence (measurement %s) that has neither",
-                            mhex);
-    if (o->opts.measurement != NULL && arca_memeq(t->measurement, o->opts.measurement, 32))
+    if (o->opts.measurement != NULL && arca_memeq(m, o->opts.measurement, 32))
         return 0;
+    char mhex[65], own[65] = "unknown";
+    arca_hex_fmt(mhex, m, 32);
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(rec, "upgrades"), i, e)
@@ -503,11 +497,42 @@ static int backup_rule_check(struct arca_owner *o, const json_t *rec,
     if (o->opts.measurement != NULL)
         arca_hex_fmt(own, o->opts.measurement, 32);
     return arca_err_set(ARCA_ERR_POLICY,
-                        "register-backup: the backup arcad runs measurement %s, but the owner "
-                        "configuration's backup rule (same-measurement) allows only this arcad's "
+                        "%s: %s runs measurement %s, but %s allows only this arcad's "
                         "measurement %s or a registered upgrade (arca cas register-upgrade "
                         "--measurement %s first)",
-                        mhex, own, mhex);
+                        op, who, mhex, rule, own, mhex);
+}
+
+int arca_owner_admit_member(struct arca_owner *o, const uint8_t measurement[32])
+{
+    ARCA_ENSURE(o != NULL && measurement != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
+    /* Fresh from the store, not o->rec: on a shared store another member may have registered
+     * an upgrade since this one started. */
+    struct arca_owner t = {.opts = o->opts};
+    ARCA_TRY(record_load(&t));
+    int rc = same_measurement(o, t.rec, measurement, "join: measurement not admitted",
+                              "the joining arcad", "this member");
+    json_decref(t.rec);
+    return rc;
+}
+
+/* The owner configuration's backup rule for t (config.h "backup-rule"), with o->mu held. */
+static int backup_rule_check(struct arca_owner *o, const json_t *rec,
+                             const struct arca_backup_target *t)
+{
+    struct arca_owner_config cfg;
+    ARCA_TRY(record_config(rec, &cfg));
+    if (cfg.backup_rule == ARCA_OWNER_BACKUP_SAME_SIGNER) {
+        char mhex[65];
+        arca_hex_fmt(mhex, t->measurement, 32);
+        return arca_err_set(ARCA_ERR_UNSUPPORTED,
+                            "register-backup: the owner configuration's backup-rule same-signer "
+                            "needs SGX evidence (signer and version); the backup arcad offers "
+                            "simulated evidence (measurement %s) that has neither",
+                            mhex);
+    }
+    return same_measurement(o, rec, t->measurement, "register-backup", "the backup arcad",
+                            "the owner configuration's backup rule (same-measurement)");
 }
 
 static int change_backup(struct arca_owner *o, json_t *rec, const void *arg)

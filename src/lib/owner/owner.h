@@ -130,6 +130,16 @@ int arca_owner_register_upgrade(struct arca_owner *o, const struct arca_owner_au
 int arca_owner_register_backup(struct arca_owner *o, const struct arca_owner_auth *auth,
                                const struct arca_backup_target *t);
 
+/*
+ * Whether an attested arcad of measurement may join this arcad's shared store (arcad --join,
+ * docs/high-availability.md): the same rule as backups' same-measurement, i.e. this arcad's
+ * measurement or an upgrade the owner registered (arca cas register-upgrade or the owner
+ * configuration's upgrades), read fresh from the store. Unprovisioned: this arcad's measurement
+ * only. ARCA_ERR_POLICY naming both measurements otherwise. No owner check: the caller (a peer)
+ * proved its measurement with evidence.
+ */
+int arca_owner_admit_member(struct arca_owner *o, const uint8_t measurement[32]);
+
 /* Revokes a backup (owner only): removes its slot and its record entry. Snapshots taken before
  * still hold the slot (the host keeps copies): take a new snapshot and discard the old ones. */
 int arca_owner_revoke_backup(struct arca_owner *o, const struct arca_owner_auth *auth,

@@ -62,11 +62,14 @@ struct arca_peer_identity {
     bool insecure;                    /* simulated evidence */
 };
 
-/* What a client expects of the server: its CAS key, or its software key (measurement). At
+/* What a client expects of the server: its CAS key, or its software key (measurement), or
+ * (any_attested) any server whose evidence verifies and binds its TLS key, the caller judging
+ * arca_peer_who itself (arcad --join: the key it receives must then open the shared store). At
  * least one must be set. */
 struct arca_peer_expect {
     const uint8_t *cas_key;      /* 32 bytes or NULL */
     const uint8_t *software_key; /* 32 bytes (measurement) or NULL */
+    bool any_attested;
 };
 
 struct arca_peer;

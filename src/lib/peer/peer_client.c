@@ -236,8 +236,8 @@ int arca_peer_connect(const struct arca_peer_self *self, const char *addr,
     ARCA_ENSURE_REF(expect);
     ARCA_ENSURE_REF(out);
     *out = NULL;
-    ARCA_ENSURE(expect->cas_key != NULL || expect->software_key != NULL, ARCA_ERR_INVALID_ARG,
-                "peer: neither a cas_key nor a cas_software_key to expect");
+    ARCA_ENSURE(expect->cas_key != NULL || expect->software_key != NULL || expect->any_attested,
+                ARCA_ERR_INVALID_ARG, "peer: neither a cas_key nor a cas_software_key to expect");
     struct arca_peer *p = calloc(1, sizeof(*p));
     ARCA_ENSURE(p != NULL, ARCA_ERR_ALLOC, "peer: out of memory");
     p->self = self;
