@@ -1,7 +1,6 @@
 #!/bin/sh
-# Cost as sessions grow (issue 14 item 6): fills one throw-away arcad on loopback with 1k, 10k
-# (and 100k) sessions through its API (bench/loadgen --mode create: real, durable commits), and
-# at each size restarts arcad and reports
+# Cost as sessions grow (issue 14 item 6): fills one throw-away arcad's data directory with 1k,
+# 10k (and 100k) sessions and at each size restarts arcad and reports
 #   - start-up time: from exec to "arcad ready" (opening the store verifies the whole state:
 #     every record against the sealed state chain, the audit log's tail against the store),
 #   - arcad's RSS after start-up and after the load below (VmRSS),
@@ -14,6 +13,11 @@
 #   bench/scale.sh [BUILD_DIR] [SECONDS] [SIZES]     (default: build, 5, "1000 10000")
 #   e.g. bench/scale.sh build 5 "1000 10000 100000"
 #   ARCA_BENCH_KEEP=1 keeps the data directory (its path is printed) for profiling start-up.
+#   The fill runs bench/bench_fill on the stopped arcad's data directory: the library create
+#   path of POST /v1/sessions (arca_cas_session_put, one durable commit per session, the
+#   store sealed for this arcad binary), without HTTP/TLS and audit lines, on a copy of the data directory in /dev/shm (100k in minutes
+#   instead of 40+ min). ARCA_BENCH_FILL=api fills through the API instead (bench/loadgen
+#   --mode create: 16 mutual-TLS clients).
 #
 # The rates at each size are printed as a ratio to those at the first size (same run). The
 # machine is shared: run it several times before trusting a trend.
@@ -23,7 +27,7 @@ BUILD=${1:-build}
 SECS=${2:-5}
 SIZES=${3:-"1000 10000"}
 BIN=$BUILD/bin
-bench_need arcad arca arca-run loadgen bench_launch
+bench_need arcad arca arca-run loadgen bench_launch bench_fill
 TMP=$(mktemp -d /tmp/arca-bench-scale-XXXXXX)
 mkdir -m 700 "$TMP/sim"
 PID=
@@ -98,15 +102,31 @@ have=0
 first_read=
 first_att=
 for n in $SIZES; do
+    stop_arcad
     if [ "$n" -gt "$have" ]; then
         t0=$(date +%s)
-        $GEN_PIN "$BIN/loadgen" --cas "$CLIENT" --cas-key "$KEY" --identity "$ID" --mode create \
-            --prefix "s$n" --requests $((n - have)) --clients 16 --duration 100000 >"$TMP/fill" ||
-            { cat "$TMP/fill" >&2; echo "bench: filling failed" >&2; exit 1; }
+        if [ "${ARCA_BENCH_FILL:-lib}" = api ]; then
+            start_arcad
+            $GEN_PIN "$BIN/loadgen" --cas "$CLIENT" --cas-key "$KEY" --identity "$ID" --mode create \
+                --prefix "s$n" --requests $((n - have)) --clients 16 --duration 100000 >"$TMP/fill" ||
+                { cat "$TMP/fill" >&2; echo "bench: filling failed" >&2; exit 1; }
+            stop_arcad
+        else
+            # on a copy in memory (the fsyncs of 100k commits would take 30+ min on this disk),
+            # then back: the same files, so arcad verifies them like any others
+            SHM=$(mktemp -d /dev/shm/arca-bench-fill-XXXXXX)
+            cp -a "$TMP/data/." "$SHM/"
+            "$BIN/bench_fill" --data-dir "$SHM" --sim-dir "$TMP/sim" --arcad "$BIN/arcad" \
+                --cas-key "$KEY" --identity "$ID" --prefix "s$n" --count $((n - have)) >"$TMP/fill" ||
+                { cat "$TMP/fill" >&2; rm -rf "$SHM"; echo "bench: filling failed" >&2; exit 1; }
+            rm -f "$TMP/data/arca.db-wal" "$TMP/data/arca.db-shm"
+            cp -a "$SHM/." "$TMP/data/"
+            rm -rf "$SHM"
+            sync
+        fi
         echo "  (filled $((n - have)) sessions in $(($(date +%s) - t0)) s: $(cat "$TMP/fill"))"
         have=$n
     fi
-    stop_arcad
     start_arcad
     rss0=$(rss_kib)
     read=$($GEN_PIN "$BIN/loadgen" --cas "$CLIENT" --cas-key "$KEY" --identity "$ID" --mode read \
@@ -119,7 +139,7 @@ for n in $SIZES; do
     python3 -c "print('%d %d %.1f %.1f %.0f %.0f (%.2f, %.2f)' % ($n, $STARTUP_MS, $rss0 / 1024,
         $rss1 / 1024, $read, $att, $read / $first_read, $att / $first_att))"
 done
-echo "  reproduce a size: fill with $BIN/loadgen --mode create --requests N (see above), restart" \
+echo "  reproduce a size: fill with $BIN/bench_fill --count N (see above), restart" \
     "arcad, then $BIN/loadgen --mode read --clients 16 and $BIN/bench_launch --clients 8"
 
 # 1,000 idle connections: each finishes its TLS handshake and one keep-alive request, then

@@ -43,6 +43,14 @@ int arca_hash_ctx_reset(struct arca_hash_ctx *h);
 
 int arca_hmac(enum arca_hash_alg alg, const void *key, size_t klen, const void *p, size_t n,
               uint8_t *out);
+/* A keyed HMAC context for many MACs under one key (the store's row keys at open): the MAC is
+ * fetched and the key set once; each arca_hmac_ctx_mac equals arca_hmac with that key. Freed,
+ * key wiped, with arca_hmac_ctx_free. Not for concurrent use. */
+struct arca_hmac_ctx;
+int arca_hmac_ctx_new(enum arca_hash_alg alg, const void *key, size_t klen,
+                      struct arca_hmac_ctx **out);
+int arca_hmac_ctx_mac(struct arca_hmac_ctx *h, const void *p, size_t n, uint8_t *out);
+void arca_hmac_ctx_free(struct arca_hmac_ctx *h);
 /* RFC 5869 HKDF (extract and expand) into out[outlen]. */
 int arca_hkdf(enum arca_hash_alg alg, const void *salt, size_t saltlen, const void *ikm,
               size_t ikmlen, const void *info, size_t infolen, uint8_t *out, size_t outlen);

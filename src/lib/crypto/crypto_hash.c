@@ -133,3 +133,56 @@ int arca_hmac(enum arca_hash_alg alg, const void *key, size_t klen, const void *
     EVP_MAC_free(mac);
     return rc;
 }
+
+struct arca_hmac_ctx {
+    EVP_MAC_CTX *ctx;
+    enum arca_hash_alg alg;
+};
+
+int arca_hmac_ctx_new(enum arca_hash_alg alg, const void *key, size_t klen,
+                      struct arca_hmac_ctx **out)
+{
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(key != NULL && klen > 0, ARCA_ERR_INVALID_ARG, "hmac: no key");
+    const EVP_MD *md = arca_md(alg);
+    if (md == NULL)
+        return ARCA_ERR_INVALID_ARG;
+    struct arca_hmac_ctx *h = calloc(1, sizeof(*h));
+    ARCA_ENSURE(h != NULL, ARCA_ERR_ALLOC, "hmac: out of memory");
+    h->alg = alg;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    h->ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    OSSL_PARAM params[2];
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (h->ctx == NULL || EVP_MAC_init(h->ctx, key, klen, params) != 1) {
+        arca_hmac_ctx_free(h);
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "hmac: cannot initialise");
+    }
+    *out = h;
+    return 0;
+}
+
+int arca_hmac_ctx_mac(struct arca_hmac_ctx *h, const void *p, size_t n, uint8_t *out)
+{
+    ARCA_ENSURE_REF(h);
+    ARCA_ENSURE_REF(out);
+    ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "hmac: input is NULL");
+    static const uint8_t empty[1];
+    size_t outlen = 0;
+    /* a NULL key restarts from the key set at creation */
+    if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1 || EVP_MAC_update(h->ctx, n ? p : empty, n) != 1 ||
+        EVP_MAC_final(h->ctx, out, &outlen, arca_hash_len(h->alg)) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "hmac failed");
+    return 0;
+}
+
+void arca_hmac_ctx_free(struct arca_hmac_ctx *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MAC_CTX_free(h->ctx); /* cleanses the key */
+    free(h);
+}

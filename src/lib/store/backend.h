@@ -34,6 +34,7 @@ struct arca_store_row {
     uint64_t jver;                     /* newest journal entry: version */
     uint8_t jhash[32];                 /* newest journal entry: cthash (zero = deleted) */
     uint8_t rkey[ARCA_STORE_RKEY_LEN]; /* filled by scan */
+    int tbl;                           /* filled by scan_all */
 };
 
 struct arca_store_jentry {
@@ -77,6 +78,11 @@ struct arca_store_backend_ops {
                struct arca_store_row *row);
     /* Calls cb for every row of tbl (in rkey order); cb's negative return stops the scan. */
     int (*scan)(void *be, int tbl, arca_store_row_cb cb, void *arg);
+    /* Optional (NULL: open() scans table by table): calls cb for every row of every table in
+     * the database's storage order, with tbl, rkey, ver, nonce and ct filled and no journal
+     * lookup (open() matches the rows against the journal it walked itself), so the whole
+     * file is read once, sequentially. */
+    int (*scan_all)(void *be, arca_store_row_cb cb, void *arg);
     /* Calls cb for every journal entry in seq order. */
     int (*journal_walk)(void *be, arca_store_jentry_cb cb, void *arg);
     /* Number of rows, and of keys whose newest journal entry is not a delete. */

@@ -136,11 +136,17 @@ struct arca_store_walk {
     uint64_t probe;   /* set before the walk: report the head after this commit */
     bool probe_found; /* the journal passes through commit probe (or its base is at it) */
     uint8_t probe_head[32];
+    struct arca_hash_ctx *sha; /* during a walk: restarted per entry (NULL: one-shot hashes) */
 };
 /* Walks the journal from its beginning (or compaction base), checking sequence, commits,
  * tables and the base's MAC, and recomputes the head into *w. ARCA_ERR_TAMPERED on a break.
  * probe: a commit whose head to report in w->probe_head (0 = none). */
 int arca_store_journal_walk(struct arca_store *s, uint64_t probe, struct arca_store_walk *w);
+/* As arca_store_journal_walk, and also returns the newest entry of every key (deletes
+ * included, the compaction base not), sorted by table, then row key (memcmp): open()
+ * matches every row against it. *keys (n entries; none: NULL) is the caller's to free(). */
+int arca_store_journal_newest(struct arca_store *s, uint64_t probe, struct arca_store_walk *w,
+                              struct arca_store_jentry **keys, size_t *n);
 
 /* HMAC(index key, "arca-store-head" || u64be commit || u64be seq || head) of a shared
  * backend's head row h, so that only holders of this store's key can advance it. */

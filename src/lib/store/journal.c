@@ -14,7 +14,8 @@
 #include "store/engine.h"
 
 /* head' = SHA-256(head || u64be commit || u8 table || row key || u64be version || cthash) */
-static int chain_extend(uint8_t head[32], uint64_t commit, int tbl,
+/* sha: a SHA-256 context to restart (a walk over many entries), or NULL. */
+static int chain_extend(struct arca_hash_ctx *sha, uint8_t head[32], uint64_t commit, int tbl,
                         const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
                         const uint8_t cthash[32])
 {
@@ -31,7 +32,11 @@ static int chain_extend(uint8_t head[32], uint64_t commit, int tbl,
         m[o++] = (uint8_t)(ver >> (56 - 8 * i));
     memcpy(m + o, cthash, 32);
     o += 32;
-    return arca_sha256(m, o, head);
+    if (sha == NULL)
+        return arca_sha256(m, o, head);
+    ARCA_TRY(arca_hash_ctx_reset(sha));
+    ARCA_TRY(arca_hash_ctx_update(sha, m, o));
+    return arca_hash_ctx_final(sha, head);
 }
 
 int arca_store_tx_journal(struct arca_store_tx *tx, int tbl,
@@ -48,7 +53,7 @@ int arca_store_tx_journal(struct arca_store_tx *tx, int tbl,
     memcpy(e.cthash, cthash, 32);
     ARCA_TRY(tx->s->ops->journal_add(tx->s->be, &e));
     tx->seq++;
-    return chain_extend(tx->head, tx->commit, tbl, rkey, ver, cthash);
+    return chain_extend(NULL, tx->head, tx->commit, tbl, rkey, ver, cthash);
 }
 
 /*
@@ -109,7 +114,16 @@ static int walk_cb(void *arg, const struct arca_store_jentry *e)
         w->commit = e->commit;
     }
     w->seq = e->seq;
-    return chain_extend(w->head, e->commit, e->tbl, e->rkey, e->ver, e->cthash);
+    return chain_extend(w->sha, w->head, e->commit, e->tbl, e->rkey, e->ver, e->cthash);
+}
+
+/* After the walk: the probe may be the last commit. */
+static void walk_end(struct arca_store_walk *w)
+{
+    if (w->probe != 0 && w->commit == w->probe) {
+        w->probe_found = true;
+        memcpy(w->probe_head, w->head, 32);
+    }
 }
 
 int arca_store_journal_walk(struct arca_store *s, uint64_t probe, struct arca_store_walk *w)
@@ -118,10 +132,7 @@ int arca_store_journal_walk(struct arca_store *s, uint64_t probe, struct arca_st
     w->s = s;
     w->probe = probe;
     ARCA_TRY(s->ops->journal_walk(s->be, walk_cb, w));
-    if (probe != 0 && w->commit == probe) {
-        w->probe_found = true;
-        memcpy(w->probe_head, w->head, 32);
-    }
+    walk_end(w);
     return 0;
 }
 
@@ -193,6 +204,52 @@ static int by_seq(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Walks (and checks) the whole journal into c, then keeps the newest entry of every key,
+ * sorted by (table, row key); returns how many. */
+static int collect_newest(struct arca_store *s, struct collect *c, size_t *kept)
+{
+    c->w.s = s;
+    ARCA_TRY(arca_hash_ctx_new(ARCA_SHA256, &c->w.sha));
+    int rc = s->ops->journal_walk(s->be, collect_cb, c);
+    arca_hash_ctx_free(c->w.sha);
+    c->w.sha = NULL;
+    ARCA_TRY(rc);
+    walk_end(&c->w);
+    size_t k = 0;
+    if (c->n > 0) {
+        qsort(c->e, c->n, sizeof(*c->e), by_key_newest);
+        for (size_t i = 0; i < c->n; i++)
+            if (i == 0 || c->e[i].tbl != c->e[k - 1].tbl ||
+                memcmp(c->e[i].rkey, c->e[k - 1].rkey, ARCA_STORE_RKEY_LEN) != 0)
+                c->e[k++] = c->e[i];
+    }
+    *kept = k;
+    return 0;
+}
+
+int arca_store_journal_newest(struct arca_store *s, uint64_t probe, struct arca_store_walk *w,
+                              struct arca_store_jentry **keys, size_t *n)
+{
+    struct collect c;
+    memset(&c, 0, sizeof(c));
+    c.w.probe = probe;
+    size_t kept = 0;
+    int rc = collect_newest(s, &c, &kept);
+    if (rc < 0) {
+        free(c.e);
+        return rc;
+    }
+    if (kept < c.n && kept > 0) { /* give the superseded entries' memory back */
+        struct arca_store_jentry *e = realloc(c.e, kept * sizeof(*e));
+        if (e != NULL)
+            c.e = e;
+    }
+    *w = c.w;
+    *keys = c.e;
+    *n = kept;
+    return 0;
+}
+
 int arca_store_compact(struct arca_store *s, uint64_t *removed)
 {
     ARCA_ENSURE_REF(s);
@@ -200,23 +257,15 @@ int arca_store_compact(struct arca_store *s, uint64_t *removed)
     ARCA_TRY(arca_store_tx_begin(s, &tx));
     struct collect c;
     memset(&c, 0, sizeof(c));
-    c.w.s = s;
     int rc;
+    size_t kept = 0;
     /* the writer mutex is held and nothing is written yet: the reader snapshot is current */
-    ARCA_GUARD(rc, s->ops->journal_walk(s->be, collect_cb, &c), fail);
+    ARCA_GUARD(rc, collect_newest(s, &c, &kept), fail);
     ARCA_GUARD_ENSURE(rc, c.w.commit == s->commit && arca_memeq(c.w.head, s->head, 32), fail,
                       ARCA_ERR_TAMPERED,
                       "store: the state journal changed under the running store (commit %llu)",
                       (unsigned long long)c.w.commit);
-    size_t kept = 0;
-    if (c.n > 0) {
-        qsort(c.e, c.n, sizeof(*c.e), by_key_newest);
-        for (size_t i = 0; i < c.n; i++)
-            if (i == 0 || c.e[i].tbl != c.e[kept - 1].tbl ||
-                memcmp(c.e[i].rkey, c.e[kept - 1].rkey, ARCA_STORE_RKEY_LEN) != 0)
-                c.e[kept++] = c.e[i];
-        qsort(c.e, kept, sizeof(*c.e), by_seq);
-    }
+    qsort(c.e, kept, sizeof(*c.e), by_seq);
     uint64_t before = c.w.seq;
     if (kept == 0 || kept + 1 >= before) { /* nothing to gain */
         free(c.e);

@@ -19,6 +19,7 @@
 enum {
     ST_GET,
     ST_SCAN,
+    ST_SCAN_ALL,
     ST_JWALK,
     ST_COUNT_ROWS,
     ST_COUNT_LIVE,
@@ -43,6 +44,7 @@ static const char *const sql_text[ST_COUNT] = {
                  " (SELECT cthash FROM journal j WHERE j.tbl=r.tbl AND j.rkey=r.rkey"
                  "  ORDER BY seq DESC LIMIT 1)"
                  " FROM rec r WHERE r.tbl=?1 ORDER BY r.rkey"),
+    [ST_SCAN_ALL] = "SELECT tbl, rkey, ver, nonce, ct FROM rec",
     [ST_JWALK] = "SELECT seq, commit_no, tbl, rkey, ver, cthash FROM journal ORDER BY seq",
     [ST_COUNT_ROWS] = "SELECT count(*) FROM rec",
     [ST_COUNT_LIVE] =
@@ -224,10 +226,10 @@ static int col_fixed(sqlite3_stmt *st, int col, uint8_t *out, size_t n, const ch
     return 0;
 }
 
-/* Fills row from the columns (ver, nonce, ct) at col and (jver, jhash) at jcol. */
+/* Fills row from the columns (ver, nonce, ct) at col and (jver, jhash) at jcol (< 0: none). */
 static int row_fill(sqlite3_stmt *st, int col, int jcol, struct arca_store_row *row)
 {
-    row->journaled = sqlite3_column_type(st, jcol) != SQLITE_NULL;
+    row->journaled = jcol >= 0 && sqlite3_column_type(st, jcol) != SQLITE_NULL;
     if (row->journaled) {
         row->jver = (uint64_t)sqlite3_column_int64(st, jcol);
         ARCA_TRY(col_fixed(st, jcol + 1, row->jhash, 32, "journal hash"));
@@ -282,20 +284,26 @@ static int sq_wget(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
     return get_on(&q->w, tbl, rkey, row);
 }
 
-static int sq_scan(void *be, int tbl, arca_store_row_cb cb, void *arg)
+/* Runs the scan statement which (ST_SCAN for table tbl: rkey, row, journal columns; or
+ * ST_SCAN_ALL: tbl, rkey, row columns) and calls cb for every row. */
+static int scan_run(void *be, int which, int tbl, arca_store_row_cb cb, void *arg)
 {
     if (arca_store_fault_hit("backend scan"))
         return ARCA_ERR_IO;
     struct sq_conn *c = reader_take(be);
-    sqlite3_stmt *st = c->st[ST_SCAN];
-    sqlite3_bind_int(st, 1, tbl);
+    sqlite3_stmt *st = c->st[which];
+    bool all = which == ST_SCAN_ALL;
+    if (!all)
+        sqlite3_bind_int(st, 1, tbl);
     struct arca_store_row row;
     memset(&row, 0, sizeof(row));
     arca_buf_init(&row.ct, 0);
     int err = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ARCA_GUARD(err, col_fixed(st, 0, row.rkey, ARCA_STORE_RKEY_LEN, "record key"), out);
-        ARCA_GUARD(err, row_fill(st, 1, 4, &row), out);
+        row.tbl = all ? sqlite3_column_int(st, 0) : tbl;
+        ARCA_GUARD(err, col_fixed(st, all ? 1 : 0, row.rkey, ARCA_STORE_RKEY_LEN, "record key"),
+                   out);
+        ARCA_GUARD(err, row_fill(st, all ? 2 : 1, all ? -1 : 4, &row), out);
         ARCA_GUARD(err, cb(arg, &row), out);
     }
     if (rc != SQLITE_DONE)
@@ -305,6 +313,16 @@ out:
     reader_give(c);
     arca_buf_free(&row.ct);
     return err;
+}
+
+static int sq_scan(void *be, int tbl, arca_store_row_cb cb, void *arg)
+{
+    return scan_run(be, ST_SCAN, tbl, cb, arg);
+}
+
+static int sq_scan_all(void *be, arca_store_row_cb cb, void *arg)
+{
+    return scan_run(be, ST_SCAN_ALL, 0, cb, arg);
 }
 
 static int sq_journal_walk(void *be, arca_store_jentry_cb cb, void *arg)
@@ -498,6 +516,7 @@ const struct arca_store_backend_ops arca_store_sqlite_ops = {
     .check = sq_check,
     .get = sq_get,
     .scan = sq_scan,
+    .scan_all = sq_scan_all,
     .journal_walk = sq_journal_walk,
     .count_live = sq_count_live,
     .begin = sq_begin,
