@@ -1,7 +1,8 @@
 /*
  * Sealed store figures (moved here from the unit tests: timings are not pass/fail): durable
  * session commits per second with p50/p99 latency, reads of the active version per second
- * from 1 and 4 threads, and the time open() takes to verify the whole store. It checks only
+ * from 1 and 4 threads, the time open() takes to verify the whole store, and durable session
+ * commits from 16 and 64 threads at once (group commit: store/group.c). It checks only
  * correctness (exit 1 if an operation fails), never speed.
  *
  * Usage: bench_store [sessions, default 500]
@@ -64,6 +65,75 @@ static double read_rate(struct arca_store *s, int threads, int per_thread, int s
     return threads * per_thread / (bench_now_s() - t0);
 }
 
+struct wr {
+    struct arca_store *s;
+    int id, n, errors;
+    const char *yaml;
+    double *lat;
+};
+
+static void *writer(void *arg)
+{
+    struct wr *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "perf/w%d-%d", w->id, i);
+        struct arca_store_session v;
+        test_session(&v, name, 0, NULL, 1);
+        memset(v.hash, 0, 32);
+        memcpy(v.hash, &w->id, sizeof(w->id));
+        memcpy(v.hash + 8, &i, sizeof(i));
+        v.hash[16] = 0xee;
+        v.yaml = (char *)w->yaml;
+        v.yaml_len = strlen(w->yaml);
+        double a = bench_now_s();
+        if (arca_store_session_commit(w->s, &v, "secret-blob", 11) != 0)
+            w->errors++;
+        w->lat[i] = bench_now_s() - a;
+    }
+    return NULL;
+}
+
+/* total session commits from threads at once: prints the rate with p50/p99 latency. */
+static void concurrent_commits(struct arca_store *s, int threads, int total, const char *yaml)
+{
+    int per = total / threads > 0 ? total / threads : 1;
+    double *lat = calloc((size_t)threads * (size_t)per, sizeof(double));
+    struct wr *w = calloc((size_t)threads, sizeof(*w));
+    pthread_t *t = calloc((size_t)threads, sizeof(*t));
+    if (lat == NULL || w == NULL || t == NULL)
+        die("calloc");
+    double t0 = bench_now_s();
+    for (int i = 0; i < threads; i++) {
+        w[i] = (struct wr){.s = s,
+                           .id = threads * 1000 + i,
+                           .n = per,
+                           .yaml = yaml,
+                           .lat = lat + (size_t)i * (size_t)per};
+        if (pthread_create(&t[i], NULL, writer, &w[i]) != 0)
+            die("pthread_create");
+    }
+    int errors = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        errors += w[i].errors;
+    }
+    double sec = bench_now_s() - t0;
+    if (errors > 0)
+        die("concurrent commit");
+    size_t n = (size_t)threads * (size_t)per;
+    qsort(lat, n, sizeof(double), dcmp);
+    uint64_t commits = 0;
+    (void)arca_store_state(s, &commits, NULL);
+    printf("store: %zu durable session commits from %d threads: %.0f/s, p50 %.2f ms, "
+           "p99 %.2f ms (store commit counter now %llu)\n",
+           n, threads, n / sec, lat[n / 2] * 1e3, lat[(n * 99) / 100] * 1e3,
+           (unsigned long long)commits);
+    free(lat);
+    free(w);
+    free(t);
+}
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 500;
@@ -116,6 +186,8 @@ int main(int argc, char **argv)
         die("reopen");
     printf("store: open with full verification of %d sessions (%d records): %.1f ms\n", n, 3 * n,
            (bench_now_s() - t0) * 1e3);
+    concurrent_commits(s, 16, n, yaml);
+    concurrent_commits(s, 64, n, yaml);
     arca_store_close(s);
     arca_store_fixed_sealer_wipe(&fs);
     free(lat);

@@ -105,6 +105,13 @@ struct arca_store_backend_ops {
     /* Durable when it returns 0. */
     int (*commit)(void *be);
     void (*rollback)(void *be);
+    /* One savepoint level inside begin..commit, for the member transactions of a group commit
+     * (group.c): savepoint opens it, release keeps its writes in the enclosing transaction,
+     * rollback_to undoes them (and any statement error since savepoint) and ends it. A failing
+     * rollback_to leaves the enclosing transaction unusable: the caller rolls it back. */
+    int (*savepoint)(void *be);
+    int (*release)(void *be);
+    int (*rollback_to)(void *be);
 
     /* ---- shared backends only (NULL otherwise) ---- */
     /* Reads the head row; in_write (inside begin..commit) also locks it until commit or

@@ -317,145 +317,7 @@ int arca_store_scan(struct arca_store *s, int tbl, arca_store_rec_cb cb, void *a
 
 /* ---- write transactions --------------------------------------------------------------------- */
 
-/* Under wmu: repeats the freshness hook for the current commit. */
-static int hook_retry(struct arca_store *s)
-{
-    if (s->hook.committed == NULL)
-        return 0;
-    int rc = s->hook.committed(s->hook.ctx, s->commit, true);
-    if (rc < 0)
-        return arca_err_wrap(rc,
-                             "store: commit %llu is not witnessed; writes are refused until "
-                             "it is",
-                             (unsigned long long)s->commit);
-    s->unwitnessed = false;
-    return 0;
-}
-
-int arca_store_recheck(struct arca_store *s)
-{
-    ARCA_ENSURE_REF(s);
-    pthread_mutex_lock(&s->wmu);
-    int rc = hook_retry(s);
-    if (rc < 0)
-        s->unwitnessed = s->hook.committed != NULL;
-    pthread_mutex_unlock(&s->wmu);
-    return rc;
-}
-
-/*
- * Shared backend, under wmu inside the backend transaction: locks the head row (so every other
- * process's writer waits for this transaction) and catches up with the commits other arcads
- * made since this one last wrote. Their head is accepted only with this store's MAC, and never
- * behind what this process already saw.
- */
-static int head_sync(struct arca_store *s)
-{
-    struct arca_store_headrow h;
-    ARCA_TRY(s->ops->head(s->be, true, &h));
-    if (h.commit == s->commit && h.seq == s->seq && arca_memeq(h.head, s->head, 32))
-        return 0;
-    if (h.commit <= s->commit)
-        return arca_err_set(ARCA_ERR_TAMPERED,
-                            "store: the database's head is at commit %llu but this arcad saw "
-                            "commit %llu: the database was rolled back or modified",
-                            (unsigned long long)h.commit, (unsigned long long)s->commit);
-    ARCA_TRY(arca_store_head_verify(s, &h));
-    s->commit = h.commit;
-    s->seq = h.seq;
-    memcpy(s->head, h.head, 32);
-    return 0;
-}
-
-/* Shared backend, inside the write transaction: the head row names the chain after it. */
-static int head_put(struct arca_store_tx *tx)
-{
-    struct arca_store_headrow h;
-    memset(&h, 0, sizeof(h));
-    h.commit = tx->commit;
-    h.seq = tx->seq;
-    memcpy(h.head, tx->head, 32);
-    h.has_mac = true;
-    ARCA_TRY(arca_store_head_mac(tx->s, &h, h.mac));
-    return tx->s->ops->head_put(tx->s->be, &h);
-}
-
-int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx)
-{
-    pthread_mutex_lock(&s->wmu);
-    if (s->broken) {
-        pthread_mutex_unlock(&s->wmu);
-        return arca_err_set(ARCA_ERR_IO, "store: a previous commit could not update the "
-                                         "key-store; restart to recover");
-    }
-    int rc = s->unwitnessed ? hook_retry(s) : 0;
-    if (rc == 0)
-        rc = s->ops->begin(s->be);
-    if (rc == 0 && s->ops->shared) {
-        rc = head_sync(s);
-        if (rc < 0)
-            s->ops->rollback(s->be);
-    }
-    if (rc < 0) {
-        pthread_mutex_unlock(&s->wmu);
-        return rc;
-    }
-    tx->s = s;
-    tx->commit = s->commit + 1;
-    tx->seq = s->seq;
-    memcpy(tx->head, s->head, 32);
-    return 0;
-}
-
-void arca_store_tx_abort(struct arca_store_tx *tx)
-{
-    tx->s->ops->rollback(tx->s->be);
-    arca_store_rotation_end(tx->s, false);
-    pthread_mutex_unlock(&tx->s->wmu);
-}
-
-int arca_store_tx_commit(struct arca_store_tx *tx)
-{
-    struct arca_store *s = tx->s;
-    int rc = s->ops->shared ? head_put(tx) : 0;
-    if (rc == 0)
-        rc = s->ops->commit(s->be);
-    arca_store_rotation_end(s, rc == 0);
-    if (rc < 0) {
-        s->ops->rollback(s->be);
-        pthread_mutex_unlock(&s->wmu);
-        return rc;
-    }
-    s->commit = tx->commit;
-    s->seq = tx->seq;
-    memcpy(s->head, tx->head, 32);
-    struct arca_keystore ks;
-    memset(&ks, 0, sizeof(ks));
-    memcpy(ks.dbkey, s->dbkey, sizeof(ks.dbkey));
-    memcpy(ks.idxroot, s->idxroot, sizeof(ks.idxroot));
-    ks.commit = s->commit;
-    memcpy(ks.head, s->head, sizeof(ks.head));
-    rc = arca_keystore_write(s->ks_path, s->seal, &ks);
-    arca_wipe(&ks, sizeof(ks));
-    if (rc < 0) {
-        /* The database is one commit ahead of the key-store, which open() tolerates; a second
-         * commit would not be, so stop writing until a restart re-seals. */
-        s->broken = true;
-        rc = arca_err_wrap(rc, "store: commit %llu landed but the key-store was not updated",
-                           (unsigned long long)s->commit);
-    } else if (s->hook.committed != NULL) {
-        /* Durable but not witnessed: the caller hears it failed, and no further write lands
-         * until the witness holds this commit (hook_retry). */
-        rc = s->hook.committed(s->hook.ctx, s->commit, false);
-        if (rc < 0) {
-            s->unwitnessed = true;
-            rc = arca_err_wrap(rc, "store: commit %llu is durable but not witnessed",
-                               (unsigned long long)s->commit);
-        }
-    }
-    pthread_mutex_unlock(&s->wmu);
-    return rc;
-}
+/* arca_store_tx_begin/commit/abort, the freshness hook and group commit: group.c */
 
 /* Version the next write of rkey gets: one more than the journal's newest entry. */
 static int tx_next_ver(struct arca_store_tx *tx, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
@@ -764,6 +626,7 @@ void arca_store_close(struct arca_store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&s->wmu);
+    pthread_cond_destroy(&s->gdone);
     arca_wipe(s, sizeof(*s));
     free(s);
 }
@@ -794,6 +657,7 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     s->ops = shared ? &arca_store_pg_ops : &arca_store_sqlite_ops;
     s->lock_fd = -1;
     pthread_mutex_init(&s->wmu, NULL);
+    pthread_cond_init(&s->gdone, NULL);
     struct arca_keystore ks;
     memset(&ks, 0, sizeof(ks));
     int rc;

@@ -54,7 +54,16 @@ struct arca_store {
     struct arca_store_hook hook; /* all NULL: none */
     bool unwitnessed;            /* the hook refused the last commit: retry before a write */
     uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
-    char member[33];             /* arca_store_options.member, "" = none (checkpoint.c) */
+    /* group commit (group.c): write transactions that arrive together share one backend
+     * transaction and one COMMIT; under wmu unless atomic */
+    atomic_uint gwaiting; /* threads in tx_begin waiting for wmu */
+    bool gopen;           /* a backend transaction is open for a batch */
+    unsigned gmembers;    /* transactions released into it, waiting for its COMMIT */
+    uint64_t gseq;        /* the chain after those members (commit is s->commit + 1) */
+    uint8_t ghead[ARCA_STORE_HASH_LEN];
+    struct arca_store_gwait *gwait; /* the members' waiting records */
+    pthread_cond_t gdone;           /* signalled when a batch ended (under wmu) */
+    char member[33];                /* arca_store_options.member, "" = none (checkpoint.c) */
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */
@@ -85,12 +94,15 @@ int arca_store_check_name(const char *name);
 
 /* ---- write transactions ---------------------------------------------------------------------- */
 
-/* One write transaction: holds the writer mutex from begin until commit or abort. */
+/* One write transaction: holds the writer mutex from begin until commit or abort (commit then
+ * waits, without the mutex, until the batch it joined is durable: group.c). */
 struct arca_store_tx {
     struct arca_store *s;
     uint64_t commit;
     uint64_t seq;
     uint8_t head[ARCA_STORE_HASH_LEN];
+    bool nested; /* runs inside a backend savepoint: earlier members share the transaction */
+    bool alone;  /* arca_store_tx_begin_alone */
 };
 
 /* Derives the record key from s->dbkey (into the slot writes use) and the index key from
@@ -102,13 +114,22 @@ uint8_t *arca_store_write_key(struct arca_store *s);
  * previous one is restored. No-op when no rotation runs. */
 void arca_store_rotation_end(struct arca_store *s, bool committed);
 
-/* Takes the writer mutex and opens a backend transaction. On failure nothing is held. */
+/* Takes the writer mutex and opens a backend transaction, or a savepoint inside the open batch
+ * of transactions committed together (group.c). On failure nothing is held. */
 int arca_store_tx_begin(struct arca_store *s, struct arca_store_tx *tx);
-/* Rolls back and releases the mutex. */
+/* As arca_store_tx_begin, but first commits any open batch and commits this transaction on its
+ * own: for transactions that read through the reader connections (which see only committed
+ * state) or that name the commit they make (compaction, key rotation). */
+int arca_store_tx_begin_alone(struct arca_store *s, struct arca_store_tx *tx);
+/* Undoes tx's writes (only its own: other members of the batch stay) and releases the mutex. */
 void arca_store_tx_abort(struct arca_store_tx *tx);
-/* Commits, advances the in-memory head and rewrites the key-store; releases the mutex either
- * way. Returns 0 only once both are durable. */
+/* Ends tx's writes into its batch and returns once the batch's COMMIT, key-store rewrite and
+ * witness hook ran (by this thread or another member's): 0 only once tx's writes are durable
+ * (and witnessed, with a hook). A failed batch fails every member. Releases the mutex. */
 int arca_store_tx_commit(struct arca_store_tx *tx);
+/* Takes the writer mutex with no batch open (commits an open one first), for code that uses
+ * the writer connection outside a transaction (snapshot.c); release with pthread_mutex_unlock. */
+void arca_store_writer_lock(struct arca_store *s);
 /* As arca_store_get, inside tx (sees its own writes). *deleted (may be NULL) tells whether the
  * record existed once and was deleted (then the result is ARCA_ERR_NOT_FOUND). */
 int arca_store_tx_get(struct arca_store_tx *tx, int tbl, const void *key, size_t keylen,

@@ -254,7 +254,7 @@ int arca_store_compact(struct arca_store *s, uint64_t *removed)
 {
     ARCA_ENSURE_REF(s);
     struct arca_store_tx tx;
-    ARCA_TRY(arca_store_tx_begin(s, &tx));
+    ARCA_TRY(arca_store_tx_begin_alone(s, &tx));
     struct collect c;
     memset(&c, 0, sizeof(c));
     int rc;

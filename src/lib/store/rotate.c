@@ -82,7 +82,7 @@ int arca_store_rotate_key(struct arca_store *s, uint64_t *records)
     ARCA_ENSURE(!s->ops->shared, ARCA_ERR_UNSUPPORTED,
                 "store: key rotation is not supported on a shared (PostgreSQL) store");
     struct arca_store_tx tx;
-    ARCA_TRY(arca_store_tx_begin(s, &tx));
+    ARCA_TRY(arca_store_tx_begin_alone(s, &tx));
     struct saved sv;
     memset(&sv, 0, sizeof(sv));
     struct arca_keystore ks;

@@ -17,7 +17,7 @@ int arca_store_snapshot(struct arca_store *s, const char *db_out, const char *ks
                 "store: snapshot: missing argument");
     struct arca_buf ks;
     arca_buf_init(&ks, ARCA_KEYSTORE_FILE_LEN2 + 1);
-    pthread_mutex_lock(&s->wmu);
+    arca_store_writer_lock(s);
     int rc = 0;
     if (s->broken)
         rc = arca_err_set(ARCA_ERR_IO, "store: snapshot: the key-store lags a commit; restart "

@@ -566,6 +566,31 @@ static void pg_rollback(void *be)
         (void)exec_cmd(&q->w, "ROLLBACK", "rollback");
 }
 
+static int pg_savepoint(void *be)
+{
+    if (arca_store_fault_hit("backend savepoint"))
+        return ARCA_ERR_IO;
+    struct pg *q = be;
+    return exec_cmd(&q->w, "SAVEPOINT arca_tx", "savepoint");
+}
+
+static int pg_release(void *be)
+{
+    if (arca_store_fault_hit("backend release"))
+        return ARCA_ERR_IO;
+    struct pg *q = be;
+    return exec_cmd(&q->w, "RELEASE SAVEPOINT arca_tx", "release savepoint");
+}
+
+/* Also clears a statement error of the member (PostgreSQL refuses everything after one until
+ * then); RELEASE ends the savepoint so the next member opens its own. */
+static int pg_rollback_to(void *be)
+{
+    struct pg *q = be;
+    ARCA_TRY(exec_cmd(&q->w, "ROLLBACK TO SAVEPOINT arca_tx", "rollback to savepoint"));
+    return exec_cmd(&q->w, "RELEASE SAVEPOINT arca_tx", "release savepoint");
+}
+
 static int pg_backup(void *be, const char *path)
 {
     (void)be;
@@ -718,6 +743,9 @@ const struct arca_store_backend_ops arca_store_pg_ops = {
     .journal_clear = pg_journal_clear,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .savepoint = pg_savepoint,
+    .release = pg_release,
+    .rollback_to = pg_rollback_to,
     .backup = pg_backup,
     .head = pg_head,
     .head_put = pg_head_put,

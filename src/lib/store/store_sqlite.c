@@ -26,6 +26,9 @@ enum {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_PUT,
     ST_DEL,
     ST_JADD,
@@ -54,6 +57,10 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    /* one level: a group commit's member transaction (engine group.c) */
+    [ST_SAVEPOINT] = "SAVEPOINT arca_tx",
+    [ST_RELEASE] = "RELEASE arca_tx",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO arca_tx",
     [ST_PUT] = "INSERT OR REPLACE INTO rec(tbl, rkey, ver, nonce, ct) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_DEL] = "DELETE FROM rec WHERE tbl=?1 AND rkey=?2",
     [ST_JADD] = ("INSERT INTO journal(seq, commit_no, tbl, rkey, ver, cthash)"
@@ -411,20 +418,23 @@ static int step_done(struct sq_conn *c, int which, const char *what)
     return 0;
 }
 
-static int sq_begin(void *be)
+/* A transaction-control statement on the writer connection, a fault-injection point. */
+static int writer_step(void *be, int which, const char *fault, const char *what)
 {
-    if (arca_store_fault_hit("backend begin"))
+    if (arca_store_fault_hit(fault))
         return ARCA_ERR_IO;
     struct sq *q = be;
-    return step_done(&q->w, ST_BEGIN, "begin");
+    return step_done(&q->w, which, what);
+}
+
+static int sq_begin(void *be)
+{
+    return writer_step(be, ST_BEGIN, "backend begin", "begin");
 }
 
 static int sq_commit(void *be)
 {
-    if (arca_store_fault_hit("backend commit"))
-        return ARCA_ERR_IO;
-    struct sq *q = be;
-    return step_done(&q->w, ST_COMMIT, "commit");
+    return writer_step(be, ST_COMMIT, "backend commit", "commit");
 }
 
 static int sq_backup(void *be, const char *path)
@@ -458,6 +468,24 @@ static void sq_rollback(void *be)
     struct sq *q = be;
     /* fails harmlessly when SQLite already rolled back on its own */
     (void)step_done(&q->w, ST_ROLLBACK, "rollback");
+}
+
+static int sq_savepoint(void *be)
+{
+    return writer_step(be, ST_SAVEPOINT, "backend savepoint", "savepoint");
+}
+
+static int sq_release(void *be)
+{
+    return writer_step(be, ST_RELEASE, "backend release", "release savepoint");
+}
+
+/* ROLLBACK TO keeps the savepoint open: RELEASE ends it, so the next member can open its own. */
+static int sq_rollback_to(void *be)
+{
+    struct sq *q = be;
+    ARCA_TRY(step_done(&q->w, ST_ROLLBACK_TO, "rollback to savepoint"));
+    return step_done(&q->w, ST_RELEASE, "release savepoint");
 }
 
 static int sq_put(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
@@ -527,5 +555,8 @@ const struct arca_store_backend_ops arca_store_sqlite_ops = {
     .journal_clear = sq_journal_clear,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
     .backup = sq_backup,
 };
