@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "crypto/crypto.h"
 #include "store/backend.h"
+#include "store/cache.h"
 #include "store/record.h"
 #include "store/store.h"
 
@@ -55,6 +56,9 @@ struct arca_store {
     bool unwitnessed;            /* the hook refused the last commit: retry before a write */
     uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
     char member[33];             /* arca_store_options.member, "" = none (checkpoint.c) */
+    /* decrypted records read with arca_store_get (cache.h); NULL for a shared backend, whose
+     * rows another arcad may replace at any time */
+    struct arca_store_cache *cache;
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */
