@@ -65,7 +65,8 @@ struct arca_store {
 
 /*
  * Reads record (tbl, key): checks the row against the journal, decrypts it appended to plain
- * (pass a secret buffer) and decodes it into *rec, which borrows plain. ARCA_ERR_NOT_FOUND if
+ * (pass a secret buffer) and decodes it into *rec, which borrows plain. A record this process
+ * verified or wrote last may come from the record cache (cache.h) instead of the backend. ARCA_ERR_NOT_FOUND if
  * absent; ARCA_ERR_TAMPERED (detail names the row, never its contents) if anything mismatches.
  */
 int arca_store_get(struct arca_store *s, int tbl, const void *key, size_t keylen,
