@@ -1,12 +1,16 @@
 /*
  * The decrypted-record cache (store/cache.h) and its use by the engine: a repeated read is a
  * hit, a committed write is seen by the next read at once, a read that raced a write never
- * caches the older value, and the bound in bytes holds.
+ * caches the older value (also with reader threads racing a writer), and the bound in bytes
+ * holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -149,6 +153,67 @@ static void test_store_reads_see_every_commit(void **state)
     tdir_remove(dir);
 }
 
+/* Readers racing a writer never see a value older than the last commit that ended before
+ * their read began (a stale cached record would be). */
+#define RACE_WRITES 150
+struct race {
+    struct arca_store *s;
+    atomic_int committed; /* the newest value whose commit returned */
+    atomic_bool done;
+    atomic_int stale, errors;
+};
+
+static void *race_reader(void *arg)
+{
+    struct race *r = arg;
+    struct arca_buf out;
+    arca_buf_init_secret(&out, 0);
+    while (!atomic_load(&r->done)) {
+        int before = atomic_load(&r->committed);
+        arca_buf_reset(&out);
+        if (arca_store_meta_get(r->s, "race", &out) < 0) {
+            atomic_fetch_add(&r->errors, 1);
+            continue;
+        }
+        char txt[16] = "";
+        memcpy(txt, out.data, out.len < sizeof(txt) - 1 ? out.len : sizeof(txt) - 1);
+        if (atoi(txt) < before)
+            atomic_fetch_add(&r->stale, 1);
+    }
+    arca_buf_free(&out);
+    return NULL;
+}
+
+static void test_readers_racing_a_writer_see_no_stale_record(void **state)
+{
+    (void)state;
+    char *dir = tdir_make();
+    uint8_t k[32];
+    test_seal_key(k, 4);
+    struct arca_store_fixed_sealer fs;
+    arca_store_fixed_sealer_init(&fs, k);
+    struct race r = {0};
+    assert_int_equal(test_store_open(dir, &fs, true, &r.s), 0);
+    assert_int_equal(arca_store_meta_put(r.s, "race", "0", 1), 0);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_reader, &r), 0);
+    char val[16];
+    for (int i = 1; i <= RACE_WRITES; i++) {
+        snprintf(val, sizeof(val), "%d", i);
+        assert_int_equal(arca_store_meta_put(r.s, "race", val, strlen(val)), 0);
+        atomic_store(&r.committed, i);
+    }
+    atomic_store(&r.done, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&r.errors), 0);
+    assert_int_equal(atomic_load(&r.stale), 0);
+    arca_store_close(r.s);
+    arca_store_fixed_sealer_wipe(&fs);
+    tdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_write_between_miss_and_put_is_not_cached),
         cmocka_unit_test(test_bound_in_bytes_evicts_least_recent),
         cmocka_unit_test(test_store_reads_see_every_commit),
+        cmocka_unit_test(test_readers_racing_a_writer_see_no_stale_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
