@@ -65,7 +65,9 @@ struct arcad_conn {
     int64_t opened_ms;
     int64_t deadline_ms; /* HANDSHAKE, HEAD, IDLE */
     uint8_t peer[ARCAD_PEER_LEN];
-    void *handle; /* the transport's connection object (http.c: its bufferevent) */
+    void *handle;        /* the transport's connection object (http.c: its bufferevent) */
+    uint8_t peer_id[32]; /* the client key's id, computed at the first request (http.c) */
+    bool peer_id_known;
 };
 
 struct arcad_conn_list {

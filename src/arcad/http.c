@@ -376,6 +376,27 @@ static bool body_length_unambiguous(struct evhttp_request *ev)
     return lengths <= 1 && (lengths == 0 || encodings == 0);
 }
 
+/*
+ * The client key's id, once per connection: it is a DER encoding and a hash, a third of a
+ * keep-alive read's cost if done per request. The peer certificate cannot change on a
+ * connection (renegotiation is off: crypto/tls.c), so the first request's id holds for all.
+ * c may be NULL (then it is computed each time). false if the key has no id.
+ */
+static bool peer_id_of(struct arcad_conn *c, const struct arca_key *key, uint8_t id[32])
+{
+    if (c != NULL && c->peer_id_known) {
+        memcpy(id, c->peer_id, 32);
+        return true;
+    }
+    if (arca_key_id(key, id) < 0)
+        return false;
+    if (c != NULL) {
+        memcpy(c->peer_id, id, 32);
+        c->peer_id_known = true;
+    }
+    return true;
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     struct server *s = arg;
@@ -394,8 +415,9 @@ static void on_request(struct evhttp_request *ev, void *arg)
         evhttp_connection_get_peer(evcon, &addr, &port);
         snprintf(req.peer_addr, sizeof(req.peer_addr), "%s:%u", addr ? addr : "?", port);
         /* The metrics listener is not capped: it must stay scrapeable under load. */
+        struct arcad_conn *c = NULL;
         if (s->router != NULL) {
-            struct arcad_conn *c = conn_of(s, evcon);
+            c = conn_of(s, evcon);
             if (c == NULL || !arcad_conns_request(&w->conns, c)) {
                 publish(w);
                 evhttp_add_header(evhttp_request_get_output_headers(ev), "Connection", "close");
@@ -410,10 +432,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
             peer_key(bufferevent_getfd(bev), req.peer_net);
         struct ssl_st *ssl =
             (s->tls != NULL && bev != NULL) ? bufferevent_openssl_get_ssl(bev) : NULL;
-        if (ssl != NULL && arca_tls_peer_key(ssl, &req.peer_key) == 0) {
-            if (arca_key_id(req.peer_key, req.peer_id) == 0)
-                req.have_peer = true;
-        }
+        if (ssl != NULL && arca_tls_peer_key(ssl, &req.peer_key) == 0)
+            req.have_peer = peer_id_of(c, req.peer_key, req.peer_id);
         arca_err_clear();
     }
 

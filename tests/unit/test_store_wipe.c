@@ -2,7 +2,8 @@
  * No copy of decrypted record plaintext survives in freed memory: every free() of the test
  * binary (store, base and crypto objects included, linked with -Wl,--wrap=free) scans the block
  * it releases for known secret markers, after a session commit, reads of every kind (session by
- * hash and active, secrets, active list, metadata, single-use values, purge) and close.
+ * hash and active, secrets, active list, metadata, single-use values, purge) and close, and
+ * for the decrypted-record cache's evictions, invalidations and free.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <malloc.h>
 
 #include "base/err.h"
+#include "store/cache.h"
 #include "store/store.h"
 #include "store_test_util.h"
 
@@ -114,6 +116,10 @@ static void test_reads_leave_no_plaintext(void **state)
         assert_nothing_found("after the reads");
     }
 
+    /* an overwrite drops the cached record (engine.c: cache.h) */
+    assert_int_equal(arca_store_meta_put(s, "k", "new", 3), 0);
+    assert_nothing_found("after an overwrite of a cached record");
+
     struct arca_buf out;
     arca_buf_init_secret(&out, 0);
     assert_int_equal(arca_store_once_take(s, "otp", ONCE_MARK, strlen(ONCE_MARK), 2, &out), 0);
@@ -133,11 +139,41 @@ static void test_reads_leave_no_plaintext(void **state)
     tdir_remove(dir);
 }
 
+/* The record cache wipes what it evicts for room, what a write invalidates and what is left
+ * when it is freed. */
+static void test_cache_wipes_evicted_records(void **state)
+{
+    (void)state;
+    struct arca_store_cache *c = NULL;
+    assert_int_equal(arca_store_cache_new(1024, &c), 0);
+    char key[16], val[64];
+    for (int i = 0; i < 40; i++) {
+        uint64_t t = 0;
+        struct arca_buf b;
+        arca_buf_init_secret(&b, 0);
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "%d " SECRET_MARK, i);
+        assert_int_equal(arca_store_cache_get(c, 1, key, strlen(key), &b, &t), ARCA_ERR_NOT_FOUND);
+        arca_store_cache_put(c, 1, key, strlen(key), (const uint8_t *)val, strlen(val), t);
+        arca_buf_free(&b);
+    }
+    struct arca_store_cache_stats st;
+    arca_store_cache_stats(c, &st);
+    assert_true(st.entries > 0 && st.entries < 40); /* the early ones were evicted */
+    assert_nothing_found("after evictions");
+    arca_store_cache_invalidate(c, 1, "k39", 3);
+    arca_store_cache_tx_end(c);
+    assert_nothing_found("after an invalidation");
+    arca_store_cache_free(c);
+    assert_nothing_found("after freeing the cache");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scanner_sees_unwiped_free),
         cmocka_unit_test(test_reads_leave_no_plaintext),
+        cmocka_unit_test(test_cache_wipes_evicted_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

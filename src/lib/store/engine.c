@@ -229,6 +229,23 @@ static void row_init(struct arca_store_row *row)
 static int rec_get(struct arca_store *s, bool in_write, int tbl, const void *key, size_t keylen,
                    struct arca_buf *plain, struct arca_store_record *rec, bool *deleted)
 {
+    /* Outside a transaction, a record this process verified or wrote last is served from the
+     * cache: it is what the backend holds (every write invalidates it: cache.h). */
+    uint64_t ticket = UINT64_MAX;
+    size_t mark = plain->len;
+    if (!in_write && s->cache != NULL) {
+        int hit = arca_store_cache_get(s->cache, tbl, key, keylen, plain, &ticket);
+        if (hit == 0) {
+            hit = arca_store_record_decode(plain->data + mark, plain->len - mark, rec);
+            if (hit < 0) {
+                arca_wipe(plain->data + mark, plain->len - mark);
+                plain->len = mark;
+            }
+            return hit;
+        }
+        if (hit != ARCA_ERR_NOT_FOUND)
+            return hit;
+    }
     uint8_t rkey[ARCA_STORE_RKEY_LEN];
     ARCA_TRY(row_key(s, tbl, key, keylen, rkey));
     struct arca_store_row row;
@@ -250,6 +267,9 @@ static int rec_get(struct arca_store *s, bool in_write, int tbl, const void *key
     }
     if (rc == 0)
         rc = row_open(s, tbl, rkey, &row, plain, rec);
+    if (rc == 0 && ticket != UINT64_MAX)
+        arca_store_cache_put(s->cache, tbl, key, keylen, plain->data + mark, plain->len - mark,
+                             ticket);
     arca_buf_free(&row.ct);
     return rc;
 }
@@ -349,6 +369,7 @@ int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *
     arca_buf_init(&aad, 256);
     arca_buf_init(&ct, 0);
     int rc;
+    arca_store_cache_invalidate(s->cache, rec->tbl, rec->key, rec->key_len);
     ARCA_GUARD(rc, row_key(s, rec->tbl, rec->key, rec->key_len, rkey), out);
     ARCA_GUARD(rc, tx_next_ver(tx, rec->tbl, rkey, &ver, &present), out);
     ARCA_GUARD(rc, arca_store_record_encode(rec, &plain), out);
@@ -373,6 +394,7 @@ int arca_store_tx_del(struct arca_store_tx *tx, int tbl, const void *key, size_t
     uint8_t rkey[ARCA_STORE_RKEY_LEN], zero[32] = {0};
     uint64_t ver = 0;
     bool present = false;
+    arca_store_cache_invalidate(tx->s->cache, tbl, key, keylen);
     ARCA_TRY(row_key(tx->s, tbl, key, keylen, rkey));
     ARCA_TRY(tx_next_ver(tx, tbl, rkey, &ver, &present));
     if (!present)
@@ -622,6 +644,7 @@ void arca_store_close(struct arca_store *s)
         return;
     if (s->be != NULL)
         s->ops->close(s->be);
+    arca_store_cache_free(s->cache);
     free(s->ks_path);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
@@ -781,6 +804,8 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
             arca_info("store", "compacted the state journal: %llu superseded entries removed",
                       (unsigned long long)removed);
     }
+    if (!shared)
+        ARCA_GUARD(rc, arca_store_cache_new(ARCA_STORE_CACHE_BYTES, &s->cache), fail);
     *out = s;
     return 0;
 fail:

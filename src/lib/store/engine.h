@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "crypto/crypto.h"
 #include "store/backend.h"
+#include "store/cache.h"
 #include "store/record.h"
 #include "store/store.h"
 
@@ -64,13 +65,17 @@ struct arca_store {
     struct arca_store_gwait *gwait; /* the members' waiting records */
     pthread_cond_t gdone;           /* signalled when a batch ended (under wmu) */
     char member[33];                /* arca_store_options.member, "" = none (checkpoint.c) */
+    /* decrypted records read with arca_store_get (cache.h); NULL for a shared backend, whose
+     * rows another arcad may replace at any time */
+    struct arca_store_cache *cache;
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */
 
 /*
  * Reads record (tbl, key): checks the row against the journal, decrypts it appended to plain
- * (pass a secret buffer) and decodes it into *rec, which borrows plain. ARCA_ERR_NOT_FOUND if
+ * (pass a secret buffer) and decodes it into *rec, which borrows plain. A record this process
+ * verified or wrote last may come from the record cache (cache.h) instead of the backend. ARCA_ERR_NOT_FOUND if
  * absent; ARCA_ERR_TAMPERED (detail names the row, never its contents) if anything mismatches.
  */
 int arca_store_get(struct arca_store *s, int tbl, const void *key, size_t keylen,

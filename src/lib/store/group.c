@@ -111,6 +111,9 @@ static void batch_end(struct arca_store *s, int rc)
     s->gwait = NULL;
     s->gmembers = 0;
     s->gopen = false;
+    /* every backend transaction of the store ends here (commit or rollback): reads may fill
+     * the record cache again (cache.h) */
+    arca_store_cache_tx_end(s->cache);
     pthread_cond_broadcast(&s->gdone);
 }
 
