@@ -51,6 +51,9 @@ struct arca_cas {
     /* Sessions one client key may create (--max-sessions-per-client; 0: no limit). Refused
      * with ARCA_ERR_LIMIT naming the limit. */
     uint64_t max_sessions_per_client;
+    /* Parsed approval signer keys kept between uploads (govern/approval.h, thread-safe;
+     * borrowed). NULL: every approval key is parsed again. */
+    struct arca_approval_cache *approvals;
 };
 
 /*
