@@ -258,6 +258,37 @@ static void test_failed_fsync_fails_batch(void **state)
     batch_failure(*state, "fsync");
 }
 
+/* On a log that is not fsync_each, a plain line is written at once without an fsync, and a
+ * durable one (an attestation) is written and fsynced before its append returns. */
+static void test_durable_on_plain_log(void **state)
+{
+    struct fx *f = *state;
+    struct hook h;
+    hook_init(&h);
+    struct arca_audit_options o = {
+        .path = f->path, .key = f->key, .fault = hook_fault, .fault_arg = &h};
+    struct arca_audit *a = NULL;
+    assert_int_equal(arca_audit_open(&o, &a), 0);
+    assert_int_equal(h.writes, 1);
+    assert_int_equal(h.fsyncs, 0);
+    assert_int_equal(arca_audit_append(a, ARCA_AUDIT_SESSION_READ, NULL, NULL), 0);
+    assert_int_equal(h.writes, 2);
+    assert_int_equal(h.fsyncs, 0);
+    uint64_t seq = 0;
+    assert_int_equal(arca_audit_append_durable(a, ARCA_AUDIT_ATTESTATION, NULL, &seq), 0);
+    assert_int_equal(seq, 3);
+    assert_int_equal(h.writes, 3);
+    assert_int_equal(h.fsyncs, 1);
+    h.fail_op = "fsync";
+    h.fail_at = 2;
+    assert_int_equal(arca_audit_append_durable(a, ARCA_AUDIT_ATTESTATION, NULL, NULL), ARCA_ERR_IO);
+    assert_non_null(strstr(arca_err_detail(), "fsync"));
+    arca_audit_close(a);
+    struct arca_audit_verify_result r = verify_file(f);
+    assert_true(r.ok);
+    hook_destroy(&h);
+}
+
 /* Child: 4 threads append durable lines for ever, reporting each acknowledged seq. */
 static void crash_child(struct fx *f, int wfd)
 {
@@ -344,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_shares_write_and_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_fails_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_fsync_fails_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durable_on_plain_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_mid_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,10 +51,11 @@ struct arca_audit {
     struct arca_buf pend;  /* signed lines not yet handed to a flush */
     struct arca_buf batch; /* the lines being flushed (the flushing thread's only) */
     bool flushing;
-    bool rotating;    /* a rotation waits for the file: no new lines meanwhile */
-    uint64_t written; /* highest seq in the file */
-    uint64_t synced;  /* highest seq known durable (fsynced) */
-    char fail[256];   /* why the log broke ("" while it is not broken) */
+    bool rotating;      /* a rotation waits for the file: no new lines meanwhile */
+    uint64_t written;   /* highest seq in the file */
+    uint64_t synced;    /* highest seq known durable (fsynced) */
+    uint64_t sync_upto; /* highest seq whose appender waits for durability */
+    char fail[256];     /* why the log broke ("" while it is not broken) */
     pthread_cond_t flush_cond;
     int (*fault)(void *arg, const char *op); /* tests: arca_audit_options.fault */
     void *fault_arg;
@@ -179,7 +180,7 @@ static void flush_batch(struct arca_audit *a, bool sync)
     a->batch = a->pend;
     a->pend = t;
     const uint64_t last = a->seq;
-    sync = sync || a->fsync_each;
+    sync = sync || a->fsync_each || a->sync_upto > a->synced;
     pthread_mutex_unlock(&a->mu);
 
     size_t done = 0;
@@ -211,6 +212,8 @@ static void flush_batch(struct arca_audit *a, bool sync)
  * lines itself when no other thread is; fails when the log broke before that. */
 static int flush_upto(struct arca_audit *a, uint64_t upto, bool sync)
 {
+    if (sync && upto > a->sync_upto)
+        a->sync_upto = upto; /* whoever flushes next syncs for this line too */
     for (;;) {
         if ((sync ? a->synced : a->written) >= upto)
             return 0;
@@ -467,8 +470,9 @@ int arca_audit_rotate(struct arca_audit *a, char *archived, size_t archived_len)
     return rotate(a, false, archived, archived_len);
 }
 
-int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
-                      uint64_t *seq_out)
+/* arca_audit_append and arca_audit_append_durable: durable waits for the fsync too. */
+static int append(struct arca_audit *a, const char *event, const json_t *fields, bool durable,
+                  uint64_t *seq_out)
 {
     ARCA_ENSURE_REF(a);
     ARCA_ENSURE(event != NULL && event[0] != '\0' &&
@@ -491,7 +495,7 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
         seq = a->seq;
         if (rc == 0) {
             note_history(a);
-            rc = flush_upto(a, seq, a->fsync_each);
+            rc = flush_upto(a, seq, durable || a->fsync_each);
         }
         need_cp = rc == 0 && a->store != NULL && (a->since_cp >= a->every || a->hist_pending);
         full = rc == 0 && a->rotate_size > 0 && a->bytes >= a->rotate_size;
@@ -507,6 +511,18 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
     if (rc == 0 && seq_out != NULL)
         *seq_out = seq;
     return rc;
+}
+
+int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
+                      uint64_t *seq_out)
+{
+    return append(a, event, fields, false, seq_out);
+}
+
+int arca_audit_append_durable(struct arca_audit *a, const char *event, const json_t *fields,
+                              uint64_t *seq_out)
+{
+    return append(a, event, fields, true, seq_out);
 }
 
 size_t arca_audit_pending(struct arca_audit *a)

@@ -101,6 +101,14 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
 int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
                       uint64_t *seq_out);
 /*
+ * As arca_audit_append, and returns only once the line is durable (fsynced) whatever
+ * fsync_each says: for an event whose answer must wait for its record (an attestation).
+ * Concurrent durable lines share one fsync; lines of plain appends that are in the file by
+ * then ride along.
+ */
+int arca_audit_append_durable(struct arca_audit *a, const char *event, const json_t *fields,
+                              uint64_t *seq_out);
+/*
  * Rotates the log: the current file becomes PATH.SEQ (SEQ = its last line's seq, 20 digits, so
  * the names sort in log order; its name goes to archived) and a new PATH starts with an
  * audit_opened line whose fields also name that file (rotated_from) and the previous line
