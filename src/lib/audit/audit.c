@@ -444,6 +444,8 @@ static int rotate(struct arca_audit *a, bool if_full, char *archived, size_t arc
         /* the old file must be complete and on disk before it is archived */
         a->rotating = true;
         rc = flush_upto(a, a->seq, true);
+        while (a->flushing) /* nothing may write to the old fd while it is replaced */
+            pthread_cond_wait(&a->flush_cond, &a->mu);
         if (rc == 0)
             rc = rotate_locked(a, archived, archived_len);
         a->rotating = false;
