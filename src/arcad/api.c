@@ -36,7 +36,8 @@ static struct arca_cas cas_of(const struct arcad_ctx *ctx)
                                               .max_certificates = RELOADABLE(max_certs_per_session),
                                               .max_cost_ms = RELOADABLE(max_keygen_ms)},
                            .max_sessions_per_client = RELOADABLE(max_sessions_per_client),
-                           .remote = ctx->remote_import};
+                           .remote = ctx->remote_import,
+                           .approvals = ctx->approvals};
 #undef RELOADABLE
     memcpy(cas.cas_key, ctx->id.key_id, sizeof(cas.cas_key));
     return cas;

@@ -112,6 +112,9 @@ struct arcad_ctx {
     /* Verification-step cache shared by the workers (thread-safe on its own); its hit and
      * miss counts are in /metrics. NULL only in unit tests. Owned. */
     struct arca_dcap_cache *dcap_cache;
+    /* Parsed approval signer keys shared by the workers and job threads (thread-safe on its
+     * own); NULL only in unit tests. Owned. */
+    struct arca_approval_cache *approvals;
     /* Requests per client key (token buckets, thread-safe); NULL: no quota. Owned. */
     struct arca_ratelimit *client_quota;
     /* Runs the handlers of ARCAD_ROUTE_OFFLOAD routes off the event loops; created and freed by

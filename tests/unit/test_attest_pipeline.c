@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "api/attest_wire.h"
 #include "attest/attest.h"
+#include "audit/audit.h"
 #include "attest/binding.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -262,6 +264,50 @@ static void test_accepted_through_the_wire(void **state)
                      ARCA_ERR_REPLAY);
     assert_non_null(strstr(arca_err_detail(), "used already"));
     assert_int_equal(answer.len, 0);
+    json_decref(j);
+    arca_buf_free(&body);
+    arca_buf_free(&answer);
+    arca_attest_request_free(&r);
+}
+
+/* Every fsync of the audit log fails (the opened line of a log without a store is not
+ * synced, the attestation line is). */
+static int fail_fsync(void *arg, const char *op)
+{
+    int *n = arg;
+    return strcmp(op, "fsync") == 0 && ++*n > 0 ? EIO : 0;
+}
+
+/* Fail-closed audit: an acceptance whose durable audit line cannot be written is refused and
+ * its configuration (secrets) is not handed out. */
+static void test_audit_failure_refuses(void **state)
+{
+    struct fx *f = *state;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/audit.log", f->dir);
+    int fsyncs = 0;
+    struct arca_audit_options ao = {
+        .path = path, .key = f->key, .fault = fail_fsync, .fault_arg = &fsyncs};
+    struct arca_audit *a = NULL;
+    assert_int_equal(arca_audit_open(&ao, &a), 0);
+    assert_int_equal(fsyncs, 0);
+    f->ctx.audit = a;
+    struct arca_attest_request r;
+    request(f, "pipe/app", f->measurement, &f->spki, &r);
+    struct arca_buf body, answer;
+    arca_buf_init_secret(&body, 0);
+    arca_buf_init_secret(&answer, 0);
+    assert_int_equal(arca_attest_request_encode(&r, &body), 0);
+    json_t *j = json_loadb((const char *)body.data, body.len, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(j);
+    struct arca_attest_outcome o;
+    assert_int_equal(arca_attest_exchange(&f->ctx, j, f->spki.data, f->spki.len, NOW, &answer, &o),
+                     ARCA_ERR_IO);
+    assert_non_null(strstr(arca_err_detail(), "audit line could not be written"));
+    assert_int_equal(answer.len, 0);
+    assert_int_equal(fsyncs, 1);
+    f->ctx.audit = NULL;
+    arca_audit_close(a);
     json_decref(j);
     arca_buf_free(&body);
     arca_buf_free(&answer);
@@ -574,6 +620,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted_through_the_wire),
+        cmocka_unit_test(test_audit_failure_refuses),
         cmocka_unit_test(test_nonce_refusals),
         cmocka_unit_test(test_no_client_certificate),
         cmocka_unit_test(test_evidence_refusals),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "base/err.h"
 #include "crypto/crypto.h"
@@ -302,6 +303,69 @@ static void test_verify_cached(void **state)
     arca_buf_free(&osig);
 }
 
+/* One cache shared by threads (arcad's use): lookups, inserts and evictions (capacity 2 for
+ * 6 keys: nearly every lookup evicts) race with verifications on other threads; every result
+ * must be what an uncached verification gives, and nothing freed early (ASan). */
+struct shared {
+    struct arca_approval_cache *c;
+    const uint8_t *msg;
+    struct arca_approval_sig *good, *bad;
+    size_t seed;
+    int wrong;
+};
+
+static void *verifier(void *arg)
+{
+    struct shared *t = arg;
+    for (size_t i = 0; i < 150; i++) {
+        size_t k = (i + t->seed) % 6;
+        bool bad = (i + t->seed) % 7 == 0;
+        struct arca_approvers ap;
+        int rc = arca_approval_verify_cached(t->c, t->msg, bad ? &t->bad[k] : &t->good[k], 1, &ap);
+        if (bad ? rc != ARCA_ERR_SIGNATURE
+                : rc != 0 || ap.count != 1 || memcmp(ap.ids[0], IDS[k], 32) != 0)
+            t->wrong++;
+        arca_approvers_clear(&ap);
+    }
+    return NULL;
+}
+
+static void test_verify_cached_threads(void **state)
+{
+    (void)state;
+    uint8_t msg[32], other[32];
+    message("board", PRED, msg);
+    message("board", NULL, other);
+    struct arca_buf sig[6], osig[6], key[6];
+    struct arca_approval_sig good[6], bad[6];
+    for (size_t i = 0; i < 6; i++) {
+        sign(i, msg, &sig[i]);
+        sign(i, other, &osig[i]);
+        pem_of(i, &key[i]);
+        good[i] = (struct arca_approval_sig){key[i].data, key[i].len, sig[i].data, sig[i].len};
+        bad[i] = (struct arca_approval_sig){key[i].data, key[i].len, osig[i].data, osig[i].len};
+    }
+    struct arca_approval_cache *c = NULL;
+    assert_int_equal(arca_approval_cache_new(2, &c), 0);
+    enum { T = 4 };
+    pthread_t tid[T];
+    struct shared th[T];
+    for (size_t i = 0; i < T; i++) {
+        th[i] = (struct shared){.c = c, .msg = msg, .good = good, .bad = bad, .seed = i * 5};
+        assert_int_equal(pthread_create(&tid[i], NULL, verifier, &th[i]), 0);
+    }
+    for (size_t i = 0; i < T; i++) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+        assert_int_equal(th[i].wrong, 0);
+    }
+    arca_approval_cache_free(c);
+    for (size_t i = 0; i < 6; i++) {
+        arca_buf_free(&sig[i]);
+        arca_buf_free(&osig[i]);
+        arca_buf_free(&key[i]);
+    }
+}
+
 static void test_board_f_plus_one(void **state)
 {
     (void)state;
@@ -492,9 +556,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_bytes),    cmocka_unit_test(test_verify_types_and_duplicates),
-        cmocka_unit_test(test_verify_cached),    cmocka_unit_test(test_board_f_plus_one),
-        cmocka_unit_test(test_veto_sole_nested), cmocka_unit_test(test_rule_names),
-        cmocka_unit_test(test_unsatisfiable),
+        cmocka_unit_test(test_verify_cached),    cmocka_unit_test(test_verify_cached_threads),
+        cmocka_unit_test(test_board_f_plus_one), cmocka_unit_test(test_veto_sole_nested),
+        cmocka_unit_test(test_rule_names),       cmocka_unit_test(test_unsatisfiable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

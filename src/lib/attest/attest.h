@@ -241,9 +241,10 @@ int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, 
  * and an `attestation_locked_out` line when o->locked_out. For refusals before a body could be
  * decoded. A refusal of an unverified caller is audited only while ctx->unverified_audit has
  * a token (else logged). Every field is bounded (names by their grammar, the reason by
- * ARCA_ERR_DETAIL_MAX). Failing to audit is logged, not returned. */
-void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
-                       int rc, int64_t now);
+ * ARCA_ERR_DETAIL_MAX). The outcome line is durable (arca_audit_append_durable) on return 0;
+ * a failure is logged and returned (arca_attest_exchange then refuses an acceptance). */
+int arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
+                      int rc, int64_t now);
 
 /* Throttle key of a target: "session/service" (at most ARCA_ATTEST_THROTTLE_KEY_MAX bytes). */
 #define ARCA_ATTEST_THROTTLE_KEY_MAX (ARCA_SESSION_NAME_MAX + ARCA_SESSION_COMPONENT_MAX + 2)

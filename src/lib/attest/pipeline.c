@@ -223,31 +223,35 @@ static bool audit_allowed(const struct arca_attest_ctx *ctx, const struct arca_a
     return arca_ratelimit_take(ctx->unverified_audit, "unverified", 10, now * 1000, NULL) == 0;
 }
 
-void arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
-                       int rc, int64_t now)
+int arca_attest_audit(const struct arca_attest_ctx *ctx, const struct arca_attest_outcome *o,
+                      int rc, int64_t now)
 {
     if (ctx == NULL || ctx->audit == NULL || o == NULL)
-        return;
+        return 0;
     const char *reason = rc == 0 ? "" : arca_err_detail();
     if (rc != 0 && !audit_allowed(ctx, o, now)) {
         arca_debug("attest", "audit: refusal of an unverified caller not recorded (rate)");
-        return;
+        return 0;
     }
     json_t *f =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "session", o->session, "service",
                   o->service, "evidence_type", o->evidence_type ? o->evidence_type : "",
                   "measurement", o->measurement, "platform", o->platform, "peer_key", o->peer,
                   "outcome", rc == 0 ? "accepted" : "refused", "reason", reason);
-    if (f == NULL || arca_audit_append(ctx->audit, ARCA_AUDIT_ATTESTATION, f, NULL) < 0)
-        arca_error("attest", "audit: cannot record an attestation outcome");
+    /* durable before the answer goes (group commit shares the fsync) */
+    int arc = f == NULL ? arca_err_set(ARCA_ERR_ALLOC, "attestation audit line")
+                        : arca_audit_append_durable(ctx->audit, ARCA_AUDIT_ATTESTATION, f, NULL);
+    if (arc < 0)
+        arca_error("attest", "audit: cannot record an attestation outcome: %s", arca_err_detail());
     json_decref(f);
     if (!o->locked_out)
-        return;
+        return arc;
     f = json_pack("{s:s, s:s, s:s}", "session", o->session, "service", o->service, "peer_key",
                   o->peer);
     if (f == NULL || arca_audit_append(ctx->audit, ARCA_AUDIT_ATTEST_LOCKOUT, f, NULL) < 0)
         arca_error("attest", "audit: cannot record a lockout");
     json_decref(f);
+    return arc;
 }
 
 int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, const uint8_t *spki,
@@ -282,7 +286,12 @@ int arca_attest_exchange(const struct arca_attest_ctx *ctx, const json_t *body, 
         rc = arca_attest_run(ctx, spki, spki_len, &req, now, &cfg, o);
     if (rc == 0)
         rc = arca_launch_config_encode(&cfg, answer);
-    arca_attest_audit(ctx, o, rc, now);
+    if (arca_attest_audit(ctx, o, rc, now) < 0 && rc == 0) {
+        /* fail-closed: an acceptance that is not on record is not answered */
+        rc = arca_err_set(ARCA_ERR_IO, "attestation accepted but its audit line could not be "
+                                       "written; refused");
+        arca_buf_reset(answer);
+    }
     arca_launch_config_free(&cfg);
     arca_attest_request_free(&req);
     return rc;

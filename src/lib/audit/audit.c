@@ -42,11 +42,34 @@ struct arca_audit {
     pthread_cond_t cp_cond;
     bool cp_running;
     uint64_t cp_done; /* highest seq known to be checkpointed */
+    /* group commit (under mu): a line is signed into pend, in log order, and its appender
+     * waits until a flush covers it. One thread at a time flushes (flushing): it takes every
+     * pending line and writes them with one write(2) and, for a durable log, one fsync, with
+     * mu released; lines signed meanwhile form the next batch. A lone line is flushed at once
+     * by its own appender (no timer). A failed batch breaks the log (the chain has moved past
+     * its lines), so it fails every appender whose line is not durable yet. */
+    struct arca_buf pend;  /* signed lines not yet handed to a flush */
+    struct arca_buf batch; /* the lines being flushed (the flushing thread's only) */
+    bool flushing;
+    bool rotating;      /* a rotation waits for the file: no new lines meanwhile */
+    uint64_t written;   /* highest seq in the file */
+    uint64_t synced;    /* highest seq known durable (fsynced) */
+    uint64_t sync_upto; /* highest seq whose appender waits for durability */
+    char fail[256];     /* why the log broke ("" while it is not broken) */
+    pthread_cond_t flush_cond;
+    int (*fault)(void *arg, const char *op); /* tests: arca_audit_options.fault */
+    void *fault_arg;
 };
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
-static int write_line(struct arca_audit *a, const char *event, const json_t *fields)
+/*
+ * Under mu: builds the next signed line of event with fields (see audit.h) and appends it,
+ * newline included, to dst; then advances the chain (seq, last signature, line counters). On
+ * failure dst and the chain are unchanged.
+ */
+static int sign_line(struct arca_audit *a, const char *event, const json_t *fields,
+                     struct arca_buf *dst)
 {
     json_t *o = json_object();
     char *content = NULL;
@@ -89,28 +112,9 @@ static int write_line(struct arca_audit *a, const char *event, const json_t *fie
     ARCA_GUARD(rc, arca_buf_put_str(&line, ARCA_AUDIT_SIG_MARK), out);
     ARCA_GUARD(rc, arca_base64_encode(&line, sig.data, sig.len), out);
     ARCA_GUARD(rc, arca_buf_put_str(&line, "\"}\n"), out);
-
-    size_t done = 0;
-    while (done < line.len) {
-        ssize_t w = write(a->fd, line.data + done, line.len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            /* a partial line would break the chain for every later line: stop here */
-            if (done > 0)
-                a->broken = true;
-            rc = arca_err_set(ARCA_ERR_IO, "audit log %s: write: %s", a->path, strerror(errno));
-            goto out;
-        }
-        done += (size_t)w;
-    }
-    if (a->fsync_each && fsync(a->fd) != 0) {
-        a->broken = true;
-        rc = arca_err_set(ARCA_ERR_IO, "audit log %s: fsync: %s", a->path, strerror(errno));
-    }
+    ARCA_GUARD(rc, arca_buf_put(dst, line.data, line.len), out);
     a->seq++;
     a->bytes += line.len;
-    arca_audit_sink_send(a->sink, (const char *)line.data, line.len - 1);
     memcpy(a->last_sig, sig.data, sig.len);
     a->last_sig_len = sig.len;
     a->since_cp++;
@@ -122,6 +126,106 @@ out:
     arca_buf_free(&sig);
     arca_buf_free(&line);
     return rc;
+}
+
+/* Writes all of p[0..n) to fd; 0 or the errno of the failed write (*done: bytes written). */
+static int write_all(struct arca_audit *a, int fd, const uint8_t *p, size_t n, size_t *done)
+{
+    *done = 0;
+    int e = a->fault != NULL ? a->fault(a->fault_arg, "write") : 0;
+    if (e != 0)
+        return e;
+    while (*done < n) {
+        ssize_t w = write(fd, p + *done, n - *done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno;
+        *done += (size_t)w;
+    }
+    return 0;
+}
+
+/* fsync(2) of the log file; 0 or its errno. */
+static int sync_fd(struct arca_audit *a, int fd)
+{
+    int e = a->fault != NULL ? a->fault(a->fault_arg, "fsync") : 0;
+    if (e == 0 && fsync(fd) != 0)
+        e = errno;
+    return e;
+}
+
+/* Sends each line of p[0..n) (newline-terminated lines) to the syslog copy. */
+static void sink_lines(struct arca_audit *a, const uint8_t *p, size_t n)
+{
+    while (a->sink != NULL && n > 0) {
+        const uint8_t *nl = memchr(p, '\n', n);
+        size_t len = nl != NULL ? (size_t)(nl - p) : n;
+        arca_audit_sink_send(a->sink, (const char *)p, len);
+        size_t step = nl != NULL ? len + 1 : len;
+        p += step;
+        n -= step;
+    }
+}
+
+/*
+ * Under mu, not flushing: flushes every pending line (see struct arca_audit), releasing mu
+ * for the write and fsync (sync, or a durable log). A failure breaks the log and is kept in
+ * a->fail for every appender it fails.
+ */
+static void flush_batch(struct arca_audit *a, bool sync)
+{
+    a->flushing = true;
+    struct arca_buf t = a->batch;
+    a->batch = a->pend;
+    a->pend = t;
+    const uint64_t last = a->seq;
+    sync = sync || a->fsync_each || a->sync_upto > a->synced;
+    pthread_mutex_unlock(&a->mu);
+
+    size_t done = 0;
+    const char *op = "write";
+    int e = a->batch.len > 0 ? write_all(a, a->fd, a->batch.data, a->batch.len, &done) : 0;
+    if (e == 0 && sync) {
+        op = "fsync";
+        e = sync_fd(a, a->fd);
+    }
+    if (e == 0)
+        sink_lines(a, a->batch.data, a->batch.len);
+    arca_buf_reset(&a->batch);
+
+    pthread_mutex_lock(&a->mu);
+    a->flushing = false;
+    if (e != 0) {
+        /* the chain has moved past these lines: a later line would follow a gap */
+        a->broken = true;
+        snprintf(a->fail, sizeof(a->fail), "audit log %s: %s: %s", a->path, op, strerror(e));
+    } else {
+        a->written = last;
+        if (sync)
+            a->synced = last;
+    }
+    pthread_cond_broadcast(&a->flush_cond);
+}
+
+/* Under mu: returns once line upto is in the file (sync: durable too), flushing the pending
+ * lines itself when no other thread is; fails when the log broke before that. */
+static int flush_upto(struct arca_audit *a, uint64_t upto, bool sync)
+{
+    if (sync && upto > a->sync_upto)
+        a->sync_upto = upto; /* whoever flushes next syncs for this line too */
+    for (;;) {
+        if ((sync ? a->synced : a->written) >= upto)
+            return 0;
+        if (a->broken)
+            return arca_err_set(ARCA_ERR_IO, "%s",
+                                a->fail[0] != '\0' ? a->fail
+                                                   : "audit log: a previous write failed");
+        if (a->flushing)
+            pthread_cond_wait(&a->flush_cond, &a->mu);
+        else
+            flush_batch(a, sync);
+    }
 }
 
 /* Makes sure a checkpoint covering seq upto is in the store (durably) before returning. */
@@ -150,13 +254,12 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
         hist = a->hist;
         a->hist_pending = false;
         a->since_cp = 0;
+        /* the lines must be on disk before the store says they exist */
+        rc = flush_upto(a, cp.seq, true);
         pthread_mutex_unlock(&a->mu);
         cp.time = arca_time_now();
         hist.time = cp.time;
 
-        /* the lines must be on disk before the store says they exist */
-        if (fsync(a->fd) != 0)
-            rc = arca_err_set(ARCA_ERR_IO, "audit log %s: fsync: %s", a->path, strerror(errno));
         if (rc == 0 && with_hist)
             rc = arca_store_checkpoint_put(a->store, &hist, true);
         if (rc == 0)
@@ -236,7 +339,8 @@ static int sync_dir_of(const char *path)
 }
 
 /*
- * Under mu, with the checkpoint slot held (nothing else touches a->fd): moves the complete
+ * Under mu, with the checkpoint slot held, every line flushed and synced and no new line
+ * admitted (a->rotating; so nothing else touches a->fd): moves the complete
  * current file to PATH.SEQ (SEQ = its last line, 20 digits, so names sort in log order) and
  * continues in a fresh PATH whose first line is an audit_opened line naming that file and the
  * previous line's seq and signature. The new file is written and synced as PATH.new first and
@@ -254,8 +358,6 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
     struct stat st;
     ARCA_ENSURE(lstat(archived, &st) != 0 && errno == ENOENT, ARCA_ERR_EXISTS,
                 "audit log rotation: %s exists already", archived);
-    ARCA_ENSURE(fsync(a->fd) == 0, ARCA_ERR_IO, "audit log %s: fsync: %s", a->path,
-                strerror(errno));
     (void)unlink(tmp); /* left by a rotation that failed before its rename */
     int nfd = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     ARCA_ENSURE(nfd >= 0, ARCA_ERR_IO, "audit log %s: %s", tmp, strerror(errno));
@@ -268,8 +370,11 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
     memcpy(old_sig, a->last_sig, sizeof(old_sig));
 
     json_t *fields = NULL;
-    struct arca_buf b64;
+    struct arca_buf b64, line;
     arca_buf_init(&b64, 0);
+    arca_buf_init(&line, ARCA_AUDIT_LINE_MAX);
+    size_t done = 0;
+    int e = 0;
     const char *base = strrchr(archived, '/');
     base = base != NULL ? base + 1 : archived;
     bool renamed = false;
@@ -286,9 +391,12 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
                       fail, ARCA_ERR_ALLOC, "audit: rotation line");
     a->fd = nfd;
     a->bytes = 0;
-    ARCA_GUARD(rc, write_line(a, ARCA_AUDIT_OPENED, fields), fail);
-    ARCA_GUARD_ENSURE(rc, fsync(nfd) == 0, fail, ARCA_ERR_IO, "audit log %s: fsync: %s", tmp,
-                      strerror(errno));
+    ARCA_GUARD(rc, sign_line(a, ARCA_AUDIT_OPENED, fields, &line), fail);
+    e = write_all(a, nfd, line.data, line.len, &done);
+    ARCA_GUARD_ENSURE(rc, e == 0, fail, ARCA_ERR_IO, "audit log %s: write: %s", tmp, strerror(e));
+    e = sync_fd(a, nfd);
+    ARCA_GUARD_ENSURE(rc, e == 0, fail, ARCA_ERR_IO, "audit log %s: fsync: %s", tmp, strerror(e));
+    sink_lines(a, line.data, line.len);
     ARCA_GUARD_ENSURE(rc, rename(a->path, archived) == 0, fail, ARCA_ERR_IO,
                       "audit log rotation: %s -> %s: %s", a->path, archived, strerror(errno));
     renamed = true;
@@ -296,9 +404,11 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
                       "audit log rotation: %s -> %s: %s", tmp, a->path, strerror(errno));
     (void)sync_dir_of(a->path); /* a lost rename is finished by the next open */
     close(old_fd);
+    a->written = a->synced = a->seq;
     note_history(a);
     json_decref(fields);
     arca_buf_free(&b64);
+    arca_buf_free(&line);
     return 0;
 fail:
     if (renamed)
@@ -309,11 +419,11 @@ fail:
     a->since_cp = old_since;
     a->last_sig_len = old_sig_len;
     memcpy(a->last_sig, old_sig, sizeof(old_sig));
-    a->broken = false; /* a partial line went to the discarded new file only */
-    close(nfd);
+    close(nfd); /* a partial line went to this discarded new file only */
     (void)unlink(tmp);
     json_decref(fields);
     arca_buf_free(&b64);
+    arca_buf_free(&line);
     return rc;
 }
 
@@ -330,8 +440,17 @@ static int rotate(struct arca_audit *a, bool if_full, char *archived, size_t arc
 
     pthread_mutex_lock(&a->mu);
     int rc = 1;
-    if (!if_full || (a->rotate_size > 0 && a->bytes >= a->rotate_size))
-        rc = rotate_locked(a, archived, archived_len);
+    if (!if_full || (a->rotate_size > 0 && a->bytes >= a->rotate_size)) {
+        /* the old file must be complete and on disk before it is archived */
+        a->rotating = true;
+        rc = flush_upto(a, a->seq, true);
+        while (a->flushing) /* nothing may write to the old fd while it is replaced */
+            pthread_cond_wait(&a->flush_cond, &a->mu);
+        if (rc == 0)
+            rc = rotate_locked(a, archived, archived_len);
+        a->rotating = false;
+        pthread_cond_broadcast(&a->flush_cond);
+    }
     uint64_t seq = a->seq;
     pthread_mutex_unlock(&a->mu);
 
@@ -353,8 +472,9 @@ int arca_audit_rotate(struct arca_audit *a, char *archived, size_t archived_len)
     return rotate(a, false, archived, archived_len);
 }
 
-int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
-                      uint64_t *seq_out)
+/* arca_audit_append and arca_audit_append_durable: durable waits for the fsync too. */
+static int append(struct arca_audit *a, const char *event, const json_t *fields, bool durable,
+                  uint64_t *seq_out)
 {
     ARCA_ENSURE_REF(a);
     ARCA_ENSURE(event != NULL && event[0] != '\0' &&
@@ -362,6 +482,8 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
                                   "0123456789_") == strlen(event),
                 ARCA_ERR_INVALID_ARG, "audit: event name must be [a-z0-9_]+");
     pthread_mutex_lock(&a->mu);
+    while (a->rotating)
+        pthread_cond_wait(&a->flush_cond, &a->mu);
     int rc;
     bool need_cp = false, full = false;
     uint64_t seq = 0;
@@ -371,10 +493,12 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
                           "resume logging",
                           a->path);
     } else {
-        rc = write_line(a, event, fields);
+        rc = sign_line(a, event, fields, &a->pend);
         seq = a->seq;
-        if (rc == 0)
+        if (rc == 0) {
             note_history(a);
+            rc = flush_upto(a, seq, durable || a->fsync_each);
+        }
         need_cp = rc == 0 && a->store != NULL && (a->since_cp >= a->every || a->hist_pending);
         full = rc == 0 && a->rotate_size > 0 && a->bytes >= a->rotate_size;
     }
@@ -389,6 +513,28 @@ int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fie
     if (rc == 0 && seq_out != NULL)
         *seq_out = seq;
     return rc;
+}
+
+int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
+                      uint64_t *seq_out)
+{
+    return append(a, event, fields, false, seq_out);
+}
+
+int arca_audit_append_durable(struct arca_audit *a, const char *event, const json_t *fields,
+                              uint64_t *seq_out)
+{
+    return append(a, event, fields, true, seq_out);
+}
+
+size_t arca_audit_pending(struct arca_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    size_t n = 0;
+    for (size_t i = 0; i < a->pend.len; i++)
+        n += a->pend.data[i] == '\n';
+    pthread_mutex_unlock(&a->mu);
+    return n;
 }
 
 int arca_audit_checkpoint(struct arca_audit *a)
@@ -411,6 +557,9 @@ void arca_audit_close(struct arca_audit *a)
     }
     arca_key_free(a->key);
     free(a->path);
+    arca_buf_free(&a->pend);
+    arca_buf_free(&a->batch);
+    pthread_cond_destroy(&a->flush_cond);
     pthread_cond_destroy(&a->cp_cond);
     pthread_mutex_destroy(&a->cp_mu);
     pthread_mutex_destroy(&a->mu);
@@ -469,6 +618,11 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->cp_mu, NULL);
     pthread_cond_init(&a->cp_cond, NULL);
+    pthread_cond_init(&a->flush_cond, NULL);
+    arca_buf_init(&a->pend, (size_t)1 << 30);
+    arca_buf_init(&a->batch, (size_t)1 << 30);
+    a->fault = opt->fault;
+    a->fault_arg = opt->fault_arg;
     a->fd = -1;
     a->key = arca_key_ref(opt->key);
     a->store = opt->store;
@@ -512,6 +666,8 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
         if (a->store != NULL)
             ARCA_GUARD(rc, check_not_rolled_back(a->store, opt->path, &res), fail);
         a->seq = res.last_seq;
+        a->written = res.last_seq; /* synced stays 0: not known durable, the next sync
+                                      covers these lines too */
         a->bytes = file.len;
         a->cp_done = have_cp ? cp.seq : 0;
         a->last_sig_len = res.last_sig_len;

@@ -64,11 +64,18 @@ struct arca_audit_options {
     struct arca_key *key;         /* signing key pair (borrowed; keep it alive until close) */
     struct arca_store *store;     /* checkpoints (borrowed); NULL = no checkpoints (tests) */
     unsigned checkpoint_every;    /* refresh the latest checkpoint every N lines (0 = 1) */
-    bool fsync_each;              /* fsync the file after each line (default false: the
-                                  checkpoint write syncs) */
+    bool fsync_each;              /* durable lines: arca_audit_append returns once its line is
+                                     fsynced; lines that arrive together share one write and
+                                     one fsync (group commit). Default false: the checkpoint
+                                     write syncs */
     uint64_t rotate_size;         /* rotate (arca_audit_rotate) once the file reaches this many
                                   bytes; 0 = only when asked */
     struct arca_audit_sink *sink; /* optional copy of each line (borrowed; outlives the log) */
+    /* tests only (NULL in production): asked before each write(2) ("write") and fsync(2)
+     * ("fsync") of the log file; a non-zero answer is taken as that call's errno, the call
+     * is not made. It may block (to hold a batch open) but must not call into the log. */
+    int (*fault)(void *arg, const char *op);
+    void *fault_arg;
 };
 
 struct arca_audit;
@@ -85,11 +92,22 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
 /*
  * Appends one signed line for event with fields (a JSON object, borrowed, may be NULL;
  * must not hold secrets). Thread-safe. *seq_out (may be NULL) gets the line's seq.
- * The line is written with a single write(2); on failure the log refuses further appends
- * (ARCA_ERR_IO) rather than leave a gap.
+ * Returns once the line is in the file (with fsync_each: durable). Lines of concurrent
+ * callers are group-committed: signed in order, then written together with one write(2) (and
+ * one fsync) by one of them; a lone line is written at once. When that write or fsync fails,
+ * every caller whose line it held fails (ARCA_ERR_IO naming the call) and the log refuses
+ * further appends (ARCA_ERR_IO) rather than leave a gap; the file stays verifiable.
  */
 int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
                       uint64_t *seq_out);
+/*
+ * As arca_audit_append, and returns only once the line is durable (fsynced) whatever
+ * fsync_each says: for an event whose answer must wait for its record (an attestation).
+ * Concurrent durable lines share one fsync; lines of plain appends that are in the file by
+ * then ride along.
+ */
+int arca_audit_append_durable(struct arca_audit *a, const char *event, const json_t *fields,
+                              uint64_t *seq_out);
 /*
  * Rotates the log: the current file becomes PATH.SEQ (SEQ = its last line's seq, 20 digits, so
  * the names sort in log order; its name goes to archived) and a new PATH starts with an

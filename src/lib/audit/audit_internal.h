@@ -19,4 +19,9 @@ int arca_audit_sig_message(const uint8_t *prev, size_t prev_len, const char *con
 /* Appends everything readable from fd to out (path names the file in errors). */
 int arca_audit_read_fd(const char *path, int fd, struct arca_buf *out);
 
+/* Lines signed and waiting for a flush (tests: to hold a group commit open until its batch
+ * has formed). Thread-safe. */
+struct arca_audit;
+size_t arca_audit_pending(struct arca_audit *a);
+
 #endif

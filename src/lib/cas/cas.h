@@ -55,6 +55,9 @@ struct arca_cas {
     /* Imported access policies from another arcad are fetched with this (arcad's peer
      * importer, attest/attest.h); NULL: they stay unresolved and grant nothing. */
     const struct arca_attest_remote *remote;
+    /* Parsed approval signer keys kept between uploads (govern/approval.h, thread-safe;
+     * borrowed). NULL: every approval key is parsed again. */
+    struct arca_approval_cache *approvals;
 };
 
 /*

@@ -51,7 +51,7 @@ int cas_signed_check(const struct arca_cas *cas, const struct arca_signed_sessio
     ARCA_TRY(arca_signed_session_message(ss, msg));
     struct arca_approval_sig *sigs = NULL;
     ARCA_TRY(arca_signed_session_sigs(ss, &sigs));
-    int rc = arca_approval_verify(msg, sigs, ss->n_sigs, ap);
+    int rc = arca_approval_verify_cached(cas->approvals, msg, sigs, ss->n_sigs, ap);
     free(sigs);
     return rc;
 }

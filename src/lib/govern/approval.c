@@ -1,4 +1,5 @@
 /* Approval messages, their verification and explained rule evaluation; see approval.h. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,7 +114,10 @@ struct signer {
     enum arca_hash_alg alg;
 };
 
+/* mu guards the entries and every reference count change of their keys (key references are
+ * not atomic); signatures are verified outside it, on a reference taken under it. */
 struct arca_approval_cache {
+    pthread_mutex_t mu;
     struct signer *v;
     size_t n, cap, next; /* next: the slot evicted when full (round robin) */
 };
@@ -130,6 +134,7 @@ int arca_approval_cache_new(size_t cap, struct arca_approval_cache **out)
         free(v);
         return arca_err_set(ARCA_ERR_ALLOC, "approval cache: out of memory");
     }
+    pthread_mutex_init(&c->mu, NULL);
     c->v = v;
     c->cap = cap;
     *out = c;
@@ -150,6 +155,7 @@ void arca_approval_cache_free(struct arca_approval_cache *c)
     for (size_t i = 0; i < c->n; i++)
         signer_clear(&c->v[i]);
     free(c->v);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
@@ -168,33 +174,67 @@ static int signer_parse(const struct arca_approval_sig *s, size_t index, struct 
     return rc;
 }
 
+/* Under c->mu: the entry for the exact bytes of s's key, or NULL. */
+static const struct signer *cache_find(const struct arca_approval_cache *c,
+                                       const struct arca_approval_sig *s)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].len == s->key_len && memcmp(c->v[i].bytes, s->key, s->key_len) == 0)
+            return &c->v[i]; /* public bytes: a plain comparison */
+    return NULL;
+}
+
 /*
- * The parsed key of s: from cache c when its exact bytes were seen before (public bytes: a
- * plain comparison), else parsed and, with a cache, kept there. *tmp receives a parse that is
- * not cached (the caller clears it); *out points at the entry to use.
+ * The parsed key of s into *use: from cache c when its exact bytes were seen before, else
+ * parsed and, with a cache, kept there. use->key is a reference of the caller's own (dropped
+ * with signer_drop), so a concurrent eviction cannot free it during the verification.
  */
 static int signer_get(struct arca_approval_cache *c, const struct arca_approval_sig *s,
-                      size_t index, struct signer *tmp, const struct signer **out)
+                      size_t index, struct signer *use)
 {
-    for (size_t i = 0; c != NULL && i < c->n; i++)
-        if (c->v[i].len == s->key_len && memcmp(c->v[i].bytes, s->key, s->key_len) == 0) {
-            *out = &c->v[i];
-            return 0;
+    memset(use, 0, sizeof(*use));
+    if (c != NULL) {
+        pthread_mutex_lock(&c->mu);
+        const struct signer *e = cache_find(c, s);
+        if (e != NULL) {
+            *use = *e;
+            use->bytes = NULL;
+            use->len = 0;
+            use->key = arca_key_ref(e->key);
         }
-    ARCA_TRY(signer_parse(s, index, tmp));
-    *out = tmp;
+        pthread_mutex_unlock(&c->mu);
+        if (e != NULL)
+            return 0;
+    }
+    ARCA_TRY(signer_parse(s, index, use)); /* outside the lock: the costly part */
     uint8_t *copy = c != NULL ? malloc(s->key_len > 0 ? s->key_len : 1) : NULL;
     if (copy == NULL) /* no cache, or no memory for it: verify uncached */
         return 0;
     memcpy(copy, s->key, s->key_len);
-    size_t slot = c->n < c->cap ? c->n++ : c->next++ % c->cap;
-    signer_clear(&c->v[slot]);
-    c->v[slot] = *tmp;
-    c->v[slot].bytes = copy;
-    c->v[slot].len = s->key_len;
-    memset(tmp, 0, sizeof(*tmp));
-    *out = &c->v[slot];
+    pthread_mutex_lock(&c->mu);
+    if (cache_find(c, s) == NULL) { /* another thread may have added it meanwhile */
+        size_t slot = c->n < c->cap ? c->n++ : c->next++ % c->cap;
+        signer_clear(&c->v[slot]);
+        c->v[slot] = *use;
+        c->v[slot].bytes = copy;
+        c->v[slot].len = s->key_len;
+        c->v[slot].key = arca_key_ref(use->key);
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(copy);
     return 0;
+}
+
+/* Drops the reference signer_get gave (under c's lock: the count may be shared with it). */
+static void signer_drop(struct arca_approval_cache *c, struct signer *use)
+{
+    if (c != NULL)
+        pthread_mutex_lock(&c->mu);
+    arca_key_free(use->key);
+    if (c != NULL)
+        pthread_mutex_unlock(&c->mu);
+    memset(use, 0, sizeof(*use));
 }
 
 /* Verifies one signature; *id gets its signer's key id. */
@@ -203,12 +243,11 @@ static int verify_one(struct arca_approval_cache *c, const uint8_t msg[ARCA_APPR
 {
     ARCA_ENSURE(s->key != NULL && s->sig != NULL, ARCA_ERR_INVALID_ARG,
                 "approval %zu: key or signature missing", index);
-    struct signer tmp = {0};
-    const struct signer *e = NULL;
-    ARCA_TRY(signer_get(c, s, index, &tmp, &e));
-    memcpy(id, e->id, 32);
+    struct signer e;
+    ARCA_TRY(signer_get(c, s, index, &e));
+    memcpy(id, e.id, 32);
     int rc = 0;
-    if (arca_verify(e->key, e->alg, msg, ARCA_APPROVAL_MSG_LEN, s->sig, s->sig_len) < 0) {
+    if (arca_verify(e.key, e.alg, msg, ARCA_APPROVAL_MSG_LEN, s->sig, s->sig_len) < 0) {
         struct arca_buf name;
         arca_buf_init(&name, 128);
         (void)arca_approval_key_text(id, &name);
@@ -218,7 +257,7 @@ static int verify_one(struct arca_approval_cache *c, const uint8_t msg[ARCA_APPR
                           index, arca_buf_cstr(&name));
         arca_buf_free(&name);
     }
-    signer_clear(&tmp);
+    signer_drop(c, &e);
     return rc;
 }
 

@@ -96,8 +96,9 @@ void arca_approvers_clear(struct arca_approvers *a);
  * Parsed signer keys kept between verifications, keyed by the exact SPKI bytes a signature
  * gives: parsing a key (OpenSSL's decoders) and deriving its key id cost several times the
  * signature check itself, and a board signs change after change with the same keys. At most
- * cap keys (1..65536) are kept, the oldest replaced first. Not thread-safe: one per thread or
- * per event loop. Free with arca_approval_cache_free (NULL is fine).
+ * cap keys (1..65536) are kept, the oldest replaced first. Thread-safe: one cache may serve
+ * every thread (lookups take a mutex; keys are parsed and signatures verified outside it).
+ * Free with arca_approval_cache_free (NULL is fine) once no thread uses it.
  */
 struct arca_approval_cache;
 int arca_approval_cache_new(size_t cap, struct arca_approval_cache **out);
