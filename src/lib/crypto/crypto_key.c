@@ -154,6 +154,7 @@ void arca_key_free(struct arca_key *k)
         return;
     if (--k->refs > 0)
         return;
+    arca_key_verify_protos_free(k);
     /* EVP_PKEY_free cleanses the private material of the provider key. */
     EVP_PKEY_free(k->pkey);
     free(k);
