@@ -109,12 +109,148 @@ int arcarun_enter_mount_ns(void)
     return 0;
 }
 
+#define STAGE_OVERLAYS_MAX 16
+
 struct stage {
     struct arcarun_tmpfs t; /* contents, directory copies and new directories live here */
     int root;               /* O_PATH descriptor of "/" */
     unsigned counter;
     bool is_root; /* euid 0 in the initial namespace: can chown overlay dirs */
+    /* Devices of the overlayfs mounts made here: their upper layers are on t, so whatever is
+     * created in them lands on our tmpfs, never on the host's disk. */
+    dev_t ovl_dev[STAGE_OVERLAYS_MAX];
+    unsigned novl;
 };
+
+/* True if fd is on our tmpfs or on one of our overlays (creating in it writes to the tmpfs). */
+static bool stage_holds(const struct stage *s, int fd)
+{
+    if (arcarun_tmpfs_holds(&s->t, fd))
+        return true;
+    struct stat st;
+    if (s->novl == 0 || fstat(fd, &st) != 0)
+        return false;
+    for (unsigned i = 0; i < s->novl; i++)
+        if (st.st_dev == s->ovl_dev[i])
+            return true;
+    return false;
+}
+
+/* Undoes the \ooo escapes of a mountinfo field in place. */
+static void mountinfo_unescape(char *p)
+{
+    char *o = p;
+    while (*p != '\0') {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 4;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+}
+
+/* True if something is mounted below the directory at path (or mountinfo cannot be read: the
+ * cautious answer). An overlay of the directory would hide such mounts. */
+static bool has_submounts(const char *path)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (f == NULL)
+        return true;
+    size_t plen = strlen(path);
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        /* id parent major:minor root mount-point ...: the fifth field. */
+        char *save = NULL, *field = strtok_r(line, " ", &save);
+        for (int i = 1; i < 5 && field != NULL; i++)
+            field = strtok_r(NULL, " ", &save);
+        if (field == NULL)
+            continue;
+        mountinfo_unescape(field);
+        found = strncmp(field, path, plen) == 0 && field[plen] == '/';
+    }
+    fclose(f);
+    return found;
+}
+
+/*
+ * One overlayfs mount over the host directory open as dirfd: lower layer the directory itself,
+ * upper and work directories on our tmpfs. The program sees the directory's entries as they
+ * are plus what we add, and nothing reaches the disk; a change it makes to an existing entry
+ * of the directory is copied up to the tmpfs (copy-on-write) instead of reaching the host.
+ * One mount instead of one per entry (docs/internals/launch.md). Returns 1 when it did not
+ * apply (a mount below the directory, which the overlay would hide; too many overlays; an
+ * overlayfs the kernel refuses here, e.g. before Linux 5.11 in a user namespace): the caller
+ * copies the directory instead. 0 when mounted, or a negative error.
+ */
+static int overlay_mount(struct stage *s, int dirfd, const struct stat *dirst)
+{
+    char dirlink[32], path[PATH_MAX];
+    arcarun_fd_link(dirfd, dirlink);
+    ssize_t n = readlink(dirlink, path, sizeof(path) - 1);
+    if (n <= 0 || (size_t)n >= sizeof(path) - 1 || s->novl == STAGE_OVERLAYS_MAX)
+        return 1;
+    path[n] = '\0';
+    if (path[0] != '/' || has_submounts(path))
+        return 1;
+    char up[32], wk[32];
+    unsigned c = s->counter++;
+    snprintf(up, sizeof(up), "u%u", c);
+    snprintf(wk, sizeof(wk), "w%u", c);
+    if (mkdirat(s->t.root, up, 0700) != 0 || mkdirat(s->t.root, wk, 0700) != 0)
+        ARCA_BAIL(ARCA_ERR_IO, "injection: staging directory: %s", strerror(errno));
+    /* The merged directory shows the upper directory's owner and mode. */
+    if (s->is_root && fchownat(s->t.root, up, dirst->st_uid, dirst->st_gid, 0) != 0)
+        ARCA_BAIL(ARCA_ERR_IO, "injection: chown overlay: %s", strerror(errno));
+    if (fchmodat(s->t.root, up, dirst->st_mode & 07777, 0) != 0)
+        ARCA_BAIL(ARCA_ERR_IO, "injection: chmod overlay: %s", strerror(errno));
+    int ufd = openat(s->t.root, up, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int wfd = openat(s->t.root, wk, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int mfd = -1;
+    if (ufd >= 0 && wfd >= 0) {
+        char ul[32], wl[32];
+        arcarun_fd_link(ufd, ul);
+        arcarun_fd_link(wfd, wl);
+        /* Every layer is named by descriptor, and the new mount is moved onto exactly the
+         * directory open as dirfd: no path is resolved again. In a user namespace overlayfs
+         * keeps its metadata in user.* extended attributes (userxattr). */
+        for (int attempt = 0; attempt < 2 && mfd < 0; attempt++) {
+            int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+            if (fs < 0)
+                break; /* no new mount API or no overlayfs */
+            bool ok = fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", dirlink, 0) == 0 &&
+                      fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", ul, 0) == 0 &&
+                      fsconfig(fs, FSCONFIG_SET_STRING, "workdir", wl, 0) == 0 &&
+                      (attempt > 0 || s->is_root ||
+                       fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) == 0) &&
+                      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
+            if (ok)
+                mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+            close(fs);
+        }
+    }
+    if (ufd >= 0)
+        close(ufd);
+    if (wfd >= 0)
+        close(wfd);
+    if (mfd < 0)
+        return 1;
+    /* The device of the mount we made (not of whatever a path leads to by now) marks where
+     * creating is safe. */
+    struct stat mst;
+    int rc = fstat(mfd, &mst) == 0 ? 0 : -errno;
+    if (rc == 0 &&
+        move_mount(mfd, "", dirfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+        rc = -errno;
+    close(mfd);
+    if (rc != 0)
+        return 1; /* the detached overlay goes with mfd */
+    s->ovl_dev[s->novl++] = mst.st_dev;
+    return 0;
+}
 
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -195,6 +331,9 @@ static int overlay_dir(struct stage *s, int dirfd, const char *dir)
     struct stat dirst;
     if (fstat(dirfd, &dirst) != 0)
         ARCA_BAIL(ARCA_ERR_IO, "injection: %s: %s", dir, strerror(errno));
+    int ovl = overlay_mount(s, dirfd, &dirst);
+    if (ovl <= 0)
+        return ovl;
     char ov[32];
     snprintf(ov, sizeof(ov), "d%u", s->counter++);
     if (mkdirat(s->t.root, ov, 0700) != 0)
@@ -240,7 +379,7 @@ static int make_missing(struct stage *s, int dirfd, const char *name, bool dir,
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
         ARCA_BAIL(ARCA_ERR_CONFLICT, "injection: %s: '%s' is a symbolic link to nothing", f->path,
                   name);
-    if (!arcarun_tmpfs_holds(&s->t, dirfd)) {
+    if (!stage_holds(s, dirfd)) {
         ARCA_TRY(overlay_dir(s, dirfd, f->path));
         *again = true;
         return 0;

@@ -21,13 +21,14 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "crypto/crypto.h"
+#include "crypto/tls.h"
 
 #define ANSWER_MAX ARCARUN_CONFIG_MAX_BYTES
 
 struct client {
     CURL *curl;
-    struct arca_buf cert_pem;
-    struct arca_buf key_pem; /* secret */
+    struct arca_x509 *cert; /* ours: a self-signed certificate for the launch key */
+    struct arca_key *key;   /* a reference to the launch key */
     char pin[128];
     char base[600];
 };
@@ -45,17 +46,25 @@ static void client_free(struct client *cl)
 {
     if (cl->curl != NULL)
         curl_easy_cleanup(cl->curl);
-    arca_buf_free(&cl->cert_pem);
-    arca_buf_free(&cl->key_pem);
+    arca_x509_free(cl->cert);
+    arca_key_free(cl->key);
 }
 
-static int client_init(struct client *cl, const struct arcarun_attest_params *p,
-                       const struct arca_key *k)
+/* libcurl's hook into the TLS context it builds for a connection: our certificate and key go
+ * in as objects (PEM blobs would be encoded here and decoded by libcurl, which costs more than
+ * making the key). */
+static CURLcode use_client_cert(CURL *curl, void *ssl_ctx, void *arg)
+{
+    (void)curl;
+    struct client *cl = arg;
+    if (arca_tls_ctx_use_cert_key(ssl_ctx, cl->cert, cl->key) < 0)
+        return CURLE_SSL_CERTPROBLEM;
+    return CURLE_OK;
+}
+
+static int client_init(struct client *cl, const struct arcarun_attest_params *p, struct arca_key *k)
 {
     memset(cl, 0, sizeof(*cl));
-    arca_buf_init(&cl->cert_pem, 0);
-    arca_buf_init_secret(&cl->key_pem, 0);
-    struct arca_x509 *cert = NULL;
     int64_t now = arca_time_now();
     struct arca_x509_params xp = {
         .common_name = "arca-run",
@@ -64,9 +73,9 @@ static int client_init(struct client *cl, const struct arcarun_attest_params *p,
         .not_after = now + 3600,
     };
     int rc;
-    ARCA_GUARD(rc, arca_x509_build(&xp, k, NULL, NULL, &cert), out);
-    ARCA_GUARD(rc, arca_x509_to_pem(cert, &cl->cert_pem), out);
-    ARCA_GUARD(rc, arca_key_private_pem(k, &cl->key_pem), out);
+    cl->key = arca_key_ref(k);
+    ARCA_GUARD_ENSURE(rc, cl->key != NULL, out, ARCA_ERR_INVALID_ARG, "launch key missing");
+    ARCA_GUARD(rc, arca_x509_build(&xp, k, NULL, NULL, &cl->cert), out);
 
     struct arca_buf b64;
     arca_buf_init(&b64, 128);
@@ -82,12 +91,10 @@ static int client_init(struct client *cl, const struct arcarun_attest_params *p,
 
     cl->curl = curl_easy_init();
     ARCA_GUARD_ENSURE(rc, cl->curl != NULL, out, ARCA_ERR_ALLOC, "libcurl: cannot initialise");
-    struct curl_blob cb = {cl->cert_pem.data, cl->cert_pem.len, CURL_BLOB_NOCOPY};
-    struct curl_blob kb = {cl->key_pem.data, cl->key_pem.len, CURL_BLOB_NOCOPY};
     long timeout = p->timeout_ms > 0 ? p->timeout_ms : 30000;
     CURLcode cc = CURLE_OK;
     /* arcad's certificate is self-issued: we do not validate a chain or a host name but pin
-     * its key, which is the identity the user gave us (ARCA_CAS_KEY). */
+     * its key, which is the identity the user gave us (ARCA_CAS_KEY). No CA file is read. */
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
     if (cc == CURLE_OK)
@@ -95,15 +102,16 @@ static int client_init(struct client *cl, const struct arcarun_attest_params *p,
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(cl->curl, CURLOPT_PINNEDPUBLICKEY, cl->pin);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLCERT_BLOB, &cb);
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_CTX_FUNCTION, use_client_cert);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLCERTTYPE, "PEM");
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLKEY_BLOB, &kb);
-    if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLKEYTYPE, "PEM");
+        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_CTX_DATA, cl);
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(cl->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    /* arcad speaks HTTP/1.1: no HTTP/2 offer in the ALPN. */
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(cl->curl, CURLOPT_TCP_NODELAY, 1L);
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT_MS, timeout);
     if (cc == CURLE_OK)
@@ -115,7 +123,6 @@ static int client_init(struct client *cl, const struct arcarun_attest_params *p,
     ARCA_GUARD_ENSURE(rc, cc == CURLE_OK, out, ARCA_ERR_INTERNAL, "libcurl: %s",
                       curl_easy_strerror(cc));
 out:
-    arca_x509_free(cert);
     if (rc < 0)
         client_free(cl);
     return rc;
@@ -152,6 +159,12 @@ static int post(struct client *cl, const char *path, const char *body, size_t le
     char url[700];
     snprintf(url, sizeof(url), "%s%s", cl->base, path);
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    /* libcurl would ask before sending a body over 1 KiB (Expect: 100-continue): a round trip
+     * for an answer that is always "go on". */
+    struct curl_slist *more = hdr != NULL ? curl_slist_append(hdr, "Expect:") : NULL;
+    if (more == NULL)
+        curl_slist_free_all(hdr);
+    hdr = more;
     ARCA_ENSURE(hdr != NULL, ARCA_ERR_ALLOC, "libcurl: out of memory");
     CURLcode cc = curl_easy_setopt(cl->curl, CURLOPT_URL, url);
     if (cc == CURLE_OK)

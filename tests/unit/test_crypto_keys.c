@@ -46,6 +46,16 @@ static void test_sign_verify_all_types(void **state)
         arca_buf_init(&spki, 0);
         arca_buf_init(&sig, 0);
         assert_int_equal(arca_key_spki_der(k, &spki), 0);
+        /* The SPKI (written by hand for EC keys) is OpenSSL's own encoding of the key. */
+        struct arca_buf pem, der;
+        arca_buf_init(&pem, 0);
+        arca_buf_init(&der, 0);
+        assert_int_equal(arca_key_public_pem(k, &pem), 0);
+        assert_int_equal(arca_pem_to_der(pem.data, pem.len, "PUBLIC KEY", &der), 0);
+        assert_int_equal(der.len, spki.len);
+        assert_memory_equal(der.data, spki.data, spki.len);
+        arca_buf_free(&pem);
+        arca_buf_free(&der);
         struct arca_key *pub = NULL;
         assert_int_equal(arca_key_from_der(spki.data, spki.len, &pub), 0);
         assert_false(arca_key_has_private(pub));

@@ -115,6 +115,38 @@ static void test_generated_chain(void **state)
     }
 }
 
+/* A certificate's subject key reads back, after a DER round trip, as the same key: same key
+ * id, and the self-signature verifies with it. */
+static void test_subject_key_roundtrip(void **state)
+{
+    (void)state;
+    static const enum arca_key_type types[] = {ARCA_KEY_P256, ARCA_KEY_P384, ARCA_KEY_ED25519};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        struct arca_key *k = NULL, *pk = NULL;
+        struct arca_x509 *c = NULL, *back = NULL;
+        struct arca_buf der;
+        arca_buf_init(&der, 0);
+        assert_int_equal(arca_key_generate(types[i], &k), 0);
+        struct arca_x509_params xp = {
+            .common_name = "rt", .not_before = 0, .not_after = 4000000000};
+        assert_int_equal(arca_x509_build(&xp, k, NULL, NULL, &c), 0);
+        assert_int_equal(arca_x509_to_der(c, &der), 0);
+        assert_int_equal(arca_x509_from_der(der.data, der.len, &back), 0);
+        uint8_t a[32], b[32];
+        assert_int_equal(arca_key_id(k, a), 0);
+        assert_int_equal(arca_x509_key_id(back, b), 0);
+        assert_memory_equal(a, b, 32);
+        assert_int_equal(arca_x509_public_key(back, &pk), 0);
+        assert_int_equal(arca_x509_verify_signature(back, pk), 0);
+        assert_int_equal(arca_x509_verify_signature(c, k), 0);
+        arca_key_free(pk);
+        arca_x509_free(back);
+        arca_x509_free(c);
+        arca_key_free(k);
+        arca_buf_free(&der);
+    }
+}
+
 static void test_readback(void **state)
 {
     (void)state;
@@ -617,10 +649,15 @@ static void test_amd_chains(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generated_chain), cmocka_unit_test(test_readback),
-        cmocka_unit_test(test_chain_negative),  cmocka_unit_test(test_crl),
-        cmocka_unit_test(test_pkcs12),          cmocka_unit_test(test_parse_negative),
-        cmocka_unit_test(test_intel_pck_chain), cmocka_unit_test(test_amd_chains),
+        cmocka_unit_test(test_generated_chain),
+        cmocka_unit_test(test_subject_key_roundtrip),
+        cmocka_unit_test(test_readback),
+        cmocka_unit_test(test_chain_negative),
+        cmocka_unit_test(test_crl),
+        cmocka_unit_test(test_pkcs12),
+        cmocka_unit_test(test_parse_negative),
+        cmocka_unit_test(test_intel_pck_chain),
+        cmocka_unit_test(test_amd_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,13 @@ struct arca_key {
     EVP_PKEY *pkey;
     bool priv; /* the key pair's private half is present */
     _Atomic int refs;
+    /* EC keys: a verify context per hash (index enum arca_hash_alg), made on first use and
+     * published once (crypto_sign.c); shared, so only ever duplicated. Freed with the key. */
+    _Atomic(EVP_PKEY_CTX *) verify_proto[3];
 };
+
+/* Frees the verify contexts of k (crypto_sign.c; arca_key_free calls it). */
+void arca_key_verify_protos_free(struct arca_key *k);
 
 struct arca_x509 {
     X509 *x509;

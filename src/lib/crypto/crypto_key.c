@@ -154,6 +154,7 @@ void arca_key_free(struct arca_key *k)
         return;
     if (--k->refs > 0)
         return;
+    arca_key_verify_protos_free(k);
     /* EVP_PKEY_free cleanses the private material of the provider key. */
     EVP_PKEY_free(k->pkey);
     free(k);
@@ -365,10 +366,49 @@ int arca_key_public_pem(const struct arca_key *k, struct arca_buf *out)
     return rc;
 }
 
+/*
+ * The DER SPKI of a P-256 / P-384 key, written here: i2d_PUBKEY sets up an OpenSSL encoder
+ * context on every call, which costs more than generating the key (an arca-run launch and every
+ * TLS key id in arcad ask for it). The encoding is fixed (RFC 5480): SEQUENCE { SEQUENCE {
+ * id-ecPublicKey, namedCurve }, BIT STRING { 0x04 || x || y } }, so a constant header and the
+ * uncompressed point. *len = 0 (and nothing written) for any other key or point form: the
+ * caller uses i2d_PUBKEY then. SPKI_EC_MAX is the longest result (P-384).
+ */
+#define SPKI_EC_MAX 120
+static void ec_spki_der(EVP_PKEY *pkey, uint8_t out[SPKI_EC_MAX], size_t *len)
+{
+    static const uint8_t p256_head[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                        0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                        0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+    static const uint8_t p384_head[] = {0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86,
+                                        0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
+                                        0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00};
+    *len = 0;
+    enum arca_key_type t = arca_pkey_type(pkey);
+    if (t != ARCA_KEY_P256 && t != ARCA_KEY_P384)
+        return;
+    const uint8_t *head = t == ARCA_KEY_P256 ? p256_head : p384_head;
+    size_t hlen = t == ARCA_KEY_P256 ? sizeof(p256_head) : sizeof(p384_head);
+    size_t plen = t == ARCA_KEY_P256 ? 65 : 97, got = 0;
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out + hlen,
+                                        SPKI_EC_MAX - hlen, &got) != 1 ||
+        got != plen || out[hlen] != 0x04) {
+        ERR_clear_error();
+        return;
+    }
+    memcpy(out, head, hlen);
+    *len = hlen + plen;
+}
+
 int arca_key_spki_der(const struct arca_key *k, struct arca_buf *out)
 {
     ARCA_ENSURE_REF(k);
     ARCA_ENSURE_REF(out);
+    uint8_t ec[SPKI_EC_MAX];
+    size_t eclen = 0;
+    ec_spki_der(k->pkey, ec, &eclen);
+    if (eclen > 0)
+        return arca_buf_put(out, ec, eclen);
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(k->pkey, &der);
     if (n <= 0)
@@ -380,6 +420,11 @@ int arca_key_spki_der(const struct arca_key *k, struct arca_buf *out)
 
 int arca_pkey_id(EVP_PKEY *pkey, uint8_t out[ARCA_SHA256_LEN])
 {
+    uint8_t ec[SPKI_EC_MAX];
+    size_t eclen = 0;
+    ec_spki_der(pkey, ec, &eclen);
+    if (eclen > 0)
+        return arca_sha256(ec, eclen, out);
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(pkey, &der);
     if (n <= 0)

@@ -1,6 +1,12 @@
 /*
  * Signatures (ECDSA, Ed25519, RSA-PSS) and X25519 key agreement through EVP_DigestSign /
  * EVP_DigestVerify / EVP_PKEY_derive.
+ *
+ * Set-up cost, not curve arithmetic, was what a quote verification spent beyond its two P-256
+ * verifications (docs/performance.md): EVP_DigestVerifyInit fetches the digest and the
+ * signature algorithm by name and builds a context on every call. So the digests are fetched
+ * once per process, and an EC key keeps one initialised verify context per hash, made on its
+ * first verification and only ever duplicated afterwards (keys are shared between threads).
  */
 #include "crypto/crypto_internal.h"
 
@@ -8,10 +14,96 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /* The pss_saltlen of sig_init that selects PKCS#1 v1.5 padding instead of PSS. */
 #define SALTLEN_PKCS1 (-1000)
+
+/* Process-wide and never freed: a fetched EVP_MD is immutable and safe to share, and freeing it
+ * would race OpenSSL's own clean-up at exit. A failed fetch leaves NULL and sig_md falls back
+ * to OpenSSL's implicit fetch. */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *fetched_md[3];
+
+static void md_fetch_all(void)
+{
+    static const char *const names[3] = {"SHA256", "SHA384", "SHA512"};
+    for (int i = 0; i < 3; i++)
+        fetched_md[i] = EVP_MD_fetch(NULL, names[i], NULL);
+    ERR_clear_error();
+}
+
+/* The digest for alg, fetched once; NULL with an error detail for an unknown alg. */
+static const EVP_MD *sig_md(enum arca_hash_alg alg)
+{
+    if (alg < ARCA_SHA256 || alg > ARCA_SHA512)
+        return arca_md(alg);
+    pthread_once(&md_once, md_fetch_all);
+    const EVP_MD *md = fetched_md[alg - ARCA_SHA256];
+    return md != NULL ? md : arca_md(alg);
+}
+
+void arca_key_verify_protos_free(struct arca_key *k)
+{
+    for (size_t i = 0; i < sizeof(k->verify_proto) / sizeof(k->verify_proto[0]); i++)
+        EVP_PKEY_CTX_free(atomic_exchange(&k->verify_proto[i], NULL));
+}
+
+/* The shared verify context of EC key k for alg (owned by k), made on first use. Threads that
+ * race to make it each build one; the first to publish wins and the others free theirs. The
+ * cache does not change what k is, hence the cast away from const. NULL on failure (with the
+ * OpenSSL error queue left for the caller). */
+static EVP_PKEY_CTX *ec_verify_proto(const struct arca_key *k, enum arca_hash_alg alg,
+                                     const EVP_MD *md)
+{
+    _Atomic(EVP_PKEY_CTX *) *slot = &((struct arca_key *)k)->verify_proto[alg - ARCA_SHA256];
+    EVP_PKEY_CTX *proto = atomic_load_explicit(slot, memory_order_acquire);
+    if (proto != NULL)
+        return proto;
+    proto = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (proto == NULL || EVP_PKEY_verify_init(proto) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(proto, md) != 1) {
+        EVP_PKEY_CTX_free(proto);
+        return NULL;
+    }
+    EVP_PKEY_CTX *prev = NULL;
+    if (!atomic_compare_exchange_strong_explicit(slot, &prev, proto, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        EVP_PKEY_CTX_free(proto);
+        proto = prev;
+    }
+    return proto;
+}
+
+/* ECDSA verification of the DER signature sig over p: the hash here, the signature check on a
+ * duplicate of the key's verify context. Same answers as EVP_DigestVerify. */
+static int ec_verify(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+                     const void *sig, size_t siglen)
+{
+    const EVP_MD *md = sig_md(alg);
+    if (md == NULL)
+        return ARCA_ERR_INVALID_ARG;
+    uint8_t h[EVP_MAX_MD_SIZE];
+    unsigned int hlen = 0;
+    static const uint8_t empty[1];
+    if (EVP_Digest(n ? p : empty, n, h, &hlen, md, NULL) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "verify: cannot hash the message");
+    EVP_PKEY_CTX *proto = ec_verify_proto(k, alg, md);
+    EVP_PKEY_CTX *ctx = proto != NULL ? EVP_PKEY_CTX_dup(proto) : NULL;
+    if (ctx == NULL)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot initialise");
+    int rc = 0;
+    if (EVP_PKEY_verify(ctx, sig, siglen, h, hlen) != 1) {
+        /* A bad signature and a malformed one are the same answer to the caller. */
+        ERR_clear_error();
+        rc = arca_err_set(ARCA_ERR_SIGNATURE, "%s signature does not verify",
+                          arca_key_type_name(arca_key_type(k)));
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
 
 /* Sets up mctx for signing (sign=1) or verifying with k: digest alg for ECDSA/RSA, none for
  * Ed25519 (pure EdDSA), and PSS padding with the given salt length for RSA (or PKCS#1 v1.5
@@ -24,7 +116,7 @@ static int sig_init(EVP_MD_CTX *mctx, const struct arca_key *k, enum arca_hash_a
     if (id == EVP_PKEY_X25519)
         return arca_err_set(ARCA_ERR_INVALID_ARG, "X25519 keys cannot sign or verify");
     if (id != EVP_PKEY_ED25519) {
-        md = arca_md(alg);
+        md = sig_md(alg);
         if (md == NULL)
             return ARCA_ERR_INVALID_ARG;
     }
@@ -81,6 +173,8 @@ static int verify_common(const struct arca_key *k, enum arca_hash_alg alg, int s
     ARCA_ENSURE(sig != NULL || siglen == 0, ARCA_ERR_INVALID_ARG, "verify: signature is NULL");
     if (siglen == 0)
         return arca_err_set(ARCA_ERR_SIGNATURE, "signature is empty");
+    if (EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_EC)
+        return ec_verify(k, alg, p, n, sig, siglen);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     if (mctx == NULL)
         return arca_ossl_err(ARCA_ERR_ALLOC, "verify: EVP_MD_CTX_new");

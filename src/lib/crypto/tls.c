@@ -112,6 +112,21 @@ static const char tls12_suites[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AE
                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
                                    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
 
+int arca_tls_ctx_use_cert_key(struct ssl_ctx_st *ctx, const struct arca_x509 *cert,
+                              const struct arca_key *key)
+{
+    ARCA_ENSURE_REF(ctx);
+    ARCA_ENSURE(cert != NULL && key != NULL, ARCA_ERR_INVALID_ARG,
+                "TLS: give both a certificate and its key, or neither");
+    ARCA_ENSURE(key->priv, ARCA_ERR_INVALID_ARG, "TLS: the key has no private part");
+    if (SSL_CTX_use_certificate(ctx, cert->x509) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, key->pkey) != 1)
+        return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: cannot use the certificate or key");
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: the key does not match the certificate");
+    return 0;
+}
+
 static int ctx_common(SSL_CTX *ctx, const struct arca_x509 *cert, const struct arca_key *key,
                       const struct arca_x509 *const *chain, size_t chain_count)
 {
@@ -122,14 +137,7 @@ static int ctx_common(SSL_CTX *ctx, const struct arca_x509 *cert, const struct a
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     if (cert == NULL && key == NULL)
         return 0;
-    ARCA_ENSURE(cert != NULL && key != NULL, ARCA_ERR_INVALID_ARG,
-                "TLS: give both a certificate and its key, or neither");
-    ARCA_ENSURE(key->priv, ARCA_ERR_INVALID_ARG, "TLS: the key has no private part");
-    if (SSL_CTX_use_certificate(ctx, cert->x509) != 1 ||
-        SSL_CTX_use_PrivateKey(ctx, key->pkey) != 1)
-        return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: cannot use the certificate or key");
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: the key does not match the certificate");
+    ARCA_TRY(arca_tls_ctx_use_cert_key(ctx, cert, key));
     for (size_t i = 0; i < chain_count; i++)
         if (chain[i] == NULL || SSL_CTX_add1_chain_cert(ctx, chain[i]->x509) != 1)
             return arca_ossl_err(ARCA_ERR_INVALID_ARG, "TLS: cannot add a chain certificate");

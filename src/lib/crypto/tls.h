@@ -40,6 +40,12 @@ void arca_tls_ctx_no_resumption(struct ssl_ctx_st *ctx);
  * key id equals pinned_key_id (NULL: no server check, for the first contact only). */
 int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
                             const uint8_t *pinned_key_id, struct ssl_ctx_st **out);
+/* Makes ctx, a client context built by someone else (libcurl, in its CURLOPT_SSL_CTX_FUNCTION),
+ * present cert/key: the key goes in as it is, without the PEM round trip of libcurl's
+ * CURLOPT_SSLKEY_BLOB (an encoder and a decoder set up per launch). Both are referenced by ctx,
+ * not copied. ARCA_ERR_INVALID_ARG if they do not match. */
+int arca_tls_ctx_use_cert_key(struct ssl_ctx_st *ctx, const struct arca_x509 *cert,
+                              const struct arca_key *key);
 void arca_tls_ctx_free(struct ssl_ctx_st *ctx);
 /* A new connection object for ctx; never returns NULL silently: NULL only with an error set. */
 struct ssl_st *arca_tls_new(struct ssl_ctx_st *ctx);
