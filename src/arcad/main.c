@@ -80,7 +80,8 @@ static void usage(FILE *f)
            "                            0 = off)\n"
            "  --client-burst N          burst per client key (default 2000)\n"
            "  --jobs N                  job threads for costly requests (secret generation,\n"
-           "                            listing, evidence checks); default: number of cores\n"
+           "                            listing, evidence checks, durable writes); default:\n"
+           "                            16 per core, at most 64\n"
            "  --max-queued-jobs N       such requests waiting for a job thread (default 256;\n"
            "                            more are answered 503)\n"
            "  --rate-limit RATE         unauthenticated requests (attest, challenge, values) per\n"
@@ -860,8 +861,11 @@ int main(int argc, char **argv)
         int def = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
         if (cfg->workers == 0)
             cfg->workers = def;
+        /* Job threads mostly wait for fsync (store commits, durable audit lines), and
+         * commits and audit lines that wait together share one fsync (group commit): with
+         * one thread per core at most that many could ever share it. */
         if (cfg->jobs == 0)
-            cfg->jobs = def;
+            cfg->jobs = def * 16 > 64 ? 64 : def * 16;
     }
 
     int rc = 0, exit_code = 0;

@@ -294,9 +294,9 @@ struct arca_secret {
     bool export_public;
     bool has_import;
     struct arca_session_ref import_from;
-    struct arca_str import_secret; /* name of the secret in the exporting session */
-    bool migrate;                  /* private-key: keep the key across updates */
-    struct arca_str provided_by;   /* arca extension: service that uploads the value */
+    struct arca_str import_secret;   /* name of the secret in the exporting session */
+    bool migrate;                    /* private-key: keep the key across updates */
+    struct arca_str provided_by;     /* arca extension: service that uploads the value */
     struct arca_azure_secret *azure; /* owned; aad-token fields / import_akv, else NULL */
     /* jwt (0.3.12) */
     struct arca_str signer;  /* name of the private-key secret that signs */
