@@ -185,6 +185,52 @@ static int refuse_foreign_seal(const char *data_dir, const uint8_t m[32])
         data_dir, hex, hex);
 }
 
+/*
+ * The refusal of a foreign seal is audited as `upgrade_refused` in this build's own log,
+ * DATA_DIR/refused-builds/<measurement>/audit.log, signed with an identity sealed to this build
+ * (created there on the first refusal): the data directory's log is signed with a key this build
+ * cannot unseal, and nothing of the data directory's own files is touched. A failure to write
+ * the event is logged; the refusal (the error detail set by refuse_foreign_seal) stands either
+ * way.
+ */
+static void upgrade_refused_event(const char *data_dir, const struct arca_store_sealer *own,
+                                  const uint8_t m[32])
+{
+    char why[ARCA_ERR_DETAIL_MAX], hex[65], dir[4200], path[4300];
+    snprintf(why, sizeof(why), "%s", arca_err_detail());
+    arca_hex_fmt(hex, m, 32);
+    int w = snprintf(dir, sizeof(dir), "%s/refused-builds", data_dir);
+    if (w > 0 && (size_t)w < sizeof(dir) && (mkdir(dir, 0700) == 0 || errno == EEXIST)) {
+        snprintf(dir, sizeof(dir), "%s/refused-builds/%s", data_dir, hex);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            w = -1;
+    } else {
+        w = -1;
+    }
+    struct arcad_identity me;
+    memset(&me, 0, sizeof(me));
+    struct arca_audit *a = NULL;
+    json_t *f = json_pack("{s:s,s:s}", "measurement", hex, "reason", why);
+    snprintf(path, sizeof(path), "%s/audit.log", dir);
+    struct arca_audit_options aopt = {.path = path};
+    int rc = w < 0 || f == NULL ? ARCA_ERR_IO : arcad_identity_load_or_create(dir, own, &me, NULL);
+    if (rc == 0) {
+        aopt.key = me.key;
+        rc = arca_audit_open(&aopt, &a);
+    }
+    if (rc == 0)
+        rc = arca_audit_append_durable(a, "upgrade_refused", f, NULL);
+    if (rc < 0)
+        arca_warn("arcad", "refused build not audited in %s: %s", dir, arca_err_detail());
+    else
+        arca_info("arcad", "refusal audited as upgrade_refused in %s (arca audit verify %s)", path,
+                  path);
+    json_decref(f);
+    arca_audit_close(a);
+    arcad_identity_free(&me);
+    arca_err_set(ARCA_ERR_TAMPERED, "%s", why);
+}
+
 /* A refusal by the witnesses goes to the audit log too, without the store (it must not move:
  * every refused start would otherwise bring a rolled-back state one commit closer). */
 static void witness_refused_event(const char *logpath, struct arca_key *key)
@@ -928,8 +974,10 @@ int main(int argc, char **argv)
                                             &sealer_ctx.inherited),
                    fail);
     rc = arcad_identity_load_or_create(cfg->data_dir, &sealer, &ctx.id, &created);
-    if (rc == ARCA_ERR_TAMPERED && !sealer_ctx.inherited)
+    if (rc == ARCA_ERR_TAMPERED && !sealer_ctx.inherited) {
         rc = refuse_foreign_seal(cfg->data_dir, ctx.measurement);
+        upgrade_refused_event(cfg->data_dir, &sealer, ctx.measurement);
+    }
     if (rc < 0)
         goto fail;
 

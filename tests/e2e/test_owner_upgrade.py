@@ -49,7 +49,18 @@ def test_upgrade_opens_only_after_register(arcad_factory, tmp_path, monkeypatch)
     msg = str(e.value)
     assert "sealed by another arcad build" in msg, msg
     assert "arca cas register-upgrade --measurement " + m2 in msg, msg
-    assert sorted(os.listdir(a.data)) == files
+    # nothing of the data dir changed; the refusal is audited in the refused build's own log
+    assert sorted(os.listdir(a.data)) == sorted(files + ["refused-builds"])
+    refused_log = os.path.join(a.data, "refused-builds", m2, "audit.log")
+    log = open(refused_log).read()
+    assert '"upgrade_refused"' in log and m2 in log and "sealed by another arcad build" in log
+    p = run_cli(None, "audit", "verify", refused_log)
+    assert p.returncode == 0, p.stdout + p.stderr
+    # a second refused start appends to the same log with the same key
+    with pytest.raises(RuntimeError):
+        a.start()
+    assert open(refused_log).read().count('"upgrade_refused"') == 2
+    assert run_cli(None, "audit", "verify", refused_log).returncode == 0
 
     # the owner registers v2 on the running old version (a stranger may not)
     monkeypatch.setattr(conftest, "ARCAD", BIN_ORIG)
