@@ -3,9 +3,10 @@ but the operator did not start arcad with (--witness) makes arcad refuse writes 
 naming the cause and the flag, audited; reads and the owner's operations go on, so the owner can
 drop the requirement, which acts at once. And audit.export-checkpoints: false refuses
 `arca cas audit-checkpoint`."""
+import http.client
 import json
 
-from conftest import https_json, make_identity, run_cli
+from conftest import https_json, make_identity, run_cli, tls_context
 from owner_util import provision, write
 from witness_util import swtpm  # noqa: F401 (fixture)
 
@@ -15,6 +16,17 @@ TPM = "version: 1\nwitnesses:\n  - tpm\n"
 
 def events(a, name):
     return [json.loads(ln) for ln in a.audit().splitlines() if '"event":"%s"' % name in ln]
+
+
+def enclave_post(a, who, path):
+    """POST {} to arcad's enclave port with who's client certificate: (status, body text)."""
+    c = http.client.HTTPSConnection("127.0.0.1", a.enclave, context=tls_context(who), timeout=30)
+    try:
+        c.request("POST", path, body="{}", headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        c.close()
 
 
 def create(a, who, name):
@@ -38,6 +50,9 @@ def test_required_tpm_witness_is_enforced(arcad_factory, swtpm, tmp_path):  # no
     assert msg in a.logs()
     st, j = create(a, user, "s2")
     assert st == 503 and msg in j["msg"][0], (st, j)
+    sess = write(tmp_path, "s2.yaml", BODY % "s2")
+    p = run_cli(owner, "session", "create", sess, cas=a.addr)
+    assert p.returncode != 0 and msg in p.stderr, p.stderr
     ev = events(a, "owner_requirement_unmet")
     assert len(ev) == 1 and msg in ev[0]["fields"]["reason"], ev
     # reads go on; so do the owner's operations
@@ -70,6 +85,9 @@ def test_required_peer_witness_acts_on_provisioning(arcad_factory, tmp_path):
     assert len(events(a, "owner_requirement_unmet")) == 1
     st, _ = https_json(a, owner, "GET", "/v1/sessions")
     assert st == 200
+    enclave = enclave_post(a, owner, "/v1/attest")
+    assert enclave[0] == 503 and msg in enclave[1], enclave
+    assert enclave_post(a, owner, "/v1/challenge")[0] == 200
     # a TPM requirement is not met by a peer witness either: the first unmet kind is named
     cfg = write(tmp_path, "tpm.yaml", TPM)
     assert run_cli(owner, "cas", "owner", "--set-config", cfg, cas=a.addr).returncode == 0
