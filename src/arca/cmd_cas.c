@@ -63,7 +63,8 @@ static void cas_usage(FILE *f)
                "owner shows the owner record (owner only), or replaces the configuration.\n"
                "rotate-key (owner only) re-encrypts every record under a new database key.\n"
                "audit-checkpoint (owner only) prints the latest audit checkpoint as SEQ:SIG\n"
-               "for `arca audit verify --checkpoint`.\n"
+               "for `arca audit verify --checkpoint` (refused when the owner configuration\n"
+               "sets audit.export-checkpoints: false).\n"
                "snapshot (owner only) writes a consistent sealed copy of the data directory\n"
                "on the CAS host (DATA_DIR/snapshots/...) while it serves.\n"
                "Exit codes: 0 ok, 1 not verified or not pinned, 2 usage, 3 CAS unreachable.\n");

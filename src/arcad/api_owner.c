@@ -460,17 +460,7 @@ int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_seale
     return rc;
 }
 
-/* Does any of specs[0..n) start with prefix? */
-static bool has_kind(const char *const *specs, size_t n, const char *prefix)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(specs[i], prefix, strlen(prefix)) == 0)
-            return true;
-    return false;
-}
-
 int arcad_owner_settings(struct arcad_ctx *ctx, const struct arca_owner_config *oc,
-                         const char *const *witness_specs, size_t n_witness,
                          unsigned *checkpoint_every)
 {
     ARCA_ENSURE(ctx != NULL && oc != NULL && checkpoint_every != NULL, ARCA_ERR_INVALID_ARG,
@@ -495,21 +485,21 @@ int arcad_owner_settings(struct arcad_ctx *ctx, const struct arca_owner_config *
         ctx->cfg.kds_url = oc->kds_url;
         arca_info("arcad", "owner configuration: collateral from %s (kds-url)", oc->kds_url);
     }
-    /* Witness kinds the owner requires but the operator did not configure (--witness). */
-    static const char *const kinds[][2] = {{"tpm", "tpm"}, {"arcad://", "arcad://HOST:PORT"}};
-    for (size_t k = 0; k < 2; k++) {
-        bool wanted = false;
-        for (size_t i = 0; i < oc->n_witnesses && !wanted; i++)
-            wanted = strncmp(oc->witnesses[i], kinds[k][0], strlen(kinds[k][0])) == 0;
-        /* Reported, not enforced: refusing writes needs a write gate in the API. */
-        if (wanted && !has_kind(witness_specs, n_witness, kinds[k][0]))
-            arca_warn("arcad",
-                      "the owner configuration requires a %s witness, but arcad runs without "
-                      "one: the operator should start it with --witness %s (as the owner's "
-                      "configuration lists it)",
-                      kinds[k][0][0] == 't' ? "TPM" : "peer arcad", kinds[k][1]);
-    }
     return 0;
+}
+
+bool arcad_owner_gate(struct arcad_request *req, const char *method, const char *route)
+{
+    const char *why = arca_owner_unmet(req->ctx->owner);
+    if (why == NULL || strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return false;
+    /* The owner must still get in to change what it requires; peers' own state is theirs; a
+     * challenge changes nothing (the attestation that follows is refused). */
+    if (strncmp(route, "owner_", 6) == 0 || strncmp(route, "peer_", 5) == 0 ||
+        strcmp(route, "enclave_challenge") == 0)
+        return false;
+    arcad_reply_error(req, 503, "%s", why);
+    return true;
 }
 
 int arcad_owner_api_register(struct arcad_router *r, struct arcad_ctx *ctx)

@@ -23,13 +23,19 @@ int arcad_owner_adopt_backup(const char *data_dir, const struct arca_store_seale
 /*
  * Applies the stored owner configuration oc at start (docs/operator-lifecycle.md "What arcad
  * does with the owner configuration"): audit checkpoint-every into *checkpoint_every (unless
- * witnesses force 1), collateral pcs-url/kds-url into ctx->cfg (they point into oc: keep it
- * alive as long as ctx), and a warning naming each witness kind the owner lists but the
- * operator's --witness specs lack.
+ * witnesses force 1) and collateral pcs-url/kds-url into ctx->cfg (they point into oc: keep it
+ * alive as long as ctx). Required witnesses are the owner module's (arca_owner_unmet).
  */
 struct arca_owner_config;
 int arcad_owner_settings(struct arcad_ctx *ctx, const struct arca_owner_config *oc,
-                         const char *const *witness_specs, size_t n_witness,
                          unsigned *checkpoint_every);
+
+/*
+ * The write gate (router.c, before a handler runs): while the owner configuration requires what
+ * arcad runs without (arca_owner_unmet), answers a request that could change state with 503 and
+ * that sentence and returns true. GET/HEAD, the owner routes (so that the owner can drop the
+ * requirement), the peer routes and the enclave challenge pass (false, nothing answered).
+ */
+bool arcad_owner_gate(struct arcad_request *req, const char *method, const char *route);
 
 #endif

@@ -350,7 +350,7 @@ int arcad_peer_new(struct arcad_ctx *ctx)
     }
     st->verify.allow_simulation = ctx->cfg.allow_simulation;
     st->verify.sources.collateral = ctx->collateral;
-    arcad_collateral_track(ctx->reloader, &st->verify.sources.collateral);
+    arcad_sources_track(ctx->reloader, &st->verify.sources, false);
     st->verify.sources.dcap.cache = ctx->dcap_cache;
     if (ctx->cfg.snp_certs != NULL) {
         st->verify.sources.snp_paths = &ctx->cfg.snp_certs;

@@ -125,7 +125,7 @@ static void configure(struct enclave_state *st, struct arcad_ctx *ctx)
     /* Collateral is loaded once by main (ctx->collateral); only unit tests that build a
      * context by hand still name a path, which is then read on every attestation. */
     src->collateral = ctx->collateral;
-    arcad_collateral_track(ctx->reloader, &src->collateral);
+    arcad_sources_track(ctx->reloader, src, true);
     if (ctx->collateral == NULL && ctx->cfg.collateral != NULL) {
         st->collateral_path = ctx->cfg.collateral;
         src->collateral_paths = &st->collateral_path;

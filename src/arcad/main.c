@@ -93,7 +93,8 @@ static void usage(FILE *f)
            "  --collateral DIR|FILE     Intel DCAP collateral, loaded at start and on SIGHUP\n"
            "                            (default $ARCA_COLLATERAL)\n"
            "  --pcs-url URL             Intel PCS/PCCS base URL for collateral that --collateral\n"
-           "                            lacks (cached in DATA_DIR/collateral-cache); default off\n"
+           "                            lacks (cached in DATA_DIR/collateral-cache); default off;\n"
+           "                            --pcs-url, --kds-url, --snp-certs: SIGHUP applies them\n"
            "  --kds-url URL             AMD KDS base URL for SEV-SNP VCEKs (cached likewise);\n"
            "                            default off\n"
            "  --snp-certs DIR           SEV-SNP VCEK/ASK/ARK directory (default $ARCA_SNP_CERTS)\n"
@@ -399,6 +400,9 @@ static const char *const not_in_file[] = {"config", "help", "version", NULL};
 /* Flags that SIGHUP applies to a running arcad; a change of any other is logged as needing a
  * restart. The limits are read per request from ctx->cfg with relaxed atomics (api.c). */
 static const char *const reloadable[] = {"collateral",
+                                         "pcs-url",
+                                         "kds-url",
+                                         "snp-certs",
                                          "log-level",
                                          "log-json",
                                          "max-keys-per-session",
@@ -851,7 +855,9 @@ static void reload(struct arcad_ctx *ctx, void *arg)
               (unsigned long long)o->cfg.max_sessions_per_client);
     arca_log_set_level((enum arca_log_level)o->log_level);
     arca_log_set_json(o->log_json);
-    arcad_collateral_reload(ctx, o->cfg.collateral); /* reload.c: logs what changed */
+    const struct arcad_sources want = {o->cfg.collateral, o->cfg.pcs_url, o->cfg.kds_url,
+                                       o->cfg.snp_certs};
+    arcad_sources_reload(ctx, &want); /* reload.c: logs what changed */
 out:
     arcad_args_free(&args);
     free(o);
@@ -1036,9 +1042,7 @@ int main(int argc, char **argv)
     unsigned cp_every = witness != NULL ? 1 : 128;
     struct arca_owner_config owner_cfg; /* ctx.cfg may point into it: lives until the end */
     if (arca_owner_stored_config(ctx.store, &owner_cfg) == 0)
-        ARCA_GUARD(rc,
-                   arcad_owner_settings(&ctx, &owner_cfg, o.witness_specs, o.n_witness, &cp_every),
-                   fail);
+        ARCA_GUARD(rc, arcad_owner_settings(&ctx, &owner_cfg, &cp_every), fail);
     struct arca_audit_options aopt = {.path = logpath,
                                       .key = ctx.id.key,
                                       .store = ctx.store,
@@ -1063,7 +1067,9 @@ int main(int argc, char **argv)
                                    .slot_key = sim_slot_key,
                                    .slot_key_ctx = &sealer_ctx,
                                    .measurement = ctx.measurement,
-                                   .cas_key = ctx.id.key_id};
+                                   .cas_key = ctx.id.key_id,
+                                   .witness_specs = o.witness_specs,
+                                   .n_witness = o.n_witness};
     ARCA_GUARD(rc, arca_owner_open(&oopt, &ctx.owner, token), fail);
     if (witness != NULL)
         ARCA_GUARD(rc, arcad_witness_start(witness, ctx.store, ctx.audit, o.witness_interval),

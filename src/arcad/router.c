@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api/json.h"
+#include "api_owner.h"
 #include "arcad_internal.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -496,6 +497,8 @@ void arcad_dispatch(struct arcad_router *r, struct arcad_request *req, const cha
     }
     if ((match->flags & ARCAD_ROUTE_RATE_LIMITED) && !rate_allows(req))
         goto out;
+    if (req->ctx != NULL && arcad_owner_gate(req, req->method, match->name))
+        goto out; /* the owner's requirements are unmet (api_owner.h) */
     if ((match->flags & ARCAD_ROUTE_OFFLOAD) && req->offload != NULL) {
         rc = offload_start(req, t0);
         if (rc == 0)

@@ -23,6 +23,14 @@ def provision(arcad_factory, tmp_path, config="version: 1\n"):
     return a, owner
 
 
+def write(tmp_path, name, text):
+    """Writes text to tmp_path/name; returns its path."""
+    p = os.path.join(str(tmp_path), name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
 def rebuilt(tmp_path, tag):
     """A copy of arcad with bytes appended: another simulated measurement, same program.
     Returns (path, measurement hex)."""

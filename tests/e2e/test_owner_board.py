@@ -11,7 +11,7 @@ import struct
 import subprocess
 
 from conftest import https_json, make_identity, run_cli
-from owner_util import provision
+from owner_util import provision, write
 
 
 def lv(b):
@@ -34,13 +34,6 @@ def approval(ident, msg, tmp_path):
                          capture_output=True, text=True).stdout
     import base64
     return {"key": pub, "sig": base64.b64encode(sig).decode()}
-
-
-def write(tmp_path, name, text):
-    p = os.path.join(str(tmp_path), name)
-    with open(p, "w") as f:
-        f.write(text)
-    return p
 
 
 def test_board_two_of_three(arcad_factory, tmp_path):

@@ -1,6 +1,6 @@
 """Owner settings that act (issue 11): at start arcad applies the stored owner configuration's
-audit checkpoint interval and collateral sources, and names a witness kind the owner requires
-but the operator did not configure."""
+audit checkpoint interval and collateral sources (required witnesses and export-checkpoints:
+test_owner_required.py)."""
 import json
 import re
 
@@ -14,8 +14,6 @@ audit:
 collateral:
   pcs-url: http://127.0.0.1:9/pcs
   kds-url: http://127.0.0.1:9/kds
-witnesses:
-  - tpm
 """
 
 
@@ -26,7 +24,6 @@ def test_settings_applied_at_start(arcad_factory, tmp_path):
     assert "owner configuration: audit checkpoint every 2 lines" in logs
     assert "collateral from http://127.0.0.1:9/pcs (pcs-url)" in logs
     assert "collateral from http://127.0.0.1:9/kds (kds-url)" in logs
-    assert "requires a TPM witness" in logs and "--witness tpm" in logs
     for i in range(6):
         assert https_json(a, owner, "POST", "/v1/sessions", BODY % ("s%d" % i))[0] == 201
     run_cli(owner, "cas", "attest", a.addr, "--accept-simulation", check=True)

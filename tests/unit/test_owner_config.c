@@ -107,6 +107,38 @@ static void test_refused(void **state)
             ARCA_ERR_FORMAT, 3, 21, "from 1 to 1");
 }
 
+/* export-checkpoints is true unless written false; the requirements arcad checks against its
+ * --witness specs name the first missing kind and the flag. */
+static void test_defaults_and_requirements(void **state)
+{
+    (void)state;
+    struct arca_owner_config c;
+    struct arca_diag d;
+    arca_diag_init(&d);
+    const char plain[] = "version: 1\n";
+    assert_int_equal(arca_owner_config_parse(plain, strlen(plain), NULL, &c, &d), 0);
+    assert_true(c.audit_export_checkpoints);
+    assert_null(arca_owner_config_unmet(&c, NULL, 0));
+    const char off[] = "version: 1\naudit:\n  export-checkpoints: false\n";
+    assert_int_equal(arca_owner_config_parse(off, strlen(off), NULL, &c, &d), 0);
+    assert_false(c.audit_export_checkpoints);
+
+    assert_int_equal(arca_owner_config_parse(GOOD, strlen(GOOD), NULL, &c, &d), 0);
+    const char *none[] = {"file:/tmp/w"};
+    const char *m = arca_owner_config_unmet(&c, none, 1);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "requires a TPM witness"));
+    assert_non_null(strstr(m, "--witness tpm"));
+    const char *tpm[] = {"tpm:swtpm:host=127.0.0.1,port=2321"};
+    m = arca_owner_config_unmet(&c, tpm, 1);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "--witness arcad://HOST:PORT"));
+    const char *both[] = {"arcad://127.0.0.1:1", "tpm"};
+    assert_null(arca_owner_config_unmet(&c, both, 2));
+    assert_null(arca_owner_config_unmet(NULL, NULL, 0));
+    arca_diag_free(&d);
+}
+
 static void test_too_large(void **state)
 {
     (void)state;
@@ -120,6 +152,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_defaults_and_requirements),
         cmocka_unit_test(test_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,7 +40,9 @@ void arca_attest_collateral_free(struct arca_dcap_collateral *col)
 static int verify_dcap(const struct arca_attest_verify_cfg *cfg, int type, const void *ev, size_t n,
                        int64_t now, struct arca_claims *claims)
 {
-    const struct arca_evidence_sources *src = &cfg->sources;
+    struct arca_evidence_sources cur; /* as of this call: SIGHUP may swap the sources */
+    arca_evidence_sources_snapshot(&cfg->sources, &cur);
+    const struct arca_evidence_sources *src = &cur;
     const char *name = arca_evidence_type_name((enum arca_evidence_type)type);
     ARCA_ENSURE(src->collateral != NULL || src->n_collateral_paths > 0 || src->pcs_fetch,
                 ARCA_ERR_NOT_FOUND,
@@ -57,7 +59,9 @@ static int verify_dcap(const struct arca_attest_verify_cfg *cfg, int type, const
 static int verify_snp(const struct arca_attest_verify_cfg *cfg, const void *ev, size_t n,
                       const void *aux, size_t auxn, int64_t now, struct arca_claims *claims)
 {
-    const struct arca_evidence_sources *src = &cfg->sources;
+    struct arca_evidence_sources cur; /* as of this call: SIGHUP may swap the sources */
+    arca_evidence_sources_snapshot(&cfg->sources, &cur);
+    const struct arca_evidence_sources *src = &cur;
     ARCA_ENSURE(src->n_snp_paths > 0 || src->kds_fetch || auxn > 0, ARCA_ERR_NOT_FOUND,
                 "snp evidence: no VCEK: the launcher sent no certificate table (auxblob) and "
                 "none is configured (arcad --snp-certs or --kds-url, or ARCA_SNP_CERTS)");

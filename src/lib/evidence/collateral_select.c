@@ -29,6 +29,16 @@ static void fetch_unlock(const struct arca_evidence_sources *src)
         pthread_mutex_unlock(src->fetch_lock);
 }
 
+void arca_evidence_sources_snapshot(const struct arca_evidence_sources *src,
+                                    struct arca_evidence_sources *out)
+{
+    if (src->swap_lock != NULL)
+        pthread_rwlock_rdlock(src->swap_lock);
+    *out = *src;
+    if (src->swap_lock != NULL)
+        pthread_rwlock_unlock(src->swap_lock);
+}
+
 /* Fetches (or reads from the on-disk cache) the collateral for the quote's platform: FMSPC from
  * the PCK certificate, the PCK CA ("processor" or "platform") from its issuer's name. */
 static int pcs_fetch(const struct arca_evidence_sources *src, const void *q, size_t n, int64_t now,

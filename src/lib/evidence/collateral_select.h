@@ -52,7 +52,16 @@ struct arca_evidence_sources {
     /* Serialises fetches (the caches' temporary files are named per process, not per
      * thread); NULL when only one thread verifies. */
     pthread_mutex_t *fetch_lock;
+    /* NULL: these sources never change while verifications run. Else whoever changes them
+     * (arcad's SIGHUP reload) holds it for writing, and verifications take their copy with
+     * arca_evidence_sources_snapshot; what a change replaces must outlive those copies. */
+    pthread_rwlock_t *swap_lock;
 };
+
+/* Copies *src into *out under src->swap_lock (for reading, if there is one): the sources one
+ * verification uses from start to end, whatever a reload publishes meanwhile. */
+void arca_evidence_sources_snapshot(const struct arca_evidence_sources *src,
+                                    struct arca_evidence_sources *out);
 
 /*
  * Verifies an SGX or TDX quote at now against the sources (order above) and fills *claims

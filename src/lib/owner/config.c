@@ -159,6 +159,7 @@ static void parse_root(struct oc *p, const struct arca_ynode *root, struct arca_
                                       "witnesses", "board", "backup-rule", NULL};
     if (!want(p, root, ARCA_YNODE_MAP, NULL) || !only_keys(p, root, NULL, top))
         return;
+    c->audit_export_checkpoints = true; /* the owner fetches checkpoints unless it says no */
     const struct arca_ynode *v = arca_ynode_get(root, "version");
     uint64_t ver = 0;
     if (v == NULL) {
@@ -284,4 +285,41 @@ int arca_owner_config_parse(const char *yaml, size_t len, const char *file,
     if (p.rc < 0)
         memset(out, 0, sizeof(*out));
     return p.rc;
+}
+
+/* Does any of specs[0..n) start with prefix? */
+static bool has_kind(const char *const *specs, size_t n, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (specs[i] != NULL && strncmp(specs[i], prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
+const char *arca_owner_config_unmet(const struct arca_owner_config *c, const char *const *specs,
+                                    size_t n)
+{
+    /* Whole sentences in static storage: arcad hands one to every refused request without a
+     * copy or a lock (an atomic pointer), and no caller can make it leak anything. */
+    static const struct {
+        const char *prefix, *message;
+    } kinds[] = {
+        {"tpm", "the owner configuration requires a TPM witness, but arcad runs without one: "
+                "start it with --witness tpm (or the owner drops the requirement with arca cas "
+                "owner --set-config); until then arcad refuses writes"},
+        {"arcad://", "the owner configuration requires a peer arcad witness, but arcad runs "
+                     "without one: start it with --witness arcad://HOST:PORT (or the owner drops "
+                     "the requirement with arca cas owner --set-config); until then arcad refuses "
+                     "writes"},
+    };
+    if (c == NULL)
+        return NULL;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        bool wanted = false;
+        for (size_t i = 0; i < c->n_witnesses && !wanted; i++)
+            wanted = strncmp(c->witnesses[i], kinds[k].prefix, strlen(kinds[k].prefix)) == 0;
+        if (wanted && !has_kind(specs, n, kinds[k].prefix))
+            return kinds[k].message;
+    }
+    return NULL;
 }

@@ -6,7 +6,7 @@
  *   version: 1                      # required
  *   audit:                          # checkpoint-every applied at start
  *     checkpoint-every: 128         # 1..1000000
- *     export-checkpoints: true
+ *     export-checkpoints: true      # default true; false: arca cas audit-checkpoint refused
  *   collateral:                     # applied at start (replaces --pcs-url / --kds-url)
  *     pcs-url: https://...
  *     kds-url: https://...
@@ -15,7 +15,7 @@
  *   backup-rule: same-measurement   # or same-signer: who may be registered as a backup
  *   upgrades:                       # new arcad versions, by measurement (get successor slots)
  *     - measurement: HEX64
- *   witnesses:                      # a kind missing from --witness is warned about at start
+ *   witnesses:                      # a kind missing from --witness: arcad refuses writes
  *     - tpm | tpm:/dev/... | arcad://HOST:PORT
  *   board:                          # owners: N signatures per change (owner/board.h)
  *     require-at-least: N
@@ -46,8 +46,8 @@ enum arca_owner_backup_rule {
 
 struct arca_owner_config {
     bool has_audit;
-    uint64_t audit_checkpoint_every; /* 0 = not given */
-    bool audit_export_checkpoints;
+    uint64_t audit_checkpoint_every;  /* 0 = not given */
+    bool audit_export_checkpoints;    /* true unless the owner wrote false */
     char pcs_url[ARCA_OWNER_URL_MAX]; /* "" = not given */
     char kds_url[ARCA_OWNER_URL_MAX];
     uint8_t backups[ARCA_OWNER_MAX_SUCCESSORS][32]; /* CAS key ids */
@@ -69,5 +69,14 @@ struct arca_owner_config {
  */
 int arca_owner_config_parse(const char *yaml, size_t len, const char *file,
                             struct arca_owner_config *out, struct arca_diag *diag);
+
+/*
+ * What arcad misses of c's requirements while it runs with the witnesses specs[0..n) (its
+ * --witness SPECs): for the first witness kind c lists (tpm, arcad://) that no spec provides, a
+ * sentence naming the kind and the flag to start arcad with; NULL when every listed kind runs
+ * (or c is NULL). The sentence is static (never freed, safe to share between threads).
+ */
+const char *arca_owner_config_unmet(const struct arca_owner_config *c, const char *const *specs,
+                                    size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/time.h"
 #include "crypto/crypto.h"
 #include "limits/limits.h"
@@ -27,6 +28,8 @@ struct arca_owner {
     struct arca_owner_config cfg;     /* the stored configuration, parsed (board) */
     struct arca_owner_config pending; /* a configuration change's, until it is stored */
     bool has_pending;
+    /* arca_owner_unmet's sentence (static storage) or NULL; atomic: read per request */
+    const char *unmet;
 };
 
 static void audit(struct arca_owner *o, const char *event, json_t *fields)
@@ -144,6 +147,30 @@ static int write_slot(struct arca_owner *o, const uint8_t m[32])
     return rc;
 }
 
+/* Recomputes what the running arcad misses of the stored configuration (arca_owner_unmet): a
+ * requirement that becomes unmet is logged and audited, one met again is logged. Called at
+ * open and after every stored configuration, so the owner's change acts at once. */
+static void gate_update(struct arca_owner *o)
+{
+    pthread_mutex_lock(&o->mu);
+    const char *now =
+        o->rec != NULL ? arca_owner_config_unmet(&o->cfg, o->opts.witness_specs, o->opts.n_witness)
+                       : NULL;
+    pthread_mutex_unlock(&o->mu);
+    const char *was = __atomic_exchange_n(&o->unmet, now, __ATOMIC_ACQ_REL);
+    if (now != NULL && now != was) {
+        arca_error("owner", "%s", now);
+        audit(o, ARCA_AUDIT_OWNER_UNMET, json_pack("{s:s}", "reason", now));
+    } else if (now == NULL && was != NULL) {
+        arca_info("owner", "the owner configuration's requirements are met: arcad serves writes");
+    }
+}
+
+const char *arca_owner_unmet(const struct arca_owner *o)
+{
+    return o != NULL ? __atomic_load_n(&o->unmet, __ATOMIC_ACQUIRE) : NULL;
+}
+
 int arca_owner_open(const struct arca_owner_opts *opts, struct arca_owner **out,
                     char token_hex[ARCA_OWNER_TOKEN_HEX_LEN + 1])
 {
@@ -179,6 +206,7 @@ int arca_owner_open(const struct arca_owner_opts *opts, struct arca_owner **out,
         return rc;
     }
     *out = o;
+    gate_update(o);
     return 0;
 }
 
@@ -309,10 +337,12 @@ out:
     json_decref(rec);
     char hex[65];
     arca_hex_fmt(hex, caller, 32);
-    if (rc == 0)
+    if (rc == 0) {
         audit(o, ARCA_AUDIT_OWNER_PROVISIONED, json_pack("{s:s}", "owner", hex));
-    else
+        gate_update(o);
+    } else {
         refused(o, caller, "provision", rc);
+    }
     return rc;
 }
 
@@ -466,8 +496,10 @@ int arca_owner_config_set(struct arca_owner *o, const struct arca_owner_auth *au
     *invalid = false;
     struct config_arg a = {yaml, yaml_len, diag, invalid};
     int rc = update(o, auth, "owner config", "config", yaml, yaml_len, change_config, &a);
-    if (rc == 0)
+    if (rc == 0) {
         audit(o, ARCA_AUDIT_OWNER_CONFIG, json_pack("{s:I}", "bytes", (json_int_t)yaml_len));
+        gate_update(o);
+    }
     return rc;
 }
 
@@ -628,6 +660,17 @@ int arca_owner_checkpoint(struct arca_owner *o, const struct arca_owner_auth *au
 {
     ARCA_ENSURE(o != NULL && out != NULL, ARCA_ERR_INVALID_ARG, "owner: missing argument");
     ARCA_TRY(arca_owner_check(o, auth, "audit checkpoint"));
+    pthread_mutex_lock(&o->mu);
+    bool exported = o->cfg.audit_export_checkpoints;
+    pthread_mutex_unlock(&o->mu);
+    if (!exported) {
+        int rc = arca_err_set(ARCA_ERR_DENIED,
+                              "audit checkpoints are not exported: the owner configuration sets "
+                              "audit.export-checkpoints: false (the owner sets it to true with "
+                              "arca cas owner --set-config to fetch them)");
+        refused(o, auth != NULL ? auth->caller : NULL, "audit checkpoint", rc);
+        return rc;
+    }
     struct arca_store_checkpoint cp;
     int rc = arca_store_checkpoint_latest(o->opts.store, &cp);
     if (rc == ARCA_ERR_NOT_FOUND)

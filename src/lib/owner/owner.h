@@ -15,7 +15,7 @@
  * Thread-safe (one mutex around the owner record). Audit events: owner_provisioned,
  * owner_config_changed, owner_upgrade_registered, owner_backup_registered,
  * owner_backup_revoked, owner_key_rotated,
- * owner_refused.
+ * owner_refused, owner_requirement_unmet.
  */
 #ifndef ARCA_OWNER_OWNER_H
 #define ARCA_OWNER_OWNER_H
@@ -44,6 +44,7 @@
 #define ARCA_AUDIT_OWNER_REFUSED "owner_refused"
 #define ARCA_AUDIT_OWNER_KEY_ROTATED "owner_key_rotated"
 #define ARCA_AUDIT_OWNER_SNAPSHOT "owner_snapshot"
+#define ARCA_AUDIT_OWNER_UNMET "owner_requirement_unmet"
 
 struct arca_audit;
 struct arca_backup_target;
@@ -57,6 +58,9 @@ struct arca_owner_opts {
     void *slot_key_ctx;
     const uint8_t *measurement; /* this arcad's (32 bytes; the backup rule), borrowed */
     const uint8_t *cas_key;     /* this arcad's CAS key id (32; owner-op messages), borrowed */
+    /* The witnesses arcad runs with (--witness SPECs; arca_owner_unmet), borrowed */
+    const char *const *witness_specs;
+    size_t n_witness;
 };
 
 /*
@@ -153,9 +157,20 @@ int arca_owner_rotate_key(struct arca_owner *o, const struct arca_owner_auth *au
 /*
  * The audit log's latest checkpoint (owner only) as new JSON {"seq", "time", "sig" (base64),
  * "checkpoint": "SEQ:SIG"} — the form `arca audit verify --checkpoint` takes, so the owner can
- * keep it off the host and detect a cut log later. ARCA_ERR_NOT_FOUND if none yet.
+ * keep it off the host and detect a cut log later. ARCA_ERR_NOT_FOUND if none yet;
+ * ARCA_ERR_DENIED (audited) when the owner configuration sets audit.export-checkpoints: false.
  */
 int arca_owner_checkpoint(struct arca_owner *o, const struct arca_owner_auth *auth, json_t **out);
+
+/*
+ * What the owner configuration requires that this arcad runs without (a witness kind the owner
+ * lists but the operator did not start arcad with; config.h arca_owner_config_unmet): a static
+ * sentence naming it and what to do, or NULL. While it is not NULL arcad refuses writes (the
+ * owner operations excepted, so that the owner can still change the configuration). Updated at
+ * open, provisioning and every configuration change (audited as owner_requirement_unmet when a
+ * requirement becomes unmet). Lock-free: one atomic load, for every request. NULL o: NULL.
+ */
+const char *arca_owner_unmet(const struct arca_owner *o);
 
 /* Writes a snapshot of the data directory (owner only; owner/snapshot.h) and returns its
  * directory in out[n]. */
