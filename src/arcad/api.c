@@ -37,7 +37,8 @@ static struct arca_cas cas_of(const struct arcad_ctx *ctx)
                                               .max_cost_ms = RELOADABLE(max_keygen_ms)},
                            .max_sessions_per_client = RELOADABLE(max_sessions_per_client),
                            .remote = ctx->remote_import,
-                           .approvals = ctx->approvals};
+                           .approvals = ctx->approvals,
+                           .sessions = ctx->sessions};
 #undef RELOADABLE
     memcpy(cas.cas_key, ctx->id.key_id, sizeof(cas.cas_key));
     return cas;

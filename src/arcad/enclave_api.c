@@ -122,6 +122,7 @@ static void configure(struct enclave_state *st, struct arcad_ctx *ctx)
     a->audit = ctx->audit;
     a->verify.allow_simulation = ctx->cfg.allow_simulation;
     a->remote = ctx->remote_import; /* api_peer.c: imports from other arcads */
+    a->sessions = ctx->sessions;
     /* Collateral is loaded once by main (ctx->collateral); only unit tests that build a
      * context by hand still name a path, which is then read on every attestation. */
     src->collateral = ctx->collateral;

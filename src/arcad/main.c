@@ -27,6 +27,7 @@
 #include "evidence/dcap_verify.h"
 #include "evidence/sim.h"
 #include "govern/approval.h"
+#include "policy/session_cache.h"
 #include "limits/limits.h"
 #include "owner/owner.h"
 #include "secrets/secrets.h"
@@ -957,6 +958,10 @@ int main(int argc, char **argv)
     ARCA_GUARD(rc, arcad_reload_new(&ctx.reloader), fail);
     ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
     ARCA_GUARD(rc, arca_approval_cache_new(1024, &ctx.approvals), fail);
+    ARCA_GUARD(rc,
+               arca_session_cache_new(ARCA_SESSION_CACHE_COUNT_DEFAULT,
+                                      ARCA_SESSION_CACHE_BYTES_DEFAULT, &ctx.sessions),
+               fail);
     if (cfg->client_rate > 0) {
         struct arca_ratelimit_cfg qc = {
             .per_key_rate = cfg->client_rate, .per_key_burst = cfg->client_burst, .capacity = 4096};
@@ -1143,6 +1148,7 @@ fail:
     arca_wipe(&sealer_ctx, sizeof(sealer_ctx));
     arca_dcap_cache_free(ctx.dcap_cache);
     arca_approval_cache_free(ctx.approvals);
+    arca_session_cache_free(ctx.sessions);
     arca_ratelimit_free(ctx.client_quota);
     arca_ratelimit_free(ctx.ratelimit);
     arca_attest_collateral_free(ctx.collateral);

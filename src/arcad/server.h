@@ -30,6 +30,7 @@ struct arca_sim_platform;    /* evidence/sim.h */
 struct arca_dcap_collateral; /* evidence/collateral.h */
 struct arca_dcap_cache;      /* evidence/dcap_verify.h */
 struct arca_attest_remote;   /* attest/attest.h */
+struct arca_session_cache;   /* policy/session_cache.h */
 struct arcad_metrics;
 struct arcad_pool;     /* pool.h */
 struct arca_ratelimit; /* limits/limits.h */
@@ -115,6 +116,8 @@ struct arcad_ctx {
     /* Parsed approval signer keys shared by the workers and job threads (thread-safe on its
      * own); NULL only in unit tests. Owned. */
     struct arca_approval_cache *approvals;
+    /* Parsed session versions shared by the client API and the enclave API (session_cache.h). */
+    struct arca_session_cache *sessions;
     /* Requests per client key (token buckets, thread-safe); NULL: no quota. Owned. */
     struct arca_ratelimit *client_quota;
     /* Runs the handlers of ARCAD_ROUTE_OFFLOAD routes off the event loops; created and freed by

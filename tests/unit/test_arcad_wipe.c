@@ -7,6 +7,10 @@
  * first; blocks freed inside shared libraries (libyaml, SQLite, OpenSSL) are out of reach, and
  * jansson's are reached through the wiping allocator arcad installs (it frees with free()).
  *
+ * The parsed sessions go through a session cache of two entries (as arcad's, only smaller): the
+ * session "wiped" holds the secret as an explicit value, so its cached model does too, and the
+ * cases evict it and finally free the cache with the scan on.
+ *
  * Each case is one row of `cases`. The attestation case drives the enclave API's pipeline
  * (arca_attest_exchange, what enclave_api.c hands the body to) directly, since the router's
  * dispatch without a network has no TLS peer key to bind the evidence to; it delivers the
@@ -32,6 +36,7 @@
 #include "base/time.h"
 #include "crypto/crypto.h"
 #include "evidence/sim.h"
+#include "policy/session_cache.h"
 #include "store_test_util.h"
 
 #define SECRET "Zk4-known-secret-VALUE-3141592653"
@@ -110,6 +115,8 @@ static int setup(void **state)
     arca_store_fixed_sealer_init(&w->fs, k);
     if (w->dir == NULL || test_store_open(w->dir, &w->fs, true, &w->ctx.store) != 0)
         return -1;
+    if (arca_session_cache_new(2, 1 << 20, &w->ctx.sessions) != 0)
+        return -1;
     w->ctx.metrics = arcad_metrics_new();
     w->ctx.client_router = arcad_router_new();
     if (w->ctx.metrics == NULL || w->ctx.client_router == NULL ||
@@ -125,6 +132,7 @@ static int teardown(void **state)
     struct world *w = *state;
     arcad_router_free(w->ctx.client_router);
     arcad_metrics_free(w->ctx.metrics);
+    arca_session_cache_free(w->ctx.sessions);
     arca_store_close(w->ctx.store);
     arca_store_fixed_sealer_wipe(&w->fs);
     tdir_remove(w->dir);
@@ -244,6 +252,7 @@ static void case_attest(struct world *w)
     assert_int_equal(arca_attest_ctx_init(&ctx, 0), 0);
     ctx.store = w->ctx.store;
     ctx.verify.allow_simulation = true;
+    ctx.sessions = w->ctx.sessions;
 
     struct arca_attest_request r;
     arca_attest_request_init(&r);
@@ -276,6 +285,37 @@ static void case_attest(struct world *w)
     arca_sim_platform_free(p);
 }
 
+/* Reads every version of "wiped" into the cache (the active one twice: a hit), then fills the
+ * two slots with other versions so that both of its models are evicted. */
+static void case_evict(struct world *w)
+{
+    struct arca_session_cache_stats before, after;
+    arca_session_cache_stats(w->ctx.sessions, &before);
+    assert_int_equal(request(w, "GET", "/v1/sessions/wiped", NULL, NULL), 200);
+    assert_int_equal(request(w, "GET", "/v1/sessions/wiped", NULL, NULL), 200);
+    for (int i = 0; i < 2; i++) {
+        char yaml[200];
+        snprintf(yaml, sizeof(yaml), "name: filler%d\nversion: \"0.3\"\n", i);
+        assert_int_equal(request(w, "POST", "/v1/sessions", yaml, NULL), 201);
+        snprintf(yaml, sizeof(yaml), "/v1/sessions/filler%d", i);
+        assert_int_equal(request(w, "GET", yaml, NULL, NULL), 200);
+    }
+    arca_session_cache_stats(w->ctx.sessions, &after);
+    assert_true(after.hits > before.hits);
+    assert_true(after.evictions >= before.evictions + 1);
+}
+
+/* The cache freed with "wiped" in it (as arcad's exit frees it). */
+static void case_cache_free(struct world *w)
+{
+    assert_int_equal(request(w, "GET", "/v1/sessions/wiped", NULL, NULL), 200);
+    struct arca_session_cache_stats st;
+    arca_session_cache_stats(w->ctx.sessions, &st);
+    assert_true(st.count > 0);
+    arca_session_cache_free(w->ctx.sessions);
+    w->ctx.sessions = NULL;
+}
+
 struct wipe_case {
     const char *name;
     void (*run)(struct world *w);
@@ -283,10 +323,8 @@ struct wipe_case {
 
 /* In order: later cases use what earlier ones stored. */
 static const struct wipe_case cases[] = {
-    {"upload", case_upload},
-    {"update", case_update},
-    {"read", case_read},
-    {"attest", case_attest},
+    {"upload", case_upload}, {"update", case_update}, {"read", case_read},
+    {"attest", case_attest}, {"evict", case_evict},   {"cache_free", case_cache_free},
 };
 
 static void test_no_secret_in_freed_memory(void **state)

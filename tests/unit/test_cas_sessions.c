@@ -15,6 +15,7 @@
 #include "base/enc.h"
 #include "base/err.h"
 #include "policy/session.h"
+#include "policy/session_cache.h"
 #include "test_cas_fixture.h"
 
 #define EXPLICIT "Xq7-explicit-secret-VALUE-91"
@@ -277,10 +278,50 @@ static void test_values_and_migration(void **state)
     arca_api_values_clear(&vals);
 }
 
+/* With the parsed-policy cache: a read right after an update shows the new version (its hash
+ * is the key, so the old model is never used), the old one stays readable by hash, access is
+ * still decided per client, and a repeated read is a hit. */
+static void test_read_cached_new_version(void **state)
+{
+    struct fix *f = *state;
+    struct arca_session_cache *c = NULL;
+    assert_int_equal(arca_session_cache_new(8, 1 << 20, &c), 0);
+    f->cas.sessions = c;
+    uint8_t h1[32], h2[32];
+    store_version(f, "doc", NULL, h1);
+    struct arca_api_version v;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(arca_cas_session_read(&f->cas, READER, "doc", NULL, &v), 0);
+        assert_memory_equal(v.hash, h1, 32);
+        assert_null(strstr(v.session, "predecessor"));
+        arca_api_version_clear(&v);
+    }
+    store_version(f, "doc", h1, h2);
+    assert_int_equal(arca_cas_session_read(&f->cas, READER, "doc", NULL, &v), 0);
+    assert_memory_equal(v.hash, h2, 32);
+    assert_non_null(strstr(v.session, "predecessor"));
+    assert_null(strstr(v.session, EXPLICIT));
+    arca_api_version_clear(&v);
+    char hh[65];
+    hex(hh, h1);
+    assert_int_equal(arca_cas_session_read(&f->cas, READER, "doc", hh, &v), 0);
+    assert_memory_equal(v.hash, h1, 32);
+    assert_null(strstr(v.session, "predecessor"));
+    arca_api_version_clear(&v);
+    assert_int_equal(arca_cas_session_read(&f->cas, STRANGER, "doc", NULL, &v), ARCA_ERR_NOT_FOUND);
+    struct arca_session_cache_stats st;
+    arca_session_cache_stats(c, &st);
+    assert_true(st.hits >= 2);
+    assert_int_equal(st.count, 2);
+    f->cas.sessions = NULL;
+    arca_session_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cached_new_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_list_history, setup, teardown),

@@ -33,6 +33,7 @@ struct arca_throttle;
 struct arca_ratelimit;
 struct arca_claims;
 struct arca_secret_set;
+struct arca_session_cache;
 
 #define ARCA_ATTEST_NONCE_TTL_DEFAULT 60 /* seconds: evidence is made right after the challenge */
 #define ARCA_ATTEST_OTP_DIGITS 6
@@ -79,6 +80,9 @@ struct arca_attest_ctx {
     struct arca_ratelimit *unverified_audit;
     /* Imports from another arcad (peer/import.h); NULL: refused as unsupported. Borrowed. */
     const struct arca_attest_remote *remote;
+    /* Parsed session versions kept between attestations (policy/session_cache.h; thread-safe,
+     * shared with the client API). Borrowed; NULL: each attestation parses its version. */
+    struct arca_session_cache *sessions;
     int nonce_ttl;         /* seconds; 1..3600 */
     uint8_t nonce_key[32]; /* per process: nonces do not outlive it */
     /* The nonces used up and not yet expired (nonce.c); owned, made by arca_attest_ctx_init

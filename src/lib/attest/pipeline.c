@@ -16,6 +16,7 @@
 #include "evidence/appraise.h"
 #include "limits/limits.h"
 #include "policy/session.h"
+#include "policy/session_cache.h"
 #include "secrets/secrets.h"
 #include "store/store.h"
 
@@ -104,6 +105,23 @@ static int check_factors(const struct arca_attest_ctx *ctx, const struct arca_at
     return arca_attest_check_otp(ctx, model, svc, set, t, now);
 }
 
+/* The model of stored version rec: the parsed text from ctx->sessions, or, when it has
+ * imported fragments, resolved for this attestation (fetched values never enter the cache). */
+static int session_model(const struct arca_attest_ctx *ctx, const struct arca_store_session *rec,
+                         int64_t now, struct arca_cached_session **out)
+{
+    ARCA_TRY(
+        arca_session_cache_get(ctx->sessions, rec->name, rec->hash, rec->yaml, rec->yaml_len, out));
+    if (arca_cached_session_model(*out)->n_import_uses == 0)
+        return 0;
+    arca_cached_session_put(*out);
+    *out = NULL;
+    struct arca_session *own = NULL;
+    ARCA_TRY(arca_attest_session_resolve(ctx, rec->name, rec->hash, rec->yaml, rec->yaml_len, now,
+                                         &own));
+    return arca_cached_session_own(own, out);
+}
+
 /* Everything after the binding: the session's rules for this evidence, then the build. */
 static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct arca_claims *claims,
                               const struct arca_attest_request *req,
@@ -111,17 +129,15 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
                               struct arca_launch_config *answer, struct arca_attest_outcome *o)
 {
     struct arca_store_session *rec = NULL;
-    struct arca_session *model = NULL;
+    struct arca_cached_session *ref = NULL;
     struct arca_secret_set *set = NULL;
     int rc = arca_store_session_get_active(ctx->store, t->session, &rec);
     if (rc == ARCA_ERR_NOT_FOUND)
         rc = arca_err_set(rc, "unknown session %s", t->session);
     if (rc < 0)
         goto out;
-    ARCA_GUARD(rc,
-               arca_attest_session_resolve(ctx, t->session, rec->hash, rec->yaml, rec->yaml_len,
-                                           now, &model),
-               out);
+    ARCA_GUARD(rc, session_model(ctx, rec, now, &ref), out);
+    const struct arca_session *model = arca_cached_session_model(ref);
     const struct arca_service *svc = arca_session_find_service(model, t->service);
     ARCA_GUARD_ENSURE(rc, svc != NULL, out, ARCA_ERR_NOT_FOUND, "unknown service %s in session %s",
                       t->service, t->session);
@@ -152,7 +168,7 @@ static int appraise_and_build(const struct arca_attest_ctx *ctx, const struct ar
     }
 out:
     arca_secret_set_free(set);
-    arca_session_free(model);
+    arca_cached_session_put(ref);
     arca_store_session_free(rec);
     return rc;
 }

@@ -36,6 +36,7 @@ struct arca_store;
 struct arca_attest_remote;
 struct arca_audit;
 struct arca_diag;
+struct arca_session_cache;
 
 #define ARCA_CAS_KEY_LEN 32
 /* The longest predecessor walk a history answer makes. */
@@ -58,6 +59,9 @@ struct arca_cas {
     /* Parsed approval signer keys kept between uploads (govern/approval.h, thread-safe;
      * borrowed). NULL: every approval key is parsed again. */
     struct arca_approval_cache *approvals;
+    /* Parsed versions kept between requests (policy/session_cache.h, thread-safe; borrowed).
+     * NULL: every request parses the version it decides on again. */
+    struct arca_session_cache *sessions;
 };
 
 /*

@@ -24,7 +24,7 @@ static int export_value(const struct arca_cas *cas, const struct arca_cas_export
     ARCA_TRY(arca_session_name_check(q->secret, strlen(q->secret), false));
     ARCA_TRY(arca_session_name_check(q->importer, strlen(q->importer), true));
     struct arca_store_session *active = NULL;
-    struct arca_session *model = NULL;
+    struct arca_cached_session *ref = NULL;
     struct arca_secret_set *set = NULL, *one = NULL;
     struct arca_secret_value *v = NULL;
     struct arca_buf blob;
@@ -35,8 +35,9 @@ static int export_value(const struct arca_cas *cas, const struct arca_cas_export
                           q->secret);
     if (rc < 0)
         goto out;
-    ARCA_GUARD(rc, cas_load_model(cas, active, &model), out);
-    const struct arca_secret *d = arca_session_find_secret(model, q->secret);
+    ARCA_GUARD(rc, cas_load_model(cas, active, &ref), out);
+    const struct arca_secret *d =
+        arca_session_find_secret(arca_cached_session_model(ref), q->secret);
     /* Same answer as for a missing session: a stranger's probe learns nothing. */
     ARCA_GUARD_ENSURE(rc, d != NULL, out, ARCA_ERR_NOT_FOUND,
                       "no session %s exports %s to this CAS", q->session, q->secret);
@@ -60,7 +61,7 @@ out:
     arca_secret_set_free(one);
     arca_secret_set_free(set);
     arca_buf_free(&blob);
-    arca_session_free(model);
+    arca_cached_session_put(ref);
     arca_store_session_free(active);
     return rc;
 }

@@ -4,16 +4,21 @@
 
 #include "cas/cas.h"
 #include "govern/access.h"
+#include "policy/session_cache.h"
 #include "store/store.h"
 
 struct arca_session;
 struct arca_signed_session;
 struct arca_approvers;
 
-/* Loads the model of a stored version (its YAML was validated when it was committed); the
- * caller frees *out with arca_session_free. ARCA_ERR_INTERNAL if it no longer loads. */
+/*
+ * The model of a stored version (its YAML was validated when it was committed), from
+ * cas->sessions when it imports no access rules; one with imported rules is resolved for this
+ * request (arca_attest_access_resolve) and never kept. *out is a reference the caller drops
+ * with arca_cached_session_put. ARCA_ERR_INTERNAL if it no longer loads.
+ */
 int cas_load_model(const struct arca_cas *cas, const struct arca_store_session *rec,
-                   struct arca_session **out);
+                   struct arca_cached_session **out);
 
 /* Fills the metadata of v from stored version rec (no session text); v cleared by the caller
  * with arca_api_version_clear. */

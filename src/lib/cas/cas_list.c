@@ -104,14 +104,15 @@ static bool listable_slow(const struct arca_cas *cas, const uint8_t *client,
                           const struct arca_store_listing *e)
 {
     struct arca_store_session *rec = NULL;
-    struct arca_session *model = NULL;
+    struct arca_cached_session *model = NULL;
     bool allowed = false;
     if (arca_store_session_get(cas->store, e->hash, &rec) == 0 &&
         cas_load_model(cas, rec, &model) == 0 &&
-        cas_check_access(model, rec->creator, client, ARCA_ACCESS_LIST_SESSIONS, &allowed) < 0)
+        cas_check_access(arca_cached_session_model(model), rec->creator, client,
+                         ARCA_ACCESS_LIST_SESSIONS, &allowed) < 0)
         allowed = false;
     arca_err_clear();
-    arca_session_free(model);
+    arca_cached_session_put(model);
     arca_store_session_free(rec);
     return allowed;
 }

@@ -62,12 +62,13 @@ void prop_close(struct prop *p, enum prop_state s, int64_t now, const char *fmt,
  * prop_context; freed by prop_context_clear.
  */
 struct prop_ctx {
-    struct arca_store_session *active; /* NULL: the session does not exist */
-    struct arca_store_session *parent; /* create only; NULL: no namespace or missing */
-    struct arca_session *gov_model;    /* model of active (update) or parent (create) */
-    const struct arca_ap_rule *rule;   /* borrowed from gov_model; NULL: nothing governs */
-    const uint8_t *gov_creator;        /* borrowed */
-    const char *rule_name;             /* "access_policy.update of 'a'" etc. (static buffer) */
+    struct arca_store_session *active;    /* NULL: the session does not exist */
+    struct arca_store_session *parent;    /* create only; NULL: no namespace or missing */
+    struct arca_cached_session *gov_ref;  /* model of active (update) or parent (create) */
+    const struct arca_session *gov_model; /* borrowed from gov_ref */
+    const struct arca_ap_rule *rule;      /* borrowed from gov_model; NULL: nothing governs */
+    const uint8_t *gov_creator;           /* borrowed */
+    const char *rule_name;                /* "access_policy.update of 'a'" etc. (static buffer) */
     char rule_text[1200];
 };
 int prop_context(const struct arca_cas *cas, const struct prop *p, struct prop_ctx *c);

@@ -21,7 +21,7 @@ void prop_context_clear(struct prop_ctx *c)
 {
     arca_store_session_free(c->active);
     arca_store_session_free(c->parent);
-    arca_session_free(c->gov_model);
+    arca_cached_session_put(c->gov_ref);
     memset(c, 0, sizeof(*c));
 }
 
@@ -60,11 +60,12 @@ int prop_context(const struct arca_cas *cas, const struct prop *p, struct prop_c
     c->rule_name = c->rule_text;
     if (gov == NULL)
         return 0;
-    rc = cas_load_model(cas, gov, &c->gov_model);
+    rc = cas_load_model(cas, gov, &c->gov_ref);
     if (rc < 0) {
         prop_context_clear(c);
         return rc;
     }
+    c->gov_model = arca_cached_session_model(c->gov_ref);
     c->rule = arca_access_rule(&c->gov_model->access,
                                p->has_pred ? ARCA_ACCESS_UPDATE : ARCA_ACCESS_CREATE_SESSIONS);
     c->gov_creator = gov->creator;

@@ -18,6 +18,7 @@
 #include "govern/signed_session.h"
 #include "policy/redact.h"
 #include "policy/session.h"
+#include "policy/session_cache.h"
 #include "secrets/secrets.h"
 #include "secrets/session_specs.h"
 
@@ -33,21 +34,36 @@ void arca_cas_audit(const struct arca_cas *cas, const char *event, json_t *field
     json_decref(fields);
 }
 
-int cas_load_model(const struct arca_cas *cas, const struct arca_store_session *rec,
-                   struct arca_session **out)
+/* Rules of model that are imported fragments (resolved per request, never cached). */
+static bool imports_access(const struct arca_session *model)
 {
-    struct arca_diag d;
-    arca_diag_init(&d);
-    int rc = arca_session_load(rec->yaml, rec->yaml_len, rec->name, out, &d);
-    arca_diag_free(&d);
-    if (rc < 0)
+    const struct arca_access_policy *ap = &model->access;
+    return ap->read.import.s != NULL || ap->update.import.s != NULL ||
+           ap->create_sessions.import.s != NULL || ap->list_sessions.import.s != NULL;
+}
+
+int cas_load_model(const struct arca_cas *cas, const struct arca_store_session *rec,
+                   struct arca_cached_session **out)
+{
+    *out = NULL;
+    struct arca_cached_session *ref = NULL;
+    if (arca_session_cache_get(cas->sessions, rec->name, rec->hash, rec->yaml, rec->yaml_len,
+                               &ref) < 0)
+        return arca_err_set(ARCA_ERR_INTERNAL, "stored session '%s' no longer loads", rec->name);
+    if (!imports_access(arca_cached_session_model(ref))) {
+        *out = ref;
+        return 0;
+    }
+    arca_cached_session_put(ref);
+    struct arca_session *own = NULL;
+    if (arca_session_load(rec->yaml, rec->yaml_len, rec->name, &own, NULL) < 0)
         return arca_err_set(ARCA_ERR_INTERNAL, "stored session '%s' no longer loads", rec->name);
     /* unresolved imported rules grant nothing: the request is refused, not failed */
     if (arca_attest_access_resolve(cas->store, cas->remote, rec->name, rec->hash, rec->yaml,
-                                   rec->yaml_len, arca_time_now(), out) < 0)
+                                   rec->yaml_len, arca_time_now(), &own) < 0)
         arca_warn("cas", "session %s: imported access policy not resolved: %s", rec->name,
                   arca_err_detail());
-    return 0;
+    return arca_cached_session_own(own, out);
 }
 
 int cas_check_access(const struct arca_session *model, const uint8_t creator[32],
@@ -104,16 +120,17 @@ static int require_access(const struct arca_cas *cas, const uint8_t *client,
                           const struct arca_store_session *rec, enum arca_access_op op,
                           const char *what, const char *hidden, const struct arca_approvers *ap)
 {
-    struct arca_session *model = NULL;
+    struct arca_cached_session *ref = NULL;
     bool allowed = false, readable = false;
     struct arca_buf why;
     arca_buf_init(&why, 0);
-    int rc = cas_load_model(cas, rec, &model);
+    int rc = cas_load_model(cas, rec, &ref);
+    const struct arca_session *model = arca_cached_session_model(ref);
     if (rc == 0 && hidden != NULL && op != ARCA_ACCESS_READ)
         rc = cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &readable);
     if (rc == 0)
         rc = judge(model, rec->creator, client, ap, op, &allowed, &why);
-    arca_session_free(model);
+    arca_cached_session_put(ref);
     if (rc == 0 && allowed) {
         arca_buf_free(&why);
         return 0;
@@ -152,12 +169,13 @@ static int require_access(const struct arca_cas *cas, const uint8_t *client,
 static bool may_read(const struct arca_cas *cas, const struct arca_store_session *rec,
                      const uint8_t *client)
 {
-    struct arca_session *model = NULL;
+    struct arca_cached_session *ref = NULL;
     bool allowed = false;
-    if (cas_load_model(cas, rec, &model) < 0 ||
-        cas_check_access(model, rec->creator, client, ARCA_ACCESS_READ, &allowed) < 0)
+    if (cas_load_model(cas, rec, &ref) < 0 ||
+        cas_check_access(arca_cached_session_model(ref), rec->creator, client, ARCA_ACCESS_READ,
+                         &allowed) < 0)
         allowed = false;
-    arca_session_free(model);
+    arca_cached_session_put(ref);
     arca_err_clear();
     return allowed;
 }
@@ -588,6 +606,24 @@ static int get_version(const struct arca_cas *cas, const char *name, const char 
     return rc;
 }
 
+/* Appends the redacted text of rec to y: kept with its model in cas->sessions (it does not
+ * depend on the reader), made afresh without a cache. */
+static int redacted_text(const struct arca_cas *cas, const struct arca_store_session *rec,
+                         struct arca_buf *y)
+{
+    struct arca_cached_session *ref = NULL;
+    if (cas->sessions == NULL || arca_session_cache_get(cas->sessions, rec->name, rec->hash,
+                                                        rec->yaml, rec->yaml_len, &ref) < 0)
+        return arca_session_redact(rec->yaml, rec->yaml_len, y);
+    const char *text = NULL;
+    size_t n = 0;
+    int rc = arca_cached_session_redacted(ref, rec->yaml, rec->yaml_len, &text, &n);
+    if (rc == 0)
+        rc = arca_buf_put(y, text, n);
+    arca_cached_session_put(ref);
+    return rc;
+}
+
 int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
                           const char *hash_hex, struct arca_api_version *out)
 {
@@ -612,7 +648,7 @@ int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, con
     ARCA_GUARD(rc, cas_version_of(show, out), out);
     out->active = show == active;
     /* A version that cannot be re-emitted is shown without its text rather than not at all. */
-    if (arca_session_redact(show->yaml, show->yaml_len, &y) == 0) {
+    if (redacted_text(cas, show, &y) == 0) {
         ARCA_GUARD(rc, arca_buf_steal(&y, &out->session, &out->session_len), out);
     }
     arca_err_clear();

@@ -61,12 +61,13 @@ int arca_cas_values(const struct arca_cas *cas, const char *name, const char *se
     ARCA_ENSURE_REF(out);
     memset(out, 0, sizeof(*out));
     struct arca_store_session *active = NULL;
-    struct arca_session *model = NULL;
+    struct arca_cached_session *ref = NULL;
     struct arca_secret_set *set = NULL;
     int rc = 0;
     ARCA_GUARD(rc, arca_session_name_check(name, strlen(name), true), out);
     ARCA_GUARD(rc, arca_store_session_get_active(cas->store, name, &active), out);
-    ARCA_GUARD(rc, cas_load_model(cas, active, &model), out);
+    ARCA_GUARD(rc, cas_load_model(cas, active, &ref), out);
+    const struct arca_session *model = arca_cached_session_model(ref);
     ARCA_GUARD(rc, secrets_of(cas, active->hash, &set), out);
     for (size_t i = 0; set != NULL && i < model->n_secrets; i++) {
         const struct arca_secret *d = &model->secrets[i];
@@ -88,7 +89,7 @@ out:
     if (rc < 0)
         arca_api_values_clear(out);
     arca_secret_set_free(set);
-    arca_session_free(model);
+    arca_cached_session_put(ref);
     arca_store_session_free(active);
     return rc;
 }
