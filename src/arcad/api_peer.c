@@ -349,6 +349,7 @@ int arcad_peer_new(struct arcad_ctx *ctx)
         return rc;
     }
     st->verify.allow_simulation = ctx->cfg.allow_simulation;
+    st->verify.sim_keys = ctx->sim_keys;
     st->verify.sources.collateral = ctx->collateral;
     arcad_sources_track(ctx->reloader, &st->verify.sources, false);
     st->verify.sources.dcap.cache = ctx->dcap_cache;

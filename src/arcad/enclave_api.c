@@ -121,6 +121,7 @@ static void configure(struct enclave_state *st, struct arcad_ctx *ctx)
     a->store = ctx->store;
     a->audit = ctx->audit;
     a->verify.allow_simulation = ctx->cfg.allow_simulation;
+    a->verify.sim_keys = ctx->sim_keys;
     a->remote = ctx->remote_import; /* api_peer.c: imports from other arcads */
     a->sessions = ctx->sessions;
     /* Collateral is loaded once by main (ctx->collateral); only unit tests that build a

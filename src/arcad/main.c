@@ -957,6 +957,7 @@ int main(int argc, char **argv)
     }
     ARCA_GUARD(rc, arcad_reload_new(&ctx.reloader), fail);
     ARCA_GUARD(rc, arca_dcap_cache_new(0, &ctx.dcap_cache), fail);
+    ARCA_GUARD(rc, arca_key_cache_new(16, &ctx.sim_keys), fail);
     ARCA_GUARD(rc, arca_approval_cache_new(1024, &ctx.approvals), fail);
     ARCA_GUARD(rc,
                arca_session_cache_new(ARCA_SESSION_CACHE_COUNT_DEFAULT,
@@ -1147,6 +1148,7 @@ fail:
     arca_sim_platform_free(ctx.sim);
     arca_wipe(&sealer_ctx, sizeof(sealer_ctx));
     arca_dcap_cache_free(ctx.dcap_cache);
+    arca_key_cache_free(ctx.sim_keys);
     arca_approval_cache_free(ctx.approvals);
     arca_session_cache_free(ctx.sessions);
     arca_ratelimit_free(ctx.client_quota);

@@ -29,6 +29,7 @@ struct arca_witness_held;    /* witness/witness.h */
 struct arca_sim_platform;    /* evidence/sim.h */
 struct arca_dcap_collateral; /* evidence/collateral.h */
 struct arca_dcap_cache;      /* evidence/dcap_verify.h */
+struct arca_key_cache;       /* crypto/crypto.h */
 struct arca_attest_remote;   /* attest/attest.h */
 struct arca_session_cache;   /* policy/session_cache.h */
 struct arcad_metrics;
@@ -113,6 +114,7 @@ struct arcad_ctx {
     /* Verification-step cache shared by the workers (thread-safe on its own); its hit and
      * miss counts are in /metrics. NULL only in unit tests. Owned. */
     struct arca_dcap_cache *dcap_cache;
+    struct arca_key_cache *sim_keys; /* simulated platform keys, parsed once */
     /* Parsed approval signer keys shared by the workers and job threads (thread-safe on its
      * own); NULL only in unit tests. Owned. */
     struct arca_approval_cache *approvals;

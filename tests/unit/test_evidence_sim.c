@@ -278,6 +278,38 @@ static void test_truncated(void **state)
     arca_buf_free(&ev);
 }
 
+/* The cached verifier agrees with the uncached one, on good evidence (a hit after the first
+ * call) and on every flip, including one in the platform key's bytes (other bytes: a miss). */
+static void test_cached(void **state)
+{
+    struct fx *f = *state;
+    struct arca_buf ev;
+    uint8_t m[32], rd[64];
+    make(f, &ev, m, rd);
+    struct arca_key_cache *keys = NULL;
+    assert_int_equal(arca_key_cache_new(2, &keys), 0);
+    struct arca_claims a, b;
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(arca_sim_evidence_verify_cached(keys, ev.data, ev.len, &a), 0);
+        assert_int_equal(arca_sim_evidence_verify(ev.data, ev.len, &b), 0);
+        assert_memory_equal(&a, &b, sizeof(a));
+    }
+    for (size_t off = 0; off < ev.len; off += 7) {
+        ev.data[off] ^= 0x10;
+        int rc1 = arca_sim_evidence_verify(ev.data, ev.len, &b);
+        char why[ARCA_ERR_DETAIL_MAX];
+        snprintf(why, sizeof(why), "%s", arca_err_detail());
+        int rc2 = arca_sim_evidence_verify_cached(keys, ev.data, ev.len, &a);
+        assert_int_equal(rc1, rc2);
+        assert_true(rc1 < 0);
+        assert_string_equal(why, arca_err_detail());
+        ev.data[off] ^= 0x10;
+        assert_int_equal(arca_sim_evidence_verify_cached(keys, ev.data, ev.len, &a), 0);
+    }
+    arca_key_cache_free(keys);
+    arca_buf_free(&ev);
+}
+
 static void test_seal_key(void **state)
 {
     struct fx *f = *state;
@@ -333,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seal_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_measure, setup, teardown),
     };

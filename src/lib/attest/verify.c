@@ -90,7 +90,7 @@ int arca_attest_evidence_verify(const struct arca_attest_verify_cfg *cfg, int ty
         ARCA_ENSURE(cfg->allow_simulation, ARCA_ERR_INSECURE,
                     "simulated evidence refused: arcad was not started with --allow-simulation "
                     "(the simulation TEE is INSECURE)");
-        rc = arca_sim_evidence_verify(ev, n, claims);
+        rc = arca_sim_evidence_verify_cached(cfg->sim_keys, ev, n, claims);
         if (rc < 0)
             rc = arca_err_wrap(rc, "sim evidence");
         break;

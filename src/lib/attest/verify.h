@@ -25,6 +25,8 @@ struct arca_snp_certs;
  */
 struct arca_attest_verify_cfg {
     bool allow_simulation; /* arcad --allow-simulation */
+    /* Simulated platform keys parsed once (borrowed, may be shared; NULL: parsed each time). */
+    struct arca_key_cache *sim_keys;
     struct arca_evidence_sources sources;
 };
 

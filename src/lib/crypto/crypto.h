@@ -151,6 +151,22 @@ int arca_key_spki_der(const struct arca_key *k, struct arca_buf *out);
 /* SHA-256 of the DER SPKI: arca's identity of a key. */
 int arca_key_id(const struct arca_key *k, uint8_t out[ARCA_SHA256_LEN]);
 
+/*
+ * Public keys parsed once per exact SPKI DER and kept (at most cap, 1..65536, the oldest entry
+ * replaced first). Thread-safe: one cache may serve every thread. Free with
+ * arca_key_cache_free (NULL is fine) once no thread uses it.
+ */
+struct arca_key_cache;
+int arca_key_cache_new(size_t cap, struct arca_key_cache **out);
+void arca_key_cache_free(struct arca_key_cache *c);
+/* *out = a reference to the public key whose DER SPKI is der, from c when these exact bytes
+ * were parsed before, else parsed and kept there (c NULL: parsed each time, nothing kept). A
+ * private key is refused. The caller drops the reference with arca_key_cache_put(c, *out). */
+int arca_key_cache_get(struct arca_key_cache *c, const void *der, size_t len,
+                       struct arca_key **out);
+/* Drops a reference arca_key_cache_get gave (under c's lock: the count is shared with it). */
+void arca_key_cache_put(struct arca_key_cache *c, struct arca_key *k);
+
 /* Raw public encodings: P-256/P-384 as x||y (64/96 bytes, no 0x04 prefix), Ed25519 and
  * X25519 as 32 bytes. */
 int arca_key_public_raw(const struct arca_key *k, struct arca_buf *out);

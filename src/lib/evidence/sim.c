@@ -373,6 +373,12 @@ out:
 
 int arca_sim_evidence_verify(const void *ev, size_t n, struct arca_claims *claims)
 {
+    return arca_sim_evidence_verify_cached(NULL, ev, n, claims);
+}
+
+int arca_sim_evidence_verify_cached(struct arca_key_cache *keys, const void *ev, size_t n,
+                                    struct arca_claims *claims)
+{
     ARCA_ENSURE_REF(ev);
     ARCA_ENSURE(n <= ARCA_SIM_MAX_EVIDENCE, ARCA_ERR_TOO_LARGE,
                 "sim evidence (INSECURE): %zu bytes, more than %d", n, ARCA_SIM_MAX_EVIDENCE);
@@ -420,7 +426,7 @@ int arca_sim_evidence_verify(const void *ev, size_t n, struct arca_claims *claim
 #undef SIM_GET
 
     struct arca_key *k = NULL;
-    rc = arca_key_from_der(spki, spki_len, &k);
+    rc = arca_key_cache_get(keys, spki, spki_len, &k);
     if (rc < 0)
         return arca_err_wrap(ARCA_ERR_FORMAT,
                              "sim evidence (INSECURE): platform key at offset 108");
@@ -449,7 +455,7 @@ int arca_sim_evidence_verify(const void *ev, size_t n, struct arca_claims *claim
     }
     rc = 0;
 out:
-    arca_key_free(k);
+    arca_key_cache_put(keys, k);
     return rc;
 }
 

@@ -67,6 +67,11 @@ int arca_sim_evidence_make(const struct arca_sim_platform *p, const uint8_t meas
  * ARCA_ERR_SIGNATURE for a bad signature. *claims is untouched on failure.
  */
 int arca_sim_evidence_verify(const void *ev, size_t n, struct arca_claims *claims);
+/* The same, with the platform key parsed once per exact key bytes and kept in keys (borrowed,
+ * crypto.h arca_key_cache; NULL: parsed each time). The result and errors are the same. */
+struct arca_key_cache;
+int arca_sim_evidence_verify_cached(struct arca_key_cache *keys, const void *ev, size_t n,
+                                    struct arca_claims *claims);
 
 /*
  * INSECURE: a 32-byte sealing key = HKDF-SHA-256(ikm = platform secret, salt =
