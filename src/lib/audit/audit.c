@@ -16,6 +16,7 @@
 #include "audit/audit_internal.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/time.h"
 
 struct arca_audit {
@@ -42,20 +43,32 @@ struct arca_audit {
     pthread_cond_t cp_cond;
     bool cp_running;
     uint64_t cp_done; /* highest seq known to be checkpointed */
+    /* background checkpoints (under cp_mu): a plain line that makes a checkpoint due hands it
+     * to cp_thread (cp_due) instead of waiting for a store commit; a durable line, a rotation
+     * and arca_audit_checkpoint still wait for it. After a failed background checkpoint
+     * (cp_failed) appenders checkpoint themselves again, so the failure reaches a caller. */
+    pthread_cond_t cp_kick;
+    pthread_t cp_thread;
+    bool cp_thread_on;
+    bool cp_stop;
+    bool cp_failed;
+    uint64_t cp_due; /* highest seq whose checkpoint was handed to cp_thread */
     /* group commit (under mu): a line is signed into pend, in log order, and its appender
-     * waits until a flush covers it. One thread at a time flushes (flushing): it takes every
-     * pending line and writes them with one write(2) and, for a durable log, one fsync, with
-     * mu released; lines signed meanwhile form the next batch. A lone line is flushed at once
-     * by its own appender (no timer). A failed batch breaks the log (the chain has moved past
-     * its lines), so it fails every appender whose line is not durable yet. */
+     * waits until a flush covers it. One thread at a time writes (flushing): it takes every
+     * pending line and writes them with one write(2), with mu released; lines signed meanwhile
+     * form the next batch. One thread at a time fsyncs (syncing), also with mu released, for
+     * every line written before it started; a plain line never waits for an fsync. A lone line
+     * is written at once by its own appender (no timer). A failed write or fsync breaks the
+     * log (the chain has moved past its lines), so it fails every appender whose line is not
+     * written (write) or not durable (fsync) yet. */
     struct arca_buf pend;  /* signed lines not yet handed to a flush */
-    struct arca_buf batch; /* the lines being flushed (the flushing thread's only) */
+    struct arca_buf batch; /* the lines being written (the flushing thread's only) */
     bool flushing;
-    bool rotating;      /* a rotation waits for the file: no new lines meanwhile */
-    uint64_t written;   /* highest seq in the file */
-    uint64_t synced;    /* highest seq known durable (fsynced) */
-    uint64_t sync_upto; /* highest seq whose appender waits for durability */
-    char fail[256];     /* why the log broke ("" while it is not broken) */
+    bool syncing;
+    bool rotating;    /* a rotation waits for the file: no new lines meanwhile */
+    uint64_t written; /* highest seq in the file */
+    uint64_t synced;  /* highest seq known durable (fsynced) */
+    char fail[256];   /* why the log broke ("" while it is not broken) */
     pthread_cond_t flush_cond;
     int (*fault)(void *arg, const char *op); /* tests: arca_audit_options.fault */
     void *fault_arg;
@@ -168,52 +181,61 @@ static void sink_lines(struct arca_audit *a, const uint8_t *p, size_t n)
     }
 }
 
-/*
- * Under mu, not flushing: flushes every pending line (see struct arca_audit), releasing mu
- * for the write and fsync (sync, or a durable log). A failure breaks the log and is kept in
- * a->fail for every appender it fails.
- */
-static void flush_batch(struct arca_audit *a, bool sync)
+/* Under mu: marks the log broken after the failed op (errno e), for every waiter. */
+static void break_log(struct arca_audit *a, const char *op, int e)
+{
+    /* the chain has moved past the failed lines: a later line would follow a gap */
+    a->broken = true;
+    snprintf(a->fail, sizeof(a->fail), "audit log %s: %s: %s", a->path, op, strerror(e));
+}
+
+/* Under mu, not flushing: writes every pending line (see struct arca_audit) with one write(2),
+ * releasing mu meanwhile. A failure breaks the log. */
+static void write_batch(struct arca_audit *a)
 {
     a->flushing = true;
     struct arca_buf t = a->batch;
     a->batch = a->pend;
     a->pend = t;
     const uint64_t last = a->seq;
-    sync = sync || a->fsync_each || a->sync_upto > a->synced;
     pthread_mutex_unlock(&a->mu);
 
     size_t done = 0;
-    const char *op = "write";
     int e = a->batch.len > 0 ? write_all(a, a->fd, a->batch.data, a->batch.len, &done) : 0;
-    if (e == 0 && sync) {
-        op = "fsync";
-        e = sync_fd(a, a->fd);
-    }
     if (e == 0)
         sink_lines(a, a->batch.data, a->batch.len);
     arca_buf_reset(&a->batch);
 
     pthread_mutex_lock(&a->mu);
     a->flushing = false;
-    if (e != 0) {
-        /* the chain has moved past these lines: a later line would follow a gap */
-        a->broken = true;
-        snprintf(a->fail, sizeof(a->fail), "audit log %s: %s: %s", a->path, op, strerror(e));
-    } else {
+    if (e != 0)
+        break_log(a, "write", e);
+    else
         a->written = last;
-        if (sync)
-            a->synced = last;
-    }
     pthread_cond_broadcast(&a->flush_cond);
 }
 
-/* Under mu: returns once line upto is in the file (sync: durable too), flushing the pending
- * lines itself when no other thread is; fails when the log broke before that. */
+/* Under mu, not syncing: fsyncs every line written so far, releasing mu meanwhile (a write of
+ * later lines may run alongside; they wait for the next fsync). A failure breaks the log. */
+static void sync_written(struct arca_audit *a)
+{
+    a->syncing = true;
+    const uint64_t upto = a->written;
+    pthread_mutex_unlock(&a->mu);
+    int e = sync_fd(a, a->fd);
+    pthread_mutex_lock(&a->mu);
+    a->syncing = false;
+    if (e != 0)
+        break_log(a, "fsync", e);
+    else if (upto > a->synced)
+        a->synced = upto;
+    pthread_cond_broadcast(&a->flush_cond);
+}
+
+/* Under mu: returns once line upto is in the file (sync: durable too), writing the pending
+ * lines or fsyncing itself when no other thread does; fails when the log broke before that. */
 static int flush_upto(struct arca_audit *a, uint64_t upto, bool sync)
 {
-    if (sync && upto > a->sync_upto)
-        a->sync_upto = upto; /* whoever flushes next syncs for this line too */
     for (;;) {
         if ((sync ? a->synced : a->written) >= upto)
             return 0;
@@ -221,10 +243,16 @@ static int flush_upto(struct arca_audit *a, uint64_t upto, bool sync)
             return arca_err_set(ARCA_ERR_IO, "%s",
                                 a->fail[0] != '\0' ? a->fail
                                                    : "audit log: a previous write failed");
-        if (a->flushing)
+        if (a->written < upto) {
+            if (a->flushing)
+                pthread_cond_wait(&a->flush_cond, &a->mu);
+            else
+                write_batch(a);
+        } else if (a->syncing) {
             pthread_cond_wait(&a->flush_cond, &a->mu);
-        else
-            flush_batch(a, sync);
+        } else {
+            sync_written(a);
+        }
     }
 }
 
@@ -284,6 +312,57 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
     }
     pthread_mutex_unlock(&a->cp_mu);
     return rc;
+}
+
+/* The background checkpoint thread: writes each checkpoint handed to it (cp_due). */
+static void *cp_main(void *arg)
+{
+    struct arca_audit *a = arg;
+    pthread_mutex_lock(&a->cp_mu);
+    for (;;) {
+        while (!a->cp_stop && a->cp_due <= a->cp_done)
+            pthread_cond_wait(&a->cp_kick, &a->cp_mu);
+        if (a->cp_stop)
+            break;
+        const uint64_t upto = a->cp_due;
+        pthread_mutex_unlock(&a->cp_mu);
+        int rc = checkpoint_upto(a, upto);
+        if (rc < 0)
+            arca_error("audit", "checkpoint of audit line %llu failed (the next line retries): %s",
+                       (unsigned long long)upto, arca_err_detail());
+        pthread_mutex_lock(&a->cp_mu);
+        a->cp_failed = rc < 0;
+        if (rc < 0)
+            a->cp_due = a->cp_done; /* the next appender checkpoints itself (cp_failed) */
+    }
+    pthread_mutex_unlock(&a->cp_mu);
+    return NULL;
+}
+
+/*
+ * After an appender's line seq is written: the checkpoint it needs (need_cp: its line made one
+ * due) goes to the background thread for a plain line, and is waited for by a durable one,
+ * which also waits for every checkpoint handed off before it. So a durable line returns only
+ * once each checkpoint due by its line is in the store, as before; a plain line (a session
+ * read on arcad's event loop) never waits for a store commit unless the last background
+ * checkpoint failed, when it retries itself and hears the failure.
+ */
+static int checkpoint_after(struct arca_audit *a, uint64_t seq, bool need_cp, bool durable)
+{
+    if (a->store == NULL || (!need_cp && !durable))
+        return 0;
+    uint64_t upto = need_cp ? seq : 0;
+    pthread_mutex_lock(&a->cp_mu);
+    if (need_cp && !durable && a->cp_thread_on && !a->cp_failed) {
+        if (seq > a->cp_due)
+            a->cp_due = seq;
+        pthread_cond_signal(&a->cp_kick);
+        upto = 0;
+    } else if (durable && a->cp_due > a->cp_done && a->cp_due > upto) {
+        upto = a->cp_due;
+    }
+    pthread_mutex_unlock(&a->cp_mu);
+    return upto > 0 ? checkpoint_upto(a, upto) : 0;
 }
 
 /* Under mu, after a line: every 250th line waits for its history checkpoint. */
@@ -444,7 +523,7 @@ static int rotate(struct arca_audit *a, bool if_full, char *archived, size_t arc
         /* the old file must be complete and on disk before it is archived */
         a->rotating = true;
         rc = flush_upto(a, a->seq, true);
-        while (a->flushing) /* nothing may write to the old fd while it is replaced */
+        while (a->flushing || a->syncing) /* nothing may use the old fd while it is replaced */
             pthread_cond_wait(&a->flush_cond, &a->mu);
         if (rc == 0)
             rc = rotate_locked(a, archived, archived_len);
@@ -503,8 +582,8 @@ static int append(struct arca_audit *a, const char *event, const json_t *fields,
         full = rc == 0 && a->rotate_size > 0 && a->bytes >= a->rotate_size;
     }
     pthread_mutex_unlock(&a->mu);
-    if (need_cp)
-        rc = checkpoint_upto(a, seq);
+    if (rc == 0)
+        rc = checkpoint_after(a, seq, need_cp, durable || a->fsync_each);
     if (rc == 0 && full) {
         /* the line is written and covered; a failed rotation only keeps the file growing */
         char archived[4096];
@@ -550,6 +629,13 @@ void arca_audit_close(struct arca_audit *a)
 {
     if (a == NULL)
         return;
+    if (a->cp_thread_on) {
+        pthread_mutex_lock(&a->cp_mu);
+        a->cp_stop = true;
+        pthread_cond_signal(&a->cp_kick);
+        pthread_mutex_unlock(&a->cp_mu);
+        pthread_join(a->cp_thread, NULL);
+    }
     if (a->fd >= 0) {
         if ((a->since_cp > 0 || a->hist_pending) && !a->broken)
             (void)checkpoint_upto(a, a->seq);
@@ -561,6 +647,7 @@ void arca_audit_close(struct arca_audit *a)
     arca_buf_free(&a->batch);
     pthread_cond_destroy(&a->flush_cond);
     pthread_cond_destroy(&a->cp_cond);
+    pthread_cond_destroy(&a->cp_kick);
     pthread_mutex_destroy(&a->cp_mu);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -618,6 +705,7 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->cp_mu, NULL);
     pthread_cond_init(&a->cp_cond, NULL);
+    pthread_cond_init(&a->cp_kick, NULL);
     pthread_cond_init(&a->flush_cond, NULL);
     arca_buf_init(&a->pend, (size_t)1 << 30);
     arca_buf_init(&a->batch, (size_t)1 << 30);
@@ -675,6 +763,14 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     }
     ARCA_GUARD(rc, opened_fields(opt->key, &fields), fail);
     ARCA_GUARD(rc, arca_audit_append(a, ARCA_AUDIT_OPENED, fields, NULL), fail);
+    /* with a checkpoint per line (witnesses) or every line durable, each append waits for its
+     * checkpoint anyway: no thread */
+    if (a->store != NULL && a->every > 1 && !a->fsync_each) {
+        int e = pthread_create(&a->cp_thread, NULL, cp_main, a);
+        ARCA_GUARD_ENSURE(rc, e == 0, fail, ARCA_ERR_ALLOC, "audit: checkpoint thread: %s",
+                          strerror(e));
+        a->cp_thread_on = true;
+    }
     json_decref(fields);
     arca_buf_free(&file);
     *out = a;
