@@ -61,6 +61,8 @@ struct arca_audit {
      * is written at once by its own appender (no timer). A failed write or fsync breaks the
      * log (the chain has moved past its lines), so it fails every appender whose line is not
      * written (write) or not durable (fsync) yet. */
+    /* sign_line's scratch (under mu): kept to spare four allocations per line */
+    struct arca_buf content, msg, line, sig;
     struct arca_buf pend;  /* signed lines not yet handed to a flush */
     struct arca_buf batch; /* the lines being written (the flushing thread's only) */
     bool flushing;
@@ -76,69 +78,68 @@ struct arca_audit {
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
+/* json_dump_callback sink: appends to the arca_buf arg. */
+static int dump_to_buf(const char *p, size_t n, void *arg)
+{
+    return arca_buf_put(arg, p, n) == 0 ? 0 : -1;
+}
+
 /*
  * Under mu: builds the next signed line of event with fields (see audit.h) and appends it,
  * newline included, to dst; then advances the chain (seq, last signature, line counters). On
  * failure dst and the chain are unchanged.
+ *
+ * The content is the jansson JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII dump of
+ * {epoch, event, fields, seq, time}, written here member by member in that (sorted) order with
+ * only fields dumped by jansson: the same bytes without an object, a deep copy of the fields
+ * and a key sort per line. event is [a-z0-9_]+ and time RFC 3339, so neither needs escaping.
+ * The scratch buffers (content, msg, line) are the log's, reused under mu.
  */
 static int sign_line(struct arca_audit *a, const char *event, const json_t *fields,
                      struct arca_buf *dst)
 {
-    json_t *o = json_object();
-    char *content = NULL;
-    struct arca_buf msg, sig, line;
-    arca_buf_init(&msg, 0);
-    arca_buf_init(&sig, ARCA_STORE_SIG_MAX);
-    arca_buf_init(&line, ARCA_AUDIT_LINE_MAX);
+    struct arca_buf *c = &a->content, *msg = &a->msg, *line = &a->line, *sig = &a->sig;
+    arca_buf_reset(c);
+    arca_buf_reset(msg);
+    arca_buf_reset(line);
+    arca_buf_reset(sig);
     char now[ARCA_TIME_RFC3339_LEN];
     arca_time_format_rfc3339(arca_time_now(), now);
-    int rc = 0;
-    json_t *f = fields != NULL ? json_deep_copy(fields) : json_object();
-    ARCA_GUARD_ENSURE(rc, o != NULL && f != NULL, out, ARCA_ERR_ALLOC, "audit: line");
+    ARCA_ENSURE(fields == NULL || json_is_object(fields), ARCA_ERR_INVALID_ARG,
+                "audit: fields must be a JSON object");
     if (a->store != NULL) {
         /* The store's commit number when the line is written: every commit it counts is
          * durable already, so the line proves the store reached at least this state. */
         uint64_t epoch = 0;
-        ARCA_GUARD(rc, arca_store_state(a->store, &epoch, NULL), out);
-        ARCA_GUARD_ENSURE(rc, json_object_set_new(o, "epoch", json_integer((json_int_t)epoch)) == 0,
-                          out, ARCA_ERR_ALLOC, "audit: line");
+        ARCA_TRY(arca_store_state(a->store, &epoch, NULL));
+        ARCA_TRY(arca_buf_printf(
+            c, "{\"epoch\":%lld,\"event\":\"%s\",\"fields\":", (long long)epoch, event));
+    } else {
+        ARCA_TRY(arca_buf_printf(c, "{\"event\":\"%s\",\"fields\":", event));
     }
-    ARCA_GUARD_ENSURE(rc, json_is_object(f), out, ARCA_ERR_INVALID_ARG,
-                      "audit: fields must be a JSON object");
-    if (json_object_set_new(o, "event", json_string(event)) != 0 ||
-        json_object_set(o, "fields", f) != 0 ||
-        json_object_set_new(o, "seq", json_integer((json_int_t)(a->seq + 1))) != 0 ||
-        json_object_set_new(o, "time", json_string(now)) != 0) {
-        rc = arca_err_set(ARCA_ERR_ALLOC, "audit: line");
-        goto out;
-    }
-    content = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-    ARCA_GUARD_ENSURE(rc, content != NULL, out, ARCA_ERR_ALLOC, "audit: line");
-    size_t clen = strlen(content);
-    ARCA_GUARD_ENSURE(rc, clen >= 2 && content[clen - 1] == '}', out, ARCA_ERR_INTERNAL,
-                      "audit: unexpected JSON");
-    ARCA_GUARD(rc, arca_audit_sig_message(a->last_sig, a->last_sig_len, content, clen, &msg), out);
-    ARCA_GUARD(rc, arca_sign(a->key, ARCA_SHA256, msg.data, msg.len, &sig), out);
-    ARCA_GUARD_ENSURE(rc, sig.len <= ARCA_STORE_SIG_MAX, out, ARCA_ERR_INTERNAL,
-                      "audit: signature of %zu bytes", sig.len);
-    ARCA_GUARD(rc, arca_buf_put(&line, content, clen - 1), out);
-    ARCA_GUARD(rc, arca_buf_put_str(&line, ARCA_AUDIT_SIG_MARK), out);
-    ARCA_GUARD(rc, arca_base64_encode(&line, sig.data, sig.len), out);
-    ARCA_GUARD(rc, arca_buf_put_str(&line, "\"}\n"), out);
-    ARCA_GUARD(rc, arca_buf_put(dst, line.data, line.len), out);
+    if (fields == NULL)
+        ARCA_TRY(arca_buf_put_str(c, "{}"));
+    else
+        ARCA_ENSURE(json_dump_callback(fields, dump_to_buf, c,
+                                       JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) == 0,
+                    ARCA_ERR_ALLOC, "audit: line");
+    ARCA_TRY(arca_buf_printf(c, ",\"seq\":%lld,\"time\":\"%s\"}", (long long)(a->seq + 1), now));
+    ARCA_TRY(
+        arca_audit_sig_message(a->last_sig, a->last_sig_len, (const char *)c->data, c->len, msg));
+    ARCA_TRY(arca_sign(a->key, ARCA_SHA256, msg->data, msg->len, sig));
+    ARCA_ENSURE(sig->len <= ARCA_STORE_SIG_MAX, ARCA_ERR_INTERNAL, "audit: signature of %zu bytes",
+                sig->len);
+    ARCA_TRY(arca_buf_put(line, c->data, c->len - 1));
+    ARCA_TRY(arca_buf_put_str(line, ARCA_AUDIT_SIG_MARK));
+    ARCA_TRY(arca_base64_encode(line, sig->data, sig->len));
+    ARCA_TRY(arca_buf_put_str(line, "\"}\n"));
+    ARCA_TRY(arca_buf_put(dst, line->data, line->len));
     a->seq++;
-    a->bytes += line.len;
-    memcpy(a->last_sig, sig.data, sig.len);
-    a->last_sig_len = sig.len;
+    a->bytes += line->len;
+    memcpy(a->last_sig, sig->data, sig->len);
+    a->last_sig_len = sig->len;
     a->since_cp++;
-out:
-    free(content);
-    json_decref(f);
-    json_decref(o);
-    arca_buf_free(&msg);
-    arca_buf_free(&sig);
-    arca_buf_free(&line);
-    return rc;
+    return 0;
 }
 
 /* Writes all of p[0..n) to fd; 0 or the errno of the failed write (*done: bytes written). */
@@ -304,6 +305,7 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
 
         pthread_mutex_lock(&a->cp_mu);
         a->cp_running = false;
+        a->cp_failed = rc < 0;
         if (rc == 0 && cp.seq > a->cp_done)
             a->cp_done = cp.seq;
         pthread_cond_broadcast(&a->cp_cond);
@@ -331,7 +333,6 @@ static void *cp_main(void *arg)
             arca_error("audit", "checkpoint of audit line %llu failed (the next line retries): %s",
                        (unsigned long long)upto, arca_err_detail());
         pthread_mutex_lock(&a->cp_mu);
-        a->cp_failed = rc < 0;
         if (rc < 0)
             a->cp_due = a->cp_done; /* the next appender checkpoints itself (cp_failed) */
     }
@@ -616,6 +617,14 @@ size_t arca_audit_pending(struct arca_audit *a)
     return n;
 }
 
+bool arca_audit_checkpoint_failed(struct arca_audit *a)
+{
+    pthread_mutex_lock(&a->cp_mu);
+    bool failed = a->cp_failed;
+    pthread_mutex_unlock(&a->cp_mu);
+    return failed;
+}
+
 int arca_audit_checkpoint(struct arca_audit *a)
 {
     ARCA_ENSURE_REF(a);
@@ -645,6 +654,10 @@ void arca_audit_close(struct arca_audit *a)
     free(a->path);
     arca_buf_free(&a->pend);
     arca_buf_free(&a->batch);
+    arca_buf_free(&a->content);
+    arca_buf_free(&a->msg);
+    arca_buf_free(&a->line);
+    arca_buf_free(&a->sig);
     pthread_cond_destroy(&a->flush_cond);
     pthread_cond_destroy(&a->cp_cond);
     pthread_cond_destroy(&a->cp_kick);
@@ -709,6 +722,10 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     pthread_cond_init(&a->flush_cond, NULL);
     arca_buf_init(&a->pend, (size_t)1 << 30);
     arca_buf_init(&a->batch, (size_t)1 << 30);
+    arca_buf_init(&a->content, ARCA_AUDIT_LINE_MAX);
+    arca_buf_init(&a->msg, 0);
+    arca_buf_init(&a->line, ARCA_AUDIT_LINE_MAX);
+    arca_buf_init(&a->sig, ARCA_STORE_SIG_MAX);
     a->fault = opt->fault;
     a->fault_arg = opt->fault_arg;
     a->fd = -1;
