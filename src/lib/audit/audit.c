@@ -289,10 +289,8 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
         cp.time = arca_time_now();
         hist.time = cp.time;
 
-        if (rc == 0 && with_hist)
-            rc = arca_store_checkpoint_put(a->store, &hist, true);
-        if (rc == 0)
-            rc = arca_store_checkpoint_put(a->store, &cp, false);
+        if (rc == 0) /* one store commit for both */
+            rc = arca_store_checkpoint_put_pair(a->store, &cp, with_hist ? &hist : NULL);
         if (rc < 0) {
             pthread_mutex_lock(&a->mu);
             a->since_cp = a->every; /* retry at the next line */
