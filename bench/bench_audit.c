@@ -10,7 +10,8 @@
  * docs/performance.md "Audit line cost"). It checks only correctness (exit 1 if an append or
  * the verification fails), never speed.
  *
- * Usage: bench_audit [scale, default 1: lines = 200/400/1000 x scale]
+ * Usage: bench_audit [scale, default 1: lines = 200/400/1000 x scale] [durable: only the
+ * durable-line runs]
  * (bench/store.sh builds it in Release and runs it with bench_store.)
  */
 #include <fcntl.h>
@@ -259,25 +260,34 @@ static void parts(struct arca_key *key, enum arca_key_type kt, int n)
 int main(int argc, char **argv)
 {
     int scale = argc > 1 ? atoi(argv[1]) : 1;
-    if (scale <= 0 || scale > 1000) {
-        fprintf(stderr, "usage: bench_audit [scale 1..1000]\n");
+    bool only_durable = argc > 2 && strcmp(argv[2], "durable") == 0;
+    if (scale <= 0 || scale > 1000 || (argc > 2 && !only_durable)) {
+        fprintf(stderr, "usage: bench_audit [scale 1..1000 [durable]]\n");
         return 2;
     }
-    printf("# command: %s %d  (store and log in /tmp)\n", argv[0], scale);
+    printf("# command: %s %d%s  (store and log in /tmp)\n", argv[0], scale,
+           only_durable ? " durable" : "");
     enum arca_key_type types[] = {ARCA_KEY_ED25519, ARCA_KEY_P256};
     for (int t = 0; t < 2; t++) {
         struct arca_key *key = NULL;
         if (arca_key_generate(types[t], &key) != 0)
             die("key");
+        if (only_durable)
+            goto durable;
         run(key, types[t], 1, 200 * scale, 1, false, false);
         /* concurrent appenders share checkpoints */
         run(key, types[t], 1, 400 * scale, 8, false, false);
         run(key, types[t], 64, 1000 * scale, 1, false, false);
+    durable:
         /* every line fsynced before its append returns (arcad's attestation lines), with
          * arcad's checkpoint interval: concurrent appenders share one write and one fsync */
         run(key, types[t], 128, 300 * scale, 1, true, false);
         run(key, types[t], 128, 1024 * scale, 16, true, false);
         run(key, types[t], 128, 2048 * scale, 64, true, false);
+        if (only_durable) {
+            arca_key_free(key);
+            continue;
+        }
         /* arcad's session reads: plain lines, a checkpoint every 128 */
         run(key, types[t], 128, 4096 * scale, 1, false, true);
         run(key, types[t], 128, 4096 * scale, 16, false, true);
