@@ -9,7 +9,10 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -291,6 +294,42 @@ static void test_content_is_jansson_dump(void **state)
     }
 }
 
+/* Whether some thread of this process other than the caller blocks SIGTERM (its SigBlk in
+ * /proc/self/task/TID/status). */
+static bool other_thread_blocks_sigterm(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    bool found = false;
+    for (struct dirent *de; !found && (de = readdir(d)) != NULL;) {
+        if (de->d_name[0] == '.' || atoi(de->d_name) == (int)syscall(SYS_gettid))
+            continue;
+        char path[300], line[256];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+        FILE *fp = fopen(path, "r");
+        if (fp == NULL)
+            continue;
+        while (fgets(line, sizeof(line), fp) != NULL)
+            if (strncmp(line, "SigBlk:", 7) == 0 &&
+                (strtoull(line + 7, NULL, 16) & (1ull << (SIGTERM - 1))) != 0)
+                found = true;
+        fclose(fp);
+    }
+    closedir(d);
+    return found;
+}
+
+/* The checkpoint thread takes no signals: arcad waits for SIGTERM with sigwait and blocks it
+ * only after the log is open, so a thread that took it would end the process instead. */
+static void test_checkpoint_thread_blocks_signals(void **state)
+{
+    assert_false(other_thread_blocks_sigterm());
+    struct env e;
+    env_open(&e, *state, 4);
+    assert_true(other_thread_blocks_sigterm());
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_durable_line_waits_for_its_checkpoint, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_content_is_jansson_dump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_thread_blocks_signals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,8 +344,8 @@ static void *cp_main(void *arg)
  * due) goes to the background thread for a plain line, and is waited for by a durable one,
  * which also waits for every checkpoint handed off before it. So a durable line returns only
  * once each checkpoint due by its line is in the store, as before; a plain line (a session
- * read on arcad's event loop) never waits for a store commit unless the last background
- * checkpoint failed, when it retries itself and hears the failure.
+ * read on arcad's event loop) never waits for a store commit unless the last
+ * checkpoint failed, when it retries it itself and hears the failure.
  */
 static int checkpoint_after(struct arca_audit *a, uint64_t seq, bool need_cp, bool durable)
 {
@@ -364,7 +365,7 @@ static int checkpoint_after(struct arca_audit *a, uint64_t seq, bool need_cp, bo
     return upto > 0 ? checkpoint_upto(a, upto) : 0;
 }
 
-/* Under mu, after a line: every 250th line waits for its history checkpoint. */
+/* Under mu, after a line: every 250th line makes its history checkpoint due. */
 static void note_history(struct arca_audit *a)
 {
     if (a->seq % ARCA_AUDIT_HISTORY_EVERY != 0)
@@ -781,7 +782,14 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     /* with a checkpoint per line (witnesses) or every line durable, each append waits for its
      * checkpoint anyway: no thread */
     if (a->store != NULL && a->every > 1 && !a->fsync_each) {
+        /* the thread takes no signals: a process that waits for them with sigwait (arcad)
+         * blocks them only later, in the threads it has then, and the default action of one
+         * delivered here would end it */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         int e = pthread_create(&a->cp_thread, NULL, cp_main, a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         ARCA_GUARD_ENSURE(rc, e == 0, fail, ARCA_ERR_ALLOC, "audit: checkpoint thread: %s",
                           strerror(e));
         a->cp_thread_on = true;
