@@ -124,7 +124,8 @@ bool arca_store_path_is_pg(const char *path);
 /* Closes connections and wipes keys. NULL is fine. No call may be running on s. */
 void arca_store_close(struct arca_store *s);
 
-/* The current commit number and chain head (for status pages and tests). */
+/* The current commit number and chain head (for status pages and tests). With head NULL it
+ * takes no lock (the audit log reads the commit number for every line). */
 int arca_store_state(struct arca_store *s, uint64_t *commit, uint8_t head[ARCA_STORE_HASH_LEN]);
 
 /*
