@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "audit/audit_internal.h"
 #include "base/enc.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/time.h"
 
 struct arca_audit {
@@ -42,20 +44,34 @@ struct arca_audit {
     pthread_cond_t cp_cond;
     bool cp_running;
     uint64_t cp_done; /* highest seq known to be checkpointed */
+    /* background checkpoints (under cp_mu): a plain line that makes a checkpoint due hands it
+     * to cp_thread (cp_due) instead of waiting for a store commit; a durable line, a rotation
+     * and arca_audit_checkpoint still wait for it. After a failed background checkpoint
+     * (cp_failed) appenders checkpoint themselves again, so the failure reaches a caller. */
+    pthread_cond_t cp_kick;
+    pthread_t cp_thread;
+    bool cp_thread_on;
+    bool cp_stop;
+    bool cp_failed;
+    uint64_t cp_due; /* highest seq whose checkpoint was handed to cp_thread */
     /* group commit (under mu): a line is signed into pend, in log order, and its appender
-     * waits until a flush covers it. One thread at a time flushes (flushing): it takes every
-     * pending line and writes them with one write(2) and, for a durable log, one fsync, with
-     * mu released; lines signed meanwhile form the next batch. A lone line is flushed at once
-     * by its own appender (no timer). A failed batch breaks the log (the chain has moved past
-     * its lines), so it fails every appender whose line is not durable yet. */
+     * waits until a flush covers it. One thread at a time writes (flushing): it takes every
+     * pending line and writes them with one write(2), with mu released; lines signed meanwhile
+     * form the next batch. One thread at a time fsyncs (syncing), also with mu released, for
+     * every line written before it started; a plain line never waits for an fsync. A lone line
+     * is written at once by its own appender (no timer). A failed write or fsync breaks the
+     * log (the chain has moved past its lines), so it fails every appender whose line is not
+     * written (write) or not durable (fsync) yet. */
+    /* sign_line's scratch (under mu): kept to spare four allocations per line */
+    struct arca_buf content, msg, line, sig;
     struct arca_buf pend;  /* signed lines not yet handed to a flush */
-    struct arca_buf batch; /* the lines being flushed (the flushing thread's only) */
+    struct arca_buf batch; /* the lines being written (the flushing thread's only) */
     bool flushing;
-    bool rotating;      /* a rotation waits for the file: no new lines meanwhile */
-    uint64_t written;   /* highest seq in the file */
-    uint64_t synced;    /* highest seq known durable (fsynced) */
-    uint64_t sync_upto; /* highest seq whose appender waits for durability */
-    char fail[256];     /* why the log broke ("" while it is not broken) */
+    bool syncing;
+    bool rotating;    /* a rotation waits for the file: no new lines meanwhile */
+    uint64_t written; /* highest seq in the file */
+    uint64_t synced;  /* highest seq known durable (fsynced) */
+    char fail[256];   /* why the log broke ("" while it is not broken) */
     pthread_cond_t flush_cond;
     int (*fault)(void *arg, const char *op); /* tests: arca_audit_options.fault */
     void *fault_arg;
@@ -63,69 +79,68 @@ struct arca_audit {
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
+/* json_dump_callback sink: appends to the arca_buf arg. */
+static int dump_to_buf(const char *p, size_t n, void *arg)
+{
+    return arca_buf_put(arg, p, n) == 0 ? 0 : -1;
+}
+
 /*
  * Under mu: builds the next signed line of event with fields (see audit.h) and appends it,
  * newline included, to dst; then advances the chain (seq, last signature, line counters). On
  * failure dst and the chain are unchanged.
+ *
+ * The content is the jansson JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII dump of
+ * {epoch, event, fields, seq, time}, written here member by member in that (sorted) order with
+ * only fields dumped by jansson: the same bytes without an object, a deep copy of the fields
+ * and a key sort per line. event is [a-z0-9_]+ and time RFC 3339, so neither needs escaping.
+ * The scratch buffers (content, msg, line) are the log's, reused under mu.
  */
 static int sign_line(struct arca_audit *a, const char *event, const json_t *fields,
                      struct arca_buf *dst)
 {
-    json_t *o = json_object();
-    char *content = NULL;
-    struct arca_buf msg, sig, line;
-    arca_buf_init(&msg, 0);
-    arca_buf_init(&sig, ARCA_STORE_SIG_MAX);
-    arca_buf_init(&line, ARCA_AUDIT_LINE_MAX);
+    struct arca_buf *c = &a->content, *msg = &a->msg, *line = &a->line, *sig = &a->sig;
+    arca_buf_reset(c);
+    arca_buf_reset(msg);
+    arca_buf_reset(line);
+    arca_buf_reset(sig);
     char now[ARCA_TIME_RFC3339_LEN];
     arca_time_format_rfc3339(arca_time_now(), now);
-    int rc = 0;
-    json_t *f = fields != NULL ? json_deep_copy(fields) : json_object();
-    ARCA_GUARD_ENSURE(rc, o != NULL && f != NULL, out, ARCA_ERR_ALLOC, "audit: line");
+    ARCA_ENSURE(fields == NULL || json_is_object(fields), ARCA_ERR_INVALID_ARG,
+                "audit: fields must be a JSON object");
     if (a->store != NULL) {
         /* The store's commit number when the line is written: every commit it counts is
          * durable already, so the line proves the store reached at least this state. */
         uint64_t epoch = 0;
-        ARCA_GUARD(rc, arca_store_state(a->store, &epoch, NULL), out);
-        ARCA_GUARD_ENSURE(rc, json_object_set_new(o, "epoch", json_integer((json_int_t)epoch)) == 0,
-                          out, ARCA_ERR_ALLOC, "audit: line");
+        ARCA_TRY(arca_store_state(a->store, &epoch, NULL));
+        ARCA_TRY(arca_buf_printf(
+            c, "{\"epoch\":%lld,\"event\":\"%s\",\"fields\":", (long long)epoch, event));
+    } else {
+        ARCA_TRY(arca_buf_printf(c, "{\"event\":\"%s\",\"fields\":", event));
     }
-    ARCA_GUARD_ENSURE(rc, json_is_object(f), out, ARCA_ERR_INVALID_ARG,
-                      "audit: fields must be a JSON object");
-    if (json_object_set_new(o, "event", json_string(event)) != 0 ||
-        json_object_set(o, "fields", f) != 0 ||
-        json_object_set_new(o, "seq", json_integer((json_int_t)(a->seq + 1))) != 0 ||
-        json_object_set_new(o, "time", json_string(now)) != 0) {
-        rc = arca_err_set(ARCA_ERR_ALLOC, "audit: line");
-        goto out;
-    }
-    content = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-    ARCA_GUARD_ENSURE(rc, content != NULL, out, ARCA_ERR_ALLOC, "audit: line");
-    size_t clen = strlen(content);
-    ARCA_GUARD_ENSURE(rc, clen >= 2 && content[clen - 1] == '}', out, ARCA_ERR_INTERNAL,
-                      "audit: unexpected JSON");
-    ARCA_GUARD(rc, arca_audit_sig_message(a->last_sig, a->last_sig_len, content, clen, &msg), out);
-    ARCA_GUARD(rc, arca_sign(a->key, ARCA_SHA256, msg.data, msg.len, &sig), out);
-    ARCA_GUARD_ENSURE(rc, sig.len <= ARCA_STORE_SIG_MAX, out, ARCA_ERR_INTERNAL,
-                      "audit: signature of %zu bytes", sig.len);
-    ARCA_GUARD(rc, arca_buf_put(&line, content, clen - 1), out);
-    ARCA_GUARD(rc, arca_buf_put_str(&line, ARCA_AUDIT_SIG_MARK), out);
-    ARCA_GUARD(rc, arca_base64_encode(&line, sig.data, sig.len), out);
-    ARCA_GUARD(rc, arca_buf_put_str(&line, "\"}\n"), out);
-    ARCA_GUARD(rc, arca_buf_put(dst, line.data, line.len), out);
+    if (fields == NULL)
+        ARCA_TRY(arca_buf_put_str(c, "{}"));
+    else
+        ARCA_ENSURE(json_dump_callback(fields, dump_to_buf, c,
+                                       JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) == 0,
+                    ARCA_ERR_ALLOC, "audit: line");
+    ARCA_TRY(arca_buf_printf(c, ",\"seq\":%lld,\"time\":\"%s\"}", (long long)(a->seq + 1), now));
+    ARCA_TRY(
+        arca_audit_sig_message(a->last_sig, a->last_sig_len, (const char *)c->data, c->len, msg));
+    ARCA_TRY(arca_sign(a->key, ARCA_SHA256, msg->data, msg->len, sig));
+    ARCA_ENSURE(sig->len <= ARCA_STORE_SIG_MAX, ARCA_ERR_INTERNAL, "audit: signature of %zu bytes",
+                sig->len);
+    ARCA_TRY(arca_buf_put(line, c->data, c->len - 1));
+    ARCA_TRY(arca_buf_put_str(line, ARCA_AUDIT_SIG_MARK));
+    ARCA_TRY(arca_base64_encode(line, sig->data, sig->len));
+    ARCA_TRY(arca_buf_put_str(line, "\"}\n"));
+    ARCA_TRY(arca_buf_put(dst, line->data, line->len));
     a->seq++;
-    a->bytes += line.len;
-    memcpy(a->last_sig, sig.data, sig.len);
-    a->last_sig_len = sig.len;
+    a->bytes += line->len;
+    memcpy(a->last_sig, sig->data, sig->len);
+    a->last_sig_len = sig->len;
     a->since_cp++;
-out:
-    free(content);
-    json_decref(f);
-    json_decref(o);
-    arca_buf_free(&msg);
-    arca_buf_free(&sig);
-    arca_buf_free(&line);
-    return rc;
+    return 0;
 }
 
 /* Writes all of p[0..n) to fd; 0 or the errno of the failed write (*done: bytes written). */
@@ -168,52 +183,61 @@ static void sink_lines(struct arca_audit *a, const uint8_t *p, size_t n)
     }
 }
 
-/*
- * Under mu, not flushing: flushes every pending line (see struct arca_audit), releasing mu
- * for the write and fsync (sync, or a durable log). A failure breaks the log and is kept in
- * a->fail for every appender it fails.
- */
-static void flush_batch(struct arca_audit *a, bool sync)
+/* Under mu: marks the log broken after the failed op (errno e), for every waiter. */
+static void break_log(struct arca_audit *a, const char *op, int e)
+{
+    /* the chain has moved past the failed lines: a later line would follow a gap */
+    a->broken = true;
+    snprintf(a->fail, sizeof(a->fail), "audit log %s: %s: %s", a->path, op, strerror(e));
+}
+
+/* Under mu, not flushing: writes every pending line (see struct arca_audit) with one write(2),
+ * releasing mu meanwhile. A failure breaks the log. */
+static void write_batch(struct arca_audit *a)
 {
     a->flushing = true;
     struct arca_buf t = a->batch;
     a->batch = a->pend;
     a->pend = t;
     const uint64_t last = a->seq;
-    sync = sync || a->fsync_each || a->sync_upto > a->synced;
     pthread_mutex_unlock(&a->mu);
 
     size_t done = 0;
-    const char *op = "write";
     int e = a->batch.len > 0 ? write_all(a, a->fd, a->batch.data, a->batch.len, &done) : 0;
-    if (e == 0 && sync) {
-        op = "fsync";
-        e = sync_fd(a, a->fd);
-    }
     if (e == 0)
         sink_lines(a, a->batch.data, a->batch.len);
     arca_buf_reset(&a->batch);
 
     pthread_mutex_lock(&a->mu);
     a->flushing = false;
-    if (e != 0) {
-        /* the chain has moved past these lines: a later line would follow a gap */
-        a->broken = true;
-        snprintf(a->fail, sizeof(a->fail), "audit log %s: %s: %s", a->path, op, strerror(e));
-    } else {
+    if (e != 0)
+        break_log(a, "write", e);
+    else
         a->written = last;
-        if (sync)
-            a->synced = last;
-    }
     pthread_cond_broadcast(&a->flush_cond);
 }
 
-/* Under mu: returns once line upto is in the file (sync: durable too), flushing the pending
- * lines itself when no other thread is; fails when the log broke before that. */
+/* Under mu, not syncing: fsyncs every line written so far, releasing mu meanwhile (a write of
+ * later lines may run alongside; they wait for the next fsync). A failure breaks the log. */
+static void sync_written(struct arca_audit *a)
+{
+    a->syncing = true;
+    const uint64_t upto = a->written;
+    pthread_mutex_unlock(&a->mu);
+    int e = sync_fd(a, a->fd);
+    pthread_mutex_lock(&a->mu);
+    a->syncing = false;
+    if (e != 0)
+        break_log(a, "fsync", e);
+    else if (upto > a->synced)
+        a->synced = upto;
+    pthread_cond_broadcast(&a->flush_cond);
+}
+
+/* Under mu: returns once line upto is in the file (sync: durable too), writing the pending
+ * lines or fsyncing itself when no other thread does; fails when the log broke before that. */
 static int flush_upto(struct arca_audit *a, uint64_t upto, bool sync)
 {
-    if (sync && upto > a->sync_upto)
-        a->sync_upto = upto; /* whoever flushes next syncs for this line too */
     for (;;) {
         if ((sync ? a->synced : a->written) >= upto)
             return 0;
@@ -221,10 +245,16 @@ static int flush_upto(struct arca_audit *a, uint64_t upto, bool sync)
             return arca_err_set(ARCA_ERR_IO, "%s",
                                 a->fail[0] != '\0' ? a->fail
                                                    : "audit log: a previous write failed");
-        if (a->flushing)
+        if (a->written < upto) {
+            if (a->flushing)
+                pthread_cond_wait(&a->flush_cond, &a->mu);
+            else
+                write_batch(a);
+        } else if (a->syncing) {
             pthread_cond_wait(&a->flush_cond, &a->mu);
-        else
-            flush_batch(a, sync);
+        } else {
+            sync_written(a);
+        }
     }
 }
 
@@ -260,10 +290,8 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
         cp.time = arca_time_now();
         hist.time = cp.time;
 
-        if (rc == 0 && with_hist)
-            rc = arca_store_checkpoint_put(a->store, &hist, true);
-        if (rc == 0)
-            rc = arca_store_checkpoint_put(a->store, &cp, false);
+        if (rc == 0) /* one store commit for both */
+            rc = arca_store_checkpoint_put_pair(a->store, &cp, with_hist ? &hist : NULL);
         if (rc < 0) {
             pthread_mutex_lock(&a->mu);
             a->since_cp = a->every; /* retry at the next line */
@@ -276,6 +304,7 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
 
         pthread_mutex_lock(&a->cp_mu);
         a->cp_running = false;
+        a->cp_failed = rc < 0;
         if (rc == 0 && cp.seq > a->cp_done)
             a->cp_done = cp.seq;
         pthread_cond_broadcast(&a->cp_cond);
@@ -286,7 +315,57 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
     return rc;
 }
 
-/* Under mu, after a line: every 250th line waits for its history checkpoint. */
+/* The background checkpoint thread: writes each checkpoint handed to it (cp_due). */
+static void *cp_main(void *arg)
+{
+    struct arca_audit *a = arg;
+    pthread_mutex_lock(&a->cp_mu);
+    for (;;) {
+        while (!a->cp_stop && a->cp_due <= a->cp_done)
+            pthread_cond_wait(&a->cp_kick, &a->cp_mu);
+        if (a->cp_stop)
+            break;
+        const uint64_t upto = a->cp_due;
+        pthread_mutex_unlock(&a->cp_mu);
+        int rc = checkpoint_upto(a, upto);
+        if (rc < 0)
+            arca_error("audit", "checkpoint of audit line %llu failed (the next line retries): %s",
+                       (unsigned long long)upto, arca_err_detail());
+        pthread_mutex_lock(&a->cp_mu);
+        if (rc < 0)
+            a->cp_due = a->cp_done; /* the next appender checkpoints itself (cp_failed) */
+    }
+    pthread_mutex_unlock(&a->cp_mu);
+    return NULL;
+}
+
+/*
+ * After an appender's line seq is written: the checkpoint it needs (need_cp: its line made one
+ * due) goes to the background thread for a plain line, and is waited for by a durable one,
+ * which also waits for every checkpoint handed off before it. So a durable line returns only
+ * once each checkpoint due by its line is in the store, as before; a plain line (a session
+ * read on arcad's event loop) never waits for a store commit unless the last
+ * checkpoint failed, when it retries it itself and hears the failure.
+ */
+static int checkpoint_after(struct arca_audit *a, uint64_t seq, bool need_cp, bool durable)
+{
+    if (a->store == NULL || (!need_cp && !durable))
+        return 0;
+    uint64_t upto = need_cp ? seq : 0;
+    pthread_mutex_lock(&a->cp_mu);
+    if (need_cp && !durable && a->cp_thread_on && !a->cp_failed) {
+        if (seq > a->cp_due)
+            a->cp_due = seq;
+        pthread_cond_signal(&a->cp_kick);
+        upto = 0;
+    } else if (durable && a->cp_due > a->cp_done && a->cp_due > upto) {
+        upto = a->cp_due;
+    }
+    pthread_mutex_unlock(&a->cp_mu);
+    return upto > 0 ? checkpoint_upto(a, upto) : 0;
+}
+
+/* Under mu, after a line: every 250th line makes its history checkpoint due. */
 static void note_history(struct arca_audit *a)
 {
     if (a->seq % ARCA_AUDIT_HISTORY_EVERY != 0)
@@ -444,7 +523,7 @@ static int rotate(struct arca_audit *a, bool if_full, char *archived, size_t arc
         /* the old file must be complete and on disk before it is archived */
         a->rotating = true;
         rc = flush_upto(a, a->seq, true);
-        while (a->flushing) /* nothing may write to the old fd while it is replaced */
+        while (a->flushing || a->syncing) /* nothing may use the old fd while it is replaced */
             pthread_cond_wait(&a->flush_cond, &a->mu);
         if (rc == 0)
             rc = rotate_locked(a, archived, archived_len);
@@ -503,8 +582,8 @@ static int append(struct arca_audit *a, const char *event, const json_t *fields,
         full = rc == 0 && a->rotate_size > 0 && a->bytes >= a->rotate_size;
     }
     pthread_mutex_unlock(&a->mu);
-    if (need_cp)
-        rc = checkpoint_upto(a, seq);
+    if (rc == 0)
+        rc = checkpoint_after(a, seq, need_cp, durable || a->fsync_each);
     if (rc == 0 && full) {
         /* the line is written and covered; a failed rotation only keeps the file growing */
         char archived[4096];
@@ -537,6 +616,14 @@ size_t arca_audit_pending(struct arca_audit *a)
     return n;
 }
 
+bool arca_audit_checkpoint_failed(struct arca_audit *a)
+{
+    pthread_mutex_lock(&a->cp_mu);
+    bool failed = a->cp_failed;
+    pthread_mutex_unlock(&a->cp_mu);
+    return failed;
+}
+
 int arca_audit_checkpoint(struct arca_audit *a)
 {
     ARCA_ENSURE_REF(a);
@@ -550,6 +637,13 @@ void arca_audit_close(struct arca_audit *a)
 {
     if (a == NULL)
         return;
+    if (a->cp_thread_on) {
+        pthread_mutex_lock(&a->cp_mu);
+        a->cp_stop = true;
+        pthread_cond_signal(&a->cp_kick);
+        pthread_mutex_unlock(&a->cp_mu);
+        pthread_join(a->cp_thread, NULL);
+    }
     if (a->fd >= 0) {
         if ((a->since_cp > 0 || a->hist_pending) && !a->broken)
             (void)checkpoint_upto(a, a->seq);
@@ -559,8 +653,13 @@ void arca_audit_close(struct arca_audit *a)
     free(a->path);
     arca_buf_free(&a->pend);
     arca_buf_free(&a->batch);
+    arca_buf_free(&a->content);
+    arca_buf_free(&a->msg);
+    arca_buf_free(&a->line);
+    arca_buf_free(&a->sig);
     pthread_cond_destroy(&a->flush_cond);
     pthread_cond_destroy(&a->cp_cond);
+    pthread_cond_destroy(&a->cp_kick);
     pthread_mutex_destroy(&a->cp_mu);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -618,9 +717,14 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->cp_mu, NULL);
     pthread_cond_init(&a->cp_cond, NULL);
+    pthread_cond_init(&a->cp_kick, NULL);
     pthread_cond_init(&a->flush_cond, NULL);
     arca_buf_init(&a->pend, (size_t)1 << 30);
     arca_buf_init(&a->batch, (size_t)1 << 30);
+    arca_buf_init(&a->content, ARCA_AUDIT_LINE_MAX);
+    arca_buf_init(&a->msg, 0);
+    arca_buf_init(&a->line, ARCA_AUDIT_LINE_MAX);
+    arca_buf_init(&a->sig, ARCA_STORE_SIG_MAX);
     a->fault = opt->fault;
     a->fault_arg = opt->fault_arg;
     a->fd = -1;
@@ -675,6 +779,21 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     }
     ARCA_GUARD(rc, opened_fields(opt->key, &fields), fail);
     ARCA_GUARD(rc, arca_audit_append(a, ARCA_AUDIT_OPENED, fields, NULL), fail);
+    /* with a checkpoint per line (witnesses) or every line durable, each append waits for its
+     * checkpoint anyway: no thread */
+    if (a->store != NULL && a->every > 1 && !a->fsync_each) {
+        /* the thread takes no signals: a process that waits for them with sigwait (arcad)
+         * blocks them only later, in the threads it has then, and the default action of one
+         * delivered here would end it */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        int e = pthread_create(&a->cp_thread, NULL, cp_main, a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        ARCA_GUARD_ENSURE(rc, e == 0, fail, ARCA_ERR_ALLOC, "audit: checkpoint thread: %s",
+                          strerror(e));
+        a->cp_thread_on = true;
+    }
     json_decref(fields);
     arca_buf_free(&file);
     *out = a;

@@ -97,12 +97,17 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
  * one fsync) by one of them; a lone line is written at once. When that write or fsync fails,
  * every caller whose line it held fails (ARCA_ERR_IO naming the call) and the log refuses
  * further appends (ARCA_ERR_IO) rather than leave a gap; the file stays verifiable.
+ * A checkpoint the line makes due (checkpoint_every > 1, not fsync_each) is written by the
+ * log's checkpoint thread, not waited for; after a failed checkpoint the next append retries
+ * it itself and returns its error (fail-closed). With checkpoint_every = 1 or fsync_each every
+ * append waits for its checkpoint.
  */
 int arca_audit_append(struct arca_audit *a, const char *event, const json_t *fields,
                       uint64_t *seq_out);
 /*
  * As arca_audit_append, and returns only once the line is durable (fsynced) whatever
- * fsync_each says: for an event whose answer must wait for its record (an attestation).
+ * fsync_each says, and every checkpoint due by its line is in the store: for an event whose
+ * answer must wait for its record (an attestation).
  * Concurrent durable lines share one fsync; lines of plain appends that are in the file by
  * then ride along.
  */

@@ -5,6 +5,7 @@
 #ifndef ARCA_AUDIT_INTERNAL_H
 #define ARCA_AUDIT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,8 @@ int arca_audit_read_fd(const char *path, int fd, struct arca_buf *out);
  * has formed). Thread-safe. */
 struct arca_audit;
 size_t arca_audit_pending(struct arca_audit *a);
+/* Whether the last checkpoint attempt failed (tests: so that the next append retries it itself
+ * and hears the failure). Thread-safe. */
+bool arca_audit_checkpoint_failed(struct arca_audit *a);
 
 #endif

@@ -20,9 +20,10 @@ struct arca_key {
     /* EC keys: a verify context per hash (index enum arca_hash_alg), made on first use and
      * published once (crypto_sign.c); shared, so only ever duplicated. Freed with the key. */
     _Atomic(EVP_PKEY_CTX *) verify_proto[3];
+    _Atomic(EVP_PKEY_CTX *) sign_proto[3]; /* the same for signing, EC key pairs only */
 };
 
-/* Frees the verify contexts of k (crypto_sign.c; arca_key_free calls it). */
+/* Frees the verify and sign contexts of k (crypto_sign.c; arca_key_free calls it). */
 void arca_key_verify_protos_free(struct arca_key *k);
 
 struct arca_x509 {

@@ -7,6 +7,8 @@
  * signature algorithm by name and builds a context on every call. So the digests are fetched
  * once per process, and an EC key keeps one initialised verify context per hash, made on its
  * first verification and only ever duplicated afterwards (keys are shared between threads).
+ * An EC key pair keeps a sign context per hash the same way: arcad signs an audit line per
+ * session read with its P-256 key (docs/performance.md "Audit line cost").
  */
 #include "crypto/crypto_internal.h"
 
@@ -47,23 +49,27 @@ static const EVP_MD *sig_md(enum arca_hash_alg alg)
 
 void arca_key_verify_protos_free(struct arca_key *k)
 {
-    for (size_t i = 0; i < sizeof(k->verify_proto) / sizeof(k->verify_proto[0]); i++)
+    for (size_t i = 0; i < sizeof(k->verify_proto) / sizeof(k->verify_proto[0]); i++) {
         EVP_PKEY_CTX_free(atomic_exchange(&k->verify_proto[i], NULL));
+        EVP_PKEY_CTX_free(atomic_exchange(&k->sign_proto[i], NULL));
+    }
 }
 
-/* The shared verify context of EC key k for alg (owned by k), made on first use. Threads that
- * race to make it each build one; the first to publish wins and the others free theirs. The
- * cache does not change what k is, hence the cast away from const. NULL on failure (with the
- * OpenSSL error queue left for the caller). */
-static EVP_PKEY_CTX *ec_verify_proto(const struct arca_key *k, enum arca_hash_alg alg,
-                                     const EVP_MD *md)
+/* The shared verify (sign=0) or sign (sign=1) context of EC key k for alg (owned by k), made
+ * on first use. Threads that race to make it each build one; the first to publish wins and the
+ * others free theirs. The cache does not change what k is, hence the cast away from const.
+ * NULL on failure (with the OpenSSL error queue left for the caller). */
+static EVP_PKEY_CTX *ec_proto(const struct arca_key *k, enum arca_hash_alg alg, const EVP_MD *md,
+                              int sign)
 {
-    _Atomic(EVP_PKEY_CTX *) *slot = &((struct arca_key *)k)->verify_proto[alg - ARCA_SHA256];
+    struct arca_key *mk = (struct arca_key *)k;
+    _Atomic(EVP_PKEY_CTX *) *slot =
+        sign ? &mk->sign_proto[alg - ARCA_SHA256] : &mk->verify_proto[alg - ARCA_SHA256];
     EVP_PKEY_CTX *proto = atomic_load_explicit(slot, memory_order_acquire);
     if (proto != NULL)
         return proto;
     proto = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-    if (proto == NULL || EVP_PKEY_verify_init(proto) != 1 ||
+    if (proto == NULL || (sign ? EVP_PKEY_sign_init(proto) : EVP_PKEY_verify_init(proto)) != 1 ||
         EVP_PKEY_CTX_set_signature_md(proto, md) != 1) {
         EVP_PKEY_CTX_free(proto);
         return NULL;
@@ -77,23 +83,52 @@ static EVP_PKEY_CTX *ec_verify_proto(const struct arca_key *k, enum arca_hash_al
     return proto;
 }
 
+/* For an ECDSA signature (sign=1) or verification (sign=0) over p with EC key k: the digest of
+ * p into h (*hlen bytes) and *ctx, a duplicate of the key's shared context for alg (the
+ * caller frees it with EVP_PKEY_CTX_free). */
+static int ec_begin(const struct arca_key *k, enum arca_hash_alg alg, int sign, const void *p,
+                    size_t n, uint8_t h[EVP_MAX_MD_SIZE], unsigned int *hlen, EVP_PKEY_CTX **ctx)
+{
+    const EVP_MD *md = sig_md(alg);
+    if (md == NULL)
+        return ARCA_ERR_INVALID_ARG;
+    static const uint8_t empty[1];
+    if (EVP_Digest(n ? p : empty, n, h, hlen, md, NULL) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot hash the message");
+    EVP_PKEY_CTX *proto = ec_proto(k, alg, md, sign);
+    *ctx = proto != NULL ? EVP_PKEY_CTX_dup(proto) : NULL;
+    if (*ctx == NULL)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot initialise");
+    return 0;
+}
+
+/* ECDSA signature (DER) over p with EC key pair k, appended to sig: the hash here, the
+ * signature on a duplicate of the key's sign context. Same output format as EVP_DigestSign. */
+static int ec_sign(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
+                   struct arca_buf *sig)
+{
+    uint8_t h[EVP_MAX_MD_SIZE];
+    unsigned int hlen = 0;
+    EVP_PKEY_CTX *ctx = NULL;
+    ARCA_TRY(ec_begin(k, alg, 1, p, n, h, &hlen, &ctx));
+    uint8_t s[256]; /* a DER ECDSA signature of P-521 is at most 139 bytes */
+    size_t slen = sizeof(s);
+    int rc = EVP_PKEY_sign(ctx, s, &slen, h, hlen) == 1
+                 ? arca_buf_put(sig, s, slen)
+                 : arca_ossl_err(ARCA_ERR_CRYPTO, "sign: signing failed");
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
 /* ECDSA verification of the DER signature sig over p: the hash here, the signature check on a
  * duplicate of the key's verify context. Same answers as EVP_DigestVerify. */
 static int ec_verify(const struct arca_key *k, enum arca_hash_alg alg, const void *p, size_t n,
                      const void *sig, size_t siglen)
 {
-    const EVP_MD *md = sig_md(alg);
-    if (md == NULL)
-        return ARCA_ERR_INVALID_ARG;
     uint8_t h[EVP_MAX_MD_SIZE];
     unsigned int hlen = 0;
-    static const uint8_t empty[1];
-    if (EVP_Digest(n ? p : empty, n, h, &hlen, md, NULL) != 1)
-        return arca_ossl_err(ARCA_ERR_CRYPTO, "verify: cannot hash the message");
-    EVP_PKEY_CTX *proto = ec_verify_proto(k, alg, md);
-    EVP_PKEY_CTX *ctx = proto != NULL ? EVP_PKEY_CTX_dup(proto) : NULL;
-    if (ctx == NULL)
-        return arca_ossl_err(ARCA_ERR_CRYPTO, "signature: cannot initialise");
+    EVP_PKEY_CTX *ctx = NULL;
+    ARCA_TRY(ec_begin(k, alg, 0, p, n, h, &hlen, &ctx));
     int rc = 0;
     if (EVP_PKEY_verify(ctx, sig, siglen, h, hlen) != 1) {
         /* A bad signature and a malformed one are the same answer to the caller. */
@@ -145,6 +180,8 @@ int arca_sign(const struct arca_key *k, enum arca_hash_alg alg, const void *p, s
     ARCA_ENSURE(p != NULL || n == 0, ARCA_ERR_INVALID_ARG, "sign: input is NULL");
     ARCA_ENSURE(k->priv, ARCA_ERR_INVALID_ARG, "sign: the %s key has no private part",
                 arca_key_type_name(arca_key_type(k)));
+    if (EVP_PKEY_get_base_id(k->pkey) == EVP_PKEY_EC)
+        return ec_sign(k, alg, p, n, sig);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     if (mctx == NULL)
         return arca_ossl_err(ARCA_ERR_ALLOC, "sign: EVP_MD_CTX_new");

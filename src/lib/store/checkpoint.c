@@ -33,22 +33,30 @@ static size_t latest_key(const struct arca_store *s, char out[48])
 int arca_store_checkpoint_put(struct arca_store *s, const struct arca_store_checkpoint *cp,
                               bool history)
 {
+    return arca_store_checkpoint_put_pair(s, cp, history ? cp : NULL);
+}
+
+int arca_store_checkpoint_put_pair(struct arca_store *s, const struct arca_store_checkpoint *cp,
+                                   const struct arca_store_checkpoint *hist)
+{
     ARCA_ENSURE_REF(s);
     ARCA_ENSURE_REF(cp);
-    ARCA_ENSURE(cp->sig_len <= ARCA_STORE_SIG_MAX, ARCA_ERR_TOO_LARGE,
-                "store: checkpoint signature of %zu bytes", cp->sig_len);
+    ARCA_ENSURE(cp->sig_len <= ARCA_STORE_SIG_MAX &&
+                    (hist == NULL || hist->sig_len <= ARCA_STORE_SIG_MAX),
+                ARCA_ERR_TOO_LARGE, "store: checkpoint signature of %zu bytes",
+                hist != NULL && hist->sig_len > cp->sig_len ? hist->sig_len : cp->sig_len);
     struct arca_store_tx tx;
     ARCA_TRY(arca_store_tx_begin(s, &tx));
     char latest[48];
     size_t ll = latest_key(s, latest);
     int rc = cp_put(&tx, cp, latest, ll);
-    if (rc == 0 && history) {
+    if (rc == 0 && hist != NULL) {
         uint8_t key[10 + 33] = {'h', '/'};
         for (int i = 0; i < 8; i++)
-            key[2 + i] = (uint8_t)(cp->seq >> (56 - 8 * i));
+            key[2 + i] = (uint8_t)(hist->seq >> (56 - 8 * i));
         size_t ml = strlen(s->member);
         memcpy(key + 10, s->member, ml);
-        rc = cp_put(&tx, cp, key, 10 + ml);
+        rc = cp_put(&tx, hist, key, 10 + ml);
     }
     if (rc < 0) {
         arca_store_tx_abort(&tx);

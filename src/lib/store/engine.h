@@ -47,8 +47,8 @@ struct arca_store {
     atomic_uint rk;
     uint8_t idxkey[32];  /* HMAC-SHA-256 */
     pthread_mutex_t wmu; /* serialises writers; readers never take it */
-    /* writer state, under wmu */
-    uint64_t commit;
+    /* writer state, under wmu; commit is also read without it (arca_store_state) */
+    _Atomic uint64_t commit;
     uint64_t seq;
     uint8_t head[ARCA_STORE_HASH_LEN];
     bool broken; /* a commit landed but the key-store could not follow: refuse writes */

@@ -124,7 +124,8 @@ bool arca_store_path_is_pg(const char *path);
 /* Closes connections and wipes keys. NULL is fine. No call may be running on s. */
 void arca_store_close(struct arca_store *s);
 
-/* The current commit number and chain head (for status pages and tests). */
+/* The current commit number and chain head (for status pages and tests). With head NULL it
+ * takes no lock (the audit log reads the commit number for every line). */
 int arca_store_state(struct arca_store *s, uint64_t *commit, uint8_t head[ARCA_STORE_HASH_LEN]);
 
 /*
@@ -302,6 +303,10 @@ struct arca_store_checkpoint {
 /* Records cp as the latest checkpoint; with history also keeps it in the history list. */
 int arca_store_checkpoint_put(struct arca_store *s, const struct arca_store_checkpoint *cp,
                               bool history);
+/* Records cp as the latest checkpoint and, in the same commit, hist (NULL = none; the audit
+ * log's every 250th line, older than cp) in the history list. */
+int arca_store_checkpoint_put_pair(struct arca_store *s, const struct arca_store_checkpoint *cp,
+                                   const struct arca_store_checkpoint *hist);
 /* The latest checkpoint; ARCA_ERR_NOT_FOUND if none. */
 int arca_store_checkpoint_latest(struct arca_store *s, struct arca_store_checkpoint *out);
 /* History checkpoints in increasing seq, at most max (the newest max). *list malloc'ed (free()). */
