@@ -128,6 +128,34 @@ PY
 echo "  cmd: ARCA_CAS_ADDR=$ENCLAVE ARCA_CAS_KEY=$KEY ARCA_CONFIG_ID=bench/app ARCA_TEE=sim" \
     "ARCA_SIM_DIR=... $BIN/arca-run --timing $TMP/prog   (vs $TMP/prog)"
 
+echo "## loading floor ($RUNS runs each, alternately): what a process costs before main()"
+# A trivial main() linked against libcurl and the other libraries arca-run used to link (Debian's
+# libcurl brings ~30 libraries), the same without libcurl, and arca-run --version (which loads
+# no libcurl since it dlopen()s it in the background: src/arca-run/curl_load.h).
+if command -v cc >/dev/null 2>&1; then
+    printf 'int main(void) { return 0; }\n' >"$TMP/floor.c"
+    cc -O2 "$TMP/floor.c" -o "$TMP/floor-curl" -Wl,--no-as-needed -lcurl -lyaml -ljansson -lssl \
+        -lcrypto
+    cc -O2 "$TMP/floor.c" -o "$TMP/floor-plain" -Wl,--no-as-needed -lyaml -ljansson -lssl -lcrypto
+    python3 - "$RUNS" /bin/true "$TMP/floor-plain" "$TMP/floor-curl" "$BIN/arca-run --version" <<'PY'
+import subprocess, sys, time
+runs, cmds = int(sys.argv[1]), sys.argv[2:]
+t = {c: [] for c in cmds}
+for _ in range(runs):
+    for c in cmds:
+        s = time.perf_counter()
+        subprocess.run(c.split(), stdout=subprocess.DEVNULL, check=True)
+        t[c].append((time.perf_counter() - s) * 1000)
+names = ["/bin/true", "trivial + yaml, jansson, ssl, crypto", "trivial + those + libcurl",
+         "arca-run --version"]
+for n, c in zip(names, cmds):
+    v = sorted(t[c])
+    print("  %-38s p50=%.2fms p99=%.2fms" % (n, v[len(v) // 2], v[min(len(v) - 1, len(v) * 99 // 100)]))
+PY
+else
+    echo "  (no cc: skipped)"
+fi
+
 echo "## nginx (mutual TLS checked: ssl_verify_client on; small static file; same load generator)"
 mkdir -m 700 "$TMP/nginx"
 nginx_start "$TMP/nginx" "$WORKERS" $SRV_PIN || exit 0
