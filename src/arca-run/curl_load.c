@@ -24,8 +24,11 @@ static bool sym(void *h, const char *name, void *fnp, size_t size)
 static void load(struct arcarun_curl_loader *l)
 {
     if (l->handle == NULL) {
-        /* RTLD_LOCAL: libcurl's symbols (and its dependencies') stay out of the global scope. */
-        l->handle = dlopen(ARCARUN_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+        /* RTLD_LOCAL: libcurl's symbols (and its dependencies') stay out of the global scope.
+         * RTLD_LAZY binds as a NEEDED library would: libcurl and most of its dependencies are
+         * linked BIND_NOW (Debian) and bound now anyway; RTLD_NOW would also bind the rest
+         * (Kerberos, RTMP, nghttp2: ~3 M instructions for functions arca-run never calls). */
+        l->handle = dlopen(ARCARUN_LIBCURL_SONAME, RTLD_LAZY | RTLD_LOCAL);
         if (l->handle == NULL) {
             const char *e = dlerror();
             l->rc = ARCA_ERR_UNSUPPORTED;
