@@ -200,13 +200,19 @@ static bool userns_available_to_nobody(void)
            WEXITSTATUS(status) == 0;
 }
 
+/* Skips the calling test unless it can become nobody and nobody can have a user namespace. */
+#define SKIP_UNLESS_USERNS_FOR_NOBODY()                                                            \
+    do {                                                                                           \
+        if (geteuid() != 0)                                                                        \
+            SKIP_BECAUSE("needs root to become nobody (CI runs as root)");                         \
+        if (!userns_available_to_nobody())                                                         \
+            SKIP_BECAUSE("no unprivileged user namespaces here (chroot or sysctl)");               \
+    } while (0)
+
 static void test_apply_userns(void **state)
 {
     (void)state;
-    if (geteuid() != 0)
-        SKIP_BECAUSE("needs root to become nobody (CI runs as root)");
-    if (!userns_available_to_nobody())
-        SKIP_BECAUSE("no unprivileged user namespaces here (chroot or sysctl)");
+    SKIP_UNLESS_USERNS_FOR_NOBODY();
     run_child(true);
 }
 
@@ -221,10 +227,7 @@ static void *no_work(void *arg)
 static void test_userns_right_after_thread(void **state)
 {
     (void)state;
-    if (geteuid() != 0)
-        SKIP_BECAUSE("needs root to become nobody (CI runs as root)");
-    if (!userns_available_to_nobody())
-        SKIP_BECAUSE("no unprivileged user namespaces here (chroot or sysctl)");
+    SKIP_UNLESS_USERNS_FOR_NOBODY();
     for (int i = 0; i < 20; i++) {
         pid_t pid = fork();
         assert_true(pid >= 0);
