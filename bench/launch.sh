@@ -11,6 +11,9 @@
 #
 #   bench/launch.sh [BUILD_DIR] [SECONDS] [RUNS]      (default: build, 5, 200)
 #
+# ARCA_RUN_BASE=/other/build/bin/arca-run also times that arca-run in the same loop, alternating
+# with BUILD_DIR's, against the same arcad (a before/after comparison under the same load).
+#
 # Starts throw-away servers on loopback. On >= 2 cores the servers are pinned to the first half
 # of the cores and the load generator to the rest (taskset). Each figure line is followed by the
 # command that reproduces it.
@@ -99,34 +102,72 @@ echo "## arca-run start-to-exec overhead ($RUNS runs each, one injected file)"
 # hits both alike) and prints p50/p99 of each and the overhead (difference of the percentiles).
 export ARCA_CAS_ADDR="$ENCLAVE" ARCA_CAS_KEY="$KEY" ARCA_CONFIG_ID=bench/app ARCA_TEE=sim \
     ARCA_SIM_DIR="$TMP/sim" ARCA_LOG_LEVEL=error
-python3 - "$RUNS" "$TMP/prog" "$BIN/arca-run" <<'PY'
-import re, subprocess, sys, time
-runs, prog, run = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+python3 - "$RUNS" "$TMP/prog" "$BIN/arca-run" ${ARCA_RUN_BASE:+"$ARCA_RUN_BASE"} <<'PY'
+import os, re, subprocess, sys, time
+runs, prog, runners = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 def once(argv):
     t = time.perf_counter()
-    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if r.returncode:
-        sys.exit("failed: %s: %s" % (" ".join(argv), r.stderr))
-    return (time.perf_counter() - t) * 1000, r.stderr
-bare, launched, phases = [], [], {}
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = p.stderr.read()
+    p.stderr.close()
+    _, status, ru = os.wait4(p.pid, 0)
+    ms = (time.perf_counter() - t) * 1000
+    if status:
+        sys.exit("failed: %s: %s" % (" ".join(argv), err))
+    return ms, (ru.ru_utime + ru.ru_stime) * 1000, err
+bare, wall, cpu, phases = [], {r: [] for r in runners}, {r: [] for r in runners}, {r: {} for r in runners}
 for _ in range(runs):
     bare.append(once([prog])[0])
-    ms, err = once([run, "--timing", prog])
-    launched.append(ms)
-    for name, v in re.findall(r" ([a-z-]+)=([0-9.]+)ms", err):
-        phases.setdefault(name, []).append(float(v))
+    for r in runners:
+        ms, c, err = once([r, "--timing", prog])
+        wall[r].append(ms)
+        cpu[r].append(c)
+        for name, v in re.findall(r" ([a-z-]+)=([0-9.]+)ms", err):
+            phases[r].setdefault(name, []).append(float(v))
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, len(v) * p // 100)]
-print("bare exec p50=%.2fms p99=%.2fms; arca-run p50=%.2fms p99=%.2fms; overhead p50=%.2fms p99=%.2fms"
-      % (pct(bare, 50), pct(bare, 99), pct(launched, 50), pct(launched, 99),
-         pct(launched, 50) - pct(bare, 50), pct(launched, 99) - pct(bare, 99)))
-print("arca-run --timing, p50 of each phase over the runs (main() to exec; process start-up and")
-print("dynamic loading before main() are in the wall-clock figure only):")
-print("  " + " ".join("%s=%.2f" % (k, pct(v, 50)) for k, v in phases.items()))
+for i, r in enumerate(runners):
+    if i:
+        print("compared (ARCA_RUN_BASE=%s, alternating with the above):" % r)
+    print("bare exec p50=%.2fms p99=%.2fms; arca-run p50=%.2fms p99=%.2fms; overhead p50=%.2fms p99=%.2fms"
+          % (pct(bare, 50), pct(bare, 99), pct(wall[r], 50), pct(wall[r], 99),
+             pct(wall[r], 50) - pct(bare, 50), pct(wall[r], 99) - pct(bare, 99)))
+    print("arca-run CPU (user+system) p50=%.2fms mean=%.2fms" % (pct(cpu[r], 50), sum(cpu[r]) / runs))
+    print("arca-run --timing, p50 of each phase over the runs (main() to exec; process start-up and")
+    print("dynamic loading before main() are in the wall-clock figure only):")
+    print("  " + " ".join("%s=%.2f" % (k, pct(v, 50)) for k, v in phases[r].items()))
 PY
 echo "  cmd: ARCA_CAS_ADDR=$ENCLAVE ARCA_CAS_KEY=$KEY ARCA_CONFIG_ID=bench/app ARCA_TEE=sim" \
     "ARCA_SIM_DIR=... $BIN/arca-run --timing $TMP/prog   (vs $TMP/prog)"
+
+echo "## loading floor ($RUNS runs each, alternately): what a process costs before main()"
+# A trivial main() linked against libcurl and the other libraries arca-run used to link (Debian's
+# libcurl brings ~30 libraries), the same without libcurl, and arca-run --version (which loads
+# no libcurl since it dlopen()s it in the background: src/arca-run/curl_load.h).
+if command -v cc >/dev/null 2>&1; then
+    printf 'int main(void) { return 0; }\n' >"$TMP/floor.c"
+    cc -O2 "$TMP/floor.c" -o "$TMP/floor-curl" -Wl,--no-as-needed -lcurl -lyaml -ljansson -lssl \
+        -lcrypto
+    cc -O2 "$TMP/floor.c" -o "$TMP/floor-plain" -Wl,--no-as-needed -lyaml -ljansson -lssl -lcrypto
+    python3 - "$RUNS" /bin/true "$TMP/floor-plain" "$TMP/floor-curl" "$BIN/arca-run --version" <<'PY'
+import subprocess, sys, time
+runs, cmds = int(sys.argv[1]), sys.argv[2:]
+t = {c: [] for c in cmds}
+for _ in range(runs):
+    for c in cmds:
+        s = time.perf_counter()
+        subprocess.run(c.split(), stdout=subprocess.DEVNULL, check=True)
+        t[c].append((time.perf_counter() - s) * 1000)
+names = ["/bin/true", "trivial + yaml, jansson, ssl, crypto", "trivial + those + libcurl",
+         "arca-run --version"]
+for n, c in zip(names, cmds):
+    v = sorted(t[c])
+    print("  %-38s p50=%.2fms p99=%.2fms" % (n, v[len(v) // 2], v[min(len(v) - 1, len(v) * 99 // 100)]))
+PY
+else
+    echo "  (no cc: skipped)"
+fi
 
 echo "## nginx (mutual TLS checked: ssl_verify_client on; small static file; same load generator)"
 mkdir -m 700 "$TMP/nginx"

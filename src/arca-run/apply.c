@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -58,6 +59,21 @@ static bool any_mount_shared(void)
     return shared;
 }
 
+/* unshare(CLONE_NEWUSER) refuses a process with a second thread (EINVAL). libcurl's loading
+ * thread (curl_load.h) is joined before the first request, long before this, but the kernel
+ * may still be finishing that thread's exit for a moment after pthread_join returned. */
+static int unshare_user_ns(void)
+{
+    for (int tries = 0;; tries++) {
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0)
+            return 0;
+        if (errno != EINVAL || tries == 50)
+            return -1;
+        struct timespec pause = {.tv_nsec = 1000000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 int arcarun_enter_mount_ns(void)
 {
     if (unshare(CLONE_NEWNS) != 0) {
@@ -67,7 +83,7 @@ int arcarun_enter_mount_ns(void)
         /* Unprivileged: a user namespace owned by us gives CAP_SYS_ADMIN over a new mount
          * namespace. We map our own ids (not 0), so the program keeps its identity and loses
          * the namespace's capabilities at execve. */
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+        if (unshare_user_ns() != 0) {
             int e_user = errno;
             ARCA_BAIL(ARCA_ERR_DENIED,
                       "cannot get a private mount namespace (unshare(CLONE_NEWNS): %s; user "

@@ -21,6 +21,7 @@
 #include "api/attest_wire.h"
 #include "base/buf.h"
 #include "evidence/claims.h"
+#include "curl_load.h"
 #include "timing.h"
 
 /* ---- evidence providers ----------------------------------------------------------------- */
@@ -113,6 +114,7 @@ struct arcarun_attest_params {
     char *const *host_envp;        /* the host environment for \@\@NAME (NULL-terminated) */
     long timeout_ms;               /* whole exchange; 0 = 30 s */
     struct arcarun_timing *timing; /* --timing: phases of the exchange are marked here; or NULL */
+    struct arcarun_curl_loader *curl; /* libcurl (curl_load.h), waited for at the first request */
 };
 
 /*

@@ -7,7 +7,6 @@
  */
 #include "arcarun.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +21,12 @@
 #include "base/time.h"
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
+#include "curl_load.h"
 
 #define ANSWER_MAX ARCARUN_CONFIG_MAX_BYTES
 
 struct client {
+    const struct arcarun_curl *c; /* libcurl's functions (curl_load.h) */
     CURL *curl;
     struct arca_x509 *cert; /* ours: a self-signed certificate for the launch key */
     struct arca_key *key;   /* a reference to the launch key */
@@ -45,7 +46,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 static void client_free(struct client *cl)
 {
     if (cl->curl != NULL)
-        curl_easy_cleanup(cl->curl);
+        cl->c->easy_cleanup(cl->curl);
     arca_x509_free(cl->cert);
     arca_key_free(cl->key);
 }
@@ -76,6 +77,10 @@ static int client_init(struct client *cl, const struct arcarun_attest_params *p,
     cl->key = arca_key_ref(k);
     ARCA_GUARD_ENSURE(rc, cl->key != NULL, out, ARCA_ERR_INVALID_ARG, "launch key missing");
     ARCA_GUARD(rc, arca_x509_build(&xp, k, NULL, NULL, &cl->cert), out);
+    arcarun_timing_mark(p->timing, "keygen");
+    /* Waits for libcurl, loaded meanwhile by main's arcarun_curl_preload. */
+    ARCA_GUARD(rc, arcarun_curl_get(p->curl, &cl->c), out);
+    arcarun_timing_mark(p->timing, "libcurl");
 
     struct arca_buf b64;
     arca_buf_init(&b64, 128);
@@ -89,39 +94,39 @@ static int client_init(struct client *cl, const struct arcarun_attest_params *p,
                       "ARCA_CAS_ADDR: too long");
     snprintf(cl->base, sizeof(cl->base), "https://%s", p->cas_addr);
 
-    cl->curl = curl_easy_init();
+    cl->curl = cl->c->easy_init();
     ARCA_GUARD_ENSURE(rc, cl->curl != NULL, out, ARCA_ERR_ALLOC, "libcurl: cannot initialise");
     long timeout = p->timeout_ms > 0 ? p->timeout_ms : 30000;
     CURLcode cc = CURLE_OK;
     /* arcad's certificate is self-issued: we do not validate a chain or a host name but pin
      * its key, which is the identity the user gave us (ARCA_CAS_KEY). No CA file is read. */
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_PINNEDPUBLICKEY, cl->pin);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_PINNEDPUBLICKEY, cl->pin);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_CTX_FUNCTION, use_client_cert);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_SSL_CTX_FUNCTION, use_client_cert);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSL_CTX_DATA, cl);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_SSL_CTX_DATA, cl);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     /* arcad speaks HTTP/1.1: no HTTP/2 offer in the ALPN. */
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_TCP_NODELAY, 1L);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_TCP_NODELAY, 1L);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT_MS, timeout);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_TIMEOUT_MS, timeout);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "https");
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "https");
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, on_body);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, on_body);
     ARCA_GUARD_ENSURE(rc, cc == CURLE_OK, out, ARCA_ERR_INTERNAL, "libcurl: %s",
-                      curl_easy_strerror(cc));
+                      cl->c->easy_strerror(cc));
 out:
     if (rc < 0)
         client_free(cl);
@@ -158,34 +163,34 @@ static int post(struct client *cl, const char *path, const char *body, size_t le
 {
     char url[700];
     snprintf(url, sizeof(url), "%s%s", cl->base, path);
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *hdr = cl->c->slist_append(NULL, "Content-Type: application/json");
     /* libcurl would ask before sending a body over 1 KiB (Expect: 100-continue): a round trip
      * for an answer that is always "go on". */
-    struct curl_slist *more = hdr != NULL ? curl_slist_append(hdr, "Expect:") : NULL;
+    struct curl_slist *more = hdr != NULL ? cl->c->slist_append(hdr, "Expect:") : NULL;
     if (more == NULL)
-        curl_slist_free_all(hdr);
+        cl->c->slist_free_all(hdr);
     hdr = more;
     ARCA_ENSURE(hdr != NULL, ARCA_ERR_ALLOC, "libcurl: out of memory");
-    CURLcode cc = curl_easy_setopt(cl->curl, CURLOPT_URL, url);
+    CURLcode cc = cl->c->easy_setopt(cl->curl, CURLOPT_URL, url);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdr);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdr);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, answer);
+        cc = cl->c->easy_setopt(cl->curl, CURLOPT_WRITEDATA, answer);
     if (cc == CURLE_OK)
-        cc = curl_easy_perform(cl->curl);
-    curl_slist_free_all(hdr);
+        cc = cl->c->easy_perform(cl->curl);
+    cl->c->slist_free_all(hdr);
     if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
         ARCA_BAIL(ARCA_ERR_UNAUTHENTICATED,
                   "%s: the server's key is not ARCA_CAS_KEY (wrong CAS or a man in the middle)",
                   cl->base + 8);
     if (cc != CURLE_OK)
-        ARCA_BAIL(ARCA_ERR_NETWORK, "%s%s: %s", cl->base + 8, path, curl_easy_strerror(cc));
+        ARCA_BAIL(ARCA_ERR_NETWORK, "%s%s: %s", cl->base + 8, path, cl->c->easy_strerror(cc));
     long status = 0;
-    curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &status);
+    cl->c->easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200)
         return 0;
     /* A refusal: show arcad's reason (the error body of api/json.h). */
@@ -256,7 +261,7 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
 {
     ARCA_ENSURE_REF(p);
     ARCA_ENSURE_REF(answer);
-    ARCA_ENSURE(p->cas_addr && p->cas_key_id && p->config_id && p->provider && p->popts,
+    ARCA_ENSURE(p->cas_addr && p->cas_key_id && p->config_id && p->provider && p->popts && p->curl,
                 ARCA_ERR_INVALID_ARG, "attest: incomplete parameters");
     struct arca_key *k = NULL;
     struct client cl;
@@ -274,13 +279,12 @@ int arcarun_attest(const struct arcarun_attest_params *p, struct arca_buf *answe
     ARCA_GUARD(rc, arca_key_spki_der(k, &spki), out);
     ARCA_GUARD(rc, client_init(&cl, p, k), out);
     have_client = true;
-    arcarun_timing_mark(p->timing, "keygen");
 
     uint8_t nonce[ARCA_LAUNCH_NONCE_LEN];
     ARCA_GUARD(rc, get_nonce(&cl, nonce), out);
     arcarun_timing_mark(p->timing, "challenge");
     curl_off_t connected_us = 0; /* TCP connect + TLS handshake of the first request */
-    if (curl_easy_getinfo(cl.curl, CURLINFO_APPCONNECT_TIME_T, &connected_us) == CURLE_OK)
+    if (cl.c->easy_getinfo(cl.curl, CURLINFO_APPCONNECT_TIME_T, &connected_us) == CURLE_OK)
         arcarun_timing_split(p->timing, "connect", (int64_t)connected_us * 1000);
     uint8_t rd[64];
     ARCA_GUARD(rc, arca_launch_binding(spki.data, spki.len, nonce, p->config_id, rd), out);
@@ -333,7 +337,7 @@ int arcarun_report_volume(const struct arcarun_attest_params *p, const struct ar
 {
     ARCA_ENSURE_REF(p);
     ARCA_ENSURE_REF(r);
-    ARCA_ENSURE(p->cas_addr && p->cas_key_id, ARCA_ERR_INVALID_ARG,
+    ARCA_ENSURE(p->cas_addr && p->cas_key_id && p->curl, ARCA_ERR_INVALID_ARG,
                 "volume report: incomplete parameters");
     struct arca_buf req;
     arca_buf_init_secret(&req, 0);
@@ -349,7 +353,7 @@ int arcarun_upload_provided(const struct arcarun_attest_params *p,
 {
     ARCA_ENSURE_REF(p);
     ARCA_ENSURE_REF(u);
-    ARCA_ENSURE(p->cas_addr && p->cas_key_id, ARCA_ERR_INVALID_ARG,
+    ARCA_ENSURE(p->cas_addr && p->cas_key_id && p->curl, ARCA_ERR_INVALID_ARG,
                 "provided value: incomplete parameters");
     struct arca_buf req;
     arca_buf_init_secret(&req, 0);

@@ -5,7 +5,6 @@
  *   arca-run --measure PROGRAM      prints the simulation measurement (SHA-256, 64 hex)
  *   arca-run PROGRAM [ARG...]       attests, applies the configuration, execs PROGRAM
  */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "crypto/crypto.h"
 #include "evidence/sim.h"
 #include "volumes.h"
 
@@ -77,7 +77,7 @@ static int cmd_measure(const char *program)
  * (never on success), or the program's own when arca-run stays its parent to save volumes. */
 static int launch(char **host_argv, size_t host_argc, const char *addr, const char *config_id,
                   const uint8_t key_id[32], const char *token, int fd, const char *resolved,
-                  struct arcarun_timing *timing)
+                  struct arcarun_timing *timing, struct arcarun_curl_loader *curl)
 {
     uint8_t measurement[32];
     int rc = arca_sim_measure_fd(fd, measurement);
@@ -104,11 +104,6 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     arca_info("arca-run", "attesting %s (sha256 %s) as %.*s via %s using %s", resolved, mhex, shown,
               config_id, addr, prov->name);
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "arca-run: libcurl initialisation failed\n");
-        return 1;
-    }
-    arcarun_timing_mark(timing, "tls-init");
     struct arcarun_attest_params ap = {
         .cas_addr = addr,
         .cas_key_id = key_id,
@@ -120,11 +115,12 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
         .host_argc = host_argc,
         .host_envp = environ,
         .timing = timing,
+        .curl = curl,
     };
     struct arca_buf answer;
     arca_buf_init_secret(&answer, ARCARUN_CONFIG_MAX_BYTES);
     rc = arcarun_attest(&ap, &answer);
-    curl_global_cleanup();
+    arcarun_curl_done(curl);
     if (rc < 0) {
         arca_buf_free(&answer);
         return fail("attestation refused or failed", rc);
@@ -169,9 +165,9 @@ static int launch(char **host_argv, size_t host_argc, const char *addr, const ch
     rc = arcarun_run_supervised(fd, resolved, &cfg, &status);
     if (rc == 0)
         rc = arcarun_volumes_save(&vols);
-    if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
+    if (rc == 0) {
         rc = arcarun_volumes_report(&vols, &cfg, &ap);
-        curl_global_cleanup();
+        arcarun_curl_done(curl);
     }
     arcarun_volumes_free(&vols);
     arcarun_config_free(&cfg);
@@ -203,6 +199,9 @@ int main(int argc, char **argv)
         printf("arca-run %s\n", ARCA_VERSION);
         return 0;
     }
+    /* No openssl.cnf or $OPENSSL_CONF: the host's, not ours (crypto.h). */
+    if (arca_crypto_init_no_config() < 0)
+        return fail("start", ARCA_ERR_CRYPTO);
     if (strcmp(argv[1], "--measure") == 0) {
         if (argc != 3) {
             usage(stderr);
@@ -283,13 +282,20 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* libcurl's libraries load on the other core while the program is read and measured and
+     * the launch key made (curl_load.h); the first request waits for them. */
+    struct arcarun_curl_loader curl = {0};
+    arcarun_curl_preload(&curl);
     int fd = -1;
     char *resolved = NULL;
     int rc = arcarun_program_open(argv[first], &fd, &resolved);
-    if (rc < 0)
+    if (rc < 0) {
+        arcarun_curl_done(&curl);
         return fail("program", rc);
+    }
     rc = launch(argv + first, (size_t)(argc - first), addr, config_id, key_id, token, fd, resolved,
-                &timing);
+                &timing, &curl);
+    arcarun_curl_done(&curl);
     free(resolved);
     close(fd);
     return rc;

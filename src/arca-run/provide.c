@@ -9,7 +9,6 @@
  */
 #include "arcarun.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +122,10 @@ int arcarun_cmd_provide(const char *arg)
                       out, ARCA_ERR_INVALID_ARG, "ARCA_PROVIDE_TOKEN: not %zu hex digits",
                       2 * sizeof(u.token));
     ARCA_GUARD(rc, read_value(eq + 1, &u.value), out);
-    struct arcarun_attest_params ap = {.cas_addr = addr, .cas_key_id = key_id};
-    ARCA_GUARD_ENSURE(rc, curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, out, ARCA_ERR_INTERNAL,
-                      "libcurl: initialisation failed");
+    struct arcarun_curl_loader curl = {0};
+    struct arcarun_attest_params ap = {.cas_addr = addr, .cas_key_id = key_id, .curl = &curl};
     rc = arcarun_upload_provided(&ap, &u);
-    curl_global_cleanup();
+    arcarun_curl_done(&curl);
 out:
     arca_provided_upload_free(&u);
     return rc;

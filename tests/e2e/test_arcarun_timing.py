@@ -9,7 +9,7 @@ import pytest
 from launch_util import (ARCA_RUN, KeyPair, arca_run_env, measure, session_yaml, upload_session,
                          write_program)
 
-PHASES = ["program", "tls-init", "keygen", "connect", "challenge", "evidence", "attest", "config",
+PHASES = ["program", "keygen", "libcurl", "connect", "challenge", "evidence", "attest", "config",
           "volumes", "mounts", "exec"]
 
 

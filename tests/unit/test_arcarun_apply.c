@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,14 +200,50 @@ static bool userns_available_to_nobody(void)
            WEXITSTATUS(status) == 0;
 }
 
+/* Skips the calling test unless it can become nobody and nobody can have a user namespace. */
+#define SKIP_UNLESS_USERNS_FOR_NOBODY()                                                            \
+    do {                                                                                           \
+        if (geteuid() != 0)                                                                        \
+            SKIP_BECAUSE("needs root to become nobody (CI runs as root)");                         \
+        if (!userns_available_to_nobody())                                                         \
+            SKIP_BECAUSE("no unprivileged user namespaces here (chroot or sysctl)");               \
+    } while (0)
+
 static void test_apply_userns(void **state)
 {
     (void)state;
-    if (geteuid() != 0)
-        SKIP_BECAUSE("needs root to become nobody (CI runs as root)");
-    if (!userns_available_to_nobody())
-        SKIP_BECAUSE("no unprivileged user namespaces here (chroot or sysctl)");
+    SKIP_UNLESS_USERNS_FOR_NOBODY();
     run_child(true);
+}
+
+static void *no_work(void *arg)
+{
+    return arg;
+}
+
+/* arca-run joins libcurl's loading thread (curl_load.h) and later, as an unprivileged user,
+ * unshares a user namespace, which the kernel refuses while a second thread still exists: the
+ * namespace must be had right after a join as well. */
+static void test_userns_right_after_thread(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_USERNS_FOR_NOBODY();
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(2);
+            pthread_t t;
+            if (pthread_create(&t, NULL, no_work, NULL) != 0 || pthread_join(t, NULL) != 0)
+                _exit(3);
+            _exit(arcarun_enter_mount_ns() == 0 ? 0 : 1);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
 }
 
 /* fexecve of the measured descriptor: a shell script sees only the policy's environment,
@@ -320,8 +357,11 @@ static void test_program_open_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_apply_root),          cmocka_unit_test(test_apply_userns),
-        cmocka_unit_test(test_exec_script),         cmocka_unit_test(test_no_namespace_refused),
+        cmocka_unit_test(test_apply_root),
+        cmocka_unit_test(test_apply_userns),
+        cmocka_unit_test(test_userns_right_after_thread),
+        cmocka_unit_test(test_exec_script),
+        cmocka_unit_test(test_no_namespace_refused),
         cmocka_unit_test(test_program_open_errors),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);

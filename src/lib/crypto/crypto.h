@@ -66,6 +66,14 @@ int arca_hkdf_ctx_derive(struct arca_hkdf_ctx *k, const void *salt, size_t saltl
                          size_t ikmlen, const void *info, size_t infolen, uint8_t *out,
                          size_t outlen);
 void arca_hkdf_ctx_free(struct arca_hkdf_ctx *k);
+/*
+ * For a process whose crypto needs are fixed (arca-run): initialises OpenSSL without reading
+ * openssl.cnf or $OPENSSL_CONF, before any other OpenSSL use (a later request to load the
+ * configuration, e.g. libcurl's, is then a no-op). Inside a TEE the configuration file and the
+ * environment come from the host, and a configuration can load any provider or engine; arca-run
+ * uses the built-in default provider only. Returns 0 or ARCA_ERR_CRYPTO.
+ */
+int arca_crypto_init_no_config(void);
 /* CSPRNG (OpenSSL's DRBG). */
 int arca_random(void *out, size_t n);
 /* Constant-time equality: true if the n bytes are equal. */

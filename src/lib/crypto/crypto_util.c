@@ -119,6 +119,13 @@ int arca_x509_name_text(const X509_NAME *name, struct arca_buf *out)
     return rc;
 }
 
+int arca_crypto_init_no_config(void)
+{
+    if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+        return arca_ossl_err(ARCA_ERR_CRYPTO, "OpenSSL initialisation");
+    return 0;
+}
+
 int arca_random(void *out, size_t n)
 {
     ARCA_ENSURE(out != NULL || n == 0, ARCA_ERR_INVALID_ARG, "random: out is NULL");
