@@ -83,6 +83,13 @@ struct arca_store_backend_ops {
      * lookup (open() matches the rows against the journal it walked itself), so the whole
      * file is read once, sequentially. */
     int (*scan_all)(void *be, arca_store_row_cb cb, void *arg);
+    /* Optional (NULL: open() verifies on one thread): scan_all restricted to the rows whose
+     * (tbl, rkey) sorts below (upper false) or at or above (upper true) the split key, in key
+     * order; the two halves hold every row exactly once, whatever the rows hold. A backend
+     * with it serves concurrent callers on separate connections of one unchanged snapshot:
+     * open() runs check beside the journal walk and the two halves on two threads. */
+    int (*scan_split)(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], bool upper,
+                      arca_store_row_cb cb, void *arg);
     /* Calls cb for every journal entry in seq order. */
     int (*journal_walk)(void *be, arca_store_jentry_cb cb, void *arg);
     /* Number of rows, and of keys whose newest journal entry is not a delete. */

@@ -483,7 +483,9 @@ static int verify_chain(struct arca_store *s, const struct arca_keystore *ks,
 /* The open-time scan of every row (invariants 4 and 5) in one sequential pass over the
  * database: each row is looked up in the journal's newest entries (keys, sorted; built by the
  * walk) instead of two indexed journal lookups per row, and decrypted with one AES-GCM context
- * for all rows. seen marks the keys already matched, so a row cannot stand in twice. */
+ * for all rows. seen marks the keys already matched, so a row cannot stand in twice. With two
+ * threads each scans one half of the key range with contexts of its own; a row of one half can
+ * only match a key of the same half, so the halves touch disjoint bytes of seen. */
 struct vscan {
     struct arca_store *s;
     const struct arca_store_jentry *keys;
@@ -491,6 +493,7 @@ struct vscan {
     uint8_t *seen;
     struct row_ctx c;
     uint64_t rows;
+    const atomic_bool *stop; /* the lower half failed: the upper half's result is moot */
 };
 
 static int key_cmp(const void *k, const void *e)
@@ -504,6 +507,8 @@ static int key_cmp(const void *k, const void *e)
 static int vscan_cb(void *arg, const struct arca_store_row *row)
 {
     struct vscan *v = arg;
+    if (v->stop != NULL && atomic_load_explicit(v->stop, memory_order_relaxed))
+        return ARCA_ERR_INTERNAL;
     if (arca_store_table_name(row->tbl) == NULL)
         return arca_err_set(ARCA_ERR_TAMPERED, "store: a record names table %d", row->tbl);
     struct arca_store_jentry probe;
@@ -533,29 +538,104 @@ static int vscan_cb(void *arg, const struct arca_store_row *row)
     return rc;
 }
 
+/* One step of the open-time verification, maybe on a thread of its own: its result and its
+ * error detail (thread-local) travel back to the opener with it. */
+struct vstep {
+    int (*fn)(void *arg);
+    void *arg;
+    int rc;
+    char detail[ARCA_ERR_DETAIL_MAX];
+    pthread_t t;
+    bool threaded;
+};
+
+static void *vstep_main(void *p)
+{
+    struct vstep *v = p;
+    v->rc = v->fn(v->arg);
+    if (v->rc < 0)
+        snprintf(v->detail, sizeof(v->detail), "%s", arca_err_detail());
+    return NULL;
+}
+
+/* Runs fn(arg) on a new thread, or right here when none can be made (or on_thread is false). */
+static void vstep_start(struct vstep *v, bool on_thread, int (*fn)(void *), void *arg)
+{
+    v->fn = fn;
+    v->arg = arg;
+    v->rc = 0;
+    v->detail[0] = '\0';
+    v->threaded = on_thread && pthread_create(&v->t, NULL, vstep_main, v) == 0;
+    if (!v->threaded)
+        vstep_main(v);
+}
+
+/* Waits for v; returns its result, with its detail set on this thread if it failed. */
+static int vstep_join(struct vstep *v)
+{
+    if (v->threaded)
+        pthread_join(v->t, NULL);
+    v->threaded = false;
+    return v->rc < 0 ? arca_err_set(v->rc, "%s", v->detail) : 0;
+}
+
+/* A half of the key range (or all of it): split NULL scans every row, else the rows below
+ * (upper false) or from (upper true) the key split. */
+struct vhalf {
+    struct vscan v;
+    const struct arca_store_jentry *split;
+    bool upper;
+};
+
+static int vhalf_run(void *arg)
+{
+    struct vhalf *h = arg;
+    struct arca_store *s = h->v.s;
+    int rc = arca_aead_ctx_new(&h->v.c.aead);
+    if (rc == 0)
+        rc = arca_aead_ctx_set_key(h->v.c.aead, s->reckeys[atomic_load(&s->rk) & 1u]);
+    if (rc == 0)
+        rc = arca_hmac_ctx_new(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), &h->v.c.idx);
+    if (rc == 0)
+        rc = arca_hash_ctx_new(ARCA_SHA256, &h->v.c.sha);
+    if (rc == 0 && h->split == NULL)
+        rc = s->ops->scan_all(s->be, vscan_cb, &h->v);
+    else if (rc == 0)
+        rc = s->ops->scan_split(s->be, h->split->tbl, h->split->rkey, h->upper, vscan_cb, &h->v);
+    arca_aead_ctx_free(h->v.c.aead);
+    arca_hmac_ctx_free(h->v.c.idx);
+    arca_hash_ctx_free(h->v.c.sha);
+    return rc;
+}
+
 /* Every row once, against keys: *rows = the rows, *live = the keys whose newest entry is not a
- * delete. */
+ * delete. On two threads, the halves split at the middle key; the lower half's error wins, as
+ * it comes first in the one-thread scan's key order (the upper half stops early then). */
 static int verify_rows_all(struct arca_store *s, const struct arca_store_jentry *keys, size_t nkeys,
                            uint64_t *rows, uint64_t *live)
 {
-    struct vscan v = {.s = s, .keys = keys, .nkeys = nkeys};
-    v.seen = calloc(nkeys > 0 ? nkeys : 1, 1);
-    if (v.seen == NULL)
+    uint8_t *seen = calloc(nkeys > 0 ? nkeys : 1, 1);
+    if (seen == NULL)
         return arca_err_set(ARCA_ERR_ALLOC, "store: open");
-    int rc = arca_aead_ctx_new(&v.c.aead);
-    if (rc == 0)
-        rc = arca_aead_ctx_set_key(v.c.aead, s->reckeys[atomic_load(&s->rk) & 1u]);
-    if (rc == 0)
-        rc = arca_hmac_ctx_new(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), &v.c.idx);
-    if (rc == 0)
-        rc = arca_hash_ctx_new(ARCA_SHA256, &v.c.sha);
-    if (rc == 0)
-        rc = s->ops->scan_all(s->be, vscan_cb, &v);
-    arca_aead_ctx_free(v.c.aead);
-    arca_hmac_ctx_free(v.c.idx);
-    arca_hash_ctx_free(v.c.sha);
-    free(v.seen);
-    *rows = v.rows;
+    atomic_bool stop = false;
+    struct vhalf lo = {.v = {.s = s, .keys = keys, .nkeys = nkeys, .seen = seen}};
+    struct vhalf hi = lo;
+    bool split = s->verify_threads >= 2 && s->ops->scan_split != NULL && nkeys >= 2;
+    struct vstep hstep, lstep;
+    if (split) {
+        lo.split = hi.split = &keys[nkeys / 2];
+        hi.upper = true;
+        hi.v.stop = &stop;
+        vstep_start(&hstep, true, vhalf_run, &hi);
+    }
+    vstep_start(&lstep, false, vhalf_run, &lo);
+    if (lstep.rc < 0)
+        atomic_store(&stop, true);
+    int rc = split ? vstep_join(&hstep) : 0;
+    if (lstep.rc < 0)
+        rc = vstep_join(&lstep);
+    free(seen);
+    *rows = lo.v.rows + hi.v.rows;
     *live = 0;
     for (size_t i = 0; i < nkeys; i++)
         *live += !is_zero(keys[i].cthash, 32);
@@ -583,19 +663,38 @@ static int verify_rows_by_table(struct arca_store *s, uint64_t *rows, uint64_t *
     return 0;
 }
 
+static int check_run(void *arg)
+{
+    struct arca_store *s = arg;
+    return s->ops->check(s->be);
+}
+
 static int store_verify(struct arca_store *s, const struct arca_keystore *ks, bool *reseal)
 {
-    ARCA_TRY(s->ops->check(s->be));
+    /* The file check reads the whole file as the walk does: beside it where the backend
+     * allows; its error still comes first, as when it ran before the walk. */
+    struct vstep check;
+    vstep_start(&check, s->verify_threads >= 2 && s->ops->scan_split != NULL, check_run, s);
+    if (!check.threaded)
+        ARCA_TRY(vstep_join(&check));
     struct arca_store_walk w;
     struct arca_store_jentry *keys = NULL;
     size_t nkeys = 0;
     uint64_t probe = s->ops->shared ? ks->commit : 0;
-    if (s->ops->scan_all != NULL)
-        ARCA_TRY(arca_store_journal_newest(s, probe, &w, &keys, &nkeys));
-    else
-        ARCA_TRY(arca_store_journal_walk(s, probe, &w));
+    int rc = s->ops->scan_all != NULL ? arca_store_journal_newest(s, probe, &w, &keys, &nkeys)
+                                      : arca_store_journal_walk(s, probe, &w);
+    struct vstep walk = {.rc = rc};
+    if (rc < 0)
+        snprintf(walk.detail, sizeof(walk.detail), "%s", arca_err_detail());
+    rc = vstep_join(&check);
+    if (rc == 0)
+        rc = vstep_join(&walk);
+    if (rc < 0) {
+        free(keys);
+        return rc;
+    }
     uint64_t rows = 0, live = 0;
-    int rc = verify_chain(s, ks, &w, reseal);
+    rc = verify_chain(s, ks, &w, reseal);
     if (rc == 0)
         rc = s->ops->scan_all != NULL ? verify_rows_all(s, keys, nkeys, &rows, &live)
                                       : verify_rows_by_table(s, &rows, &live);
@@ -679,6 +778,7 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
         memcpy(s->member, opt->member, mlen + 1);
     s->ops = shared ? &arca_store_pg_ops : &arca_store_sqlite_ops;
     s->lock_fd = -1;
+    s->verify_threads = opt->verify_threads > 0 ? opt->verify_threads : 2;
     pthread_mutex_init(&s->wmu, NULL);
     pthread_cond_init(&s->gdone, NULL);
     struct arca_keystore ks;

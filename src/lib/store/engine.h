@@ -55,6 +55,7 @@ struct arca_store {
     struct arca_store_hook hook; /* all NULL: none */
     bool unwitnessed;            /* the hook refused the last commit: retry before a write */
     uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
+    unsigned verify_threads;     /* arca_store_options.verify_threads, 0 mapped to 2 */
     /* group commit (group.c): write transactions that arrive together share one backend
      * transaction and one COMMIT; under wmu unless atomic */
     atomic_uint gwaiting; /* threads in tx_begin waiting for wmu */

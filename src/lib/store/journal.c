@@ -187,15 +187,25 @@ static int collect_cb(void *arg, const struct arca_store_jentry *e)
     return 0;
 }
 
-static int by_key_newest(const void *a, const void *b)
+/* The sort of the open-time walk: 16-byte items instead of the entries themselves (the sort
+ * of 100k-session journals took as long as the walk). k holds the table and the first 7 bytes
+ * of the row key, which decide almost every comparison; i is the entry's position in seq
+ * order. */
+struct keyref {
+    uint64_t k;
+    size_t i;
+};
+
+static int by_key_newest(const void *a, const void *b, void *arg)
 {
-    const struct arca_store_jentry *x = a, *y = b;
-    if (x->tbl != y->tbl)
-        return x->tbl < y->tbl ? -1 : 1;
-    int c = memcmp(x->rkey, y->rkey, ARCA_STORE_RKEY_LEN);
+    const struct keyref *x = a, *y = b;
+    if (x->k != y->k)
+        return x->k < y->k ? -1 : 1;
+    const struct arca_store_jentry *e = arg;
+    int c = memcmp(e[x->i].rkey, e[y->i].rkey, ARCA_STORE_RKEY_LEN);
     if (c != 0)
         return c;
-    return x->seq > y->seq ? -1 : x->seq < y->seq; /* newest first */
+    return x->i > y->i ? -1 : x->i < y->i; /* newest first */
 }
 
 static int by_seq(const void *a, const void *b)
@@ -215,14 +225,32 @@ static int collect_newest(struct arca_store *s, struct collect *c, size_t *kept)
     c->w.sha = NULL;
     ARCA_TRY(rc);
     walk_end(&c->w);
-    size_t k = 0;
-    if (c->n > 0) {
-        qsort(c->e, c->n, sizeof(*c->e), by_key_newest);
-        for (size_t i = 0; i < c->n; i++)
-            if (i == 0 || c->e[i].tbl != c->e[k - 1].tbl ||
-                memcmp(c->e[i].rkey, c->e[k - 1].rkey, ARCA_STORE_RKEY_LEN) != 0)
-                c->e[k++] = c->e[i];
+    /* walk_cb admitted known tables only (small positive numbers): the key's top byte */
+    struct keyref *r = malloc((c->n > 0 ? c->n : 1) * sizeof(*r));
+    struct arca_store_jentry *out = malloc((c->n > 0 ? c->n : 1) * sizeof(*out));
+    if (r == NULL || out == NULL) {
+        free(r);
+        free(out);
+        return arca_err_set(ARCA_ERR_ALLOC, "store: journal");
     }
+    for (size_t i = 0; i < c->n; i++) {
+        uint64_t k = (uint64_t)(uint8_t)c->e[i].tbl;
+        for (int j = 0; j < 7; j++)
+            k = k << 8 | c->e[i].rkey[j];
+        r[i] = (struct keyref){k, i};
+    }
+    qsort_r(r, c->n, sizeof(*r), by_key_newest, c->e);
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct arca_store_jentry *e = &c->e[r[i].i];
+        if (k == 0 || e->tbl != out[k - 1].tbl ||
+            memcmp(e->rkey, out[k - 1].rkey, ARCA_STORE_RKEY_LEN) != 0)
+            out[k++] = *e;
+    }
+    free(r);
+    free(c->e);
+    c->e = out;
+    c->cap = c->n;
     *kept = k;
     return 0;
 }

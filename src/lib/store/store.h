@@ -104,6 +104,9 @@ struct arca_store_options {
     /* NULL: the only process on this store; else this process's name among the several on a
      * shared store (1..32 of [0-9a-z-]): its audit checkpoints are kept apart from theirs */
     const char *member;
+    /* threads of the open-time verification where the backend allows (0 = 2, 1 = one; the
+     * result is the same: docs/internals/store.md "Start-up verification") */
+    unsigned verify_threads;
 };
 
 /*

@@ -20,6 +20,8 @@ enum {
     ST_GET,
     ST_SCAN,
     ST_SCAN_ALL,
+    ST_SCAN_LO,
+    ST_SCAN_HI,
     ST_JWALK,
     ST_COUNT_ROWS,
     ST_COUNT_LIVE,
@@ -48,6 +50,9 @@ static const char *const sql_text[ST_COUNT] = {
                  "  ORDER BY seq DESC LIMIT 1)"
                  " FROM rec r WHERE r.tbl=?1 ORDER BY r.rkey"),
     [ST_SCAN_ALL] = "SELECT tbl, rkey, ver, nonce, ct FROM rec",
+    /* row values compare like the primary key orders: the halves split the table exactly */
+    [ST_SCAN_LO] = "SELECT tbl, rkey, ver, nonce, ct FROM rec WHERE (tbl, rkey) < (?1, ?2)",
+    [ST_SCAN_HI] = "SELECT tbl, rkey, ver, nonce, ct FROM rec WHERE (tbl, rkey) >= (?1, ?2)",
     [ST_JWALK] = "SELECT seq, commit_no, tbl, rkey, ver, cthash FROM journal ORDER BY seq",
     [ST_COUNT_ROWS] = "SELECT count(*) FROM rec",
     [ST_COUNT_LIVE] =
@@ -292,16 +297,20 @@ static int sq_wget(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN],
 }
 
 /* Runs the scan statement which (ST_SCAN for table tbl: rkey, row, journal columns; or
- * ST_SCAN_ALL: tbl, rkey, row columns) and calls cb for every row. */
-static int scan_run(void *be, int which, int tbl, arca_store_row_cb cb, void *arg)
+ * ST_SCAN_ALL, ST_SCAN_LO/HI below/from (tbl, rkey): tbl, rkey, row columns) and calls cb for
+ * every row. */
+static int scan_run(void *be, int which, int tbl, const uint8_t *rkey, arca_store_row_cb cb,
+                    void *arg)
 {
     if (arca_store_fault_hit("backend scan"))
         return ARCA_ERR_IO;
     struct sq_conn *c = reader_take(be);
     sqlite3_stmt *st = c->st[which];
-    bool all = which == ST_SCAN_ALL;
-    if (!all)
+    bool all = which != ST_SCAN;
+    if (which != ST_SCAN_ALL)
         sqlite3_bind_int(st, 1, tbl);
+    if (rkey != NULL)
+        sqlite3_bind_blob(st, 2, rkey, ARCA_STORE_RKEY_LEN, SQLITE_STATIC);
     struct arca_store_row row;
     memset(&row, 0, sizeof(row));
     arca_buf_init(&row.ct, 0);
@@ -324,12 +333,18 @@ out:
 
 static int sq_scan(void *be, int tbl, arca_store_row_cb cb, void *arg)
 {
-    return scan_run(be, ST_SCAN, tbl, cb, arg);
+    return scan_run(be, ST_SCAN, tbl, NULL, cb, arg);
 }
 
 static int sq_scan_all(void *be, arca_store_row_cb cb, void *arg)
 {
-    return scan_run(be, ST_SCAN_ALL, 0, cb, arg);
+    return scan_run(be, ST_SCAN_ALL, 0, NULL, cb, arg);
+}
+
+static int sq_scan_split(void *be, int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], bool upper,
+                         arca_store_row_cb cb, void *arg)
+{
+    return scan_run(be, upper ? ST_SCAN_HI : ST_SCAN_LO, tbl, rkey, cb, arg);
 }
 
 static int sq_journal_walk(void *be, arca_store_jentry_cb cb, void *arg)
@@ -545,6 +560,7 @@ const struct arca_store_backend_ops arca_store_sqlite_ops = {
     .get = sq_get,
     .scan = sq_scan,
     .scan_all = sq_scan_all,
+    .scan_split = sq_scan_split,
     .journal_walk = sq_journal_walk,
     .count_live = sq_count_live,
     .begin = sq_begin,
