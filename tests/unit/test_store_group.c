@@ -96,12 +96,19 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static void test_concurrent_writers(void **state)
+static int slow_open(const char *dir, struct arca_store **out);
+
+/* With slow: every witness round naps, so most commits find the previous batch still being made
+ * durable and wait for it with their batch open (group.c tx_commit). */
+static void concurrent_writers(bool slow)
 {
-    (void)state;
     char *dir = tdir_make();
     struct arca_store *s = NULL;
     assert_int_equal(test_store_open(dir, &fs, true, &s), 0);
+    if (slow) {
+        arca_store_close(s);
+        assert_int_equal(slow_open(dir, &s), 0);
+    }
     uint64_t before = commit_of(s);
     pthread_t t[WRITERS];
     struct writer w[WRITERS];
@@ -132,6 +139,18 @@ static void test_concurrent_writers(void **state)
         }
     arca_store_close(s);
     tdir_remove(dir);
+}
+
+static void test_concurrent_writers(void **state)
+{
+    (void)state;
+    concurrent_writers(false);
+}
+
+static void test_concurrent_writers_slow_rounds(void **state)
+{
+    (void)state;
+    concurrent_writers(true);
 }
 
 /* ---- members held at fixed points ------------------------------------------------------------ */
@@ -304,8 +323,6 @@ static void *kchild_main(void *arg)
     }
     return NULL;
 }
-
-static int slow_open(const char *dir, struct arca_store **out);
 
 /* Forks a child that runs child(dir, arg, wfd) and never returns; *rfd gets the pipe's read end. */
 static pid_t spawn(void (*child)(const char *dir, long arg, int wfd), const char *dir, long arg,
@@ -669,6 +686,7 @@ int main(void)
     setup_sealer();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_concurrent_writers_slow_rounds),
         cmocka_unit_test(test_batch_one_commit_and_abort),
         cmocka_unit_test(test_batch_commit_fails_all),
         cmocka_unit_test(test_kill_during_batches),

@@ -67,9 +67,13 @@ struct arca_store {
     /* pipelined durability: a batch's key-store rewrite and witness round run holding ksmu
      * without wmu; the next COMMIT takes ksmu first (lock order wmu, ksmu, dmu) */
     pthread_mutex_t ksmu;
-    pthread_mutex_t dmu;  /* the members' done flags; never held across I/O */
-    pthread_cond_t gdone; /* signalled when a batch's members are answered (under dmu) */
-    char member[33];      /* arca_store_options.member, "" = none (checkpoint.c) */
+    pthread_mutex_t dmu;   /* the members' done flags; never held across I/O */
+    atomic_bool gflushing; /* a batch's key-store rewrite or witness round runs (set under wmu
+                              and dmu, cleared under dmu) */
+    unsigned long gbatch;  /* batches ended so far (under wmu): tells a member whether its
+                              batch is still open */
+    pthread_cond_t gdone;  /* signalled when a batch's members are answered (under dmu) */
+    char member[33];       /* arca_store_options.member, "" = none (checkpoint.c) */
     /* decrypted records read with arca_store_get (cache.h); NULL for a shared backend, whose
      * rows another arcad may replace at any time */
     struct arca_store_cache *cache;

@@ -113,9 +113,11 @@ static int head_put(struct arca_store *s, uint64_t commit, uint64_t seq, const u
  * return (its record is on its stack) as soon as dmu is released, so nothing of list is
  * touched after that.
  */
-static void members_end(struct arca_store *s, struct arca_store_gwait *list, int rc)
+static void members_end(struct arca_store *s, struct arca_store_gwait *list, int rc, bool flushed)
 {
     pthread_mutex_lock(&s->dmu);
+    if (flushed)
+        s->gflushing = false;
     for (struct arca_store_gwait *w = list; w != NULL; w = w->next) {
         w->rc = rc;
         if (rc < 0)
@@ -134,6 +136,7 @@ static struct arca_store_gwait *batch_detach(struct arca_store *s)
     s->gwait = NULL;
     s->gmembers = 0;
     s->gopen = false;
+    s->gbatch++;
     /* every backend transaction of the store ends here (commit or rollback): reads may fill
      * the record cache again (cache.h) */
     arca_store_cache_tx_end(s->cache);
@@ -144,7 +147,7 @@ static struct arca_store_gwait *batch_detach(struct arca_store *s)
  * (0: there was none). */
 static void batch_end(struct arca_store *s, int rc)
 {
-    members_end(s, batch_detach(s), rc);
+    members_end(s, batch_detach(s), rc, false);
 }
 
 /* Under wmu and ksmu, before a COMMIT: the previous batch's key-store rewrite and witness round
@@ -222,11 +225,14 @@ static int batch_commit(struct arca_store *s)
     ks.commit = s->commit;
     memcpy(ks.head, s->head, sizeof(ks.head));
     struct arca_store_gwait *list = batch_detach(s);
+    pthread_mutex_lock(&s->dmu);
+    s->gflushing = true;
+    pthread_mutex_unlock(&s->dmu);
     pthread_mutex_unlock(&s->wmu);
     rc = batch_durable(s, &ks);
     arca_wipe(&ks, sizeof(ks));
     pthread_mutex_unlock(&s->ksmu);
-    members_end(s, list, rc);
+    members_end(s, list, rc, true);
     return rc;
 }
 
@@ -367,11 +373,33 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
     me.next = s->gwait;
     s->gwait = &me;
     bool led = false;
-    if (tx->alone || s->gmembers >= BATCH_MAX || atomic_load(&s->gwaiting) == 0) {
-        (void)batch_commit(s); /* releases wmu; the detail of a failure stays on this thread */
-        led = true;
-    } else {
+    for (;;) {
+        if (tx->alone || s->gmembers >= BATCH_MAX ||
+            (atomic_load(&s->gwaiting) == 0 && !s->gflushing)) {
+            (void)batch_commit(s); /* releases wmu; the detail of a failure stays here */
+            led = true;
+            break;
+        }
+        if (atomic_load(&s->gwaiting) > 0) {
+            pthread_mutex_unlock(&s->wmu); /* one of them joins and owns the batch */
+            break;
+        }
+        /* Nobody is waiting, but the previous batch is still being made durable and this
+         * COMMIT would wait for it anyway: let the writers that arrive meanwhile run their
+         * statements and join, then come back unless one of them (or any other member that
+         * came back first) committed the batch. Not counted in gwaiting: a member hands the
+         * batch only to a thread that will join it, and this one may find it gone. */
+        unsigned long batch = s->gbatch;
         pthread_mutex_unlock(&s->wmu);
+        pthread_mutex_lock(&s->dmu);
+        while (s->gflushing && !me.done)
+            pthread_cond_wait(&s->gdone, &s->dmu);
+        pthread_mutex_unlock(&s->dmu);
+        pthread_mutex_lock(&s->wmu);
+        if (s->gbatch != batch) {
+            pthread_mutex_unlock(&s->wmu);
+            break;
+        }
     }
     pthread_mutex_lock(&s->dmu);
     while (!me.done)
