@@ -394,7 +394,10 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
         pthread_mutex_lock(&s->dmu);
         while (s->gflushing && !me.done)
             pthread_cond_wait(&s->gdone, &s->dmu);
+        bool answered = me.done; /* committed by someone else and durable already */
         pthread_mutex_unlock(&s->dmu);
+        if (answered)
+            break;
         pthread_mutex_lock(&s->wmu);
         if (s->gbatch != batch) {
             pthread_mutex_unlock(&s->wmu);
