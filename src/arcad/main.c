@@ -82,7 +82,7 @@ static void usage(FILE *f)
            "  --client-burst N          burst per client key (default 2000)\n"
            "  --jobs N                  job threads for costly requests (secret generation,\n"
            "                            listing, evidence checks, durable writes); default:\n"
-           "                            16 per core, at most 64\n"
+           "                            32 per core, at most 64\n"
            "  --max-queued-jobs N       such requests waiting for a job thread (default 256;\n"
            "                            more are answered 503)\n"
            "  --rate-limit RATE         unauthenticated requests (attest, challenge, values) per\n"
@@ -918,7 +918,7 @@ int main(int argc, char **argv)
          * commits and audit lines that wait together share one fsync (group commit): with
          * one thread per core at most that many could ever share it. */
         if (cfg->jobs == 0)
-            cfg->jobs = def * 16 > 64 ? 64 : def * 16;
+            cfg->jobs = def * 32 > 64 ? 64 : def * 32;
     }
 
     int rc = 0, exit_code = 0;

@@ -141,5 +141,8 @@ extern const struct arca_store_backend_ops arca_store_pg_ops;
  */
 void arca_store_fault_arm(long n);
 bool arca_store_fault_hit(const char *where);
+/* Tests only: fn (NULL: none) is called with the point's name at every fault point, before the
+ * countdown, and may block there (to hold a commit between two of its steps). */
+void arca_store_fault_pause(void (*fn)(const char *where));
 
 #endif

@@ -748,6 +748,8 @@ void arca_store_close(struct arca_store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&s->wmu);
+    pthread_mutex_destroy(&s->ksmu);
+    pthread_mutex_destroy(&s->dmu);
     pthread_cond_destroy(&s->gdone);
     arca_wipe(s, sizeof(*s));
     free(s);
@@ -780,6 +782,8 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     s->lock_fd = -1;
     s->verify_threads = opt->verify_threads > 0 ? opt->verify_threads : 2;
     pthread_mutex_init(&s->wmu, NULL);
+    pthread_mutex_init(&s->ksmu, NULL);
+    pthread_mutex_init(&s->dmu, NULL);
     pthread_cond_init(&s->gdone, NULL);
     struct arca_keystore ks;
     memset(&ks, 0, sizeof(ks));

@@ -51,9 +51,10 @@ struct arca_store {
     _Atomic uint64_t commit;
     uint64_t seq;
     uint8_t head[ARCA_STORE_HASH_LEN];
-    bool broken; /* a commit landed but the key-store could not follow: refuse writes */
+    /* set holding ksmu, read anywhere (atomic): */
+    atomic_bool broken; /* a commit landed but the key-store could not follow: refuse writes */
     struct arca_store_hook hook; /* all NULL: none */
-    bool unwitnessed;            /* the hook refused the last commit: retry before a write */
+    atomic_bool unwitnessed;     /* the hook refused the last commit: retry before a write */
     uint64_t rows_at_open;       /* live records found by open() (compaction heuristic) */
     unsigned verify_threads;     /* arca_store_options.verify_threads, 0 mapped to 2 */
     /* group commit (group.c): write transactions that arrive together share one backend
@@ -64,8 +65,16 @@ struct arca_store {
     uint64_t gseq;        /* the chain after those members (commit is s->commit + 1) */
     uint8_t ghead[ARCA_STORE_HASH_LEN];
     struct arca_store_gwait *gwait; /* the members' waiting records */
-    pthread_cond_t gdone;           /* signalled when a batch ended (under wmu) */
-    char member[33];                /* arca_store_options.member, "" = none (checkpoint.c) */
+    /* pipelined durability: a batch's key-store rewrite and witness round run holding ksmu
+     * without wmu; the next COMMIT takes ksmu first (lock order wmu, ksmu, dmu) */
+    pthread_mutex_t ksmu;
+    pthread_mutex_t dmu;   /* the members' done flags; never held across I/O */
+    atomic_bool gflushing; /* a batch's key-store rewrite or witness round runs (set under wmu
+                              and dmu, cleared under dmu) */
+    unsigned long gbatch;  /* batches ended so far (under wmu): tells a member whether its
+                              batch is still open */
+    pthread_cond_t gdone;  /* signalled when a batch's members are answered (under dmu) */
+    char member[33];       /* arca_store_options.member, "" = none (checkpoint.c) */
     /* decrypted records read with arca_store_get (cache.h); NULL for a shared backend, whose
      * rows another arcad may replace at any time */
     struct arca_store_cache *cache;

@@ -16,6 +16,13 @@
  * already tolerates. The first member runs directly in the backend transaction (its abort rolls
  * that back: nobody else is in it yet); later members each run inside a backend savepoint, so
  * that an abort or a failed statement undoes only their own writes.
+ *
+ * Pipelined durability: the leader gives wmu back right after the COMMIT and rewrites the
+ * key-store and runs the witness round holding only ksmu, so the next batch runs its statements
+ * meanwhile. The next batch's COMMIT takes ksmu first: it waits for that rewrite (and fails if
+ * it failed or the witness refused), so the database is never more than one commit ahead of the
+ * key-store. Members sleep on dmu, which nobody holds across I/O, and are woken only once their
+ * own batch is durable (and witnessed).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -36,7 +43,7 @@ struct arca_store_gwait {
     char detail[ARCA_ERR_DETAIL_MAX];
 };
 
-/* Under wmu: repeats the freshness hook for the current commit. */
+/* Under wmu and ksmu: repeats the freshness hook for the current commit. */
 static int hook_retry(struct arca_store *s)
 {
     if (s->hook.committed == NULL)
@@ -55,9 +62,11 @@ int arca_store_recheck(struct arca_store *s)
 {
     ARCA_ENSURE_REF(s);
     pthread_mutex_lock(&s->wmu);
+    pthread_mutex_lock(&s->ksmu);
     int rc = hook_retry(s);
     if (rc < 0)
         s->unwitnessed = s->hook.committed != NULL;
+    pthread_mutex_unlock(&s->ksmu);
     pthread_mutex_unlock(&s->wmu);
     return rc;
 }
@@ -99,44 +108,111 @@ static int head_put(struct arca_store *s, uint64_t commit, uint64_t seq, const u
     return s->ops->head_put(s->be, &h);
 }
 
-/* Under wmu: hands rc (and this thread's detail) to every member of the batch and wakes them. */
-static void batch_end(struct arca_store *s, int rc)
+/*
+ * Hands rc (and this thread's detail) to every member of list and wakes them. A member may
+ * return (its record is on its stack) as soon as dmu is released, so nothing of list is
+ * touched after that.
+ */
+static void members_end(struct arca_store *s, struct arca_store_gwait *list, int rc, bool flushed)
 {
-    for (struct arca_store_gwait *w = s->gwait; w != NULL; w = w->next) {
+    pthread_mutex_lock(&s->dmu);
+    if (flushed)
+        s->gflushing = false;
+    for (struct arca_store_gwait *w = list; w != NULL; w = w->next) {
         w->rc = rc;
         if (rc < 0)
             snprintf(w->detail, sizeof(w->detail), "%s", arca_err_detail());
         w->done = true;
     }
+    pthread_cond_broadcast(&s->gdone);
+    pthread_mutex_unlock(&s->dmu);
+}
+
+/* Under wmu, once the batch's backend transaction ended (committed or rolled back): takes its
+ * members out of the store for the caller to answer. */
+static struct arca_store_gwait *batch_detach(struct arca_store *s)
+{
+    struct arca_store_gwait *list = s->gwait;
     s->gwait = NULL;
     s->gmembers = 0;
     s->gopen = false;
+    s->gbatch++;
     /* every backend transaction of the store ends here (commit or rollback): reads may fill
      * the record cache again (cache.h) */
     arca_store_cache_tx_end(s->cache);
-    pthread_cond_broadcast(&s->gdone);
+    return list;
+}
+
+/* Under wmu: the transaction is rolled back and every member released into it fails with rc
+ * (0: there was none). */
+static void batch_end(struct arca_store *s, int rc)
+{
+    members_end(s, batch_detach(s), rc, false);
+}
+
+/* Under wmu and ksmu, before a COMMIT: the previous batch's key-store rewrite and witness round
+ * have ended (ksmu); a failure of either stops this batch from landing, so the database never
+ * runs more than one commit ahead of the key-store, nor past an unwitnessed commit. */
+static int previous_durable(struct arca_store *s)
+{
+    if (s->broken)
+        return arca_err_set(ARCA_ERR_IO, "store: a previous commit could not update the "
+                                         "key-store; restart to recover");
+    return s->unwitnessed ? hook_retry(s) : 0;
+}
+
+/* Holding ksmu, not wmu: makes commit ks->commit durable in the key-store and witnessed. */
+static int batch_durable(struct arca_store *s, const struct arca_keystore *ks)
+{
+    int rc = arca_keystore_write(s->ks_path, s->seal, ks);
+    if (rc < 0) {
+        /* The database is one commit ahead of the key-store, which open() tolerates; a second
+         * commit would not be, so stop writing until a restart re-seals. */
+        s->broken = true;
+        return arca_err_wrap(rc, "store: commit %llu landed but the key-store was not updated",
+                             (unsigned long long)ks->commit);
+    }
+    if (s->hook.committed == NULL)
+        return 0;
+    /* Durable but not witnessed: the members hear it failed, and no further write lands until
+     * the witness holds this commit (hook_retry). */
+    rc = s->hook.committed(s->hook.ctx, ks->commit, false);
+    if (rc < 0) {
+        s->unwitnessed = true;
+        return arca_err_wrap(rc, "store: commit %llu is durable but not witnessed",
+                             (unsigned long long)ks->commit);
+    }
+    return 0;
 }
 
 /*
- * Under wmu with a batch open: commits it (shared: head row first), advances the in-memory
- * chain, rewrites the key-store and runs the witness hook once for the batch; every member gets
- * the result. With no member left (all aborted) the transaction is rolled back instead.
+ * Under wmu with a batch open; returns with wmu released. Commits the batch (shared: head row
+ * first) once the previous batch is durable, advances the in-memory chain, then, with wmu given
+ * back to the next batch, rewrites the key-store and runs the witness hook once for the batch;
+ * every member gets the result. With no member left (all aborted) the transaction is rolled
+ * back instead.
  */
 static int batch_commit(struct arca_store *s)
 {
     if (s->gmembers == 0) {
         s->ops->rollback(s->be);
         batch_end(s, 0);
+        pthread_mutex_unlock(&s->wmu);
         return 0;
     }
+    pthread_mutex_lock(&s->ksmu);
     uint64_t commit = s->commit + 1;
-    int rc = s->ops->shared ? head_put(s, commit, s->gseq, s->ghead) : 0;
+    int rc = previous_durable(s);
+    if (rc == 0 && s->ops->shared)
+        rc = head_put(s, commit, s->gseq, s->ghead);
     if (rc == 0)
         rc = s->ops->commit(s->be);
     arca_store_rotation_end(s, rc == 0);
     if (rc < 0) {
         s->ops->rollback(s->be);
+        pthread_mutex_unlock(&s->ksmu);
         batch_end(s, rc);
+        pthread_mutex_unlock(&s->wmu);
         return rc;
     }
     s->commit = commit;
@@ -148,25 +224,15 @@ static int batch_commit(struct arca_store *s)
     memcpy(ks.idxroot, s->idxroot, sizeof(ks.idxroot));
     ks.commit = s->commit;
     memcpy(ks.head, s->head, sizeof(ks.head));
-    rc = arca_keystore_write(s->ks_path, s->seal, &ks);
+    struct arca_store_gwait *list = batch_detach(s);
+    pthread_mutex_lock(&s->dmu);
+    s->gflushing = true;
+    pthread_mutex_unlock(&s->dmu);
+    pthread_mutex_unlock(&s->wmu);
+    rc = batch_durable(s, &ks);
     arca_wipe(&ks, sizeof(ks));
-    if (rc < 0) {
-        /* The database is one commit ahead of the key-store, which open() tolerates; a second
-         * commit would not be, so stop writing until a restart re-seals. */
-        s->broken = true;
-        rc = arca_err_wrap(rc, "store: commit %llu landed but the key-store was not updated",
-                           (unsigned long long)s->commit);
-    } else if (s->hook.committed != NULL) {
-        /* Durable but not witnessed: the members hear it failed, and no further write lands
-         * until the witness holds this commit (hook_retry). */
-        rc = s->hook.committed(s->hook.ctx, s->commit, false);
-        if (rc < 0) {
-            s->unwitnessed = true;
-            rc = arca_err_wrap(rc, "store: commit %llu is durable but not witnessed",
-                               (unsigned long long)s->commit);
-        }
-    }
-    batch_end(s, rc);
+    pthread_mutex_unlock(&s->ksmu);
+    members_end(s, list, rc, true);
     return rc;
 }
 
@@ -184,15 +250,28 @@ static void batch_fail(struct arca_store *s, int rc)
 static void writer_release(struct arca_store *s)
 {
     if (s->gopen && atomic_load(&s->gwaiting) == 0)
+        (void)batch_commit(s); /* releases wmu */
+    else
+        pthread_mutex_unlock(&s->wmu);
+}
+
+/* Under wmu, returns with it held: commits any open batch (its members hear the result) and
+ * waits for the last batch's key-store rewrite, so that the key-store on disk names s->commit
+ * and no rewrite runs until wmu is released. */
+static void writer_settle(struct arca_store *s)
+{
+    while (s->gopen) {
         (void)batch_commit(s);
-    pthread_mutex_unlock(&s->wmu);
+        pthread_mutex_lock(&s->wmu);
+    }
+    pthread_mutex_lock(&s->ksmu);
+    pthread_mutex_unlock(&s->ksmu);
 }
 
 void arca_store_writer_lock(struct arca_store *s)
 {
     pthread_mutex_lock(&s->wmu);
-    if (s->gopen)
-        (void)batch_commit(s); /* the members hear the result */
+    writer_settle(s);
 }
 
 static int tx_begin(struct arca_store *s, struct arca_store_tx *tx, bool alone)
@@ -200,8 +279,8 @@ static int tx_begin(struct arca_store *s, struct arca_store_tx *tx, bool alone)
     atomic_fetch_add(&s->gwaiting, 1);
     pthread_mutex_lock(&s->wmu);
     atomic_fetch_sub(&s->gwaiting, 1);
-    if (alone && s->gopen)
-        (void)batch_commit(s);
+    if (alone)
+        writer_settle(s);
     int rc = 0;
     if (s->broken) {
         rc = arca_err_set(ARCA_ERR_IO, "store: a previous commit could not update the "
@@ -209,7 +288,11 @@ static int tx_begin(struct arca_store *s, struct arca_store_tx *tx, bool alone)
     } else if (s->gopen) {
         rc = s->ops->savepoint(s->be);
     } else {
-        rc = s->unwitnessed ? hook_retry(s) : 0;
+        if (s->unwitnessed) {
+            pthread_mutex_lock(&s->ksmu);
+            rc = s->unwitnessed ? hook_retry(s) : 0;
+            pthread_mutex_unlock(&s->ksmu);
+        }
         if (rc == 0)
             rc = s->ops->begin(s->be);
         if (rc == 0 && s->ops->shared) {
@@ -290,13 +373,41 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
     me.next = s->gwait;
     s->gwait = &me;
     bool led = false;
-    if (tx->alone || s->gmembers >= BATCH_MAX || atomic_load(&s->gwaiting) == 0) {
-        (void)batch_commit(s); /* the detail of a failure stays on this thread */
-        led = true;
+    for (;;) {
+        if (tx->alone || s->gmembers >= BATCH_MAX ||
+            (atomic_load(&s->gwaiting) == 0 && !s->gflushing)) {
+            (void)batch_commit(s); /* releases wmu; the detail of a failure stays here */
+            led = true;
+            break;
+        }
+        if (atomic_load(&s->gwaiting) > 0) {
+            pthread_mutex_unlock(&s->wmu); /* one of them joins and owns the batch */
+            break;
+        }
+        /* Nobody is waiting, but the previous batch is still being made durable and this
+         * COMMIT would wait for it anyway: let the writers that arrive meanwhile run their
+         * statements and join, then come back unless one of them (or any other member that
+         * came back first) committed the batch. Not counted in gwaiting: a member hands the
+         * batch only to a thread that will join it, and this one may find it gone. */
+        unsigned long batch = s->gbatch;
+        pthread_mutex_unlock(&s->wmu);
+        pthread_mutex_lock(&s->dmu);
+        while (s->gflushing && !me.done)
+            pthread_cond_wait(&s->gdone, &s->dmu);
+        bool answered = me.done; /* committed by someone else and durable already */
+        pthread_mutex_unlock(&s->dmu);
+        if (answered)
+            break;
+        pthread_mutex_lock(&s->wmu);
+        if (s->gbatch != batch) {
+            pthread_mutex_unlock(&s->wmu);
+            break;
+        }
     }
+    pthread_mutex_lock(&s->dmu);
     while (!me.done)
-        pthread_cond_wait(&s->gdone, &s->wmu);
-    pthread_mutex_unlock(&s->wmu);
+        pthread_cond_wait(&s->gdone, &s->dmu);
+    pthread_mutex_unlock(&s->dmu);
     if (me.rc < 0 && !led)
         return arca_err_set(me.rc, "%s", me.detail);
     return me.rc;

@@ -25,8 +25,18 @@ void arca_store_fault_arm(long n)
     atomic_store(&fault_countdown, n);
 }
 
+static _Atomic(void (*)(const char *)) fault_pause;
+
+void arca_store_fault_pause(void (*fn)(const char *where))
+{
+    atomic_store(&fault_pause, fn);
+}
+
 bool arca_store_fault_hit(const char *where)
 {
+    void (*pause)(const char *) = atomic_load(&fault_pause);
+    if (pause != NULL)
+        pause(where);
     long v = atomic_load(&fault_countdown);
     while (v > 0) {
         if (atomic_compare_exchange_weak(&fault_countdown, &v, v - 1)) {

@@ -76,7 +76,9 @@ struct arca_store;
  * state put back from earlier is refused. Both calls return 0 or a negative arca_err:
  *  - opened: once the files verified, before open writes anything (no compaction, no write),
  *    with the store's commit number; s may be read (not written). A failure fails the open;
- *  - committed: after every durable commit, under the writer lock; retry is true when it
+ *  - committed: after every durable commit, in commit order and one call at a time (not under
+ *    the writer lock: the next batch may run its statements meanwhile; its COMMIT waits for
+ *    the call; docs/internals/store.md "Writes and durability"); retry is true when it
  *    repeats a commit whose earlier call failed (or for arca_store_recheck). After a failure
  *    the store refuses writes (the commit itself stays durable) until a retry succeeds at the
  *    next write or arca_store_recheck.
