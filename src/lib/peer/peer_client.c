@@ -275,6 +275,9 @@ static int hello(struct arca_peer *p, uint8_t nonce[32])
     }
     p->who = w;
     p->attested = true;
+    /* the hello's nonce serves the next request on this connection, whichever call makes it */
+    memcpy(p->next, nonce, 32);
+    p->have_next = true;
 out:
     json_decref(msg);
     json_decref(a);
@@ -346,6 +349,7 @@ static int route_post(struct arca_peer *p, const uint8_t nonce[32], const char *
         rc = arca_err_set(ARCA_ERR_ALLOC, "peer: out of memory");
     if (rc == 0)
         rc = arca_peer_evidence_put(p->self, p->spki.data, p->spki.len, nonce, route, msg);
+    p->have_next = false; /* nonce is used up, whatever the answer */
     if (rc == 0)
         rc = post(p, route, msg, false, answer);
     json_decref(msg);
