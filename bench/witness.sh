@@ -7,7 +7,8 @@
 #   bench/witness.sh [BUILD_DIR] [SECONDS]      (default: build, 5)
 #
 # With a witness every commit waits for its record (one TPM2_NV_Increment over an HMAC session,
-# or one atomic file rewrite) and every audit line is checkpointed, so a write costs more
+# or one atomic file rewrite, or one request to each peer at once, the round done at a
+# majority) and every audit line is checkpointed, so a write costs more
 # commits than without. swtpm is a software TPM: a hardware TPM is slower and rate-limits
 # NV writes (docs/internals/witness.md). Skips the TPM figures if swtpm is missing.
 set -eu
@@ -50,7 +51,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 }
 
 # a plain arcad that serves as a peer witness on 127.0.0.1:PORT (high rate limits: every
-# witnessed commit of the measured arcad is two peer requests, hello and witness)
+# witnessed commit of the measured arcad is one peer request on its kept channel, plus a hello
+# for each new connection)
 start_peer() { # NAME PORT
     d="$TMP/$1"
     mkdir -p "$d"

@@ -226,10 +226,14 @@ static void h_witness(struct arcad_request *req, void *arg)
     int rc = accept_call(st, req, ARCA_WITNESS_PEER_ROUTE, NULL, &body, &spki, &who, &payload);
     if (rc == 0)
         rc = witness_answer(st->ctx->witness_held, who.cas_key, payload, &a);
-    if (rc < 0)
+    if (rc == 0)
+        rc = arca_peer_next_nonce(&st->nonces, arca_time_now(), a);
+    if (rc < 0) {
+        json_decref(a);
         arcad_reply_err(req, rc);
-    else
+    } else {
         arcad_reply_json(req, 200, a);
+    }
     json_decref(body);
     arca_buf_free(&spki);
 }

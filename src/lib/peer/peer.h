@@ -91,6 +91,20 @@ const struct arca_peer_identity *arca_peer_who(const struct arca_peer *p);
  * error whose detail is the server's reason (ARCA_ERR_DENIED / _NOT_FOUND / _POLICY / ...).
  */
 int arca_peer_call(struct arca_peer *p, const char *route, const json_t *body, json_t **answer);
+/*
+ * A request on the kept channel (peer witnesses): when the last answer on this channel handed
+ * us a nonce of the server's (arca_peer_next_nonce) and its connection is still the one a
+ * hello attested, POST route under our evidence for that nonce without a new hello (one round
+ * trip, no server evidence to check). Otherwise, or when that connection is gone or the
+ * nonce is refused (the peer restarted or the nonce expired), as arca_peer_call: a new
+ * connection, attested by a hello first. *resent (may be NULL) is true when the request may
+ * have reached the server twice (the first try's fate is unknown). Requests never leave on a
+ * connection no hello attested: only a hello may open one.
+ */
+int arca_peer_send(struct arca_peer *p, const char *route, const json_t *body, json_t **answer,
+                   bool *resent);
+/* Caps an answer's size on this channel (default and upper bound ARCA_PEER_ANSWER_MAX). */
+void arca_peer_set_answer_max(struct arca_peer *p, size_t max);
 void arca_peer_close(struct arca_peer *p);
 
 /* ---- server side (peer_server.c) ------------------------------------------------------------ */
@@ -110,6 +124,10 @@ int arca_peer_hello(const struct arca_peer_self *self, const struct arca_attest_
 int arca_peer_accept(const struct arca_peer_self *self, const struct arca_attest_ctx *nonces,
                      const uint8_t *spki, size_t spki_len, const char *route, const json_t *body,
                      int64_t now, struct arca_peer_identity *who, const json_t **payload);
+/* Puts a fresh nonce of nonces into answer's "nonce", for the caller's next request on its
+ * kept channel (arca_peer_send): it spares that request a hello, and is checked and used up
+ * like any other by arca_peer_accept. */
+int arca_peer_next_nonce(const struct arca_attest_ctx *nonces, int64_t now, json_t *answer);
 
 /* ---- shared (peer_wire.c) ------------------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,13 +28,36 @@ struct arca_peer {
     char base[300]; /* https://HOST:PORT */
     char addr[270];
     struct arca_peer_identity who;
+    size_t answer_max;
+    /* Only a hello may open a TCP connection (open_sock): every other request runs on the
+     * connection the last hello attested, or fails before it is sent. */
+    bool may_connect;
+    bool attested;  /* the kept connection answered a hello that checked out */
+    bool have_next; /* next: a nonce the server handed us with its last answer */
+    uint8_t next[32];
+    CURLcode last_cc; /* of the last request (arca_peer_send: what may be retried) */
+    long last_status;
+};
+
+static curl_socket_t open_sock(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct arca_peer *p = arg;
+    (void)purpose;
+    if (!p->may_connect)
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+struct answer_sink {
+    struct arca_buf *b;
+    size_t max;
 };
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
-    struct arca_buf *b = arg;
+    struct answer_sink *k = arg;
     size_t n = size * nmemb;
-    if (b->len + n > ARCA_PEER_ANSWER_MAX || arca_buf_put(b, p, n) < 0)
+    if (k->b->len + n > k->max || arca_buf_put(k->b, p, n) < 0)
         return 0;
     return n;
 }
@@ -106,20 +130,35 @@ static int curl_setup(struct arca_peer *p)
         cc = curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "https");
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, on_body);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(p->curl, CURLOPT_OPENSOCKETFUNCTION, open_sock);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(p->curl, CURLOPT_OPENSOCKETDATA, p);
+    /* one kept connection: the one the last hello ran on */
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(p->curl, CURLOPT_MAXCONNECTS, 1L);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout);
     ARCA_ENSURE(cc == CURLE_OK, ARCA_ERR_INTERNAL, "libcurl: %s", curl_easy_strerror(cc));
     return 0;
 }
 
-/* POSTs msg to path; *answer the parsed 200 object. The answer text may hold secrets. */
-static int post(struct arca_peer *p, const char *path, const json_t *msg, json_t **answer)
+/* POSTs msg to path, on a new connection only if may_connect (a hello); *answer the parsed 200
+ * object. The answer text may hold secrets. */
+static int post(struct arca_peer *p, const char *path, const json_t *msg, bool may_connect,
+                json_t **answer)
 {
     *answer = NULL;
+    p->may_connect = may_connect;
+    p->last_cc = CURLE_OK;
+    p->last_status = 0;
     char url[400];
     int w = snprintf(url, sizeof(url), "%s%s", p->base, path);
     ARCA_ENSURE(w > 0 && (size_t)w < sizeof(url), ARCA_ERR_TOO_LARGE, "peer: URL too long");
     struct arca_buf req, ans;
     arca_buf_init_secret(&req, 0);
     arca_buf_init_secret(&ans, 0);
+    struct answer_sink sink = {&ans, p->answer_max};
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
     int rc = 0;
     ARCA_GUARD_ENSURE(rc, hdr != NULL, out, ARCA_ERR_ALLOC, "libcurl: out of memory");
@@ -132,9 +171,12 @@ static int post(struct arca_peer *p, const char *path, const json_t *msg, json_t
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
     if (cc == CURLE_OK)
-        cc = curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &ans);
+        cc = curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &sink);
     if (cc == CURLE_OK)
         cc = curl_easy_perform(p->curl);
+    p->last_cc = cc;
+    if (cc != CURLE_OK)
+        p->attested = false; /* whatever connection is left was not the hello's */
     if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
         rc = arca_err_set(ARCA_ERR_UNAUTHENTICATED,
                           "remote CAS %s: its key is not the expected cas_key (wrong CAS or a "
@@ -142,10 +184,13 @@ static int post(struct arca_peer *p, const char *path, const json_t *msg, json_t
                           p->addr);
         goto out;
     }
+    ARCA_GUARD_ENSURE(rc, cc != CURLE_COULDNT_CONNECT || may_connect, out, ARCA_ERR_NETWORK,
+                      "remote CAS %s: the attested connection was closed", p->addr);
     ARCA_GUARD_ENSURE(rc, cc == CURLE_OK, out, ARCA_ERR_NETWORK, "remote CAS %s unreachable: %s",
                       p->addr, curl_easy_strerror(cc));
     long status = 0;
     curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+    p->last_status = status;
     if (status != 200) {
         struct arca_buf m;
         arca_buf_init(&m, 2048);
@@ -161,6 +206,7 @@ static int post(struct arca_peer *p, const char *path, const json_t *msg, json_t
     }
     rc = arca_json_parse_object(ans.data, ans.len, "peer answer", answer);
 out:
+    p->may_connect = false;
     curl_slist_free_all(hdr);
     if (p->curl != NULL)
         curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
@@ -183,7 +229,9 @@ static int hello(struct arca_peer *p, uint8_t nonce[32])
     arca_buf_init(&spki, 0);
     struct arca_peer_identity w;
     int rc = 0;
-    ARCA_GUARD(rc, post(p, ARCA_PEER_HELLO_ROUTE, msg, &a), out);
+    p->attested = false;
+    p->have_next = false;
+    ARCA_GUARD(rc, post(p, ARCA_PEER_HELLO_ROUTE, msg, true, &a), out);
     ARCA_GUARD(rc, arca_peer_hex32(a, "nonce", nonce), out);
     const json_t *s = json_object_get(a, "spki");
     ARCA_GUARD_ENSURE(rc, json_is_string(s), out, ARCA_ERR_FORMAT,
@@ -216,11 +264,20 @@ static int hello(struct arca_peer *p, uint8_t nonce[32])
         arca_buf_free(&b64);
         if (rc == 0 && curl_easy_setopt(p->curl, CURLOPT_PINNEDPUBLICKEY, p->pin) != CURLE_OK)
             rc = arca_err_set(ARCA_ERR_INTERNAL, "libcurl: cannot pin");
-        /* The hello itself ran unpinned: a fresh connection under the pin follows. */
-        if (rc == 0)
-            curl_easy_setopt(p->curl, CURLOPT_FRESH_CONNECT, 1L);
+        p->who = w;
+        /* The hello itself ran unpinned: a second one on a fresh connection under the pin
+         * attests the connection the requests will use. */
+        if (rc == 0 && curl_easy_setopt(p->curl, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK) {
+            rc = hello(p, nonce);
+            curl_easy_setopt(p->curl, CURLOPT_FRESH_CONNECT, 0L);
+        }
+        goto out;
     }
     p->who = w;
+    p->attested = true;
+    /* the hello's nonce serves the next request on this connection, whichever call makes it */
+    memcpy(p->next, nonce, 32);
+    p->have_next = true;
 out:
     json_decref(msg);
     json_decref(a);
@@ -241,6 +298,7 @@ int arca_peer_connect(const struct arca_peer_self *self, const char *addr,
     struct arca_peer *p = calloc(1, sizeof(*p));
     ARCA_ENSURE(p != NULL, ARCA_ERR_ALLOC, "peer: out of memory");
     p->self = self;
+    p->answer_max = ARCA_PEER_ANSWER_MAX;
     arca_buf_init(&p->cert_pem, 0);
     arca_buf_init_secret(&p->key_pem, 0);
     arca_buf_init(&p->spki, 0);
@@ -269,19 +327,21 @@ const struct arca_peer_identity *arca_peer_who(const struct arca_peer *p)
     return p != NULL ? &p->who : NULL;
 }
 
-int arca_peer_call(struct arca_peer *p, const char *route, const json_t *body, json_t **answer)
+static int check_route(const char *route)
 {
-    ARCA_ENSURE_REF(p);
-    ARCA_ENSURE_REF(route);
-    ARCA_ENSURE_REF(answer);
-    *answer = NULL;
     ARCA_ENSURE(strncmp(route, ARCA_PEER_ROUTE_PREFIX, strlen(ARCA_PEER_ROUTE_PREFIX)) == 0 &&
                     strcmp(route, ARCA_PEER_HELLO_ROUTE) != 0,
                 ARCA_ERR_INVALID_ARG, "peer: route %.64s is not a peer route", route);
-    uint8_t nonce[32];
-    ARCA_TRY(hello(p, nonce));
+    return 0;
+}
+
+/* POSTs body to route under our evidence for the server's nonce, on the attested connection
+ * (never a new one). A "nonce" in the answer is kept for the next arca_peer_send. */
+static int route_post(struct arca_peer *p, const uint8_t nonce[32], const char *route,
+                      const json_t *body, json_t **answer)
+{
     char hex[65];
-    arca_hex_fmt(hex, nonce, sizeof(nonce));
+    arca_hex_fmt(hex, nonce, 32);
     json_t *msg = json_pack("{s:s}", "nonce", hex);
     ARCA_ENSURE(msg != NULL, ARCA_ERR_ALLOC, "peer: out of memory");
     int rc = 0;
@@ -289,10 +349,76 @@ int arca_peer_call(struct arca_peer *p, const char *route, const json_t *body, j
         rc = arca_err_set(ARCA_ERR_ALLOC, "peer: out of memory");
     if (rc == 0)
         rc = arca_peer_evidence_put(p->self, p->spki.data, p->spki.len, nonce, route, msg);
+    p->have_next = false; /* nonce is used up, whatever the answer */
     if (rc == 0)
-        rc = post(p, route, msg, answer);
+        rc = post(p, route, msg, false, answer);
     json_decref(msg);
+    if (rc == 0 && json_object_get(*answer, "nonce") != NULL) {
+        p->have_next = arca_peer_hex32(*answer, "nonce", p->next) == 0;
+        json_object_del(*answer, "nonce");
+    }
     return rc;
+}
+
+int arca_peer_call(struct arca_peer *p, const char *route, const json_t *body, json_t **answer)
+{
+    ARCA_ENSURE_REF(p);
+    ARCA_ENSURE_REF(route);
+    ARCA_ENSURE_REF(answer);
+    *answer = NULL;
+    ARCA_TRY(check_route(route));
+    uint8_t nonce[32];
+    ARCA_TRY(hello(p, nonce));
+    return route_post(p, nonce, route, body, answer);
+}
+
+/* A failure of a request on the kept connection that a new hello may cure: the connection
+ * was gone (the peer restarted or closed it idle; nothing was sent on a new one) or the
+ * server no longer knows the nonce it handed us (restarted, expired). A timeout is not: the
+ * peer is slow, and asking again would double the wait. */
+static bool stale(const struct arca_peer *p)
+{
+    switch (p->last_cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        return true;
+    case CURLE_OK:
+        /* a nonce not issued (401), expired or used (400): refused before anything was done */
+        return p->last_status == 400 || p->last_status == 401;
+    default:
+        return false;
+    }
+}
+
+int arca_peer_send(struct arca_peer *p, const char *route, const json_t *body, json_t **answer,
+                   bool *resent)
+{
+    ARCA_ENSURE_REF(p);
+    ARCA_ENSURE_REF(route);
+    ARCA_ENSURE_REF(answer);
+    *answer = NULL;
+    if (resent != NULL)
+        *resent = false;
+    ARCA_TRY(check_route(route));
+    if (p->attested && p->have_next) {
+        uint8_t nonce[32];
+        memcpy(nonce, p->next, 32);
+        p->have_next = false; /* one use */
+        int rc = route_post(p, nonce, route, body, answer);
+        if (rc == 0 || !stale(p))
+            return rc;
+        if (resent != NULL)
+            *resent = true;
+    }
+    return arca_peer_call(p, route, body, answer);
+}
+
+void arca_peer_set_answer_max(struct arca_peer *p, size_t max)
+{
+    if (p != NULL)
+        p->answer_max = max > 0 && max < ARCA_PEER_ANSWER_MAX ? max : ARCA_PEER_ANSWER_MAX;
 }
 
 void arca_peer_close(struct arca_peer *p)

@@ -74,3 +74,16 @@ int arca_peer_accept(const struct arca_peer_self *self, const struct arca_attest
     *payload = p;
     return 0;
 }
+
+int arca_peer_next_nonce(const struct arca_attest_ctx *nonces, int64_t now, json_t *answer)
+{
+    ARCA_ENSURE_REF(nonces);
+    ARCA_ENSURE(json_is_object(answer), ARCA_ERR_INVALID_ARG, "peer: answer is not an object");
+    struct arca_challenge_answer ch;
+    ARCA_TRY(arca_attest_challenge(nonces, now, &ch));
+    char hex[2 * ARCA_LAUNCH_NONCE_LEN + 1];
+    arca_hex_fmt(hex, ch.nonce, sizeof(ch.nonce));
+    ARCA_ENSURE(json_object_set_new(answer, "nonce", json_string(hex)) == 0, ARCA_ERR_ALLOC,
+                "peer: out of memory");
+    return 0;
+}
