@@ -461,8 +461,14 @@ static int check_locked(struct arca_witness *w, uint64_t state, bool allow_fresh
                 w->b[top].label, (unsigned long long)max, (unsigned long long)state);
     /* A witness that lost its counter while the state says it had one was reset or replaced
      * by the host: re-initialising it at an old state is exactly the rollback it guards
-     * against. Replacing a lost witness is an owner operation. */
-    ARCA_ENSURE(fresh == 0 || allow_fresh, ARCA_ERR_TAMPERED,
+     * against. Replacing a lost witness is an owner operation. A witness may also hold no
+     * counter because it never got one (down at every commit so far, or stopped while a
+     * round that had its majority already still ran on it): that is tolerated when the
+     * witnesses that do hold a counter are a quorum themselves, because every commit was
+     * recorded by a quorum and two quorums share a witness, so the rollback check above has
+     * seen at least one witness of the newest commit without the fresh ones. */
+    ARCA_ENSURE(fresh == 0 || allow_fresh || answered - fresh >= arca_witness_quorum(w),
+                ARCA_ERR_TAMPERED,
                 "witness lost: %zu witness(es) hold no counter for this state although it was "
                 "witnessed before (the witness was reset or replaced; its replacement is an "
                 "owner operation, docs/state-protection.md)",
