@@ -1130,14 +1130,16 @@ fail:
     arcad_peer_early_stop(early);
     if (ctx.enclave_state != NULL && ctx.enclave_state_free != NULL)
         ctx.enclave_state_free(ctx.enclave_state);
-    if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
-        ctx.peer_state_free(ctx.peer_state);
     arca_owner_free(ctx.owner);
     arcad_witness_stop(witness);
     arca_audit_close(ctx.audit);
     arca_audit_sink_free(audit_sink);
     arca_store_close(ctx.store);
     arcad_witness_free(witness);
+    /* After the witnesses: an arcad:// witness's worker may still be finishing a record (a
+     * round returns at a majority) over a channel whose verifier lives in the peer state. */
+    if (ctx.peer_state != NULL && ctx.peer_state_free != NULL)
+        ctx.peer_state_free(ctx.peer_state);
     arca_witness_held_free(ctx.witness_held);
     arcad_router_free(ctx.client_router);
     arcad_router_free(ctx.enclave_router);
