@@ -44,6 +44,9 @@
 #include "reload.h"
 #include "service.h"
 
+/* The largest TLS record payload: an answer up to this size is sent as one record. */
+#define ONE_RECORD 16384
+
 struct worker;
 
 /* One evhttp serving one listener address on one worker. */
@@ -301,8 +304,17 @@ static void send_evhttp(struct arcad_request *req, int status, const char *conte
         evhttp_send_error(ev, 500, "out of memory");
         return;
     }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evhttp_send_reply(ev, status, NULL, out);
     evbuffer_free(out);
+    /* evhttp queued the head and the body as two chains, and the TLS bufferevent sends each
+     * chain as a TLS record with a write(2) of its own, in the next loop turn: one chain is
+     * one record and one TCP segment, a third of the kernel's share of a keep-alive read. A
+     * large answer is split into records anyway and is not copied. */
+    struct evbuffer *queued = bev != NULL ? bufferevent_get_output(bev) : NULL;
+    if (queued != NULL && evbuffer_get_length(queued) <= ONE_RECORD)
+        (void)evbuffer_pullup(queued, -1);
 }
 
 /* ---- offloaded handlers (ARCAD_ROUTE_OFFLOAD) ---------------------------------------------- */
@@ -428,7 +440,10 @@ static void on_request(struct evhttp_request *ev, void *arg)
             evhttp_request_set_on_complete_cb(ev, on_answered, c);
         }
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-        if (bev != NULL)
+        /* The table took the address at admission: a getpeername(2) per request spared. */
+        if (c != NULL && c->phase != ARCAD_CONN_NEW)
+            memcpy(req.peer_net, c->peer, sizeof(req.peer_net));
+        else if (bev != NULL)
             peer_key(bufferevent_getfd(bev), req.peer_net);
         struct ssl_st *ssl =
             (s->tls != NULL && bev != NULL) ? bufferevent_openssl_get_ssl(bev) : NULL;
@@ -742,6 +757,26 @@ static void ev_wiping_free(void *p)
     free(p);
 }
 
+/*
+ * A worker's event loop. evhttp flips a connection's read and write interest four times per
+ * keep-alive request (read off when the request is in, write on and read on for the answer,
+ * write off once sent), each an epoll_ctl(2) of its own; with a change list the flips of one
+ * loop turn are merged into one call at the next epoll_wait, which halves them. The change
+ * list's caveat (a descriptor duplicated with dup(2) shares its epoll registration) does not
+ * apply: arcad never duplicates a socket. NULL when out of memory.
+ */
+static struct event_base *loop_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return NULL;
+    struct event_base *base = NULL;
+    if (event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
+        base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 int arcad_serve(struct arcad_ctx *ctx)
 {
     int rc = 0;
@@ -785,7 +820,7 @@ int arcad_serve(struct arcad_ctx *ctx)
         w->ctx = ctx;
         arcad_conns_init(&w->conns, &limits, conn_close, w);
         w->deadline_armed_ms = -1;
-        w->base = event_base_new();
+        w->base = loop_new();
         ARCA_GUARD_ENSURE(rc, w->base != NULL, out, ARCA_ERR_ALLOC,
                           "worker %d: cannot create its event loop", i);
         w->stop_ev = event_new(w->base, -1, 0, on_stop_accepting, w);
