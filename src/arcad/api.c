@@ -141,17 +141,19 @@ static void h_session_read(struct arcad_request *req, void *arg)
 {
     struct arca_cas cas = cas_of(req->ctx);
     uint8_t id[32];
-    struct arca_api_version v;
     const uint8_t *client = client_of(req, id);
     if (!within_quota(req, client))
         return;
-    int rc = arca_cas_session_read(&cas, client, arcad_request_path_rest(req),
-                                   arcad_request_query(req, "hash"), &v);
+    /* The answer's text comes kept with the version (cas.h): no JSON built per read. */
+    struct arca_buf text;
+    arca_buf_init(&text, 0);
+    int rc = arca_cas_session_read_json(&cas, client, arcad_request_path_rest(req),
+                                        arcad_request_query(req, "hash"), &text);
     if (rc < 0)
         arcad_reply_err(req, rc);
     else
-        reply_answer(req, 200, arca_api_version_to_json(&v, ARCA_API_VERSION_READ));
-    arca_api_version_clear(&v);
+        arcad_reply_raw(req, 200, "application/json", text.data, text.len);
+    arca_buf_free(&text);
 }
 
 static void h_session_history(struct arcad_request *req, void *arg)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "api/json.h"
+#include "base/buf.h"
 #include "base/enc.h"
 #include "base/err.h"
 #include "policy/session.h"
@@ -317,11 +319,86 @@ static void test_read_cached_new_version(void **state)
     arca_session_cache_free(c);
 }
 
+/* The JSON text of arca_cas_session_read's answer as arcad encoded it before the text was kept:
+ * arca_api_version_to_json (READ) dumped compact, unsorted; "" for a refused read. */
+static void reference_text(struct fix *f, const uint8_t *client, const char *hash_hex,
+                           struct arca_buf *out)
+{
+    struct arca_api_version v;
+    arca_buf_reset(out);
+    if (arca_cas_session_read(&f->cas, client, "doc", hash_hex, &v) == 0) {
+        json_t *j = arca_api_version_to_json(&v, ARCA_API_VERSION_READ);
+        assert_int_equal(arca_json_dump(j, false, out), 0);
+        json_decref(j);
+    }
+    arca_api_version_clear(&v);
+}
+
+/* arca_cas_session_read_json answers what arca_cas_session_read answered, byte for byte, with
+ * the same refusals, with and without the cache, on the first (made) and later (kept) reads,
+ * the active flag per slot, and a new version: never a stale text. */
+static void check_json_reads(struct fix *f, const char *old_hex)
+{
+    struct arca_buf want, got;
+    arca_buf_init(&want, 0);
+    arca_buf_init(&got, 0);
+    const uint8_t *clients[] = {READER, CREATOR};
+    const char *hashes[] = {NULL, old_hex};
+    for (int round = 0; round < 3; round++)
+        for (size_t c = 0; c < 2; c++)
+            for (size_t h = 0; h < 2; h++) {
+                reference_text(f, clients[c], hashes[h], &want);
+                assert_int_equal(
+                    arca_cas_session_read_json(&f->cas, clients[c], "doc", hashes[h], &got), 0);
+                assert_int_equal(got.len, want.len);
+                assert_memory_equal(got.data, want.data, want.len);
+                assert_null(memmem(got.data, got.len, EXPLICIT, strlen(EXPLICIT)));
+                assert_non_null(
+                    memmem(got.data, got.len, h == 0 ? "\"active\":true" : "\"active\":false", 13));
+            }
+    assert_int_equal(arca_cas_session_read_json(&f->cas, STRANGER, "doc", NULL, &got),
+                     ARCA_ERR_NOT_FOUND);
+    assert_string_equal(arca_err_detail(), "Session not found: 'doc'");
+    assert_int_equal(got.len, 0);
+    assert_int_equal(arca_cas_session_read_json(&f->cas, CREATOR, "doc", "zz", &got),
+                     ARCA_ERR_FORMAT);
+    assert_int_equal(got.len, 0);
+    arca_buf_free(&want);
+    arca_buf_free(&got);
+}
+
+static void test_read_json(void **state)
+{
+    struct fix *f = *state;
+    struct arca_session_cache *c = NULL;
+    assert_int_equal(arca_session_cache_new(8, 1 << 20, &c), 0);
+    uint8_t h1[32], h2[32], h3[32];
+    char hh1[65], hh2[65];
+    store_version(f, "doc", NULL, h1);
+    hex(hh1, h1);
+    f->cas.sessions = NULL;
+    check_json_reads(f, hh1);
+    f->cas.sessions = c;
+    check_json_reads(f, hh1);
+    /* a new version: the active read shows it at once; the kept text of h1 is now read as not
+     * active (its other slot) */
+    store_version(f, "doc", h1, h2);
+    hex(hh2, h2);
+    check_json_reads(f, hh1);
+    check_json_reads(f, hh2);
+    store_version(f, "doc", h2, h3);
+    check_json_reads(f, hh2);
+    f->cas.sessions = NULL;
+    check_json_reads(f, hh2);
+    arca_session_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_cached_new_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_list_history, setup, teardown),

@@ -1,6 +1,7 @@
 /* The parsed-session cache: hits, a new version (hash) or another name misses, bounds by count
  * and bytes with least-recently-used eviction, references outliving eviction, the redacted
- * text kept once, and many threads sharing one small cache. */
+ * text kept once, memos (kept once, only under their key, bounded by size), and many threads
+ * sharing one small cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,6 +164,44 @@ static void test_redacted_kept(void **state)
     arca_session_cache_free(c);
 }
 
+/* A memo is found only in its slot and under exactly the key it was kept with; the first text
+ * kept stays; one larger than the entry's byte count allows is not kept. */
+static void test_memo(void **state)
+{
+    (void)state;
+    struct arca_session_cache *c = NULL;
+    assert_int_equal(arca_session_cache_new(4, 1 << 20, &c), 0);
+    struct arca_cached_session *a = get(c, "s", 0), *b = get(c, "s", 1);
+    const void *t = NULL;
+    size_t n = 0;
+    static const char k1[] = "key-1", k2[] = "key-2";
+    assert_int_equal(arca_cached_session_memo(a, 0, k1, 5, &t, &n), ARCA_ERR_NOT_FOUND);
+    assert_int_equal(arca_cached_session_memo_keep(a, 0, k1, 5, "first", 5), 0);
+    assert_int_equal(arca_cached_session_memo_keep(a, 0, k1, 5, "second", 6), 0);
+    assert_int_equal(arca_cached_session_memo(a, 0, k1, 5, &t, &n), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(t, "first", 5);
+    assert_int_equal(arca_cached_session_memo(a, 0, k2, 5, &t, &n), ARCA_ERR_NOT_FOUND);
+    assert_int_equal(arca_cached_session_memo(a, 0, k1, 4, &t, &n), ARCA_ERR_NOT_FOUND);
+    assert_int_equal(arca_cached_session_memo(a, 1, k1, 5, &t, &n), ARCA_ERR_NOT_FOUND);
+    assert_int_equal(arca_cached_session_memo(b, 0, k1, 5, &t, &n), ARCA_ERR_NOT_FOUND);
+    assert_int_equal(arca_cached_session_memo(a, ARCA_CACHED_MEMO_SLOTS, k1, 5, &t, &n),
+                     ARCA_ERR_INVALID_ARG);
+    /* another reference to the same entry sees it */
+    struct arca_cached_session *a2 = get(c, "s", 0);
+    assert_int_equal(arca_cached_session_memo(a2, 0, k1, 5, &t, &n), 0);
+    assert_memory_equal(t, "first", 5);
+    /* too large for what the byte bound counts: served by the caller, not kept */
+    static char big[4096];
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(arca_cached_session_memo_keep(b, 1, k2, 5, big, sizeof(big)), 0);
+    assert_int_equal(arca_cached_session_memo(b, 1, k2, 5, &t, &n), ARCA_ERR_NOT_FOUND);
+    arca_cached_session_put(a);
+    arca_cached_session_put(a2);
+    arca_cached_session_put(b);
+    arca_session_cache_free(c);
+}
+
 #define THREADS 8
 #define ROUNDS 3000
 
@@ -214,9 +253,13 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_new_version), cmocka_unit_test(test_count_bound_lru),
-        cmocka_unit_test(test_byte_bound),          cmocka_unit_test(test_no_cache_and_own),
-        cmocka_unit_test(test_redacted_kept),       cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_hit_and_new_version),
+        cmocka_unit_test(test_count_bound_lru),
+        cmocka_unit_test(test_byte_bound),
+        cmocka_unit_test(test_no_cache_and_own),
+        cmocka_unit_test(test_redacted_kept),
+        cmocka_unit_test(test_memo),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -112,6 +112,15 @@ void arca_cas_put_clear(struct arca_cas_put *p);
  */
 int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
                           const char *hash_hex, struct arca_api_version *out);
+/*
+ * The same read (same rule, same audit line, same errors), its answer as the JSON text of the
+ * client API (arca_api_version_to_json, form READ, unsorted compact dump) into out (reset
+ * first; empty on failure). The text of a version is made once and kept with its entry in
+ * cas->sessions (policy/session_cache.h "Memos"), keyed by the version and every other input
+ * of the answer, so it is never stale.
+ */
+int arca_cas_session_read_json(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                               const char *hash_hex, struct arca_buf *out);
 
 /* Listing pages (GET /v1/sessions?limit=N&after=NAME). */
 #define ARCA_CAS_LIST_DEFAULT 100

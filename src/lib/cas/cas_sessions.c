@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attest/attest.h"
+#include "api/json.h"
 #include "audit/audit.h"
 #include "base/enc.h"
 #include "base/err.h"
@@ -624,40 +625,128 @@ static int redacted_text(const struct arca_cas *cas, const struct arca_store_ses
     return rc;
 }
 
-int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
-                          const char *hash_hex, struct arca_api_version *out)
+/*
+ * The authorised and audited part of a read: the active version of name into *active, and the
+ * stored version hash_hex (NULL: none asked) into *rec. Both freed by the caller, also on
+ * failure.
+ */
+static int read_audited(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                        const char *hash_hex, struct arca_store_session **active,
+                        struct arca_store_session **rec)
 {
-    ARCA_ENSURE_REF(cas);
-    ARCA_ENSURE_REF(out);
-    memset(out, 0, sizeof(*out));
-    struct arca_store_session *active = NULL, *rec = NULL;
-    struct arca_buf y;
-    arca_buf_init(&y, 0);
-    int rc = authorize_active(cas, client, name, ARCA_ACCESS_READ, &active);
-    if (rc == 0 && hash_hex != NULL)
-        rc = get_version(cas, name, hash_hex, &rec);
-    if (rc < 0)
-        goto out;
-    const struct arca_store_session *show = rec != NULL ? rec : active;
+    *active = *rec = NULL;
+    ARCA_TRY(authorize_active(cas, client, name, ARCA_ACCESS_READ, active));
+    if (hash_hex != NULL)
+        ARCA_TRY(get_version(cas, name, hash_hex, rec));
+    const struct arca_store_session *show = *rec != NULL ? *rec : *active;
     char h[65], c[65] = "";
     hexstr(h, show->hash);
     if (client != NULL)
         hexstr(c, client);
     arca_cas_audit(cas, ARCA_AUDIT_SESSION_READ,
                    json_pack("{s:s, s:s, s:s}", "session", name, "hash", h, "client", c));
-    ARCA_GUARD(rc, cas_version_of(show, out), out);
-    out->active = show == active;
+    return 0;
+}
+
+/* The answer of show (active or not) as arca_cas_session_read gives it. */
+static int version_read(const struct arca_cas *cas, const struct arca_store_session *show,
+                        bool active, struct arca_api_version *out)
+{
+    struct arca_buf y;
+    arca_buf_init(&y, 0);
+    int rc = cas_version_of(show, out);
+    out->active = active;
     /* A version that cannot be re-emitted is shown without its text rather than not at all. */
-    if (redacted_text(cas, show, &y) == 0) {
-        ARCA_GUARD(rc, arca_buf_steal(&y, &out->session, &out->session_len), out);
-    }
+    if (rc == 0 && redacted_text(cas, show, &y) == 0)
+        rc = arca_buf_steal(&y, &out->session, &out->session_len);
     arca_err_clear();
-out:
+    arca_buf_free(&y);
     if (rc < 0)
         arca_api_version_clear(out);
-    arca_buf_free(&y);
+    return rc;
+}
+
+/* The inputs of a read's answer besides the version's text (its cache key): the memo key. */
+struct answer_key {
+    uint64_t version;
+    int64_t created_at;
+    uint8_t creator[32];
+    uint8_t predecessor[32];
+    uint8_t has_predecessor;
+};
+
+/* The JSON text of show's answer into out: from its cache entry's memo, or made and kept. */
+static int answer_text(const struct arca_cas *cas, const struct arca_store_session *show,
+                       bool active, struct arca_buf *out)
+{
+    struct answer_key key;
+    memset(&key, 0, sizeof(key)); /* padding too: the key is compared as bytes */
+    key.version = show->version;
+    key.created_at = show->created_at;
+    memcpy(key.creator, show->creator, 32);
+    key.has_predecessor = show->has_predecessor;
+    if (show->has_predecessor)
+        memcpy(key.predecessor, show->predecessor, 32);
+    struct arca_cached_session *ref = NULL;
+    if (cas->sessions != NULL && arca_session_cache_get(cas->sessions, show->name, show->hash,
+                                                        show->yaml, show->yaml_len, &ref) < 0)
+        ref = NULL;
+    const void *kept = NULL;
+    size_t n = 0;
+    int rc;
+    if (ref != NULL && arca_cached_session_memo(ref, active, &key, sizeof(key), &kept, &n) == 0) {
+        rc = arca_buf_put(out, kept, n);
+    } else {
+        struct arca_api_version v;
+        memset(&v, 0, sizeof(v));
+        rc = version_read(cas, show, active, &v);
+        json_t *j = rc == 0 ? arca_api_version_to_json(&v, ARCA_API_VERSION_READ) : NULL;
+        if (rc == 0)
+            rc = j != NULL ? arca_json_dump(j, false, out)
+                           : arca_err_set(ARCA_ERR_ALLOC, "cas: out of memory");
+        /* only a text with the session in it: a failed redaction is not kept */
+        if (rc == 0 && ref != NULL && v.session != NULL)
+            rc = arca_cached_session_memo_keep(ref, active, &key, sizeof(key), out->data, out->len);
+        json_decref(j);
+        arca_api_version_clear(&v);
+    }
+    arca_cached_session_put(ref);
+    return rc;
+}
+
+/* A read whose answer goes to v (a version) or, v NULL, to text (its JSON text). */
+static int read_as(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                   const char *hash_hex, struct arca_api_version *v, struct arca_buf *text)
+{
+    struct arca_store_session *active = NULL, *rec = NULL;
+    int rc = read_audited(cas, client, name, hash_hex, &active, &rec);
+    const struct arca_store_session *show = rec != NULL ? rec : active;
+    if (rc == 0)
+        rc = v != NULL ? version_read(cas, show, rec == NULL, v)
+                       : answer_text(cas, show, rec == NULL, text);
     arca_store_session_free(active);
     arca_store_session_free(rec);
+    return rc;
+}
+
+int arca_cas_session_read(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                          const char *hash_hex, struct arca_api_version *out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    memset(out, 0, sizeof(*out));
+    return read_as(cas, client, name, hash_hex, out, NULL);
+}
+
+int arca_cas_session_read_json(const struct arca_cas *cas, const uint8_t *client, const char *name,
+                               const char *hash_hex, struct arca_buf *out)
+{
+    ARCA_ENSURE_REF(cas);
+    ARCA_ENSURE_REF(out);
+    arca_buf_reset(out);
+    int rc = read_as(cas, client, name, hash_hex, NULL, out);
+    if (rc < 0)
+        arca_buf_reset(out);
     return rc;
 }
 

@@ -20,14 +20,23 @@ struct redacted {
     char text[];
 };
 
+/* A text kept in a memo slot (one block: key, then text; wiped and freed together). */
+struct memo {
+    size_t key_len, len;
+    uint8_t data[];
+};
+
 struct arca_cached_session {
     struct arca_session *model; /* owned; wiped by arca_session_free */
     size_t refs;                /* atomic: the table's (while linked) and the callers' */
     char *name;                 /* owned (cached entries only) */
     size_t name_len;
     uint8_t hash[32];
-    size_t bytes;                                      /* counted against the cache's byte bound */
+    size_t
+        text_len; /* of the version text the model was loaded from (0: arca_cached_session_own) */
+    size_t bytes; /* counted against the cache's byte bound */
     struct redacted *redacted;                         /* atomic; NULL until first asked */
+    struct memo *memo[ARCA_CACHED_MEMO_SLOTS];         /* atomic; NULL until first kept */
     struct arca_cached_session *chain, *newer, *older; /* under the cache's lock */
 };
 
@@ -40,11 +49,16 @@ struct arca_session_cache {
     struct arca_session_cache_stats st;
 };
 
+/* The largest memo kept for a version text of len bytes (a session read's answer is about the
+ * redacted text, at most len, escaped, and a few hundred bytes of fields). */
+#define MEMO_MAX(len) (2 * (len) + 1024)
+
 size_t arca_session_cache_entry_bytes(const char *name, size_t len)
 {
-    /* The model's strings and arrays hold about the text once more; the redacted copy once. */
+    /* The model's strings and arrays hold about the text once more; the redacted copy once;
+     * each memo at most MEMO_MAX. */
     return sizeof(struct arca_cached_session) + sizeof(struct arca_session) + strlen(name) +
-           3 * len;
+           3 * len + ARCA_CACHED_MEMO_SLOTS * MEMO_MAX(len);
 }
 
 int arca_session_cache_new(size_t max_count, size_t max_bytes, struct arca_session_cache **out)
@@ -79,6 +93,9 @@ static void ref_free(struct arca_cached_session *r)
         arca_wipe_free(r->name, r->name_len);
     if (r->redacted != NULL)
         arca_wipe_free(r->redacted, sizeof(*r->redacted) + r->redacted->len);
+    for (size_t i = 0; i < ARCA_CACHED_MEMO_SLOTS; i++)
+        if (r->memo[i] != NULL)
+            arca_wipe_free(r->memo[i], sizeof(*r->memo[i]) + r->memo[i]->key_len + r->memo[i]->len);
     arca_wipe_free(r, sizeof(*r));
 }
 
@@ -218,6 +235,7 @@ int arca_session_cache_get(struct arca_session_cache *c, const char *name, const
     ARCA_TRY(arca_session_load(yaml, len, name, &s, NULL));
     struct arca_cached_session *r = NULL;
     ARCA_TRY(arca_cached_session_own(s, &r));
+    r->text_len = len;
     size_t bytes = arca_session_cache_entry_bytes(name, len);
     if (c == NULL || bytes > c->max_bytes) {
         *out = r;
@@ -283,6 +301,48 @@ int arca_cached_session_redacted(struct arca_cached_session *r, const char *yaml
     }
     *text = have->text;
     *n = have->len;
+    return 0;
+}
+
+int arca_cached_session_memo(const struct arca_cached_session *r, unsigned slot, const void *key,
+                             size_t key_len, const void **text, size_t *n)
+{
+    ARCA_ENSURE_REF(r);
+    ARCA_ENSURE(slot < ARCA_CACHED_MEMO_SLOTS, ARCA_ERR_INVALID_ARG, "memo slot %u", slot);
+    ARCA_ENSURE(key != NULL || key_len == 0, ARCA_ERR_INVALID_ARG, "memo: key is NULL");
+    ARCA_ENSURE_REF(text);
+    ARCA_ENSURE_REF(n);
+    const struct memo *m = __atomic_load_n(&r->memo[slot], __ATOMIC_ACQUIRE);
+    if (m == NULL || m->key_len != key_len || memcmp(m->data, key, key_len) != 0)
+        return ARCA_ERR_NOT_FOUND;
+    *text = m->data + key_len;
+    *n = m->len;
+    return 0;
+}
+
+int arca_cached_session_memo_keep(struct arca_cached_session *r, unsigned slot, const void *key,
+                                  size_t key_len, const void *text, size_t n)
+{
+    ARCA_ENSURE_REF(r);
+    ARCA_ENSURE(slot < ARCA_CACHED_MEMO_SLOTS, ARCA_ERR_INVALID_ARG, "memo slot %u", slot);
+    ARCA_ENSURE(key != NULL || key_len == 0, ARCA_ERR_INVALID_ARG, "memo: key is NULL");
+    ARCA_ENSURE(text != NULL || n == 0, ARCA_ERR_INVALID_ARG, "memo: text is NULL");
+    /* The byte bound counts a memo of at most MEMO_MAX; a larger one is made per request. */
+    if (key_len + n > MEMO_MAX(r->text_len) || __atomic_load_n(&r->memo[slot], __ATOMIC_ACQUIRE))
+        return 0;
+    struct memo *mine = malloc(sizeof(*mine) + key_len + n);
+    ARCA_ENSURE(mine != NULL, ARCA_ERR_ALLOC, "session cache: out of memory");
+    mine->key_len = key_len;
+    mine->len = n;
+    if (key_len > 0)
+        memcpy(mine->data, key, key_len);
+    if (n > 0)
+        memcpy(mine->data + key_len, text, n);
+    /* The first text kept stays: a memo, once there, never changes under its readers. */
+    struct memo *none = NULL;
+    if (!__atomic_compare_exchange_n(&r->memo[slot], &none, mine, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        arca_wipe_free(mine, sizeof(*mine) + key_len + n);
     return 0;
 }
 

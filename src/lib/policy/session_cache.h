@@ -61,6 +61,27 @@ const struct arca_session *arca_cached_session_model(const struct arca_cached_se
 int arca_cached_session_redacted(struct arca_cached_session *r, const char *yaml, size_t len,
                                  const char **text, size_t *n);
 
+/*
+ * Memos: a text a caller makes from r's version and a few inputs besides it, kept with r so
+ * that the next request with the same inputs reuses it (the client API keeps the JSON answer
+ * of a session read, one slot per value of its "active" flag: cas/cas_sessions.c). key[0..
+ * key_len) is the caller's encoding of every input the text depends on besides r's version;
+ * the version itself is r's cache key. So, like the redacted text, a memo is never stale: a
+ * new version misses, and other inputs are another key.
+ *
+ * arca_cached_session_memo: 0 with *text (into r, valid while r is held; not NUL-terminated)
+ * when slot holds a text kept under exactly key; ARCA_ERR_NOT_FOUND otherwise.
+ * arca_cached_session_memo_keep: keeps a copy of text[0..n) under key when slot is empty (the
+ * first text kept stays; a memo never changes under its readers) and its size is within what
+ * the cache's byte bound counts (about twice the version text; a larger one is not kept); 0 or
+ * ARCA_ERR_ALLOC. Thread-safe; wiped with r.
+ */
+#define ARCA_CACHED_MEMO_SLOTS 2
+int arca_cached_session_memo(const struct arca_cached_session *r, unsigned slot, const void *key,
+                             size_t key_len, const void **text, size_t *n);
+int arca_cached_session_memo_keep(struct arca_cached_session *r, unsigned slot, const void *key,
+                                  size_t key_len, const void *text, size_t n);
+
 /* Drops one reference (NULL is fine); the last one frees and wipes the model. */
 void arca_cached_session_put(struct arca_cached_session *r);
 
