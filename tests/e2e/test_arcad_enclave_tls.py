@@ -62,3 +62,17 @@ def test_client_certificate_without_chain_check(arcad, tmp_path):
                 while chunk := s.recv(4096):
                     answer += chunk
         assert answer.startswith(b"HTTP/1.1 200"), (port, answer[:200])
+
+
+def test_enclave_port_takes_the_first_key_share(arcad, tmp_path):
+    """A default OpenSSL 3 client (arca-run, libcurl) sends one key share, X25519: arcad takes it
+    in one round trip, no HelloRetryRequest for a group it would prefer, and signs with its
+    P-256 key (what nginx negotiates with the same client in bench/launch.sh)."""
+    cert, key = strange_client_cert(tmp_path)
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{arcad.enclave}",
+                          "-cert", str(cert), "-key", str(key), "-msg"],
+                         input=b"", capture_output=True, timeout=30).stdout.decode()
+    assert "Server Temp Key: X25519" in out, out[-2000:]
+    assert "TLSv1.3" in out
+    assert "Peer signature type: ECDSA" in out
+    assert out.count("ServerHello") == 1, "HelloRetryRequest: the client's key share was refused"
