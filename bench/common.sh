@@ -114,3 +114,48 @@ nginx_stop() {
     [ -n "${NGINX_PID:-}" ] && wait "$NGINX_PID" 2>/dev/null || true
     NGINX_PID=
 }
+
+# The session of the attestation benches (bench/launch.sh, bench/attest_cpu.sh):
+#
+#   bench_attest_session BIN TMP
+#
+# once arcad (started with --sim-dir TMP/sim --allow-simulation) has written TMP/arcad.out:
+# sets CLIENT, ENCLAVE and KEY (its addresses and key), ARCA (the CLI with the owner identity
+# TMP/id, attested to arcad) and M (the measurement of TMP/prog, a program that exits 0), and
+# creates the session "bench" whose service "app" runs TMP/prog with one secret in its
+# arguments, environment and an injected file (simulation mode).
+bench_attest_session() {
+    CLIENT=$(sed -n 's/^client API listening on //p' "$2/arcad.out")
+    ENCLAVE=$(sed -n 's/^enclave API listening on //p' "$2/arcad.out")
+    KEY=$(sed -n 's/^CAS key: //p' "$2/arcad.out")
+    ARCA="$1/arca --identity $2/id"
+    $ARCA self keygen >/dev/null
+    ARCA_SIM_DIR="$2/sim" $ARCA cas attest "$CLIENT" --accept-simulation >/dev/null
+    printf '#!/bin/sh\nexit 0\n' >"$2/prog"
+    chmod +x "$2/prog"
+    M=$("$1/arca-run" --measure "$2/prog")
+    cat >"$2/bench.yaml" <<EOF
+name: bench
+version: "0.3.10"
+services:
+  - name: app
+    command: prog --secret \$\$SCONE::s\$\$
+    environment: {S: "\$\$SCONE::s\$\$"}
+    pwd: /
+    image_name: img
+    attestation:
+      simulation: {measurement: "$M"}
+images:
+  - name: img
+    injection_files:
+      - path: /etc/arca-bench/app.conf
+        content: "secret=\$\$SCONE::s\$\$"
+secrets:
+  - name: s
+    kind: ascii
+security:
+  attestation:
+    mode: simulation
+EOF
+    $ARCA session create "$2/bench.yaml" >/dev/null
+}

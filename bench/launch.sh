@@ -52,40 +52,7 @@ until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
     [ $i -lt 400 ] || { cat "$TMP/arcad.err"; exit 1; }
     sleep 0.05
 done
-CLIENT=$(sed -n 's/^client API listening on //p' "$TMP/arcad.out")
-ENCLAVE=$(sed -n 's/^enclave API listening on //p' "$TMP/arcad.out")
-KEY=$(sed -n 's/^CAS key: //p' "$TMP/arcad.out")
-
-ARCA="$BIN/arca --identity $TMP/id"
-$ARCA self keygen >/dev/null
-ARCA_SIM_DIR="$TMP/sim" $ARCA cas attest "$CLIENT" --accept-simulation >/dev/null
-printf '#!/bin/sh\nexit 0\n' >"$TMP/prog"
-chmod +x "$TMP/prog"
-M=$("$BIN/arca-run" --measure "$TMP/prog")
-cat >"$TMP/bench.yaml" <<EOF
-name: bench
-version: "0.3.10"
-services:
-  - name: app
-    command: prog --secret \$\$SCONE::s\$\$
-    environment: {S: "\$\$SCONE::s\$\$"}
-    pwd: /
-    image_name: img
-    attestation:
-      simulation: {measurement: "$M"}
-images:
-  - name: img
-    injection_files:
-      - path: /etc/arca-bench/app.conf
-        content: "secret=\$\$SCONE::s\$\$"
-secrets:
-  - name: s
-    kind: ascii
-security:
-  attestation:
-    mode: simulation
-EOF
-$ARCA session create "$TMP/bench.yaml" >/dev/null
+bench_attest_session "$BIN" "$TMP"
 
 echo "## attestations/s (new mTLS connection per attestation: challenge + attest)"
 for c in 1 8 32; do

@@ -50,6 +50,7 @@ struct server_run {
     int ok;
     uint8_t peer_id[32];
     int peer_rc;
+    long verify; /* SSL_get_verify_result: what a chain check said */
 };
 
 static void *server_thread(void *arg)
@@ -59,6 +60,7 @@ static void *server_thread(void *arg)
     s->ok = SSL_accept(s->ssl) == 1;
     if (s->ok) {
         s->peer_rc = arca_tls_peer_key_id(s->ssl, s->peer_id);
+        s->verify = SSL_get_verify_result(s->ssl);
         char buf[8];
         if (SSL_read(s->ssl, buf, sizeof(buf)) == 4)
             SSL_write(s->ssl, buf, 4);
@@ -245,6 +247,66 @@ static void test_issued_certs(void **state)
     ident_free(&client);
 }
 
+/* arca_tls_ctx_skip_client_chain: client certificates no chain check could pass (self-signed,
+ * expired, issued by an unknown CA) are taken without X509_verify_cert running at all. */
+static void test_skip_client_chain(void **state)
+{
+    (void)state;
+    struct ident server, ca, own, old, issued;
+    ident_make(&server, ARCA_KEY_P256, "arcad");
+    ident_make(&ca, ARCA_KEY_P384, "unknown CA");
+    ident_make(&own, ARCA_KEY_P256, "self-signed client");
+    assert_int_equal(arca_key_generate(ARCA_KEY_ED25519, &old.key), 0);
+    struct arca_x509_params op = {
+        .common_name = "expired", .not_before = 1000000000, .not_after = 1000086400};
+    assert_int_equal(arca_x509_build(&op, old.key, NULL, NULL, &old.cert), 0);
+    assert_int_equal(arca_key_id(old.key, old.id), 0);
+    assert_int_equal(arca_key_generate(ARCA_KEY_P256, &issued.key), 0);
+    struct arca_x509_params ip = {.common_name = "issued",
+                                  .eku = ARCA_EKU_CLIENT,
+                                  .not_before = T0 - 86400,
+                                  .not_after = T0 + 3650LL * 86400};
+    assert_int_equal(arca_x509_build(&ip, issued.key, ca.cert, ca.key, &issued.cert), 0);
+    assert_int_equal(arca_key_id(issued.key, issued.id), 0);
+    SSL_CTX *checked = NULL, *skipped = NULL;
+    assert_int_equal(arca_tls_server_ctx_new(server.cert, server.key, NULL, 0,
+                                             ARCA_TLS_CLIENT_CERT_OPTIONAL, &checked),
+                     0);
+    assert_int_equal(arca_tls_server_ctx_new(server.cert, server.key, NULL, 0,
+                                             ARCA_TLS_CLIENT_CERT_OPTIONAL, &skipped),
+                     0);
+    arca_tls_ctx_skip_client_chain(skipped);
+    arca_tls_ctx_skip_client_chain(NULL); /* no-op */
+    struct ident *clients[] = {&own, &old, &issued};
+    for (size_t i = 0; i < 3; i++) {
+        SSL_CTX *cctx = NULL;
+        assert_int_equal(
+            arca_tls_client_ctx_new(clients[i]->cert, clients[i]->key, server.id, &cctx), 0);
+        struct server_run srv;
+        uint8_t saw[32];
+        const char *ver = NULL;
+        /* The chain check runs and fails, and the accept-any callback overrides it... */
+        assert_true(handshake(checked, cctx, &srv, saw, &ver));
+        assert_int_equal(srv.peer_rc, 0);
+        assert_memory_equal(srv.peer_id, clients[i]->id, 32);
+        assert_int_not_equal(srv.verify, X509_V_OK);
+        /* ...or it does not run at all; the same key is seen either way. */
+        assert_true(handshake(skipped, cctx, &srv, saw, &ver));
+        assert_int_equal(srv.peer_rc, 0);
+        assert_memory_equal(srv.peer_id, clients[i]->id, 32);
+        assert_int_equal(srv.verify, X509_V_OK);
+        assert_string_equal(ver, "TLSv1.3");
+        arca_tls_ctx_free(cctx);
+    }
+    arca_tls_ctx_free(checked);
+    arca_tls_ctx_free(skipped);
+    ident_free(&server);
+    ident_free(&ca);
+    ident_free(&own);
+    ident_free(&old);
+    ident_free(&issued);
+}
+
 static void test_ctx_errors(void **state)
 {
     (void)state;
@@ -279,7 +341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mutual_pinned),        cmocka_unit_test(test_pin_mismatch_and_none),
         cmocka_unit_test(test_client_cert_required), cmocka_unit_test(test_issued_certs),
-        cmocka_unit_test(test_ctx_errors),
+        cmocka_unit_test(test_ctx_errors),           cmocka_unit_test(test_skip_client_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

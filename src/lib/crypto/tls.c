@@ -194,6 +194,20 @@ void arca_tls_ctx_no_resumption(struct ssl_ctx_st *ctx)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 }
 
+/* Replaces X509_verify_cert for client certificates: any is acceptable at the TLS layer. */
+static int any_client_chain_cb(X509_STORE_CTX *xctx, void *arg)
+{
+    (void)arg;
+    X509_STORE_CTX_set_error(xctx, X509_V_OK);
+    return 1;
+}
+
+void arca_tls_ctx_skip_client_chain(struct ssl_ctx_st *ctx)
+{
+    if (ctx != NULL)
+        SSL_CTX_set_cert_verify_callback(ctx, any_client_chain_cb, NULL);
+}
+
 int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
                             const uint8_t *pinned_key_id, struct ssl_ctx_st **out)
 {

@@ -36,6 +36,11 @@ int arca_tls_server_ctx_new(const struct arca_x509 *cert, const struct arca_key 
  * or session cache. For ports whose clients never resume (arca-run makes a fresh key per
  * launch): the tickets would cost every handshake an encryption and two extra records. */
 void arca_tls_ctx_no_resumption(struct ssl_ctx_st *ctx);
+/* Client certificates on ctx (a server context that asks for them) are taken without any
+ * chain check: libssl's X509_verify_cert, whose every verdict the accept-any verify callback
+ * overrode anyway (only the key counts, DESIGN §3), is not run at all. The client still proves
+ * that it holds the key (CertificateVerify, checked by libssl). */
+void arca_tls_ctx_skip_client_chain(struct ssl_ctx_st *ctx);
 /* A client context (same versions and suites as servers) presenting cert/key (both may be NULL) and accepting the server only if its
  * key id equals pinned_key_id (NULL: no server check, for the first contact only). */
 int arca_tls_client_ctx_new(const struct arca_x509 *cert, const struct arca_key *key,
