@@ -73,11 +73,31 @@ struct arca_store {
                               and dmu, cleared under dmu) */
     unsigned long gbatch;  /* batches ended so far (under wmu): tells a member whether its
                               batch is still open */
-    pthread_cond_t gdone;  /* signalled when a batch's members are answered (under dmu) */
+    pthread_cond_t gdone;  /* signalled when a batch's members are answered (with dmu), for
+                              a member waiting for a rewrite's end; the others sleep on their
+                              own semaphores (group.c) */
     char member[33];       /* arca_store_options.member, "" = none (checkpoint.c) */
     /* decrypted records read with arca_store_get (cache.h); NULL for a shared backend, whose
      * rows another arcad may replace at any time */
     struct arca_store_cache *cache;
+    /* the writer's crypto contexts (engine.c), under wmu; NULL until the first write */
+    struct arca_store_wcrypto *wc;
+};
+
+/*
+ * Crypto contexts of the write transactions, kept from one write to the next (under wmu) so
+ * that a row costs the computations only, not OpenSSL's per-call algorithm fetch and key
+ * set-up: idx keyed with the index key (fixed after open), sha for the ciphertext hashes and
+ * the chain, open keyed with okey (the record key reads use), seal with skey (the one writes
+ * use; the new one while a rotation runs). A key that changed (rotation) is set again before
+ * use. Freed, keys wiped, at close.
+ */
+struct arca_store_wcrypto {
+    struct arca_hmac_ctx *idx;
+    struct arca_hash_ctx *sha;
+    struct arca_aead_ctx *open, *seal;
+    uint8_t okey[ARCA_AEAD_KEY_LEN], skey[ARCA_AEAD_KEY_LEN];
+    bool okey_set, skey_set;
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */

@@ -24,7 +24,9 @@
  * key-store. Members sleep on dmu, which nobody holds across I/O, and are woken only once their
  * own batch is durable (and witnessed).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +37,15 @@
 /* Members per batch at most: bounds a member's wait by the work of the others before it. */
 #define BATCH_MAX 64
 
-/* A member waiting for its batch (on its own stack, linked from s->gwait under wmu). */
+/* A member waiting for its batch (on its own stack, linked from s->gwait under wmu). It sleeps
+ * on its own semaphore, posted once by whoever ends its batch: waking a batch wakes its members
+ * only (not the next batch's, already asleep) and they need no shared mutex to return. */
 struct arca_store_gwait {
     struct arca_store_gwait *next;
-    bool done;
+    bool done; /* under dmu (read by a member waiting for a rewrite's end) */
     int rc;
     char detail[ARCA_ERR_DETAIL_MAX];
+    sem_t wake;
 };
 
 /* Under wmu and ksmu: repeats the freshness hook for the current commit. */
@@ -109,9 +114,9 @@ static int head_put(struct arca_store *s, uint64_t commit, uint64_t seq, const u
 }
 
 /*
- * Hands rc (and this thread's detail) to every member of list and wakes them. A member may
- * return (its record is on its stack) as soon as dmu is released, so nothing of list is
- * touched after that.
+ * Hands rc (and this thread's detail) to every member of list and wakes them. A member returns
+ * (its record is on its stack) once its semaphore is posted, so a record is not touched after
+ * its post. gdone wakes only the members waiting for a rewrite's end (tx_commit), few.
  */
 static void members_end(struct arca_store *s, struct arca_store_gwait *list, int rc, bool flushed)
 {
@@ -124,8 +129,13 @@ static void members_end(struct arca_store *s, struct arca_store_gwait *list, int
             snprintf(w->detail, sizeof(w->detail), "%s", arca_err_detail());
         w->done = true;
     }
-    pthread_cond_broadcast(&s->gdone);
     pthread_mutex_unlock(&s->dmu);
+    pthread_cond_broadcast(&s->gdone); /* gdone lives in s: fine after the unlock */
+    while (list != NULL) {
+        struct arca_store_gwait *next = list->next;
+        sem_post(&list->wake);
+        list = next;
+    }
 }
 
 /* Under wmu, once the batch's backend transaction ended (committed or rolled back): takes its
@@ -370,6 +380,7 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
     s->gmembers++;
     struct arca_store_gwait me;
     memset(&me, 0, sizeof(me));
+    sem_init(&me.wake, 0, 0); /* cannot fail: not shared, initial value 0 */
     me.next = s->gwait;
     s->gwait = &me;
     bool led = false;
@@ -404,10 +415,10 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
             break;
         }
     }
-    pthread_mutex_lock(&s->dmu);
-    while (!me.done)
-        pthread_cond_wait(&s->gdone, &s->dmu);
-    pthread_mutex_unlock(&s->dmu);
+    /* posted exactly once, after the result is in me (members_end) */
+    while (sem_wait(&me.wake) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&me.wake);
     if (me.rc < 0 && !led)
         return arca_err_set(me.rc, "%s", me.detail);
     return me.rc;
