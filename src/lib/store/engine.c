@@ -451,6 +451,8 @@ int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *
     ARCA_GUARD(rc, s->ops->put(s->be, rec->tbl, rkey, ver, nonce, ct.data, ct.len), out);
     ARCA_GUARD(rc, ct_hash_ctx(w != NULL ? w->sha : NULL, nonce, &ct, h), out);
     ARCA_GUARD(rc, arca_store_tx_journal(tx, rec->tbl, rkey, ver, h), out);
+    /* into the record cache if the batch commits: the next read of the row is a hit */
+    arca_store_cache_stage(s->cache, rec->tbl, rec->key, rec->key_len, plain.data, plain.len);
 out:
     arca_buf_free(&plain);
     arca_buf_free(&aad);

@@ -138,6 +138,7 @@ struct arca_store_tx {
     uint8_t head[ARCA_STORE_HASH_LEN];
     bool nested; /* runs inside a backend savepoint: earlier members share the transaction */
     bool alone;  /* arca_store_tx_begin_alone */
+    uint64_t stage_mark; /* the record cache's staged writes before this member (cache.h) */
 };
 
 /* Derives the record key from s->dbkey (into the slot writes use) and the index key from

@@ -140,7 +140,7 @@ static void members_end(struct arca_store *s, struct arca_store_gwait *list, int
 
 /* Under wmu, once the batch's backend transaction ended (committed or rolled back): takes its
  * members out of the store for the caller to answer. */
-static struct arca_store_gwait *batch_detach(struct arca_store *s)
+static struct arca_store_gwait *batch_detach(struct arca_store *s, bool committed)
 {
     struct arca_store_gwait *list = s->gwait;
     s->gwait = NULL;
@@ -148,8 +148,8 @@ static struct arca_store_gwait *batch_detach(struct arca_store *s)
     s->gopen = false;
     s->gbatch++;
     /* every backend transaction of the store ends here (commit or rollback): reads may fill
-     * the record cache again (cache.h) */
-    arca_store_cache_tx_end(s->cache);
+     * the record cache again, and a committed batch's records are in it already (cache.h) */
+    arca_store_cache_tx_end(s->cache, committed);
     return list;
 }
 
@@ -157,7 +157,7 @@ static struct arca_store_gwait *batch_detach(struct arca_store *s)
  * (0: there was none). */
 static void batch_end(struct arca_store *s, int rc)
 {
-    members_end(s, batch_detach(s), rc, false);
+    members_end(s, batch_detach(s, false), rc, false);
 }
 
 /* Under wmu and ksmu, before a COMMIT: the previous batch's key-store rewrite and witness round
@@ -234,7 +234,7 @@ static int batch_commit(struct arca_store *s)
     memcpy(ks.idxroot, s->idxroot, sizeof(ks.idxroot));
     ks.commit = s->commit;
     memcpy(ks.head, s->head, sizeof(ks.head));
-    struct arca_store_gwait *list = batch_detach(s);
+    struct arca_store_gwait *list = batch_detach(s, true);
     pthread_mutex_lock(&s->dmu);
     s->gflushing = true;
     pthread_mutex_unlock(&s->dmu);
@@ -328,6 +328,7 @@ static int tx_begin(struct arca_store *s, struct arca_store_tx *tx, bool alone)
     memcpy(tx->head, s->ghead, 32);
     tx->nested = s->gmembers > 0;
     tx->alone = alone;
+    tx->stage_mark = arca_store_cache_stage_mark(s->cache);
     return 0;
 }
 
@@ -353,6 +354,7 @@ static void tx_undo(struct arca_store_tx *tx)
         return;
     }
     int rc = s->ops->rollback_to(s->be);
+    arca_store_cache_stage_drop(s->cache, tx->stage_mark);
     if (rc < 0)
         batch_fail(s, arca_err_wrap(rc, "store: undoing a transaction of a group commit "
                                         "failed, the whole group is rolled back"));
