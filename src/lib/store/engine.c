@@ -269,6 +269,23 @@ static struct row_ctx *wread_ctx(struct arca_store *s, struct row_ctx *c)
     return c;
 }
 
+/* A fresh random nonce for a row the writer seals: from the writer's batch of them, or drawn
+ * alone without the writer's contexts. */
+static int row_nonce(struct arca_store *s, uint8_t nonce[ARCA_STORE_NONCE_LEN])
+{
+    struct arca_store_wcrypto *w = wcrypto(s);
+    if (w == NULL)
+        return arca_random(nonce, ARCA_STORE_NONCE_LEN);
+    if (w->nonces_left == 0) {
+        ARCA_TRY(arca_random(w->nonces, sizeof(w->nonces)));
+        w->nonces_left = sizeof(w->nonces) / ARCA_STORE_NONCE_LEN;
+    }
+    uint8_t *p = w->nonces + --w->nonces_left * ARCA_STORE_NONCE_LEN;
+    memcpy(nonce, p, ARCA_STORE_NONCE_LEN);
+    arca_wipe(p, ARCA_STORE_NONCE_LEN); /* never handed out twice */
+    return 0;
+}
+
 /* Appends AES-256-GCM(key, nonce, aad, pt) || tag to ct, with the writer's context when it
  * can be had. */
 static int row_seal(struct arca_store *s, const uint8_t key[ARCA_AEAD_KEY_LEN],
@@ -446,7 +463,7 @@ int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *
     ARCA_GUARD(rc, tx_next_ver(tx, rec->tbl, rkey, &ver, &present), out);
     ARCA_GUARD(rc, arca_store_record_encode(rec, &plain), out);
     ARCA_GUARD(rc, build_aad(rec->tbl, rkey, ver, &aad), out);
-    ARCA_GUARD(rc, arca_random(nonce, sizeof(nonce)), out);
+    ARCA_GUARD(rc, row_nonce(s, nonce), out);
     ARCA_GUARD(rc, row_seal(s, arca_store_write_key(s), nonce, &aad, &plain, &ct), out);
     ARCA_GUARD(rc, s->ops->put(s->be, rec->tbl, rkey, ver, nonce, ct.data, ct.len), out);
     ARCA_GUARD(rc, ct_hash_ctx(w != NULL ? w->sha : NULL, nonce, &ct, h), out);

@@ -98,6 +98,10 @@ struct arca_store_wcrypto {
     struct arca_aead_ctx *open, *seal;
     uint8_t okey[ARCA_AEAD_KEY_LEN], skey[ARCA_AEAD_KEY_LEN];
     bool okey_set, skey_set;
+    /* random row nonces drawn 16 at a time (one DRBG call, with its fork check, for 16 rows);
+     * each is used once, from the end */
+    uint8_t nonces[16 * ARCA_STORE_NONCE_LEN];
+    unsigned nonces_left;
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */
