@@ -25,6 +25,28 @@ bench_need() {
 # The rate=N/s figure of a loadgen / bench_launch line on stdin.
 bench_rate() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p'; }
 
+# Starts a throw-away arcad on loopback in $TMP (which must exist) with $WORKERS workers,
+# pinned by $SRV_PIN (bench_pin) and with the per-identity quotas lifted (all load comes from
+# one address), waits until it is ready and makes the client identity $TMP/id attested to it.
+# Sets PID, ADDR, KEY (hex CAS key for --cas-key) and ID. The caller stops it (kill "$PID").
+bench_arcad() {
+    mkdir -m 700 "$TMP/sim"
+    $SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
+        --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" --client-rate 0 \
+        --max-pending-per-peer 4096 --log-level warn >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
+    PID=$!
+    _n=0
+    until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
+        _n=$((_n + 1)); [ $_n -lt 200 ] || { cat "$TMP/arcad.err" >&2; return 1; }
+        sleep 0.05
+    done
+    ADDR=$(sed -n 's/^client API listening on //p' "$TMP/arcad.out")
+    KEY=$(sed -n 's/^CAS key: //p' "$TMP/arcad.out")
+    ID="$TMP/id"
+    "$BIN/arca" --identity "$ID" self keygen >/dev/null
+    "$BIN/arca" --identity "$ID" cas attest "$ADDR" --accept-simulation >/dev/null
+}
+
 # nginx baseline:
 #
 #   nginx_start DIR WORKERS [PIN...]

@@ -19,32 +19,19 @@ SECS=${2:-5}
 BIN=$BUILD/bin
 bench_need arcad arca loadgen
 TMP=$(mktemp -d /tmp/arca-bench-XXXXXX)
-mkdir -m 700 "$TMP/sim"
-bench_pin
-# All load comes from one address: the per-identity request quota and the per-peer cap on
-# connections still in their handshake are lifted so that they do not shape the figures.
-$SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
-    --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" \
-    --client-rate 0 --max-pending-per-peer 4096 --log-level warn \
-    >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
-PID=$!
+PID=
 cleanup() {
-    kill "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
+    [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+    [ -z "$PID" ] || wait "$PID" 2>/dev/null || true
     nginx_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-i=0
-until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 200 ] || { cat "$TMP/arcad.err" >&2; exit 1; }
-    sleep 0.05
-done
-ADDR=$(sed -n 's/^client API listening on //p' "$TMP/arcad.out")
-KEY=$(sed -n 's/^CAS key: //p' "$TMP/arcad.out")
-ID="$TMP/id"
-"$BIN/arca" --identity "$ID" self keygen >/dev/null
-"$BIN/arca" --identity "$ID" cas attest "$ADDR" --accept-simulation >/dev/null
+bench_pin
+# All load comes from one address: the per-identity request quota and the per-peer cap on
+# connections still in their handshake are lifted (bench_arcad) so that they do not shape the
+# figures.
+bench_arcad
 printf 'name: bench-read\nversion: "0.3"\nsecrets:\n  - name: k\n    kind: binary\n' >"$TMP/s.yaml"
 "$BIN/arca" --identity "$ID" session create "$TMP/s.yaml" >/dev/null
 

@@ -6,6 +6,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -24,7 +25,11 @@ struct arcad_pool {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     struct job *head, *tail;
-    size_t queued, running, max_queued;
+    size_t queued, max_queued;
+    size_t idle; /* threads waiting on cond: a submit wakes one only if there is one */
+    /* raised under mu with the dequeue (pending() sees the job in queued or running), lowered
+     * without it before the job's done is made active: one lock per job less on the hot path */
+    atomic_size_t running;
     bool stopping;
     int nthreads;
     pthread_t *threads;
@@ -45,8 +50,11 @@ static void *pool_main(void *arg)
     struct arcad_pool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->head == NULL && !p->stopping)
+        while (p->head == NULL && !p->stopping) {
+            p->idle++;
             pthread_cond_wait(&p->cond, &p->mu);
+            p->idle--;
+        }
         if (p->head == NULL)
             break; /* stopping and nothing left */
         struct job *j = p->head;
@@ -54,13 +62,11 @@ static void *pool_main(void *arg)
         if (p->head == NULL)
             p->tail = NULL;
         p->queued--;
-        p->running++;
+        atomic_fetch_add(&p->running, 1);
         pthread_mutex_unlock(&p->mu);
         j->work(j->arg);
         /* Counted out before done can run: arcad_pool_pending() is 0 once every done ran. */
-        pthread_mutex_lock(&p->mu);
-        p->running--;
-        pthread_mutex_unlock(&p->mu);
+        atomic_fetch_sub(&p->running, 1);
         event_active(j->ev, EV_TIMEOUT, 0); /* j belongs to its loop from here on */
         pthread_mutex_lock(&p->mu);
     }
@@ -114,6 +120,7 @@ int arcad_pool_submit(struct arcad_pool *p, struct event_base *origin, arcad_job
     }
     pthread_mutex_lock(&p->mu);
     int rc = 0;
+    bool wake = false;
     if (p->stopping) {
         rc = arca_err_set(ARCA_ERR_LIMIT, "the server is shutting down");
     } else if (p->queued >= p->max_queued) {
@@ -128,9 +135,13 @@ int arcad_pool_submit(struct arcad_pool *p, struct event_base *origin, arcad_job
             p->head = j;
         p->tail = j;
         p->queued++;
-        pthread_cond_signal(&p->cond);
+        /* a busy thread takes the job when it comes back; none is woken for it */
+        wake = p->idle > 0;
     }
     pthread_mutex_unlock(&p->mu);
+    /* signalled after the unlock: the woken thread does not block on mu at once */
+    if (wake)
+        pthread_cond_signal(&p->cond);
     if (rc < 0) {
         event_free(j->ev);
         free(j);
@@ -143,7 +154,7 @@ size_t arcad_pool_pending(struct arcad_pool *p)
     if (p == NULL)
         return 0;
     pthread_mutex_lock(&p->mu);
-    size_t n = p->queued + p->running;
+    size_t n = p->queued + atomic_load(&p->running);
     pthread_mutex_unlock(&p->mu);
     return n;
 }

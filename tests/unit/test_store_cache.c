@@ -1,8 +1,8 @@
 /*
  * The decrypted-record cache (store/cache.h) and its use by the engine: a repeated read is a
- * hit, a committed write is seen by the next read at once, a read that raced a write never
- * caches the older value (also with reader threads racing a writer), and the bound in bytes
- * holds.
+ * hit, a committed write is seen by the next read at once (and is in the cache already:
+ * write-through), an aborted one never, a read that raced a write never caches the older value
+ * (also with reader threads racing a writer), and the bound in bytes holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,7 +73,7 @@ static void test_write_between_miss_and_put_is_not_cached(void **state)
     assert_int_equal(arca_store_cache_get(c, 2, "k", 1, &b, &t2), ARCA_ERR_NOT_FOUND);
     arca_store_cache_put(c, 2, "k", 1, (const uint8_t *)"old", 3, t2);
     assert_false(hit(c, 2, "k", "old"));
-    arca_store_cache_tx_end(c); /* ... and commits */
+    arca_store_cache_tx_end(c, true); /* ... and commits */
     arca_store_cache_put(c, 2, "k", 1, (const uint8_t *)"old", 3, t);
     assert_false(hit(c, 2, "k", "old"));
     miss_then_put(c, "k", "new"); /* a reader that starts after the commit may insert */
@@ -110,6 +110,49 @@ static void test_bound_in_bytes_evicts_least_recent(void **state)
     arca_store_cache_free(c);
 }
 
+/* Write-through: what a batch staged is inserted when it commits and wiped when it does not; a
+ * member rolled back to its savepoint takes its own staged records with it; a later write of
+ * the same row in the batch (a put or a delete) supersedes an earlier one. */
+static void test_staged_writes_follow_the_batch(void **state)
+{
+    (void)state;
+    struct arca_store_cache *c = NULL;
+    assert_int_equal(arca_store_cache_new(1 << 20, &c), 0);
+    miss_then_put(c, "a", "old-a");
+    /* rolled back: nothing staged lands, the old entry is gone (the write invalidated it) */
+    arca_store_cache_invalidate(c, 2, "a", 1);
+    arca_store_cache_stage(c, 2, "a", 1, (const uint8_t *)"new-a", 5);
+    arca_store_cache_tx_end(c, false);
+    assert_false(hit(c, 2, "a", "new-a"));
+    assert_false(hit(c, 2, "a", "old-a"));
+    /* committed: the first member's writes land, the second member's (undone) do not */
+    arca_store_cache_invalidate(c, 2, "a", 1);
+    arca_store_cache_stage(c, 2, "a", 1, (const uint8_t *)"first", 5);
+    uint64_t mark = arca_store_cache_stage_mark(c);
+    arca_store_cache_invalidate(c, 2, "b", 1);
+    arca_store_cache_stage(c, 2, "b", 1, (const uint8_t *)"second", 6);
+    arca_store_cache_stage_drop(c, mark);
+    /* a third member deletes c after writing it: no record of c may land */
+    arca_store_cache_invalidate(c, 2, "c", 1);
+    arca_store_cache_stage(c, 2, "c", 1, (const uint8_t *)"gone", 4);
+    arca_store_cache_invalidate(c, 2, "c", 1);
+    /* and a fourth writes d twice: the last write lands */
+    arca_store_cache_invalidate(c, 2, "d", 1);
+    arca_store_cache_stage(c, 2, "d", 1, (const uint8_t *)"d1", 2);
+    arca_store_cache_invalidate(c, 2, "d", 1);
+    arca_store_cache_stage(c, 2, "d", 1, (const uint8_t *)"d2", 2);
+    arca_store_cache_tx_end(c, true);
+    assert_true(hit(c, 2, "a", "first"));
+    assert_false(hit(c, 2, "b", "second"));
+    assert_false(hit(c, 2, "c", "gone"));
+    assert_false(hit(c, 2, "d", "d1"));
+    assert_true(hit(c, 2, "d", "d2"));
+    arca_store_cache_free(c); /* also wipes whatever is staged */
+    assert_int_equal(arca_store_cache_new(1 << 20, &c), 0);
+    arca_store_cache_stage(c, 2, "x", 1, (const uint8_t *)"left", 4);
+    arca_store_cache_free(c);
+}
+
 /* Through the store: reads hit the cache, and a commit is visible to the very next read. */
 static void test_store_reads_see_every_commit(void **state)
 {
@@ -137,8 +180,9 @@ static void test_store_reads_see_every_commit(void **state)
     }
     struct arca_store_cache_stats st;
     arca_store_cache_stats(s->cache, &st);
-    assert_int_equal(st.hits, 10); /* 2 of every 3 reads */
-    assert_int_equal(st.misses, 5);
+    /* every read is a hit: each commit put the record it wrote into the cache (write-through) */
+    assert_int_equal(st.hits, 15);
+    assert_int_equal(st.misses, 0);
     /* a failed transaction leaves the cache usable and the old value visible */
     struct arca_store_tx tx;
     assert_int_equal(arca_store_tx_begin(s, &tx), 0);
@@ -147,6 +191,23 @@ static void test_store_reads_see_every_commit(void **state)
     arca_buf_reset(&out);
     assert_int_equal(arca_store_meta_get(s, "key", &out), 0);
     assert_memory_equal(out.data, "value-4", 7);
+    /* an aborted write was staged for the cache (write-through) and is never served */
+    struct arca_store_record r;
+    memset(&r, 0, sizeof(r));
+    r.tbl = ARCA_ST_META;
+    r.key = (const uint8_t *)"key";
+    r.key_len = 3;
+    r.data = (const uint8_t *)"aborted";
+    r.data_len = 7;
+    assert_int_equal(arca_store_tx_begin(s, &tx), 0);
+    assert_int_equal(arca_store_tx_put(&tx, &r), 0);
+    arca_store_tx_abort(&tx);
+    for (int i = 0; i < 2; i++) { /* from the backend, then from the cache */
+        arca_buf_reset(&out);
+        assert_int_equal(arca_store_meta_get(s, "key", &out), 0);
+        assert_int_equal(out.len, 7);
+        assert_memory_equal(out.data, "value-4", 7);
+    }
     arca_buf_free(&out);
     arca_store_close(s);
     arca_store_fixed_sealer_wipe(&fs);
@@ -220,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_hit_and_table_separation),
         cmocka_unit_test(test_write_between_miss_and_put_is_not_cached),
         cmocka_unit_test(test_bound_in_bytes_evicts_least_recent),
+        cmocka_unit_test(test_staged_writes_follow_the_batch),
         cmocka_unit_test(test_store_reads_see_every_commit),
         cmocka_unit_test(test_readers_racing_a_writer_see_no_stale_record),
     };

@@ -139,8 +139,8 @@ static void test_reads_leave_no_plaintext(void **state)
     tdir_remove(dir);
 }
 
-/* The record cache wipes what it evicts for room, what a write invalidates and what is left
- * when it is freed. */
+/* The record cache wipes what it evicts for room, what a write invalidates, what a batch staged
+ * and did not commit, and what is left when it is freed. */
 static void test_cache_wipes_evicted_records(void **state)
 {
     (void)state;
@@ -162,8 +162,15 @@ static void test_cache_wipes_evicted_records(void **state)
     assert_true(st.entries > 0 && st.entries < 40); /* the early ones were evicted */
     assert_nothing_found("after evictions");
     arca_store_cache_invalidate(c, 1, "k39", 3);
-    arca_store_cache_tx_end(c);
+    arca_store_cache_tx_end(c, true);
     assert_nothing_found("after an invalidation");
+    /* write-through: a staged record superseded in its batch, and one of a rolled-back batch */
+    arca_store_cache_stage(c, 1, "s1", 2, (const uint8_t *)val, strlen(val));
+    arca_store_cache_invalidate(c, 1, "s1", 2);
+    assert_nothing_found("after a staged write was superseded");
+    arca_store_cache_stage(c, 1, "s2", 2, (const uint8_t *)val, strlen(val));
+    arca_store_cache_tx_end(c, false);
+    assert_nothing_found("after a rolled-back batch");
     arca_store_cache_free(c);
     assert_nothing_found("after freeing the cache");
 }

@@ -19,6 +19,7 @@ struct entry {
     struct entry *chain;       /* next in the bucket */
     struct entry *prev, *next; /* LRU list, most recent first */
     size_t size;               /* accounted bytes: the allocation */
+    uint64_t seq;              /* staged entries: order of staging (arca_store_cache_stage) */
     int tbl;
     size_t keylen, plen;
     uint8_t bytes[]; /* key, then plaintext */
@@ -34,6 +35,11 @@ struct arca_store_cache {
     uint64_t hits, misses;
     struct entry *head, *tail;
     struct entry *bucket[BUCKETS];
+    /* the writer's (under the store's wmu, not mu): records the open batch wrote, linked by
+     * chain, inserted when it commits */
+    struct entry *staged;
+    uint64_t stage_seq;
+    size_t staged_bytes;
 };
 
 int arca_store_cache_new(size_t max_bytes, struct arca_store_cache **out)
@@ -106,10 +112,52 @@ static void drop(struct arca_store_cache *c, struct entry **pp)
     arca_wipe_free(e, e->size);
 }
 
+/* Unlinks and wipes the staged entries for which pred holds. */
+static void unstage_if(struct arca_store_cache *c, bool (*pred)(const struct entry *, const void *),
+                       const void *arg)
+{
+    struct entry **pp = &c->staged;
+    while (*pp != NULL) {
+        struct entry *e = *pp;
+        if (!pred(e, arg)) {
+            pp = &e->chain;
+            continue;
+        }
+        *pp = e->chain;
+        c->staged_bytes -= e->size;
+        arca_wipe_free(e, e->size);
+    }
+}
+
+struct key_ref {
+    int tbl;
+    const void *key;
+    size_t keylen;
+};
+
+static bool same_key(const struct entry *e, const void *arg)
+{
+    const struct key_ref *k = arg;
+    return e->tbl == k->tbl && e->keylen == k->keylen && memcmp(e->bytes, k->key, k->keylen) == 0;
+}
+
+static bool after_mark(const struct entry *e, const void *arg)
+{
+    return e->seq > *(const uint64_t *)arg;
+}
+
+static bool any_entry(const struct entry *e, const void *arg)
+{
+    (void)e;
+    (void)arg;
+    return true;
+}
+
 void arca_store_cache_free(struct arca_store_cache *c)
 {
     if (c == NULL)
         return;
+    unstage_if(c, any_entry, NULL);
     for (size_t i = 0; i < BUCKETS; i++)
         while (c->bucket[i] != NULL)
             drop(c, &c->bucket[i]);
@@ -141,15 +189,16 @@ int arca_store_cache_get(struct arca_store_cache *c, int tbl, const void *key, s
     return rc;
 }
 
-void arca_store_cache_put(struct arca_store_cache *c, int tbl, const void *key, size_t keylen,
-                          const uint8_t *p, size_t n, uint64_t ticket)
+/* A new entry holding a copy of key and p[0..n), or NULL (too large for c, or no memory). */
+static struct entry *entry_new(const struct arca_store_cache *c, int tbl, const void *key,
+                               size_t keylen, const uint8_t *p, size_t n)
 {
     size_t size = sizeof(struct entry) + keylen + n;
-    if (c == NULL || size > c->max || size < n)
-        return;
+    if (size > c->max || size < n)
+        return NULL;
     struct entry *e = malloc(size);
     if (e == NULL)
-        return;
+        return NULL;
     memset(e, 0, sizeof(*e));
     e->size = size;
     e->tbl = tbl;
@@ -157,23 +206,70 @@ void arca_store_cache_put(struct arca_store_cache *c, int tbl, const void *key, 
     e->plen = n;
     memcpy(e->bytes, key, keylen);
     memcpy(e->bytes + keylen, p, n);
-    pthread_mutex_lock(&c->mu);
-    struct entry **pp = find(c, tbl, key, keylen);
-    if (ticket != c->gen || c->writing || *pp != NULL) {
-        pthread_mutex_unlock(&c->mu);
-        arca_wipe_free(e, size);
-        return;
-    }
-    while (c->bytes + size > c->max && c->tail != NULL) {
+    return e;
+}
+
+/* Under mu, with no entry for e's key in c: links e in, evicting from the LRU end to fit. */
+static void insert(struct arca_store_cache *c, struct entry *e)
+{
+    while (c->bytes + e->size > c->max && c->tail != NULL) {
         struct entry *old = c->tail;
         drop(c, find(c, old->tbl, old->bytes, old->keylen));
     }
-    pp = find(c, tbl, key, keylen); /* a drop above may have unlinked the old chain end */
-    *pp = e;
+    /* looked up after the evictions: a drop may have unlinked the old chain end */
+    *find(c, e->tbl, e->bytes, e->keylen) = e;
+    e->chain = NULL;
     lru_front(c, e);
-    c->bytes += size;
+    c->bytes += e->size;
     c->entries++;
+}
+
+void arca_store_cache_put(struct arca_store_cache *c, int tbl, const void *key, size_t keylen,
+                          const uint8_t *p, size_t n, uint64_t ticket)
+{
+    if (c == NULL)
+        return;
+    struct entry *e = entry_new(c, tbl, key, keylen, p, n);
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (ticket != c->gen || c->writing || *find(c, tbl, key, keylen) != NULL) {
+        pthread_mutex_unlock(&c->mu);
+        arca_wipe_free(e, e->size);
+        return;
+    }
+    insert(c, e);
     pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t arca_store_cache_stage_mark(const struct arca_store_cache *c)
+{
+    return c != NULL ? c->stage_seq : 0;
+}
+
+void arca_store_cache_stage(struct arca_store_cache *c, int tbl, const void *key, size_t keylen,
+                            const uint8_t *p, size_t n)
+{
+    if (c == NULL)
+        return;
+    struct entry *e = entry_new(c, tbl, key, keylen, p, n);
+    if (e == NULL)
+        return;
+    /* a batch that writes more (a key rotation) leaves the rest to be read back */
+    if (c->staged_bytes + e->size > c->max / 4) {
+        arca_wipe_free(e, e->size);
+        return;
+    }
+    e->seq = ++c->stage_seq;
+    e->chain = c->staged;
+    c->staged = e;
+    c->staged_bytes += e->size;
+}
+
+void arca_store_cache_stage_drop(struct arca_store_cache *c, uint64_t mark)
+{
+    if (c != NULL)
+        unstage_if(c, after_mark, &mark);
 }
 
 void arca_store_cache_invalidate(struct arca_store_cache *c, int tbl, const void *key,
@@ -181,6 +277,9 @@ void arca_store_cache_invalidate(struct arca_store_cache *c, int tbl, const void
 {
     if (c == NULL)
         return;
+    /* an earlier write of the batch to the row is superseded */
+    struct key_ref k = {.tbl = tbl, .key = key, .keylen = keylen};
+    unstage_if(c, same_key, &k);
     pthread_mutex_lock(&c->mu);
     c->writing = true;
     c->gen++;
@@ -190,16 +289,32 @@ void arca_store_cache_invalidate(struct arca_store_cache *c, int tbl, const void
     pthread_mutex_unlock(&c->mu);
 }
 
-void arca_store_cache_tx_end(struct arca_store_cache *c)
+void arca_store_cache_tx_end(struct arca_store_cache *c, bool committed)
 {
     if (c == NULL)
         return;
+    struct entry *list = c->staged;
+    c->staged = NULL;
+    c->staged_bytes = 0;
     pthread_mutex_lock(&c->mu);
     if (c->writing) {
         c->writing = false;
         c->gen++;
     }
+    while (committed && list != NULL) {
+        struct entry *e = list;
+        list = e->chain;
+        struct entry **pp = find(c, e->tbl, e->bytes, e->keylen);
+        if (*pp != NULL) /* a reader's insert after this commit: the same record */
+            drop(c, pp);
+        insert(c, e);
+    }
     pthread_mutex_unlock(&c->mu);
+    while (list != NULL) { /* rolled back: none of it is in the backend */
+        struct entry *e = list;
+        list = e->chain;
+        arca_wipe_free(e, e->size);
+    }
 }
 
 void arca_store_cache_stats(struct arca_store_cache *c, struct arca_store_cache_stats *st)

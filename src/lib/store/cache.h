@@ -18,6 +18,7 @@
 #ifndef ARCA_STORE_CACHE_H
 #define ARCA_STORE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,11 +46,27 @@ int arca_store_cache_get(struct arca_store_cache *c, int tbl, const void *key, s
  * or it would not fit; best effort (nothing to report). */
 void arca_store_cache_put(struct arca_store_cache *c, int tbl, const void *key, size_t keylen,
                           const uint8_t *p, size_t n, uint64_t ticket);
-/* A write transaction writes (tbl, key): drops its entry, inserts stop until tx_end. */
+/* A write transaction writes (tbl, key): drops its entry and any staged write of the row,
+ * inserts stop until tx_end. */
 void arca_store_cache_invalidate(struct arca_store_cache *c, int tbl, const void *key,
                                  size_t keylen);
-/* The write transaction ended (committed or rolled back): inserts resume for new readers. */
-void arca_store_cache_tx_end(struct arca_store_cache *c);
+/*
+ * Write-through (the writer only, under the store's wmu): the open batch wrote plaintext
+ * p[0..n) to (tbl, key), after invalidating the row. The copy waits in the cache, outside the
+ * table, until tx_end: inserted if the batch committed, wiped if not; so the next read of a row
+ * a batch just wrote (a session's active version, read back by its next update) is a hit. Best
+ * effort: a record too large, or staging beyond a quarter of the bound, is not kept.
+ * stage_mark names what is staged so far; stage_drop(mark) wipes what was staged after it (a
+ * member of the batch rolled back to its savepoint).
+ */
+void arca_store_cache_stage(struct arca_store_cache *c, int tbl, const void *key, size_t keylen,
+                            const uint8_t *p, size_t n);
+uint64_t arca_store_cache_stage_mark(const struct arca_store_cache *c);
+void arca_store_cache_stage_drop(struct arca_store_cache *c, uint64_t mark);
+/* The write transaction ended (committed: its staged records are inserted; rolled back: they
+ * are wiped): inserts resume for new readers. Called once the backend COMMIT or ROLLBACK
+ * returned, under wmu. */
+void arca_store_cache_tx_end(struct arca_store_cache *c, bool committed);
 
 /* Counters for tests and docs: entries, bytes held, hits, misses. */
 struct arca_store_cache_stats {

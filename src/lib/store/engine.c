@@ -58,10 +58,10 @@ void arca_store_fixed_sealer_wipe(struct arca_store_fixed_sealer *fs)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-/* Crypto contexts kept over many rows (the open-time scan), so each row costs the
- * computations only, not OpenSSL's algorithm fetch and key set-up: aead keyed with the current
- * record key, idx with the index key, sha a SHA-256 context. Passed as NULL elsewhere (one-shot
- * calls). */
+/* Crypto contexts kept over many rows (the open-time scan, and the writer's: engine.h
+ * arca_store_wcrypto), so each row costs the computations only, not OpenSSL's algorithm fetch
+ * and key set-up: aead keyed with the current record key, idx with the index key, sha a
+ * SHA-256 context. Passed as NULL elsewhere (one-shot calls; row_key_ctx needs idx only). */
 struct row_ctx {
     struct arca_aead_ctx *aead;
     struct arca_hmac_ctx *idx;
@@ -82,12 +82,6 @@ static int row_key_ctx(const struct arca_store *s, struct row_ctx *c, int tbl, c
         rc = arca_hmac(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), b.data, b.len, rkey);
     arca_buf_free(&b);
     return rc;
-}
-
-static int row_key(const struct arca_store *s, int tbl, const void *key, size_t keylen,
-                   uint8_t rkey[ARCA_STORE_RKEY_LEN])
-{
-    return row_key_ctx(s, NULL, tbl, key, keylen, rkey);
 }
 
 static int build_aad(int tbl, const uint8_t rkey[ARCA_STORE_RKEY_LEN], uint64_t ver,
@@ -115,12 +109,6 @@ static int ct_hash_ctx(struct arca_hash_ctx *sha, const uint8_t nonce[ARCA_STORE
     if (sha == NULL)
         arca_hash_ctx_free(h);
     return rc;
-}
-
-static int ct_hash(const uint8_t nonce[ARCA_STORE_NONCE_LEN], const struct arca_buf *ct,
-                   uint8_t out[32])
-{
-    return ct_hash_ctx(NULL, nonce, ct, out);
 }
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -218,6 +206,103 @@ static int row_open_ctx(const struct arca_store *s, struct row_ctx *c, int tbl,
     return 0;
 }
 
+static void wcrypto_free(struct arca_store_wcrypto *w)
+{
+    if (w == NULL)
+        return;
+    arca_hmac_ctx_free(w->idx);
+    arca_hash_ctx_free(w->sha);
+    arca_aead_ctx_free(w->open);
+    arca_aead_ctx_free(w->seal);
+    arca_wipe(w, sizeof(*w));
+    free(w);
+}
+
+/* Under wmu: the writer's contexts (engine.h), made at the first call; NULL if they cannot be
+ * made, and the caller uses one-shot calls as before. */
+static struct arca_store_wcrypto *wcrypto(struct arca_store *s)
+{
+    if (s->wc != NULL)
+        return s->wc;
+    struct arca_store_wcrypto *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    if (arca_hmac_ctx_new(ARCA_SHA256, s->idxkey, sizeof(s->idxkey), &w->idx) < 0 ||
+        arca_hash_ctx_new(ARCA_SHA256, &w->sha) < 0 || arca_aead_ctx_new(&w->open) < 0 ||
+        arca_aead_ctx_new(&w->seal) < 0) {
+        wcrypto_free(w);
+        arca_err_clear();
+        return NULL;
+    }
+    s->wc = w;
+    return w;
+}
+
+/* Keys a with key unless it holds it already (cur: its key, *set: it has one); false if that
+ * fails (the caller falls back to a one-shot call). */
+static bool aead_keyed(struct arca_aead_ctx *a, uint8_t cur[ARCA_AEAD_KEY_LEN], bool *set,
+                       const uint8_t key[ARCA_AEAD_KEY_LEN])
+{
+    if (*set && arca_memeq(cur, key, ARCA_AEAD_KEY_LEN))
+        return true;
+    *set = false;
+    if (arca_aead_ctx_set_key(a, key) < 0) {
+        arca_err_clear();
+        return false;
+    }
+    memcpy(cur, key, ARCA_AEAD_KEY_LEN);
+    *set = true;
+    return true;
+}
+
+/* Under wmu: the writer's contexts for reading a row inside a transaction, the AEAD keyed
+ * with the record key reads use; NULL: one-shot calls. */
+static struct row_ctx *wread_ctx(struct arca_store *s, struct row_ctx *c)
+{
+    struct arca_store_wcrypto *w = wcrypto(s);
+    if (w == NULL ||
+        !aead_keyed(w->open, w->okey, &w->okey_set, s->reckeys[atomic_load(&s->rk) & 1u]))
+        return NULL;
+    c->aead = w->open;
+    c->idx = w->idx;
+    c->sha = w->sha;
+    return c;
+}
+
+/* A fresh random nonce for a row the writer seals: from the writer's batch of them, or drawn
+ * alone without the writer's contexts. */
+static int row_nonce(struct arca_store *s, uint8_t nonce[ARCA_STORE_NONCE_LEN])
+{
+    struct arca_store_wcrypto *w = wcrypto(s);
+    if (w == NULL)
+        return arca_random(nonce, ARCA_STORE_NONCE_LEN);
+    if (w->nonces_left == 0) {
+        ARCA_TRY(arca_random(w->nonces, sizeof(w->nonces)));
+        w->nonces_left = sizeof(w->nonces) / ARCA_STORE_NONCE_LEN;
+    }
+    uint8_t *p = w->nonces + --w->nonces_left * ARCA_STORE_NONCE_LEN;
+    memcpy(nonce, p, ARCA_STORE_NONCE_LEN);
+    arca_wipe(p, ARCA_STORE_NONCE_LEN); /* never handed out twice */
+    return 0;
+}
+
+/* Appends AES-256-GCM(key, nonce, aad, pt) || tag to ct, with the writer's context when it
+ * can be had. */
+static int row_seal(struct arca_store *s, const uint8_t key[ARCA_AEAD_KEY_LEN],
+                    const uint8_t nonce[ARCA_STORE_NONCE_LEN], const struct arca_buf *aad,
+                    const struct arca_buf *pt, struct arca_buf *ct)
+{
+    struct arca_store_wcrypto *w = wcrypto(s);
+    if (w == NULL || !aead_keyed(w->seal, w->skey, &w->skey_set, key))
+        return arca_aead_seal(key, nonce, aad->data, aad->len, pt->data, pt->len, ct);
+    size_t n = pt->len;
+    ARCA_TRY(arca_buf_reserve(ct, n + ARCA_AEAD_TAG_LEN));
+    ARCA_TRY(arca_aead_ctx_seal(w->seal, nonce, aad->data, aad->len, pt->data, n,
+                                ct->data + ct->len, ct->data + ct->len + n));
+    ct->len += n + ARCA_AEAD_TAG_LEN;
+    return 0;
+}
+
 static void row_init(struct arca_store_row *row)
 {
     memset(row, 0, sizeof(*row));
@@ -247,7 +332,8 @@ static int rec_get(struct arca_store *s, bool in_write, int tbl, const void *key
             return hit;
     }
     uint8_t rkey[ARCA_STORE_RKEY_LEN];
-    ARCA_TRY(row_key(s, tbl, key, keylen, rkey));
+    struct row_ctx wctx, *c = in_write ? wread_ctx(s, &wctx) : NULL;
+    ARCA_TRY(row_key_ctx(s, c, tbl, key, keylen, rkey));
     struct arca_store_row row;
     row_init(&row);
     int rc = in_write ? s->ops->wget(s->be, tbl, rkey, &row) : s->ops->get(s->be, tbl, rkey, &row);
@@ -266,7 +352,7 @@ static int rec_get(struct arca_store *s, bool in_write, int tbl, const void *key
         }
     }
     if (rc == 0)
-        rc = row_open(s, tbl, rkey, &row, plain, rec);
+        rc = row_open_ctx(s, c, tbl, rkey, &row, plain, rec);
     if (rc == 0 && ticket != UINT64_MAX)
         arca_store_cache_put(s->cache, tbl, key, keylen, plain->data + mark, plain->len - mark,
                              ticket);
@@ -369,19 +455,21 @@ int arca_store_tx_put(struct arca_store_tx *tx, const struct arca_store_record *
     arca_buf_init(&aad, 256);
     arca_buf_init(&ct, 0);
     int rc;
+    struct arca_store_wcrypto *w = wcrypto(s);
+    struct row_ctx c = {.idx = w != NULL ? w->idx : NULL};
     arca_store_cache_invalidate(s->cache, rec->tbl, rec->key, rec->key_len);
-    ARCA_GUARD(rc, row_key(s, rec->tbl, rec->key, rec->key_len, rkey), out);
+    ARCA_GUARD(rc, row_key_ctx(s, w != NULL ? &c : NULL, rec->tbl, rec->key, rec->key_len, rkey),
+               out);
     ARCA_GUARD(rc, tx_next_ver(tx, rec->tbl, rkey, &ver, &present), out);
     ARCA_GUARD(rc, arca_store_record_encode(rec, &plain), out);
     ARCA_GUARD(rc, build_aad(rec->tbl, rkey, ver, &aad), out);
-    ARCA_GUARD(rc, arca_random(nonce, sizeof(nonce)), out);
-    ARCA_GUARD(rc,
-               arca_aead_seal(arca_store_write_key(s), nonce, aad.data, aad.len, plain.data,
-                              plain.len, &ct),
-               out);
+    ARCA_GUARD(rc, row_nonce(s, nonce), out);
+    ARCA_GUARD(rc, row_seal(s, arca_store_write_key(s), nonce, &aad, &plain, &ct), out);
     ARCA_GUARD(rc, s->ops->put(s->be, rec->tbl, rkey, ver, nonce, ct.data, ct.len), out);
-    ARCA_GUARD(rc, ct_hash(nonce, &ct, h), out);
+    ARCA_GUARD(rc, ct_hash_ctx(w != NULL ? w->sha : NULL, nonce, &ct, h), out);
     ARCA_GUARD(rc, arca_store_tx_journal(tx, rec->tbl, rkey, ver, h), out);
+    /* into the record cache if the batch commits: the next read of the row is a hit */
+    arca_store_cache_stage(s->cache, rec->tbl, rec->key, rec->key_len, plain.data, plain.len);
 out:
     arca_buf_free(&plain);
     arca_buf_free(&aad);
@@ -394,8 +482,10 @@ int arca_store_tx_del(struct arca_store_tx *tx, int tbl, const void *key, size_t
     uint8_t rkey[ARCA_STORE_RKEY_LEN], zero[32] = {0};
     uint64_t ver = 0;
     bool present = false;
+    struct arca_store_wcrypto *w = wcrypto(tx->s);
+    struct row_ctx c = {.idx = w != NULL ? w->idx : NULL};
     arca_store_cache_invalidate(tx->s->cache, tbl, key, keylen);
-    ARCA_TRY(row_key(tx->s, tbl, key, keylen, rkey));
+    ARCA_TRY(row_key_ctx(tx->s, w != NULL ? &c : NULL, tbl, key, keylen, rkey));
     ARCA_TRY(tx_next_ver(tx, tbl, rkey, &ver, &present));
     if (!present)
         return ARCA_ERR_NOT_FOUND;
@@ -744,6 +834,7 @@ void arca_store_close(struct arca_store *s)
     if (s->be != NULL)
         s->ops->close(s->be);
     arca_store_cache_free(s->cache);
+    wcrypto_free(s->wc);
     free(s->ks_path);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */

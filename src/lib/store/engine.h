@@ -73,11 +73,35 @@ struct arca_store {
                               and dmu, cleared under dmu) */
     unsigned long gbatch;  /* batches ended so far (under wmu): tells a member whether its
                               batch is still open */
-    pthread_cond_t gdone;  /* signalled when a batch's members are answered (under dmu) */
+    pthread_cond_t gdone;  /* signalled when a batch's members are answered (with dmu), for
+                              a member waiting for a rewrite's end; the others sleep on their
+                              own semaphores (group.c) */
     char member[33];       /* arca_store_options.member, "" = none (checkpoint.c) */
     /* decrypted records read with arca_store_get (cache.h); NULL for a shared backend, whose
      * rows another arcad may replace at any time */
     struct arca_store_cache *cache;
+    /* the writer's crypto contexts (engine.c), under wmu; NULL until the first write */
+    struct arca_store_wcrypto *wc;
+};
+
+/*
+ * Crypto contexts of the write transactions, kept from one write to the next (under wmu) so
+ * that a row costs the computations only, not OpenSSL's per-call algorithm fetch and key
+ * set-up: idx keyed with the index key (fixed after open), sha for the ciphertext hashes and
+ * the chain, open keyed with okey (the record key reads use), seal with skey (the one writes
+ * use; the new one while a rotation runs). A key that changed (rotation) is set again before
+ * use. Freed, keys wiped, at close.
+ */
+struct arca_store_wcrypto {
+    struct arca_hmac_ctx *idx;
+    struct arca_hash_ctx *sha;
+    struct arca_aead_ctx *open, *seal;
+    uint8_t okey[ARCA_AEAD_KEY_LEN], skey[ARCA_AEAD_KEY_LEN];
+    bool okey_set, skey_set;
+    /* random row nonces drawn 16 at a time (one DRBG call, with its fork check, for 16 rows);
+     * each is used once, from the end */
+    uint8_t nonces[16 * ARCA_STORE_NONCE_LEN];
+    unsigned nonces_left;
 };
 
 /* ---- reads (any thread) -------------------------------------------------------------------- */
@@ -118,6 +142,7 @@ struct arca_store_tx {
     uint8_t head[ARCA_STORE_HASH_LEN];
     bool nested; /* runs inside a backend savepoint: earlier members share the transaction */
     bool alone;  /* arca_store_tx_begin_alone */
+    uint64_t stage_mark; /* the record cache's staged writes before this member (cache.h) */
 };
 
 /* Derives the record key from s->dbkey (into the slot writes use) and the index key from

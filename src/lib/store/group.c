@@ -24,7 +24,9 @@
  * key-store. Members sleep on dmu, which nobody holds across I/O, and are woken only once their
  * own batch is durable (and witnessed).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +37,15 @@
 /* Members per batch at most: bounds a member's wait by the work of the others before it. */
 #define BATCH_MAX 64
 
-/* A member waiting for its batch (on its own stack, linked from s->gwait under wmu). */
+/* A member waiting for its batch (on its own stack, linked from s->gwait under wmu). It sleeps
+ * on its own semaphore, posted once by whoever ends its batch: waking a batch wakes its members
+ * only (not the next batch's, already asleep) and they need no shared mutex to return. */
 struct arca_store_gwait {
     struct arca_store_gwait *next;
-    bool done;
+    bool done; /* under dmu (read by a member waiting for a rewrite's end) */
     int rc;
     char detail[ARCA_ERR_DETAIL_MAX];
+    sem_t wake;
 };
 
 /* Under wmu and ksmu: repeats the freshness hook for the current commit. */
@@ -109,9 +114,9 @@ static int head_put(struct arca_store *s, uint64_t commit, uint64_t seq, const u
 }
 
 /*
- * Hands rc (and this thread's detail) to every member of list and wakes them. A member may
- * return (its record is on its stack) as soon as dmu is released, so nothing of list is
- * touched after that.
+ * Hands rc (and this thread's detail) to every member of list and wakes them. A member returns
+ * (its record is on its stack) once its semaphore is posted, so a record is not touched after
+ * its post. gdone wakes only the members waiting for a rewrite's end (tx_commit), few.
  */
 static void members_end(struct arca_store *s, struct arca_store_gwait *list, int rc, bool flushed)
 {
@@ -124,13 +129,18 @@ static void members_end(struct arca_store *s, struct arca_store_gwait *list, int
             snprintf(w->detail, sizeof(w->detail), "%s", arca_err_detail());
         w->done = true;
     }
-    pthread_cond_broadcast(&s->gdone);
     pthread_mutex_unlock(&s->dmu);
+    pthread_cond_broadcast(&s->gdone); /* gdone lives in s: fine after the unlock */
+    while (list != NULL) {
+        struct arca_store_gwait *next = list->next;
+        sem_post(&list->wake);
+        list = next;
+    }
 }
 
 /* Under wmu, once the batch's backend transaction ended (committed or rolled back): takes its
  * members out of the store for the caller to answer. */
-static struct arca_store_gwait *batch_detach(struct arca_store *s)
+static struct arca_store_gwait *batch_detach(struct arca_store *s, bool committed)
 {
     struct arca_store_gwait *list = s->gwait;
     s->gwait = NULL;
@@ -138,8 +148,8 @@ static struct arca_store_gwait *batch_detach(struct arca_store *s)
     s->gopen = false;
     s->gbatch++;
     /* every backend transaction of the store ends here (commit or rollback): reads may fill
-     * the record cache again (cache.h) */
-    arca_store_cache_tx_end(s->cache);
+     * the record cache again, and a committed batch's records are in it already (cache.h) */
+    arca_store_cache_tx_end(s->cache, committed);
     return list;
 }
 
@@ -147,7 +157,7 @@ static struct arca_store_gwait *batch_detach(struct arca_store *s)
  * (0: there was none). */
 static void batch_end(struct arca_store *s, int rc)
 {
-    members_end(s, batch_detach(s), rc, false);
+    members_end(s, batch_detach(s, false), rc, false);
 }
 
 /* Under wmu and ksmu, before a COMMIT: the previous batch's key-store rewrite and witness round
@@ -224,7 +234,7 @@ static int batch_commit(struct arca_store *s)
     memcpy(ks.idxroot, s->idxroot, sizeof(ks.idxroot));
     ks.commit = s->commit;
     memcpy(ks.head, s->head, sizeof(ks.head));
-    struct arca_store_gwait *list = batch_detach(s);
+    struct arca_store_gwait *list = batch_detach(s, true);
     pthread_mutex_lock(&s->dmu);
     s->gflushing = true;
     pthread_mutex_unlock(&s->dmu);
@@ -318,6 +328,7 @@ static int tx_begin(struct arca_store *s, struct arca_store_tx *tx, bool alone)
     memcpy(tx->head, s->ghead, 32);
     tx->nested = s->gmembers > 0;
     tx->alone = alone;
+    tx->stage_mark = arca_store_cache_stage_mark(s->cache);
     return 0;
 }
 
@@ -343,6 +354,7 @@ static void tx_undo(struct arca_store_tx *tx)
         return;
     }
     int rc = s->ops->rollback_to(s->be);
+    arca_store_cache_stage_drop(s->cache, tx->stage_mark);
     if (rc < 0)
         batch_fail(s, arca_err_wrap(rc, "store: undoing a transaction of a group commit "
                                         "failed, the whole group is rolled back"));
@@ -370,6 +382,7 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
     s->gmembers++;
     struct arca_store_gwait me;
     memset(&me, 0, sizeof(me));
+    sem_init(&me.wake, 0, 0); /* cannot fail: not shared, initial value 0 */
     me.next = s->gwait;
     s->gwait = &me;
     bool led = false;
@@ -404,10 +417,10 @@ int arca_store_tx_commit(struct arca_store_tx *tx)
             break;
         }
     }
-    pthread_mutex_lock(&s->dmu);
-    while (!me.done)
-        pthread_cond_wait(&s->gdone, &s->dmu);
-    pthread_mutex_unlock(&s->dmu);
+    /* posted exactly once, after the result is in me (members_end) */
+    while (sem_wait(&me.wake) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&me.wake);
     if (me.rc < 0 && !led)
         return arca_err_set(me.rc, "%s", me.detail);
     return me.rc;

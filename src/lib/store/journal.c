@@ -53,7 +53,9 @@ int arca_store_tx_journal(struct arca_store_tx *tx, int tbl,
     memcpy(e.cthash, cthash, 32);
     ARCA_TRY(tx->s->ops->journal_add(tx->s->be, &e));
     tx->seq++;
-    return chain_extend(NULL, tx->head, tx->commit, tbl, rkey, ver, cthash);
+    /* the writer's SHA-256 context (engine.h), NULL until the first row write made it */
+    return chain_extend(tx->s->wc != NULL ? tx->s->wc->sha : NULL, tx->head, tx->commit, tbl, rkey,
+                        ver, cthash);
 }
 
 /*
