@@ -19,23 +19,15 @@ SECS=${2:-4}
 CLIENTS=${*:-8}
 BIN=$BUILD/bin
 TMP=$(mktemp -d /tmp/arca-bench-acpu-XXXXXX)
-mkdir -m 700 "$TMP/sim"
-"$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 --enclave-listen 127.0.0.1:0 \
-    --sim-dir "$TMP/sim" --allow-simulation --workers 1 --log-level warn \
-    --max-connections 4096 --rate-limit 1000000 --rate-burst 1000000 --global-rate-limit 0 \
-    >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
-PID=$!
+PID=
 cleanup() {
-    kill "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
+    [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+    [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-i=0
-until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 400 ] || { cat "$TMP/arcad.err" >&2; exit 1; }
-    sleep 0.05
-done
+WORKERS=1 SRV_PIN= bench_arcad --allow-simulation --max-connections 4096 --rate-limit 1000000 \
+    --rate-burst 1000000 --global-rate-limit 0
 bench_attest_session "$BIN" "$TMP"
 HZ=$(getconf CLK_TCK)
 # Parts of an attestation and the frames that mark them (libssl has no symbols: what is left

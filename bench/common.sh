@@ -29,11 +29,12 @@ bench_rate() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p'; }
 # pinned by $SRV_PIN (bench_pin) and with the per-identity quotas lifted (all load comes from
 # one address), waits until it is ready and makes the client identity $TMP/id attested to it.
 # Sets PID, ADDR, KEY (hex CAS key for --cas-key) and ID. The caller stops it (kill "$PID").
+# Arguments are further arcad flags.
 bench_arcad() {
     mkdir -m 700 "$TMP/sim"
-    $SRV_PIN "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
+    ${SRV_PIN:-} "$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 \
         --enclave-listen 127.0.0.1:0 --sim-dir "$TMP/sim" --workers "$WORKERS" --client-rate 0 \
-        --max-pending-per-peer 4096 --log-level warn >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
+        --max-pending-per-peer 4096 --log-level warn "$@" >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
     PID=$!
     _n=0
     until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
@@ -151,8 +152,10 @@ bench_attest_session() {
     ENCLAVE=$(sed -n 's/^enclave API listening on //p' "$2/arcad.out")
     KEY=$(sed -n 's/^CAS key: //p' "$2/arcad.out")
     ARCA="$1/arca --identity $2/id"
-    $ARCA self keygen >/dev/null
-    ARCA_SIM_DIR="$2/sim" $ARCA cas attest "$CLIENT" --accept-simulation >/dev/null
+    if [ ! -e "$2/id" ]; then # (bench_arcad made and attested it already)
+        $ARCA self keygen >/dev/null
+        ARCA_SIM_DIR="$2/sim" $ARCA cas attest "$CLIENT" --accept-simulation >/dev/null
+    fi
     printf '#!/bin/sh\nexit 0\n' >"$2/prog"
     chmod +x "$2/prog"
     M=$("$1/arca-run" --measure "$2/prog")

@@ -12,28 +12,16 @@ SECS=${2:-4}
 [ $# -ge 2 ] && shift 2 || shift $#
 CLIENTS=${*:-1 16 64}
 BIN=$BUILD/bin
+. "$(dirname "$0")/common.sh"
 TMP=$(mktemp -d /tmp/arca-bench-cpu-XXXXXX)
-mkdir -m 700 "$TMP/sim"
-"$BIN/arcad" --data-dir "$TMP/data" --client-listen 127.0.0.1:0 --enclave-listen 127.0.0.1:0 \
-    --sim-dir "$TMP/sim" --workers 1 --client-rate 0 --max-pending-per-peer 4096 \
-    --log-level warn >"$TMP/arcad.out" 2>"$TMP/arcad.err" &
-PID=$!
+PID=
 cleanup() {
-    kill "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
+    [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+    [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-i=0
-until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 200 ] || { cat "$TMP/arcad.err" >&2; exit 1; }
-    sleep 0.05
-done
-ADDR=$(sed -n 's/^client API listening on //p' "$TMP/arcad.out")
-KEY=$(sed -n 's/^CAS key: //p' "$TMP/arcad.out")
-ID="$TMP/id"
-"$BIN/arca" --identity "$ID" self keygen >/dev/null
-"$BIN/arca" --identity "$ID" cas attest "$ADDR" --accept-simulation >/dev/null
+WORKERS=1 SRV_PIN= bench_arcad
 printf 'name: bench-read\nversion: "0.3"\nsecrets:\n  - name: k\n    kind: binary\n' >"$TMP/s.yaml"
 "$BIN/arca" --identity "$ID" session create "$TMP/s.yaml" >/dev/null
 HZ=$(getconf CLK_TCK)

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "store/store.h"
 #include "store_test_util.h"
+#include "store_tamper_util.h"
 
 #define N_SESSIONS 6
 #define N_META 48 /* enough records that most database pages hold record bytes */
@@ -39,23 +40,9 @@ static uint64_t rng(void)
     return rng_state;
 }
 
-static void spit(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 static void restore(struct fx *f)
 {
-    char side[600];
-    snprintf(side, sizeof(side), "%s-wal", f->db);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", f->db);
-    unlink(side);
-    spit(f->db, f->db_bytes, f->db_len);
-    spit(f->ks, f->ks_bytes, f->ks_len);
+    test_store_files_put(f->db, f->db_bytes, f->db_len, f->ks, f->ks_bytes, f->ks_len);
 }
 
 static const char *meta_val(int i)
@@ -213,7 +200,7 @@ static void flip_run(struct fx *f, bool in_db, int count)
         uint8_t *copy = malloc(len);
         memcpy(copy, bytes, len);
         copy[off] ^= mask;
-        spit(in_db ? f->db : f->ks, copy, len);
+        test_file_put(in_db ? f->db : f->ks, copy, len);
         free(copy);
         struct arca_store *s = NULL;
         int rc = test_store_open(f->dir, &f->fs, false, &s);
@@ -252,20 +239,6 @@ static void test_flip_keystore(void **state)
     flip_run(f, false, 60);
 }
 
-/* Record-level edits with SQL: what an attacker with the file and sqlite3 would do. */
-static void sql(struct fx *f, const char *q)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *err = NULL;
-    int rc = sqlite3_exec(db, q, NULL, NULL, &err);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "sql: %s\n", err);
-    sqlite3_free(err);
-    assert_int_equal(rc, SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void expect_open_fails(struct fx *f, const char *why)
 {
     struct arca_store *s = NULL;
@@ -282,51 +255,53 @@ static void test_record_edits(void **state)
     struct fx *f = *state;
     /* swap the ciphertexts of two session rows */
     restore(f);
-    sql(f, "CREATE TEMP TABLE t AS SELECT rkey, nonce, ct FROM rec WHERE tbl=1 LIMIT 2;"
-           "UPDATE rec SET nonce=(SELECT nonce FROM t WHERE t.rkey != rec.rkey),"
-           " ct=(SELECT ct FROM t WHERE t.rkey != rec.rkey) WHERE tbl=1 AND rkey IN"
-           " (SELECT rkey FROM t);");
+    test_sql_exec(f->db,
+                  "CREATE TEMP TABLE t AS SELECT rkey, nonce, ct FROM rec WHERE tbl=1 LIMIT 2;"
+                  "UPDATE rec SET nonce=(SELECT nonce FROM t WHERE t.rkey != rec.rkey),"
+                  " ct=(SELECT ct FROM t WHERE t.rkey != rec.rkey) WHERE tbl=1 AND rkey IN"
+                  " (SELECT rkey FROM t);");
     expect_open_fails(f, "does not match the state journal");
     /* delete a row */
     restore(f);
-    sql(f, "DELETE FROM rec WHERE tbl=3 AND rkey=(SELECT rkey FROM rec WHERE tbl=3 LIMIT 1)");
+    test_sql_exec(
+        f->db, "DELETE FROM rec WHERE tbl=3 AND rkey=(SELECT rkey FROM rec WHERE tbl=3 LIMIT 1)");
     expect_open_fails(f, "records were removed");
     /* remove the last journal entries and their rows (a rollback of the journal) */
     restore(f);
-    sql(f, "DELETE FROM journal WHERE seq=(SELECT max(seq) FROM journal)");
+    test_sql_exec(f->db, "DELETE FROM journal WHERE seq=(SELECT max(seq) FROM journal)");
     expect_open_fails(f, "");
     /* a journal edit */
     restore(f);
-    sql(f, "UPDATE journal SET ver=ver+1 WHERE seq=3");
+    test_sql_exec(f->db, "UPDATE journal SET ver=ver+1 WHERE seq=3");
     expect_open_fails(f, "state chain head");
     /* a row moved to another key */
     restore(f);
-    sql(f, "CREATE TEMP TABLE t AS SELECT rkey FROM rec WHERE tbl=6 LIMIT 1 OFFSET 1;"
-           "DELETE FROM rec WHERE tbl=6 AND rkey=(SELECT rkey FROM t);"
-           "UPDATE rec SET rkey=(SELECT rkey FROM t)"
-           " WHERE tbl=6 AND rkey=(SELECT rkey FROM rec WHERE tbl=6 LIMIT 1);");
+    test_sql_exec(f->db, "CREATE TEMP TABLE t AS SELECT rkey FROM rec WHERE tbl=6 LIMIT 1 OFFSET 1;"
+                         "DELETE FROM rec WHERE tbl=6 AND rkey=(SELECT rkey FROM t);"
+                         "UPDATE rec SET rkey=(SELECT rkey FROM t)"
+                         " WHERE tbl=6 AND rkey=(SELECT rkey FROM rec WHERE tbl=6 LIMIT 1);");
     expect_open_fails(f, "");
     /* an older version of a record put back (meta m0 was written once; write it again first) */
     restore(f);
     struct arca_store *s = NULL;
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), 0);
     arca_store_close(s);
-    sql(f, "CREATE TABLE old AS SELECT * FROM rec WHERE tbl=4");
+    test_sql_exec(f->db, "CREATE TABLE old AS SELECT * FROM rec WHERE tbl=4");
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), 0);
     assert_int_equal(arca_store_once_take(s, "challenge", "abc", 3, 0, NULL), 0);
     arca_store_close(s);
-    sql(f, "INSERT INTO rec SELECT * FROM old; DROP TABLE old;");
+    test_sql_exec(f->db, "INSERT INTO rec SELECT * FROM old; DROP TABLE old;");
     expect_open_fails(f, "");
     /* edits while the store is running are refused at read */
     restore(f);
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), 0);
     /* Two of the m%d records: the table also holds the store's own small metadata (the
      * sessions-created count), so take the longest rows, not the first two in key order. */
-    sql(f, "CREATE TEMP TABLE t AS SELECT rkey, nonce, ct FROM rec WHERE tbl=6"
-           " ORDER BY length(ct) DESC, rkey LIMIT 2;"
-           "UPDATE rec SET nonce=(SELECT nonce FROM t WHERE t.rkey != rec.rkey),"
-           " ct=(SELECT ct FROM t WHERE t.rkey != rec.rkey) WHERE tbl=6 AND rkey IN"
-           " (SELECT rkey FROM t);");
+    test_sql_exec(f->db, "CREATE TEMP TABLE t AS SELECT rkey, nonce, ct FROM rec WHERE tbl=6"
+                         " ORDER BY length(ct) DESC, rkey LIMIT 2;"
+                         "UPDATE rec SET nonce=(SELECT nonce FROM t WHERE t.rkey != rec.rkey),"
+                         " ct=(SELECT ct FROM t WHERE t.rkey != rec.rkey) WHERE tbl=6 AND rkey IN"
+                         " (SELECT rkey FROM t);");
     int refused = 0;
     for (int i = 0; i < N_META; i++) {
         char key[16];

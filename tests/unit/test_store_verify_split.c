@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "store/store.h"
 #include "store_test_util.h"
+#include "store_tamper_util.h"
 
 #define N_META 64
 
@@ -36,36 +37,9 @@ struct fx {
     size_t nrows;
 };
 
-static void spit(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 static void restore(struct fx *f)
 {
-    char side[600];
-    snprintf(side, sizeof(side), "%s-wal", f->db);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", f->db);
-    unlink(side);
-    spit(f->db, f->db_bytes, f->db_len);
-    spit(f->ks, f->ks_bytes, f->ks_len);
-}
-
-static void sql(struct fx *f, const char *q)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *err = NULL;
-    int rc = sqlite3_exec(db, q, NULL, NULL, &err);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "sql: %s\n", err);
-    sqlite3_free(err);
-    assert_int_equal(rc, SQLITE_OK);
-    sqlite3_close(db);
+    test_store_files_put(f->db, f->db_bytes, f->db_len, f->ks, f->ks_bytes, f->ks_len);
 }
 
 static int row_cb(void *arg, int n, char **v, char **names)
@@ -119,7 +93,7 @@ static int setup(void **state)
     sqlite3_close(db);
     f->db_bytes = slurp(f->db, &f->db_len);
     f->ks_bytes = slurp(f->ks, &f->ks_len);
-    sql(f, "SELECT 1"); /* the file opens */
+    test_sql_exec(f->db, "SELECT 1"); /* the file opens */
     assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
     sqlite3_exec(db, "SELECT tbl, hex(rkey) FROM rec ORDER BY tbl, rkey", row_cb, f, NULL);
     sqlite3_close(db);
@@ -150,12 +124,12 @@ static int edit_both(struct fx *f, const char *edit, size_t a, size_t b, char de
              "CREATE TEMP TABLE b AS SELECT %d AS tbl, x'%s' AS rkey; %s",
              f->rows[a].tbl, f->rows[a].hex, f->rows[b].tbl, f->rows[b].hex, edit);
     restore(f);
-    sql(f, q);
+    test_sql_exec(f->db, q);
     int rc1 = open_with(f, 1);
     char d1[512];
     snprintf(d1, sizeof(d1), "%s", arca_err_detail());
     restore(f);
-    sql(f, q);
+    test_sql_exec(f->db, q);
     int rc2 = open_with(f, 2);
     if (rc1 != rc2 || strcmp(d1, arca_err_detail()) != 0)
         fprintf(stderr, "edit %s\n  one thread: %d %s\n  two threads: %d %s\n", q, rc1, d1, rc2,
@@ -254,11 +228,11 @@ static void test_delete_and_rollback(void **state)
     struct arca_store *s = NULL;
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), 0);
     arca_store_close(s);
-    sql(f, "CREATE TABLE old AS SELECT * FROM rec");
+    test_sql_exec(f->db, "CREATE TABLE old AS SELECT * FROM rec");
     assert_int_equal(test_store_open(f->dir, &f->fs, false, &s), 0);
     assert_int_equal(arca_store_meta_put(s, "m1", "newer", 5), 0);
     arca_store_close(s);
-    sql(f, "INSERT OR REPLACE INTO rec SELECT * FROM old; DROP TABLE old;");
+    test_sql_exec(f->db, "INSERT OR REPLACE INTO rec SELECT * FROM old; DROP TABLE old;");
     int rc1 = open_with(f, 1);
     char d1[512];
     snprintf(d1, sizeof(d1), "%s", arca_err_detail());
