@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/err.h"
@@ -98,6 +99,23 @@ static void *writer_main(void *arg)
 
 static int slow_open(const char *dir, struct arca_store **out);
 
+/* A store whose WAL starts a background checkpoint after SMALL_WAL frames (a few commits), so
+ * checkpoints and WAL restarts run all the time beside the writers (store_sqlite.c). */
+#define SMALL_WAL 8
+
+static int small_wal_open(const char *dir, bool create, struct arca_store **out)
+{
+    char path[512], ks[512];
+    test_store_path(dir, path, sizeof(path));
+    snprintf(ks, sizeof(ks), "%s/arca.db.key-store", dir);
+    struct arca_store_options o = {.path = path,
+                                   .keystore_path = ks,
+                                   .sealer = &fs.sealer,
+                                   .create = create,
+                                   .wal_frames = SMALL_WAL};
+    return arca_store_open(&o, out);
+}
+
 /* With slow: every witness round naps, so most commits find the previous batch still being made
  * durable and wait for it with their batch open (group.c tx_commit). */
 static void concurrent_writers(bool slow)
@@ -153,6 +171,100 @@ static void test_concurrent_writers_slow_rounds(void **state)
 {
     (void)state;
     concurrent_writers(true);
+}
+
+/* ---- WAL checkpoints (store_sqlite.c) ------------------------------------------------------ */
+
+struct wal_reader {
+    struct arca_store *s;
+    atomic_int *stop;
+    int failures;
+};
+
+/* Reads the writers' first keys while they write: reads keep working through the background
+ * checkpoints and WAL restarts. */
+static void *wal_reader_main(void *arg)
+{
+    struct wal_reader *r = arg;
+    while (!atomic_load(r->stop))
+        for (int i = 0; i < WRITERS; i++) {
+            char key[64];
+            snprintf(key, sizeof(key), "w%d/0", i);
+            struct arca_buf b;
+            arca_buf_init(&b, 0);
+            int rc = arca_store_meta_get(r->s, key, &b);
+            arca_buf_free(&b);
+            if (rc != 0 && rc != ARCA_ERR_NOT_FOUND)
+                r->failures++;
+        }
+    return NULL;
+}
+
+static off_t wal_size(const char *dir)
+{
+    char path[512], wal[600];
+    test_store_path(dir, path, sizeof(path));
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    struct stat st;
+    return stat(wal, &st) == 0 ? st.st_size : 0;
+}
+
+/*
+ * Writers commit continually while the checkpoint thread copies the WAL: the WAL starts over
+ * instead of growing with every commit (its size stays within the bound at which the writer
+ * checkpoints itself, 4 x SMALL_WAL frames, plus one commit's frames), and every write is
+ * there after a reopen. Without restarts 200 commits of a few frames each would grow it well
+ * past the bound.
+ */
+static void test_wal_restarts(void **state)
+{
+    (void)state;
+    char *dir = tdir_make();
+    struct arca_store *s = NULL;
+    assert_int_equal(small_wal_open(dir, true, &s), 0);
+    atomic_int stop = 0;
+    struct wal_reader r = {.s = s, .stop = &stop};
+    pthread_t rt, t[WRITERS];
+    assert_int_equal(pthread_create(&rt, NULL, wal_reader_main, &r), 0);
+    struct writer w[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (struct writer){.s = s, .id = i};
+        assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(rt, NULL);
+    assert_int_equal(r.failures, 0);
+    const off_t frame = 4096 + 24, bound = 32 + (4 * SMALL_WAL + 64) * frame;
+    off_t size = wal_size(dir);
+    printf("# WAL %lld bytes after %d writes (bound %lld)\n", (long long)size, WRITERS * PER_WRITER,
+           (long long)bound);
+    assert_true(size <= bound);
+    /* one writer at a time: one commit per write, the most WAL per write */
+    for (int i = 0; i < 200; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "single/%d", i);
+        assert_int_equal(arca_store_meta_put(s, key, key, strlen(key)), 0);
+        assert_true(wal_size(dir) <= bound);
+    }
+    arca_store_close(s);
+    assert_int_equal(small_wal_open(dir, false, &s), 0);
+    for (int i = 0; i < WRITERS; i++)
+        for (int j = 0; j < PER_WRITER; j++) {
+            char key[64];
+            snprintf(key, sizeof(key), "w%d/%d", i, j);
+            assert_true(meta_has(s, key));
+        }
+    for (int i = 0; i < 200; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "single/%d", i);
+        assert_true(meta_has(s, key));
+    }
+    arca_store_close(s);
+    tdir_remove(dir);
 }
 
 /* ---- members held at fixed points ------------------------------------------------------------ */
@@ -344,10 +456,15 @@ static pid_t spawn(void (*child)(const char *dir, long arg, int wfd), const char
     return pid;
 }
 
-static void kill_child(const char *dir, bool slow, uint32_t start, int wfd)
+enum kill_mode { KILL_FAST, KILL_SLOW, KILL_SMALL_WAL };
+
+static void kill_child(const char *dir, enum kill_mode mode, uint32_t start, int wfd)
 {
     struct arca_store *s = NULL;
-    if ((slow ? slow_open(dir, &s) : test_store_open(dir, &fs, false, &s)) != 0) {
+    int rc = mode == KILL_SLOW        ? slow_open(dir, &s)
+             : mode == KILL_SMALL_WAL ? small_wal_open(dir, false, &s)
+                                      : test_store_open(dir, &fs, false, &s);
+    if (rc != 0) {
         fprintf(stderr, "child open: %s\n", arca_err_detail());
         _exit(3);
     }
@@ -365,12 +482,17 @@ static void kill_child(const char *dir, bool slow, uint32_t start, int wfd)
 
 static void kill_child_fast(const char *dir, long start, int wfd)
 {
-    kill_child(dir, false, (uint32_t)start, wfd);
+    kill_child(dir, KILL_FAST, (uint32_t)start, wfd);
 }
 
 static void kill_child_slow(const char *dir, long start, int wfd)
 {
-    kill_child(dir, true, (uint32_t)start, wfd);
+    kill_child(dir, KILL_SLOW, (uint32_t)start, wfd);
+}
+
+static void kill_child_small_wal(const char *dir, long start, int wfd)
+{
+    kill_child(dir, KILL_SMALL_WAL, (uint32_t)start, wfd);
 }
 
 struct acks {
@@ -390,7 +512,7 @@ static void ack_add(struct acks *a, const uint32_t ack[2])
     a->n++;
 }
 
-static void kill_rounds(bool slow)
+static void kill_rounds(enum kill_mode mode)
 {
     char *dir = tdir_make();
     struct arca_store *s = NULL;
@@ -402,8 +524,10 @@ static void kill_rounds(bool slow)
     uint64_t rng = 0x5eedULL;
     for (int round = 0; round < KILL_ROUNDS; round++) {
         int rfd;
-        pid_t pid =
-            spawn(slow ? kill_child_slow : kill_child_fast, dir, (long)round * 100000, &rfd);
+        pid_t pid = spawn(mode == KILL_SLOW        ? kill_child_slow
+                          : mode == KILL_SMALL_WAL ? kill_child_small_wal
+                                                   : kill_child_fast,
+                          dir, (long)round * 100000, &rfd);
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -439,7 +563,15 @@ static void kill_rounds(bool slow)
 static void test_kill_during_batches(void **state)
 {
     (void)state;
-    kill_rounds(false);
+    kill_rounds(KILL_FAST);
+}
+
+/* Killed while background checkpoints copy the WAL and the writer restarts it: every
+ * acknowledged write is still there. */
+static void test_kill_during_checkpoints(void **state)
+{
+    (void)state;
+    kill_rounds(KILL_SMALL_WAL);
 }
 
 /* ---- pipelined durability ------------------------------------------------------------------ */
@@ -494,7 +626,7 @@ static int slow_open(const char *dir, struct arca_store **out)
 static void test_kill_during_slow_rounds(void **state)
 {
     (void)state;
-    kill_rounds(true);
+    kill_rounds(KILL_SLOW);
 }
 
 struct putter {
@@ -691,7 +823,9 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers_slow_rounds),
         cmocka_unit_test(test_batch_one_commit_and_abort),
         cmocka_unit_test(test_batch_commit_fails_all),
+        cmocka_unit_test(test_wal_restarts),
         cmocka_unit_test(test_kill_during_batches),
+        cmocka_unit_test(test_kill_during_checkpoints),
         cmocka_unit_test(test_kill_during_slow_rounds),
         cmocka_unit_test(test_pipeline_overlap),
         cmocka_unit_test(test_pipeline_refused_round),

@@ -65,8 +65,10 @@ struct arca_store_backend_ops {
     /* Other processes may write the same database (the three ops at the end are set). */
     bool shared;
     /* Opens path (creating the schema when create is set and the file is absent). *be freed
-     * with close. */
-    int (*open)(const char *path, bool create, unsigned readers, int busy_timeout_ms, void **be);
+     * with close. wal_frames: SQLite's WAL length that starts a background checkpoint (0 =
+     * 4000; store_sqlite.c), ignored by PostgreSQL. */
+    int (*open)(const char *path, bool create, unsigned readers, int busy_timeout_ms,
+                unsigned wal_frames, void **be);
     void (*close)(void *be);
     /* Structural self-check of the database (SQLite: PRAGMA quick_check). */
     int (*check)(void *be);

@@ -922,7 +922,9 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     if (shared) {
         /* a shared database exists once some arcad committed to it */
         struct arca_store_headrow h;
-        ARCA_GUARD(rc, s->ops->open(opt->path, opt->create, readers, busy_ms, &s->be), fail);
+        ARCA_GUARD(rc,
+                   s->ops->open(opt->path, opt->create, readers, busy_ms, opt->wal_frames, &s->be),
+                   fail);
         ARCA_GUARD(rc, s->ops->head(s->be, false, &h), fail);
         have_db = h.commit > 0;
     } else {
@@ -958,7 +960,9 @@ int arca_store_open(const struct arca_store_options *opt, struct arca_store **ou
     memcpy(s->idxroot, ks.idxroot, sizeof(s->idxroot));
     ARCA_GUARD(rc, arca_store_derive_keys(s), fail);
     if (s->be == NULL)
-        ARCA_GUARD(rc, s->ops->open(opt->path, create_db, readers, busy_ms, &s->be), fail);
+        ARCA_GUARD(rc,
+                   s->ops->open(opt->path, create_db, readers, busy_ms, opt->wal_frames, &s->be),
+                   fail);
     bool reseal = false;
     rc = store_verify_pinned(s, &ks, &reseal);
     if (rc == ARCA_ERR_TAMPERED && ks.has_prev) {

@@ -109,6 +109,9 @@ struct arca_store_options {
     /* threads of the open-time verification where the backend allows (0 = 2, 1 = one; the
      * result is the same: docs/internals/store.md "Start-up verification") */
     unsigned verify_threads;
+    /* SQLite: the WAL length in frames (pages) past which a background checkpoint copies it
+     * into the database (0 = 4000; docs/internals/store.md "WAL checkpoints") */
+    unsigned wal_frames;
 };
 
 /*

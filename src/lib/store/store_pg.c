@@ -265,9 +265,11 @@ static void pg_close(void *be)
     free(q);
 }
 
-static int pg_open(const char *url, bool create, unsigned readers, int busy_ms, void **out)
+static int pg_open(const char *url, bool create, unsigned readers, int busy_ms, unsigned wal_frames,
+                   void **out)
 {
     (void)busy_ms; /* writers wait on the head row lock; PostgreSQL has no busy timeout */
+    (void)wal_frames;
     if (arca_store_fault_hit("backend open"))
         return ARCA_ERR_IO;
     struct pg *q = calloc(1, sizeof(*q));

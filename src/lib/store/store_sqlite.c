@@ -6,8 +6,18 @@
  * (trylock, starting at a rotating index) and waits on one only when all are busy, so reads
  * never queue behind a global lock. WAL mode lets readers run during a write; every statement
  * is prepared once per connection; synchronous=FULL makes COMMIT durable.
+ *
+ * WAL checkpoints leave the writer (docs/internals/store.md "WAL checkpoints"): SQLite's own
+ * automatic checkpoint runs inside the COMMIT that crosses 1000 WAL frames, copying pages and
+ * syncing twice while every writer waits. Here the writer's commit only notes the WAL's length
+ * (wal_hook); past wal_frames a checkpoint thread with its own connection copies the WAL into
+ * the database beside the writer (PASSIVE: never blocks it), and the writer's next BEGIN
+ * finishes the pass with the few frames committed meanwhile. Only then is every frame in the
+ * database, so that BEGIN reads without the WAL and its first write starts the WAL over from
+ * the beginning (a copy alone never lets it restart while the writer keeps committing).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -87,12 +97,34 @@ struct sq_conn {
     sqlite3_stmt *st[ST_COUNT];
 };
 
+/* The background checkpoint (see the top of the file). */
+struct sq_ckpt {
+    struct sq_conn c; /* its own connection, used by its thread only */
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t kick;
+    bool stop; /* under mu */
+    bool want; /* under mu: a pass is due */
+    bool busy; /* under mu: a pass runs */
+    /* set by the thread after a pass, taken by the writer's next BEGIN (finish the pass) */
+    atomic_bool finish;
+};
+
 struct sq {
     struct sq_conn w;
     struct sq_conn *r;
     unsigned nr;
     atomic_uint rr;
+    unsigned wal_frames; /* WAL length that starts a background checkpoint */
+    bool wal_full;       /* writer only: the WAL outgrew the thread, checkpoint at BEGIN */
+    struct sq_ckpt ck;
 };
+
+/* Past this many times wal_frames (the checkpoint thread did not keep up, or a reader held an
+ * old snapshot through every restart) the writer checkpoints at its next BEGIN itself, as
+ * SQLite's automatic checkpoint would: the WAL stays bounded. */
+#define WAL_FULL_FACTOR 4
 
 static int sq_err(sqlite3 *db, int rc, const char *what)
 {
@@ -164,11 +196,111 @@ fail:
     return err;
 }
 
+static void ckpt_stop(struct sq *q)
+{
+    if (!q->ck.running)
+        return;
+    pthread_mutex_lock(&q->ck.mu);
+    q->ck.stop = true;
+    pthread_cond_signal(&q->ck.kick);
+    pthread_mutex_unlock(&q->ck.mu);
+    pthread_join(q->ck.thread, NULL);
+    q->ck.running = false;
+    conn_close(&q->ck.c);
+    pthread_cond_destroy(&q->ck.kick);
+    pthread_mutex_destroy(&q->ck.mu);
+}
+
+/* The checkpoint thread: one PASSIVE pass per kick. A pass that fails (I/O) or is refused
+ * loses nothing, the frames stay in the WAL; the next commit past the mark kicks again. */
+static void *ckpt_main(void *arg)
+{
+    struct sq *q = arg;
+    pthread_mutex_lock(&q->ck.mu);
+    for (;;) {
+        while (!q->ck.stop && !q->ck.want)
+            pthread_cond_wait(&q->ck.kick, &q->ck.mu);
+        if (q->ck.stop)
+            break;
+        q->ck.want = false;
+        q->ck.busy = true;
+        pthread_mutex_unlock(&q->ck.mu);
+        int nlog = 0, ncopied = 0, rc = SQLITE_OK;
+        for (int pass = 0; pass < 3 && rc == SQLITE_OK; pass++) {
+            rc = sqlite3_wal_checkpoint_v2(q->ck.c.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog,
+                                           &ncopied);
+            if (nlog - ncopied <= 64)
+                break;
+        }
+        pthread_mutex_lock(&q->ck.mu);
+        q->ck.busy = false;
+        q->ck.want = false; /* kicks during the pass are covered by it and the finish */
+        if (rc == SQLITE_OK)
+            atomic_store(&q->ck.finish, true);
+    }
+    pthread_mutex_unlock(&q->ck.mu);
+    return NULL;
+}
+
+/*
+ * The writer connection's wal_hook, after each of its commits (under the store's writer lock):
+ * nframes is the WAL's length. Past the mark it kicks the checkpoint thread unless a pass is
+ * running or waits for the writer to finish it.
+ */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+    (void)db;
+    (void)name;
+    struct sq *q = arg;
+    if (nframes < 0 || (unsigned)nframes < q->wal_frames)
+        return SQLITE_OK;
+    if (!q->ck.running || (unsigned)nframes / WAL_FULL_FACTOR >= q->wal_frames) {
+        q->wal_full = true;
+        return SQLITE_OK;
+    }
+    if (atomic_load(&q->ck.finish))
+        return SQLITE_OK;
+    pthread_mutex_lock(&q->ck.mu);
+    if (!q->ck.busy && !atomic_load(&q->ck.finish)) {
+        q->ck.want = true;
+        pthread_cond_signal(&q->ck.kick);
+    }
+    pthread_mutex_unlock(&q->ck.mu);
+    return SQLITE_OK;
+}
+
+/* Starts the checkpoint thread with its connection and hands the writer's checkpoints to it. */
+static int ckpt_start(struct sq *q, const char *path, int busy_ms)
+{
+    int rc = conn_open(&q->ck.c, path, false, busy_ms);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_init(&q->ck.mu, NULL);
+    pthread_cond_init(&q->ck.kick, NULL);
+    atomic_init(&q->ck.finish, false);
+    /* no signals on this thread: a process that waits for them with sigwait (arcad) blocks
+     * them only later, in the threads it has then */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int e = pthread_create(&q->ck.thread, NULL, ckpt_main, q);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) {
+        pthread_cond_destroy(&q->ck.kick);
+        pthread_mutex_destroy(&q->ck.mu);
+        conn_close(&q->ck.c);
+        return arca_err_set(ARCA_ERR_ALLOC, "store: checkpoint thread: %s", strerror(e));
+    }
+    q->ck.running = true;
+    return 0;
+}
+
 static void sq_close(void *be)
 {
     struct sq *q = be;
     if (q == NULL)
         return;
+    ckpt_stop(q);
     for (unsigned i = 0; i < q->nr; i++)
         conn_close(&q->r[i]);
     free(q->r);
@@ -176,7 +308,8 @@ static void sq_close(void *be)
     free(q);
 }
 
-static int sq_open(const char *path, bool create, unsigned readers, int busy_ms, void **out)
+static int sq_open(const char *path, bool create, unsigned readers, int busy_ms,
+                   unsigned wal_frames, void **out)
 {
     if (arca_store_fault_hit("backend open"))
         return ARCA_ERR_IO;
@@ -200,6 +333,13 @@ static int sq_open(const char *path, bool create, unsigned readers, int busy_ms,
             return rc;
         }
         q->nr++;
+    }
+    q->wal_frames = wal_frames > 0 ? wal_frames : 4000;
+    sqlite3_wal_hook(q->w.db, wal_hook, q); /* replaces SQLite's automatic checkpoint */
+    rc = ckpt_start(q, path, busy_ms);
+    if (rc < 0) {
+        sq_close(q);
+        return rc;
     }
     *out = q;
     return 0;
@@ -442,8 +582,25 @@ static int writer_step(void *be, int which, const char *fault, const char *what)
     return step_done(&q->w, which, what);
 }
 
+/*
+ * Before the writer's BEGIN, with no transaction open: finishes a background pass (copies the
+ * frames committed since it started), or checkpoints a WAL the thread did not keep up with.
+ * Once every frame is copied, this BEGIN reads without the WAL and the WAL starts over at the
+ * transaction's first write. A failed checkpoint loses nothing (the frames stay in the WAL).
+ */
+static void writer_checkpoint(struct sq *q)
+{
+    if (!q->wal_full && !atomic_load(&q->ck.finish))
+        return;
+    atomic_store(&q->ck.finish, false);
+    q->wal_full = false;
+    int nlog = 0, ncopied = 0;
+    (void)sqlite3_wal_checkpoint_v2(q->w.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
+}
+
 static int sq_begin(void *be)
 {
+    writer_checkpoint(be);
     return writer_step(be, ST_BEGIN, "backend begin", "begin");
 }
 
