@@ -97,6 +97,21 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Runs WRITERS threads of PER_WRITER writes each on s and waits for them: none may fail. */
+static void run_writers(struct arca_store *s)
+{
+    pthread_t t[WRITERS];
+    struct writer w[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (struct writer){.s = s, .id = i};
+        assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+}
+
 static int slow_open(const char *dir, struct arca_store **out);
 
 /* A store whose WAL starts a background checkpoint after SMALL_WAL frames (a few commits), so
@@ -130,16 +145,7 @@ static void concurrent_writers(bool slow)
         assert_int_equal(slow_open(dir, &s), 0);
     }
     uint64_t before = commit_of(s);
-    pthread_t t[WRITERS];
-    struct writer w[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        w[i] = (struct writer){.s = s, .id = i};
-        assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
-    }
-    for (int i = 0; i < WRITERS; i++) {
-        pthread_join(t[i], NULL);
-        assert_int_equal(w[i].failures, 0);
-    }
+    run_writers(s);
     uint64_t commits = commit_of(s) - before;
     assert_true(commits >= 1 && commits <= WRITERS * PER_WRITER);
     printf("# %d writes in %llu commits\n", WRITERS * PER_WRITER, (unsigned long long)commits);
@@ -224,17 +230,9 @@ static void test_wal_restarts(void **state)
     assert_int_equal(small_wal_open(dir, true, &s), 0);
     atomic_int stop = 0;
     struct wal_reader r = {.s = s, .stop = &stop};
-    pthread_t rt, t[WRITERS];
+    pthread_t rt;
     assert_int_equal(pthread_create(&rt, NULL, wal_reader_main, &r), 0);
-    struct writer w[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        w[i] = (struct writer){.s = s, .id = i};
-        assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
-    }
-    for (int i = 0; i < WRITERS; i++) {
-        pthread_join(t[i], NULL);
-        assert_int_equal(w[i].failures, 0);
-    }
+    run_writers(s);
     atomic_store(&stop, 1);
     pthread_join(rt, NULL);
     assert_int_equal(r.failures, 0);
