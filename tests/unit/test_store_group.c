@@ -218,7 +218,7 @@ static off_t wal_size(const char *dir)
 /*
  * Writers commit continually while the checkpoint thread copies the WAL: the WAL starts over
  * instead of growing with every commit (its size stays within the bound at which the writer
- * checkpoints itself, 4 x SMALL_WAL frames, plus one commit's frames), and every write is
+ * checkpoints itself, 2 x SMALL_WAL frames, plus one commit's frames), and every write is
  * there after a reopen. Without restarts 200 commits of a few frames each would grow it well
  * past the bound.
  */
@@ -236,7 +236,7 @@ static void test_wal_restarts(void **state)
     atomic_store(&stop, 1);
     pthread_join(rt, NULL);
     assert_int_equal(r.failures, 0);
-    const off_t frame = 4096 + 24, bound = 32 + (4 * SMALL_WAL + 64) * frame;
+    const off_t frame = 4096 + 24, bound = 32 + (2 * SMALL_WAL + 64) * frame;
     off_t size = wal_size(dir);
     printf("# WAL %lld bytes after %d writes (bound %lld)\n", (long long)size, WRITERS * PER_WRITER,
            (long long)bound);

@@ -66,7 +66,7 @@ struct arca_store_backend_ops {
     bool shared;
     /* Opens path (creating the schema when create is set and the file is absent). *be freed
      * with close. wal_frames: SQLite's WAL length that starts a background checkpoint (0 =
-     * 4000; store_sqlite.c), ignored by PostgreSQL. */
+     * 16000; store_sqlite.c), ignored by PostgreSQL. */
     int (*open)(const char *path, bool create, unsigned readers, int busy_timeout_ms,
                 unsigned wal_frames, void **be);
     void (*close)(void *be);

@@ -110,7 +110,7 @@ struct arca_store_options {
      * result is the same: docs/internals/store.md "Start-up verification") */
     unsigned verify_threads;
     /* SQLite: the WAL length in frames (pages) past which a background checkpoint copies it
-     * into the database (0 = 4000; docs/internals/store.md "WAL checkpoints") */
+     * into the database (0 = 16000; docs/internals/store.md "WAL checkpoints") */
     unsigned wal_frames;
 };
 

@@ -124,7 +124,7 @@ struct sq {
 /* Past this many times wal_frames (the checkpoint thread did not keep up, or a reader held an
  * old snapshot through every restart) the writer checkpoints at its next BEGIN itself, as
  * SQLite's automatic checkpoint would: the WAL stays bounded. */
-#define WAL_FULL_FACTOR 4
+#define WAL_FULL_FACTOR 2
 
 static int sq_err(sqlite3 *db, int rc, const char *what)
 {
@@ -334,7 +334,7 @@ static int sq_open(const char *path, bool create, unsigned readers, int busy_ms,
         }
         q->nr++;
     }
-    q->wal_frames = wal_frames > 0 ? wal_frames : 4000;
+    q->wal_frames = wal_frames > 0 ? wal_frames : 16000;
     sqlite3_wal_hook(q->w.db, wal_hook, q); /* replaces SQLite's automatic checkpoint */
     rc = ckpt_start(q, path, busy_ms);
     if (rc < 0) {
