@@ -151,6 +151,12 @@ struct arca_audit_verify_opts {
     size_t checkpoint_count;
     bool allow_continuation; /* the log may start with the rotation line of a later file
                                 (audit_opened with previous_seq/previous_sig) instead of seq 1 */
+    /* Resume (arca_audit_open, with key set): data is the rest of a log whose line after_seq
+     * (> 0) had signature after_sig, already known good; its first line must be after_seq + 1
+     * and chain from after_sig. Line numbers in the result count from data's first line. */
+    uint64_t after_seq;
+    const uint8_t *after_sig;
+    size_t after_sig_len;
 };
 
 struct arca_audit_verify_result {

@@ -195,6 +195,16 @@ int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_
 
     size_t off = 0;
     uint64_t lineno = 0, last = 0;
+    if (opts->after_seq > 0) {
+        /* without a key the first audit_opened line would choose it: a resumed tail may have none */
+        ARCA_GUARD_ENSURE(rc,
+                          key != NULL && opts->after_sig != NULL && opts->after_sig_len > 0 &&
+                              opts->after_sig_len <= ARCA_STORE_SIG_MAX,
+                          out, ARCA_ERR_INVALID_ARG,
+                          "audit verify: resume needs a key and a signature");
+        ARCA_GUARD(rc, arca_buf_put(&prev, opts->after_sig, opts->after_sig_len), out);
+        last = opts->after_seq;
+    }
     while (off < len) {
         const char *nl = memchr(p + off, '\n', len - off);
         lineno++;
