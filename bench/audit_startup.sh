@@ -11,6 +11,7 @@
 #
 # BASE_BIN_DIR holds another arcad to compare with (e.g. a copy of main's build/bin/arcad);
 # each binary gets a data directory of its own (the store is sealed for the arcad binary).
+# ARCA_BENCH_KEEP=1 keeps the directories (their path is printed) for profiling start-up.
 set -eu
 . "$(dirname "$0")/common.sh"
 BUILD=${1:-build}
@@ -25,7 +26,7 @@ PID=
 cleanup() {
     [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
     [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
-    rm -rf "$ROOT"
+    if [ -n "${ARCA_BENCH_KEEP:-}" ]; then echo "kept: $ROOT" >&2; else rm -rf "$ROOT"; fi
 }
 trap cleanup EXIT INT TERM
 bench_pin
