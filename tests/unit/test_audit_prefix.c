@@ -275,7 +275,8 @@ static void test_rotation(void **state)
 
     assert_int_equal(arca_store_checkpoint_put(f->store, &before, false), 0);
     char err[4096];
-    assert_int_equal(reopen_capture(f, err, sizeof(err)), file_lines(f->path));
+    const uint64_t lines = file_lines(f->path); /* before the open adds its line */
+    assert_int_equal(reopen_capture(f, err, sizeof(err)), lines);
     assert_null(strstr(err, "differ"));
     assert_int_equal(reopen_count(f), 1);
 }
