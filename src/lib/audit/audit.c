@@ -1,6 +1,8 @@
 /*
  * The signed audit log (audit.h): writer, checkpoints and rotation. The verifier is
- * audit_verify.c, the rotated file set audit_set.c.
+ * audit_verify.c, the rotated file set audit_set.c, the check of the file at open
+ * audit_prefix.c. Over ~800 lines on purpose: group commit, the checkpoint hand-off and
+ * rotation share struct arca_audit's two mutexes and their order, which read best in one file.
  */
 #include "audit/audit.h"
 
@@ -707,25 +709,6 @@ void arca_audit_close(struct arca_audit *a)
     free(a);
 }
 
-/*
- * The log is evidence of how far the store had come: a line with epoch E was written after
- * commit E was durable. A store behind that is an older copy of the database and key-store
- * put back together, which their own chain and seal cannot show (DESIGN §7).
- */
-static int check_not_rolled_back(struct arca_store *store, const char *path,
-                                 const struct arca_audit_verify_result *res)
-{
-    uint64_t commit = 0;
-    ARCA_TRY(arca_store_state(store, &commit, NULL));
-    ARCA_ENSURE(res->max_epoch <= commit, ARCA_ERR_TAMPERED,
-                "state rolled back: audit log %s line %llu was written at store commit %llu, "
-                "but the store is at commit %llu (the database and key-store were replaced by "
-                "an older copy)",
-                path, (unsigned long long)res->max_epoch_line, (unsigned long long)res->max_epoch,
-                (unsigned long long)commit);
-    return 0;
-}
-
 /* A crash between a rotation's two renames leaves PATH absent and PATH.new complete (it was
  * synced first): finish the rotation. A PATH.new next to PATH is an unfinished new file. */
 static int finish_rotation(const char *path)
@@ -802,16 +785,10 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
     if (file.len > 0 || have_cp) {
         struct arca_audit_verify_result res;
         ARCA_GUARD(rc,
-                   arca_audit_verify_open(opt->path, &file, opt->key, have_cp ? &cp : NULL,
-                                          a->fhash, &a->fhash_ok, &res, &a->open_verified),
+                   arca_audit_verify_open(opt->path, &file, opt->key, a->store,
+                                          have_cp ? &cp : NULL, a->fhash, &a->fhash_ok, &res,
+                                          &a->open_verified),
                    fail);
-        if (!res.ok) {
-            rc = arca_err_set(ARCA_ERR_TAMPERED, "audit log %s: line %llu: %s", opt->path,
-                              (unsigned long long)res.bad_line, res.reason);
-            goto fail;
-        }
-        if (a->store != NULL)
-            ARCA_GUARD(rc, check_not_rolled_back(a->store, opt->path, &res), fail);
         a->seq = res.last_seq;
         a->written = res.last_seq; /* synced stays 0: not known durable, the next sync
                                       covers these lines too */

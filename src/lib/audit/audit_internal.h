@@ -27,19 +27,22 @@ int arca_audit_read_fd(const char *path, int fd, struct arca_buf *out);
  * that the file starts with, only the lines from cp's own line on are verified (audit_prefix.c
  * says why that is sound); otherwise, or when that tail does not verify, the whole file as
  * before, so a break is named by its line number (a prefix that differed but whose file then
- * verifies is logged as a warning). Also feeds every byte of file to the running hash h (NULL =
- * none; *h_ok goes false, and stays so, if hashing fails). res as arca_audit_verify_buf's over
- * the whole file (line numbers count from its first line); *verified gets the lines whose
- * signatures were checked. 0 when the check ran (res->ok says how), negative on errors.
+ * verifies is logged as a warning). Then, with a store, refuses a store behind the log's
+ * highest epoch. Also feeds every byte of file to the running hash h (NULL = none; *h_ok goes
+ * false, and stays so, if hashing fails). res as arca_audit_verify_buf's over the whole file
+ * (line numbers count from its first line); *verified gets the lines whose signatures were
+ * checked. 0 when the log may be continued; ARCA_ERR_TAMPERED ("audit log PATH: line N: …",
+ * "state rolled back: …") or another negative code otherwise.
  */
 struct arca_hash_ctx;
 struct arca_key;
+struct arca_store;
 struct arca_store_checkpoint;
 struct arca_audit_verify_result;
 int arca_audit_verify_open(const char *path, const struct arca_buf *file,
-                           const struct arca_key *key, const struct arca_store_checkpoint *cp,
-                           struct arca_hash_ctx *h, bool *h_ok,
-                           struct arca_audit_verify_result *res, uint64_t *verified);
+                           const struct arca_key *key, struct arca_store *store,
+                           const struct arca_store_checkpoint *cp, struct arca_hash_ctx *h,
+                           bool *h_ok, struct arca_audit_verify_result *res, uint64_t *verified);
 
 /* Lines whose signatures arca_audit_open checked (tests: that a checkpoint's prefix spared the
  * others). */

@@ -9,7 +9,7 @@
  * the store. Equal digests mean the prefix is byte for byte what this log wrote — and every
  * line of it was verified at an earlier open or signed by the writer itself — so checking its
  * signatures again proves nothing new. What the lines could still prove is a rolled-back store
- * (their epochs, check_not_rolled_back in audit.c): every prefix line was written before the
+ * (their epochs, check_not_rolled_back below): every prefix line was written before the
  * commit that stored this checkpoint, so its epoch is at most that commit, and a store that
  * holds this checkpoint is at or past that commit. A store put back to an older copy holds an
  * older checkpoint with a shorter prefix, so every line written after it — the ones whose
@@ -102,10 +102,29 @@ static void hash_more(struct arca_hash_ctx *h, bool *ok, const void *p, size_t n
     }
 }
 
-int arca_audit_verify_open(const char *path, const struct arca_buf *file,
-                           const struct arca_key *key, const struct arca_store_checkpoint *cp,
-                           struct arca_hash_ctx *h, bool *h_ok,
-                           struct arca_audit_verify_result *res, uint64_t *verified)
+/*
+ * The log is evidence of how far the store had come: a line with epoch E was written after
+ * commit E was durable. A store behind that is an older copy of the database and key-store
+ * put back together, which their own chain and seal cannot show (DESIGN §7).
+ */
+static int check_not_rolled_back(struct arca_store *store, const char *path,
+                                 const struct arca_audit_verify_result *res)
+{
+    uint64_t commit = 0;
+    ARCA_TRY(arca_store_state(store, &commit, NULL));
+    ARCA_ENSURE(res->max_epoch <= commit, ARCA_ERR_TAMPERED,
+                "state rolled back: audit log %s line %llu was written at store commit %llu, "
+                "but the store is at commit %llu (the database and key-store were replaced by "
+                "an older copy)",
+                path, (unsigned long long)res->max_epoch_line, (unsigned long long)res->max_epoch,
+                (unsigned long long)commit);
+    return 0;
+}
+
+/* arca_audit_verify_open without the verdict: 0 when the check ran (res->ok says how). */
+static int verify_file(const char *path, const struct arca_buf *file, const struct arca_key *key,
+                       const struct arca_store_checkpoint *cp, struct arca_hash_ctx *h, bool *h_ok,
+                       struct arca_audit_verify_result *res, uint64_t *verified)
 {
     const char *p = (const char *)file->data;
     size_t hashed = 0;
@@ -142,4 +161,15 @@ int arca_audit_verify_open(const char *path, const struct arca_buf *file,
                   "%llu, yet every line verifies; opened after checking the whole file",
                   path, (unsigned long long)cp->prefix_len, (unsigned long long)cp->seq);
     return 0;
+}
+
+int arca_audit_verify_open(const char *path, const struct arca_buf *file,
+                           const struct arca_key *key, struct arca_store *store,
+                           const struct arca_store_checkpoint *cp, struct arca_hash_ctx *h,
+                           bool *h_ok, struct arca_audit_verify_result *res, uint64_t *verified)
+{
+    ARCA_TRY(verify_file(path, file, key, cp, h, h_ok, res, verified));
+    ARCA_ENSURE(res->ok, ARCA_ERR_TAMPERED, "audit log %s: line %llu: %s", path,
+                (unsigned long long)res->bad_line, res->reason);
+    return store != NULL ? check_not_rolled_back(store, path, res) : 0;
 }
