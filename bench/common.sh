@@ -48,6 +48,18 @@ bench_arcad() {
     "$BIN/arca" --identity "$ID" cas attest "$ADDR" --accept-simulation >/dev/null
 }
 
+# bench_ready OUT ERR: waits until the arcad $PID has printed "arcad ready" to OUT (its stdout;
+# exits 1 with ERR, its stderr, if it died first), then sets STARTUP_CPU_MS: its CPU time (utime
+# + stime of all its threads) so far, what the load of a shared machine does not change.
+bench_ready() {
+    until grep -q "arcad ready" "$1" 2>/dev/null; do
+        kill -0 "$PID" 2>/dev/null || { cat "$2" >&2; exit 1; }
+        sleep 0.01
+    done
+    STARTUP_CPU_MS=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' \
+        "/proc/$PID/stat")
+}
+
 # nginx baseline:
 #
 #   nginx_start DIR WORKERS [PIN...]

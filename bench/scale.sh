@@ -53,14 +53,8 @@ start_arcad() {
         --max-pending 4096 --max-pending-per-peer 4096 --timeout 600 --rate-limit 1000000 \
         --rate-burst 1000000 --global-rate-limit 0 >"$TMP/arcad.out" 2>>"$TMP/arcad.err" &
     PID=$!
-    until grep -q "arcad ready" "$TMP/arcad.out" 2>/dev/null; do
-        kill -0 "$PID" 2>/dev/null || { cat "$TMP/arcad.err" >&2; exit 1; }
-        sleep 0.01
-    done
+    bench_ready "$TMP/arcad.out" "$TMP/arcad.err"
     STARTUP_MS=$((($(date +%s%N) - t0) / 1000000))
-    # arcad's CPU (all threads) until ready: what the load of a shared machine does not change
-    STARTUP_CPU_MS=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' \
-        "/proc/$PID/stat")
     # start-up uses every core (the verification runs on two threads); the load below runs
     # with arcad's threads on the server half of the cores, as in the other benchmarks
     [ -z "$SRV_PIN" ] || taskset -a -p -c "0-$((HALF - 1))" "$PID" >/dev/null

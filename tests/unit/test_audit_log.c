@@ -16,57 +16,15 @@
 static struct arca_audit *open_log(struct fx *f, struct arca_store *store)
 {
     struct arca_audit_options o = {.path = f->path, .key = f->key, .store = store};
-    struct arca_audit *a = NULL;
-    int rc = arca_audit_open(&o, &a);
-    if (rc != 0)
-        fprintf(stderr, "audit open: %s\n", arca_err_detail());
-    assert_int_equal(rc, 0);
-    return a;
+    return audit_open_ok(&o);
 }
 
 /* Writes the opened line plus n events (n+1 lines). */
 static void write_log(struct fx *f, int n, struct arca_store *store)
 {
     struct arca_audit *a = open_log(f, store);
-    for (int i = 0; i < n; i++) {
-        json_t *fl = json_pack("{s:s, s:i}", "session", "app/db", "i", i);
-        assert_int_equal(arca_audit_append(a, ARCA_AUDIT_SESSION_READ, fl, NULL), 0);
-        json_decref(fl);
-    }
+    audit_events(a, n);
     arca_audit_close(a);
-}
-
-/* Lines of the file, each with its newline. */
-struct lines {
-    char *l[64];
-    int n;
-};
-
-static void read_lines(const char *path, struct lines *ls)
-{
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    ls->n = 0;
-    char buf[8192];
-    while (fgets(buf, sizeof(buf), fp) != NULL && ls->n < 64)
-        ls->l[ls->n++] = strdup(buf);
-    fclose(fp);
-}
-
-static void write_lines(const char *path, struct lines *ls)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    for (int i = 0; i < ls->n; i++)
-        fputs(ls->l[i], fp);
-    fclose(fp);
-}
-
-static void free_lines(struct lines *ls)
-{
-    for (int i = 0; i < ls->n; i++)
-        free(ls->l[i]);
-    ls->n = 0;
 }
 
 static struct arca_audit_verify_result verify(struct fx *f, const struct arca_key *key,
@@ -352,48 +310,6 @@ static void test_store_rollback(void **state)
     assert_int_equal(r.max_epoch_line, 0);
 }
 
-/* Appends a line signed with f->key after the file's last line, as a writer that ignored the
- * rollback check would have: content is the JSON before its closing brace. */
-static void append_signed(struct fx *f, const char *content_fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void append_signed(struct fx *f, const char *content_fmt, ...)
-{
-    struct lines ls;
-    read_lines(f->path, &ls);
-    const char *last = ls.l[ls.n - 1];
-    const char *b64 = strstr(last, ",\"sig\":\"") + 8;
-    struct arca_buf prev, msg, sig, line;
-    arca_buf_init(&prev, 0);
-    arca_buf_init(&msg, 0);
-    arca_buf_init(&sig, 0);
-    arca_buf_init(&line, 0);
-    assert_int_equal(arca_base64_decode(&prev, b64, strcspn(b64, "\"")), 0);
-    char content[512];
-    va_list ap;
-    va_start(ap, content_fmt);
-    vsnprintf(content, sizeof(content), content_fmt, ap);
-    va_end(ap);
-    assert_int_equal(arca_buf_put(&msg, "arca-audit-v1", 14), 0);
-    assert_int_equal(arca_buf_put_lv(&msg, prev.data, prev.len), 0);
-    assert_int_equal(arca_buf_put_str(&msg, content), 0);
-    assert_int_equal(arca_buf_put_str(&msg, "}"), 0);
-    assert_int_equal(arca_sign(f->key, ARCA_SHA256, msg.data, msg.len, &sig), 0);
-    assert_int_equal(arca_buf_put_str(&line, content), 0);
-    assert_int_equal(arca_buf_put_str(&line, ",\"sig\":\""), 0);
-    assert_int_equal(arca_base64_encode(&line, sig.data, sig.len), 0);
-    assert_int_equal(arca_buf_put_str(&line, "\"}\n"), 0);
-    FILE *fp = fopen(f->path, "a");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(line.data, 1, line.len, fp), line.len);
-    fclose(fp);
-    arca_buf_free(&prev);
-    arca_buf_free(&msg);
-    arca_buf_free(&sig);
-    arca_buf_free(&line);
-    free_lines(&ls);
-}
-
 /* An epoch that goes back along the log is evidence that a rolled-back state was served. */
 static void test_epoch_goes_back(void **state)
 {
@@ -404,7 +320,7 @@ static void test_epoch_goes_back(void **state)
     struct arca_audit_verify_result r = verify(f, NULL, NULL);
     assert_true(r.ok);
     uint64_t n = r.lines;
-    append_signed(f,
+    append_signed(f, f->key,
                   "{\"epoch\":1,\"event\":\"session_read\",\"fields\":{},\"seq\":%llu,"
                   "\"time\":\"2026-12-02T00:00:00Z\"",
                   (unsigned long long)r.last_seq + 1);
@@ -416,7 +332,7 @@ static void test_epoch_goes_back(void **state)
     free(ls.l[ls.n]);
     write_lines(f->path, &ls);
     free_lines(&ls);
-    append_signed(f,
+    append_signed(f, f->key,
                   "{\"epoch\":\"x\",\"event\":\"session_read\",\"fields\":{},\"seq\":%llu,"
                   "\"time\":\"2026-12-02T00:00:00Z\"",
                   (unsigned long long)r.last_seq + 1);

@@ -17,21 +17,7 @@ static struct arca_audit *open_log(struct fx *f, uint64_t rotate_size)
 {
     struct arca_audit_options o = {
         .path = f->path, .key = f->key, .store = f->store, .rotate_size = rotate_size};
-    struct arca_audit *a = NULL;
-    int rc = arca_audit_open(&o, &a);
-    if (rc != 0)
-        fprintf(stderr, "audit open: %s\n", arca_err_detail());
-    assert_int_equal(rc, 0);
-    return a;
-}
-
-static void events(struct arca_audit *a, int n)
-{
-    for (int i = 0; i < n; i++) {
-        json_t *fl = json_pack("{s:s, s:i}", "session", "app/db", "i", i);
-        assert_int_equal(arca_audit_append(a, ARCA_AUDIT_SESSION_READ, fl, NULL), 0);
-        json_decref(fl);
-    }
+    return audit_open_ok(&o);
 }
 
 /* Verifies the given files (or directories) as one log. */
@@ -53,13 +39,13 @@ static void test_rotate_and_verify_set(void **state)
 {
     struct fx *f = *state;
     struct arca_audit *a = open_log(f, 0);
-    events(a, 3); /* seq 1..4 */
+    audit_events(a, 3); /* seq 1..4 */
     char old1[4096], old2[4096];
     assert_int_equal(arca_audit_rotate(a, old1, sizeof(old1)), 0);
     assert_non_null(strstr(old1, "/audit.log.00000000000000000004"));
-    events(a, 2); /* rotation line 5, events 6..7 */
+    audit_events(a, 2); /* rotation line 5, events 6..7 */
     assert_int_equal(arca_audit_rotate(a, old2, sizeof(old2)), 0);
-    events(a, 1);
+    audit_events(a, 1);
     arca_audit_close(a);
 
     const char *all[] = {old1, old2, f->path};
@@ -121,7 +107,7 @@ static void test_reopen_and_checkpoint(void **state)
 {
     struct fx *f = *state;
     struct arca_audit *a = open_log(f, 0);
-    events(a, 2);
+    audit_events(a, 2);
     char old[4096];
     assert_int_equal(arca_audit_rotate(a, old, sizeof(old)), 0);
     /* the rotation line is checkpointed at once: it is in the new file */
@@ -132,7 +118,7 @@ static void test_reopen_and_checkpoint(void **state)
 
     /* reopening continues the chain in the new file */
     a = open_log(f, 0);
-    events(a, 1);
+    audit_events(a, 1);
     arca_audit_close(a);
     assert_int_equal(arca_store_checkpoint_latest(f->store, &cp), 0);
     const char *all[] = {old, f->path};
@@ -175,7 +161,7 @@ static void test_size_rotation(void **state)
 {
     struct fx *f = *state;
     struct arca_audit *a = open_log(f, 1500);
-    events(a, 40);
+    audit_events(a, 40);
     arca_audit_close(a);
     const char *dir[] = {f->dir};
     struct arca_audit_set set;

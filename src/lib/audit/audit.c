@@ -1,6 +1,8 @@
 /*
  * The signed audit log (audit.h): writer, checkpoints and rotation. The verifier is
- * audit_verify.c, the rotated file set audit_set.c.
+ * audit_verify.c, the rotated file set audit_set.c, the check of the file at open
+ * audit_prefix.c. Over ~800 lines on purpose: group commit, the checkpoint hand-off and
+ * rotation share struct arca_audit's two mutexes and their order, which read best in one file.
  */
 #include "audit/audit.h"
 
@@ -31,7 +33,13 @@ struct arca_audit {
     bool broken;
     struct arca_audit_sink *sink; /* borrowed; written under mu, so in log order */
     uint64_t bytes;               /* size of the current file (under mu) */
-    uint64_t rotate_size;         /* rotate once the file reaches this size (0 = never) */
+    /* SHA-256 of the current file's bytes, in file order (under mu; NULL without a store): a
+     * checkpoint records it with bytes, so the next open verifies only the lines after it
+     * (audit_prefix.c). fhash_ok goes false if hashing fails: checkpoints then carry no prefix. */
+    struct arca_hash_ctx *fhash;
+    bool fhash_ok;
+    uint64_t open_verified; /* lines whose signatures the open checked (tests) */
+    uint64_t rotate_size;   /* rotate once the file reaches this size (0 = never) */
     uint64_t seq;
     size_t last_sig_len;
     uint8_t last_sig[ARCA_STORE_SIG_MAX];
@@ -78,6 +86,16 @@ struct arca_audit {
 };
 
 /* ---- writer ---------------------------------------------------------------------------------- */
+
+/* Under mu: bytes that go into the current file (in file order) join its running hash. A
+ * failure only costs the later checkpoints their prefix: the next open verifies in full. */
+static void hash_file_bytes(struct arca_audit *a, const void *p, size_t n)
+{
+    if (a->fhash != NULL && a->fhash_ok && arca_hash_ctx_update(a->fhash, p, n) < 0) {
+        a->fhash_ok = false;
+        arca_err_clear();
+    }
+}
 
 /* json_dump_callback sink: appends to the arca_buf arg. */
 static int dump_to_buf(const char *p, size_t n, void *arg)
@@ -135,6 +153,7 @@ static int sign_line(struct arca_audit *a, const char *event, const json_t *fiel
     ARCA_TRY(arca_base64_encode(line, sig->data, sig->len));
     ARCA_TRY(arca_buf_put_str(line, "\"}\n"));
     ARCA_TRY(arca_buf_put(dst, line->data, line->len));
+    hash_file_bytes(a, line->data, line->len);
     a->seq++;
     a->bytes += line->len;
     memcpy(a->last_sig, sig->data, sig->len);
@@ -280,6 +299,13 @@ static int checkpoint_upto(struct arca_audit *a, uint64_t upto)
         cp.seq = a->seq;
         cp.sig_len = a->last_sig_len;
         memcpy(cp.sig, a->last_sig, a->last_sig_len);
+        /* the file up to line seq, which is then its last line */
+        if (a->fhash != NULL && a->fhash_ok && a->bytes > 0) {
+            if (arca_hash_ctx_peek(a->fhash, cp.prefix_sha256) == 0)
+                cp.prefix_len = a->bytes;
+            else
+                arca_err_clear();
+        }
         with_hist = a->hist_pending;
         hist = a->hist;
         a->hist_pending = false;
@@ -447,6 +473,8 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
     const size_t old_sig_len = a->last_sig_len;
     uint8_t old_sig[ARCA_STORE_SIG_MAX];
     memcpy(old_sig, a->last_sig, sizeof(old_sig));
+    struct arca_hash_ctx *const old_hash = a->fhash;
+    const bool old_hash_ok = a->fhash_ok;
 
     json_t *fields = NULL;
     struct arca_buf b64, line;
@@ -470,6 +498,11 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
                       fail, ARCA_ERR_ALLOC, "audit: rotation line");
     a->fd = nfd;
     a->bytes = 0;
+    /* a new file, a new hash (without one the new file's checkpoints carry no prefix) */
+    a->fhash = NULL;
+    if (old_hash != NULL && arca_hash_ctx_new(ARCA_SHA256, &a->fhash) < 0)
+        arca_err_clear();
+    a->fhash_ok = a->fhash != NULL;
     ARCA_GUARD(rc, sign_line(a, ARCA_AUDIT_OPENED, fields, &line), fail);
     e = write_all(a, nfd, line.data, line.len, &done);
     ARCA_GUARD_ENSURE(rc, e == 0, fail, ARCA_ERR_IO, "audit log %s: write: %s", tmp, strerror(e));
@@ -483,6 +516,7 @@ static int rotate_locked(struct arca_audit *a, char *archived, size_t archived_l
                       "audit log rotation: %s -> %s: %s", tmp, a->path, strerror(errno));
     (void)sync_dir_of(a->path); /* a lost rename is finished by the next open */
     close(old_fd);
+    arca_hash_ctx_free(old_hash);
     a->written = a->synced = a->seq;
     note_history(a);
     json_decref(fields);
@@ -498,6 +532,10 @@ fail:
     a->since_cp = old_since;
     a->last_sig_len = old_sig_len;
     memcpy(a->last_sig, old_sig, sizeof(old_sig));
+    if (a->fhash != old_hash)
+        arca_hash_ctx_free(a->fhash);
+    a->fhash = old_hash;
+    a->fhash_ok = old_hash_ok;
     close(nfd); /* a partial line went to this discarded new file only */
     (void)unlink(tmp);
     json_decref(fields);
@@ -616,6 +654,11 @@ size_t arca_audit_pending(struct arca_audit *a)
     return n;
 }
 
+uint64_t arca_audit_open_verified(struct arca_audit *a)
+{
+    return a->open_verified; /* set once by arca_audit_open */
+}
+
 bool arca_audit_checkpoint_failed(struct arca_audit *a)
 {
     pthread_mutex_lock(&a->cp_mu);
@@ -650,6 +693,7 @@ void arca_audit_close(struct arca_audit *a)
         close(a->fd);
     }
     arca_key_free(a->key);
+    arca_hash_ctx_free(a->fhash);
     free(a->path);
     arca_buf_free(&a->pend);
     arca_buf_free(&a->batch);
@@ -663,25 +707,6 @@ void arca_audit_close(struct arca_audit *a)
     pthread_mutex_destroy(&a->cp_mu);
     pthread_mutex_destroy(&a->mu);
     free(a);
-}
-
-/*
- * The log is evidence of how far the store had come: a line with epoch E was written after
- * commit E was durable. A store behind that is an older copy of the database and key-store
- * put back together, which their own chain and seal cannot show (DESIGN §7).
- */
-static int check_not_rolled_back(struct arca_store *store, const char *path,
-                                 const struct arca_audit_verify_result *res)
-{
-    uint64_t commit = 0;
-    ARCA_TRY(arca_store_state(store, &commit, NULL));
-    ARCA_ENSURE(res->max_epoch <= commit, ARCA_ERR_TAMPERED,
-                "state rolled back: audit log %s line %llu was written at store commit %llu, "
-                "but the store is at commit %llu (the database and key-store were replaced by "
-                "an older copy)",
-                path, (unsigned long long)res->max_epoch_line, (unsigned long long)res->max_epoch,
-                (unsigned long long)commit);
-    return 0;
 }
 
 /* A crash between a rotation's two renames leaves PATH absent and PATH.new complete (it was
@@ -748,6 +773,8 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
                       strerror(errno));
     ARCA_GUARD(rc, arca_audit_read_fd(opt->path, a->fd, &file), fail);
     if (a->store != NULL) {
+        ARCA_GUARD(rc, arca_hash_ctx_new(ARCA_SHA256, &a->fhash), fail);
+        a->fhash_ok = true;
         rc = arca_store_checkpoint_latest(a->store, &cp);
         if (rc == 0)
             have_cp = true;
@@ -756,19 +783,12 @@ int arca_audit_open(const struct arca_audit_options *opt, struct arca_audit **ou
         rc = 0;
     }
     if (file.len > 0 || have_cp) {
-        struct arca_audit_verify_opts vo = {.key = opt->key,
-                                            .checkpoints = have_cp ? &cp : NULL,
-                                            .checkpoint_count = have_cp ? 1 : 0,
-                                            .allow_continuation = true};
         struct arca_audit_verify_result res;
-        ARCA_GUARD(rc, arca_audit_verify_buf(file.data, file.len, &vo, &res), fail);
-        if (!res.ok) {
-            rc = arca_err_set(ARCA_ERR_TAMPERED, "audit log %s: line %llu: %s", opt->path,
-                              (unsigned long long)res.bad_line, res.reason);
-            goto fail;
-        }
-        if (a->store != NULL)
-            ARCA_GUARD(rc, check_not_rolled_back(a->store, opt->path, &res), fail);
+        ARCA_GUARD(rc,
+                   arca_audit_verify_open(opt->path, &file, opt->key, a->store,
+                                          have_cp ? &cp : NULL, a->fhash, &a->fhash_ok, &res,
+                                          &a->open_verified),
+                   fail);
         a->seq = res.last_seq;
         a->written = res.last_seq; /* synced stays 0: not known durable, the next sync
                                       covers these lines too */

@@ -22,7 +22,9 @@
  * checkpoint_every lines, on arca_audit_checkpoint and on close; every 250th line is also kept
  * as a history checkpoint. At open the file's last line is compared with the store's latest
  * checkpoint, so a truncated or rolled-back file is refused, and the store's commit number with
- * the log's highest epoch, so a rolled-back store is refused.
+ * the log's highest epoch, so a rolled-back store is refused. The latest checkpoint also holds
+ * the length and SHA-256 of the current file up to its line, so the open verifies signatures
+ * only after that prefix.
  *
  * Audit lines must never hold secret values: callers pass names, hashes and key ids only.
  */
@@ -81,8 +83,10 @@ struct arca_audit_options {
 struct arca_audit;
 
 /*
- * Opens the log: verifies the existing file completely (signatures, sequence; see
- * arca_audit_verify_file), checks its end against the store's latest checkpoint (refuses with
+ * Opens the log: verifies the existing file (signatures, sequence; see arca_audit_verify_file)
+ * — only the lines after the prefix the store's latest checkpoint names by length and SHA-256
+ * when the file starts with it, the whole file otherwise (docs/internals/audit.md
+ * "Start-up") — checks its end against the store's latest checkpoint (refuses with
  * ARCA_ERR_TAMPERED naming the line if the file is shorter or differs) and the store's commit
  * number against the log's highest epoch (ARCA_ERR_TAMPERED "state rolled back" naming the
  * line), then appends an "audit_opened" line. *out freed with arca_audit_close.
@@ -151,6 +155,12 @@ struct arca_audit_verify_opts {
     size_t checkpoint_count;
     bool allow_continuation; /* the log may start with the rotation line of a later file
                                 (audit_opened with previous_seq/previous_sig) instead of seq 1 */
+    /* Resume (arca_audit_open, with key set): data is the rest of a log whose line after_seq
+     * (> 0) had signature after_sig, already known good; its first line must be after_seq + 1
+     * and chain from after_sig. Line numbers in the result count from data's first line. */
+    uint64_t after_seq;
+    const uint8_t *after_sig;
+    size_t after_sig_len;
 };
 
 struct arca_audit_verify_result {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit_internal.h"
@@ -195,6 +196,16 @@ int arca_audit_verify_buf(const void *data, size_t len, const struct arca_audit_
 
     size_t off = 0;
     uint64_t lineno = 0, last = 0;
+    if (opts->after_seq > 0) {
+        /* without a key the first audit_opened line would choose it: a resumed tail may have none */
+        ARCA_GUARD_ENSURE(rc,
+                          key != NULL && opts->after_sig != NULL && opts->after_sig_len > 0 &&
+                              opts->after_sig_len <= ARCA_STORE_SIG_MAX,
+                          out, ARCA_ERR_INVALID_ARG,
+                          "audit verify: resume needs a key and a signature");
+        ARCA_GUARD(rc, arca_buf_put(&prev, opts->after_sig, opts->after_sig_len), out);
+        last = opts->after_seq;
+    }
     while (off < len) {
         const char *nl = memchr(p + off, '\n', len - off);
         lineno++;
@@ -373,6 +384,11 @@ int arca_audit_sig_message(const uint8_t *prev, size_t prev_len, const char *con
 
 int arca_audit_read_fd(const char *path, int fd, struct arca_buf *out)
 {
+    /* one allocation for the whole file (and the last, empty read): growing by doubling copies
+     * and faults in about twice the file, most of what an open after a long log spent */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+        ARCA_TRY(arca_buf_reserve(out, (size_t)st.st_size + 65536));
     for (;;) {
         ARCA_TRY(arca_buf_reserve(out, 65536));
         ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);

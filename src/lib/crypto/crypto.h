@@ -36,6 +36,9 @@ int arca_hash_ctx_new(enum arca_hash_alg alg, struct arca_hash_ctx **out);
 int arca_hash_ctx_update(struct arca_hash_ctx *h, const void *p, size_t n);
 /* Writes the digest and resets nothing: free afterwards. */
 int arca_hash_ctx_final(struct arca_hash_ctx *h, uint8_t *out);
+/* The digest of what h has hashed so far, leaving h to go on (a running hash over a growing
+ * file that is read off now and then). */
+int arca_hash_ctx_peek(const struct arca_hash_ctx *h, uint8_t *out);
 void arca_hash_ctx_free(struct arca_hash_ctx *h);
 /* Starts h over for a new message with the same algorithm, without a new algorithm fetch (a
  * caller hashing many small messages keeps one context). */

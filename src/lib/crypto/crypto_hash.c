@@ -90,6 +90,18 @@ int arca_hash_ctx_final(struct arca_hash_ctx *h, uint8_t *out)
     return 0;
 }
 
+int arca_hash_ctx_peek(const struct arca_hash_ctx *h, uint8_t *out)
+{
+    ARCA_ENSURE_REF(h);
+    ARCA_ENSURE_REF(out);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok =
+        c != NULL && EVP_MD_CTX_copy_ex(c, h->md) == 1 && EVP_DigestFinal_ex(c, out, &len) == 1;
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : arca_ossl_err(ARCA_ERR_CRYPTO, "hash: cannot read the running digest");
+}
+
 int arca_hash_ctx_reset(struct arca_hash_ctx *h)
 {
     ARCA_ENSURE_REF(h);

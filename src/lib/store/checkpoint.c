@@ -1,4 +1,4 @@
-/* Audit checkpoints (store.h): the latest (seq, signature) and the history list. Keys "latest"
+/* Audit checkpoints (store.h): the latest (seq, signature, audit file prefix) and the history list. Keys "latest"
  * and "h/" || u64be seq; on a shared store each member's keys end in "/" || member name (the
  * audit log is per arcad). */
 #include <stdio.h>
@@ -22,6 +22,8 @@ static int cp_put(struct arca_store_tx *tx, const struct arca_store_checkpoint *
     r.time = cp->time;
     r.data = cp->sig;
     r.data_len = cp->sig_len;
+    r.prefix_len = cp->prefix_len;
+    r.hash = cp->prefix_sha256;
     return arca_store_tx_put(tx, &r);
 }
 
@@ -72,6 +74,9 @@ static void cp_from(const struct arca_store_record *r, struct arca_store_checkpo
     cp->time = r->time;
     cp->sig_len = r->data_len;
     memcpy(cp->sig, r->data, r->data_len);
+    cp->prefix_len = r->prefix_len;
+    if (r->prefix_len > 0)
+        memcpy(cp->prefix_sha256, r->hash, sizeof(cp->prefix_sha256));
 }
 
 int arca_store_checkpoint_latest(struct arca_store *s, struct arca_store_checkpoint *out)

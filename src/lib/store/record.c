@@ -61,7 +61,11 @@ static int encode_body(const struct arca_store_record *r, struct arca_buf *b)
     case ARCA_ST_CHECKPOINT:
         ARCA_TRY(arca_buf_put_u64be(b, r->seq));
         ARCA_TRY(arca_buf_put_u64be(b, (uint64_t)r->time));
-        return put_lv(b, r->data, r->data_len);
+        ARCA_TRY(put_lv(b, r->data, r->data_len));
+        if (r->prefix_len == 0)
+            return 0;
+        ARCA_TRY(arca_buf_put_u64be(b, r->prefix_len));
+        return arca_buf_put(b, r->hash, ARCA_STORE_HASH_LEN);
     default:
         return arca_err_set(ARCA_ERR_INVALID_ARG, "store record: unknown table %d", r->tbl);
     }
@@ -158,7 +162,18 @@ static int decode_body(struct arca_cur *c, struct arca_store_record *r)
         ARCA_TRY(get_u64(c, &r->seq, "checkpoint seq"));
         ARCA_TRY(get_u64(c, &t, "checkpoint time"));
         r->time = (int64_t)t;
-        return get_lv(c, &r->data, &r->data_len, ARCA_STORE_SIG_MAX, "checkpoint signature");
+        ARCA_TRY(get_lv(c, &r->data, &r->data_len, ARCA_STORE_SIG_MAX, "checkpoint signature"));
+        if (arca_cur_done(c))
+            return 0; /* written before the audit prefix fields */
+        if (arca_cur_left(c) != 8 + ARCA_STORE_HASH_LEN)
+            return arca_err_set(ARCA_ERR_FORMAT,
+                                "store record: checkpoint audit prefix of %zu bytes (expected %d)",
+                                arca_cur_left(c), 8 + ARCA_STORE_HASH_LEN);
+        ARCA_TRY(get_u64(c, &r->prefix_len, "checkpoint prefix length"));
+        if (r->prefix_len == 0)
+            return arca_err_set(ARCA_ERR_FORMAT,
+                                "store record: checkpoint audit prefix of length 0");
+        return get_fixed(c, &r->hash, ARCA_STORE_HASH_LEN, "checkpoint prefix hash");
     default:
         return arca_err_set(ARCA_ERR_FORMAT, "store record: unknown table %d", r->tbl);
     }

@@ -11,7 +11,8 @@
  *   active:     lv name | hash[32] | u64 version
  *   secrets:    lv blob
  *   once:       i64 expires_at | lv data
- *   checkpoint: u64 seq | i64 time | lv sig
+ *   checkpoint: u64 seq | i64 time | lv sig [| u64 prefix_len (> 0) | prefix_sha256[32]]
+ *               (the bracket is absent in records of arcad before the audit prefix)
  *   meta:       lv value
  *   index:      lv entry (a session's listing entry, sessions.c: hash | version | creator |
  *               readers)
@@ -52,12 +53,13 @@ struct arca_store_record {
     const uint8_t *name;
     size_t name_len;
     uint64_t version;
-    const uint8_t *hash; /* 32 bytes */
+    const uint8_t *hash; /* 32 bytes; checkpoint: the audit prefix's SHA-256 (with prefix_len) */
     uint8_t has_pred;
     const uint8_t *pred;    /* 32 bytes */
     const uint8_t *creator; /* 32 bytes */
     int64_t time;           /* session created_at, once expires_at, checkpoint time */
     uint64_t seq;           /* checkpoint */
+    uint64_t prefix_len;    /* checkpoint: audit file prefix length (0 = none, hash unused) */
     const uint8_t *data;    /* session yaml, secrets blob, once data, checkpoint sig, meta value */
     size_t data_len;
     const uint8_t *model; /* session model */

@@ -307,6 +307,11 @@ struct arca_store_checkpoint {
     int64_t time;   /* when it was recorded */
     size_t sig_len; /* signature of that line */
     uint8_t sig[ARCA_STORE_SIG_MAX];
+    /* The current audit file up to and including line seq's newline: its length and SHA-256,
+     * so arca_audit_open verifies only the lines after it (docs/internals/audit.md "Start-up").
+     * prefix_len 0 = not recorded (a history checkpoint, or a record of an older arcad). */
+    uint64_t prefix_len;
+    uint8_t prefix_sha256[ARCA_STORE_HASH_LEN];
 };
 /* Records cp as the latest checkpoint; with history also keeps it in the history list. */
 int arca_store_checkpoint_put(struct arca_store *s, const struct arca_store_checkpoint *cp,
